@@ -1,0 +1,65 @@
+package analysis
+
+import "net/netip"
+
+// A bad checksum on a packet sent by the capturing host is almost always
+// checksum offload: the NIC fills the checksum in after the capture point.
+// The contract calls it offload when the capture marks the packet outgoing,
+// or when every bad checksum in the capture comes from one address that
+// also sends good ones later in the flow; anything else is checksum.bad.
+
+// offloadSender returns the one address all bad checksums of the capture
+// come from, when that address also sent packets with good checksums after
+// its first bad one in the same flow. It returns the zero Addr otherwise.
+func offloadSender(flows []*Flow) netip.Addr {
+	var (
+		sender netip.Addr
+		late   bool
+	)
+	for _, f := range flows {
+		for i, b := range f.badSums {
+			addr := f.addrOf(b.side)
+			if !sender.IsValid() {
+				sender = addr
+			} else if addr != sender {
+				return netip.Addr{}
+			}
+			if i == 0 && f.lastGood[b.side] > b.frame {
+				late = true
+			}
+		}
+	}
+	if !late {
+		return netip.Addr{}
+	}
+	return sender
+}
+
+func (f *Flow) addrOf(s Side) netip.Addr {
+	if s == FromClient {
+		return f.Client.Addr()
+	}
+	return f.Server.Addr()
+}
+
+// finishChecksums turns the flow's bad checksums into findings: one
+// checksum.offload finding for all those explained by offload (with their
+// count), and one checksum.bad finding per other packet.
+func (f *Flow) finishChecksums(offload netip.Addr) {
+	var first uint64
+	n := 0
+	for _, b := range f.badSums {
+		if b.out || (offload.IsValid() && f.addrOf(b.side) == offload) {
+			if n == 0 {
+				first = b.frame
+			}
+			n++
+			continue
+		}
+		f.addFinding(Finding{Code: CodeChecksumBad, Frame: b.frame, A: int64(b.side)})
+	}
+	if n > 0 {
+		f.addFinding(Finding{Code: CodeChecksumOffload, Frame: first, A: int64(n)})
+	}
+	f.badSums = nil
+}

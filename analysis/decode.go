@@ -1,0 +1,512 @@
+package analysis
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/synscope/synscope/capture"
+)
+
+// Link types for raw IP that gopacket names differently or not at all.
+const (
+	linkTypeRawIPv4 layers.LinkType = 228
+	linkTypeRawIPv6 layers.LinkType = 229
+	linkTypeRaw     layers.LinkType = 101 // LINKTYPE_RAW; DLT_RAW is 12 or 14 on some systems
+)
+
+// maxDecodeLayers bounds the layers followed in one frame, so that a frame
+// of nested tunnels cannot keep the decoder busy.
+const maxDecodeLayers = 24
+
+// Decoder turns capture records into Packets. It is the fast path: one set of
+// preallocated gopacket decoding layers, walked as gopacket's
+// DecodingLayerParser walks them, but recording each layer's fields as it
+// goes (a DecodingLayerParser only keeps the last instance of each layer
+// type, which loses the outer VLAN tag of QinQ and the outer header of a
+// tunnel). TCP headers and options are decoded here rather than by
+// layers.TCP so that a damaged header still yields every field it holds,
+// and the option that runs past the header is named.
+//
+// A Decoder is not safe for concurrent use.
+type Decoder struct {
+	layers    gopacket.DecodingLayerSparse
+	truncated bool
+
+	eth   layers.Ethernet
+	dot1q layers.Dot1Q
+	sll   layers.LinuxSLL
+	sll2  layers.LinuxSLL2
+	loop  layers.Loopback
+	ip4   layers.IPv4
+	ip6   layers.IPv6
+	ip6x  layers.IPv6ExtensionSkipper
+	ip6f  layers.IPv6Fragment
+	gre   layers.GRE
+	udp   layers.UDP
+	vxlan layers.VXLAN
+	gen   layers.Geneve
+
+	reasm *reassembler
+}
+
+// NewDecoder returns a Decoder with its layers allocated once.
+func NewDecoder() *Decoder {
+	d := &Decoder{reasm: newReassembler()}
+	var c gopacket.DecodingLayerContainer = gopacket.DecodingLayerSparse(nil)
+	for _, l := range []gopacket.DecodingLayer{
+		&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6,
+		&d.ip6x, &d.ip6f, &d.gre, &d.udp, &d.vxlan, &d.gen,
+	} {
+		c = c.Put(l)
+	}
+	d.layers = c.(gopacket.DecodingLayerSparse)
+	return d
+}
+
+// SetTruncated implements gopacket.DecodeFeedback.
+func (d *Decoder) SetTruncated() { d.truncated = true }
+
+// firstLayer maps a capture's link type to the first layer to decode.
+func firstLayer(lt layers.LinkType, data []byte) gopacket.LayerType {
+	switch lt {
+	case layers.LinkTypeEthernet:
+		return layers.LayerTypeEthernet
+	case layers.LinkTypeLinuxSLL:
+		return layers.LayerTypeLinuxSLL
+	case layers.LinkTypeLinuxSLL2:
+		return layers.LayerTypeLinuxSLL2
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		return layers.LayerTypeLoopback
+	case linkTypeRawIPv4:
+		return layers.LayerTypeIPv4
+	case linkTypeRawIPv6:
+		return layers.LayerTypeIPv6
+	case linkTypeRaw, 12, 14:
+		if len(data) > 0 {
+			switch data[0] >> 4 {
+			case 4:
+				return layers.LayerTypeIPv4
+			case 6:
+				return layers.LayerTypeIPv6
+			}
+		}
+	}
+	return gopacket.LayerTypeZero
+}
+
+// Decode decodes one record into p, which it resets first. It never fails:
+// what cannot be decoded is recorded in p.MalformedLayer and friends, and a
+// frame that holds no TCP segment has p.HasTCP false.
+func (d *Decoder) Decode(rec *capture.Record, p *Packet) {
+	frags := p.FragmentFrames[:0]
+	*p = Packet{
+		Frame:          rec.Frame,
+		Offset:         rec.Offset,
+		Time:           rec.Timestamp,
+		WireLen:        int(rec.OrigLen),
+		CapLen:         len(rec.Data),
+		LinkType:       rec.LinkType,
+		Direction:      rec.Direction,
+		TCPOffset:      -1,
+		FragmentFrames: frags,
+	}
+	data := rec.Data
+	typ := firstLayer(rec.LinkType, data)
+	if typ == gopacket.LayerTypeZero {
+		if rec.LinkType == linkTypeRaw || rec.LinkType == 12 || rec.LinkType == 14 {
+			if len(data) > 0 {
+				p.malformed("IP", 0, fmt.Sprintf("IP version %d is neither 4 nor 6", data[0]>>4))
+			}
+		}
+		return
+	}
+	d.walk(p, typ, data, 0, rec.Frame, rec.Timestamp)
+}
+
+// walk decodes layers from typ onwards. data starts at byte off of the frame.
+func (d *Decoder) walk(p *Packet, typ gopacket.LayerType, data []byte, off int, frame uint64, ts int64) {
+	ipDepth := 0
+	for range maxDecodeLayers {
+		if typ == layers.LayerTypeTCP {
+			d.decodeTCP(p, data, off)
+			return
+		}
+		if typ == gopacket.LayerTypeFragment {
+			d.fragment(p, data, frame, ts)
+			return
+		}
+		dec, ok := d.layers.Decoder(typ)
+		if !ok {
+			return
+		}
+		d.truncated = false
+		if err := dec.DecodeFromBytes(data, d); err != nil {
+			p.malformed(typ.String(), off, err.Error())
+			return
+		}
+		contents := len(dec.(gopacket.Layer).LayerContents())
+		next := dec.NextLayerType()
+		payload := dec.LayerPayload()
+		switch typ {
+		case layers.LayerTypeDot1Q:
+			if p.NVLAN < len(p.VLAN) {
+				p.VLAN[p.NVLAN] = d.dot1q.VLANIdentifier
+				p.NVLAN++
+			}
+		case layers.LayerTypeLinuxSLL:
+			if p.Direction == capture.DirUnknown {
+				p.Direction = sllDirection(uint16(d.sll.PacketType))
+			}
+		case layers.LayerTypeLinuxSLL2:
+			if p.Direction == capture.DirUnknown {
+				p.Direction = sllDirection(uint16(d.sll2.PacketType))
+			}
+		case layers.LayerTypeIPv4:
+			if ipDepth > 0 && p.Tunnel == TunnelNone {
+				p.Tunnel = TunnelIPIP
+			}
+			ipDepth++
+			d.recordIPv4(p, data, off)
+		case layers.LayerTypeIPv6:
+			if ipDepth > 0 && p.Tunnel == TunnelNone {
+				p.Tunnel = TunnelIPIP
+			}
+			ipDepth++
+			d.recordIPv6(p, data, off)
+		case layers.LayerTypeIPv6Fragment:
+			p.IPID = d.ip6f.Identification
+		case layers.LayerTypeGRE:
+			p.Tunnel = TunnelGRE
+		case layers.LayerTypeUDP:
+			p.Proto = uint8(layers.IPProtocolUDP)
+			if next != layers.LayerTypeVXLAN && next != layers.LayerTypeGeneve {
+				return
+			}
+		case layers.LayerTypeVXLAN:
+			p.Tunnel = TunnelVXLAN
+		case layers.LayerTypeGeneve:
+			p.Tunnel = TunnelGeneve
+		}
+		off += contents
+		data = payload
+		typ = next
+	}
+}
+
+func sllDirection(packetType uint16) capture.Direction {
+	switch packetType {
+	case 4: // LINUX_SLL_OUTGOING
+		return capture.DirOutbound
+	case 0, 1, 2, 3: // to us, broadcast, multicast, to another host
+		return capture.DirInbound
+	}
+	return capture.DirUnknown
+}
+
+func (p *Packet) malformed(layer string, off int, reason string) {
+	if p.MalformedLayer != "" {
+		return
+	}
+	p.MalformedLayer = layer
+	p.MalformedOffset = off
+	p.MalformedReason = reason
+}
+
+func (d *Decoder) recordIPv4(p *Packet, data []byte, off int) {
+	ip := &d.ip4
+	p.IPVersion = 4
+	p.Src = netip.AddrFrom4([4]byte(ip.SrcIP.To4()))
+	p.Dst = netip.AddrFrom4([4]byte(ip.DstIP.To4()))
+	p.Proto = uint8(ip.Protocol)
+	p.IPOffset = off
+	p.IPTotalLen = int(ip.Length)
+	p.IPID = uint32(ip.Id)
+	p.TTL = ip.TTL
+	p.TOS = ip.TOS
+	p.DF = ip.Flags&layers.IPv4DontFragment != 0
+	hl := int(ip.IHL) * 4
+	if len(data) >= hl {
+		if internetChecksum(data[:hl], 0) == 0 {
+			p.IPChecksum = CheckGood
+		} else {
+			p.IPChecksum = CheckBad
+		}
+	} else {
+		p.IPChecksum = CheckUnverified
+	}
+	p.setPadding(data, off)
+}
+
+func (d *Decoder) recordIPv6(p *Packet, data []byte, off int) {
+	ip := &d.ip6
+	p.IPVersion = 6
+	p.Src = netip.AddrFrom16([16]byte(ip.SrcIP.To16()))
+	p.Dst = netip.AddrFrom16([16]byte(ip.DstIP.To16()))
+	p.Proto = uint8(ip.NextHeader)
+	p.IPOffset = off
+	p.IPTotalLen = 40 + int(ip.Length)
+	p.IPID = 0
+	p.TTL = ip.HopLimit
+	p.TOS = ip.TrafficClass
+	p.DF = false
+	p.IPChecksum = CheckNone
+	p.setPadding(data, off)
+}
+
+// setPadding records the bytes after the IP datagram, and notes a datagram
+// the capture holds only part of. data starts at the IP header.
+func (p *Packet) setPadding(data []byte, off int) {
+	p.Padding = nil
+	p.Truncated = false
+	switch {
+	case len(data) > p.IPTotalLen && p.IPTotalLen >= 20:
+		p.Padding = data[p.IPTotalLen:]
+	case len(data) < p.IPTotalLen:
+		p.Truncated = true
+	}
+}
+
+// fragment feeds one IP fragment to the reassembler. When it completes a
+// datagram, the transport header is decoded from the reassembled bytes and
+// the segment is counted at this frame, as Wireshark does.
+func (d *Decoder) fragment(p *Packet, data []byte, frame uint64, ts int64) {
+	var (
+		key  fragKey
+		off  int
+		more bool
+	)
+	key.src, key.dst, key.proto = p.Src, p.Dst, p.Proto
+	if p.IPVersion == 4 {
+		key.id = uint32(d.ip4.Id)
+		off = int(d.ip4.FragOffset) * 8
+		more = d.ip4.Flags&layers.IPv4MoreFragments != 0
+		// The claimed length of this fragment's payload, not the captured one.
+		if n := int(d.ip4.Length) - int(d.ip4.IHL)*4; n < len(data) {
+			data = data[:max(n, 0)]
+		}
+	} else {
+		key.id = d.ip6f.Identification
+		key.v6 = true
+		key.proto = uint8(d.ip6f.NextHeader)
+		p.Proto = key.proto
+		off = int(d.ip6f.FragmentOffset) * 8
+		more = d.ip6f.MoreFragments
+	}
+	full, frames, err := d.reasm.add(key, off, more, data, frame, ts, p.Truncated)
+	if err != nil {
+		p.malformed(fmt.Sprintf("IPv%d fragment", p.IPVersion), p.IPOffset, err.Error())
+		return
+	}
+	if full == nil {
+		p.Fragment = true
+		return
+	}
+	p.Fragments = len(frames) + 1
+	p.FragmentFrames = append(p.FragmentFrames, frames...)
+	// The reassembled datagram: its transport layer starts at byte 0 and it
+	// is as long as the IP header says, with nothing truncated.
+	p.Truncated = false
+	p.IPTotalLen = len(full) + (p.IPTotalLen - len(data)) // header size kept for display
+	if p.Proto == uint8(layers.IPProtocolTCP) {
+		d.decodeTCPAt(p, full, -1, len(full))
+		return
+	}
+	typ := layers.IPProtocol(p.Proto).LayerType()
+	d.walk(p, typ, full, 0, frame, ts)
+}
+
+// decodeTCP decodes the TCP header at data, which starts at byte off of the
+// frame, inside the innermost IP datagram.
+func (d *Decoder) decodeTCP(p *Packet, data []byte, off int) {
+	// The datagram's end: the TCP segment is what remains of the IP
+	// datagram after the headers before it.
+	segLen := p.IPOffset + p.IPTotalLen - off
+	if p.IPVersion == 0 || segLen < 0 {
+		segLen = len(data)
+	}
+	if len(data) > segLen {
+		data = data[:segLen]
+	}
+	d.decodeTCPAt(p, data, off, segLen)
+}
+
+// decodeTCPAt decodes a TCP segment whose claimed length is segLen and whose
+// captured bytes are data. off is the header's offset in the frame, or -1
+// when the segment was reassembled from fragments.
+func (d *Decoder) decodeTCPAt(p *Packet, data []byte, off int, segLen int) {
+	p.TCPOffset = off
+	at := max(off, 0)
+	p.Proto = uint8(layers.IPProtocolTCP)
+	if len(data) < 4 {
+		p.malformed("TCP", at, fmt.Sprintf("TCP header truncated: %d of 20 bytes captured", len(data)))
+		return
+	}
+	p.SrcPort = binary.BigEndian.Uint16(data[0:2])
+	p.DstPort = binary.BigEndian.Uint16(data[2:4])
+	if len(data) < 20 {
+		if len(data) >= 14 {
+			// Enough for sequence numbers and flags: keep them, so that
+			// the segment still counts in its flow.
+			p.Seq = binary.BigEndian.Uint32(data[4:8])
+			p.Ack = binary.BigEndian.Uint32(data[8:12])
+			p.Flags = data[13]
+			p.HasTCP = true
+		}
+		p.malformed("TCP", at, fmt.Sprintf("TCP header truncated: %d of 20 bytes captured", len(data)))
+		p.TCPChecksum = CheckUnverified
+		return
+	}
+	p.HasTCP = true
+	p.Seq = binary.BigEndian.Uint32(data[4:8])
+	p.Ack = binary.BigEndian.Uint32(data[8:12])
+	p.HeaderLen = int(data[12]>>4) * 4
+	p.NS = data[12]&1 != 0
+	p.Flags = data[13]
+	p.Window = binary.BigEndian.Uint16(data[14:16])
+	p.Urgent = binary.BigEndian.Uint16(data[18:20])
+	switch {
+	case p.HeaderLen < 20:
+		p.malformed("TCP", at+12, fmt.Sprintf("bad TCP data offset %d (header length %d < 20)", p.HeaderLen/4, p.HeaderLen))
+		p.HeaderLen = 20
+		p.TCPChecksum = CheckUnverified
+		p.PayloadLen = max(segLen-20, 0)
+		return
+	case p.HeaderLen > segLen:
+		p.malformed("TCP", at+12, fmt.Sprintf("bad TCP data offset %d: header length %d runs past the %d-byte segment", p.HeaderLen/4, p.HeaderLen, segLen))
+		p.TCPChecksum = CheckUnverified
+		p.PayloadLen = 0
+		return
+	}
+	p.PayloadLen = segLen - p.HeaderLen
+	if len(data) < p.HeaderLen {
+		p.malformed("TCP", at+len(data), fmt.Sprintf("TCP options truncated: %d of %d header bytes captured", len(data), p.HeaderLen))
+		parseOptions(&p.Opts, data[20:])
+		p.TCPChecksum = CheckUnverified
+		return
+	}
+	parseOptions(&p.Opts, data[20:p.HeaderLen])
+	if p.Opts.Malformed {
+		p.malformed("TCP option", at+20+p.Opts.MalformedAt, "option length runs past the TCP header or is too short for its kind")
+	}
+	p.Payload = data[p.HeaderLen:]
+	if len(data) < segLen || p.Truncated {
+		p.TCPChecksum = CheckUnverified
+		return
+	}
+	if tcpChecksum(p, data) == 0 {
+		p.TCPChecksum = CheckGood
+	} else {
+		p.TCPChecksum = CheckBad
+	}
+}
+
+// parseOptions decodes TCP options into o. It stops at the end-of-list
+// option, and at the first option whose length is impossible (marking o
+// malformed).
+func parseOptions(o *Options, b []byte) {
+	for i := 0; i < len(b); {
+		kind := b[i]
+		if kind == 0 { // end of list
+			return
+		}
+		if kind == 1 { // no-operation
+			i++
+			continue
+		}
+		if i+1 >= len(b) || b[i+1] < 2 || i+int(b[i+1]) > len(b) {
+			o.Malformed, o.MalformedAt = true, i
+			return
+		}
+		n := int(b[i+1])
+		v := b[i+2 : i+n]
+		ok := true
+		switch kind {
+		case 2:
+			ok = n == 4
+			if ok {
+				o.MSS, o.HasMSS = binary.BigEndian.Uint16(v), true
+			}
+		case 3:
+			ok = n == 3
+			if ok {
+				o.WScale, o.HasWScale = v[0], true
+			}
+		case 4:
+			ok = n == 2
+			o.SACKPerm = ok
+		case 5:
+			ok = (n-2)%8 == 0 && n > 2
+			for j := 0; ok && j+8 <= len(v) && o.NSACK < 4; j += 8 {
+				o.SACK[o.NSACK] = [2]uint32{binary.BigEndian.Uint32(v[j:]), binary.BigEndian.Uint32(v[j+4:])}
+				o.NSACK++
+			}
+		case 8:
+			ok = n == 10
+			if ok {
+				o.TSVal, o.TSEcr, o.HasTS = binary.BigEndian.Uint32(v), binary.BigEndian.Uint32(v[4:]), true
+			}
+		case 34:
+			o.TFO, o.TFOCookieLen = true, uint8(n-2)
+		case 254:
+			if n >= 4 && binary.BigEndian.Uint16(v) == 0xF989 {
+				o.TFO, o.TFOExp, o.TFOCookieLen = true, true, uint8(n-4)
+			} else if o.NUnknown < uint8(len(o.Unknown)) {
+				o.Unknown[o.NUnknown] = kind
+				o.NUnknown++
+			}
+		default:
+			if o.NUnknown < uint8(len(o.Unknown)) {
+				o.Unknown[o.NUnknown] = kind
+				o.NUnknown++
+			}
+		}
+		if !ok {
+			o.Malformed, o.MalformedAt = true, i
+			return
+		}
+		i += n
+	}
+}
+
+// internetChecksum folds the one's complement sum of b into sum and returns
+// the complement: zero when b (with its checksum field) is intact.
+func internetChecksum(b []byte, sum uint32) uint16 {
+	for len(b) >= 2 {
+		sum += uint32(b[0])<<8 | uint32(b[1])
+		b = b[2:]
+	}
+	if len(b) == 1 {
+		sum += uint32(b[0]) << 8
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return ^uint16(sum)
+}
+
+// tcpChecksum verifies seg (the whole TCP segment) against the pseudo-header
+// of p's innermost IP datagram: zero means good.
+func tcpChecksum(p *Packet, seg []byte) uint16 {
+	var sum uint32
+	add := func(b []byte) {
+		for i := 0; i+1 < len(b); i += 2 {
+			sum += uint32(b[i])<<8 | uint32(b[i+1])
+		}
+	}
+	if p.IPVersion == 4 {
+		s, d := p.Src.As4(), p.Dst.As4()
+		add(s[:])
+		add(d[:])
+	} else {
+		s, d := p.Src.As16(), p.Dst.As16()
+		add(s[:])
+		add(d[:])
+	}
+	n := uint32(len(seg))
+	sum += n>>16 + n&0xffff + 6
+	return internetChecksum(seg, sum)
+}

@@ -1,0 +1,150 @@
+package analysis
+
+// Severity ranks a finding. A flow's status is the worst severity among its
+// findings.
+type Severity uint8
+
+// The severities, from least to most severe.
+const (
+	Info Severity = iota
+	Warning
+	Error
+)
+
+func (s Severity) String() string {
+	switch s {
+	case Warning:
+		return "warning"
+	case Error:
+		return "error"
+	}
+	return "info"
+}
+
+// Code identifies a rule of the analysis contract.
+type Code uint8
+
+// The finding codes of the analysis contract (shared/spec/tcp-analysis.md).
+const (
+	CodeSynAckPayload Code = iota
+	CodeAckMismatch
+	CodeSynAckAckMismatch
+	CodeSynPayload
+	CodeTFO
+	CodeRefused
+	CodeUnanswered
+	CodeSynRetransmit
+	CodeSynAckRetransmit
+	CodeIncomplete
+	CodeSynAckWithoutSyn
+	CodeNotSeen
+	CodeWScaleOneSided
+	CodeMSSMissing
+
+	CodeRetransmission
+	CodeFastRetransmission
+	CodeSpuriousRetransmission
+	CodeOutOfOrder
+	CodeLostSegment
+	CodeAckUnseen
+	CodeDupAck
+	CodeZeroWindow
+	CodeZeroWindowProbe
+	CodeWindowFull
+	CodeWindowUpdate
+	CodeKeepAlive
+	CodeReusedPorts
+	CodeRST
+	CodeDataAfterClose
+
+	CodeChecksumOffload
+	CodeChecksumBad
+	CodeMalformed
+
+	numCodes
+)
+
+var codeInfo = [numCodes]struct {
+	name string
+	sev  Severity
+}{
+	CodeSynAckPayload:     {"handshake.synack_payload", Error},
+	CodeAckMismatch:       {"handshake.ack_mismatch", Error},
+	CodeSynAckAckMismatch: {"handshake.synack_ack_mismatch", Error},
+	CodeSynPayload:        {"handshake.syn_payload", Warning},
+	CodeTFO:               {"handshake.tfo", Info},
+	CodeRefused:           {"handshake.refused", Error},
+	CodeUnanswered:        {"handshake.unanswered", Error},
+	CodeSynRetransmit:     {"handshake.syn_retransmit", Warning},
+	CodeSynAckRetransmit:  {"handshake.synack_retransmit", Warning},
+	CodeIncomplete:        {"handshake.incomplete", Warning},
+	CodeSynAckWithoutSyn:  {"handshake.synack_without_syn", Info},
+	CodeNotSeen:           {"handshake.not_seen", Info},
+	CodeWScaleOneSided:    {"handshake.wscale_one_sided", Info},
+	CodeMSSMissing:        {"handshake.mss_missing", Info},
+
+	CodeRetransmission:         {"tcp.retransmission", Warning},
+	CodeFastRetransmission:     {"tcp.fast_retransmission", Warning},
+	CodeSpuriousRetransmission: {"tcp.spurious_retransmission", Warning},
+	CodeOutOfOrder:             {"tcp.out_of_order", Warning},
+	CodeLostSegment:            {"tcp.lost_segment", Warning},
+	CodeAckUnseen:              {"tcp.ack_unseen", Warning},
+	CodeDupAck:                 {"tcp.dup_ack", Info},
+	CodeZeroWindow:             {"tcp.zero_window", Warning},
+	CodeZeroWindowProbe:        {"tcp.zero_window_probe", Info},
+	CodeWindowFull:             {"tcp.window_full", Warning},
+	CodeWindowUpdate:           {"tcp.window_update", Info},
+	CodeKeepAlive:              {"tcp.keep_alive", Info},
+	CodeReusedPorts:            {"tcp.reused_ports", Warning},
+	CodeRST:                    {"tcp.rst", Warning},
+	CodeDataAfterClose:         {"tcp.data_after_close", Warning},
+
+	CodeChecksumOffload: {"checksum.offload", Info},
+	CodeChecksumBad:     {"checksum.bad", Warning},
+	CodeMalformed:       {"decode.malformed", Warning},
+}
+
+func (c Code) String() string {
+	if c < numCodes {
+		return codeInfo[c].name
+	}
+	return "unknown"
+}
+
+// Severity returns the code's severity.
+func (c Code) Severity() Severity {
+	if c < numCodes {
+		return codeInfo[c].sev
+	}
+	return Info
+}
+
+// CodeByName returns the code with the given spec name.
+func CodeByName(name string) (Code, bool) {
+	for c := range numCodes {
+		if codeInfo[c].name == name {
+			return c, true
+		}
+	}
+	return 0, false
+}
+
+// IsHandshake reports whether the code is one of the handshake rules.
+func (c Code) IsHandshake() bool { return c <= CodeMSSMissing }
+
+// Finding is one verdict of a rule on a flow: typed values only. The text a
+// person reads is made from them by Flow.Message.
+type Finding struct {
+	Code         Code
+	Frame        uint64 // the frame it is about
+	RelatedFrame uint64 // the frame that explains it, 0 when none
+	// A and B carry the rule's numbers (see Flow.Message for each code).
+	A, B int64
+}
+
+// Severity returns the finding's severity.
+func (f Finding) Severity() Severity { return f.Code.Severity() }
+
+// maxFindingsPerCode bounds the findings kept per code in one flow; Flow.Counts
+// keeps counting past it.
+const maxFindingsPerCode = 1000

@@ -1,0 +1,226 @@
+package analysis
+
+import (
+	"net/netip"
+)
+
+// Side names one end of a connection.
+type Side uint8
+
+// The two sides. Packets sent by the client travel FromClient.
+const (
+	FromClient Side = 0
+	FromServer Side = 1
+)
+
+func (s Side) other() Side { return 1 - s }
+
+// Status is a flow's overall verdict: the worst severity among its findings.
+type Status uint8
+
+// The flow statuses, in the order the report lists them.
+const (
+	StatusInvalid Status = iota
+	StatusWarning
+	StatusPartial
+	StatusOK
+)
+
+func (s Status) String() string {
+	switch s {
+	case StatusInvalid:
+		return "invalid"
+	case StatusWarning:
+		return "warning"
+	case StatusPartial:
+		return "partial"
+	}
+	return "ok"
+}
+
+// HandshakeStatus is the verdict on a flow's three-way handshake.
+type HandshakeStatus uint8
+
+// The handshake statuses of the contract.
+const (
+	HSNotSeen HandshakeStatus = iota
+	HSComplete
+	HSInvalid
+	HSRefused
+	HSUnanswered
+	HSIncomplete
+)
+
+func (h HandshakeStatus) String() string {
+	switch h {
+	case HSComplete:
+		return "complete"
+	case HSInvalid:
+		return "invalid"
+	case HSRefused:
+		return "refused"
+	case HSUnanswered:
+		return "unanswered"
+	case HSIncomplete:
+		return "incomplete"
+	}
+	return "not_seen"
+}
+
+// PacketRef is what a flow keeps of each of its packets: enough to draw the
+// packet ladder and to read the packet back from its file. It is 40 bytes.
+type PacketRef struct {
+	Frame  uint64
+	Offset int64 // byte offset of the record in the capture file
+	Time   int64 // Unix nanoseconds
+	Seq    uint32
+	Ack    uint32
+	Len    uint32 // TCP payload length
+	Window uint16
+	Flags  uint8
+	// Bits: refFromServer, refFragment (an earlier fragment of the datagram
+	// completed at a later frame: not counted as a packet), refMalformed.
+	Bits uint8
+}
+
+// PacketRef bits.
+const (
+	RefFromServer uint8 = 1 << iota
+	RefFragment
+	RefMalformed
+	RefBadChecksum
+)
+
+// Side returns which side sent the packet.
+func (r PacketRef) Side() Side {
+	if r.Bits&RefFromServer != 0 {
+		return FromServer
+	}
+	return FromClient
+}
+
+// SideOptions are the options one side announced in its SYN or SYN-ACK.
+type SideOptions struct {
+	Seen      bool
+	MSS       uint16
+	HasMSS    bool
+	WScale    uint8
+	HasWScale bool
+	SACKPerm  bool
+	HasTS     bool
+	TFO       bool
+}
+
+func optionsOf(o *Options) SideOptions {
+	return SideOptions{Seen: true, MSS: o.MSS, HasMSS: o.HasMSS, WScale: o.WScale, HasWScale: o.HasWScale,
+		SACKPerm: o.SACKPerm, HasTS: o.HasTS, TFO: o.TFO}
+}
+
+// Handshake is what was seen of a flow's three-way handshake.
+type Handshake struct {
+	Status HandshakeStatus
+
+	SynFrame, SynAckFrame, AckFrame uint64
+	SynTime, SynAckTime, AckTime    int64
+	ClientISN, ServerISN            uint32
+	HaveSyn, HaveSynAck, HaveAck    bool
+	SynPayload, SynAckPayload       int
+	// SynAckBytes holds the first bytes of the SYN-ACK's payload
+	// (SynAckPayload of them, up to its size).
+	SynAckBytes [16]byte
+	SynBytes    [16]byte
+	// SynAckPadding is the Ethernet padding that followed the SYN-ACK.
+	SynAckPadding int
+	SynAckAck     uint32
+	ExpectedAck   uint32
+	ActualAck     uint32
+	AckChecked    bool // the third segment was seen and its ACK compared
+	Syns, SynAcks int
+	LastSynTime   int64
+	TFOAccepted   bool
+
+	Client, Server SideOptions
+}
+
+// IRTT returns the initial round-trip time (third segment minus SYN), as
+// Wireshark's tcp.analysis.initial_rtt, and whether it is known.
+func (h *Handshake) IRTT() (ns int64, ok bool) {
+	if !h.HaveSyn || !h.HaveAck {
+		return 0, false
+	}
+	return h.AckTime - h.SynTime, true
+}
+
+// Flow is one TCP connection.
+type Flow struct {
+	ID               int
+	Client, Server   netip.AddrPort
+	DirectionGuessed bool
+
+	FirstFrame, LastFrame uint64
+	Start, End            int64 // Unix nanoseconds of the first and last packet
+	Packets               int
+	Bytes                 int64 // wire bytes of the flow's frames
+
+	Handshake Handshake
+	Findings  []Finding
+	// Counts counts findings per code, including those past the cap on
+	// stored findings.
+	Counts [numCodes]uint32
+	Status Status
+
+	// Refs lists the flow's packets in capture order.
+	Refs []PacketRef
+
+	// VLAN is the outermost VLAN tag of the first packet (0 when none).
+	VLAN   uint16
+	Tunnel Tunnel
+
+	dir         [2]dirState
+	zeek        zeekState
+	firstSender Side
+	finSeen     [2]bool
+	rstSeen     bool
+	rstFrame    uint64
+	closed      bool // FIN from both sides, or a RST
+	badSums     []badSum
+	lastGood    [2]uint64 // last frame from each side with a good checksum
+}
+
+type badSum struct {
+	frame uint64
+	side  Side
+	out   bool // marked outgoing by the capture
+}
+
+// addFinding records a finding, keeping at most maxFindingsPerCode of each code.
+func (f *Flow) addFinding(fi Finding) {
+	f.Counts[fi.Code]++
+	if f.Counts[fi.Code] <= maxFindingsPerCode {
+		f.Findings = append(f.Findings, fi)
+	}
+}
+
+// Has reports whether the flow has a finding with the code.
+func (f *Flow) Has(c Code) bool { return f.Counts[c] > 0 }
+
+// First returns the flow's first finding with the code.
+func (f *Flow) First(c Code) (Finding, bool) {
+	for _, fi := range f.Findings {
+		if fi.Code == c {
+			return fi, true
+		}
+	}
+	return Finding{}, false
+}
+
+// WorstSeverity returns the flow's worst finding severity, and false when it
+// has no findings.
+func (f *Flow) WorstSeverity() (Severity, bool) {
+	worst, any := Info, false
+	for _, fi := range f.Findings {
+		any = true
+		worst = max(worst, fi.Severity())
+	}
+	return worst, any
+}

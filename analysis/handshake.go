@@ -1,0 +1,175 @@
+package analysis
+
+// This file holds the handshake rules of the contract: what the SYN, the
+// SYN-ACK and the third segment must look like, checked as each arrives,
+// and the verdicts that need the whole capture (unanswered, incomplete, not
+// seen) at the end.
+
+// handshake applies the handshake rules to one segment of f.
+func (f *Flow) handshake(p *Packet, side Side) {
+	h := &f.Handshake
+	syn, ack, rst := p.Flags&FlagSYN != 0, p.Flags&FlagACK != 0, p.Flags&FlagRST != 0
+	switch {
+	case syn && !ack && side == FromClient:
+		f.onSyn(p)
+	case syn && ack && side == FromServer:
+		f.onSynAck(p)
+	case rst && side == FromServer && h.HaveSyn && !h.HaveSynAck && !h.HaveAck:
+		// The answer to the SYN is a reset: the port is closed, or a
+		// firewall refused the connection.
+		if !f.Has(CodeRefused) {
+			f.addFinding(Finding{Code: CodeRefused, Frame: p.Frame, RelatedFrame: h.SynFrame})
+		}
+	case ack && !syn && side == FromClient && h.HaveSynAck && !h.HaveAck:
+		f.onThirdSegment(p)
+	}
+}
+
+func (f *Flow) onSyn(p *Packet) {
+	h := &f.Handshake
+	if h.HaveSyn {
+		if p.Seq == h.ClientISN {
+			h.Syns++
+			h.LastSynTime = p.Time
+			f.addFinding(Finding{Code: CodeSynRetransmit, Frame: p.Frame, RelatedFrame: h.SynFrame, A: int64(h.Syns)})
+		}
+		return
+	}
+	h.HaveSyn = true
+	h.Syns = 1
+	h.SynFrame, h.SynTime, h.LastSynTime = p.Frame, p.Time, p.Time
+	h.ClientISN = p.Seq
+	h.SynPayload = p.PayloadLen
+	copy(h.SynBytes[:], p.Payload)
+	h.Client = optionsOf(&p.Opts)
+	switch {
+	case p.Opts.TFO:
+		// Whether the server accepted the data is known from the SYN-ACK.
+		f.addFinding(Finding{Code: CodeTFO, Frame: p.Frame, A: int64(p.PayloadLen), B: -1})
+	case p.PayloadLen > 0:
+		f.addFinding(Finding{Code: CodeSynPayload, Frame: p.Frame, A: int64(p.PayloadLen)})
+	}
+	if !p.Opts.HasMSS {
+		f.addFinding(Finding{Code: CodeMSSMissing, Frame: p.Frame})
+	}
+}
+
+func (f *Flow) onSynAck(p *Packet) {
+	h := &f.Handshake
+	if h.HaveSynAck {
+		if p.Seq == h.ServerISN {
+			h.SynAcks++
+			f.addFinding(Finding{Code: CodeSynAckRetransmit, Frame: p.Frame, RelatedFrame: h.SynAckFrame, A: int64(h.SynAcks)})
+		}
+		return
+	}
+	h.HaveSynAck = true
+	h.SynAcks = 1
+	h.SynAckFrame, h.SynAckTime = p.Frame, p.Time
+	h.ServerISN = p.Seq
+	h.SynAckAck = p.Ack
+	h.SynAckPayload = p.PayloadLen
+	h.SynAckPadding = len(p.Padding)
+	copy(h.SynAckBytes[:], p.Payload)
+	h.Server = optionsOf(&p.Opts)
+	if !h.HaveSyn {
+		f.addFinding(Finding{Code: CodeSynAckWithoutSyn, Frame: p.Frame})
+	} else {
+		expected := h.ClientISN + 1
+		if h.Client.TFO && p.Ack == h.ClientISN+1+uint32(h.SynPayload) {
+			expected = p.Ack
+			h.TFOAccepted = h.SynPayload > 0
+		}
+		for i := range f.Findings {
+			if fi := &f.Findings[i]; fi.Code == CodeTFO {
+				fi.B = 0
+				if h.TFOAccepted {
+					fi.B = 1
+				}
+			}
+		}
+		if p.Ack != expected {
+			f.addFinding(Finding{Code: CodeSynAckAckMismatch, Frame: p.Frame, RelatedFrame: h.SynFrame,
+				A: int64(expected), B: int64(p.Ack)})
+		}
+		if h.Client.HasWScale != h.Server.HasWScale {
+			f.addFinding(Finding{Code: CodeWScaleOneSided, Frame: p.Frame, RelatedFrame: h.SynFrame})
+		}
+	}
+	if p.PayloadLen > 0 {
+		hint := int64(0)
+		if looksLikePadding(p) {
+			hint = 1
+		}
+		f.addFinding(Finding{Code: CodeSynAckPayload, Frame: p.Frame, A: int64(p.PayloadLen), B: hint})
+	}
+	if !p.Opts.HasMSS {
+		f.addFinding(Finding{Code: CodeMSSMissing, Frame: p.Frame})
+	}
+}
+
+// onThirdSegment checks the first segment from the client with ACK set after
+// the SYN-ACK: its ACK must be the server's ISN+1.
+func (f *Flow) onThirdSegment(p *Packet) {
+	h := &f.Handshake
+	h.HaveAck = true
+	h.AckFrame, h.AckTime = p.Frame, p.Time
+	h.ExpectedAck = h.ServerISN + 1
+	h.ActualAck = p.Ack
+	h.AckChecked = true
+	if p.Ack != h.ExpectedAck {
+		f.addFinding(Finding{Code: CodeAckMismatch, Frame: p.Frame, RelatedFrame: h.SynAckFrame,
+			A: int64(h.ExpectedAck), B: int64(p.Ack)})
+	}
+}
+
+// finishHandshake gives the verdicts that need the whole capture, and sets
+// the handshake status.
+func (f *Flow) finishHandshake() {
+	h := &f.Handshake
+	switch {
+	case h.HaveSyn && !h.HaveSynAck && !f.Has(CodeRefused):
+		f.addFinding(Finding{Code: CodeUnanswered, Frame: h.SynFrame, A: int64(h.Syns), B: h.LastSynTime - h.SynTime})
+	case h.HaveSyn && h.HaveSynAck && !h.HaveAck:
+		f.addFinding(Finding{Code: CodeIncomplete, Frame: h.SynAckFrame, RelatedFrame: h.SynFrame})
+	case !h.HaveSyn && !h.HaveSynAck:
+		f.addFinding(Finding{Code: CodeNotSeen, Frame: f.FirstFrame})
+	}
+	invalid := false
+	for _, fi := range f.Findings {
+		if fi.Code.IsHandshake() && fi.Severity() == Error && fi.Code != CodeRefused && fi.Code != CodeUnanswered {
+			invalid = true
+		}
+	}
+	switch {
+	case invalid:
+		h.Status = HSInvalid
+	case f.Has(CodeRefused):
+		h.Status = HSRefused
+	case f.Has(CodeUnanswered):
+		h.Status = HSUnanswered
+	case h.HaveSyn && h.HaveSynAck && h.HaveAck:
+		h.Status = HSComplete
+	case h.HaveSyn || h.HaveSynAck:
+		h.Status = HSIncomplete
+	default:
+		h.Status = HSNotSeen
+	}
+}
+
+// looksLikePadding reports whether a segment's payload is what a device in
+// the path would make of Ethernet padding taken into the IP datagram: all
+// zero bytes, in a datagram that exactly fills a minimum-size Ethernet frame
+// (60 bytes without the FCS, or 64 with an 802.1Q tag).
+func looksLikePadding(p *Packet) bool {
+	if p.PayloadLen == 0 || len(p.Payload) < p.PayloadLen {
+		return false
+	}
+	for _, b := range p.Payload {
+		if b != 0 {
+			return false
+		}
+	}
+	eth := p.IPTotalLen + 14 + 4*p.NVLAN
+	return eth == 60 || eth == 64
+}

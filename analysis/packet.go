@@ -1,0 +1,189 @@
+package analysis
+
+import (
+	"net/netip"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/synscope/synscope/capture"
+)
+
+// TCP flag bits as they sit in byte 13 of the TCP header.
+const (
+	FlagFIN uint8 = 0x01
+	FlagSYN uint8 = 0x02
+	FlagRST uint8 = 0x04
+	FlagPSH uint8 = 0x08
+	FlagACK uint8 = 0x10
+	FlagURG uint8 = 0x20
+	FlagECE uint8 = 0x40
+	FlagCWR uint8 = 0x80
+)
+
+// Check is the outcome of a checksum verification.
+type Check uint8
+
+const (
+	// CheckNone means there is no checksum to verify (IPv6 header).
+	CheckNone Check = iota
+	// CheckGood means the checksum was verified and is right.
+	CheckGood
+	// CheckBad means the checksum was verified and is wrong.
+	CheckBad
+	// CheckUnverified means the bytes needed to verify it were not captured.
+	CheckUnverified
+)
+
+func (c Check) String() string {
+	switch c {
+	case CheckGood:
+		return "good"
+	case CheckBad:
+		return "bad"
+	case CheckUnverified:
+		return "unverified"
+	}
+	return "none"
+}
+
+// Tunnel names the encapsulation the innermost IP datagram was found in.
+type Tunnel uint8
+
+// The encapsulations the decoder follows.
+const (
+	TunnelNone Tunnel = iota
+	TunnelGRE
+	TunnelVXLAN
+	TunnelGeneve
+	TunnelIPIP
+)
+
+func (t Tunnel) String() string {
+	switch t {
+	case TunnelGRE:
+		return "GRE"
+	case TunnelVXLAN:
+		return "VXLAN"
+	case TunnelGeneve:
+		return "Geneve"
+	case TunnelIPIP:
+		return "IP-in-IP"
+	}
+	return ""
+}
+
+// Options holds every TCP option of one segment, decoded into fixed fields
+// so that decoding allocates nothing.
+type Options struct {
+	MSS       uint16
+	HasMSS    bool
+	WScale    uint8
+	HasWScale bool
+	SACKPerm  bool
+	SACK      [4][2]uint32 // left and right edges of up to four SACK blocks
+	NSACK     uint8
+	TSVal     uint32
+	TSEcr     uint32
+	HasTS     bool
+	// TFO is set when a TCP Fast Open option is present: kind 34, or the
+	// experimental kind 254 with magic 0xF989 (TFOExp). TFOCookieLen is 0 for
+	// a cookie request.
+	TFO          bool
+	TFOExp       bool
+	TFOCookieLen uint8
+	// Unknown lists the kinds of other options, in order, as numbers.
+	Unknown  [8]uint8
+	NUnknown uint8
+	// Malformed is set when an option's length runs past the header or is
+	// too short for its kind; MalformedAt is its byte offset in the header.
+	Malformed   bool
+	MalformedAt int
+}
+
+// Packet is one decoded frame: what the fast path keeps of it. It is reused
+// from frame to frame; slices point into the record's buffer and are valid
+// only until the next Decode.
+type Packet struct {
+	Frame     uint64
+	Offset    int64 // byte offset of the record in its capture file
+	Time      int64 // Unix nanoseconds
+	WireLen   int   // original length on the wire
+	CapLen    int   // captured length
+	LinkType  layers.LinkType
+	Direction capture.Direction
+
+	VLAN   [4]uint16 // 802.1Q tags, outermost first
+	NVLAN  int
+	Tunnel Tunnel
+
+	IPVersion  uint8 // 0 when no IP layer was found
+	Src, Dst   netip.Addr
+	Proto      uint8 // protocol of the innermost IP datagram
+	IPOffset   int   // byte offset of the innermost IP header in the frame
+	IPTotalLen int   // IPv4 total length, or 40 + IPv6 payload length
+	IPID       uint32
+	TTL        uint8
+	TOS        uint8
+	DF         bool
+	IPChecksum Check
+	// Fragments is the number of IP fragments this datagram was reassembled
+	// from (0 when it was not fragmented). FragmentFrames lists the frames
+	// that held the earlier fragments; it is valid until the next Decode.
+	Fragments      int
+	FragmentFrames []uint64
+	// Fragment is set on a frame that holds a fragment of a datagram that is
+	// not yet complete; such a frame carries no TCP segment of its own.
+	Fragment bool
+
+	HasTCP      bool
+	TCPOffset   int // byte offset of the TCP header in the frame (-1 when reassembled)
+	SrcPort     uint16
+	DstPort     uint16
+	Seq, Ack    uint32
+	Flags       uint8
+	NS          bool
+	Window      uint16
+	Urgent      uint16
+	HeaderLen   int // TCP header length in bytes
+	TCPChecksum Check
+	Opts        Options
+	// PayloadLen is the TCP payload length the IP header claims;
+	// Payload holds the bytes of it that were captured.
+	PayloadLen int
+	Payload    []byte
+	// Padding holds the bytes that follow the IP datagram in the frame
+	// (Ethernet padding): never payload.
+	Padding []byte
+
+	// MalformedLayer names the layer that could not be decoded, at byte
+	// MalformedOffset of the frame, for MalformedReason. Empty when the
+	// frame decoded cleanly.
+	MalformedLayer  string
+	MalformedOffset int
+	MalformedReason string
+	// Truncated is set when the capture holds fewer bytes than the IP
+	// datagram (snap length).
+	Truncated bool
+}
+
+// Has reports whether all the given TCP flag bits are set.
+func (p *Packet) Has(flags uint8) bool { return p.Flags&flags == flags }
+
+// SegLen is the sequence space the segment occupies: its payload, plus one
+// for SYN and one for FIN.
+func (p *Packet) SegLen() uint32 {
+	n := uint32(p.PayloadLen)
+	if p.Flags&FlagSYN != 0 {
+		n++
+	}
+	if p.Flags&FlagFIN != 0 {
+		n++
+	}
+	return n
+}
+
+// SrcAddrPort returns the sender's address and port.
+func (p *Packet) SrcAddrPort() netip.AddrPort { return netip.AddrPortFrom(p.Src, p.SrcPort) }
+
+// DstAddrPort returns the receiver's address and port.
+func (p *Packet) DstAddrPort() netip.AddrPort { return netip.AddrPortFrom(p.Dst, p.DstPort) }

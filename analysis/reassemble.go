@@ -1,0 +1,162 @@
+package analysis
+
+import (
+	"errors"
+	"net/netip"
+	"slices"
+)
+
+// Limits of IP fragment reassembly. They bound memory whatever the capture
+// holds: a flood of fragments that never complete costs at most
+// maxPendingDatagrams × maxDatagram bytes, and is forgotten after
+// fragTimeout of capture time.
+const (
+	maxPendingDatagrams = 256
+	maxDatagram         = 65535 + 8
+	maxFragments        = 128
+	fragTimeout         = 60e9 // nanoseconds of capture time
+)
+
+type fragKey struct {
+	src, dst netip.Addr
+	id       uint32
+	proto    uint8
+	v6       bool
+}
+
+type fragPiece struct {
+	off, end int
+}
+
+type pendingDatagram struct {
+	buf    []byte
+	pieces []fragPiece
+	frames []uint64
+	total  int // length of the whole datagram, -1 until the last fragment is seen
+	first  int64
+}
+
+// reassembler puts IPv4 and IPv6 fragments back together. Overlapping
+// fragments keep the bytes that arrived first.
+type reassembler struct {
+	pending map[fragKey]*pendingDatagram
+	out     []byte
+	frames  []uint64
+}
+
+func newReassembler() *reassembler {
+	return &reassembler{pending: make(map[fragKey]*pendingDatagram)}
+}
+
+var (
+	errFragTooLong  = errors.New("fragment runs past 65535 bytes")
+	errFragTooMany  = errors.New("more than 128 fragments in one datagram")
+	errFragTrunc    = errors.New("fragment truncated by the capture: datagram cannot be reassembled")
+	errFragMisalign = errors.New("fragment that is not the last is not a multiple of 8 bytes")
+)
+
+// add adds one fragment. It returns the whole datagram's payload (valid until
+// the next add) and the frames of the earlier fragments once the datagram is
+// complete, or nil while it is not.
+func (r *reassembler) add(k fragKey, off int, more bool, data []byte, frame uint64, ts int64, truncated bool) ([]byte, []uint64, error) {
+	r.expire(ts)
+	if truncated {
+		delete(r.pending, k)
+		return nil, nil, errFragTrunc
+	}
+	end := off + len(data)
+	if end > maxDatagram {
+		return nil, nil, errFragTooLong
+	}
+	if more && len(data)%8 != 0 {
+		return nil, nil, errFragMisalign
+	}
+	d := r.pending[k]
+	if d == nil {
+		if len(r.pending) >= maxPendingDatagrams {
+			r.evictOldest()
+		}
+		d = &pendingDatagram{total: -1, first: ts}
+		r.pending[k] = d
+	}
+	if len(d.pieces) >= maxFragments {
+		delete(r.pending, k)
+		return nil, nil, errFragTooMany
+	}
+	if !more {
+		d.total = end
+	}
+	if len(d.buf) < end {
+		d.buf = append(d.buf, make([]byte, end-len(d.buf))...)
+	}
+	// Copy only the bytes no earlier fragment covered.
+	for i := off; i < end; {
+		covered := false
+		for _, p := range d.pieces {
+			if i >= p.off && i < p.end {
+				i = p.end
+				covered = true
+				break
+			}
+		}
+		if covered {
+			continue
+		}
+		j := end
+		for _, p := range d.pieces {
+			if p.off > i && p.off < j {
+				j = p.off
+			}
+		}
+		copy(d.buf[i:j], data[i-off:j-off])
+		i = j
+	}
+	d.pieces = append(d.pieces, fragPiece{off, end})
+	d.frames = append(d.frames, frame)
+	if d.total < 0 || !complete(d.pieces, d.total) {
+		return nil, nil, nil
+	}
+	delete(r.pending, k)
+	r.out = append(r.out[:0], d.buf[:d.total]...)
+	r.frames = append(r.frames[:0], d.frames[:len(d.frames)-1]...)
+	return r.out, r.frames, nil
+}
+
+// complete reports whether pieces cover [0, total).
+func complete(pieces []fragPiece, total int) bool {
+	ps := slices.Clone(pieces)
+	slices.SortFunc(ps, func(a, b fragPiece) int { return a.off - b.off })
+	at := 0
+	for _, p := range ps {
+		if p.off > at {
+			return false
+		}
+		at = max(at, p.end)
+	}
+	return at >= total
+}
+
+func (r *reassembler) expire(now int64) {
+	if len(r.pending) == 0 {
+		return
+	}
+	for k, d := range r.pending {
+		if now-d.first > fragTimeout || d.first-now > fragTimeout {
+			delete(r.pending, k)
+		}
+	}
+}
+
+func (r *reassembler) evictOldest() {
+	var (
+		oldest fragKey
+		at     int64
+		found  bool
+	)
+	for k, d := range r.pending {
+		if !found || d.first < at {
+			oldest, at, found = k, d.first, true
+		}
+	}
+	delete(r.pending, oldest)
+}

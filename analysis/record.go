@@ -1,0 +1,165 @@
+package analysis
+
+import (
+	"encoding/json"
+	"io"
+	"math"
+	"time"
+)
+
+// Record is the JSON record of one flow: the contract's NDJSON line
+// (shared/spec/tcp-analysis.md, "The JSON record"). Keys may be added,
+// never renamed.
+type Record struct {
+	Capture          string          `json:"capture"`
+	ID               int             `json:"id"`
+	Client           string          `json:"client"`
+	Server           string          `json:"server"`
+	DirectionGuessed bool            `json:"direction_guessed"`
+	FirstFrame       uint64          `json:"first_frame"`
+	LastFrame        uint64          `json:"last_frame"`
+	Packets          int             `json:"packets"`
+	Bytes            int64           `json:"bytes"`
+	Start            string          `json:"start"`
+	DurationS        float64         `json:"duration_s"`
+	Status           string          `json:"status"`
+	ConnState        string          `json:"conn_state"`
+	History          string          `json:"history"`
+	VLAN             uint16          `json:"vlan,omitempty"`
+	Tunnel           string          `json:"tunnel,omitempty"`
+	Handshake        RecordHandshake `json:"handshake"`
+	Findings         []RecordFinding `json:"findings"`
+	// FindingCounts is present when a code fired more often than the
+	// findings list keeps.
+	FindingCounts map[string]uint32 `json:"finding_counts,omitempty"`
+}
+
+// RecordHandshake is the "handshake" object of the JSON record.
+type RecordHandshake struct {
+	Status        string         `json:"status"`
+	SynFrame      uint64         `json:"syn_frame,omitempty"`
+	SynAckFrame   uint64         `json:"synack_frame,omitempty"`
+	AckFrame      uint64         `json:"ack_frame,omitempty"`
+	ClientISN     *uint32        `json:"client_isn,omitempty"`
+	ServerISN     *uint32        `json:"server_isn,omitempty"`
+	SynPayload    *int           `json:"syn_payload,omitempty"`
+	SynAckPayload *int           `json:"synack_payload,omitempty"`
+	ExpectedAck   *uint32        `json:"expected_ack,omitempty"`
+	ActualAck     *uint32        `json:"actual_ack,omitempty"`
+	IRTTms        *float64       `json:"irtt_ms,omitempty"`
+	ClientOptions *RecordOptions `json:"client_options,omitempty"`
+	ServerOptions *RecordOptions `json:"server_options,omitempty"`
+}
+
+// RecordOptions are the options one side announced in its SYN or SYN-ACK.
+type RecordOptions struct {
+	MSS           *uint16 `json:"mss,omitempty"`
+	WScale        *uint8  `json:"wscale,omitempty"`
+	SACKPermitted bool    `json:"sack_permitted,omitempty"`
+	Timestamps    bool    `json:"timestamps,omitempty"`
+	FastOpen      bool    `json:"fast_open,omitempty"`
+}
+
+// RecordFinding is one entry of the record's "findings".
+type RecordFinding struct {
+	Code         string `json:"code"`
+	Severity     string `json:"severity"`
+	Frame        uint64 `json:"frame"`
+	RelatedFrame uint64 `json:"related_frame,omitempty"`
+	Message      string `json:"message"`
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// Record returns the flow's JSON record; capture names the capture.
+func (f *Flow) Record(capture string) Record {
+	h := &f.Handshake
+	r := Record{
+		Capture:          capture,
+		ID:               f.ID,
+		Client:           f.Client.String(),
+		Server:           f.Server.String(),
+		DirectionGuessed: f.DirectionGuessed,
+		FirstFrame:       f.FirstFrame,
+		LastFrame:        f.LastFrame,
+		Packets:          f.Packets,
+		Bytes:            f.Bytes,
+		Start:            time.Unix(0, f.Start).UTC().Format(time.RFC3339Nano),
+		DurationS:        math.Round(float64(f.End-f.Start)/1e3) / 1e6,
+		Status:           f.Status.String(),
+		ConnState:        f.ConnState(),
+		History:          f.History(),
+		VLAN:             f.VLAN,
+		Tunnel:           f.Tunnel.String(),
+		Findings:         []RecordFinding{},
+	}
+	rh := &r.Handshake
+	rh.Status = h.Status.String()
+	if h.HaveSyn {
+		rh.SynFrame = h.SynFrame
+		rh.ClientISN = ptr(h.ClientISN)
+		rh.SynPayload = ptr(h.SynPayload)
+		rh.ClientOptions = recordOptions(h.Client)
+	}
+	if h.HaveSynAck {
+		rh.SynAckFrame = h.SynAckFrame
+		rh.ServerISN = ptr(h.ServerISN)
+		rh.SynAckPayload = ptr(h.SynAckPayload)
+		rh.ServerOptions = recordOptions(h.Server)
+	}
+	if h.AckChecked {
+		rh.AckFrame = h.AckFrame
+		rh.ExpectedAck = ptr(h.ExpectedAck)
+		rh.ActualAck = ptr(h.ActualAck)
+	}
+	if ns, ok := h.IRTT(); ok {
+		rh.IRTTms = ptr(math.Round(float64(ns)/1e3) / 1e3)
+	}
+	for _, fi := range f.Findings {
+		r.Findings = append(r.Findings, RecordFinding{
+			Code:         fi.Code.String(),
+			Severity:     fi.Severity().String(),
+			Frame:        fi.Frame,
+			RelatedFrame: fi.RelatedFrame,
+			Message:      f.Message(fi),
+		})
+	}
+	for c, n := range f.Counts {
+		if n > maxFindingsPerCode {
+			if r.FindingCounts == nil {
+				r.FindingCounts = make(map[string]uint32)
+			}
+			r.FindingCounts[Code(c).String()] = n
+		}
+	}
+	return r
+}
+
+func recordOptions(o SideOptions) *RecordOptions {
+	r := &RecordOptions{SACKPermitted: o.SACKPerm, Timestamps: o.HasTS, FastOpen: o.TFO}
+	if o.HasMSS {
+		r.MSS = ptr(o.MSS)
+	}
+	if o.HasWScale {
+		r.WScale = ptr(o.WScale)
+	}
+	return r
+}
+
+// WriteJSON writes one JSON record per flow, one per line, in id order.
+func (res *Result) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for _, f := range res.Flows {
+		if err := enc.Encode(f.Record(res.Name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ConnState returns Zeek's conn_state for the flow.
+func (f *Flow) ConnState() string { return f.zeek.connState() }
+
+// History returns Zeek's history string for the flow.
+func (f *Flow) History() string { return f.zeek.history() }

@@ -1,0 +1,213 @@
+package ui
+
+import (
+	"bufio"
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/synscope/synscope/analysis"
+	"github.com/synscope/synscope/themes"
+)
+
+// ReportOptions tune the --report text.
+type ReportOptions struct {
+	Width int  // columns to wrap at; 80 when zero
+	ASCII bool // ASCII glyphs, and every non-ASCII byte escaped
+	// PerCode is how many findings of one code are listed per flow before
+	// the rest are summed up; 3 when zero.
+	PerCode int
+}
+
+// WriteReport writes the readable report of one or more captures: per
+// capture a heading, one block per flow (invalid first, then warning,
+// partial, ok) with its findings, and a summary line with counts per status.
+func WriteReport(w io.Writer, results []*analysis.Result, o ReportOptions) error {
+	if o.Width <= 0 {
+		o.Width = 80
+	}
+	if o.PerCode <= 0 {
+		o.PerCode = 3
+	}
+	g := themes.Unicode
+	if o.ASCII {
+		g = themes.ASCII
+	}
+	bw := bufio.NewWriter(w)
+	rp := reporter{w: bw, o: o, g: g}
+	for i, res := range results {
+		if i > 0 {
+			bw.WriteString("\n")
+		}
+		rp.capture(res)
+	}
+	return bw.Flush()
+}
+
+type reporter struct {
+	w *bufio.Writer
+	o ReportOptions
+	g themes.Glyphs
+}
+
+// StatusGlyph returns the glyph that shows a flow status without colour.
+func StatusGlyph(g themes.Glyphs, s analysis.Status) string {
+	switch s {
+	case analysis.StatusInvalid:
+		return g.Invalid
+	case analysis.StatusWarning:
+		return g.Warning
+	case analysis.StatusPartial:
+		return g.Partial
+	}
+	return g.OK
+}
+
+// SeverityGlyph returns the glyph of a finding's severity.
+func SeverityGlyph(g themes.Glyphs, s analysis.Severity) string {
+	switch s {
+	case analysis.Error:
+		return g.Invalid
+	case analysis.Warning:
+		return g.Warning
+	}
+	return g.Info
+}
+
+func (rp *reporter) safe(s string) string { return Safe(s, rp.o.ASCII) }
+
+func (rp *reporter) capture(res *analysis.Result) {
+	fmt.Fprintf(rp.w, "%s: %d frame%s, %d TCP flow%s\n", rp.safe(res.Name), res.Frames, plural(int(res.Frames)),
+		len(res.Flows), plural(len(res.Flows)))
+	flows := slices.Clone(res.Flows)
+	slices.SortStableFunc(flows, func(a, b *analysis.Flow) int {
+		return cmp.Or(cmp.Compare(a.Status, b.Status), cmp.Compare(a.ID, b.ID))
+	})
+	for _, f := range flows {
+		rp.flow(f)
+	}
+	if res.MalformedCount > 0 {
+		fmt.Fprintf(rp.w, "\n%s %d damaged frame%s outside any flow:\n", rp.g.Warning, res.MalformedCount, plural(int(res.MalformedCount)))
+		for i, m := range res.Malformed {
+			if i == rp.o.PerCode {
+				fmt.Fprintf(rp.w, "    %s %d more\n", rp.g.Ellipsis, res.MalformedCount-uint64(i))
+				break
+			}
+			rp.wrap(fmt.Sprintf("frame %d: %s at byte %d: %s", m.Frame, m.Layer, m.Offset, rp.safe(m.Reason)), "    ", "      ")
+		}
+	}
+	n := res.Counts()
+	fmt.Fprintf(rp.w, "\nsummary: %s %d invalid  %s %d warning  %s %d ok  %s %d partial\n",
+		rp.g.Invalid, n[analysis.StatusInvalid], rp.g.Warning, n[analysis.StatusWarning],
+		rp.g.OK, n[analysis.StatusOK], rp.g.Partial, n[analysis.StatusPartial])
+	if res.Damage != "" {
+		rp.wrap(fmt.Sprintf("%s %s: the flows above hold everything before that point", rp.g.Invalid, rp.safe(res.Damage)), "", "  ")
+	}
+}
+
+func (rp *reporter) flow(f *analysis.Flow) {
+	guess := ""
+	if f.DirectionGuessed {
+		guess = " (direction guessed)"
+	}
+	fmt.Fprintf(rp.w, "\n%s %d  %s %s %s%s\n", StatusGlyph(rp.g, f.Status), f.ID, f.Client, rp.g.Arrow, f.Server, guess)
+	sep := " · "
+	if rp.o.ASCII {
+		sep = ", "
+	}
+	parts := []string{
+		"handshake " + f.Handshake.Status.String(),
+		fmt.Sprintf("%d packet%s", f.Packets, plural(f.Packets)),
+		fmt.Sprintf("%d bytes", f.Bytes),
+		Duration(f.End - f.Start),
+		fmt.Sprintf("frames %d-%d", f.FirstFrame, f.LastFrame),
+	}
+	if cs := f.ConnState(); cs != "" {
+		parts = append(parts, "zeek "+cs+" "+f.History())
+	}
+	rp.wrap(strings.Join(parts, sep), "    ", "    ")
+	shown := map[analysis.Code]int{}
+	for _, fi := range f.Findings {
+		shown[fi.Code]++
+		n := shown[fi.Code]
+		if n > rp.o.PerCode {
+			if n == rp.o.PerCode+1 {
+				rest := int(f.Counts[fi.Code]) - rp.o.PerCode
+				rp.wrap(fmt.Sprintf("%s %s %d more %s", SeverityGlyph(rp.g, fi.Severity()), rp.g.Ellipsis, rest, fi.Code), "    ", "      ")
+			}
+			continue
+		}
+		line := fmt.Sprintf("%s frame %d: %s: %s", SeverityGlyph(rp.g, fi.Severity()), fi.Frame, fi.Code, rp.safe(f.Message(fi)))
+		rp.wrap(line, "    ", "      ")
+	}
+}
+
+// wrap writes s word-wrapped at the report's width, the first line indented
+// by first and the others by rest.
+func (rp *reporter) wrap(s, first, rest string) {
+	for _, line := range Wrap(s, rp.o.Width, first, rest) {
+		rp.w.WriteString(line)
+		rp.w.WriteByte('\n')
+	}
+}
+
+// Wrap breaks s into lines of at most width columns at spaces, the first
+// indented by first and the others by rest. A word longer than a line is
+// cut.
+func Wrap(s string, width int, first, rest string) []string {
+	var lines []string
+	indent := first
+	for s != "" {
+		room := width - utf8.RuneCountInString(indent)
+		if room < 10 {
+			room = 10
+		}
+		if utf8.RuneCountInString(s) <= room {
+			lines = append(lines, indent+s)
+			break
+		}
+		cut := runeIndex(s, room)
+		sp := strings.LastIndexByte(s[:cut+1], ' ')
+		if sp <= 0 {
+			sp = cut
+		}
+		lines = append(lines, indent+strings.TrimRight(s[:sp], " "))
+		s = strings.TrimLeft(s[sp:], " ")
+		indent = rest
+	}
+	return lines
+}
+
+// runeIndex returns the byte index of the n-th rune of s (len(s) if fewer).
+func runeIndex(s string, n int) int {
+	for i := range s {
+		if n == 0 {
+			return i
+		}
+		n--
+	}
+	return len(s)
+}
+
+// Duration shows a span of capture time in a few characters.
+func Duration(ns int64) string {
+	d := time.Duration(ns)
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%.3f ms", float64(d)/1e6)
+	case d < time.Minute:
+		return fmt.Sprintf("%.3f s", d.Seconds())
+	}
+	return d.Round(time.Second).String()
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
