@@ -136,7 +136,7 @@ func (d *Decoder) walk(p *Packet, typ gopacket.LayerType, data []byte, off int, 
 			return
 		}
 		if typ == gopacket.LayerTypeFragment {
-			d.fragment(p, data, frame, ts)
+			d.fragment(p, data, off, frame, ts)
 			return
 		}
 		dec, ok := d.layers.Decoder(typ)
@@ -148,7 +148,7 @@ func (d *Decoder) walk(p *Packet, typ gopacket.LayerType, data []byte, off int, 
 			p.malformed(typ.String(), off, err.Error())
 			return
 		}
-		contents := len(dec.(gopacket.Layer).LayerContents())
+		contents := len(dec.(interface{ LayerContents() []byte }).LayerContents())
 		next := dec.NextLayerType()
 		payload := dec.LayerPayload()
 		switch typ {
@@ -249,6 +249,11 @@ func (d *Decoder) recordIPv6(p *Packet, data []byte, off int) {
 	p.Proto = uint8(ip.NextHeader)
 	p.IPOffset = off
 	p.IPTotalLen = 40 + int(ip.Length)
+	if ip.Length == 0 && ip.NextHeader == layers.IPProtocolIPv6HopByHop {
+		// A jumbogram (RFC 2675) or a BIG TCP/GSO super-packet: the
+		// length is in a hop-by-hop option, or nowhere. Take the frame's.
+		p.IPTotalLen = len(data)
+	}
 	p.IPID = 0
 	p.TTL = ip.HopLimit
 	p.TOS = ip.TrafficClass
@@ -273,10 +278,10 @@ func (p *Packet) setPadding(data []byte, off int) {
 // fragment feeds one IP fragment to the reassembler. When it completes a
 // datagram, the transport header is decoded from the reassembled bytes and
 // the segment is counted at this frame, as Wireshark does.
-func (d *Decoder) fragment(p *Packet, data []byte, frame uint64, ts int64) {
+func (d *Decoder) fragment(p *Packet, data []byte, at int, frame uint64, ts int64) {
 	var (
 		key  fragKey
-		off  int
+		off  int // the fragment's offset in the datagram
 		more bool
 	)
 	key.src, key.dst, key.proto = p.Src, p.Dst, p.Proto
@@ -297,6 +302,14 @@ func (d *Decoder) fragment(p *Packet, data []byte, frame uint64, ts int64) {
 		more = d.ip6f.MoreFragments
 	}
 	full, frames, err := d.reasm.add(key, off, more, data, frame, ts, p.Truncated)
+	if err == errFragTrunc && off == 0 && key.proto == uint8(layers.IPProtocolTCP) {
+		// The first fragment, cut by the capture: it cannot be
+		// reassembled, but its TCP header is there. Like Wireshark,
+		// count it in its flow without analysing it.
+		d.decodeTCP(p, data, at)
+		p.NoAnalysis = true
+		return
+	}
 	if err != nil {
 		p.malformed(fmt.Sprintf("IPv%d fragment", p.IPVersion), p.IPOffset, err.Error())
 		return
@@ -328,6 +341,9 @@ func (d *Decoder) decodeTCP(p *Packet, data []byte, off int) {
 	if p.IPVersion == 0 || segLen < 0 {
 		segLen = len(data)
 	}
+	// An IP length longer than the frame on the wire is not believed:
+	// the segment ends with the frame, as Wireshark takes it.
+	segLen = min(segLen, p.WireLen-off)
 	if len(data) > segLen {
 		data = data[:segLen]
 	}
@@ -347,38 +363,37 @@ func (d *Decoder) decodeTCPAt(p *Packet, data []byte, off int, segLen int) {
 	}
 	p.SrcPort = binary.BigEndian.Uint16(data[0:2])
 	p.DstPort = binary.BigEndian.Uint16(data[2:4])
+	if len(data) >= 16 {
+		// Ports, sequence numbers, flags and window: enough for the
+		// segment to count in its flow even if the rest is missing, as
+		// Wireshark counts it.
+		p.HasTCP = true
+		p.Seq = binary.BigEndian.Uint32(data[4:8])
+		p.Ack = binary.BigEndian.Uint32(data[8:12])
+		p.HeaderLen = int(data[12]>>4) * 4
+		p.NS = data[12]&1 != 0
+		p.Flags = data[13]
+		p.Window = binary.BigEndian.Uint16(data[14:16])
+	}
 	if len(data) < 20 {
-		if len(data) >= 14 {
-			// Enough for sequence numbers and flags: keep them, so that
-			// the segment still counts in its flow.
-			p.Seq = binary.BigEndian.Uint32(data[4:8])
-			p.Ack = binary.BigEndian.Uint32(data[8:12])
-			p.Flags = data[13]
-			p.HasTCP = true
-		}
 		p.malformed("TCP", at, fmt.Sprintf("TCP header truncated: %d of 20 bytes captured", len(data)))
 		p.TCPChecksum = CheckUnverified
+		p.PayloadLen = max(segLen-max(p.HeaderLen, 20), 0)
 		return
 	}
-	p.HasTCP = true
-	p.Seq = binary.BigEndian.Uint32(data[4:8])
-	p.Ack = binary.BigEndian.Uint32(data[8:12])
-	p.HeaderLen = int(data[12]>>4) * 4
-	p.NS = data[12]&1 != 0
-	p.Flags = data[13]
-	p.Window = binary.BigEndian.Uint16(data[14:16])
 	p.Urgent = binary.BigEndian.Uint16(data[18:20])
 	switch {
 	case p.HeaderLen < 20:
 		p.malformed("TCP", at+12, fmt.Sprintf("bad TCP data offset %d (header length %d < 20)", p.HeaderLen/4, p.HeaderLen))
-		p.HeaderLen = 20
+		p.BadHeader = true
 		p.TCPChecksum = CheckUnverified
-		p.PayloadLen = max(segLen-20, 0)
+		p.PayloadLen = max(segLen-p.HeaderLen, 0)
 		return
 	case p.HeaderLen > segLen:
 		p.malformed("TCP", at+12, fmt.Sprintf("bad TCP data offset %d: header length %d runs past the %d-byte segment", p.HeaderLen/4, p.HeaderLen, segLen))
 		p.TCPChecksum = CheckUnverified
 		p.PayloadLen = 0
+		p.NoAnalysis = true
 		return
 	}
 	p.PayloadLen = segLen - p.HeaderLen

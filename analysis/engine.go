@@ -107,11 +107,13 @@ func (a *Analyzer) addPacket(p *Packet) {
 	a.res.TCPFrames++
 	key, _ := keyOf(p)
 	f := a.byKey[key]
-	if f != nil && f.startsNewFlow(p) {
+	if f != nil && !p.NoAnalysis && f.reuseSYN(p, f.sideOf(p)) {
+		// A new connection on the same ports, as Wireshark decides it.
 		old := f
 		f = a.newFlow(key, p)
+		f.PrevID = old.ID
 		if !old.closed {
-			f.addFinding(Finding{Code: CodeReusedPorts, Frame: p.Frame, RelatedFrame: old.LastFrame, A: int64(old.ID)})
+			old.addFinding(Finding{Code: CodeReusedPorts, Frame: p.Frame, RelatedFrame: old.LastFrame, A: int64(f.ID)})
 		}
 	}
 	if f == nil {
@@ -126,10 +128,7 @@ func (a *Analyzer) addPacket(p *Packet) {
 // guess.
 func (a *Analyzer) newFlow(key flowKey, p *Packet) *Flow {
 	f := &Flow{ID: len(a.res.Flows) + 1, FirstFrame: p.Frame, Start: p.Time}
-	for i := range f.dir {
-		f.dir[i].winScale = wsUnknown
-		f.dir[i].firstAck = true
-	}
+	f.dir = [2]dirState{newDirState(), newDirState()}
 	src, dst := p.SrcAddrPort(), p.DstAddrPort()
 	switch {
 	case p.Has(FlagSYN) && p.Flags&FlagACK == 0:
@@ -173,34 +172,6 @@ func (f *Flow) sideOf(p *Packet) Side {
 	return FromServer
 }
 
-// startsNewFlow reports whether p, a packet of f's 5-tuple, begins a new
-// connection: a pure SYN with a different ISN after f ended or went idle,
-// or on a flow whose SYN had another ISN.
-func (f *Flow) startsNewFlow(p *Packet) bool {
-	if !p.Has(FlagSYN) || p.Flags&FlagACK != 0 {
-		return false
-	}
-	h := &f.Handshake
-	side := f.sideOf(p)
-	if side == FromClient && h.HaveSyn && p.Seq == h.ClientISN {
-		return false // a retransmitted SYN
-	}
-	if f.closed {
-		return true
-	}
-	if p.Time-f.End > idleReuse {
-		return true
-	}
-	// A SYN with another ISN while the first handshake is under way or the
-	// connection carries data: a new connection on the same ports, as
-	// Wireshark decides (tcp.analysis.reused_ports).
-	return h.HaveSyn || f.dir[side].seqSet
-}
-
-// idleReuse is how long a 5-tuple must be idle before a new SYN on it starts
-// a new flow even though the old one did not end.
-const idleReuse = 60e9
-
 // add updates f with one of its packets.
 func (f *Flow) add(p *Packet) {
 	side := f.sideOf(p)
@@ -208,6 +179,9 @@ func (f *Flow) add(p *Packet) {
 		Len: uint32(p.PayloadLen), Window: p.Window, Flags: p.Flags}
 	if side == FromServer {
 		ref.Bits |= RefFromServer
+	}
+	if p.BadHeader {
+		ref.Bits |= RefBadHeader
 	}
 	if p.MalformedLayer != "" {
 		ref.Bits |= RefMalformed
@@ -231,6 +205,11 @@ func (f *Flow) add(p *Packet) {
 	f.LastFrame = p.Frame
 	f.End = p.Time
 
+	if p.NoAnalysis {
+		// A first fragment that could not be reassembled, or a segment
+		// shorter than its header: counted, not analysed (as Wireshark).
+		return
+	}
 	f.handshake(p, side)
 	f.analyzeSeq(p, side)
 	f.zeek.observe(zeekSeg{FromFirst: side == f.firstSender, Flags: p.Flags, Seq: p.Seq, Ack: p.Ack,

@@ -89,6 +89,10 @@ const (
 	RefFragment
 	RefMalformed
 	RefBadChecksum
+	// RefBadHeader marks a TCP header whose data offset is below 20.
+	// Wireshark leaves such packets out of its conversation table;
+	// synscope keeps them in their flow, where they are evidence.
+	RefBadHeader
 )
 
 // Side returns which side sent the packet.
@@ -175,6 +179,9 @@ type Flow struct {
 	// VLAN is the outermost VLAN tag of the first packet (0 when none).
 	VLAN   uint16
 	Tunnel Tunnel
+	// PrevID is the flow whose ports this one took over (a new SYN with
+	// another ISN on the same addresses and ports), 0 when none.
+	PrevID int
 
 	dir         [2]dirState
 	zeek        zeekState
@@ -184,6 +191,9 @@ type Flow struct {
 	rstFrame    uint64
 	closed      bool // FIN from both sides, or a RST
 	badSums     []badSum
+	firstRTT    int64 // Wireshark's ts_first_rtt: first ACK after the last SYN
+	lastSynTime int64
+	haveSynTime bool
 	lastGood    [2]uint64 // last frame from each side with a good checksum
 }
 

@@ -108,7 +108,10 @@ func (f *Flow) Message(fi Finding) string {
 	case CodeKeepAlive:
 		return fmt.Sprintf("keep-alive from the %s", sideName(Side(fi.B)))
 	case CodeReusedPorts:
-		return fmt.Sprintf("new connection on the ports of flow %d, which had not ended", fi.A)
+		if fi.B == 1 {
+			return "SYN-ACK with a new ISN: the server started the connection over"
+		}
+		return fmt.Sprintf("a new connection (flow %d) took over these ports before this one ended", fi.A)
 	case CodeRST:
 		s := Side(fi.A)
 		return fmt.Sprintf("connection reset by the %s (%s)", sideName(s), f.endpoint(s))

@@ -161,6 +161,13 @@ type Packet struct {
 	MalformedLayer  string
 	MalformedOffset int
 	MalformedReason string
+	// BadHeader is set when the TCP data offset is below 20 or the
+	// options run past the captured bytes.
+	BadHeader bool
+	// NoAnalysis is set on a TCP segment that is counted in its flow but
+	// not analysed: the first fragment of a datagram that cannot be
+	// reassembled, or a segment shorter than its header.
+	NoAnalysis bool
 	// Truncated is set when the capture holds fewer bytes than the IP
 	// datagram (snap length).
 	Truncated bool

@@ -244,14 +244,21 @@ func TestPortReuseStartsNewFlow(t *testing.T) {
 	if res.Flows[0].Packets != 6 || res.Flows[1].Packets != 3 {
 		t.Errorf("packets %d and %d, want 6 and 3", res.Flows[0].Packets, res.Flows[1].Packets)
 	}
-	if res.Flows[1].Has(CodeReusedPorts) {
+	if res.Flows[0].Has(CodeReusedPorts) || res.Flows[1].Has(CodeReusedPorts) {
 		t.Errorf("reuse after a clean close flagged reused_ports")
+	}
+	if res.Flows[1].PrevID != 1 {
+		t.Errorf("flow 2 took over from flow %d, want 1", res.Flows[1].PrevID)
 	}
 	// The same, without the close: the old connection had not ended.
 	open := append(slices.Clone(segs[:3]), segs[6:]...)
 	res = analyze(t, open)
-	if len(res.Flows) != 2 || !res.Flows[1].Has(CodeReusedPorts) {
-		t.Errorf("new SYN on an open connection: %d flows, reused_ports %v", len(res.Flows), len(res.Flows) > 1 && res.Flows[1].Has(CodeReusedPorts))
+	if len(res.Flows) != 2 || !res.Flows[0].Has(CodeReusedPorts) {
+		t.Fatalf("new SYN on an open connection: %d flows, reused_ports on the old one %v", len(res.Flows), res.Flows[0].Has(CodeReusedPorts))
+	}
+	fi, _ := res.Flows[0].First(CodeReusedPorts)
+	if fi.Frame != 4 || !strings.Contains(res.Flows[0].Message(fi), "flow 2") {
+		t.Errorf("reused_ports on frame %d: %q", fi.Frame, res.Flows[0].Message(fi))
 	}
 }
 

@@ -1,58 +1,66 @@
 package analysis
 
-// This file holds the checks after the handshake, as Wireshark's TCP
-// sequence analysis makes them (epan/dissectors/packet-tcp.c,
-// tcp_analyze_sequence_number), with the same names, so that counts can be
-// compared with `tshark -Y tcp.analysis.<name>` on the same file.
+// This file holds the checks after the handshake, made as Wireshark 4.0's
+// TCP sequence analysis makes them (epan/dissectors/packet-tcp.c,
+// tcp_analyze_sequence_number), in the same order and with the same quirks,
+// so that counts can be compared with `tshark -Y tcp.analysis.<name>` on the
+// same file. Like Wireshark it works on raw sequence numbers, where 0 in
+// nextSeq, maxSeqToAck and lastAck means "not known yet".
 //
-// Limitations, shared with Wireshark: packets are taken in capture order;
-// only the highest sequence number seen is tracked, not the holes, so a
-// segment filling a hole is a retransmission or out-of-order by timing; at
-// most maxUnacked segments per direction are remembered for RTT and
-// spurious checks.
+// Limitations: packets are taken in capture order; only the highest
+// sequence number seen is tracked, not holes, so a segment filling a hole is
+// told apart from a retransmission by timing alone; Wireshark's cap of 10000
+// unacknowledged segments per direction (past which a SYN or FIN no longer
+// counts one sequence number) is not reproduced.
 
-// Wireshark's per-segment analysis flags that we track.
+// Wireshark's per-segment analysis flags (TCP_A_*).
 const (
-	aZeroWindowProbe uint16 = 1 << iota
-	aZeroWindow
+	aRetransmission uint16 = 1 << iota
 	aLostPacket
+	aAckLostPacket
 	aKeepAlive
+	aDupAck
+	aZeroWindow
+	aZeroWindowProbe
+	aZeroWindowProbeAck
+	aKeepAliveAck
+	aOutOfOrder
+	aFastRetransmission
 	aWindowUpdate
 	aWindowFull
-	aKeepAliveAck
-	aZeroWindowProbeAck
-	aDupAck
-	aAckLostPacket
-	aFastRetransmission
-	aOutOfOrder
+	aReusedPorts
 	aSpuriousRetransmission
-	aRetransmission
 )
 
 // Window scale states, as Wireshark keeps them.
 const (
-	wsUnknown = -1 // no SYN seen yet
+	wsUnknown = -1 // no SYN seen from this side
 	wsNone    = -2 // the handshake was seen and window scaling is not in use
 )
 
+// dupPoisoned is the value Wireshark's unsigned dup-ACK counter takes after
+// an ACK of unseen data (it assigns -1 to a guint32).
+const dupPoisoned = ^uint32(0)
+
 // dirState is what Wireshark's tcp_flow_t keeps of one direction.
 type dirState struct {
-	seqSet       bool // a segment was seen in this direction (base_seq set)
-	nextSet      bool
-	nextSeq      uint32 // the highest seq+len seen
-	nextSeqTime  int64
-	maxSeqToAck  uint32 // highest contiguous sequence number, for ack_lost
-	maxSeqSet    bool
-	lastAck      uint32
-	lastAckSet   bool
-	lastAckTime  int64
-	window       uint32 // raw window field; windowSet false until one is seen
-	windowSet    bool
-	winScale     int8
-	dupAcks      int
-	lastNonDup   uint64
-	lastSegFlags uint16
-	firstAck     bool // no ACK seen yet from this side: its window is not scaled
+	baseSet     bool
+	baseSeq     uint32
+	nextSeq     uint32 // highest seq+len seen (0: unknown)
+	nextSeqTime int64
+	maxSeqToAck uint32 // highest contiguous sequence number (0: unknown)
+	lastAck     uint32 // raw ack field of the last packet (0: unknown)
+	lastAckTime int64  // time of the last packet from this side
+	window      uint32 // raw window of the last packet; 0xFFFFFFFF before any
+	winScale    int8
+	isFirstAck  bool // the last SYN from this side is not yet followed by its ACK
+	dupAcks     uint32
+	lastNonDup  uint64
+	lastFlags   uint16
+}
+
+func newDirState() dirState {
+	return dirState{window: 0xFFFFFFFF, winScale: wsUnknown}
 }
 
 // seqLT and friends compare sequence numbers modulo 2^32 (RFC 1982).
@@ -60,151 +68,217 @@ func seqLT(a, b uint32) bool { return int32(a-b) < 0 }
 func seqGT(a, b uint32) bool { return int32(a-b) > 0 }
 func seqLE(a, b uint32) bool { return int32(a-b) <= 0 }
 
+// within reports whether now-ref lies in [0, limit): Wireshark stores the
+// difference unsigned, so a negative one never counts as within.
+func within(now, ref, limit int64) bool {
+	d := now - ref
+	return d >= 0 && d < limit
+}
+
+// reuseSYN applies Wireshark's port-reuse rule for a pure SYN before the
+// analysis: it reports whether p opens a new connection (its ISN differs
+// from the one this side started with). A SYN with the same ISN is a
+// retransmission, after which the next expected sequence number drops back.
+func (f *Flow) reuseSYN(p *Packet, side Side) bool {
+	fwd := &f.dir[side]
+	if p.Flags&(FlagSYN|FlagACK) != FlagSYN || !fwd.baseSet {
+		return false
+	}
+	if p.Seq != fwd.baseSeq {
+		return true
+	}
+	fwd.nextSeq = fwd.maxSeqToAck
+	return false
+}
+
 // analyzeSeq applies Wireshark's sequence analysis to one segment.
 func (f *Flow) analyzeSeq(p *Packet, side Side) {
 	fwd, rev := &f.dir[side], &f.dir[side.other()]
-	fwd.seqSet = true
 	seq, ack, flags := p.Seq, p.Ack, p.Flags
+	var ta uint16
+
+	// A SYN-ACK with a new ISN: the server restarted the connection.
+	if flags&(FlagSYN|FlagACK) == FlagSYN|FlagACK && fwd.baseSet && seq != fwd.baseSeq {
+		fwd.baseSeq = seq
+		ta |= aReusedPorts
+	}
+	// Base sequence numbers, as Wireshark sets them.
+	if !fwd.baseSet {
+		fwd.baseSet = true
+		fwd.baseSeq = seq
+		if flags&FlagSYN == 0 {
+			fwd.baseSeq = seq - 1
+		}
+	}
+	if flags&FlagACK != 0 && !rev.baseSet {
+		rev.baseSet = true
+		rev.baseSeq = ack - 1
+	}
+
 	seglen := uint32(p.PayloadLen)
 	window := uint32(p.Window)
 	noSFR := flags&(FlagSYN|FlagFIN|FlagRST) == 0
-	var ta uint16
 	gap := int64(int32(seq - fwd.nextSeq)) // bytes missing before this segment, for lost_segment
 
-	f.windowScaling(p, side)
-
 	func() {
-		// Zero window probe: one byte at the next expected sequence number
-		// while the other side's window is zero.
-		if seglen == 1 && fwd.nextSet && seq == fwd.nextSeq && rev.windowSet && rev.window == 0 {
+		if seglen == 1 && seq == fwd.nextSeq && rev.window == 0 {
 			ta |= aZeroWindowProbe
 			return
 		}
 		if window == 0 && noSFR {
 			ta |= aZeroWindow
 		}
-		if fwd.nextSet && seqGT(seq, fwd.nextSeq) && flags&FlagRST == 0 {
+		if fwd.nextSeq != 0 && seqGT(seq, fwd.nextSeq) && flags&FlagRST == 0 {
 			ta |= aLostPacket
 		}
-		if seglen <= 1 && fwd.nextSet && seq == fwd.nextSeq-1 && noSFR {
+		if seglen <= 1 && seq == fwd.nextSeq-1 && noSFR {
 			ta |= aKeepAlive
 		}
-		if seglen == 0 && window != 0 && fwd.windowSet && window != fwd.window && fwd.nextSet && seq == fwd.nextSeq &&
-			fwd.lastAckSet && ack == fwd.lastAck && noSFR {
+		if seglen == 0 && window != 0 && window != fwd.window && seq == fwd.nextSeq && ack == fwd.lastAck && noSFR {
 			ta |= aWindowUpdate
 		}
-		if seglen > 0 && rev.winScale != wsUnknown && rev.lastAckSet && rev.windowSet && noSFR {
+		if seglen > 0 && rev.winScale != wsUnknown && noSFR {
 			shift := uint32(0)
-			if !rev.firstAck && rev.winScale > 0 {
+			if !rev.isFirstAck && rev.winScale > 0 {
 				shift = uint32(rev.winScale)
 			}
 			if seq+seglen == rev.lastAck+(rev.window<<shift) {
 				ta |= aWindowFull
 			}
 		}
-		same := seglen == 0 && fwd.windowSet && window == fwd.window && fwd.nextSet && seq == fwd.nextSeq && noSFR
-		if same && window != 0 && fwd.lastAckSet && ack == fwd.lastAck && rev.lastSegFlags&aKeepAlive != 0 {
+		same := seglen == 0 && window == fwd.window && seq == fwd.nextSeq && ack == fwd.lastAck && noSFR
+		if same && window != 0 && rev.lastFlags&aKeepAlive != 0 {
 			ta |= aKeepAliveAck
 			return
 		}
-		if same && window == 0 && fwd.lastAckSet && (ack == fwd.lastAck || ack == fwd.lastAck+1) && rev.lastSegFlags&aZeroWindowProbe != 0 {
+		if same && window == 0 && rev.lastFlags&aZeroWindowProbe != 0 {
 			ta |= aZeroWindowProbeAck
 			return
 		}
-		if same && window != 0 && fwd.lastAckSet && ack == fwd.lastAck {
-			fwd.dupAcks++
+		if same && window != 0 {
+			if fwd.dupAcks == dupPoisoned {
+				fwd.dupAcks = 1
+			} else {
+				fwd.dupAcks++
+			}
 			ta |= aDupAck
 		}
 	}()
-	if ta&aDupAck == 0 {
+	dupNum := fwd.dupAcks
+	if ack != fwd.lastAck {
 		fwd.lastNonDup = p.Frame
 		fwd.dupAcks = 0
 	}
 
-	// An ACK beyond what the other side is known to have sent: segments
-	// were sent that the capture missed.
-	if rev.maxSeqSet && seqGT(ack, rev.maxSeqToAck) && flags&FlagACK != 0 {
-		ta |= aAckLostPacket
-		rev.maxSeqToAck = rev.nextSeq
+	// An ACK beyond what the other side is known to have sent.
+	if rev.maxSeqToAck != 0 && seqGT(ack, rev.maxSeqToAck) && flags&FlagACK != 0 {
+		if seqLT(rev.maxSeqToAck, rev.nextSeq) {
+			rev.maxSeqToAck = rev.nextSeq
+			ta |= aAckLostPacket
+		} else {
+			if rev.dupAcks == 0 {
+				ta |= aAckLostPacket
+			}
+			rev.dupAcks = dupPoisoned
+		}
 	}
 
-	if ta&aKeepAlive == 0 && (seglen > 0 || flags&(FlagSYN|FlagFIN) != 0) && fwd.nextSet && seqLT(seq, fwd.nextSeq) {
-		ta |= retransmissionKind(f, p, fwd, rev, seglen)
+	if seglen > 0 || flags&(FlagSYN|FlagFIN) != 0 {
+		ta |= f.retransmissionKind(p, fwd, rev, ta, seglen)
 	}
 
 	next := seq + seglen
-	if flags&(FlagSYN|FlagFIN) != 0 {
-		next++
+	if seglen > 0 || flags&(FlagSYN|FlagFIN) != 0 {
+		if flags&(FlagSYN|FlagFIN) != 0 {
+			next++
+		}
 	}
-	if !fwd.nextSet || seqGT(next, fwd.nextSeq) {
-		if ta&aZeroWindowProbe == 0 {
-			fwd.nextSet = true
+	if ta&aZeroWindowProbe == 0 {
+		if seqGT(next, fwd.nextSeq) || fwd.nextSeq == 0 {
 			fwd.nextSeq = next
 			fwd.nextSeqTime = p.Time
 		}
-	}
-	if !fwd.maxSeqSet || seq == fwd.maxSeqToAck {
-		if ta&aZeroWindowProbe == 0 {
-			fwd.maxSeqSet = true
+		if seq == fwd.maxSeqToAck || fwd.maxSeqToAck == 0 {
 			fwd.maxSeqToAck = fwd.nextSeq
 		}
 	}
-	fwd.window, fwd.windowSet = window, true
-	if flags&FlagACK != 0 {
-		fwd.lastAck, fwd.lastAckSet = ack, true
-		fwd.lastAckTime = p.Time
-		fwd.firstAck = false
-	}
-	fwd.lastSegFlags = ta
+	fwd.window = window
+	fwd.lastAck = ack
+	fwd.lastAckTime = p.Time
+	fwd.lastFlags = ta
 
-	f.seqFindings(p, side, ta, gap)
+	f.afterSeq(p, side)
+	f.seqFindings(p, side, ta, gap, dupNum)
 }
 
 // retransmissionKind tells a segment that does not advance the sequence
-// number apart: fast retransmission, out-of-order, spurious or plain
-// retransmission, in Wireshark's order.
-func retransmissionKind(f *Flow, p *Packet, fwd, rev *dirState, seglen uint32) uint16 {
+// number apart, in Wireshark's order: spurious, fast retransmission,
+// out-of-order, retransmission.
+func (f *Flow) retransmissionKind(p *Packet, fwd, rev *dirState, ta uint16, seglen uint32) uint16 {
+	if ta&aKeepAlive != 0 {
+		return 0
+	}
 	seq := p.Seq
-	// Two or more duplicate ACKs for this sequence number, and the segment
-	// within 20 ms of the last of them.
-	if rev.dupAcks >= 2 && rev.lastAckSet && rev.lastAck == seq && p.Time-rev.lastAckTime < 20e6 {
-		return aFastRetransmission
+	notAdvanced := fwd.nextSeq != 0 && seqLT(seq, fwd.nextSeq)
+	if seglen > 1 && fwd.nextSeq-1 == seq {
+		notAdvanced = false // the byte after a zero window probe
 	}
-	// Close in time to the segment with the highest sequence number, and
-	// not the same segment again: out of order.
-	thres := int64(3e6)
-	if rtt, ok := f.Handshake.IRTT(); ok && rtt > 0 {
-		thres = rtt
-	}
-	if p.Time-fwd.nextSeqTime < thres && fwd.nextSeq != seq+seglen {
-		return aOutOfOrder
-	}
-	if seglen > 0 && rev.lastAckSet && seqLE(seq+seglen, rev.lastAck) {
+	if seglen > 0 && rev.lastAck != 0 && seqLE(seq+seglen, rev.lastAck) {
 		return aSpuriousRetransmission
 	}
-	return aRetransmission
+	if notAdvanced && rev.dupAcks >= 2 && rev.lastAck == seq && within(p.Time, rev.lastAckTime, 20e6) {
+		return aFastRetransmission
+	}
+	thres := int64(3e6)
+	if f.firstRTT != 0 {
+		thres = f.firstRTT
+	}
+	end := seq + seglen
+	if p.Flags&(FlagSYN|FlagFIN) != 0 {
+		end++
+	}
+	if notAdvanced && fwd.nextSeq != end && (within(p.Time, fwd.nextSeqTime, thres) || (thres < 0 && p.Time >= fwd.nextSeqTime)) {
+		return aOutOfOrder
+	}
+	if notAdvanced {
+		return aRetransmission
+	}
+	return 0
 }
 
-// windowScaling records each side's window scale from the handshake, as
-// Wireshark does: the shift applies only when both SYNs carried the option.
-func (f *Flow) windowScaling(p *Packet, side Side) {
-	if p.Flags&FlagSYN == 0 {
-		return
-	}
+// afterSeq updates what Wireshark updates after the analysis of a segment:
+// the initial RTT, the first-ACK state and the window scale.
+func (f *Flow) afterSeq(p *Packet, side Side) {
 	fwd, rev := &f.dir[side], &f.dir[side.other()]
+	syn, ack := p.Flags&FlagSYN != 0, p.Flags&FlagACK != 0
+	if syn {
+		fwd.isFirstAck = true
+		if !ack {
+			f.lastSynTime = p.Time
+			f.haveSynTime = true
+		}
+	}
+	if !syn && ack {
+		if f.haveSynTime && f.firstRTT == 0 {
+			f.firstRTT = p.Time - f.lastSynTime
+		}
+		fwd.isFirstAck = false
+	}
 	if p.Opts.HasWScale {
 		fwd.winScale = int8(min(p.Opts.WScale, 14))
-	} else {
-		fwd.winScale = wsNone
 	}
-	if p.Flags&FlagACK != 0 && (fwd.winScale == wsNone || rev.winScale == wsNone) {
-		// One side did not offer scaling: neither side scales.
-		fwd.winScale, rev.winScale = wsNone, wsNone
+	if syn {
+		switch {
+		case fwd.winScale == wsUnknown:
+			fwd.winScale, rev.winScale = wsNone, wsNone
+		case ack && rev.winScale == wsNone:
+			fwd.winScale = wsNone
+		}
 	}
 }
 
 // seqFindings turns the analysis flags of one segment into findings.
-func (f *Flow) seqFindings(p *Packet, side Side, ta uint16, gap int64) {
+func (f *Flow) seqFindings(p *Packet, side Side, ta uint16, gap int64, dupNum uint32) {
 	if ta == 0 {
 		return
 	}
@@ -219,10 +293,13 @@ func (f *Flow) seqFindings(p *Packet, side Side, ta uint16, gap int64) {
 	add(aOutOfOrder, CodeOutOfOrder, int64(p.PayloadLen))
 	add(aLostPacket, CodeLostSegment, gap)
 	add(aAckLostPacket, CodeAckUnseen, int64(p.Ack))
-	add(aDupAck, CodeDupAck, int64(f.dir[side].dupAcks))
+	add(aDupAck, CodeDupAck, int64(dupNum))
 	add(aZeroWindow, CodeZeroWindow, 0)
 	add(aZeroWindowProbe, CodeZeroWindowProbe, 0)
 	add(aWindowFull, CodeWindowFull, 0)
 	add(aWindowUpdate, CodeWindowUpdate, int64(p.Window))
 	add(aKeepAlive, CodeKeepAlive, 0)
+	if ta&aReusedPorts != 0 {
+		f.addFinding(Finding{Code: CodeReusedPorts, Frame: p.Frame, A: int64(f.ID), B: 1})
+	}
 }
