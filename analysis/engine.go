@@ -249,7 +249,9 @@ func (a *Analyzer) Finish() *Result {
 		f.finishHandshake()
 		f.finishChecksums(offload)
 		f.finishStatus()
-		slices.SortStableFunc(f.Findings, func(x, y Finding) int { return cmp.Compare(x.Frame, y.Frame) })
+		slices.SortStableFunc(f.Findings, func(x, y Finding) int {
+			return cmp.Or(cmp.Compare(x.Frame, y.Frame), cmp.Compare(y.Severity(), x.Severity()))
+		})
 	}
 	return &a.res
 }

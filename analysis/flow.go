@@ -133,6 +133,9 @@ type Handshake struct {
 	// (SynAckPayload of them, up to its size).
 	SynAckBytes [16]byte
 	SynBytes    [16]byte
+	// SynAckCaptured and SynCaptured count the bytes of SynAckBytes and
+	// SynBytes that the capture holds.
+	SynAckCaptured, SynCaptured int
 	// SynAckPadding is the Ethernet padding that followed the SYN-ACK.
 	SynAckPadding int
 	SynAckAck     uint32

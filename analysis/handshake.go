@@ -40,7 +40,7 @@ func (f *Flow) onSyn(p *Packet) {
 	h.SynFrame, h.SynTime, h.LastSynTime = p.Frame, p.Time, p.Time
 	h.ClientISN = p.Seq
 	h.SynPayload = p.PayloadLen
-	copy(h.SynBytes[:], p.Payload)
+	h.SynCaptured = copy(h.SynBytes[:], p.Payload)
 	h.Client = optionsOf(&p.Opts)
 	switch {
 	case p.Opts.TFO:
@@ -70,7 +70,7 @@ func (f *Flow) onSynAck(p *Packet) {
 	h.SynAckAck = p.Ack
 	h.SynAckPayload = p.PayloadLen
 	h.SynAckPadding = len(p.Padding)
-	copy(h.SynAckBytes[:], p.Payload)
+	h.SynAckCaptured = copy(h.SynAckBytes[:], p.Payload)
 	h.Server = optionsOf(&p.Opts)
 	if !h.HaveSyn {
 		f.addFinding(Finding{Code: CodeSynAckWithoutSyn, Frame: p.Frame})
@@ -160,7 +160,8 @@ func (f *Flow) finishHandshake() {
 // looksLikePadding reports whether a segment's payload is what a device in
 // the path would make of Ethernet padding taken into the IP datagram: all
 // zero bytes, in a datagram that exactly fills a minimum-size Ethernet frame
-// (60 bytes without the FCS, or 64 with an 802.1Q tag).
+// (60 bytes without the FCS, or 64 with an 802.1Q tag). An IPv6 TCP segment
+// never needs padding, so its payload never looks like it.
 func looksLikePadding(p *Packet) bool {
 	if p.PayloadLen == 0 || len(p.Payload) < p.PayloadLen {
 		return false
@@ -170,6 +171,9 @@ func looksLikePadding(p *Packet) bool {
 			return false
 		}
 	}
-	eth := p.IPTotalLen + 14 + 4*p.NVLAN
-	return eth == 60 || eth == 64
+	// The datagram fills a minimum frame untagged (46 bytes of IP), or
+	// with the tags the capture shows.
+	eth := p.IPTotalLen + 14
+	tagged := eth + 4*p.NVLAN
+	return eth == 60 || tagged == 60 || tagged == 64
 }

@@ -15,7 +15,7 @@ func (f *Flow) Message(fi Finding) string {
 	case CodeSynAckPayload:
 		n := int(fi.A)
 		msg := fmt.Sprintf("SYN-ACK carries %d byte%s of TCP payload (%s); a SYN-ACK should carry none",
-			n, plural(n), payloadHex(h.SynAckBytes[:], n))
+			n, plural(n), payloadHex(h.SynAckBytes[:h.SynAckCaptured], n))
 		if fi.B == 1 {
 			msg += ": the bytes look like Ethernet padding taken into the IP datagram by a device in the path"
 		}
@@ -44,7 +44,7 @@ func (f *Flow) Message(fi Finding) string {
 			uint32(fi.B), uint32(fi.A), tfoNote(h), h.SynFrame)
 	case CodeSynPayload:
 		return fmt.Sprintf("SYN carries %d byte%s of data (%s) without a TCP Fast Open cookie", fi.A, plural(int(fi.A)),
-			payloadHex(h.SynBytes[:], int(fi.A)))
+			payloadHex(h.SynBytes[:h.SynCaptured], int(fi.A)))
 	case CodeTFO:
 		switch {
 		case fi.A == 0:

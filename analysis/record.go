@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"math"
@@ -67,6 +68,10 @@ type RecordFinding struct {
 	Frame        uint64 `json:"frame"`
 	RelatedFrame uint64 `json:"related_frame,omitempty"`
 	Message      string `json:"message"`
+	// Bytes and Data are the payload of a SYN or SYN-ACK that carries
+	// one: its length, and its first bytes in hex.
+	Bytes int    `json:"bytes,omitempty"`
+	Data  string `json:"data,omitempty"`
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -116,13 +121,20 @@ func (f *Flow) Record(capture string) Record {
 		rh.IRTTms = ptr(math.Round(float64(ns)/1e3) / 1e3)
 	}
 	for _, fi := range f.Findings {
-		r.Findings = append(r.Findings, RecordFinding{
+		rf := RecordFinding{
 			Code:         fi.Code.String(),
 			Severity:     fi.Severity().String(),
 			Frame:        fi.Frame,
 			RelatedFrame: fi.RelatedFrame,
 			Message:      f.Message(fi),
-		})
+		}
+		switch fi.Code {
+		case CodeSynAckPayload:
+			rf.Bytes, rf.Data = h.SynAckPayload, hex.EncodeToString(h.SynAckBytes[:h.SynAckCaptured])
+		case CodeSynPayload, CodeTFO:
+			rf.Bytes, rf.Data = h.SynPayload, hex.EncodeToString(h.SynBytes[:h.SynCaptured])
+		}
+		r.Findings = append(r.Findings, rf)
 	}
 	for c, n := range f.Counts {
 		if n > maxFindingsPerCode {

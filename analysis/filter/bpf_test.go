@@ -1,0 +1,229 @@
+package filter
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/net/bpf"
+)
+
+// plainPacket reports whether CompileBPF's program is exact on tp (see
+// CompileBPF): untagged, no tunnel.
+func plainPacket(tp testPacket) bool {
+	if len(tp.vlans) > 0 {
+		return false
+	}
+	if slices.Contains([]uint8{4, 41, 47, 51, 97, 115, 137}, tp.proto) {
+		return false
+	}
+	if tp.proto == 17 && tp.fragOff == 0 {
+		for _, p := range []uint16{4789, 8472, 4790, 6081, 2152, 1701, 3544} {
+			if tp.sport == p || tp.dport == p {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func bpfExprs() []string {
+	var exprs []string
+	for _, tc := range diffExprs {
+		exprs = append(exprs, tc.expr)
+	}
+	exprs = append(exprs, fuzzSeeds...)
+	exprs = append(exprs,
+		"", "net 0.0.0.0/0", "net ::/0", "net 2001:db8::/33", "net 2001:db8:0:0:8000::/65",
+		"src and dst portrange 0-65535", "not vlan 100", "vlan and vlan and vlan and vlan 4",
+		"less 0", "greater 4294967295", "host 10.0.0.1 and vlan", "vlan or host 10.0.0.1",
+	)
+	return exprs
+}
+
+// runBPF runs prog on data in x/net/bpf's virtual machine.
+func runBPF(t *testing.T, prog []bpf.Instruction, data []byte) bool {
+	t.Helper()
+	vm, err := bpf.NewVM(prog)
+	if err != nil {
+		t.Fatalf("bpf.NewVM: %v", err)
+	}
+	n, err := vm.Run(data)
+	if err != nil {
+		t.Fatalf("bpf VM: %v", err)
+	}
+	return n != 0
+}
+
+// TestCompileBPF runs the compiled program over the differential capture:
+// it must agree with Match on plain frames and accept every frame Match
+// accepts.
+func TestCompileBPF(t *testing.T) {
+	var frames [][]byte
+	var fields []Fields
+	for _, tp := range diffPackets {
+		data := tp.build(t)
+		frames = append(frames, data)
+		fields = append(fields, tp.fields(len(data)))
+	}
+	exact, superset := 0, 0
+	for _, s := range bpfExprs() {
+		e, err := Parse(s)
+		if err != nil {
+			continue // the error seeds
+		}
+		prog, err := e.CompileBPF(LinkTypeEthernet, 65535)
+		if err != nil {
+			t.Errorf("CompileBPF(%q): %v", s, err)
+			continue
+		}
+		ip := e.root != nil && needsIP(e.root)
+		for i, tp := range diffPackets {
+			ours := e.Match(&fields[i])
+			got := runBPF(t, prog, frames[i])
+			if !ip || plainPacket(tp) {
+				exact++
+				if got != ours {
+					t.Errorf("%q on %q: BPF %v, Match %v", s, tp.name, got, ours)
+				}
+			} else {
+				superset++
+				if !got {
+					t.Errorf("%q on non-plain %q: BPF rejects it (Match %v); it must leave it to Match", s, tp.name, ours)
+				}
+			}
+		}
+
+		// The same packets as raw IP.
+		rawProg, err := e.CompileBPF(LinkTypeRaw, 65535)
+		if err != nil {
+			t.Errorf("CompileBPF(%q, raw): %v", s, err)
+			continue
+		}
+		for i, tp := range diffPackets {
+			if len(tp.vlans) > 0 || tp.ipver == 0 {
+				continue
+			}
+			f := fields[i]
+			f.Length -= 14
+			ours := e.Match(&f)
+			got := runBPF(t, rawProg, frames[i][14:])
+			if plainPacket(tp) {
+				if got != ours {
+					t.Errorf("%q on raw %q: BPF %v, Match %v", s, tp.name, got, ours)
+				}
+			} else if ip && !got {
+				t.Errorf("%q on raw non-plain %q: BPF rejects it", s, tp.name)
+			}
+		}
+	}
+	t.Logf("%d exact and %d pass-to-Match (expression, frame) checks", exact, superset)
+}
+
+func TestCompileBPFEmptyAndErrors(t *testing.T) {
+	e, _ := Parse("")
+	prog, err := e.CompileBPF(LinkTypeEthernet, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(prog) != 1 || prog[0] != (bpf.RetConstant{Val: 262144}) {
+		t.Errorf("empty filter compiles to %v, want [ret #262144]", prog)
+	}
+	e, _ = Parse("tcp")
+	if _, err := e.CompileBPF(113, 65535); !errors.Is(err, ErrNotCompiled) || !strings.Contains(err.Error(), "link type 113 is not in compiled subset") {
+		t.Errorf("linux cooked link type: err = %v", err)
+	}
+	// More than the kernel's 4096 instructions.
+	var b strings.Builder
+	b.WriteString("host 2001:db8::1")
+	for i := 2; i < 400; i++ {
+		fmt.Fprintf(&b, " or 2001:db8::%x", i)
+	}
+	e, err = Parse(b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.CompileBPF(LinkTypeEthernet, 65535); !errors.Is(err, ErrNotCompiled) {
+		t.Errorf("huge expression: err = %v, want ErrNotCompiled", err)
+	}
+}
+
+// TestCompileBPFLongJumps checks expressions whose jumps exceed the 255
+// instructions a conditional BPF jump can skip.
+func TestCompileBPFLongJumps(t *testing.T) {
+	var hosts []string
+	for i := 0; i < 150; i++ {
+		hosts = append(hosts, fmt.Sprintf("192.0.2.%d", i))
+	}
+	for _, s := range []string{
+		"host " + strings.Join(hosts, " or ") + " or 10.0.0.1",
+		"tcp and not (host " + strings.Join(hosts, " or ") + ") and port 80",
+		"not host " + strings.Join(hosts, " and not ") + " and not 8.8.8.8",
+	} {
+		e, err := Parse(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prog, err := e.CompileBPF(LinkTypeEthernet, 65535)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(prog) < 300 {
+			t.Fatalf("program of %d instructions is too short to test long jumps", len(prog))
+		}
+		for i, tp := range diffPackets {
+			data := tp.build(t)
+			f := tp.fields(len(data))
+			if got, want := runBPF(t, prog, data), e.Match(&f); plainPacket(tp) && got != want || !plainPacket(tp) && !got {
+				t.Errorf("%.40q... on frame %d %q: BPF %v, Match %v", s, i, tp.name, got, want)
+			}
+		}
+		attachToSocket(t, prog)
+	}
+}
+
+// TestCompileBPFKernelAccepts attaches compiled programs to a socket, so
+// that the kernel's classic BPF checker validates them.
+func TestCompileBPFKernelAccepts(t *testing.T) {
+	for _, s := range bpfExprs() {
+		e, err := Parse(s)
+		if err != nil {
+			continue
+		}
+		for _, lt := range []int{LinkTypeEthernet, LinkTypeRaw} {
+			prog, err := e.CompileBPF(lt, 65535)
+			if err != nil {
+				t.Fatal(err)
+			}
+			attachToSocket(t, prog)
+		}
+	}
+}
+
+func attachToSocket(t *testing.T, prog []bpf.Instruction) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("SO_ATTACH_FILTER is Linux only")
+	}
+	raw, err := bpf.Assemble(prog)
+	if err != nil {
+		t.Fatalf("bpf.Assemble: %v", err)
+	}
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Skipf("no socket to attach a filter to: %v", err)
+	}
+	defer syscall.Close(fd)
+	sf := make([]syscall.SockFilter, len(raw))
+	for i, r := range raw {
+		sf[i] = syscall.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
+	}
+	//lint:ignore SA1019 AttachLsf is the stdlib's SO_ATTACH_FILTER.
+	if err := syscall.AttachLsf(fd, sf); err != nil {
+		t.Errorf("kernel refuses the program (%d instructions): %v", len(prog), err)
+	}
+}
