@@ -488,19 +488,34 @@ func parseOptions(o *Options, b []byte) {
 }
 
 // internetChecksum folds the one's complement sum of b into sum and returns
-// the complement: zero when b (with its checksum field) is intact.
+// the complement: zero when b (with its checksum field) is intact. It adds
+// eight bytes at a time into a 64-bit accumulator, which the one's
+// complement sum allows (RFC 1071), and folds at the end.
 func internetChecksum(b []byte, sum uint32) uint16 {
-	for len(b) >= 2 {
-		sum += uint32(b[0])<<8 | uint32(b[1])
+	acc := uint64(sum)
+	for len(b) >= 32 {
+		for i := 0; i < 32; i += 8 {
+			v := binary.BigEndian.Uint64(b[i:])
+			acc += v >> 32
+			acc += v & 0xffffffff
+		}
+		b = b[32:]
+	}
+	for len(b) >= 4 {
+		acc += uint64(binary.BigEndian.Uint32(b))
+		b = b[4:]
+	}
+	if len(b) >= 2 {
+		acc += uint64(b[0])<<8 | uint64(b[1])
 		b = b[2:]
 	}
 	if len(b) == 1 {
-		sum += uint32(b[0]) << 8
+		acc += uint64(b[0]) << 8
 	}
-	for sum > 0xffff {
-		sum = sum>>16 + sum&0xffff
+	for acc > 0xffff {
+		acc = acc>>16 + acc&0xffff
 	}
-	return ^uint16(sum)
+	return ^uint16(acc)
 }
 
 // tcpChecksum verifies seg (the whole TCP segment) against the pseudo-header
