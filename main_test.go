@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// runCLI runs the command line in-process and returns its exit status,
+// stdout and stderr.
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestJSONSeedClient(t *testing.T) {
+	code, out, errs := runCLI(t, "-r", "testdata/seed-client.pcap", "--json")
+	if code != 0 || errs != "" {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("%d lines of JSON, want 1 (one flow)", len(lines))
+	}
+	var rec struct {
+		Capture   string `json:"capture"`
+		ID        int    `json:"id"`
+		Status    string `json:"status"`
+		Packets   int    `json:"packets"`
+		Start     string `json:"start"`
+		Handshake struct {
+			Status      string `json:"status"`
+			ExpectedAck uint32 `json:"expected_ack"`
+			ActualAck   uint32 `json:"actual_ack"`
+		} `json:"handshake"`
+		Findings []struct {
+			Code         string `json:"code"`
+			Severity     string `json:"severity"`
+			Frame        uint64 `json:"frame"`
+			RelatedFrame uint64 `json:"related_frame"`
+			Message      string `json:"message"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Status != "invalid" || rec.Handshake.Status != "invalid" || rec.Packets != 12 || rec.ID != 1 {
+		t.Errorf("record %+v", rec)
+	}
+	if rec.Handshake.ExpectedAck != 2180033886 || rec.Handshake.ActualAck != 2180033888 {
+		t.Errorf("expected/actual %d/%d", rec.Handshake.ExpectedAck, rec.Handshake.ActualAck)
+	}
+	if rec.Start != "2012-05-01T14:44:32.139504Z" {
+		t.Errorf("start %s", rec.Start)
+	}
+	found := map[string]uint64{}
+	for _, f := range rec.Findings {
+		if _, ok := found[f.Code]; !ok {
+			found[f.Code] = f.Frame
+		}
+	}
+	if found["handshake.synack_payload"] != 2 || found["handshake.ack_mismatch"] != 3 {
+		t.Errorf("findings %v", found)
+	}
+}
+
+func TestReportFits80Columns(t *testing.T) {
+	code, out, _ := runCLI(t, "-r", "testdata/seed-client.pcap", "-r", "testdata/seed-client-ipv6.pcap", "-r", "testdata/seed-outside.pcap", "--report")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		if n := utf8.RuneCountInString(sc.Text()); n > 80 {
+			t.Errorf("line of %d columns: %q", n, sc.Text())
+		}
+	}
+	for _, want := range []string{"✗ 1  10.110.233.50:50183 → 172.16.1.1:443", "handshake.ack_mismatch", "summary: ✗ 1 invalid", "[2001:db8:10::50]:50183"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	// Invalid flows come first: the outside capture's flow is a warning.
+	code, out, _ = runCLI(t, "-r", "testdata/seed-outside.pcap", "--report", "--ascii")
+	if code != 0 || !strings.Contains(out, "! 1  10.110.235.202:55073 -> 172.16.1.1:443") || strings.ContainsAny(out, "✓✗→·…") {
+		t.Errorf("ascii report:\n%s", out)
+	}
+}
+
+func TestExitStatuses(t *testing.T) {
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.pcap")
+	os.WriteFile(junk, []byte("this is not a capture at all"), 0o600)
+	seed, _ := os.ReadFile("testdata/seed-client.pcap")
+	trunc := filepath.Join(dir, "trunc.pcap")
+	os.WriteFile(trunc, seed[:300], 0o600)
+
+	cases := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string // substring
+		stdout string // substring
+	}{
+		{"no input", []string{"--json"}, 2, "no capture given", ""},
+		{"unknown flag", []string{"-r", "testdata/seed-client.pcap", "--bogus"}, 2, `unknown flag "--bogus"`, ""},
+		{"both outputs", []string{"-r", "testdata/seed-client.pcap", "--json", "--report"}, 2, "cannot be used together", ""},
+		{"missing file", []string{"-r", filepath.Join(dir, "nope.pcap"), "--json"}, 1, "nope.pcap: cannot open: no such file or directory", ""},
+		{"not a capture", []string{"-r", junk, "--json"}, 1, "junk.pcap: not a pcap or pcapng file", ""},
+		{"truncated", []string{"-r", trunc, "--report"}, 1, "trunc.pcap: damaged at byte", "hold everything"},
+		{"bad filter", []string{"-r", "testdata/seed-client.pcap", "--json", "tcp[13]", "&", "2", "!=", "0"}, 2, "filter", ""},
+		{"filter drops all", []string{"-r", "testdata/seed-client.pcap", "--report", "port", "80"}, 0, "", "0 TCP flows"},
+		{"filter keeps", []string{"-r", "testdata/seed-client-vlan.pcap", "--report", "vlan", "and", "host", "10.110.233.50", "and", "port", "443"}, 0, "", "1 TCP flow"},
+		{"help", []string{"--help"}, 0, "", "usage: synscope"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := runCLI(t, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tc.code, errs)
+			}
+			if !strings.Contains(errs, tc.stderr) {
+				t.Errorf("stderr %q lacks %q", errs, tc.stderr)
+			}
+			if !strings.Contains(out, tc.stdout) {
+				t.Errorf("stdout lacks %q:\n%s", tc.stdout, out)
+			}
+			if tc.code != 0 && tc.code != 2 && strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+				t.Errorf("stderr is not one line: %q", errs)
+			}
+		})
+	}
+}
+
+// TestStdinPipe runs the real binary with a gzip-compressed capture on a
+// pipe, as `ssh fw tcpdump -w - | synscope -r - --report` would.
+func TestStdinPipe(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "synscope")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	gz, err := os.Open("testdata/seed-client.pcap.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gz.Close()
+	cmd := exec.Command(bin, "-r", "-", "--json")
+	stdin, _ := cmd.StdinPipe()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 97) // dribble it in, as a slow pipe would
+	for {
+		n, err := gz.Read(buf)
+		stdin.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("%v: %s", err, errb.String())
+	}
+	if !strings.Contains(out.String(), `"capture":"-"`) && !strings.Contains(out.String(), `"status":"invalid"`) {
+		t.Errorf("output %s", out.String())
+	}
+}
