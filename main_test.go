@@ -115,7 +115,7 @@ func TestExitStatuses(t *testing.T) {
 		{"both outputs", []string{"-r", "testdata/seed-client.pcap", "--json", "--report"}, 2, "cannot be used together", ""},
 		{"missing file", []string{"-r", filepath.Join(dir, "nope.pcap"), "--json"}, 1, "nope.pcap: cannot open: no such file or directory", ""},
 		{"not a capture", []string{"-r", junk, "--json"}, 1, "junk.pcap: not a pcap or pcapng file", ""},
-		{"truncated", []string{"-r", trunc, "--report"}, 1, "trunc.pcap: damaged at byte", "hold everything"},
+		{"truncated", []string{"-r", trunc, "--report"}, 1, "trunc.pcap: damaged at byte", "damaged at byte"},
 		{"bad filter", []string{"-r", "testdata/seed-client.pcap", "--json", "tcp[13]", "&", "2", "!=", "0"}, 2, "filter", ""},
 		{"filter drops all", []string{"-r", "testdata/seed-client.pcap", "--report", "port", "80"}, 0, "", "0 TCP flows"},
 		{"filter keeps", []string{"-r", "testdata/seed-client-vlan.pcap", "--report", "vlan", "and", "host", "10.110.233.50", "and", "port", "443"}, 0, "", "1 TCP flow"},
