@@ -249,6 +249,7 @@ func (a *Analyzer) Finish() *Result {
 		f.finishHandshake()
 		f.finishChecksums(offload)
 		f.finishStatus()
+		f.finished = true
 		slices.SortStableFunc(f.Findings, func(x, y Finding) int {
 			return cmp.Or(cmp.Compare(x.Frame, y.Frame), cmp.Compare(y.Severity(), x.Severity()))
 		})

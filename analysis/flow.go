@@ -193,6 +193,7 @@ type Flow struct {
 	rstSeen     bool
 	rstFrame    uint64
 	closed      bool // FIN from both sides, or a RST
+	finished    bool // the capture's end has been seen: verdicts are final
 	badSums     []badSum
 	firstRTT    int64 // Wireshark's ts_first_rtt: first ACK after the last SYN
 	lastSynTime int64
