@@ -104,4 +104,5 @@ type Progress struct {
 func (a *Analyzer) Progress() Progress {
 	return Progress{Frames: a.res.Frames, TCPFrames: a.res.TCPFrames, Flows: len(a.res.Flows)}
 }
+
 const _ = uint(64 - numCodes) // FlowSummary.Codes holds one bit per code

@@ -2,4 +2,52 @@
 // and (later) live interfaces. It knows nothing of flows: each packet comes
 // out as a Record with its frame number and its byte offset in the file, so
 // that any packet can be read again later without being held in memory.
+//
+// # Formats
+//
+// Open and NewReader recognise by content, not by name: classic pcap with
+// microsecond or nanosecond time stamps in either byte order, Kuznetzov's
+// "modified pcap", and pcapng with any number of sections (each with its
+// own byte order) and interfaces (each with its own link type and time
+// stamp resolution); any of them gzip compressed. Reader.Next returns the
+// packets one by one, reusing its buffers: in the steady state it
+// allocates nothing. Rereader reads a packet again from its Record.Offset.
+//
+// # Damage
+//
+// A file that is not a capture at all is refused by Open with an error
+// naming it. A capture that is cut short or corrupt somewhere gives all the
+// packets before the damage, then a *DamageError that says where (the byte
+// offset of the bad record or block) and after which frame. Lengths claimed
+// by headers are checked before anything is allocated for them: a packet
+// may hold at most MaxCapLen bytes, a pcapng block at most MaxBlockLen, and
+// a block's buffer only grows as its bytes actually arrive. Every error is
+// a single line that starts with the file's name.
+//
+// # Differences from libpcap and Wireshark
+//
+// The packet counts agree with Wireshark's on the tcpdump test suite
+// captures, except where noted. Deliberate differences:
+//
+//   - The pcap link type is the low 16 bits of the header field, as the
+//     pcap specification and libpcap say; Wireshark 4.0 refuses files
+//     with bits set above them, and link types it does not know, whole.
+//   - Packets longer than the file's snapshot length are returned whole
+//     (libpcap cuts them to the snapshot length); packets longer than
+//     MaxCapLen are damage, whatever the link type (libpcap and Wireshark
+//     allow more for D-Bus, USBPcap and EBHSCR captures).
+//   - A record whose original length is less than its captured length
+//     gets OrigLen = CapLen.
+//   - A pcap sub-second field out of range (a million microseconds or
+//     more) is added as it is; Wireshark overflows it, tcpdump prints it
+//     as it is.
+//   - The link-layer header is returned as it is in the file: Wireshark
+//     moves some of them (SunATM, for one) into a pseudo-header.
+//   - Malformed pcapng options are ignored rather than reported.
+//   - pcapng files with several link types or byte orders are read
+//     (libpcap refuses them; Wireshark reads them too).
+//   - Simple Packet Blocks have no time stamp: their Timestamp is 0.
+//   - Direction comes from the pcapng epb_flags option, or from the
+//     packet type of modified pcap records and of Linux cooked (SLL,
+//     SLL2) headers; Wireshark shows only the first.
 package capture

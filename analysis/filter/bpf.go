@@ -40,9 +40,10 @@ const maxBPFInstructions = 4096
 // (4790), Geneve (6081), GTP-U (2152), L2TP (1701) or Teredo (3544) ports.
 // Should the decoder learn other encapsulations, this list must grow with
 // it. Expressions made only of vlan, less and greater look at the frame
-// itself and are exact on every frame, a tag being one of those TPIDs, as
-// in libpcap. As in libpcap, a frame too short for a header the program
-// reads is rejected.
+// itself and are exact on every frame, a tag being an 802.1Q (0x8100) or
+// 802.1ad (0x88a8) TPID as the decoder reads them; a 0x9100 TPID, which
+// libpcap also takes for a tag, leaves the decision to Match. As in libpcap,
+// a frame too short for a header the program reads is rejected.
 //
 // Other link types are refused with an error wrapping ErrNotCompiled, as is
 // a program longer than the kernel's 4096-instruction limit.
@@ -65,6 +66,7 @@ func (e *Expr) CompileBPF(linkType int, snaplen int) ([]bpf.Instruction, error) 
 		return []bpf.Instruction{bpf.RetConstant{Val: ret}}, nil
 	}
 	accept, reject := c.newLabel(), c.newLabel()
+	c.unknown = accept
 	if needsIP(e.root) {
 		c.prologue(accept)
 	}
@@ -132,10 +134,11 @@ const (
 )
 
 type compiler struct {
-	nl     uint32 // offset of the IP header in plain frames
-	raw    bool
-	code   []asmIns
-	labels int
+	nl      uint32 // offset of the IP header in plain frames
+	raw     bool
+	unknown int // label for frames left to Match: the accept label
+	code    []asmIns
+	labels  int
 }
 
 func (c *compiler) newLabel() int           { c.labels++; return c.labels - 1 }
@@ -442,12 +445,14 @@ func (c *compiler) prim(p *prim, t, f int) {
 			c.jump(f)
 			return
 		}
+		// The decoder reads 802.1Q and 802.1ad tags; a 0x9100 TPID,
+		// which libpcap also takes for a tag, is left to Match.
 		for j := 0; j <= p.depth; j++ {
 			c.emit(bpf.LoadAbsolute{Off: uint32(12 + 4*j), Size: 2})
 			ok := c.newLabel()
 			c.jeq(0x8100, ok)
-			c.jeq(0x88a8, ok)
-			c.cond(bpf.JumpEqual, 0x9100, ok, f)
+			c.jeq(0x9100, c.unknown)
+			c.cond(bpf.JumpEqual, 0x88a8, ok, f)
 			c.label(ok)
 		}
 		if !p.hasID {

@@ -69,7 +69,7 @@ func FuzzCompileBPF(f *testing.F) {
 	}
 	var frames [][]byte
 	var fields []Fields
-	for _, tp := range diffPackets {
+	for _, tp := range bpfPackets {
 		data := tp.build(f)
 		frames = append(frames, data)
 		fields = append(fields, tp.fields(len(data)))
@@ -91,13 +91,13 @@ func FuzzCompileBPF(f *testing.F) {
 			t.Fatalf("CompileBPF(%q): bpf.NewVM: %v", s, err)
 		}
 		ip := needsIP(e.root)
-		for i, tp := range diffPackets {
+		for i, tp := range bpfPackets {
 			n, err := vm.Run(frames[i])
 			if err != nil {
 				t.Fatalf("%q on %q: %v", s, tp.name, err)
 			}
 			got, want := n != 0, e.Match(&fields[i])
-			if (!ip || plainPacket(tp)) && got != want || want && !got {
+			if exactOn(ip, tp) && got != want || want && !got {
 				t.Fatalf("%q (%s) on %q: BPF %v, Match %v", s, e, tp.name, got, want)
 			}
 		}
