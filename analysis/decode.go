@@ -183,6 +183,7 @@ func (d *Decoder) walk(p *Packet, typ gopacket.LayerType, data []byte, off int, 
 			p.Tunnel = TunnelGRE
 		case layers.LayerTypeUDP:
 			p.Proto = uint8(layers.IPProtocolUDP)
+			p.SrcPort, p.DstPort = uint16(d.udp.SrcPort), uint16(d.udp.DstPort)
 			if next != layers.LayerTypeVXLAN && next != layers.LayerTypeGeneve {
 				return
 			}

@@ -19,7 +19,7 @@ func Matcher(e *filter.Expr) func(*Packet) bool {
 			Src:       p.Src,
 			Dst:       p.Dst,
 			Proto:     p.Proto,
-			HasPorts:  p.HasTCP || (p.Proto == 17 && p.SrcPort != 0),
+			HasPorts:  p.HasTCP || p.Proto == 17,
 			SrcPort:   p.SrcPort,
 			DstPort:   p.DstPort,
 			Length:    p.WireLen,
