@@ -129,7 +129,7 @@ func (rp *reporter) flow(f *analysis.Flow) {
 	if cs := f.ConnState(); cs != "" {
 		parts = append(parts, "zeek "+cs+" "+f.History())
 	}
-	rp.wrap(strings.Join(parts, sep), "    ", "    ")
+	rp.joinWrapped(parts, sep, "    ")
 	shown := map[analysis.Code]int{}
 	for _, fi := range f.Findings {
 		shown[fi.Code]++
@@ -144,6 +144,24 @@ func (rp *reporter) flow(f *analysis.Flow) {
 		line := fmt.Sprintf("%s frame %d: %s: %s", SeverityGlyph(rp.g, fi.Severity()), fi.Frame, fi.Code, rp.safe(f.Message(fi)))
 		rp.wrap(line, "    ", "      ")
 	}
+}
+
+// joinWrapped writes parts joined by sep, starting a new line (indented)
+// before a part that would cross the width, so no part is split.
+func (rp *reporter) joinWrapped(parts []string, sep, indent string) {
+	line := indent
+	for i, p := range parts {
+		switch {
+		case i == 0:
+			line += p
+		case utf8.RuneCountInString(line+sep+p) > rp.o.Width:
+			rp.w.WriteString(line + "\n")
+			line = indent + p
+		default:
+			line += sep + p
+		}
+	}
+	rp.w.WriteString(line + "\n")
 }
 
 // wrap writes s word-wrapped at the report's width, the first line indented
