@@ -1,0 +1,556 @@
+package capture
+
+import (
+	"bufio"
+	"compress/flate"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sync"
+)
+
+// StdinName is the name a Reader opened on "-" goes by.
+const StdinName = "standard input"
+
+// Kinds of capture files.
+const (
+	kindPcap = iota + 1
+	kindPcapng
+)
+
+// layout is what a Reader learns about a file's structure that is needed
+// to decode records again later: the pcap header, or the pcapng sections
+// and interfaces. The Reader is its only writer and appends under mu;
+// Rereaders read it under mu, possibly while the Reader goes on.
+// Interfaces and sections are never changed once appended, except for the
+// interface count of the last section.
+type layout struct {
+	mu       sync.RWMutex
+	kind     int
+	gzip     bool
+	pcap     pcapFormat
+	sections []section
+	ifaces   []Interface
+}
+
+// Reader reads the packets of one pcap or pcapng capture, possibly gzip
+// compressed, from a file or a stream. It is not safe for concurrent use,
+// but Rereaders made from it may be used in other goroutines while it
+// reads.
+type Reader struct {
+	name   string
+	size   int64
+	closer io.Closer   // the file Open opened; nil otherwise
+	path   string      // a path Rereader can open, "" if none
+	ra     io.ReaderAt // the input, if Rereader can read it again
+	base   int64       // offset of the capture's first byte in ra
+	stdin  bool
+
+	s      stream
+	disk   *countingReader // counts the bytes read from the input
+	diskBr *bufio.Reader   // buffer between disk and the decompressor or s
+
+	meta   *layout
+	format string
+	frame  uint64 // frames returned so far
+	err    error  // sticky error, returned by every Next after it
+	rec    Record
+
+	// pcapng: the current section, its number and its interfaces
+	sec    *section
+	secNum int
+	ifaces []Interface
+}
+
+// Open opens a capture file; "-" reads standard input, which may be a pipe.
+// The format and any gzip compression are recognised by content, not by
+// name.
+func Open(path string) (*Reader, error) {
+	if path == "-" {
+		// Standard input redirected from a file has a size; a pipe
+		// has not.
+		size := int64(-1)
+		if fi, err := os.Stdin.Stat(); err == nil && fi.Mode().IsRegular() {
+			if pos, err := os.Stdin.Seek(0, io.SeekCurrent); err == nil {
+				size = fi.Size() - pos
+			}
+		}
+		r, err := newReader(os.Stdin, StdinName, size)
+		if err != nil {
+			return nil, err
+		}
+		r.stdin = true
+		return r, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot open: %w", path, pathErr(err))
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: cannot open: %w", path, pathErr(err))
+	}
+	if fi.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("%s: is a directory, not a capture file", path)
+	}
+	size := int64(-1)
+	if fi.Mode().IsRegular() {
+		size = fi.Size()
+	}
+	r, err := newReader(f, path, size)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.closer = f
+	if fi.Mode().IsRegular() {
+		r.path = path
+	}
+	return r, nil
+}
+
+// pathErr strips the *fs.PathError wrapping, whose message repeats the
+// path, keeping the cause (so errors.Is(err, fs.ErrNotExist) still holds).
+func pathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// NewReader reads a capture from r. name is used in error messages and by
+// Name; size is the total number of bytes r holds, or -1 if unknown.
+// If r is an io.ReaderAt (an *os.File on a regular file, a bytes.Reader),
+// Rereader works too, reading r again; r must then stay open.
+func NewReader(r io.Reader, name string, size int64) (*Reader, error) {
+	if r == nil {
+		return nil, fmt.Errorf("%s: no input", name)
+	}
+	return newReader(r, name, size)
+}
+
+func newReader(src io.Reader, name string, size int64) (*Reader, error) {
+	r := &Reader{name: name, size: size, meta: &layout{}}
+	// Remember whether the input can be read again by offset: a file
+	// or anything else with ReadAt, except what cannot seek (a pipe).
+	if ra, ok := src.(io.ReaderAt); ok {
+		if sk, ok := src.(io.Seeker); !ok {
+			r.ra = ra
+		} else if pos, err := sk.Seek(0, io.SeekCurrent); err == nil {
+			r.ra, r.base = ra, pos
+		}
+	}
+	// disk counts what is read from the input; diskBr lets us look at
+	// the first bytes, then feeds the decompressor or the main buffer.
+	r.disk = &countingReader{r: src}
+	diskSize := diskBufferSize
+	if size >= 0 && size < int64(diskSize) {
+		diskSize = max(int(size), 512)
+	}
+	r.diskBr = bufio.NewReaderSize(r.disk, diskSize)
+	m, err := r.diskBr.Peek(2)
+	if err != nil && err != io.EOF {
+		return nil, r.readError(0, err, "cannot read")
+	}
+	if len(m) == 2 && binary.BigEndian.Uint16(m) == magicGzip {
+		r.meta.gzip = true
+		gz, err := gzip.NewReader(r.diskBr)
+		if err != nil {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return nil, fmt.Errorf("%s: gzip header truncated", name)
+			}
+			return nil, fmt.Errorf("%s: bad gzip header: %v", name, err)
+		}
+		r.s.br = bufio.NewReaderSize(gz, readBufferSize)
+	} else {
+		// Not compressed. Once diskBr's few peeked bytes are used up,
+		// bufio passes the large reads of r.s.br straight through. A
+		// small file gets a buffer of its size: records that do not
+		// fit in the buffer are still read, by copying.
+		bufSize := readBufferSize
+		if size >= 0 && size < readBufferSize {
+			bufSize = max(int(size), 4096)
+		}
+		r.s.br = bufio.NewReaderSize(r.diskBr, bufSize)
+	}
+	if err := r.readHeader(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// readHeader recognises the format and reads the file header (pcap) or the
+// first Section Header Block (pcapng).
+func (r *Reader) readHeader() error {
+	m, err := r.s.peek(4)
+	if len(m) == 0 {
+		switch {
+		case err == io.EOF && r.meta.gzip:
+			return fmt.Errorf("%s: empty capture (the gzip data decompresses to nothing)", r.name)
+		case err == io.EOF:
+			return fmt.Errorf("%s: empty file, not a capture", r.name)
+		}
+		return r.readError(0, err, "cannot read")
+	}
+	if len(m) < 4 {
+		if err != nil && err != io.ErrUnexpectedEOF {
+			return r.readError(0, err, "cannot read")
+		}
+		return fmt.Errorf("%s: not a pcap or pcapng file (only %d bytes: 0x%x)", r.name, len(m), m)
+	}
+	be := binary.BigEndian.Uint32(m)
+	le := binary.LittleEndian.Uint32(m)
+	switch {
+	case be == magicPcapng:
+		return r.readSHB()
+	case be == magicPcap || be == magicPcapNs || be == magicModified ||
+		le == magicPcap || le == magicPcapNs || le == magicModified:
+		return r.readPcapHeader()
+	}
+	return fmt.Errorf("%s: not a pcap or pcapng file (starts with 0x%x)", r.name, m)
+}
+
+// readPcapHeader reads the 24-byte header of a classic pcap file.
+func (r *Reader) readPcapHeader() error {
+	h, err := r.s.next(pcapFileHeaderLen)
+	if err != nil {
+		return r.damage(0, err, fmt.Sprintf("pcap file header truncated: %d of %d bytes", len(h), pcapFileHeaderLen))
+	}
+	f, err := parsePcapHeader(h)
+	if err != nil {
+		return fmt.Errorf("%s: %v", r.name, err)
+	}
+	r.meta.kind = kindPcap
+	r.meta.pcap = f
+	r.meta.ifaces = []Interface{f.iface()}
+	r.format = f.format()
+	return nil
+}
+
+// readSHB reads the first Section Header Block of a pcapng file. Errors in
+// it make the file unreadable, so it is rejected outright.
+func (r *Reader) readSHB() error {
+	r.meta.kind = kindPcapng
+	r.format = "pcapng"
+	h, err := r.s.peek(12)
+	if err != nil {
+		r.s.next(len(h))
+		return r.damage(0, err, fmt.Sprintf("section header block truncated: %d of at least %d bytes", len(h), minBlockLen(blockSHB)))
+	}
+	if bom := binary.BigEndian.Uint32(h[8:]); bom != byteOrderMagic && bom != byteOrderMagicSwapped {
+		return fmt.Errorf("%s: not a pcapng file: bad byte-order magic 0x%08x", r.name, bom)
+	}
+	// The first block is handled like any later SHB, except that a
+	// version we cannot read makes startSection reject the file.
+	typ, err := r.readBlock()
+	if err == io.EOF || (err == nil && typ != blockSHB) {
+		// Cannot happen: we have seen the SHB's first 12 bytes.
+		return fmt.Errorf("%s: internal error reading the section header block", r.name)
+	}
+	return err
+}
+
+// Next returns the next packet. It returns io.EOF at a clean end of the
+// input, and a *DamageError when the input is truncated or corrupt; all
+// later calls return the same error. The Record and its Data are valid
+// until the next call to Next.
+func (r *Reader) Next() (*Record, error) {
+	if r.meta == nil {
+		return nil, errors.New("capture: Next on a Reader not made by Open or NewReader")
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	var err error
+	switch r.meta.kind {
+	case kindPcap:
+		err = r.nextPcap()
+	case kindPcapng:
+		err = r.nextPacketBlock()
+	default:
+		err = fmt.Errorf("%s: reader not initialised", r.name)
+	}
+	if err != nil {
+		r.err = err
+		return nil, err
+	}
+	r.frame++
+	r.rec.Frame = r.frame
+	if r.rec.Direction == DirUnknown {
+		r.rec.Direction = linkDirection(r.rec.LinkType, r.rec.Data)
+	}
+	return &r.rec, nil
+}
+
+// nextPcap reads the next record of a classic pcap file into r.rec.
+func (r *Reader) nextPcap() error {
+	f := &r.meta.pcap
+	off := r.s.pos
+	h, err := r.s.peek(f.hdrLen)
+	if err == io.EOF {
+		return io.EOF
+	}
+	if err != nil {
+		r.s.next(len(h))
+		return r.damage(off, err, fmt.Sprintf("record header truncated: %d of %d bytes", len(h), f.hdrLen))
+	}
+	caplen, reason := f.decodeRecordHeader(h, &r.rec)
+	if reason != "" {
+		return r.damage(off, nil, reason)
+	}
+	b, err := r.s.next(f.hdrLen + int(caplen))
+	if err != nil {
+		return r.damage(off, err, fmt.Sprintf("packet data truncated: %d of %d bytes", max(0, len(b)-f.hdrLen), caplen))
+	}
+	r.rec.Offset = off
+	r.rec.Data = b[f.hdrLen:]
+	return nil
+}
+
+// nextPacketBlock reads pcapng blocks until it has read a packet into
+// r.rec.
+func (r *Reader) nextPacketBlock() error {
+	for {
+		typ, err := r.readBlock()
+		if err != nil {
+			return err
+		}
+		if isPacketBlock(typ) {
+			return nil
+		}
+	}
+}
+
+// readBlock reads one pcapng block and returns its type. It handles
+// section and interface blocks, decodes packet blocks into r.rec, and
+// skips the others.
+func (r *Reader) readBlock() (uint32, error) {
+	off := r.s.pos
+	h, err := r.s.peek(8)
+	if err == io.EOF {
+		return 0, io.EOF
+	}
+	if err != nil {
+		r.s.next(len(h))
+		return 0, r.damage(off, err, fmt.Sprintf("block header truncated: %d of 8 bytes", len(h)))
+	}
+	be := r.sec != nil && r.sec.be
+	typ := u32(h, be)
+	if typ == blockSHB {
+		// A new section, with a byte order of its own: the
+		// byte-order magic follows the length.
+		h, err = r.s.peek(12)
+		if err != nil {
+			r.s.next(len(h))
+			return 0, r.damage(off, err, fmt.Sprintf("section header block truncated: %d of at least %d bytes", len(h), minBlockLen(blockSHB)))
+		}
+		switch binary.BigEndian.Uint32(h[8:]) {
+		case byteOrderMagic:
+			be = true
+		case byteOrderMagicSwapped:
+			be = false
+		default:
+			return 0, r.damage(off, nil, fmt.Sprintf("section header block has a bad byte-order magic 0x%08x", binary.BigEndian.Uint32(h[8:])))
+		}
+	}
+	length := u32(h[4:], be)
+	if reason := checkBlockLen(typ, length); reason != "" {
+		return 0, r.damage(off, nil, reason)
+	}
+	switch typ {
+	case blockSHB, blockIDB, blockEPB, blockSPB, blockPB:
+	default:
+		// Not for us (statistics, name resolution, secrets,
+		// custom blocks...): skip it, checking its trailing
+		// length.
+		if n, err := r.s.skip(int64(length) - 4); err != nil {
+			return 0, r.damage(off, truncated(err), fmt.Sprintf("%s truncated: %d of %d bytes", blockName(typ), n, length))
+		}
+		t, err := r.s.next(4)
+		if err != nil {
+			return 0, r.damage(off, truncated(err), fmt.Sprintf("%s truncated: %d of %d bytes", blockName(typ), int(length)-4+len(t), length))
+		}
+		if tl := u32(t, be); tl != length {
+			return 0, r.damage(off, nil, fmt.Sprintf("%s trailing length %d does not match its length %d", blockName(typ), tl, length))
+		}
+		return typ, nil
+	}
+	b, err := r.s.next(int(length))
+	if err != nil {
+		return 0, r.damage(off, truncated(err), fmt.Sprintf("%s truncated: %d of %d bytes", blockName(typ), len(b), length))
+	}
+	if tl := u32(b[length-4:], be); tl != length {
+		return 0, r.damage(off, nil, fmt.Sprintf("%s trailing length %d does not match its length %d", blockName(typ), tl, length))
+	}
+	body := b[8 : length-4]
+	switch typ {
+	case blockSHB:
+		if err := r.startSection(off, body, be); err != nil {
+			return 0, err
+		}
+	case blockIDB:
+		if err := r.addInterface(off, body); err != nil {
+			return 0, err
+		}
+	default:
+		if r.sec == nil {
+			return 0, r.damage(off, nil, blockName(typ)+" before any section header block")
+		}
+		if reason := decodePacketBlock(typ, body, be, r.ifaces, &r.rec); reason != "" {
+			return 0, r.damage(off, nil, reason)
+		}
+		r.rec.Offset = off
+	}
+	return typ, nil
+}
+
+// truncated makes the io.EOF of a read in the middle of a block an
+// io.ErrUnexpectedEOF.
+func truncated(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// startSection handles a Section Header Block.
+func (r *Reader) startSection(off int64, body []byte, be bool) error {
+	major, minor := u16(body[4:], be), u16(body[6:], be)
+	if major != 1 {
+		// Readers are to skip sections of a version they do not know;
+		// but then a file whose first section is unreadable is not
+		// one we can read at all, and a later one is likely damage.
+		reason := fmt.Sprintf("unsupported pcapng version %d.%d", major, minor)
+		if r.sec == nil {
+			return fmt.Errorf("%s: %s", r.name, reason)
+		}
+		return r.damage(off, nil, reason)
+	}
+	m := r.meta
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	sec := section{offset: off, be: be, firstIface: len(m.ifaces)}
+	if n := len(m.sections); n > 0 && m.sections[n-1].nIfaces == 0 {
+		// The previous section defined no interface, so no packet can
+		// refer to it: reuse its entry, which keeps the list as short
+		// as the list of interfaces.
+		m.sections[n-1] = sec
+	} else {
+		m.sections = append(m.sections, sec)
+	}
+	if r.sec != nil {
+		r.secNum++
+	}
+	r.sec = &m.sections[len(m.sections)-1]
+	r.ifaces = nil
+	return nil
+}
+
+// addInterface handles an Interface Description Block.
+func (r *Reader) addInterface(off int64, body []byte) error {
+	if r.sec == nil {
+		return r.damage(off, nil, "interface description block before any section header block")
+	}
+	m := r.meta
+	if len(m.ifaces) >= maxInterfaces {
+		return r.damage(off, nil, fmt.Sprintf("more than %d interfaces", maxInterfaces))
+	}
+	ifc := decodeIDB(body, r.sec.be)
+	ifc.Index = len(m.ifaces)
+	ifc.Section = r.secNum
+	ifc.ID = r.sec.nIfaces
+	m.mu.Lock()
+	m.ifaces = append(m.ifaces, ifc)
+	r.sec.nIfaces++
+	m.mu.Unlock()
+	r.ifaces = m.ifaces[r.sec.firstIface:]
+	return nil
+}
+
+// damage builds the error for damage found in the record or block at off.
+// A read error that is not about the data itself (an I/O error) is
+// reported as such instead.
+func (r *Reader) damage(off int64, cause error, reason string) error {
+	if cause == io.EOF {
+		cause = io.ErrUnexpectedEOF
+	}
+	if cause != nil && cause != io.ErrUnexpectedEOF && !isCorrupt(cause) {
+		return r.readError(off, cause, "read error")
+	}
+	if cause != nil && cause != io.ErrUnexpectedEOF {
+		reason = fmt.Sprintf("%s (%v)", reason, cause)
+	} else if cause == io.ErrUnexpectedEOF && r.meta.gzip {
+		reason += " (compressed data ends)"
+	}
+	return &DamageError{Path: r.name, Offset: off, Frame: r.frame, Reason: reason, Err: cause}
+}
+
+// isCorrupt tells errors from the decompressor about bad compressed data.
+func isCorrupt(err error) bool {
+	var ce flate.CorruptInputError
+	return errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.As(err, &ce)
+}
+
+// readError reports an input error.
+func (r *Reader) readError(off int64, err error, what string) error {
+	return fmt.Errorf("%s: %s at byte %d: %w", r.name, what, off, pathErr(err))
+}
+
+// Name returns the name of the input: the path given to Open ("standard
+// input" for "-") or the name given to NewReader.
+func (r *Reader) Name() string { return r.name }
+
+// Format returns "pcap", "pcap-ns", "pcap-modified" or "pcapng", followed
+// by " (gzip)" when the input is gzip compressed.
+func (r *Reader) Format() string {
+	if r.meta.gzip {
+		return r.format + " (gzip)"
+	}
+	return r.format
+}
+
+// Size returns the size of the input on disk (the compressed size for
+// gzip), or -1 when unknown, as for standard input.
+func (r *Reader) Size() int64 { return r.size }
+
+// BytesRead returns how much of the on-disk input has been consumed: for a
+// progress bar, comparable with Size. For compressed input it counts the
+// compressed bytes fed to the decompressor.
+func (r *Reader) BytesRead() int64 {
+	if r.meta.gzip {
+		return r.disk.n - int64(r.diskBr.Buffered())
+	}
+	return r.s.pos
+}
+
+// Interfaces returns the interfaces seen so far: the one interface of a
+// pcap file, or the Interface Description Blocks of all the sections of a
+// pcapng file read so far, in order. Record.Interface indexes it.
+func (r *Reader) Interfaces() []Interface {
+	r.meta.mu.RLock()
+	defer r.meta.mu.RUnlock()
+	return append([]Interface(nil), r.meta.ifaces...)
+}
+
+// Close closes the file Open opened (never standard input, nor the
+// io.Reader given to NewReader). Rereaders made from the Reader stay
+// usable.
+func (r *Reader) Close() error {
+	r.err = fmt.Errorf("%s: reader is closed", r.name)
+	if r.closer == nil {
+		return nil
+	}
+	c := r.closer
+	r.closer = nil
+	if err := c.Close(); err != nil {
+		return fmt.Errorf("%s: close: %w", r.name, pathErr(err))
+	}
+	return nil
+}
