@@ -12,14 +12,6 @@ import "strings"
 // TCP_Reassembler (Gap, Undelivered, AckReceived) and the conn_state function
 // of scripts/base/protocols/conn/main.zeek.
 
-// TCP flag bits, as in byte 13 of the TCP header.
-const (
-	zeekFIN uint8 = 0x01
-	zeekSYN uint8 = 0x02
-	zeekRST uint8 = 0x04
-	zeekACK uint8 = 0x10
-)
-
 // zeekTooLargeSeqDelta is TOO_LARGE_SEQ_DELTA: SYN and RST sequence numbers
 // that far from the last one seen are not trusted.
 const zeekTooLargeSeqDelta = 1048576
@@ -204,7 +196,7 @@ func (z *zeekState) observe(s zeekSeg) {
 		}
 		// TCPAnalyzer::WantConnection decides the roles on the first
 		// packet, even one whose checksum is bad. See the limits above.
-		if s.Flags&(zeekSYN|zeekACK) == zeekSYN|zeekACK {
+		if s.Flags&(FlagSYN|FlagACK) == FlagSYN|FlagACK {
 			z.flipRoles()
 		}
 	}
@@ -223,13 +215,13 @@ func (z *zeekState) observe(s zeekSeg) {
 // originator that has sent nothing and with a sequence number that is not
 // the responder's ISN, starts a new connection.
 func (z *zeekState) isReuse(s zeekSeg) bool {
-	if s.Flags&zeekSYN == 0 {
+	if s.Flags&FlagSYN == 0 {
 		return false
 	}
 	o := z.origIndex()
 	orig, resp := &z.ep[o], &z.ep[1-o]
 	connOrig := orig
-	if s.Flags&zeekACK != 0 {
+	if s.Flags&FlagACK != 0 {
 		if orig.state != zeekInactive {
 			return false
 		}
@@ -242,7 +234,7 @@ func (z *zeekState) isReuse(s zeekSeg) bool {
 		return false
 	}
 	// A SYN that belongs before a SYN-ACK already seen.
-	return s.Flags&zeekACK != 0 || connOrig.state != zeekSynAckSent || resp.state != zeekInactive || s.Seq != resp.start
+	return s.Flags&FlagACK != 0 || connOrig.state != zeekSynAckSent || resp.state != zeekInactive || s.Seq != resp.start
 }
 
 // closed is TCPSessionAdapter::IsClosed: an endpoint closed with a FIN or a
@@ -494,7 +486,7 @@ func (z *zeekState) size(i int) uint32 {
 func (z *zeekState) process(i int, s zeekSeg) {
 	e, p := &z.ep[i], &z.ep[1-i]
 	isOrig := z.isOrig(i)
-	syn, fin, rst, ack := s.Flags&zeekSYN != 0, s.Flags&zeekFIN != 0, s.Flags&zeekRST != 0, s.Flags&zeekACK != 0
+	syn, fin, rst, ack := s.Flags&FlagSYN != 0, s.Flags&FlagFIN != 0, s.Flags&FlagRST != 0, s.Flags&FlagACK != 0
 	n := s.PayloadLen
 	if n < 0 {
 		n = 0
@@ -601,7 +593,7 @@ func (e *zeekEndpoint) initEndpoint(syn bool, seq, end uint32) {
 
 // updateHistory is update_history.
 func (z *zeekState) updateHistory(i int, e *zeekEndpoint, flags uint8, rel, n uint32) {
-	syn, fin, rst := flags&zeekSYN != 0, flags&zeekFIN != 0, flags&zeekRST != 0
+	syn, fin, rst := flags&FlagSYN != 0, flags&FlagFIN != 0, flags&FlagRST != 0
 	bits := 0
 	for _, b := range [...]bool{syn, fin, rst} {
 		if b {
@@ -617,7 +609,7 @@ func (z *zeekState) updateHistory(i int, e *zeekEndpoint, flags uint8, rel, n ui
 		}
 	case syn:
 		code := byte('S')
-		if flags&zeekACK != 0 {
+		if flags&FlagACK != 0 {
 			code = 'H'
 		}
 		if z.checkHistory(i, zeekHistSYN, code) && rel != e.lastSYN {
@@ -638,7 +630,7 @@ func (z *zeekState) updateHistory(i int, e *zeekEndpoint, flags uint8, rel, n ui
 		e.lastRST = rel
 	case n > 0:
 		z.checkHistory(i, zeekHistData, 'D')
-	case flags&zeekACK != 0:
+	case flags&FlagACK != 0:
 		z.checkHistory(i, zeekHistACK, 'A')
 	}
 }
@@ -647,9 +639,9 @@ func (z *zeekState) updateHistory(i int, e *zeekEndpoint, flags uint8, rel, n ui
 func (z *zeekState) updateLastSeq(i int, e *zeekEndpoint, flags uint8, end uint32, n int) {
 	delta := int32(end - e.last)
 	switch {
-	case flags&(zeekSYN|zeekRST) != 0 && (delta > zeekTooLargeSeqDelta || delta < -zeekTooLargeSeqDelta):
+	case flags&(FlagSYN|FlagRST) != 0 && (delta > zeekTooLargeSeqDelta || delta < -zeekTooLargeSeqDelta):
 		// Outlandish SYN or RST sequence numbers are not trusted.
-	case flags&zeekFIN != 0 && e.last == e.start+1:
+	case flags&FlagFIN != 0 && e.last == e.start+1:
 		e.last = end
 	case e.state == zeekReset:
 		// Nothing after a RST is trusted.
@@ -663,7 +655,7 @@ func (z *zeekState) updateLastSeq(i int, e *zeekEndpoint, flags uint8, end uint3
 // updateStateMachine is TCPSessionAdapter::UpdateStateMachine and the
 // Update*State functions it calls.
 func (z *zeekState) updateStateMachine(i int, e, p *zeekEndpoint, s zeekSeg, n int, isOrig bool) {
-	syn, fin, rst, ack := s.Flags&zeekSYN != 0, s.Flags&zeekFIN != 0, s.Flags&zeekRST != 0, s.Flags&zeekACK != 0
+	syn, fin, rst, ack := s.Flags&FlagSYN != 0, s.Flags&FlagFIN != 0, s.Flags&FlagRST != 0, s.Flags&FlagACK != 0
 	switch e.state {
 	case zeekInactive:
 		if syn {

@@ -31,10 +31,10 @@ func zkWin(s zeekSeg, w uint16) zeekSeg {
 }
 
 const (
-	zkSA  = zeekSYN | zeekACK
-	zkPA  = 0x08 | zeekACK // PSH, ACK
-	zkFA  = zeekFIN | zeekACK
-	zkRA  = zeekRST | zeekACK
+	zkSA  = FlagSYN | FlagACK
+	zkPA  = 0x08 | FlagACK // PSH, ACK
+	zkFA  = FlagFIN | FlagACK
+	zkRA  = FlagRST | FlagACK
 	zkCli = 1000 // client ISN
 	zkSrv = 5000 // server ISN
 )
@@ -50,9 +50,9 @@ type zkStep struct {
 // zkHandshake is SYN, SYN-ACK, ACK with the client sending first.
 func zkHandshake() []zkStep {
 	return []zkStep{
-		{zkA(zeekSYN, zkCli, 0, 0), "S", "S0"},
+		{zkA(FlagSYN, zkCli, 0, 0), "S", "S0"},
 		{zkB(zkSA, zkSrv, zkCli+1, 0), "Sh", "S1"},
-		{zkA(zeekACK, zkCli+1, zkSrv+1, 0), "ShA", "S1"},
+		{zkA(FlagACK, zkCli+1, zkSrv+1, 0), "ShA", "S1"},
 	}
 }
 
@@ -95,15 +95,15 @@ func seedClient(bad map[int]bool) []zeekSeg {
 		frame int
 		seg   zeekSeg
 	}{
-		{453, zkA(zeekSYN, seedCi, 0, 0)},
+		{453, zkA(FlagSYN, seedCi, 0, 0)},
 		{456, zkB(zkSA, seedSi, seedCi+1, 2)},        // SYN-ACK with 2 bytes
-		{457, zkA(zeekACK, seedCi+1, seedSi+3, 0)},   // ACKs ISN+3
+		{457, zkA(FlagACK, seedCi+1, seedSi+3, 0)},   // ACKs ISN+3
 		{458, zkA(zkPA, seedCi+1, seedSi+3, 127)},    // Client Hello
 		{465, zkA(zkPA, seedCi+1, seedSi+3, 127)},    // retransmission
 		{476, zkA(zkPA, seedCi+1, seedSi+3, 127)},    // retransmission
 		{494, zkA(zkPA, seedCi+1, seedSi+3, 127)},    // retransmission
 		{512, zkB(zkSA, seedSi, seedCi+1, 2)},        // SYN-ACK again, 2 bytes
-		{513, zkA(zeekACK, seedCi+128, seedSi+3, 0)}, // ACK
+		{513, zkA(FlagACK, seedCi+128, seedSi+3, 0)}, // ACK
 		{516, zkA(zkPA, seedCi+1, seedSi+3, 127)},    // retransmission
 		{535, zkA(zkPA, seedCi+1, seedSi+3, 127)},    // retransmission
 		{568, zkB(zkRA, seedSi+1, seedCi+1, 6)},      // RST with 6 bytes
@@ -122,15 +122,15 @@ func seedClient(bad map[int]bool) []zeekSeg {
 // the SYN-ACK leaves without payload, yet the client acknowledges ISN+3.
 func seedServer() []zeekSeg {
 	return []zeekSeg{
-		zkA(zeekSYN, seedCi, 0, 0),
+		zkA(FlagSYN, seedCi, 0, 0),
 		zkB(zkSA, seedSi, seedCi+1, 0),
-		zkA(zeekACK, seedCi+1, seedSi+3, 0),
+		zkA(FlagACK, seedCi+1, seedSi+3, 0),
 		zkA(zkPA, seedCi+1, seedSi+3, 127),
 		zkA(zkPA, seedCi+1, seedSi+3, 127),
 		zkA(zkPA, seedCi+1, seedSi+3, 127),
 		zkA(zkPA, seedCi+1, seedSi+3, 127),
 		zkB(zkSA, seedSi, seedCi+1, 0),
-		zkA(zeekACK, seedCi+128, seedSi+3, 0),
+		zkA(FlagACK, seedCi+128, seedSi+3, 0),
 		zkA(zkPA, seedCi+1, seedSi+3, 127),
 		zkA(zkPA, seedCi+1, seedSi+3, 127),
 		zkB(zkRA, seedSi+1, seedCi+1, 0),
@@ -158,16 +158,16 @@ func TestZeekConnStateAndHistory(t *testing.T) {
 			// A typical HTTP connection, client closing first.
 			name: "SF",
 			steps: []zkStep{
-				{zkA(zeekSYN, zkCli, 0, 0), "S", "S0"},
+				{zkA(FlagSYN, zkCli, 0, 0), "S", "S0"},
 				{zkB(zkSA, zkSrv, zkCli+1, 0), "Sh", "S1"},
-				{zkA(zeekACK, zkCli+1, zkSrv+1, 0), "ShA", "S1"},
+				{zkA(FlagACK, zkCli+1, zkSrv+1, 0), "ShA", "S1"},
 				{zkA(zkPA, zkCli+1, zkSrv+1, 100), "ShAD", "S1"},
-				{zkB(zeekACK, zkSrv+1, zkCli+101, 0), "ShADa", "S1"},
+				{zkB(FlagACK, zkSrv+1, zkCli+101, 0), "ShADa", "S1"},
 				{zkB(zkPA, zkSrv+1, zkCli+101, 200), "ShADad", "S1"},
-				{zkA(zeekACK, zkCli+101, zkSrv+201, 0), "ShADad", "S1"},
+				{zkA(FlagACK, zkCli+101, zkSrv+201, 0), "ShADad", "S1"},
 				{zkA(zkFA, zkCli+101, zkSrv+201, 0), "ShADadF", "S2"},
 				{zkB(zkFA, zkSrv+201, zkCli+102, 0), "ShADadFf", "SF"},
-				{zkA(zeekACK, zkCli+102, zkSrv+202, 0), "ShADadFf", "SF"},
+				{zkA(FlagACK, zkCli+102, zkSrv+202, 0), "ShADadFf", "SF"},
 			},
 			state: "SF", history: "ShADadFf",
 		},
@@ -182,23 +182,23 @@ func TestZeekConnStateAndHistory(t *testing.T) {
 		},
 		{
 			name:  "S0 SYN only",
-			steps: []zkStep{{zkA(zeekSYN, zkCli, 0, 0), "S", "S0"}},
+			steps: []zkStep{{zkA(FlagSYN, zkCli, 0, 0), "S", "S0"}},
 			state: "S0", history: "S",
 		},
 		{
 			// Same ISN: no new 'S'.
 			name: "S0 SYN retransmitted",
 			steps: []zkStep{
-				{zkA(zeekSYN, zkCli, 0, 0), "S", "S0"},
-				{zkA(zeekSYN, zkCli, 0, 0), "S", "S0"},
-				{zkA(zeekSYN, zkCli, 0, 0), "S", "S0"},
+				{zkA(FlagSYN, zkCli, 0, 0), "S", "S0"},
+				{zkA(FlagSYN, zkCli, 0, 0), "S", "S0"},
+				{zkA(FlagSYN, zkCli, 0, 0), "S", "S0"},
 			},
 			state: "S0", history: "S",
 		},
 		{
 			name: "REJ",
 			steps: []zkStep{
-				{zkA(zeekSYN, zkCli, 0, 0), "S", "S0"},
+				{zkA(FlagSYN, zkCli, 0, 0), "S", "S0"},
 				{zkB(zkRA, 0, zkCli+1, 0), "Sr", "REJ"},
 			},
 			state: "REJ", history: "Sr",
@@ -237,8 +237,8 @@ func TestZeekConnStateAndHistory(t *testing.T) {
 			// Zeek's testing/btest conn_state-RST-behavior: "SR, RSTOS0".
 			name: "RSTOS0 SYN then originator RST",
 			steps: []zkStep{
-				{zkA(zeekSYN, zkCli, 0, 0), "S", "S0"},
-				{zkA(zeekRST, zkCli+1, 0, 0), "SR", "RSTOS0"},
+				{zkA(FlagSYN, zkCli, 0, 0), "S", "S0"},
+				{zkA(FlagRST, zkCli+1, 0, 0), "SR", "RSTOS0"},
 			},
 			state: "RSTOS0", history: "SR",
 		},
@@ -247,9 +247,9 @@ func TestZeekConnStateAndHistory(t *testing.T) {
 			// without a SYN-ACK, which does not activate it.
 			name: "RSTOS0 with a bare ACK from the responder",
 			steps: []zkStep{
-				{zkA(zeekSYN, zkCli, 0, 0), "S", "S0"},
-				{zkB(zeekACK, zkSrv, zkCli+1, 0), "Sa", "S0"},
-				{zkA(zeekRST, zkCli+1, 0, 0), "SaR", "RSTOS0"},
+				{zkA(FlagSYN, zkCli, 0, 0), "S", "S0"},
+				{zkB(FlagACK, zkSrv, zkCli+1, 0), "Sa", "S0"},
+				{zkA(FlagRST, zkCli+1, 0, 0), "SaR", "RSTOS0"},
 			},
 			state: "RSTOS0", history: "SaR",
 		},
@@ -257,17 +257,17 @@ func TestZeekConnStateAndHistory(t *testing.T) {
 			// Same test: "SaFR, OTH" (an F between S and R).
 			name: "OTH SYN ACK FIN RST",
 			steps: []zkStep{
-				{zkA(zeekSYN, zkCli, 0, 0), "S", "S0"},
-				{zkB(zeekACK, zkSrv, zkCli+1, 0), "Sa", "S0"},
+				{zkA(FlagSYN, zkCli, 0, 0), "S", "S0"},
+				{zkB(FlagACK, zkSrv, zkCli+1, 0), "Sa", "S0"},
 				{zkA(zkFA, zkCli+1, zkSrv+1, 0), "SaF", "SH"},
-				{zkA(zeekRST, zkCli+2, 0, 0), "SaFR", "OTH"},
+				{zkA(FlagRST, zkCli+2, 0, 0), "SaFR", "OTH"},
 			},
 			state: "OTH", history: "SaFR",
 		},
 		{
 			// Same test: "R, OTH".
 			name:  "OTH single RST",
-			steps: []zkStep{{zkA(zeekRST, zkCli, 0, 0), "R", "OTH"}},
+			steps: []zkStep{{zkA(FlagRST, zkCli, 0, 0), "R", "OTH"}},
 			state: "OTH", history: "R",
 		},
 		{
@@ -282,8 +282,8 @@ func TestZeekConnStateAndHistory(t *testing.T) {
 		{
 			name: "SH SYN then FIN",
 			steps: []zkStep{
-				{zkA(zeekSYN, zkCli, 0, 0), "S", "S0"},
-				{zkA(zeekFIN, zkCli+1, 0, 0), "SF", "SH"},
+				{zkA(FlagSYN, zkCli, 0, 0), "S", "S0"},
+				{zkA(FlagFIN, zkCli+1, 0, 0), "SF", "SH"},
 			},
 			state: "SH", history: "SF",
 		},
@@ -301,7 +301,7 @@ func TestZeekConnStateAndHistory(t *testing.T) {
 			steps: []zkStep{
 				{zkA(zkPA, 700, 900, 10), "D", "OTH"},
 				{zkB(zkPA, 900, 710, 20), "Dd", "OTH"},
-				{zkA(zeekACK, 710, 920, 0), "DdA", "OTH"},
+				{zkA(FlagACK, 710, 920, 0), "DdA", "OTH"},
 			},
 			state: "OTH", history: "DdA",
 		},
@@ -316,13 +316,13 @@ func TestZeekConnStateAndHistory(t *testing.T) {
 			name: "flip SYN-ACK first",
 			steps: []zkStep{
 				{zkA(zkSA, zkSrv, zkCli+1, 0), "^h", "OTH"},
-				{zkB(zeekACK, zkCli+1, zkSrv+1, 0), "^hA", "S1"},
+				{zkB(FlagACK, zkCli+1, zkSrv+1, 0), "^hA", "S1"},
 				{zkB(zkPA, zkCli+1, zkSrv+1, 100), "^hAD", "S1"},
-				{zkA(zeekACK, zkSrv+1, zkCli+101, 0), "^hADa", "S1"},
+				{zkA(FlagACK, zkSrv+1, zkCli+101, 0), "^hADa", "S1"},
 				{zkA(zkPA, zkSrv+1, zkCli+101, 300), "^hADad", "S1"},
 				{zkB(zkFA, zkCli+101, zkSrv+301, 0), "^hADadF", "S2"},
 				{zkA(zkFA, zkSrv+301, zkCli+102, 0), "^hADadFf", "SF"},
-				{zkB(zeekACK, zkCli+102, zkSrv+302, 0), "^hADadFf", "SF"},
+				{zkB(FlagACK, zkCli+102, zkSrv+302, 0), "^hADadFf", "SF"},
 			},
 			state: "SF", history: "^hADadFf", flipped: true,
 		},
@@ -332,11 +332,11 @@ func TestZeekConnStateAndHistory(t *testing.T) {
 			name: "flip SYN-ACK first, responder closes last",
 			steps: []zkStep{
 				{zkA(zkSA, zkSrv, zkCli+1, 0), "^h", "OTH"},
-				{zkB(zeekACK, zkCli+1, zkSrv+1, 0), "^hA", "S1"},
+				{zkB(FlagACK, zkCli+1, zkSrv+1, 0), "^hA", "S1"},
 				{zkB(zkPA, zkCli+1, zkSrv+1, 98), "^hAD", "S1"},
 				{zkA(zkPA, zkSrv+1, zkCli+99, 1400), "^hADd", "S1"},
 				{zkB(zkFA, zkCli+99, zkSrv+1401, 0), "^hADdF", "S2"},
-				{zkA(zeekACK, zkSrv+1401, zkCli+100, 0), "^hADdFa", "S2"},
+				{zkA(FlagACK, zkSrv+1401, zkCli+100, 0), "^hADdFa", "S2"},
 				{zkA(zkFA, zkSrv+1401, zkCli+100, 0), "^hADdFaf", "SF"},
 			},
 			state: "SF", history: "^hADdFaf", flipped: true,
@@ -350,8 +350,8 @@ func TestZeekConnStateAndHistory(t *testing.T) {
 			name: "handshake reordered",
 			steps: []zkStep{
 				{zkA(zkSA, zkSrv, zkCli+1, 0), "^h", "OTH"},
-				{zkB(zeekSYN, zkCli, 0, 0), "^hS", "OTH"},
-				{zkB(zeekACK, zkCli+1, zkSrv+1, 0), "^hSA", "OTH"},
+				{zkB(FlagSYN, zkCli, 0, 0), "^hS", "OTH"},
+				{zkB(FlagACK, zkCli+1, zkSrv+1, 0), "^hSA", "OTH"},
 				{zkB(zkFA, zkCli+1, zkSrv+1, 0), "^hSAF", "S2"},
 				{zkA(zkFA, zkSrv+1, zkCli+2, 0), "^hSAFf", "SF"},
 			},
@@ -362,9 +362,9 @@ func TestZeekConnStateAndHistory(t *testing.T) {
 			// with the same ISN.
 			name: "reuse after REJ",
 			steps: []zkStep{
-				{zkA(zeekSYN, zkCli, 0, 0), "S", "S0"},
+				{zkA(FlagSYN, zkCli, 0, 0), "S", "S0"},
 				{zkB(zkRA, 0, zkCli+1, 0), "Sr", "REJ"},
-				{zkA(zeekSYN, zkCli, 0, 0), "S", "S0"},
+				{zkA(FlagSYN, zkCli, 0, 0), "S", "S0"},
 				{zkB(zkRA, 0, zkCli+1, 0), "Sr", "REJ"},
 			},
 			state: "REJ", history: "Sr", conns: 2,
@@ -373,8 +373,8 @@ func TestZeekConnStateAndHistory(t *testing.T) {
 			// A SYN with another ISN (IsReuse: SYN_seq_jump).
 			name: "reuse by new ISN",
 			steps: []zkStep{
-				{zkA(zeekSYN, zkCli, 0, 0), "S", "S0"},
-				{zkA(zeekSYN, zkCli+7777, 0, 0), "S", "S0"},
+				{zkA(FlagSYN, zkCli, 0, 0), "S", "S0"},
+				{zkA(FlagSYN, zkCli+7777, 0, 0), "S", "S0"},
 				{zkB(zkSA, zkSrv, zkCli+7778, 0), "Sh", "S1"},
 			},
 			state: "S1", history: "Sh", conns: 2,
@@ -391,7 +391,7 @@ func TestZeekConnStateAndHistory(t *testing.T) {
 			// Zeek drops the packet but logs the letter: "C", OTH
 			// (zeek/zeek#5277, docs "Connection Handling").
 			name:  "bad checksum lone SYN",
-			steps: []zkStep{{zkBad(zkA(zeekSYN, zkCli, 0, 0)), "C", "OTH"}},
+			steps: []zkStep{{zkBad(zkA(FlagSYN, zkCli, 0, 0)), "C", "OTH"}},
 			state: "OTH", history: "C",
 		},
 		{
@@ -432,7 +432,7 @@ func TestZeekConnStateAndHistory(t *testing.T) {
 			// retransmission for Zeek.
 			name: "keep-alive is a retransmission",
 			steps: zkSteps(zkExchange(),
-				zkStep{zkA(zeekACK, zkCli+100, zkSrv+51, 1), "ShADdT", "S1"},
+				zkStep{zkA(FlagACK, zkCli+100, zkSrv+51, 1), "ShADdT", "S1"},
 			),
 			state: "S1", history: "ShADdT",
 		},
@@ -442,7 +442,7 @@ func TestZeekConnStateAndHistory(t *testing.T) {
 			steps: zkSteps(zkHandshake(),
 				zkStep{zkA(zkPA, zkCli+101, zkSrv+1, 100), "ShAD", "S1"},
 				zkStep{zkA(zkPA, zkCli+1, zkSrv+1, 100), "ShADT", "S1"},
-				zkStep{zkB(zeekACK, zkSrv+1, zkCli+201, 0), "ShADTa", "S1"},
+				zkStep{zkB(FlagACK, zkSrv+1, zkCli+201, 0), "ShADTa", "S1"},
 			),
 			state: "S1", history: "ShADTa",
 		},
@@ -451,9 +451,9 @@ func TestZeekConnStateAndHistory(t *testing.T) {
 			name: "zero window",
 			steps: zkSteps(zkHandshake(),
 				zkStep{zkA(zkPA, zkCli+1, zkSrv+1, 100), "ShAD", "S1"},
-				zkStep{zkWin(zkB(zeekACK, zkSrv+1, zkCli+101, 0), 0), "ShADaw", "S1"},
-				zkStep{zkWin(zkB(zeekACK, zkSrv+1, zkCli+101, 0), 0), "ShADaw", "S1"},
-				zkStep{zkB(zeekACK, zkSrv+1, zkCli+101, 0), "ShADaw", "S1"},
+				zkStep{zkWin(zkB(FlagACK, zkSrv+1, zkCli+101, 0), 0), "ShADaw", "S1"},
+				zkStep{zkWin(zkB(FlagACK, zkSrv+1, zkCli+101, 0), 0), "ShADaw", "S1"},
+				zkStep{zkB(FlagACK, zkSrv+1, zkCli+101, 0), "ShADaw", "S1"},
 			),
 			state: "S1", history: "ShADaw",
 		},
@@ -462,23 +462,23 @@ func TestZeekConnStateAndHistory(t *testing.T) {
 			name: "zero window after peer FIN",
 			steps: zkSteps(zkExchange(),
 				zkStep{zkA(zkFA, zkCli+101, zkSrv+51, 0), "ShADdF", "S2"},
-				zkStep{zkWin(zkB(zeekACK, zkSrv+51, zkCli+102, 0), 0), "ShADdFa", "S2"},
+				zkStep{zkWin(zkB(FlagACK, zkSrv+51, zkCli+102, 0), 0), "ShADdFa", "S2"},
 			),
 			state: "S2", history: "ShADdFa",
 		},
 		{
 			name:  "SYN+FIN",
-			steps: []zkStep{{zkA(zeekSYN|zeekFIN, zkCli, 0, 0), "Q", "SH"}},
+			steps: []zkStep{{zkA(FlagSYN|FlagFIN, zkCli, 0, 0), "Q", "SH"}},
 			state: "SH", history: "Q",
 		},
 		{
 			name:  "SYN+RST",
-			steps: []zkStep{{zkA(zeekSYN|zeekRST, zkCli, 0, 0), "Q", "OTH"}},
+			steps: []zkStep{{zkA(FlagSYN|FlagRST, zkCli, 0, 0), "Q", "OTH"}},
 			state: "OTH", history: "Q",
 		},
 		{
 			name:  "FIN+RST",
-			steps: zkSteps(zkExchange(), zkStep{zkA(zeekFIN|zkRA, zkCli+101, zkSrv+51, 0), "ShADdI", "RSTO"}),
+			steps: zkSteps(zkExchange(), zkStep{zkA(FlagFIN|zkRA, zkCli+101, zkSrv+51, 0), "ShADdI", "RSTO"}),
 			state: "RSTO", history: "ShADdI",
 		},
 		{
@@ -498,9 +498,9 @@ func TestZeekConnStateAndHistory(t *testing.T) {
 			steps: zkSteps(zkHandshake(),
 				zkStep{zkA(zkPA, zkCli+1, zkSrv+1, 100), "ShAD", "S1"},
 				zkStep{zkA(zkPA, zkCli+201, zkSrv+1, 100), "ShAD", "S1"},
-				zkStep{zkB(zeekACK, zkSrv+1, zkCli+301, 0), "ShADaG", "S1"},
+				zkStep{zkB(FlagACK, zkSrv+1, zkCli+301, 0), "ShADaG", "S1"},
 				zkStep{zkA(zkPA, zkCli+301, zkSrv+1, 100), "ShADaG", "S1"},
-				zkStep{zkB(zeekACK, zkSrv+1, zkCli+401, 0), "ShADaG", "S1"},
+				zkStep{zkB(FlagACK, zkSrv+1, zkCli+401, 0), "ShADaG", "S1"},
 			),
 			state: "S1", history: "ShADaG",
 		},
@@ -511,7 +511,7 @@ func TestZeekConnStateAndHistory(t *testing.T) {
 				zkStep{zkA(zkPA, zkCli+1, zkSrv+1, 100), "ShAD", "S1"},
 				zkStep{zkA(zkPA, zkCli+201, zkSrv+1, 100), "ShAD", "S1"},
 				zkStep{zkA(zkPA, zkCli+101, zkSrv+1, 100), "ShADT", "S1"},
-				zkStep{zkB(zeekACK, zkSrv+1, zkCli+301, 0), "ShADTa", "S1"},
+				zkStep{zkB(FlagACK, zkSrv+1, zkCli+301, 0), "ShADTa", "S1"},
 			),
 			state: "S1", history: "ShADTa",
 		},
@@ -520,7 +520,7 @@ func TestZeekConnStateAndHistory(t *testing.T) {
 			name: "no gap while partial",
 			steps: []zkStep{
 				{zkA(zkPA, 700, 900, 10), "D", "OTH"},
-				{zkB(zeekACK, 900, 810, 0), "Da", "OTH"},
+				{zkB(FlagACK, 900, 810, 0), "Da", "OTH"},
 			},
 			state: "OTH", history: "Da",
 		},
@@ -607,8 +607,8 @@ func TestZeekSYNSYNACKReversal(t *testing.T) {
 	z := zeekState{bits: zeekStarted, conns: 1}
 	z.process(0, zkA(zkSA, zkSrv, zkCli+1, 0))
 	steps := []zkStep{
-		{zkB(zeekSYN, zkCli, 0, 0), "Hs^", "S1"},
-		{zkB(zeekACK, zkCli+1, zkSrv+1, 0), "Hs^A", "S1"},
+		{zkB(FlagSYN, zkCli, 0, 0), "Hs^", "S1"},
+		{zkB(FlagACK, zkCli+1, zkSrv+1, 0), "Hs^A", "S1"},
 		{zkB(zkPA, zkCli+1, zkSrv+1, 10), "Hs^AD", "S1"},
 		{zkB(zkFA, zkCli+11, zkSrv+1, 0), "Hs^ADF", "S2"},
 		{zkA(zkFA, zkSrv+1, zkCli+12, 0), "Hs^ADFf", "SF"},
@@ -654,10 +654,10 @@ func TestZeekScaledThresholds(t *testing.T) {
 
 func TestZeekHistoryCapped(t *testing.T) {
 	var z zeekState
-	z.observe(zkA(zeekSYN, zkCli, 0, 0))
+	z.observe(zkA(FlagSYN, zkCli, 0, 0))
 	for i := 0; i < 3*zeekHistoryMax; i++ {
 		// RSTs at new sequence numbers each add an 'R'.
-		z.observe(zkA(zeekRST, zkCli+1+uint32(i)*10, 0, 0))
+		z.observe(zkA(FlagRST, zkCli+1+uint32(i)*10, 0, 0))
 	}
 	h := z.history()
 	if len(h) != zeekHistoryMax || h != "S"+strings.Repeat("R", zeekHistoryMax-1) {
@@ -683,7 +683,7 @@ func TestZeekRandomSegments(t *testing.T) {
 		states[s] = true
 	}
 	r := rand.New(rand.NewPCG(1, 2))
-	flags := []uint8{zeekSYN, zkSA, zeekACK, zkPA, zkFA, zkRA, zeekRST, zeekSYN | zeekFIN, zeekFIN | zkRA, 0}
+	flags := []uint8{FlagSYN, zkSA, FlagACK, zkPA, zkFA, zkRA, FlagRST, FlagSYN | FlagFIN, FlagFIN | zkRA, 0}
 	for run := 0; run < 2000; run++ {
 		var z zeekState
 		var segs []zeekSeg
