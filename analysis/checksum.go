@@ -1,12 +1,18 @@
 package analysis
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"github.com/synscope/synscope/capture"
+)
 
 // A bad checksum on a packet sent by the capturing host is almost always
 // checksum offload: the NIC fills the checksum in after the capture point.
 // The contract calls it offload when the capture marks the packet outgoing,
 // or when every bad checksum in the capture comes from one address that
-// also sends good ones later in the flow; anything else is checksum.bad.
+// also sends good ones later in the flow; anything else is checksum.bad. A
+// packet the capture marks as received is never the capturing host's own,
+// so it is never offload.
 
 // offloadSender returns the one address all bad checksums of the capture
 // come from, when that address also sent packets with good checksums after
@@ -49,7 +55,10 @@ func (f *Flow) finishChecksums(offload netip.Addr) {
 	var first uint64
 	n := 0
 	for _, b := range f.badSums {
-		if b.out || (offload.IsValid() && f.addrOf(b.side) == offload) {
+		// A packet the capture marks as received is not the capturing
+		// host's own, whatever its sender does later.
+		own := b.dir == capture.DirOutbound || (b.dir == capture.DirUnknown && offload.IsValid() && f.addrOf(b.side) == offload)
+		if own {
 			if n == 0 {
 				first = b.frame
 			}

@@ -15,6 +15,10 @@ type Config struct {
 	// Match, when set, keeps only the packets it accepts (the user's
 	// tcpdump-syntax filter, evaluated on decoded fields).
 	Match func(*Packet) bool
+	// Mark, when set, marks the flows that have a packet it accepts
+	// (Flow.Marked), without leaving other packets out: for exporting
+	// whole flows that match an expression.
+	Mark func(*Packet) bool
 }
 
 // flowKey is the same for both directions of a connection.
@@ -119,6 +123,9 @@ func (a *Analyzer) addPacket(p *Packet) {
 	if f == nil {
 		f = a.newFlow(key, p)
 	}
+	if a.cfg.Mark != nil && !f.Marked && a.cfg.Mark(p) {
+		f.Marked = true
+	}
 	f.add(p)
 }
 
@@ -186,11 +193,14 @@ func (f *Flow) add(p *Packet) {
 	if p.MalformedLayer != "" {
 		ref.Bits |= RefMalformed
 		f.addFinding(Finding{Code: CodeMalformed, Frame: p.Frame, A: int64(p.MalformedOffset)})
+		if len(f.malformed) < maxFindingsPerCode {
+			f.malformed = append(f.malformed, malformedNote{p.Frame, p.MalformedLayer, p.MalformedReason})
+		}
 	}
 	if p.TCPChecksum == CheckBad || p.IPChecksum == CheckBad {
 		ref.Bits |= RefBadChecksum
 		if len(f.badSums) < maxFindingsPerCode {
-			f.badSums = append(f.badSums, badSum{p.Frame, side, p.Direction == capture.DirOutbound})
+			f.badSums = append(f.badSums, badSum{p.Frame, side, p.Direction})
 		}
 	}
 	if p.TCPChecksum == CheckGood {
@@ -221,7 +231,7 @@ func (f *Flow) add(p *Packet) {
 // was closed.
 func (f *Flow) closeState(p *Packet, side Side) {
 	if f.closed && p.PayloadLen > 0 && p.Flags&FlagRST == 0 {
-		f.addFinding(Finding{Code: CodeDataAfterClose, Frame: p.Frame, RelatedFrame: f.rstFrame, A: int64(p.PayloadLen)})
+		f.addFinding(Finding{Code: CodeDataAfterClose, Frame: p.Frame, RelatedFrame: f.closeFrame, A: int64(p.PayloadLen)})
 	}
 	if p.Flags&FlagFIN != 0 {
 		f.finSeen[side] = true
@@ -234,10 +244,14 @@ func (f *Flow) closeState(p *Packet, side Side) {
 				f.addFinding(Finding{Code: CodeRST, Frame: p.Frame, A: int64(side)})
 			}
 		}
+		if !f.closed {
+			f.closeFrame = p.Frame
+		}
 		f.closed = true
 	}
-	if f.finSeen[0] && f.finSeen[1] {
+	if f.finSeen[0] && f.finSeen[1] && !f.closed {
 		f.closed = true
+		f.closeFrame = p.Frame
 	}
 }
 

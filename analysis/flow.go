@@ -2,6 +2,8 @@ package analysis
 
 import (
 	"net/netip"
+
+	"github.com/synscope/synscope/capture"
 )
 
 // Side names one end of a connection.
@@ -185,6 +187,8 @@ type Flow struct {
 	// PrevID is the flow whose ports this one took over (a new SYN with
 	// another ISN on the same addresses and ports), 0 when none.
 	PrevID int
+	// Marked is set when a packet of the flow matched Config.Mark.
+	Marked bool
 
 	dir         [2]dirState
 	zeek        zeekState
@@ -195,7 +199,9 @@ type Flow struct {
 	closed      bool // FIN from both sides, or a RST
 	finished    bool // the capture's end has been seen: verdicts are final
 	badSums     []badSum
-	firstRTT    int64 // Wireshark's ts_first_rtt: first ACK after the last SYN
+	malformed   []malformedNote
+	closeFrame  uint64 // the RST, or the second FIN, that ended the connection
+	firstRTT    int64  // Wireshark's ts_first_rtt: first ACK after the last SYN
 	lastSynTime int64
 	haveSynTime bool
 	lastGood    [2]uint64 // last frame from each side with a good checksum
@@ -204,7 +210,14 @@ type Flow struct {
 type badSum struct {
 	frame uint64
 	side  Side
-	out   bool // marked outgoing by the capture
+	dir   capture.Direction // as the capture marks the packet
+}
+
+// malformedNote keeps what a decode.malformed finding's message needs.
+type malformedNote struct {
+	frame  uint64
+	layer  string
+	reason string
 }
 
 // addFinding records a finding, keeping at most maxFindingsPerCode of each code.

@@ -123,6 +123,11 @@ func (f *Flow) Message(fi Finding) string {
 	case CodeChecksumBad:
 		return fmt.Sprintf("bad checksum on a packet from the %s (%s)", sideName(Side(fi.A)), f.endpoint(Side(fi.A)))
 	case CodeMalformed:
+		for _, m := range f.malformed {
+			if m.frame == fi.Frame {
+				return fmt.Sprintf("damaged packet: %s at byte %d: %s", m.layer, fi.A, m.reason)
+			}
+		}
 		return fmt.Sprintf("damaged packet: decoding stops at byte %d", fi.A)
 	}
 	return fi.Code.String()
