@@ -1,0 +1,155 @@
+package capture
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// ExportItem names one packet to export: where its record is in the source
+// file, its frame number there, and the comments to attach (pcapng only).
+type ExportItem struct {
+	Offset   int64
+	Frame    uint64
+	Comments []string
+}
+
+// ExportSource is one input capture and the packets to take from it, in
+// capture order.
+type ExportSource struct {
+	Reader *Reader // the Reader the items' offsets come from
+	Items  []ExportItem
+}
+
+// ExportFormat returns the output format a file name asks for: "pcapng"
+// for a .pcapng name, else "pcap".
+func ExportFormat(path string) string {
+	if strings.EqualFold(filepath.Ext(path), ".pcapng") {
+		return "pcapng"
+	}
+	return "pcap"
+}
+
+// Export writes the sources' items to path, byte for byte with their
+// original time stamps, link types and precision, in capture order (source
+// by source). A .pcapng path gets one interface per source interface and
+// each item's comments; a pcap holds one link type, and a nanosecond
+// time-stamp format when any source has finer than microsecond time stamps.
+// The file is written atomically and created 0600; an existing one is
+// replaced only with overwrite. It returns the number of packets written.
+func Export(path string, srcs []ExportSource, overwrite bool) (int, error) {
+	format := ExportFormat(path)
+	var (
+		lt      layers.LinkType
+		nanos   bool
+		snaplen uint32
+	)
+	if format == "pcap" {
+		var err error
+		if lt, nanos, snaplen, err = pcapParams(srcs); err != nil {
+			return 0, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	out, err := CreateAtomic(path, overwrite)
+	if err != nil {
+		return 0, err
+	}
+	n, err := writeExport(out, format, srcs, lt, nanos, snaplen)
+	if err != nil {
+		out.Abort()
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return n, out.Commit()
+}
+
+// pcapParams checks that the items of every source share one link type and
+// returns the pcap header's parameters.
+func pcapParams(srcs []ExportSource) (lt layers.LinkType, nanos bool, snaplen uint32, err error) {
+	found := false
+	for _, s := range srcs {
+		if len(s.Items) == 0 {
+			continue
+		}
+		for _, in := range s.Reader.Interfaces() {
+			if in.TsResol != 6 {
+				nanos = true
+			}
+			snaplen = max(snaplen, in.SnapLen)
+			switch {
+			case !found:
+				lt, found = in.LinkType, true
+			case in.LinkType != lt:
+				return 0, false, 0, fmt.Errorf("the packets have several link types (%d and %d): a pcap file holds one; name the file .pcapng", lt, in.LinkType)
+			}
+		}
+	}
+	return lt, nanos, snaplen, nil
+}
+
+func writeExport(w io.Writer, format string, srcs []ExportSource, lt layers.LinkType, nanos bool, snaplen uint32) (int, error) {
+	var (
+		pw  *PcapWriter
+		nw  *PcapngWriter
+		err error
+	)
+	if format == "pcap" {
+		pw, err = NewPcapWriter(w, lt, snaplen, nanos)
+	} else {
+		nw, err = NewPcapngWriter(w)
+	}
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range srcs {
+		if len(s.Items) == 0 {
+			continue
+		}
+		rr, err := s.Reader.Rereader()
+		if err != nil {
+			return n, err
+		}
+		ids := map[int]int{} // source interface index → output interface id
+		items := slices.Clone(s.Items)
+		slices.SortFunc(items, func(a, b ExportItem) int { return cmp.Compare(a.Frame, b.Frame) })
+		for _, it := range items {
+			rec, err := rr.ReadAt(it.Offset, it.Frame)
+			if err != nil {
+				rr.Close()
+				return n, err
+			}
+			if pw != nil {
+				err = pw.WritePacket(rec)
+			} else {
+				id, ok := ids[rec.Interface]
+				if !ok {
+					in := s.Reader.Interfaces()[rec.Interface]
+					if in.Name == "" {
+						in.Name = s.Reader.Name()
+					}
+					if id, err = nw.AddInterfaceLike(in); err != nil {
+						rr.Close()
+						return n, err
+					}
+					ids[rec.Interface] = id
+				}
+				err = nw.WritePacket(id, rec, it.Comments...)
+			}
+			if err != nil {
+				rr.Close()
+				return n, err
+			}
+			n++
+		}
+		rr.Close()
+	}
+	if pw != nil {
+		return n, pw.Flush()
+	}
+	return n, nw.Flush()
+}

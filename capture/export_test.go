@@ -1,0 +1,157 @@
+package capture_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/synscope/synscope/capture"
+)
+
+// readAll reads every record of a capture, copying the data.
+func readAll(t *testing.T, path string) ([]capture.Record, *capture.Reader) {
+	t.Helper()
+	r, err := capture.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []capture.Record
+	for {
+		rec, err := r.Next()
+		if err != nil {
+			break
+		}
+		c := *rec
+		c.Data = bytes.Clone(rec.Data)
+		recs = append(recs, c)
+	}
+	return recs, r
+}
+
+func allItems(recs []capture.Record) []capture.ExportItem {
+	var items []capture.ExportItem
+	for _, r := range recs {
+		items = append(items, capture.ExportItem{Offset: r.Offset, Frame: r.Frame})
+	}
+	return items
+}
+
+// sameRecords compares what an export must keep: bytes, time stamps,
+// lengths and link type (and the direction, for pcapng).
+func sameRecords(t *testing.T, got, want []capture.Record, direction bool) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d records, want %d", len(got), len(want))
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if !bytes.Equal(g.Data, w.Data) || g.Timestamp != w.Timestamp || g.OrigLen != w.OrigLen || g.LinkType != w.LinkType {
+			t.Errorf("record %d: got ts %d len %d/%d lt %d, want ts %d len %d/%d lt %d (data equal %v)", i+1,
+				g.Timestamp, len(g.Data), g.OrigLen, g.LinkType, w.Timestamp, len(w.Data), w.OrigLen, w.LinkType, bytes.Equal(g.Data, w.Data))
+		}
+		if direction && g.Direction != w.Direction {
+			t.Errorf("record %d: direction %s, want %s", i+1, g.Direction, w.Direction)
+		}
+	}
+}
+
+func TestExportRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		src, out, format string
+	}{
+		{"seed-client.pcap", "a.pcap", "pcap"},
+		{"seed-client-ns.pcap", "b.pcap", "pcap-ns"},
+		{"seed-client-pcapng.pcapng", "c.pcapng", "pcapng"},
+		{"seed-client-be.pcap", "d.pcapng", "pcapng"},
+		{"seed-client.pcap.gz", "e.pcap", "pcap"},
+		{"seed-client-sll2.pcap", "f.pcap", "pcap"},
+	} {
+		t.Run(tc.src, func(t *testing.T) {
+			want, r := readAll(t, filepath.Join("..", "testdata", tc.src))
+			defer r.Close()
+			out := filepath.Join(t.TempDir(), tc.out)
+			n, err := capture.Export(out, []capture.ExportSource{{Reader: r, Items: allItems(want)}}, false)
+			if err != nil || n != len(want) {
+				t.Fatalf("export: %d packets, %v", n, err)
+			}
+			fi, _ := os.Stat(out)
+			if fi.Mode().Perm() != 0o600 {
+				t.Errorf("mode %v, want 0600", fi.Mode().Perm())
+			}
+			got, r2 := readAll(t, out)
+			defer r2.Close()
+			if r2.Format() != tc.format {
+				t.Errorf("format %s, want %s", r2.Format(), tc.format)
+			}
+			sameRecords(t, got, want, tc.format == "pcapng")
+		})
+	}
+}
+
+func TestExportCommentsAndSeveralSources(t *testing.T) {
+	a, ra := readAll(t, "../testdata/seed-client.pcap")
+	b, rb := readAll(t, "../testdata/seed-client-sll.pcap")
+	defer ra.Close()
+	defer rb.Close()
+	items := allItems(a[:3])
+	items[2].Comments = []string{"synscope: handshake.ack_mismatch: ACK expected 2180033886"}
+	out := filepath.Join(t.TempDir(), "both.pcapng")
+	n, err := capture.Export(out, []capture.ExportSource{{Reader: ra, Items: items}, {Reader: rb, Items: allItems(b[:2])}}, false)
+	if err != nil || n != 5 {
+		t.Fatalf("export: %d, %v", n, err)
+	}
+	got, r := readAll(t, out)
+	defer r.Close()
+	if len(r.Interfaces()) != 2 || got[0].LinkType == got[4].LinkType {
+		t.Errorf("%d interfaces, link types %d and %d: want one interface per source", len(r.Interfaces()), got[0].LinkType, got[4].LinkType)
+	}
+	sameRecords(t, got[:3], a[:3], false)
+	// The same to a .pcap is refused: one link type per pcap file.
+	_, err = capture.Export(filepath.Join(t.TempDir(), "both.pcap"), []capture.ExportSource{{Reader: ra, Items: items}, {Reader: rb, Items: allItems(b[:2])}}, false)
+	if err == nil || !strings.Contains(err.Error(), ".pcapng") {
+		t.Errorf("mixed link types to pcap: %v", err)
+	}
+	if tshark, err := exec.LookPath("tshark"); err == nil {
+		c, err := exec.Command(tshark, "-r", out, "-T", "fields", "-e", "frame.comment").Output()
+		if err != nil || !strings.Contains(string(c), "handshake.ack_mismatch") {
+			t.Errorf("tshark does not show the comment: %q %v", c, err)
+		}
+	}
+}
+
+func TestExportRefusesToOverwriteOrFollowLinks(t *testing.T) {
+	recs, r := readAll(t, "../testdata/seed-outside.pcap")
+	defer r.Close()
+	src := []capture.ExportSource{{Reader: r, Items: allItems(recs)}}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "x.pcap")
+	os.WriteFile(out, []byte("precious"), 0o600)
+	if _, err := capture.Export(out, src, false); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("overwrote without leave: %v", err)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "precious" {
+		t.Errorf("existing file changed")
+	}
+	if _, err := capture.Export(out, src, true); err != nil {
+		t.Errorf("overwrite allowed: %v", err)
+	}
+	target := filepath.Join(dir, "target")
+	os.WriteFile(target, []byte("elsewhere"), 0o600)
+	link := filepath.Join(dir, "link.pcap")
+	os.Symlink(target, link)
+	if _, err := capture.Export(link, src, true); err == nil {
+		t.Errorf("replaced a symlink")
+	}
+	if b, _ := os.ReadFile(target); string(b) != "elsewhere" {
+		t.Errorf("wrote through a symlink")
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".tmp") {
+			t.Errorf("temporary file left behind: %s", e.Name())
+		}
+	}
+}

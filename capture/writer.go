@@ -1,0 +1,290 @@
+package capture
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// PcapWriter writes a classic pcap file: one link type, microsecond or
+// nanosecond time stamps, little-endian.
+type PcapWriter struct {
+	w     *bufio.Writer
+	nanos bool
+	hdr   [16]byte
+}
+
+// NewPcapWriter writes the file header and returns a writer for packets of
+// one link type. With nanos the file uses the nanosecond magic (a1b23c4d).
+func NewPcapWriter(w io.Writer, lt layers.LinkType, snaplen uint32, nanos bool) (*PcapWriter, error) {
+	pw := &PcapWriter{w: bufio.NewWriterSize(w, 1<<16), nanos: nanos}
+	var h [24]byte
+	magic := uint32(0xa1b2c3d4)
+	if nanos {
+		magic = 0xa1b23c4d
+	}
+	if snaplen == 0 {
+		snaplen = MaxCapLen
+	}
+	binary.LittleEndian.PutUint32(h[0:], magic)
+	binary.LittleEndian.PutUint16(h[4:], 2)
+	binary.LittleEndian.PutUint16(h[6:], 4)
+	binary.LittleEndian.PutUint32(h[16:], snaplen)
+	binary.LittleEndian.PutUint32(h[20:], uint32(lt))
+	_, err := pw.w.Write(h[:])
+	return pw, err
+}
+
+// WritePacket writes one record with its time stamp, captured and original
+// lengths and bytes. A time stamp finer than the file's precision is
+// truncated, as tcpdump does.
+func (pw *PcapWriter) WritePacket(rec *Record) error {
+	sec, frac := splitTime(rec.Timestamp)
+	if !pw.nanos {
+		frac /= 1000
+	}
+	orig := max(rec.OrigLen, uint32(len(rec.Data)))
+	binary.LittleEndian.PutUint32(pw.hdr[0:], uint32(sec))
+	binary.LittleEndian.PutUint32(pw.hdr[4:], uint32(frac))
+	binary.LittleEndian.PutUint32(pw.hdr[8:], uint32(len(rec.Data)))
+	binary.LittleEndian.PutUint32(pw.hdr[12:], orig)
+	if _, err := pw.w.Write(pw.hdr[:]); err != nil {
+		return err
+	}
+	_, err := pw.w.Write(rec.Data)
+	return err
+}
+
+// Flush writes out what is buffered.
+func (pw *PcapWriter) Flush() error { return pw.w.Flush() }
+
+// splitTime splits Unix nanoseconds into seconds and nanoseconds, the
+// latter in [0, 1e9) also before 1970.
+func splitTime(ns int64) (int64, int64) {
+	sec, frac := ns/1e9, ns%1e9
+	if frac < 0 {
+		sec--
+		frac += 1e9
+	}
+	return sec, frac
+}
+
+// pcapng block types and option codes the writer uses.
+const (
+	ngSHB           = 0x0A0D0D0A
+	ngIDB           = 0x00000001
+	ngEPB           = 0x00000006
+	ngByteOrder     = 0x1A2B3C4D
+	ngOptEnd        = 0
+	ngOptComment    = 1
+	ngOptIfName     = 2
+	ngOptTsResol    = 9
+	ngOptEpbFlags   = 2
+	ngOptShbUserApp = 4
+)
+
+// PcapngWriter writes a pcapng file: one section, any number of
+// interfaces (each with its own link type and time stamp resolution), and
+// enhanced packet blocks with the direction flag and comments.
+type PcapngWriter struct {
+	w      *bufio.Writer
+	ifaces []uint8 // if_tsresol per interface
+	buf    []byte
+}
+
+// NewPcapngWriter writes the section header and returns the writer.
+func NewPcapngWriter(w io.Writer) (*PcapngWriter, error) {
+	nw := &PcapngWriter{w: bufio.NewWriterSize(w, 1<<16)}
+	b := nw.buf[:0]
+	b = binary.LittleEndian.AppendUint32(b, ngSHB)
+	b = binary.LittleEndian.AppendUint32(b, 0) // length, set below
+	b = binary.LittleEndian.AppendUint32(b, ngByteOrder)
+	b = binary.LittleEndian.AppendUint16(b, 1)
+	b = binary.LittleEndian.AppendUint16(b, 0)
+	b = binary.LittleEndian.AppendUint64(b, math.MaxUint64) // section length unknown
+	b = appendOption(b, ngOptShbUserApp, []byte("synscope"))
+	b = appendOption(b, ngOptEnd, nil)
+	nw.buf = b
+	return nw, nw.writeBlock()
+}
+
+// AddInterface adds an interface with nanosecond time stamps and returns
+// its id for WritePacket.
+func (nw *PcapngWriter) AddInterface(lt layers.LinkType, snaplen uint32, name string) (int, error) {
+	return nw.AddInterfaceLike(Interface{LinkType: lt, SnapLen: snaplen, Name: name, TsResol: 9})
+}
+
+// AddInterfaceLike adds an interface with the link type, snap length, name
+// and time stamp resolution of a source's interface, so that packets keep
+// their precision; it returns the id for WritePacket.
+func (nw *PcapngWriter) AddInterfaceLike(in Interface) (int, error) {
+	resol := in.TsResol
+	if resol == 0 {
+		resol = 6
+	}
+	b := nw.buf[:0]
+	b = binary.LittleEndian.AppendUint32(b, ngIDB)
+	b = binary.LittleEndian.AppendUint32(b, 0)
+	b = binary.LittleEndian.AppendUint16(b, uint16(in.LinkType))
+	b = binary.LittleEndian.AppendUint16(b, 0)
+	b = binary.LittleEndian.AppendUint32(b, in.SnapLen)
+	if in.Name != "" {
+		b = appendOption(b, ngOptIfName, []byte(in.Name))
+	}
+	if resol != 6 {
+		b = appendOption(b, ngOptTsResol, []byte{resol})
+	}
+	b = appendOption(b, ngOptEnd, nil)
+	nw.buf = b
+	if err := nw.writeBlock(); err != nil {
+		return 0, err
+	}
+	nw.ifaces = append(nw.ifaces, resol)
+	return len(nw.ifaces) - 1, nil
+}
+
+// WritePacket writes one record on interface iface, with its direction
+// (epb_flags) when known and a comment block option per comment.
+func (nw *PcapngWriter) WritePacket(iface int, rec *Record, comments ...string) error {
+	if iface < 0 || iface >= len(nw.ifaces) {
+		return fmt.Errorf("pcapng: no interface %d", iface)
+	}
+	ticks := nanosToTicks(rec.Timestamp, nw.ifaces[iface])
+	orig := max(rec.OrigLen, uint32(len(rec.Data)))
+	b := nw.buf[:0]
+	b = binary.LittleEndian.AppendUint32(b, ngEPB)
+	b = binary.LittleEndian.AppendUint32(b, 0)
+	b = binary.LittleEndian.AppendUint32(b, uint32(iface))
+	b = binary.LittleEndian.AppendUint32(b, uint32(ticks>>32))
+	b = binary.LittleEndian.AppendUint32(b, uint32(ticks))
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(rec.Data)))
+	b = binary.LittleEndian.AppendUint32(b, orig)
+	b = append(b, rec.Data...)
+	b = append(b, make([]byte, ngPad(len(rec.Data)))...)
+	if rec.Direction != DirUnknown {
+		b = appendOption(b, ngOptEpbFlags, binary.LittleEndian.AppendUint32(nil, uint32(rec.Direction)))
+	}
+	for _, c := range comments {
+		b = appendOption(b, ngOptComment, []byte(c))
+	}
+	if rec.Direction != DirUnknown || len(comments) > 0 {
+		b = appendOption(b, ngOptEnd, nil)
+	}
+	nw.buf = b
+	return nw.writeBlock()
+}
+
+// Flush writes out what is buffered.
+func (nw *PcapngWriter) Flush() error { return nw.w.Flush() }
+
+// writeBlock finishes the block in nw.buf (type and body, length still 0)
+// with its two length fields and writes it.
+func (nw *PcapngWriter) writeBlock() error {
+	n := uint32(len(nw.buf) + 4)
+	binary.LittleEndian.PutUint32(nw.buf[4:], n)
+	nw.buf = binary.LittleEndian.AppendUint32(nw.buf, n)
+	_, err := nw.w.Write(nw.buf)
+	return err
+}
+
+func appendOption(b []byte, code uint16, val []byte) []byte {
+	b = binary.LittleEndian.AppendUint16(b, code)
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(val)))
+	b = append(b, val...)
+	return append(b, make([]byte, ngPad(len(val)))...)
+}
+
+func ngPad(n int) int { return (4 - n%4) % 4 }
+
+// nanosToTicks converts Unix nanoseconds to units of an if_tsresol: exact
+// for the decimal resolutions up to nanoseconds.
+func nanosToTicks(ns int64, resol uint8) uint64 {
+	if resol&0x80 != 0 {
+		sec, frac := splitTime(ns)
+		shift := uint(resol & 0x7f)
+		if shift > 63 {
+			shift = 63
+		}
+		return uint64(sec)<<shift + uint64(float64(frac)/1e9*float64(uint64(1)<<shift))
+	}
+	switch {
+	case resol == 9:
+		return uint64(ns)
+	case resol < 9:
+		div := uint64(math.Pow10(int(9 - resol)))
+		sec, frac := splitTime(ns)
+		return uint64(sec)*uint64(math.Pow10(int(resol))) + uint64(frac)/div
+	default:
+		return uint64(ns) * uint64(math.Pow10(int(min(resol, 18)-9)))
+	}
+}
+
+// AtomicFile is an output file written under a temporary name in the same
+// directory (created 0600 with O_EXCL, so never through a planted link) and
+// renamed into place by Commit: a reader never sees half a file, and a
+// failed write leaves the old file, if any, as it was.
+type AtomicFile struct {
+	*os.File
+	path string
+	done bool
+}
+
+// CreateAtomic starts writing path. It refuses to replace an existing file
+// unless overwrite is set.
+func CreateAtomic(path string, overwrite bool) (*AtomicFile, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		if !overwrite {
+			return nil, fmt.Errorf("%s: already exists; choose another name or allow overwriting", path)
+		}
+		if !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s: exists and is not a regular file; refusing to replace it", path)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", path, pathErr(err))
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot create: %w", path, pathErr(err))
+	}
+	return &AtomicFile{File: f, path: path}, nil
+}
+
+// Commit flushes the file to disk and renames it into place.
+func (a *AtomicFile) Commit() error {
+	if a.done {
+		return nil
+	}
+	a.done = true
+	if err := a.File.Sync(); err != nil {
+		a.File.Close()
+		os.Remove(a.File.Name())
+		return fmt.Errorf("%s: %w", a.path, pathErr(err))
+	}
+	if err := a.File.Close(); err != nil {
+		os.Remove(a.File.Name())
+		return fmt.Errorf("%s: %w", a.path, pathErr(err))
+	}
+	if err := os.Rename(a.File.Name(), a.path); err != nil {
+		os.Remove(a.File.Name())
+		return fmt.Errorf("%s: %w", a.path, pathErr(err))
+	}
+	return nil
+}
+
+// Abort removes the temporary file; the destination is untouched. It does
+// nothing after Commit.
+func (a *AtomicFile) Abort() {
+	if a.done {
+		return
+	}
+	a.done = true
+	a.File.Close()
+	os.Remove(a.File.Name())
+}
