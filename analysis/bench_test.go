@@ -7,6 +7,7 @@ import (
 	"net"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -229,5 +230,13 @@ func TestChecksumMatchesReference(t *testing.T) {
 				t.Fatalf("length %d offset %d: %#04x, want %#04x", n, off, got, want)
 			}
 		}
+	}
+}
+
+// TestPacketRefSize holds the per-packet index to its budget: at most 48
+// bytes per packet.
+func TestPacketRefSize(t *testing.T) {
+	if n := unsafe.Sizeof(PacketRef{}); n > 48 {
+		t.Errorf("PacketRef is %d bytes, the budget is 48", n)
 	}
 }

@@ -183,7 +183,8 @@ func (f *Flow) sideOf(p *Packet) Side {
 func (f *Flow) add(p *Packet) {
 	side := f.sideOf(p)
 	ref := PacketRef{Frame: p.Frame, Offset: p.Offset, Time: p.Time, Seq: p.Seq, Ack: p.Ack,
-		Len: uint32(p.PayloadLen), Window: p.Window, Flags: p.Flags}
+		Len: uint32(p.PayloadLen), Window: p.Window, Flags: p.Flags,
+		IPLen: uint16(min(p.IPTotalLen, 0xffff)), TTL: p.TTL, TOS: p.TOS}
 	if side == FromServer {
 		ref.Bits |= RefFromServer
 	}

@@ -70,7 +70,8 @@ func (h HandshakeStatus) String() string {
 }
 
 // PacketRef is what a flow keeps of each of its packets: enough to draw the
-// packet ladder and to read the packet back from its file. It is 40 bytes.
+// packet ladder, to compare the packet with the same segment seen at another
+// capture point, and to read it back from its file. It is 48 bytes.
 type PacketRef struct {
 	Frame  uint64
 	Offset int64 // byte offset of the record in the capture file
@@ -83,6 +84,11 @@ type PacketRef struct {
 	// Bits: refFromServer, refFragment (an earlier fragment of the datagram
 	// completed at a later frame: not counted as a packet), refMalformed.
 	Bits uint8
+	// IPLen is the IP datagram's total length; TTL and TOS its hop limit
+	// and traffic class.
+	IPLen uint16
+	TTL   uint8
+	TOS   uint8
 }
 
 // PacketRef bits.

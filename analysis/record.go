@@ -30,6 +30,9 @@ type Record struct {
 	Tunnel           string          `json:"tunnel,omitempty"`
 	Handshake        RecordHandshake `json:"handshake"`
 	Findings         []RecordFinding `json:"findings"`
+	// Path is present when several captures are read as points of one
+	// path: the connection's id, the same at every point.
+	Path *PathRecord `json:"path,omitempty"`
 	// FindingCounts is present when a code fired more often than the
 	// findings list keeps.
 	FindingCounts map[string]uint32 `json:"finding_counts,omitempty"`
@@ -72,6 +75,12 @@ type RecordFinding struct {
 	// one: its length, and its first bytes in hex.
 	Bytes int    `json:"bytes,omitempty"`
 	Data  string `json:"data,omitempty"`
+	// Capture and RelatedCapture name the capture points of a path
+	// finding's frame and related frame; Seconds and Hops are its numbers.
+	Capture        string  `json:"capture,omitempty"`
+	RelatedCapture string  `json:"related_capture,omitempty"`
+	Seconds        float64 `json:"seconds,omitempty"`
+	Hops           int     `json:"hops,omitempty"`
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,843 @@
+package analysis
+
+// This file joins the captures of one path: the same connections seen at
+// several capture points (client side first), so that synscope can say
+// where a packet changed or vanished. Flows are joined by their ISN pair,
+// whatever NAT did to addresses and ports, or, when a middlebox rewrites
+// ISNs, by the shape of their first segments. Segments are joined by their
+// sequence numbers relative to each side's ISN at that point, with
+// retransmissions matched by order.
+//
+// Limitations: points are taken as a chain (each compared with its
+// neighbours); a connection must keep its ISN pair, or its segment shape,
+// across each hop; a drop is only called where the next point's capture
+// covers the time the packet should have reached it.
+
+import (
+	"cmp"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/synscope/synscope/capture"
+)
+
+// PathCode identifies a finding about a connection across capture points.
+type PathCode uint8
+
+// The path finding codes.
+const (
+	PathPayloadAdded PathCode = iota
+	PathPayloadRemoved
+	PathDropped
+	PathInjected
+	PathNAT
+	PathISNRewritten
+	PathMSSChanged
+	PathOptionsChanged
+	PathWindowChanged
+	PathTOSChanged
+	PathTTL
+	PathClockOffset
+	PathUnjoined
+	numPathCodes
+)
+
+var pathCodeInfo = [numPathCodes]struct {
+	name string
+	sev  Severity
+}{
+	PathPayloadAdded:   {"path.payload_added", Error},
+	PathPayloadRemoved: {"path.payload_removed", Error},
+	PathDropped:        {"path.dropped", Error},
+	PathInjected:       {"path.injected", Warning},
+	PathNAT:            {"path.nat", Info},
+	PathISNRewritten:   {"path.isn_rewritten", Info},
+	PathMSSChanged:     {"path.mss_changed", Info},
+	PathOptionsChanged: {"path.options_changed", Warning},
+	PathWindowChanged:  {"path.window_changed", Info},
+	PathTOSChanged:     {"path.tos_changed", Info},
+	PathTTL:            {"path.ttl", Info},
+	PathClockOffset:    {"path.clock_offset", Info},
+	PathUnjoined:       {"path.unjoined", Info},
+}
+
+func (c PathCode) String() string { return pathCodeInfo[c].name }
+
+// Severity returns the code's severity.
+func (c PathCode) Severity() Severity { return pathCodeInfo[c].sev }
+
+// PathFinding is a finding about a flow as seen from another capture point.
+// It sits on the flow (Point, Frame) where the change is seen.
+type PathFinding struct {
+	Code         PathCode
+	Point        int
+	Frame        uint64
+	RelatedPoint int // -1 when none
+	RelatedFrame uint64
+	Bytes        int     // bytes added or removed
+	Seconds      float64 // clock offset
+	Hops         int     // TTL difference
+	Data         []byte  // the bytes added or removed, when they could be read
+	Message      string
+}
+
+// Point is one capture point along the path.
+type Point struct {
+	Name   string
+	Result *Result
+	// Reread reads a packet back by its offset, for the bytes a path
+	// finding names. It may be nil.
+	Reread func(offset int64, frame uint64) (*capture.Record, error)
+}
+
+// Connection is one TCP connection as seen at the points of a path.
+type Connection struct {
+	ID    int
+	Flows []*Flow // per point, nil where the connection was not seen
+}
+
+// Present reports at which points the connection was seen.
+func (c *Connection) Present() []bool {
+	p := make([]bool, len(c.Flows))
+	for i, f := range c.Flows {
+		p[i] = f != nil
+	}
+	return p
+}
+
+// Path is the result of joining the captures of one path.
+type Path struct {
+	Points []string
+	Conns  []*Connection
+	// Offset is each point's clock offset from the first point's, in
+	// seconds (point 0 is 0); NaN where no matched packet tells it.
+	Offset []float64
+	// Findings lists the path findings per flow.
+	Findings map[*Flow][]PathFinding
+	conn     map[*Flow]*Connection
+	points   []Point
+}
+
+// ConnectionOf returns the connection a flow belongs to.
+func (pa *Path) ConnectionOf(f *Flow) *Connection { return pa.conn[f] }
+
+// segKey identifies a segment independently of the capture point: its
+// direction, sequence and acknowledgement numbers relative to each side's
+// ISN there, its SYN/FIN/RST flags, and its occurrence (retransmissions are
+// matched by order).
+type segKey struct {
+	side     Side
+	rel, ack uint32
+	flags    uint8
+	n        int
+}
+
+// base returns the sequence numbers a flow's sides count from at its point:
+// the ISNs when the handshake was seen, else the first numbers seen.
+func base(f *Flow) (client, server uint32) {
+	h := &f.Handshake
+	var haveC, haveS bool
+	if h.HaveSyn {
+		client, haveC = h.ClientISN, true
+	}
+	if h.HaveSynAck {
+		server, haveS = h.ServerISN, true
+	}
+	for _, r := range f.Refs {
+		if r.Bits&RefFragment != 0 {
+			continue
+		}
+		if r.Side() == FromClient && !haveC {
+			client, haveC = r.Seq-1, true
+		}
+		if r.Side() == FromServer && !haveS {
+			server, haveS = r.Seq-1, true
+		}
+	}
+	return client, server
+}
+
+// segments lists a flow's segments by key.
+func segments(f *Flow) map[segKey]int {
+	cb, sb := base(f)
+	seen := map[segKey]int{}
+	out := make(map[segKey]int, len(f.Refs))
+	for i, r := range f.Refs {
+		if r.Bits&RefFragment != 0 {
+			continue
+		}
+		k := keyOfRef(r, cb, sb)
+		n := seen[k]
+		seen[k]++
+		k.n = n
+		out[k] = i
+	}
+	return out
+}
+
+func keyOfRef(r PacketRef, cb, sb uint32) segKey {
+	k := segKey{side: r.Side(), flags: r.Flags & (FlagSYN | FlagFIN | FlagRST)}
+	mine, theirs := cb, sb
+	if k.side == FromServer {
+		mine, theirs = sb, cb
+	}
+	k.rel = r.Seq - mine
+	if r.Flags&FlagACK != 0 {
+		k.ack = r.Ack - theirs
+	}
+	return k
+}
+
+// shape is a flow's first segments, relative numbers and lengths, for
+// joining flows whose ISNs a middlebox rewrote.
+func shape(f *Flow, n int) []segKey {
+	cb, sb := base(f)
+	var out []segKey
+	for _, r := range f.Refs {
+		if r.Bits&RefFragment != 0 {
+			continue
+		}
+		k := keyOfRef(r, cb, sb)
+		k.n = int(r.Len)
+		out = append(out, k)
+		if len(out) == n {
+			break
+		}
+	}
+	return out
+}
+
+// Correlate joins the captures of one path, given in path order (client
+// side first).
+func Correlate(points []Point) *Path {
+	pa := &Path{Findings: map[*Flow][]PathFinding{}, conn: map[*Flow]*Connection{}, points: points}
+	for _, p := range points {
+		pa.Points = append(pa.Points, p.Name)
+	}
+	pa.Offset = make([]float64, len(points))
+	// next[i] maps a flow at point i to its flow at point i+1.
+	next := make([]map[*Flow]*Flow, len(points))
+	for i := 0; i+1 < len(points); i++ {
+		next[i] = joinByISN(points[i].Result, points[i+1].Result)
+	}
+	// Clock offsets from the ISN joins, then the joins by shape, which
+	// use them.
+	for i := 0; i+1 < len(points); i++ {
+		off := pairOffset(next[i])
+		joinByShape(points[i].Result, points[i+1].Result, next[i], off)
+		if n := pairOffset(next[i]); !math.IsNaN(n) {
+			off = n
+		}
+		pa.Offset[i+1] = pa.Offset[i] + off
+	}
+	pa.buildConnections(next)
+	for _, c := range pa.Conns {
+		pa.compare(c)
+	}
+	for i := 1; i < len(points); i++ {
+		if math.IsNaN(pa.Offset[i]) {
+			continue
+		}
+		// The offset is said once per point, on the first flow of
+		// that point joined with the first point.
+		for _, c := range pa.Conns {
+			if c.Flows[0] != nil && c.Flows[i] != nil {
+				f := c.Flows[i]
+				d := pa.Offset[i]
+				pa.add(f, PathFinding{Code: PathClockOffset, Point: i, Frame: f.FirstFrame, RelatedPoint: 0,
+					RelatedFrame: c.Flows[0].FirstFrame, Seconds: round6(d),
+					Message: fmt.Sprintf("%s's clock is %s %s %s's (estimated from matched packets, path delay taken out)",
+						pa.Points[i], clockSpan(math.Abs(d)), aheadBehind(d), pa.Points[0])})
+				break
+			}
+		}
+	}
+	return pa
+}
+
+func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
+
+func aheadBehind(d float64) string {
+	if d < 0 {
+		return "behind"
+	}
+	return "ahead of"
+}
+
+func clockSpan(s float64) string {
+	d := time.Duration(s * 1e9)
+	if d >= time.Minute {
+		return fmt.Sprintf("%.3f s (%s)", s, d.Round(time.Second))
+	}
+	return fmt.Sprintf("%.3f s", s)
+}
+
+// joinByISN joins the flows of two neighbouring points that have the same
+// ISN pair (or the same ISN where only one side's is known at one of them).
+func joinByISN(a, b *Result) map[*Flow]*Flow {
+	type isns struct{ c, s uint32 }
+	byPair := map[isns][]*Flow{}
+	byClient := map[uint32][]*Flow{}
+	byServer := map[uint32][]*Flow{}
+	for _, f := range b.Flows {
+		h := &f.Handshake
+		switch {
+		case h.HaveSyn && h.HaveSynAck:
+			byPair[isns{h.ClientISN, h.ServerISN}] = append(byPair[isns{h.ClientISN, h.ServerISN}], f)
+			byClient[h.ClientISN] = append(byClient[h.ClientISN], f)
+			byServer[h.ServerISN] = append(byServer[h.ServerISN], f)
+		case h.HaveSyn:
+			byClient[h.ClientISN] = append(byClient[h.ClientISN], f)
+		case h.HaveSynAck:
+			byServer[h.ServerISN] = append(byServer[h.ServerISN], f)
+		}
+	}
+	used := map[*Flow]bool{}
+	out := map[*Flow]*Flow{}
+	// An ISN pair is 64 random bits: the match needs no help from
+	// addresses or ports, which NAT and PAT change anyway.
+	take := func(f *Flow, cands []*Flow) bool {
+		for _, g := range cands {
+			if !used[g] {
+				used[g] = true
+				out[f] = g
+				return true
+			}
+		}
+		return false
+	}
+	for _, f := range a.Flows {
+		h := &f.Handshake
+		switch {
+		case h.HaveSyn && h.HaveSynAck:
+			if take(f, byPair[isns{h.ClientISN, h.ServerISN}]) {
+				continue
+			}
+			// One side's ISN only at the other point.
+			if !take(f, onlyOneSide(byClient[h.ClientISN], true)) {
+				take(f, onlyOneSide(byServer[h.ServerISN], false))
+			}
+		case h.HaveSyn:
+			take(f, byClient[h.ClientISN])
+		case h.HaveSynAck:
+			take(f, byServer[h.ServerISN])
+		}
+	}
+	return out
+}
+
+// onlyOneSide keeps the flows that have only the client's ISN (client) or
+// only the server's.
+func onlyOneSide(fs []*Flow, client bool) []*Flow {
+	var out []*Flow
+	for _, f := range fs {
+		h := &f.Handshake
+		if client && !h.HaveSynAck || !client && !h.HaveSyn {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// joinByShape joins the flows left over by joinByISN when their first
+// segments have the same relative numbers, lengths and flags, and their
+// times agree given the clock offset (when known): a middlebox that
+// rewrites ISNs by a constant offset keeps all of that.
+func joinByShape(a, b *Result, joined map[*Flow]*Flow, off float64) {
+	const n = 12
+	taken := map[*Flow]bool{}
+	for _, g := range joined {
+		taken[g] = true
+	}
+	var free []*Flow
+	for _, g := range b.Flows {
+		if !taken[g] {
+			free = append(free, g)
+		}
+	}
+	for _, f := range a.Flows {
+		if _, ok := joined[f]; ok {
+			continue
+		}
+		fs := shape(f, n)
+		if len(fs) < 3 {
+			continue
+		}
+		var best *Flow
+		bestScore := 0
+		for _, g := range free {
+			if taken[g] || g.Server.Port() != f.Server.Port() && g.Client.Port() != f.Client.Port() {
+				continue
+			}
+			// With both ISNs different, only the timing can tell the
+			// same connection from another to the same port: it needs
+			// a clock offset from connections already joined.
+			sameISN := f.Handshake.HaveSyn && g.Handshake.HaveSyn && f.Handshake.ClientISN == g.Handshake.ClientISN ||
+				f.Handshake.HaveSynAck && g.Handshake.HaveSynAck && f.Handshake.ServerISN == g.Handshake.ServerISN
+			if math.IsNaN(off) && !sameISN {
+				continue
+			}
+			if !math.IsNaN(off) && math.Abs(float64(g.Start-f.Start)/1e9-off) > 1 {
+				continue
+			}
+			gs := shape(g, n)
+			score := 0
+			for i := range min(len(fs), len(gs)) {
+				if fs[i] == gs[i] {
+					score++
+				}
+			}
+			if score > bestScore {
+				best, bestScore = g, score
+			}
+		}
+		// Most of the shape must agree: two unrelated connections to
+		// the same port differ in lengths and numbers long before that.
+		if best != nil && bestScore >= 3 && bestScore*4 >= min(len(fs), len(shape(best, n)))*3 {
+			joined[f] = best
+			taken[best] = true
+		}
+	}
+}
+
+// pairOffset estimates the clock offset between two neighbouring points,
+// in seconds (the later point's clock minus the earlier one's), from the
+// matched segments of the joined flows: half the sum of the median
+// difference each way, which takes out the path delay when it is the same
+// both ways. NaN when nothing was matched.
+func pairOffset(joined map[*Flow]*Flow) float64 {
+	var toServer, toClient []float64
+	for a, b := range joined {
+		sa, sb := segments(a), segments(b)
+		for k, i := range sa {
+			j, ok := sb[k]
+			if !ok {
+				continue
+			}
+			d := float64(b.Refs[j].Time-a.Refs[i].Time) / 1e9
+			if k.side == FromClient {
+				toServer = append(toServer, d)
+			} else {
+				toClient = append(toClient, d)
+			}
+		}
+	}
+	switch {
+	case len(toServer) > 0 && len(toClient) > 0:
+		return (median(toServer) + median(toClient)) / 2
+	case len(toServer) > 0:
+		return median(toServer)
+	case len(toClient) > 0:
+		return median(toClient)
+	}
+	return math.NaN()
+}
+
+func median(x []float64) float64 {
+	slices.Sort(x)
+	n := len(x)
+	if n%2 == 1 {
+		return x[n/2]
+	}
+	return (x[n/2-1] + x[n/2]) / 2
+}
+
+// buildConnections chains the joins into connections, numbered in order of
+// their first flow (point by point).
+func (pa *Path) buildConnections(next []map[*Flow]*Flow) {
+	prev := make([]map[*Flow]bool, len(pa.points))
+	for i := range next {
+		if next[i] == nil {
+			continue
+		}
+		prev[i+1] = map[*Flow]bool{}
+		for _, g := range next[i] {
+			prev[i+1][g] = true
+		}
+	}
+	for i, p := range pa.points {
+		for _, f := range p.Result.Flows {
+			if _, ok := pa.conn[f]; ok || (prev[i] != nil && prev[i][f]) {
+				continue
+			}
+			c := &Connection{ID: len(pa.Conns) + 1, Flows: make([]*Flow, len(pa.points))}
+			for j, g := i, f; g != nil; j++ {
+				c.Flows[j] = g
+				pa.conn[g] = c
+				if j+1 >= len(pa.points) || next[j] == nil {
+					break
+				}
+				g = next[j][g]
+			}
+			pa.Conns = append(pa.Conns, c)
+		}
+	}
+}
+
+func (pa *Path) add(f *Flow, fi PathFinding) {
+	pa.Findings[f] = append(pa.Findings[f], fi)
+}
+
+// compare compares a connection's flows at neighbouring points.
+func (pa *Path) compare(c *Connection) {
+	seen := 0
+	for _, f := range c.Flows {
+		if f != nil {
+			seen++
+		}
+	}
+	if seen == 1 && len(c.Flows) > 1 {
+		for i, f := range c.Flows {
+			if f != nil {
+				pa.add(f, PathFinding{Code: PathUnjoined, Point: i, Frame: f.FirstFrame, RelatedPoint: -1,
+					Message: fmt.Sprintf("seen at %s only: no flow at the other points has its ISNs or its segments", pa.Points[i])})
+			}
+		}
+	}
+	for i := 0; i+1 < len(c.Flows); i++ {
+		a, b := c.Flows[i], c.Flows[i+1]
+		switch {
+		case a != nil && b != nil:
+			pa.compareFlows(i, a, b)
+		case a != nil && b == nil:
+			pa.missing(i, i+1, a, FromClient)
+		case a == nil && b != nil:
+			pa.missing(i+1, i, b, FromServer)
+		}
+	}
+}
+
+// missing reports the packets of flow f at point at that travel towards a
+// neighbouring point where the connection was not seen at all, when that
+// point's capture covers their time.
+func (pa *Path) missing(at, to int, f *Flow, travel Side) {
+	for _, r := range f.Refs {
+		if r.Bits&RefFragment != 0 || r.Side() != travel {
+			continue
+		}
+		if pa.covers(to, at, r.Time) {
+			pa.add(f, pa.dropped(at, to, f, r))
+		}
+	}
+}
+
+// covers reports whether point to's capture was running when a packet seen
+// at point at, at capture time t, would have reached it.
+func (pa *Path) covers(to, at int, t int64) bool {
+	res := pa.points[to].Result
+	if len(res.Flows) == 0 || math.IsNaN(pa.Offset[to]) || math.IsNaN(pa.Offset[at]) {
+		return false
+	}
+	first, last := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, f := range res.Flows {
+		first, last = min(first, f.Start), max(last, f.End)
+	}
+	tt := t + int64((pa.Offset[to]-pa.Offset[at])*1e9)
+	return tt >= first-int64(time.Second) && tt <= last
+}
+
+func (pa *Path) dropped(at, to int, f *Flow, r PacketRef) PathFinding {
+	msg := fmt.Sprintf("%s (frame %d at %s) never reached %s: dropped between them", segName(r), r.Frame, pa.Points[at], pa.Points[to])
+	if fi, ok := f.First(CodeAckMismatch); ok && fi.Frame == r.Frame {
+		msg = fmt.Sprintf("%s (frame %d at %s) never reached %s: dropped on the way; ACK %d ≠ server ISN+1 %d, which a stateful firewall refuses",
+			segName(r), r.Frame, pa.Points[at], pa.Points[to], uint32(fi.B), uint32(fi.A))
+	}
+	return PathFinding{Code: PathDropped, Point: at, Frame: r.Frame, RelatedPoint: to, Message: msg}
+}
+
+// segName names a segment by its flags, as a person would.
+func segName(r PacketRef) string {
+	switch {
+	case r.Flags&(FlagSYN|FlagACK) == FlagSYN:
+		return "SYN"
+	case r.Flags&(FlagSYN|FlagACK) == FlagSYN|FlagACK:
+		return "SYN-ACK"
+	case r.Flags&FlagRST != 0:
+		return "RST"
+	case r.Flags&FlagFIN != 0:
+		return "FIN"
+	case r.Len > 0:
+		return fmt.Sprintf("data segment (%d bytes)", r.Len)
+	}
+	return "ACK"
+}
+
+// compareFlows compares the same connection at points i and i+1.
+func (pa *Path) compareFlows(i int, a, b *Flow) {
+	j := i + 1
+	// Addresses and ports: NAT.
+	if a.Client != b.Client || a.Server != b.Server {
+		var parts []string
+		if a.Client != b.Client {
+			parts = append(parts, fmt.Sprintf("client %s at %s is %s at %s", a.Client, pa.Points[i], b.Client, pa.Points[j]))
+		}
+		if a.Server != b.Server {
+			parts = append(parts, fmt.Sprintf("server %s at %s is %s at %s", a.Server, pa.Points[i], b.Server, pa.Points[j]))
+		}
+		pa.add(b, PathFinding{Code: PathNAT, Point: j, Frame: b.FirstFrame, RelatedPoint: i, RelatedFrame: a.FirstFrame,
+			Message: "address translation: " + strings.Join(parts, "; ")})
+	}
+	// ISNs rewritten by a constant offset.
+	ha, hb := &a.Handshake, &b.Handshake
+	var rew []string
+	if ha.HaveSyn && hb.HaveSyn && ha.ClientISN != hb.ClientISN {
+		rew = append(rew, fmt.Sprintf("client ISN %d at %s is %d at %s (%+d)", ha.ClientISN, pa.Points[i], hb.ClientISN, pa.Points[j], int32(hb.ClientISN-ha.ClientISN)))
+	}
+	if ha.HaveSynAck && hb.HaveSynAck && ha.ServerISN != hb.ServerISN {
+		rew = append(rew, fmt.Sprintf("server ISN %d at %s is %d at %s (%+d)", ha.ServerISN, pa.Points[i], hb.ServerISN, pa.Points[j], int32(hb.ServerISN-ha.ServerISN)))
+	}
+	if len(rew) > 0 {
+		pa.add(b, PathFinding{Code: PathISNRewritten, Point: j, Frame: b.FirstFrame, RelatedPoint: i, RelatedFrame: a.FirstFrame,
+			Message: "sequence numbers rewritten by a constant offset: " + strings.Join(rew, "; ")})
+	}
+	pa.compareOptions(i, a, b)
+
+	sa, sb := segments(a), segments(b)
+	var ttlDiff [2][]int
+	windowSaid, tosSaid := [2]bool{}, [2]bool{}
+	for k, ia := range sa {
+		ra := a.Refs[ia]
+		ib, ok := sb[k]
+		if !ok {
+			// Not at the neighbour: dropped if it was travelling there,
+			// injected if it came from there.
+			if k.side == FromClient && pa.covers(j, i, ra.Time) {
+				pa.add(a, pa.dropped(i, j, a, ra))
+			} else if k.side == FromServer && pa.covers(j, i, ra.Time) {
+				pa.add(a, PathFinding{Code: PathInjected, Point: i, Frame: ra.Frame, RelatedPoint: j,
+					Message: fmt.Sprintf("%s (frame %d at %s) was not seen at %s, which it should have passed: injected between them", segName(ra), ra.Frame, pa.Points[i], pa.Points[j])})
+			}
+			continue
+		}
+		rb := b.Refs[ib]
+		// up is where the segment was first, down where it went next.
+		up, down, fd, ru, rd := i, j, b, ra, rb
+		if k.side == FromServer {
+			up, down, fd, ru, rd = j, i, a, rb, ra
+		}
+		if rd.Len != ru.Len {
+			pa.add(fd, pa.payloadChange(up, down, ru, rd))
+		}
+		if ru.TTL >= rd.TTL {
+			ttlDiff[k.side] = append(ttlDiff[k.side], int(ru.TTL)-int(rd.TTL))
+		}
+		if ru.Window != rd.Window && !windowSaid[k.side] {
+			windowSaid[k.side] = true
+			pa.add(fd, PathFinding{Code: PathWindowChanged, Point: down, Frame: rd.Frame, RelatedPoint: up, RelatedFrame: ru.Frame,
+				Message: fmt.Sprintf("window of the %s's %s changed from %d at %s to %d at %s", sideName(k.side), segName(ru), ru.Window, pa.Points[up], rd.Window, pa.Points[down])})
+		}
+		if ru.TOS != rd.TOS && !tosSaid[k.side] {
+			tosSaid[k.side] = true
+			pa.add(fd, PathFinding{Code: PathTOSChanged, Point: down, Frame: rd.Frame, RelatedPoint: up, RelatedFrame: ru.Frame,
+				Message: fmt.Sprintf("TOS/traffic class of the %s's packets changed from %#02x at %s to %#02x at %s", sideName(k.side), ru.TOS, pa.Points[up], rd.TOS, pa.Points[down])})
+		}
+	}
+	// Segments at the later point that the earlier one did not see.
+	for k, ib := range sb {
+		if _, ok := sa[k]; ok {
+			continue
+		}
+		rb := b.Refs[ib]
+		switch {
+		case k.side == FromServer && pa.covers(i, j, rb.Time):
+			pa.add(b, pa.dropped(j, i, b, rb))
+		case k.side == FromClient && pa.covers(i, j, rb.Time):
+			pa.add(b, PathFinding{Code: PathInjected, Point: j, Frame: rb.Frame, RelatedPoint: i,
+				Message: fmt.Sprintf("%s (frame %d at %s) was not seen at %s, which it should have passed: injected between them", segName(rb), rb.Frame, pa.Points[j], pa.Points[i])})
+		}
+	}
+	for side, d := range ttlDiff {
+		if len(d) == 0 {
+			continue
+		}
+		slices.Sort(d)
+		hops := d[len(d)/2]
+		if hops == 0 {
+			continue
+		}
+		up, down, f := i, j, b
+		if Side(side) == FromServer {
+			up, down, f = j, i, a
+		}
+		pa.add(f, PathFinding{Code: PathTTL, Point: down, Frame: f.FirstFrame, RelatedPoint: up, Hops: hops,
+			Message: fmt.Sprintf("the %s's packets lose %d from their TTL between %s and %s: %d hop%s", sideName(Side(side)), hops, pa.Points[up], pa.Points[down], hops, plural(hops))})
+	}
+	sortFindings(pa.Findings[a])
+	sortFindings(pa.Findings[b])
+}
+
+func sortFindings(fs []PathFinding) {
+	slices.SortStableFunc(fs, func(x, y PathFinding) int { return cmp.Compare(x.Frame, y.Frame) })
+}
+
+// payloadChange describes a segment whose payload length changed between
+// up (where it was first) and down.
+func (pa *Path) payloadChange(up, down int, ru, rd PacketRef) PathFinding {
+	code, verb := PathPayloadAdded, "grew"
+	n := int(rd.Len) - int(ru.Len)
+	if n < 0 {
+		code, verb, n = PathPayloadRemoved, "shrank", -n
+	}
+	fi := PathFinding{Code: code, Point: down, Frame: rd.Frame, RelatedPoint: up, RelatedFrame: ru.Frame, Bytes: n}
+	detail := fmt.Sprintf("IP length %d → %d", ru.IPLen, rd.IPLen)
+	if code == PathPayloadAdded {
+		if data := pa.payloadTail(down, rd, int(ru.Len)); data != nil {
+			fi.Data = data
+			detail += ", bytes " + spacedHex(data[:min(len(data), 16)])
+			if len(data) > 16 {
+				detail += " …"
+			}
+			if allZero(data) && int(rd.IPLen)+14 <= 64 {
+				detail += ": Ethernet padding?"
+			}
+		}
+	}
+	fi.Message = fmt.Sprintf("%s %s by %d byte%s between %s and %s (%s)", segName(ru), verb, n, plural(n), pa.Points[up], pa.Points[down], detail)
+	return fi
+}
+
+// payloadTail reads a packet back and returns its payload past the first
+// skip bytes, or nil when it cannot be read.
+func (pa *Path) payloadTail(point int, r PacketRef, skip int) []byte {
+	rr := pa.points[point].Reread
+	if rr == nil {
+		return nil
+	}
+	rec, err := rr(r.Offset, r.Frame)
+	if err != nil {
+		return nil
+	}
+	var p Packet
+	NewDecoder().Decode(rec, &p)
+	if skip > len(p.Payload) {
+		return nil
+	}
+	return append([]byte(nil), p.Payload[skip:]...)
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// compareOptions compares the options of the SYN and the SYN-ACK between
+// two points: MSS clamping, and any other option that came or went.
+func (pa *Path) compareOptions(i int, a, b *Flow) {
+	j := i + 1
+	ha, hb := &a.Handshake, &b.Handshake
+	type syn struct {
+		have     bool
+		oa, ob   SideOptions
+		fa, fb   uint64
+		name     string
+		fromSide Side
+	}
+	for _, s := range []syn{
+		{ha.HaveSyn && hb.HaveSyn, ha.Client, hb.Client, ha.SynFrame, hb.SynFrame, "SYN", FromClient},
+		{ha.HaveSynAck && hb.HaveSynAck, ha.Server, hb.Server, ha.SynAckFrame, hb.SynAckFrame, "SYN-ACK", FromServer},
+	} {
+		if !s.have {
+			continue
+		}
+		up, down, ou, od, fu, fd, flow := i, j, s.oa, s.ob, s.fa, s.fb, b
+		if s.fromSide == FromServer {
+			up, down, ou, od, fu, fd, flow = j, i, s.ob, s.oa, s.fb, s.fa, a
+		}
+		if ou.HasMSS != od.HasMSS || ou.MSS != od.MSS {
+			pa.add(flow, PathFinding{Code: PathMSSChanged, Point: down, Frame: fd, RelatedPoint: up, RelatedFrame: fu,
+				Message: fmt.Sprintf("%s's MSS changed from %s at %s to %s at %s: MSS clamping", s.name, mssText(ou), pa.Points[up], mssText(od), pa.Points[down])})
+		}
+		var changed []string
+		if ou.HasWScale != od.HasWScale || ou.WScale != od.WScale {
+			changed = append(changed, fmt.Sprintf("window scale %s → %s", wsText(ou), wsText(od)))
+		}
+		if ou.SACKPerm != od.SACKPerm {
+			changed = append(changed, fmt.Sprintf("SACK permitted %v → %v", ou.SACKPerm, od.SACKPerm))
+		}
+		if ou.HasTS != od.HasTS {
+			changed = append(changed, fmt.Sprintf("timestamps %v → %v", ou.HasTS, od.HasTS))
+		}
+		if ou.TFO != od.TFO {
+			changed = append(changed, fmt.Sprintf("Fast Open %v → %v", ou.TFO, od.TFO))
+		}
+		if len(changed) > 0 {
+			pa.add(flow, PathFinding{Code: PathOptionsChanged, Point: down, Frame: fd, RelatedPoint: up, RelatedFrame: fu,
+				Message: fmt.Sprintf("%s's options changed between %s and %s: %s", s.name, pa.Points[up], pa.Points[down], strings.Join(changed, ", "))})
+		}
+	}
+}
+
+func mssText(o SideOptions) string {
+	if !o.HasMSS {
+		return "none"
+	}
+	return fmt.Sprint(o.MSS)
+}
+
+func wsText(o SideOptions) string {
+	if !o.HasWScale {
+		return "none"
+	}
+	return fmt.Sprint(o.WScale)
+}
+
+// PathRecord is the "path" object of a flow's JSON record.
+type PathRecord struct {
+	ID     int      `json:"id"`
+	Points []string `json:"points"`
+}
+
+// Decorate adds what the path knows of f to its JSON record: the path id
+// and points, the path findings (with their capture points), and the
+// status they imply.
+func (pa *Path) Decorate(r *Record, f *Flow) {
+	c := pa.conn[f]
+	if c == nil {
+		return
+	}
+	r.Path = &PathRecord{ID: c.ID, Points: pa.Points}
+	worst := Info
+	for _, fi := range pa.Findings[f] {
+		rf := RecordFinding{
+			Code: fi.Code.String(), Severity: fi.Code.Severity().String(), Frame: fi.Frame,
+			RelatedFrame: fi.RelatedFrame, Message: fi.Message, Capture: pa.Points[fi.Point],
+			Bytes: fi.Bytes, Seconds: fi.Seconds, Hops: fi.Hops,
+		}
+		if fi.RelatedPoint >= 0 {
+			rf.RelatedCapture = pa.Points[fi.RelatedPoint]
+		}
+		if fi.Data != nil {
+			rf.Data = hex.EncodeToString(fi.Data)
+		}
+		r.Findings = append(r.Findings, rf)
+		worst = max(worst, fi.Code.Severity())
+	}
+	slices.SortStableFunc(r.Findings, func(x, y RecordFinding) int { return cmp.Compare(x.Frame, y.Frame) })
+	if worst == Error {
+		r.Status = StatusInvalid.String()
+	} else if worst == Warning && r.Status == StatusOK.String() {
+		r.Status = StatusWarning.String()
+	}
+}
+
+// Status returns a flow's status with its path findings counted in.
+func (pa *Path) Status(f *Flow) Status {
+	st := f.Status
+	for _, fi := range pa.Findings[f] {
+		switch {
+		case fi.Code.Severity() == Error:
+			st = StatusInvalid
+		case fi.Code.Severity() == Warning && st == StatusOK:
+			st = StatusWarning
+		}
+	}
+	return st
+}
