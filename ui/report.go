@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -21,6 +22,9 @@ type ReportOptions struct {
 	// PerCode is how many findings of one code are listed per flow before
 	// the rest are summed up; 3 when zero.
 	PerCode int
+	// Path, when the captures are points of one path, adds each flow's
+	// connection and path findings.
+	Path *analysis.Path
 }
 
 // WriteReport writes the readable report of one or more captures: per
@@ -39,6 +43,9 @@ func WriteReport(w io.Writer, results []*analysis.Result, o ReportOptions) error
 	}
 	bw := bufio.NewWriter(w)
 	rp := reporter{w: bw, o: o, g: g}
+	if o.Path != nil {
+		rp.pathHeader(o.Path)
+	}
 	for i, res := range results {
 		if i > 0 {
 			bw.WriteString("\n")
@@ -85,7 +92,7 @@ func (rp *reporter) capture(res *analysis.Result) {
 		len(res.Flows), plural(len(res.Flows)))
 	flows := slices.Clone(res.Flows)
 	slices.SortStableFunc(flows, func(a, b *analysis.Flow) int {
-		return cmp.Or(cmp.Compare(a.Status, b.Status), cmp.Compare(a.ID, b.ID))
+		return cmp.Or(cmp.Compare(rp.status(a), rp.status(b)), cmp.Compare(a.ID, b.ID))
 	})
 	for _, f := range flows {
 		rp.flow(f)
@@ -100,7 +107,10 @@ func (rp *reporter) capture(res *analysis.Result) {
 			rp.wrap(fmt.Sprintf("frame %d: %s at byte %d: %s", m.Frame, m.Layer, m.Offset, rp.safe(m.Reason)), "    ", "      ")
 		}
 	}
-	n := res.Counts()
+	var n [4]int
+	for _, f := range res.Flows {
+		n[rp.status(f)]++
+	}
 	fmt.Fprintf(rp.w, "\nsummary: %s %d invalid  %s %d warning  %s %d ok  %s %d partial\n",
 		rp.g.Invalid, n[analysis.StatusInvalid], rp.g.Warning, n[analysis.StatusWarning],
 		rp.g.OK, n[analysis.StatusOK], rp.g.Partial, n[analysis.StatusPartial])
@@ -114,7 +124,7 @@ func (rp *reporter) flow(f *analysis.Flow) {
 	if f.DirectionGuessed {
 		guess = " (direction guessed)"
 	}
-	fmt.Fprintf(rp.w, "\n%s %d  %s %s %s%s\n", StatusGlyph(rp.g, f.Status), f.ID, f.Client, rp.g.Arrow, f.Server, guess)
+	fmt.Fprintf(rp.w, "\n%s %d  %s %s %s%s\n", StatusGlyph(rp.g, rp.status(f)), f.ID, f.Client, rp.g.Arrow, f.Server, guess)
 	sep := " · "
 	if rp.o.ASCII {
 		sep = ", "
@@ -142,6 +152,91 @@ func (rp *reporter) flow(f *analysis.Flow) {
 			continue
 		}
 		line := fmt.Sprintf("%s frame %d: %s: %s", SeverityGlyph(rp.g, fi.Severity()), fi.Frame, fi.Code, rp.safe(f.Message(fi)))
+		rp.wrap(line, "    ", "      ")
+	}
+	if rp.o.Path != nil {
+		rp.pathFindings(f)
+	}
+}
+
+// status is a flow's status, with its path findings counted in.
+func (rp *reporter) status(f *analysis.Flow) analysis.Status {
+	if rp.o.Path != nil {
+		return rp.o.Path.Status(f)
+	}
+	return f.Status
+}
+
+// pathHeader names the points of the path and their clock offsets.
+func (rp *reporter) pathHeader(pa *analysis.Path) {
+	names := make([]string, len(pa.Points))
+	for i, p := range pa.Points {
+		names[i] = rp.safe(p)
+	}
+	rp.wrap("path: "+strings.Join(names, " "+rp.g.Arrow+" "), "", "      ")
+	joined := 0
+	for _, c := range pa.Conns {
+		n := 0
+		for _, f := range c.Flows {
+			if f != nil {
+				n++
+			}
+		}
+		if n > 1 {
+			joined++
+		}
+	}
+	var offs []string
+	for i := 1; i < len(pa.Points); i++ {
+		if math.IsNaN(pa.Offset[i]) {
+			offs = append(offs, names[i]+" unknown")
+		} else {
+			offs = append(offs, fmt.Sprintf("%s %+.3f s", names[i], pa.Offset[i]))
+		}
+	}
+	rp.wrap(fmt.Sprintf("%d connection%s, %d seen at more than one point; clocks relative to %s: %s",
+		len(pa.Conns), plural(len(pa.Conns)), joined, names[0], strings.Join(offs, ", ")), "", "  ")
+	rp.w.WriteString("\n")
+}
+
+// pathFindings writes the flow's connection (where it was seen) and the
+// findings the other points gave it.
+func (rp *reporter) pathFindings(f *analysis.Flow) {
+	pa := rp.o.Path
+	c := pa.ConnectionOf(f)
+	if c == nil {
+		return
+	}
+	seen, unseen := "●", "○"
+	if rp.o.ASCII {
+		seen, unseen = "*", "-"
+	}
+	marks := make([]string, len(c.Flows))
+	for i, g := range c.Flows {
+		m := unseen
+		if g != nil {
+			m = seen
+		}
+		marks[i] = m + " " + rp.safe(pa.Points[i])
+	}
+	rp.joinWrapped(append([]string{fmt.Sprintf("path %d:", c.ID)}, marks...), "  ", "    ")
+	shown := map[analysis.PathCode]int{}
+	all := pa.Findings[f]
+	for _, fi := range all {
+		shown[fi.Code]++
+		if n := shown[fi.Code]; n > rp.o.PerCode {
+			if n == rp.o.PerCode+1 {
+				rest := 0
+				for _, x := range all {
+					if x.Code == fi.Code {
+						rest++
+					}
+				}
+				rp.wrap(fmt.Sprintf("%s %s %d more %s", SeverityGlyph(rp.g, fi.Code.Severity()), rp.g.Ellipsis, rest-rp.o.PerCode, fi.Code), "    ", "      ")
+			}
+			continue
+		}
+		line := fmt.Sprintf("%s %s frame %d: %s: %s", SeverityGlyph(rp.g, fi.Code.Severity()), rp.safe(pa.Points[fi.Point]), fi.Frame, fi.Code, rp.safe(fi.Message))
 		rp.wrap(line, "    ", "      ")
 	}
 }
