@@ -16,7 +16,9 @@ package analysis
 import (
 	"cmp"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strings"
@@ -840,4 +842,21 @@ func (pa *Path) Status(f *Flow) Status {
 		}
 	}
 	return st
+}
+
+// WriteJSON writes one JSON record per flow, point by point and in id
+// order within each, each with its path and path findings.
+func (pa *Path) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for _, p := range pa.points {
+		for _, f := range p.Result.Flows {
+			r := f.Record(p.Name)
+			pa.Decorate(&r, f)
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
