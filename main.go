@@ -2,6 +2,8 @@
 // the connections with their handshake verdicts and says, on one line, what
 // went wrong and why a firewall would drop it.
 //
+//	synscope -r FILE [-r FILE…] [EXPR]            the interactive view
+//	synscope --demo                               the seed incident, embedded
 //	synscope -r FILE [-r FILE…] --json [EXPR]
 //	synscope -r FILE [-r FILE…] --report [EXPR]
 //
@@ -17,8 +19,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/charmbracelet/x/term"
 
 	"github.com/synscope/synscope/analysis"
 	"github.com/synscope/synscope/analysis/filter"
@@ -26,13 +31,19 @@ import (
 	"github.com/synscope/synscope/ui"
 )
 
-const usage = `usage: synscope -r FILE [-r FILE...] (--json | --report) [--ascii] [EXPR]
+const usage = `usage: synscope -r FILE [-r FILE...] [--json | --report] [--ascii] [--theme NAME] [EXPR]
+       synscope --demo
 
-  -r FILE     read a pcap or pcapng capture (gzip allowed); "-" reads stdin
-  --json      one JSON record per flow per line (NDJSON)
-  --report    a readable report at 80 columns
-  --ascii     ASCII glyphs only
-  EXPR        a packet filter in tcpdump syntax, e.g. 'tcp port 443 and not host 10.0.0.1'
+  -r FILE       read a pcap or pcapng capture (gzip allowed); "-" reads stdin
+  --demo        read the seed incident's three captures, built into synscope
+  --json        one JSON record per flow per line (NDJSON)
+  --report      a readable report at 80 columns
+                (without --json or --report: the interactive view)
+  --ascii       ASCII glyphs and borders only (the interactive view's
+                default when the locale is not UTF-8)
+  --theme NAME  dark (default), light, high-contrast or mono; NO_COLOR set
+                means mono
+  EXPR          a packet filter in tcpdump syntax, e.g. 'tcp port 443 and not host 10.0.0.1'
 
 exit status: 0 all went well, 1 an input could not be read, 2 usage error
 `
@@ -40,12 +51,17 @@ exit status: 0 all went well, 1 an input could not be read, 2 usage error
 // options are the parsed command line.
 type options struct {
 	files  []string
+	demo   bool
 	json   bool
 	report bool
 	ascii  bool
+	theme  string
 	help   bool
 	expr   []string
 }
+
+// tui reports whether the options ask for the interactive view.
+func (o options) tui() bool { return !o.json && !o.report }
 
 // usageError is a mistake on the command line: exit status 2.
 type usageError struct{ msg string }
@@ -76,6 +92,16 @@ func parseArgs(args []string) (options, error) {
 			o.report = true
 		case a == "--ascii" || a == "-ascii":
 			o.ascii = true
+		case a == "--demo" || a == "-demo":
+			o.demo = true
+		case a == "--theme" || a == "-theme":
+			if i+1 >= len(args) {
+				return o, usageError{"flag " + a + " needs a theme name: " + strings.Join(ui.ThemeNames(), ", ")}
+			}
+			i++
+			o.theme = args[i]
+		case strings.HasPrefix(a, "--theme="):
+			o.theme = strings.TrimPrefix(a, "--theme=")
 		case a == "-h" || a == "--help" || a == "-help":
 			o.help = true
 		case strings.HasPrefix(a, "-") && a != "-" && len(o.expr) == 0:
@@ -87,14 +113,36 @@ func parseArgs(args []string) (options, error) {
 	switch {
 	case o.help:
 		return o, nil
-	case len(o.files) == 0:
-		return o, usageError{"no capture given: use -r FILE"}
+	case len(o.files) == 0 && !o.demo:
+		return o, usageError{"no capture given: use -r FILE, or --demo"}
 	case o.json && o.report:
 		return o, usageError{"--json and --report cannot be used together"}
-	case !o.json && !o.report:
-		return o, usageError{"the interactive view is not built yet: add --report or --json"}
+	}
+	if o.theme != "" {
+		if !slices.Contains(ui.ThemeNames(), o.theme) {
+			return o, usageError{fmt.Sprintf("unknown theme %q: use %s", o.theme, strings.Join(ui.ThemeNames(), ", "))}
+		}
 	}
 	return o, nil
+}
+
+// input is one capture to read: a file, standard input, or an embedded
+// demo capture.
+type input struct {
+	name string
+	open func() (*capture.Reader, error)
+}
+
+// inputs lists the captures the options name, in order.
+func (o options) inputs() []input {
+	var ins []input
+	for _, name := range o.files {
+		ins = append(ins, input{name: name, open: func() (*capture.Reader, error) { return capture.Open(name) }})
+	}
+	if o.demo {
+		ins = append(ins, demoInputs()...)
+	}
+	return ins
 }
 
 func main() {
@@ -120,10 +168,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
+	if o.tui() {
+		return runTUI(ctx, o, match, stdout, stderr)
+	}
 	status := 0
 	var results []*analysis.Result
-	for _, name := range o.files {
-		res, err := analyzeFile(ctx, name, match)
+	for _, in := range o.inputs() {
+		res, err := analyzeInput(ctx, in, match)
 		if err != nil {
 			fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(err.Error(), false))
 			status = 1
@@ -149,16 +200,49 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return status
 }
 
-// analyzeFile reads one capture. A file that cannot be opened gives a nil
+// analyzeInput reads one capture. A file that cannot be opened gives a nil
 // result; a damaged one gives what was read before the damage, and the
 // error.
-func analyzeFile(ctx context.Context, name string, match func(*analysis.Packet) bool) (*analysis.Result, error) {
-	r, err := capture.Open(name)
+func analyzeInput(ctx context.Context, in input, match func(*analysis.Packet) bool) (*analysis.Result, error) {
+	r, err := in.open()
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	return analysis.Run(ctx, r, analysis.Config{Name: name, Match: match})
+	return analysis.Run(ctx, r, analysis.Config{Name: in.name, Match: match})
+}
+
+// runTUI opens every capture, failing before the terminal is taken over
+// when one cannot be opened, and runs the interactive view. A capture read
+// only up to damage makes the exit status 1, as for --report.
+func runTUI(ctx context.Context, o options, match func(*analysis.Packet) bool, stdout, stderr io.Writer) int {
+	if f, ok := stdout.(*os.File); !ok || !term.IsTerminal(f.Fd()) {
+		fmt.Fprintf(stderr, "synscope: the interactive view needs a terminal: add --report or --json\n")
+		return 2
+	}
+	var sources []ui.Source
+	defer func() {
+		for _, s := range sources {
+			s.Reader.Close()
+		}
+	}()
+	for _, in := range o.inputs() {
+		r, err := in.open()
+		if err != nil {
+			fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(err.Error(), o.ascii))
+			return 1
+		}
+		sources = append(sources, ui.Source{Name: r.Name(), Reader: r})
+	}
+	cfg := ui.Config{Sources: sources, Match: match, Theme: o.theme,
+		ASCII: o.ascii || !ui.LocaleIsUTF8(), NoColor: os.Getenv("NO_COLOR") != ""}
+	if err := ui.Run(ctx, cfg); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(line, o.ascii))
+		}
+		return 1
+	}
+	return 0
 }
 
 // writeFailed reports a failed write to stdout. A closed pipe (synscope …

@@ -1,17 +1,38 @@
 // Package themes holds synscope's look: the glyphs that carry each status
-// without colour, and (with the TUI) the lipgloss styles built from a
-// theme's semantic roles. Only the ui package uses it.
+// without colour, the themes (semantic colour roles) and the lipgloss
+// styles built from a theme. Only the ui package uses it.
 package themes
 
-// Glyphs are the symbols that make a status readable without colour.
+// Glyphs are the symbols that make a status readable without colour, and
+// the few other symbols the interface draws. Every field has an ASCII
+// counterpart, for --ascii and terminals whose locale is not UTF-8.
 type Glyphs struct {
 	OK, Warning, Invalid, Partial, Info string
 	Arrow                               string // client → server
 	Ellipsis                            string
+
+	// ToServer and ToClient mark a packet's direction in the packet ladder.
+	ToServer, ToClient string
+	// Cursor marks the selected row; Mark a row marked with space.
+	Cursor, Mark string
+	// SortAsc and SortDesc follow the sorted column's name.
+	SortAsc, SortDesc string
+	// Sep separates facts on one line.
+	Sep string
+	// NotEqual sits between an actual and an expected number.
+	NotEqual string
+	// BarFull and BarEmpty draw the progress bar.
+	BarFull, BarEmpty rune
+	// HLine and VLine draw the lines between panes.
+	HLine, VLine string
 }
 
 // Unicode glyphs, for UTF-8 terminals.
-var Unicode = Glyphs{OK: "✓", Warning: "!", Invalid: "✗", Partial: "?", Info: "·", Arrow: "→", Ellipsis: "…"}
+var Unicode = Glyphs{OK: "✓", Warning: "!", Invalid: "✗", Partial: "?", Info: "·", Arrow: "→", Ellipsis: "…",
+	ToServer: "→", ToClient: "←", Cursor: "▶", Mark: "●", SortAsc: "▲", SortDesc: "▼", Sep: " · ",
+	NotEqual: "≠", BarFull: '█', BarEmpty: '░', HLine: "─", VLine: "│"}
 
 // ASCII glyphs, for --ascii and terminals whose locale is not UTF-8.
-var ASCII = Glyphs{OK: "+", Warning: "!", Invalid: "x", Partial: "?", Info: "-", Arrow: "->", Ellipsis: "..."}
+var ASCII = Glyphs{OK: "+", Warning: "!", Invalid: "x", Partial: "?", Info: "-", Arrow: "->", Ellipsis: "...",
+	ToServer: ">", ToClient: "<", Cursor: ">", Mark: "*", SortAsc: "^", SortDesc: "v", Sep: ", ",
+	NotEqual: "!=", BarFull: '#', BarEmpty: '-', HLine: "-", VLine: "|"}

@@ -1,0 +1,695 @@
+package ui
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/synscope/synscope/analysis"
+)
+
+// pane is one part of the drill-down that can have the keys.
+type pane int
+
+const (
+	paneLadder pane = iota
+	panePacket
+	paneFindings
+	numPanes
+)
+
+func (p pane) String() string { return [...]string{"packets", "packet", "findings"}[p] }
+
+// readAhead is how many packets one read-back fetches around the cursor.
+const (
+	readBehind = 16
+	readAhead  = 48
+)
+
+// frameNote is what the ladder shows of a frame's findings.
+type frameNote struct {
+	worst analysis.Severity
+	first analysis.Finding
+}
+
+// detailModel is the drill-down into one flow: the handshake summary, the
+// packet ladder, the selected packet decoded (or its hex dump) and the
+// flow's findings. The flow is final (its capture has been read) and is
+// never changed.
+type detailModel struct {
+	c       *common
+	cap     int
+	capName string
+	flow    *analysis.Flow
+	load    *capLoad
+
+	pane     pane
+	cursor   int // ladder: index in flow.Refs
+	offset   int
+	absolute bool // absolute sequence numbers
+	hex      bool // hex dump instead of decoded headers
+	pktOff   int  // scroll of the packet pane
+	fcursor  int  // findings: index in flow.Findings
+	foffset  int  // first line of the findings pane
+
+	infos     map[int]*pktInfo // read-back packets by Refs index
+	requested map[int]bool     // Refs indexes asked for
+
+	notes                  map[uint64]frameNote
+	clientBase, serverBase uint32
+	haveBase               [2]bool
+	relWidth               int // widest relative seq or ack
+
+	// flines caches the findings laid out at one width: they never change.
+	flines *findingLayout
+}
+
+// findingLayout is the findings pane's text: per line, the text and the
+// finding it belongs to; head lines start a finding.
+type findingLayout struct {
+	width  int
+	lines  []string
+	owner  []int // index in Findings; -1 for the closing note
+	head   []bool
+	starts []int // first line of each finding
+}
+
+func newDetailModel(c *common, capIdx int, capName string, f *analysis.Flow, cl *capLoad) detailModel {
+	d := detailModel{c: c, cap: capIdx, capName: capName, flow: f, load: cl,
+		infos: map[int]*pktInfo{}, requested: map[int]bool{}, notes: map[uint64]frameNote{}}
+	for _, fi := range f.Findings {
+		n, ok := d.notes[fi.Frame]
+		if !ok || fi.Severity() > n.worst {
+			d.notes[fi.Frame] = frameNote{worst: fi.Severity(), first: fi}
+		}
+	}
+	h := &f.Handshake
+	if h.HaveSyn {
+		d.clientBase, d.haveBase[analysis.FromClient] = h.ClientISN, true
+	}
+	if h.HaveSynAck {
+		d.serverBase, d.haveBase[analysis.FromServer] = h.ServerISN, true
+	}
+	for _, r := range f.Refs {
+		if r.Bits&analysis.RefFragment != 0 {
+			continue
+		}
+		s := r.Side()
+		if !d.haveBase[s] {
+			d.haveBase[s] = true
+			if s == analysis.FromClient {
+				d.clientBase = r.Seq
+			} else {
+				d.serverBase = r.Seq
+			}
+		}
+	}
+	d.relWidth = 3
+	for _, r := range f.Refs {
+		d.relWidth = max(d.relWidth, len(d.rel(r.Seq, r.Side())), len(d.rel(r.Ack, 1-r.Side())))
+	}
+	return d
+}
+
+// init starts the drill-down on the flow's most telling packet: the frame
+// of its first error, else the first packet.
+func (d detailModel) init() (detailModel, tea.Cmd) {
+	for _, fi := range d.flow.Findings {
+		if fi.Severity() == analysis.Error {
+			d.cursor = d.refIndex(fi.Frame)
+			break
+		}
+	}
+	d.clampLadder()
+	return d, d.ensure()
+}
+
+// refIndex returns the index in Refs of a frame (0 when absent).
+func (d *detailModel) refIndex(frame uint64) int {
+	for i, r := range d.flow.Refs {
+		if r.Frame == frame && r.Bits&analysis.RefFragment == 0 {
+			return i
+		}
+	}
+	for i, r := range d.flow.Refs {
+		if r.Frame == frame {
+			return i
+		}
+	}
+	return 0
+}
+
+// ensure asks for the packets around the cursor when they have not been
+// read back yet.
+func (d *detailModel) ensure() tea.Cmd {
+	if len(d.flow.Refs) == 0 || d.requested[d.cursor] {
+		return nil
+	}
+	lo := max(0, d.cursor-readBehind)
+	hi := min(len(d.flow.Refs), d.cursor+readAhead)
+	// Start at the datagram's first fragment, so that it reassembles.
+	for lo > 0 && d.flow.Refs[lo].Bits&analysis.RefFragment != 0 {
+		lo--
+	}
+	for i := lo; i < hi; i++ {
+		d.requested[i] = true
+	}
+	refs := d.flow.Refs[lo:hi]
+	return readPacketsCmd(d.load, d.cap, d.flow.ID, refs, lo)
+}
+
+// Update handles the drill-down's keys and the packets read back.
+func (d detailModel) Update(msg tea.Msg) (detailModel, tea.Cmd) {
+	switch msg := msg.(type) {
+	case packetsMsg:
+		if msg.cap == d.cap && msg.flow == d.flow.ID {
+			for i, info := range msg.infos {
+				d.infos[msg.first+i] = info
+			}
+		}
+		return d, nil
+	case tea.KeyPressMsg:
+		var cmd tea.Cmd
+		d, cmd = d.updateKeys(msg)
+		d.fix()
+		return d, cmd
+	}
+	return d, nil
+}
+
+func (d detailModel) updateKeys(msg tea.KeyPressMsg) (detailModel, tea.Cmd) {
+	k := d.c.keys
+	switch {
+	case key.Matches(msg, k.NextPane):
+		d.pane = (d.pane + 1) % numPanes
+		return d, nil
+	case key.Matches(msg, k.PrevPane):
+		d.pane = (d.pane + numPanes - 1) % numPanes
+		return d, nil
+	case key.Matches(msg, k.Relative):
+		d.absolute = !d.absolute
+		return d, nil
+	case key.Matches(msg, k.Hex):
+		d.hex = !d.hex
+		d.pktOff = 0
+		return d, nil
+	case key.Matches(msg, k.Jump):
+		if d.fcursor < len(d.flow.Findings) {
+			d.cursor = d.refIndex(d.flow.Findings[d.fcursor].Frame)
+			d.pane = paneLadder
+			d.pktOff = 0
+			d.clampLadder()
+			return d, d.ensure()
+		}
+		return d, nil
+	}
+	delta, ok := d.moveDelta(msg)
+	if !ok {
+		return d, nil
+	}
+	switch d.pane {
+	case paneLadder:
+		before := d.cursor
+		d.cursor += delta
+		d.clampLadder()
+		if d.cursor != before {
+			d.pktOff = 0
+		}
+		return d, d.ensure()
+	case panePacket:
+		d.pktOff = max(0, d.pktOff+delta) // clamped when drawn
+	case paneFindings:
+		d.fcursor = max(0, min(d.fcursor+delta, len(d.flow.Findings)-1))
+	}
+	return d, nil
+}
+
+// moveDelta turns a movement key into a number of rows for the focused
+// pane.
+func (d *detailModel) moveDelta(msg tea.KeyPressMsg) (int, bool) {
+	k := d.c.keys
+	h := max(1, d.paneHeight())
+	const far = 1 << 30
+	switch {
+	case key.Matches(msg, k.Up):
+		return -1, true
+	case key.Matches(msg, k.Down):
+		return 1, true
+	case key.Matches(msg, k.Top):
+		return -far, true
+	case key.Matches(msg, k.Bottom):
+		return far, true
+	case key.Matches(msg, k.HalfPageDown):
+		return h / 2, true
+	case key.Matches(msg, k.HalfPageUp):
+		return -h / 2, true
+	case key.Matches(msg, k.PageDown):
+		return h, true
+	case key.Matches(msg, k.PageUp):
+		return -h, true
+	}
+	return 0, false
+}
+
+func (d *detailModel) clampLadder() {
+	n := len(d.flow.Refs)
+	d.cursor = max(0, min(d.cursor, n-1))
+}
+
+// detailLayout is the drill-down's geometry at the current size.
+type detailLayout struct {
+	wide                    bool
+	summary                 []string
+	ladderH, packetH, findH int // rows of content (titles aside)
+	packetW, findW          int
+}
+
+// paneHeight is the content height of the focused pane.
+func (d *detailModel) paneHeight() int {
+	lay := d.layout()
+	switch d.pane {
+	case panePacket:
+		return lay.packetH
+	case paneFindings:
+		return lay.findH
+	}
+	return lay.ladderH
+}
+
+// layout decides how the panes share the screen, under the summary and
+// above the help line. Small: the ladder, then the packet or the findings
+// (whichever has or last had the focus) in one pane. Wide: the ladder,
+// then the packet and the findings side by side.
+func (d *detailModel) layout() detailLayout {
+	c := d.c
+	lay := detailLayout{wide: c.wide()}
+	lay.summary = d.summaryLines(c.width)
+	rest := c.height - len(lay.summary) - 1 - 2 // help line, two pane titles
+	if lay.wide {
+		lay.ladderH = max(3, min(len(d.flow.Refs), rest*2/5))
+		lay.packetH = max(1, rest-lay.ladderH)
+		lay.findH = lay.packetH
+		lay.packetW = max(74, c.width*3/5)
+		lay.findW = c.width - lay.packetW - 1
+		return lay
+	}
+	lay.ladderH = max(3, min(len(d.flow.Refs), rest/3))
+	lay.packetH = max(1, rest-lay.ladderH)
+	lay.findH = lay.packetH
+	lay.packetW, lay.findW = c.width, c.width
+	return lay
+}
+
+// View draws the drill-down.
+func (d *detailModel) View() []string {
+	lay := d.layout()
+	lines := append([]string(nil), lay.summary...)
+	lines = append(lines, d.ladderLines(d.c.width, lay.ladderH)...)
+	if lay.wide {
+		left := d.packetPane(lay.packetW, lay.packetH)
+		right := d.findingsPane(lay.findW, lay.findH)
+		vl := d.c.styles.Border.Render(d.c.g.VLine)
+		for i := range max(len(left), len(right)) {
+			var l, r string
+			if i < len(left) {
+				l = left[i]
+			}
+			if i < len(right) {
+				r = right[i]
+			}
+			lines = append(lines, padRight(l, lay.packetW, "")+vl+truncate(r, lay.findW, ""))
+		}
+		return lines
+	}
+	if d.pane == paneFindings {
+		return append(lines, d.findingsPane(d.c.width, lay.findH)...)
+	}
+	return append(lines, d.packetPane(d.c.width, lay.packetH)...)
+}
+
+// paneTitle draws a pane's title, marked when it has the focus.
+func (d *detailModel) paneTitle(p pane, text string) string {
+	st := d.c.styles
+	if d.pane == p {
+		return st.PaneTitleFocused.Render(d.c.g.Cursor + " " + text)
+	}
+	return st.PaneTitle.Render("  " + text)
+}
+
+// summaryLines are the flow's title, its facts, both sides' ISN and
+// options, and the wrong ACK, if any, on one line with absolute numbers.
+func (d *detailModel) summaryLines(w int) []string {
+	c := d.c
+	st, g := c.styles, c.g
+	f := d.flow
+	h := &f.Handshake
+	title := statusStyle(st, f.Status).Render(StatusGlyph(g, f.Status)+" flow "+strconv.Itoa(f.ID)) + "  " +
+		st.Title.Render(f.Client.String()+" "+g.Arrow+" "+f.Server.String())
+	if f.DirectionGuessed {
+		title += st.Dim.Render(" (direction guessed)")
+	}
+	title += "  " + st.Dim.Render(c.safe(d.capName))
+	lines := []string{truncate(title, w, g.Ellipsis)}
+
+	facts := []string{"handshake " + hsStyle(st, h.Status).Render(h.Status.String()),
+		fmt.Sprintf("%d packet%s", f.Packets, plural(f.Packets)),
+		fmt.Sprintf("%d bytes", f.Bytes),
+		Duration(f.End - f.Start)}
+	if rtt, ok := h.IRTT(); ok {
+		facts = append(facts, "iRTT "+Duration(rtt))
+	}
+	if f.VLAN != 0 {
+		facts = append(facts, fmt.Sprintf("VLAN %d", f.VLAN))
+	}
+	if f.Tunnel != analysis.TunnelNone {
+		facts = append(facts, "in "+f.Tunnel.String())
+	}
+	lines = append(lines, fitParts(facts, g.Sep, "  ", w, g.Ellipsis)...)
+
+	isn := func(name string, have bool, v uint32, o analysis.SideOptions) string {
+		s := fmt.Sprintf("%s ISN ", name)
+		if !have {
+			return s + st.Dim.Render("not seen")
+		}
+		s += fmt.Sprintf("%-10d", v)
+		if !o.Seen {
+			return s
+		}
+		opt := []string{}
+		if o.HasMSS {
+			opt = append(opt, fmt.Sprintf("MSS %d", o.MSS))
+		} else {
+			opt = append(opt, "no MSS")
+		}
+		if o.HasWScale {
+			opt = append(opt, fmt.Sprintf("WS %d", o.WScale))
+		} else {
+			opt = append(opt, "no WS")
+		}
+		if o.SACKPerm {
+			opt = append(opt, "SACK")
+		} else {
+			opt = append(opt, "no SACK")
+		}
+		if o.HasTS {
+			opt = append(opt, "TS")
+		} else {
+			opt = append(opt, "no TS")
+		}
+		if o.TFO {
+			opt = append(opt, "TFO")
+		}
+		return s + "  " + strings.Join(opt, g.Sep)
+	}
+	lines = append(lines, truncate(isn("client", h.HaveSyn, h.ClientISN, h.Client), w, g.Ellipsis))
+	lines = append(lines, truncate(isn("server", h.HaveSynAck, h.ServerISN, h.Server), w, g.Ellipsis))
+	if h.AckChecked && h.ActualAck != h.ExpectedAck {
+		lines = append(lines, d.numbersLine(d.ackLine(), h.ExpectedAck, h.ActualAck, w)...)
+	}
+	if fi, ok := f.First(analysis.CodeSynAckAckMismatch); ok {
+		exp, act := uint32(fi.A), uint32(fi.B)
+		s := fmt.Sprintf("SYN-ACK's ACK expected %d (client ISN+1), got %d (%+d)", exp, act, int32(act-exp))
+		lines = append(lines, d.numbersLine(s, exp, act, w)...)
+	}
+	return lines
+}
+
+// ackLine says, with absolute numbers, what the third segment acknowledged
+// and why.
+func (d *detailModel) ackLine() string {
+	h := &d.flow.Handshake
+	exp, act := h.ExpectedAck, h.ActualAck
+	diff := int32(act - exp)
+	s := fmt.Sprintf("ACK expected %d (server ISN+1), got %d (%+d): ", exp, act, diff)
+	switch {
+	case h.SynAckPayload > 0 && act == exp+uint32(h.SynAckPayload):
+		s += fmt.Sprintf("the SYN-ACK carried %d byte%s", h.SynAckPayload, plural(h.SynAckPayload))
+	case h.SynAckPadding > 0 && int(diff) == h.SynAckPadding:
+		s += fmt.Sprintf("the SYN-ACK left here with %d byte%s of Ethernet padding", h.SynAckPadding, plural(h.SynAckPadding))
+	default:
+		s += "it acknowledges bytes that were never sent"
+	}
+	return s
+}
+
+// numbersLine wraps a plain sentence and styles the expected and actual
+// numbers in it.
+func (d *detailModel) numbersLine(s string, exp, act uint32, w int) []string {
+	st := d.c.styles
+	es, as := strconv.FormatUint(uint64(exp), 10), strconv.FormatUint(uint64(act), 10)
+	var out []string
+	for _, line := range plainWrap(s, w, "", "  ") {
+		line = strings.Replace(line, es, st.Expected.Render(es), 1)
+		line = strings.Replace(line, as, st.Actual.Render(as), 1)
+		out = append(out, line)
+	}
+	return out
+}
+
+// rel returns a sequence number as shown: relative to its side's base
+// unless absolute numbers were asked for.
+func (d *detailModel) rel(v uint32, side analysis.Side) string {
+	if d.absolute || !d.haveBase[side] {
+		return strconv.FormatUint(uint64(v), 10)
+	}
+	base := d.clientBase
+	if side == analysis.FromServer {
+		base = d.serverBase
+	}
+	return strconv.FormatUint(uint64(v-base), 10)
+}
+
+// ladderCols are the widths of the ladder's columns.
+type ladderCols struct{ frame, num int }
+
+func (d *detailModel) ladderCols() ladderCols {
+	lc := ladderCols{frame: len("frame"), num: d.relWidth}
+	if n := len(d.flow.Refs); n > 0 {
+		lc.frame = max(lc.frame, len(strconv.FormatUint(d.flow.Refs[n-1].Frame, 10)))
+	}
+	if d.absolute {
+		lc.num = 10
+	}
+	return lc
+}
+
+// ladderLines draws the packet ladder: its header and the rows on screen.
+func (d *detailModel) ladderLines(w, h int) []string {
+	st, g := d.c.styles, d.c.g
+	lc := d.ladderCols()
+	mode := "relative"
+	if d.absolute {
+		mode = "absolute"
+	}
+	head := fmt.Sprintf("%s %s %s %s %s %s %s %s", padLeft("frame", lc.frame), padLeft("time", 9), padRight("flags", 5, ""),
+		padLeft("seq", lc.num), padLeft("ack", lc.num), padLeft("len", 5), padLeft("win", 5), "  ("+mode+")")
+	lines := []string{truncate(d.paneTitle(paneLadder, "")+st.Header.Render(head), w, "")}
+	off := max(0, min(d.offset, len(d.flow.Refs)-h))
+	hs := &d.flow.Handshake
+	start := d.flow.Start
+	for i := off; i < min(len(d.flow.Refs), off+h); i++ {
+		r := d.flow.Refs[i]
+		side := r.Side()
+		arrow := g.ToServer
+		if side == analysis.FromServer {
+			arrow = g.ToClient
+		}
+		t := fmt.Sprintf("%.6f", float64(r.Time-start)/1e9)
+		var seq, ack, ln, win, flags string
+		if r.Bits&analysis.RefFragment != 0 {
+			flags = "frag"
+		} else {
+			flags = flagLetters(r.Flags)
+			seq = d.rel(r.Seq, side)
+			if r.Flags&analysis.FlagACK != 0 {
+				ack = d.rel(r.Ack, 1-side)
+			}
+			ln = strconv.FormatUint(uint64(r.Len), 10)
+			win = strconv.Itoa(int(r.Window))
+		}
+		cells := []string{padLeft(strconv.FormatUint(r.Frame, 10), lc.frame), padLeft(t, 9), padRight(flags, 5, ""),
+			padLeft(seq, lc.num), padLeft(ack, lc.num), padLeft(ln, 5), padLeft(win, 5)}
+		note, hasNote := d.notes[r.Frame]
+		glyph, words := " ", ""
+		if hasNote && r.Bits&analysis.RefFragment == 0 {
+			glyph = SeverityGlyph(g, note.worst)
+			used := 2 + 1 + len(strings.Join(cells, " ")) + 3
+			words = shortFinding(note.first, g, max(0, w-used))
+		}
+		selected := i == d.cursor
+		if selected {
+			line := " " + arrow + " " + strings.Join(cells, " ") + " " + glyph + " " + words
+			sty := st.Selected
+			if d.pane != paneLadder {
+				sty = st.Unfocused
+			}
+			lines = append(lines, sty.Render(padRight(line, w, g.Ellipsis)))
+			continue
+		}
+		// The wrong ACK and payload on a SYN stand out in the ladder too.
+		if hs.AckChecked && hs.ActualAck != hs.ExpectedAck && r.Frame == hs.AckFrame && ack != "" {
+			cells[4] = st.Actual.Render(cells[4])
+		}
+		if r.Flags&analysis.FlagSYN != 0 && r.Len > 0 {
+			cells[5] = st.PayloadOnSYN.Render(cells[5])
+		}
+		if hasNote {
+			glyph = severityStyle(st, note.worst).Render(glyph)
+			words = st.Dim.Render(words)
+		}
+		arrowSt := st.Dim
+		lines = append(lines, truncate(" "+arrowSt.Render(arrow)+" "+strings.Join(cells, " ")+" "+glyph+" "+words, w, g.Ellipsis))
+	}
+	for len(lines) < h+1 {
+		lines = append(lines, "")
+	}
+	return lines
+}
+
+// findingsPane draws the flow's findings, each with its message: only
+// the lines on screen are styled.
+func (d *detailModel) findingsPane(w, h int) []string {
+	st, g := d.c.styles, d.c.g
+	lines := []string{d.tabs(paneFindings, w)}
+	if len(d.flow.Findings) == 0 {
+		return append(lines, st.Dim.Render("  no findings: nothing wrong was seen in this flow"))
+	}
+	fl := d.findingLines(w)
+	off := max(0, min(d.foffset, len(fl.lines)-h))
+	for i := off; i < min(len(fl.lines), off+h); i++ {
+		text := fl.lines[i]
+		switch {
+		case fl.owner[i] < 0:
+			text = st.Dim.Render(text)
+		case !fl.head[i]:
+		case fl.owner[i] == d.fcursor && d.pane == paneFindings:
+			text = st.Selected.Render(padRight(text, w, g.Ellipsis))
+		default:
+			text = severityStyle(st, d.flow.Findings[fl.owner[i]].Severity()).Render(truncate(text, w, g.Ellipsis))
+		}
+		lines = append(lines, text)
+	}
+	return lines
+}
+
+// findingLines lays out every finding at width w (a head line, then its
+// message wrapped), once per width.
+func (d *detailModel) findingLines(w int) *findingLayout {
+	if d.flines != nil && d.flines.width == w {
+		return d.flines
+	}
+	g := d.c.g
+	f := d.flow
+	fl := &findingLayout{width: w}
+	add := func(s string, owner int, head bool) {
+		fl.lines = append(fl.lines, s)
+		fl.owner = append(fl.owner, owner)
+		fl.head = append(fl.head, head)
+	}
+	for i, fi := range f.Findings {
+		fl.starts = append(fl.starts, len(fl.lines))
+		head := fmt.Sprintf("%s frame %d  %s", SeverityGlyph(g, fi.Severity()), fi.Frame, fi.Code)
+		if fi.RelatedFrame != 0 {
+			head += fmt.Sprintf(" (see frame %d)", fi.RelatedFrame)
+		}
+		add(head, i, true)
+		for _, l := range plainWrap(d.c.safe(f.Message(fi)), w, "    ", "    ") {
+			add(l, i, false)
+		}
+	}
+	if n := int(sumCounts(f)) - len(f.Findings); n > 0 {
+		add(fmt.Sprintf("  %s %d more not kept", g.Ellipsis, n), -1, false)
+	}
+	d.flines = fl
+	return fl
+}
+
+// fix scrolls each pane so that its cursor is on screen. Update calls it
+// after every change, and the root on a resize.
+func (d *detailModel) fix() {
+	if d.flow == nil {
+		return
+	}
+	lay := d.layout()
+	h := lay.ladderH
+	d.clampLadder()
+	if d.cursor < d.offset {
+		d.offset = d.cursor
+	}
+	if d.cursor >= d.offset+h {
+		d.offset = d.cursor - h + 1
+	}
+	d.offset = max(0, min(d.offset, len(d.flow.Refs)-h))
+
+	if len(d.flow.Findings) > 0 {
+		fl := d.findingLines(lay.findW)
+		all, starts := fl.lines, fl.starts
+		cur := starts[min(d.fcursor, len(starts)-1)]
+		end := len(all)
+		if d.fcursor+1 < len(starts) {
+			end = starts[d.fcursor+1]
+		}
+		if cur < d.foffset {
+			d.foffset = cur
+		}
+		if end > d.foffset+lay.findH {
+			d.foffset = min(cur, end-lay.findH)
+		}
+		d.foffset = max(0, min(d.foffset, len(all)-lay.findH))
+		// Start at a finding's first line when that keeps the cursor's on
+		// screen.
+		if i := sort.SearchInts(starts, d.foffset+1) - 1; i >= 0 && cur < starts[i]+lay.findH {
+			d.foffset = starts[i]
+		}
+	}
+	n := len(d.packetLines(lay.packetW))
+	d.pktOff = max(0, min(d.pktOff, n-lay.packetH))
+}
+
+// sumCounts counts every finding of the flow, kept or not.
+func sumCounts(f *analysis.Flow) uint64 {
+	var n uint64
+	for _, c := range f.Counts {
+		n += uint64(c)
+	}
+	return n
+}
+
+// tabs is the title line of the lower pane: in the small layout it names
+// both the packet and the findings, the one shown in brackets.
+func (d *detailModel) tabs(shown pane, w int) string {
+	st := d.c.styles
+	pkt := "packet"
+	if d.cursor < len(d.flow.Refs) {
+		pkt = fmt.Sprintf("frame %d", d.flow.Refs[d.cursor].Frame)
+		if d.hex {
+			pkt += " hex"
+		}
+	}
+	find := fmt.Sprintf("findings (%d)", len(d.flow.Findings))
+	if d.c.wide() {
+		if shown == paneFindings {
+			return truncate(d.paneTitle(paneFindings, find), w, "")
+		}
+		return truncate(d.paneTitle(panePacket, pkt), w, "")
+	}
+	label := func(p pane, s string) string {
+		if p == shown {
+			return "[" + s + "]"
+		}
+		return st.Dim.Render(" " + s + " ")
+	}
+	marker := "  "
+	if d.pane == shown {
+		marker = d.c.g.Cursor + " "
+	}
+	text := label(panePacket, pkt) + " " + label(paneFindings, find)
+	if d.pane == shown {
+		return truncate(st.PaneTitleFocused.Render(marker)+text, w, "")
+	}
+	return truncate(marker+text, w, "")
+}

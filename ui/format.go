@@ -1,0 +1,182 @@
+package ui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// humanBytes shows a byte count in at most 6 columns: exact below 10 000,
+// then with a K, M or G suffix (powers of 1024).
+func humanBytes(n int64) string {
+	if n < 10000 {
+		return strconv.FormatInt(n, 10)
+	}
+	f := float64(n)
+	for _, u := range []string{"K", "M", "G", "T"} {
+		f /= 1024
+		if f < 999.95 {
+			if f < 10 {
+				return fmt.Sprintf("%.1f%s", f, u)
+			}
+			return fmt.Sprintf("%.0f%s", f, u)
+		}
+	}
+	return fmt.Sprintf("%.0fP", f/1024)
+}
+
+// shortDuration shows a span of capture time in at most 6 columns.
+func shortDuration(ns int64) string {
+	d := time.Duration(ns)
+	switch {
+	case d < 0:
+		return "-"
+	case d < time.Millisecond:
+		return fmt.Sprintf("%dus", d/time.Microsecond)
+	case d < 100*time.Millisecond:
+		return fmt.Sprintf("%.1fms", float64(d)/1e6)
+	case d < time.Second:
+		return fmt.Sprintf("%.0fms", float64(d)/1e6)
+	case d < 10*time.Second:
+		return fmt.Sprintf("%.3fs", d.Seconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+}
+
+// clockDuration shows a wall-clock span as m:ss or h:mm:ss, for the ETA.
+func clockDuration(d time.Duration) string {
+	s := int(d.Round(time.Second).Seconds())
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+	}
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
+}
+
+// elideAddr fits an address:port into w columns by cutting the middle of
+// the address, never the port: "10.110.2…:50183".
+func elideAddr(s string, w int, ellipsis string) string {
+	if width(s) <= w {
+		return s
+	}
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 || w < len(s[i:])+width(ellipsis)+2 {
+		return truncate(s, w, ellipsis)
+	}
+	port := s[i:]
+	return truncate(s[:i], w-len(port), ellipsis) + port
+}
+
+// commas writes n with thousands separators.
+func commas(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	if len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	pre := len(s) % 3
+	if pre > 0 {
+		b.WriteString(s[:pre])
+	}
+	for i := pre; i < len(s); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s[i : i+3])
+	}
+	return b.String()
+}
+
+// width is the number of columns s takes, escape sequences aside.
+func width(s string) int { return lipgloss.Width(s) }
+
+// truncate cuts s (which may hold style escapes) to at most w columns,
+// ending it with tail when it had to be cut.
+func truncate(s string, w int, tail string) string {
+	if w <= 0 {
+		return ""
+	}
+	if width(s) <= w {
+		return s
+	}
+	if width(tail) >= w {
+		tail = ""
+	}
+	return ansi.Truncate(s, w, tail)
+}
+
+// padRight pads s with spaces to w columns, cutting it when longer.
+func padRight(s string, w int, tail string) string {
+	s = truncate(s, w, tail)
+	if n := w - width(s); n > 0 {
+		s += strings.Repeat(" ", n)
+	}
+	return s
+}
+
+// padLeft right-aligns s in w columns.
+func padLeft(s string, w int) string {
+	if n := w - width(s); n > 0 {
+		return strings.Repeat(" ", n) + s
+	}
+	return s
+}
+
+// screen makes lines fill exactly h lines of at most w columns, so that the
+// frame never scrolls the terminal.
+func screen(lines []string, w, h int, tail string) string {
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	var b strings.Builder
+	for i := range h {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		if i < len(lines) {
+			b.WriteString(truncate(lines[i], w, tail))
+		}
+	}
+	return b.String()
+}
+
+// fitParts joins parts with sep into lines of at most w columns, breaking
+// only between parts; lines after the first start with indent. A part
+// wider than a line is cut.
+func fitParts(parts []string, sep, indent string, w int, tail string) []string {
+	var lines []string
+	cur, curW := "", 0
+	for _, p := range parts {
+		if p == "" {
+			continue
+		}
+		pw := width(p)
+		switch {
+		case cur == "":
+			cur, curW = p, pw
+		case curW+width(sep)+pw <= w:
+			cur += sep + p
+			curW += width(sep) + pw
+		default:
+			lines = append(lines, truncate(cur, w, tail))
+			cur, curW = indent+p, width(indent)+pw
+		}
+	}
+	if cur != "" {
+		lines = append(lines, truncate(cur, w, tail))
+	}
+	return lines
+}
+
+// plainWrap word-wraps plain text s to w columns, the first line indented
+// by first and the others by rest. Styles are applied by the caller.
+func plainWrap(s string, w int, first, rest string) []string {
+	return Wrap(s, w, first, rest)
+}

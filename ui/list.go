@@ -1,0 +1,468 @@
+package ui
+
+import (
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/synscope/synscope/themes"
+)
+
+// syncViewLimit is the number of rows up to which the list is filtered and
+// sorted on the UI goroutine; above it, in a tea.Cmd.
+const syncViewLimit = 5000
+
+// listModel is the flow list. It draws only the rows on screen.
+type listModel struct {
+	c     *common
+	ncaps int
+
+	rows   []Row // the latest snapshot's rows
+	counts [4]int
+	view   listView // what is shown: may lag rows while a view is computed
+	gen    int      // generation of the latest view asked for
+	busy   bool     // a view is being computed off the UI goroutine
+
+	cursor, offset int
+	sel            flowRef // the selected flow, kept across new views
+	hasSel         bool
+	height         int // rows on screen
+
+	sortCol  sortColumn
+	sortDesc bool
+
+	input     textinput.Model
+	typing    bool   // the filter input has the keys
+	filter    string // the filter applied
+	query     query
+	filterErr string
+
+	marks map[flowRef]bool
+}
+
+func newListModel(c *common, ncaps int) listModel {
+	in := textinput.New()
+	in.Prompt = "/"
+	in.Placeholder = filterHelp(c.g)
+	in.SetStyles(inputStyles(in.Styles(), c.styles))
+	in.CharLimit = 512
+	return listModel{c: c, ncaps: ncaps, input: in, marks: map[flowRef]bool{}, sortCol: sortStatus}
+}
+
+// inputStyles styles the filter input from the theme. Its cursor does not
+// blink: a blinking cursor redraws twice a second, over SSH too.
+func inputStyles(st textinput.Styles, s *themes.Styles) textinput.Styles {
+	st.Cursor.Blink = false
+	st.Focused.Prompt = s.FilterPrompt
+	st.Blurred.Prompt = s.FilterPrompt
+	st.Focused.Placeholder = s.Dim
+	st.Blurred.Placeholder = s.Dim
+	st.Focused.Text = lipgloss.NewStyle()
+	st.Blurred.Text = lipgloss.NewStyle()
+	return st
+}
+
+// setRows takes the rows of a new snapshot.
+func (l listModel) setRows(rows []Row, counts [4]int) (listModel, tea.Cmd) {
+	l.rows, l.counts = rows, counts
+	return l.refresh()
+}
+
+// refresh filters and sorts the rows again: at once for a small list, in a
+// tea.Cmd for a large one (the old view stays until the new one is ready).
+func (l listModel) refresh() (listModel, tea.Cmd) {
+	l.gen++
+	q := l.query
+	if q.hasMarked() {
+		q.marks = maps.Clone(l.marks)
+	}
+	rows, counts, col, desc, ncaps, gen := l.rows, l.counts, l.sortCol, l.sortDesc, l.ncaps, l.gen
+	if len(rows) <= syncViewLimit {
+		l.apply(computeView(rows, counts, q, col, desc, ncaps))
+		return l, nil
+	}
+	l.busy = true
+	return l, func() tea.Msg {
+		return viewMsg{gen: gen, view: computeView(rows, counts, q, col, desc, ncaps)}
+	}
+}
+
+func (q query) hasMarked() bool {
+	for _, t := range q.terms {
+		if t.kind == termMarked {
+			return true
+		}
+	}
+	return false
+}
+
+// apply shows a computed view, keeping the selected flow selected.
+func (l *listModel) apply(v listView) {
+	l.view = v
+	l.busy = false
+	if l.hasSel {
+		for pos, i := range v.idx {
+			if v.rows[i].ref() == l.sel {
+				l.cursor = pos
+				l.clamp()
+				return
+			}
+		}
+	}
+	l.clamp()
+	l.remember()
+}
+
+// remember notes which flow the cursor is on.
+func (l *listModel) remember() {
+	if r := l.current(); r != nil {
+		l.sel, l.hasSel = r.ref(), true
+	}
+}
+
+// current returns the selected row, nil when the list is empty.
+func (l *listModel) current() *Row {
+	if l.cursor < 0 || l.cursor >= len(l.view.idx) {
+		return nil
+	}
+	return &l.view.rows[l.view.idx[l.cursor]]
+}
+
+// clamp keeps the cursor on a row and the row on screen.
+func (l *listModel) clamp() {
+	n := len(l.view.idx)
+	l.cursor = max(0, min(l.cursor, n-1))
+	h := max(1, l.height)
+	if l.cursor < l.offset {
+		l.offset = l.cursor
+	}
+	if l.cursor >= l.offset+h {
+		l.offset = l.cursor - h + 1
+	}
+	l.offset = max(0, min(l.offset, n-h))
+}
+
+func (l *listModel) move(delta int) {
+	l.cursor += delta
+	l.clamp()
+	l.remember()
+}
+
+// Update handles the list's keys and its computed views.
+func (l listModel) Update(msg tea.Msg) (listModel, tea.Cmd) {
+	switch msg := msg.(type) {
+	case viewMsg:
+		if msg.gen == l.gen {
+			l.apply(msg.view)
+		}
+		return l, nil
+	case tea.KeyPressMsg:
+		if l.typing {
+			return l.updateInput(msg)
+		}
+		return l.updateKeys(msg)
+	}
+	return l, nil
+}
+
+func (l listModel) updateKeys(msg tea.KeyPressMsg) (listModel, tea.Cmd) {
+	k := l.c.keys
+	h := max(1, l.height)
+	switch {
+	case key.Matches(msg, k.Up):
+		l.move(-1)
+	case key.Matches(msg, k.Down):
+		l.move(1)
+	case key.Matches(msg, k.Top):
+		l.move(-len(l.view.idx))
+	case key.Matches(msg, k.Bottom):
+		l.move(len(l.view.idx))
+	case key.Matches(msg, k.HalfPageDown):
+		l.offset += h / 2
+		l.move(h / 2)
+	case key.Matches(msg, k.HalfPageUp):
+		l.offset -= h / 2
+		l.move(-h / 2)
+	case key.Matches(msg, k.PageDown):
+		l.offset += h
+		l.move(h)
+	case key.Matches(msg, k.PageUp):
+		l.offset -= h
+		l.move(-h)
+	case key.Matches(msg, k.Filter):
+		l.typing = true
+		l.input.SetValue(l.filter)
+		l.input.CursorEnd()
+		return l, l.input.Focus()
+	case key.Matches(msg, k.ClearFilter):
+		l.input.SetValue("")
+		return l.setFilter("")
+	case key.Matches(msg, k.Sort):
+		l.sortCol = (l.sortCol + 1) % numSortColumns
+		return l.refresh()
+	case key.Matches(msg, k.SortReverse):
+		l.sortDesc = !l.sortDesc
+		return l.refresh()
+	case key.Matches(msg, k.Mark):
+		if r := l.current(); r != nil {
+			ref := r.ref()
+			if l.marks[ref] {
+				delete(l.marks, ref)
+			} else {
+				l.marks[ref] = true
+			}
+			l.move(1)
+		}
+	case key.Matches(msg, k.MarkAll):
+		all := true
+		for _, i := range l.view.idx {
+			if !l.marks[l.view.rows[i].ref()] {
+				all = false
+				break
+			}
+		}
+		for _, i := range l.view.idx {
+			if all {
+				delete(l.marks, l.view.rows[i].ref())
+			} else {
+				l.marks[l.view.rows[i].ref()] = true
+			}
+		}
+	}
+	return l, nil
+}
+
+// updateInput gives every key to the filter input, except enter (apply)
+// and esc (cancel). A small list filters as the user types.
+func (l listModel) updateInput(msg tea.KeyPressMsg) (listModel, tea.Cmd) {
+	k := l.c.keys
+	switch {
+	case key.Matches(msg, k.Apply):
+		q, err := parseQuery(l.input.Value(), l.ncaps)
+		if err != nil {
+			l.filterErr = err.Error()
+			return l, nil
+		}
+		l.typing = false
+		l.input.Blur()
+		l.filter, l.query, l.filterErr = strings.TrimSpace(l.input.Value()), q, ""
+		return l.refresh()
+	case key.Matches(msg, k.Cancel):
+		l.typing = false
+		l.input.Blur()
+		l.input.SetValue(l.filter)
+		q, _ := parseQuery(l.filter, l.ncaps)
+		l.query, l.filterErr = q, ""
+		return l.refresh()
+	}
+	var cmd tea.Cmd
+	before := l.input.Value()
+	l.input, cmd = l.input.Update(msg)
+	if v := l.input.Value(); v != before {
+		// A small list follows the words as they are typed; a word not
+		// finished yet (status:partia) keeps the last filter that parsed,
+		// and is explained only on enter.
+		l.filterErr = ""
+		if q, err := parseQuery(v, l.ncaps); err == nil && len(l.rows) <= syncViewLimit {
+			l.query = q
+			var c2 tea.Cmd
+			l, c2 = l.refresh()
+			cmd = tea.Batch(cmd, c2)
+		}
+	}
+	return l, cmd
+}
+
+// setFilter applies a filter text.
+func (l listModel) setFilter(s string) (listModel, tea.Cmd) {
+	q, err := parseQuery(s, l.ncaps)
+	if err != nil {
+		l.filterErr = err.Error()
+		return l, nil
+	}
+	l.filter, l.query, l.filterErr = strings.TrimSpace(s), q, ""
+	return l.refresh()
+}
+
+// columns are the widths of the list's columns at the current size.
+type columns struct {
+	id, client, server, hs, pkts, bytes, dur, finding int
+	arrow                                             string
+}
+
+const (
+	colBytes = 5
+	colDur   = 6
+)
+
+// layoutColumns fits the columns into the terminal's width: the finding
+// takes what the other columns leave; only when that is less than a few
+// words do the addresses give way (down to 15 columns, the port kept).
+func (l *listModel) layoutColumns() columns {
+	v := &l.view
+	c := columns{id: v.wID, client: v.wClient, server: v.wServer, hs: v.wHS, pkts: v.wPkts,
+		bytes: colBytes, dur: colDur, arrow: l.c.g.Arrow}
+	fixed := func() int {
+		// mark glyph sp id sp client sp arrow sp server sp hs sp pkts sp bytes sp dur sp
+		return 3 + c.id + 1 + c.client + 1 + width(c.arrow) + 1 + c.server + 1 + c.hs + 1 + c.pkts + 1 + c.bytes + 1 + c.dur + 1
+	}
+	const minFinding, minAddr = 10, 15
+	for fixed()+minFinding > l.c.width && (c.client > minAddr || c.server > minAddr) {
+		if c.client >= c.server {
+			c.client--
+		} else {
+			c.server--
+		}
+	}
+	c.finding = max(0, l.c.width-fixed())
+	return c
+}
+
+// headerLine is the line of column names, the sorted one underlined.
+func (l *listModel) headerLine(c columns) string {
+	st := l.c.styles
+	name := func(col sortColumn, s string) string {
+		if l.sortCol == col {
+			return st.Header.Underline(true).Render(s)
+		}
+		return st.Header.Render(s)
+	}
+	var b strings.Builder
+	b.WriteString(" " + name(sortStatus, "s") + " ")
+	b.WriteString(padLeft(name(sortID, "id"), c.id))
+	b.WriteByte(' ')
+	b.WriteString(padRight(name(sortClient, "client"), c.client, ""))
+	b.WriteString(strings.Repeat(" ", width(c.arrow)+2))
+	b.WriteString(padRight(name(sortServer, "server"), c.server, ""))
+	b.WriteByte(' ')
+	hs := "hs"
+	if c.hs >= len("handshake") {
+		hs = "handshake"
+	}
+	b.WriteString(padRight(name(sortHandshake, hs), c.hs, ""))
+	b.WriteByte(' ')
+	b.WriteString(padLeft(name(sortPackets, "pkts"), c.pkts))
+	b.WriteByte(' ')
+	b.WriteString(padLeft(name(sortBytes, "bytes"), c.bytes))
+	b.WriteByte(' ')
+	b.WriteString(padLeft(name(sortDuration, "dur"), c.dur))
+	b.WriteByte(' ')
+	switch {
+	case c.finding >= len("first finding"):
+		b.WriteString(name(sortFinding, "first finding"))
+	case c.finding > 0:
+		b.WriteString(name(sortFinding, truncate("finding", c.finding, "")))
+	}
+	return truncate(b.String(), l.c.width, "")
+}
+
+// sortLabel says how the list is sorted.
+func (l *listModel) sortLabel() string {
+	arrow := l.c.g.SortAsc
+	if l.sortDesc {
+		arrow = l.c.g.SortDesc
+	}
+	return "sort " + l.sortCol.String() + " " + arrow
+}
+
+// rowLine draws one flow.
+func (l *listModel) rowLine(r *Row, c columns, selected bool) string {
+	st := l.c.styles
+	g := l.c.g
+	glyph := StatusGlyph(g, r.Status)
+	mark := " "
+	if l.marks[r.ref()] {
+		mark = g.Mark
+	}
+	id := strconv.Itoa(r.ID)
+	if l.ncaps > 1 {
+		id = strconv.Itoa(r.Cap+1) + ":" + id
+	}
+	hs := r.Handshake.String()
+	finding := ""
+	if r.HasFirst && c.finding > 0 {
+		finding = shortFinding(r.First, g, c.finding)
+	}
+	cells := []string{
+		padLeft(id, c.id),
+		padRight(elideAddr(r.Client.String(), c.client, g.Ellipsis), c.client, ""),
+		c.arrow,
+		padRight(elideAddr(r.Server.String(), c.server, g.Ellipsis), c.server, ""),
+		padRight(hs, c.hs, ""),
+		padLeft(strconv.Itoa(r.Packets), c.pkts),
+		padLeft(humanBytes(r.Bytes), c.bytes),
+		padLeft(shortDuration(r.duration()), c.dur),
+		truncate(finding, c.finding, g.Ellipsis),
+	}
+	if selected {
+		line := mark + glyph + " " + strings.Join(cells, " ")
+		return st.Selected.Render(padRight(line, l.c.width, ""))
+	}
+	ss := statusStyle(st, r.Status)
+	if mark != " " {
+		mark = st.Mark.Render(mark)
+	}
+	cells[4] = hsStyle(st, r.Handshake).Render(cells[4])
+	if finding != "" {
+		cells[8] = severityStyle(st, r.First.Severity()).Render(cells[8])
+	}
+	return mark + ss.Render(glyph) + " " + strings.Join(cells, " ")
+}
+
+// rowsView draws the visible rows.
+func (l *listModel) rowsView() []string {
+	c := l.layoutColumns()
+	lines := []string{l.headerLine(c)}
+	end := min(l.offset+l.height, len(l.view.idx))
+	for pos := l.offset; pos < end; pos++ {
+		r := &l.view.rows[l.view.idx[pos]]
+		lines = append(lines, l.rowLine(r, c, pos == l.cursor))
+	}
+	if len(l.view.idx) == 0 {
+		msg := "no flows yet"
+		switch {
+		case l.busy:
+			msg = "sorting" + l.c.g.Ellipsis
+		case len(l.rows) > 0:
+			f := l.filter
+			if l.typing {
+				f = l.input.Value()
+			}
+			msg = fmt.Sprintf("no flow matches the filter %s (esc clears it)", l.c.safe(strings.TrimSpace(f)))
+		}
+		lines = append(lines, l.c.styles.Dim.Render("  "+msg))
+	}
+	for len(lines) < l.height+1 {
+		lines = append(lines, "")
+	}
+	return lines
+}
+
+// statusLine is the line under the rows: the filter input while typing,
+// else the filter in force or why it was refused.
+func (l *listModel) statusLine() string {
+	st := l.c.styles
+	switch {
+	case l.typing && l.filterErr != "":
+		return l.input.View() + "  " + st.Error.Render(l.c.safe(l.filterErr))
+	case l.typing:
+		return l.input.View()
+	case l.filterErr != "":
+		return st.Error.Render(l.c.safe(l.filterErr))
+	case l.filter != "":
+		return st.FilterPrompt.Render("filter: ") + l.c.safe(l.filter) + st.Dim.Render("  (/ edits, esc clears)")
+	}
+	return ""
+}
+
+// shown returns how many flows pass the filter, and how many there are.
+func (l *listModel) shown() (int, int) { return len(l.view.idx), len(l.view.rows) }
+
+// markedCount counts the marked flows.
+func (l *listModel) markedCount() int { return len(l.marks) }

@@ -1,0 +1,207 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/synscope/synscope/analysis"
+	"github.com/synscope/synscope/capture"
+)
+
+// Snapshot pacing, as termshark does it: a snapshot every 100 ms for the
+// first ten, then one a second. Over SSH, fewer frames is kinder.
+const (
+	fastTick  = 100 * time.Millisecond
+	fastTicks = 10
+	slowTick  = time.Second
+)
+
+// capLoad is one capture being read. The reading goroutine owns the Reader
+// and the Analyzer; snapshots are taken under mu from another goroutine.
+type capLoad struct {
+	name string
+	size int64 // bytes on disk, -1 when unknown (a pipe)
+	rd   *capture.Reader
+
+	// The Rereader reads packets again for the drill-down; it is not
+	// safe for concurrent use, hence rrMu.
+	rrMu  sync.Mutex
+	rr    *capture.Rereader
+	rrErr error
+
+	mu    sync.Mutex
+	an    *analysis.Analyzer
+	bytes int64
+	done  bool
+	res   *analysis.Result
+	err   error
+	final []Row // the rows of a finished capture, made once
+}
+
+// loader reads every capture in turn, in a tea.Cmd, and hands out
+// snapshots of what it has found so far.
+type loader struct {
+	caps   []*capLoad
+	start  time.Time
+	ctx    context.Context
+	cancel context.CancelFunc
+	match  func(*analysis.Packet) bool
+	now    func() time.Time
+}
+
+func newLoader(sources []Source, match func(*analysis.Packet) bool, now func() time.Time) *loader {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &loader{start: now(), ctx: ctx, cancel: cancel, match: match, now: now}
+	for _, s := range sources {
+		c := &capLoad{name: s.Name, size: -1, rd: s.Reader}
+		if s.Reader != nil {
+			c.size = s.Reader.Size()
+			c.rr, c.rrErr = s.Reader.Rereader()
+		}
+		c.an = analysis.NewAnalyzer(analysis.Config{Name: s.Name, Match: match})
+		l.caps = append(l.caps, c)
+	}
+	return l
+}
+
+// loadDoneMsg says that every capture has been read (or reading stopped).
+type loadDoneMsg struct{}
+
+// tickMsg asks for the next snapshot while loading.
+type tickMsg struct{}
+
+// SnapshotMsg is a copy of what the captures hold so far: the rows of the
+// flow list and the progress of the reading. Rows is never changed after
+// the message is sent.
+type SnapshotMsg struct {
+	Rows   []Row
+	Caps   []CapProgress
+	Done   bool // every capture is read: Rows are final
+	Taken  time.Time
+	Counts [4]int // rows per analysis.Status
+}
+
+// CapProgress is the progress of one capture.
+type CapProgress struct {
+	Name        string
+	Bytes, Size int64
+	Frames      uint64
+	Flows       int
+	Done        bool
+	Err         string // damage or a read error, already made Safe
+	Result      *analysis.Result
+	RereadErr   string // why packets cannot be read again, if so
+}
+
+// runCmd reads every capture and returns loadDoneMsg when done. It runs in
+// its own goroutine, as every tea.Cmd does.
+func (l *loader) runCmd() tea.Cmd {
+	return func() tea.Msg {
+		for _, c := range l.caps {
+			l.read(c)
+		}
+		return loadDoneMsg{}
+	}
+}
+
+// read reads one capture to its end, the Analyzer updated under c.mu one
+// packet at a time, so that a snapshot is never blocked by a slow input.
+func (l *loader) read(c *capLoad) {
+	var err error
+	if c.rd == nil {
+		err = errors.New(c.name + ": no input")
+	}
+	for n := 0; err == nil; n++ {
+		if n&255 == 0 && l.ctx.Err() != nil {
+			err = l.ctx.Err()
+			break
+		}
+		rec, rerr := c.rd.Next()
+		if rerr != nil {
+			if !errors.Is(rerr, io.EOF) {
+				err = rerr
+			}
+			break
+		}
+		c.mu.Lock()
+		c.an.Add(rec)
+		c.bytes = c.rd.BytesRead()
+		c.mu.Unlock()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.res = c.an.Finish()
+	c.an = nil
+	if c.rd != nil {
+		c.bytes = c.rd.BytesRead()
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		c.res.Damage = err.Error()
+		c.err = err
+	}
+	c.done = true
+}
+
+// snapshotCmd takes a snapshot off the UI goroutine.
+func (l *loader) snapshotCmd() tea.Cmd {
+	return func() tea.Msg { return l.snapshot(l.now()) }
+}
+
+// snapshot copies the rows and progress of every capture.
+func (l *loader) snapshot(now time.Time) SnapshotMsg {
+	s := SnapshotMsg{Done: true, Taken: now}
+	var sums []analysis.FlowSummary
+	for i, c := range l.caps {
+		c.mu.Lock()
+		p := CapProgress{Name: c.name, Bytes: c.bytes, Size: c.size, Done: c.done}
+		if c.done {
+			if c.final == nil {
+				c.final = make([]Row, 0, len(c.res.Flows))
+				for _, f := range c.res.Flows {
+					c.final = append(c.final, Row{Cap: i, FlowSummary: f.Summary()})
+				}
+			}
+			s.Rows = append(s.Rows, c.final...)
+			p.Flows = len(c.res.Flows)
+			p.Frames = c.res.Frames
+			p.Result = c.res
+			if c.err != nil {
+				p.Err = c.err.Error()
+			}
+		} else {
+			s.Done = false
+			sums = c.an.Summaries(sums[:0])
+			for _, sm := range sums {
+				s.Rows = append(s.Rows, Row{Cap: i, FlowSummary: sm})
+			}
+			pr := c.an.Progress()
+			p.Frames, p.Flows = pr.Frames, pr.Flows
+		}
+		c.mu.Unlock()
+		if c.rrErr != nil {
+			p.RereadErr = c.rrErr.Error()
+		}
+		s.Caps = append(s.Caps, p)
+	}
+	for i := range s.Rows {
+		s.Counts[s.Rows[i].Status]++
+	}
+	return s
+}
+
+// stop ends the reading at the next packet.
+func (l *loader) stop() { l.cancel() }
+
+// tickCmd asks for the n-th snapshot after the pacing delay.
+func tickCmd(n int) tea.Cmd {
+	d := fastTick
+	if n >= fastTicks {
+		d = slowTick
+	}
+	return tea.Tick(d, func(time.Time) tea.Msg { return tickMsg{} })
+}

@@ -1,0 +1,441 @@
+package ui
+
+import (
+	"fmt"
+	"image/color"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/progress"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/synscope/synscope/analysis"
+	"github.com/synscope/synscope/themes"
+)
+
+// viewState is what the root shows.
+type viewState int
+
+const (
+	stateList viewState = iota
+	stateDetail
+)
+
+// Model is the root of the TUI: it holds the loading state and its two
+// children, routes messages to them and lays the screen out.
+type Model struct {
+	c   *common
+	cfg Config
+
+	loader  *loader
+	tick    func(n int) tea.Cmd
+	snaps   int  // snapshots taken while loading
+	loading bool // some capture is still being read
+	caps    []CapProgress
+	taken   time.Time
+
+	state  viewState
+	help   bool
+	list   listModel
+	detail detailModel
+
+	pending    flowRef // a flow to open once its capture is read
+	hasPending bool
+	note       string // a one-line message under the list
+}
+
+// New returns the root model for the captures of cfg. Nothing is read
+// until the program runs Init's commands.
+func New(cfg Config) Model {
+	now := cfg.now
+	if now == nil {
+		now = time.Now
+	}
+	g := themes.Unicode
+	if cfg.ASCII {
+		g = themes.ASCII
+	}
+	theme, ok := themes.Named(cfg.Theme)
+	switch {
+	case cfg.NoColor:
+		theme = themes.Mono
+	case !ok:
+		theme = themes.Dark
+	}
+	c := &common{styles: themes.New(theme), g: g, ascii: cfg.ASCII, keys: DefaultKeyMap(cfg.ASCII), now: now}
+	m := Model{c: c, cfg: cfg, tick: tickCmd, loading: len(cfg.Sources) > 0}
+	m.loader = newLoader(cfg.Sources, cfg.Match, now)
+	for _, cl := range m.loader.caps {
+		m.caps = append(m.caps, CapProgress{Name: cl.name, Size: cl.size})
+	}
+	m.taken = m.loader.start
+	m.list = newListModel(c, len(cfg.Sources))
+	m.updateKeys()
+	return m
+}
+
+// Init starts reading the captures and the snapshot ticker, and asks the
+// terminal for its background colour when the theme is not the user's
+// choice.
+func (m Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{m.loader.runCmd(), m.tick(0)}
+	if m.cfg.Theme == "" && !m.cfg.NoColor {
+		cmds = append(cmds, tea.RequestBackgroundColor)
+	}
+	return tea.Batch(cmds...)
+}
+
+// Update routes a message.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.c.width, m.c.height = msg.Width, msg.Height
+		m.relayout()
+	case tea.BackgroundColorMsg:
+		if m.cfg.Theme == "" && !m.cfg.NoColor {
+			t := themes.Dark
+			if !msg.IsDark() {
+				t = themes.Light
+			}
+			m.setTheme(t)
+		}
+	case tickMsg:
+		if m.loading {
+			cmd = m.loader.snapshotCmd()
+		}
+	case loadDoneMsg:
+		cmd = m.loader.snapshotCmd()
+	case SnapshotMsg:
+		m, cmd = m.applySnapshot(msg)
+	case viewMsg:
+		m.list, cmd = m.list.Update(msg)
+	case packetsMsg:
+		if m.state == stateDetail {
+			m.detail, cmd = m.detail.Update(msg)
+			m.detail.fix()
+		}
+	case tea.KeyPressMsg:
+		m.updateKeys()
+		m, cmd = m.handleKey(msg)
+	}
+	m.updateKeys()
+	return m, cmd
+}
+
+// applySnapshot shows a new snapshot and asks for the next one while
+// loading. Snapshots may arrive out of order: a stale one is dropped.
+func (m Model) applySnapshot(s SnapshotMsg) (Model, tea.Cmd) {
+	if !m.loading || (!s.Done && s.Taken.Before(m.taken)) {
+		// Reading is over, or this snapshot is older than the one shown.
+		return m, nil
+	}
+	m.caps, m.taken, m.loading = s.Caps, s.Taken, !s.Done
+	var cmds []tea.Cmd
+	var cmd tea.Cmd
+	m.list, cmd = m.list.setRows(s.Rows, s.Counts)
+	cmds = append(cmds, cmd)
+	if m.loading {
+		m.snaps++
+		cmds = append(cmds, m.tick(m.snaps))
+	}
+	if m.hasPending && m.state == stateList && m.caps[m.pending.cap].Done {
+		m.hasPending = false
+		m.note = ""
+		m, cmd = m.openFlow(m.pending)
+		cmds = append(cmds, cmd)
+	}
+	return m, tea.Batch(cmds...)
+}
+
+// handleKey routes a key: quitting and help first, then the filter input
+// (which takes every other key while focused), then the view.
+func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
+	k := m.c.keys
+	if key.Matches(msg, k.ForceQuit) {
+		return m.quit()
+	}
+	if m.state == stateList && m.list.typing {
+		var cmd tea.Cmd
+		m.list, cmd = m.list.Update(msg)
+		return m, cmd
+	}
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m.quit()
+	case m.help:
+		if key.Matches(msg, k.CloseHelp) {
+			m.help = false
+		}
+		return m, nil
+	case key.Matches(msg, k.Help):
+		m.help = true
+		return m, nil
+	}
+	var cmd tea.Cmd
+	switch m.state {
+	case stateList:
+		m.note = ""
+		if key.Matches(msg, k.Open) {
+			if r := m.list.current(); r != nil {
+				return m.openFlow(r.ref())
+			}
+			return m, nil
+		}
+		m.list, cmd = m.list.Update(msg)
+	case stateDetail:
+		if key.Matches(msg, k.Back) {
+			m.state = stateList
+			m.detail = detailModel{}
+			return m, nil
+		}
+		m.detail, cmd = m.detail.Update(msg)
+	}
+	return m, cmd
+}
+
+// quit stops the reading and ends the program (which restores the
+// terminal).
+func (m Model) quit() (Model, tea.Cmd) {
+	m.loader.stop()
+	return m, tea.Quit
+}
+
+// openFlow opens the drill-down of a flow, or notes it to be opened when
+// its capture has been read (flows are final only then).
+func (m Model) openFlow(ref flowRef) (Model, tea.Cmd) {
+	if ref.cap >= len(m.caps) || !m.caps[ref.cap].Done {
+		m.pending, m.hasPending = ref, true
+		m.note = fmt.Sprintf("flow %d opens when its capture has been read%s", ref.id, m.c.g.Ellipsis)
+		return m, nil
+	}
+	res := m.caps[ref.cap].Result
+	if ref.id < 1 || ref.id > len(res.Flows) {
+		return m, nil
+	}
+	f := res.Flows[ref.id-1]
+	d := newDetailModel(m.c, ref.cap, m.caps[ref.cap].Name, f, m.loader.caps[ref.cap])
+	d, cmd := d.init()
+	d.fix()
+	m.detail, m.state = d, stateDetail
+	return m, cmd
+}
+
+// setTheme rebuilds the styles.
+func (m *Model) setTheme(t themes.Theme) {
+	m.c.styles = themes.New(t)
+	m.list.input.SetStyles(inputStyles(m.list.input.Styles(), m.c.styles))
+}
+
+// relayout fits the children to a new size.
+func (m *Model) relayout() {
+	m.list.height = max(1, m.c.height-listChrome)
+	m.list.clamp()
+	if m.state == stateDetail {
+		m.detail.fix()
+	}
+}
+
+// listChrome counts the list screen's lines that are not rows: title,
+// progress, column header, status line, help line.
+const listChrome = 5
+
+// updateKeys enables the bindings that apply to what is on screen.
+func (m *Model) updateKeys() {
+	k := m.c.keys
+	k.setAll(false)
+	k.ForceQuit.SetEnabled(true)
+	if m.state == stateList && m.list.typing {
+		k.Apply.SetEnabled(true)
+		k.Cancel.SetEnabled(true)
+		return
+	}
+	k.Quit.SetEnabled(true)
+	k.Help.SetEnabled(true)
+	k.CloseHelp.SetEnabled(m.help)
+	switch m.state {
+	case stateList:
+		n := len(m.list.view.idx)
+		for _, b := range []*key.Binding{&k.Up, &k.Down, &k.Top, &k.Bottom, &k.HalfPageDown, &k.HalfPageUp, &k.PageDown, &k.PageUp} {
+			b.SetEnabled(n > 1)
+		}
+		k.Open.SetEnabled(n > 0)
+		k.Filter.SetEnabled(true)
+		k.ClearFilter.SetEnabled(m.list.filter != "")
+		k.Sort.SetEnabled(len(m.list.rows) > 0)
+		k.SortReverse.SetEnabled(len(m.list.rows) > 0)
+		k.Mark.SetEnabled(n > 0)
+		k.MarkAll.SetEnabled(n > 0)
+	case stateDetail:
+		for _, b := range []*key.Binding{&k.Up, &k.Down, &k.Top, &k.Bottom, &k.HalfPageDown, &k.HalfPageUp, &k.PageDown, &k.PageUp} {
+			b.SetEnabled(true)
+		}
+		k.Back.SetEnabled(true)
+		k.NextPane.SetEnabled(true)
+		k.PrevPane.SetEnabled(true)
+		k.Relative.SetEnabled(true)
+		k.Hex.SetEnabled(m.detail.pane != paneFindings || m.c.wide())
+		k.Jump.SetEnabled(m.detail.pane == paneFindings && len(m.detail.flow.Findings) > 0)
+	}
+}
+
+// View draws the screen.
+func (m Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	return v
+}
+
+// render draws the screen's content: exactly the terminal's size.
+func (m Model) render() string {
+	w, h := m.c.width, m.c.height
+	if w <= 0 || h <= 0 {
+		return ""
+	}
+	g := m.c.g
+	if w < minWidth || h < minHeight {
+		msg := fmt.Sprintf("synscope needs a terminal of at least %dx%d; this one is %dx%d. Enlarge it, or press q to quit.",
+			minWidth, minHeight, w, h)
+		return screen(plainWrap(msg, w, "", ""), w, h, g.Ellipsis)
+	}
+	var lines []string
+	switch {
+	case m.help:
+		lines = m.helpView()
+	case m.state == stateDetail:
+		lines = m.detail.View()
+	default:
+		lines = append(lines, m.titleLine(), m.progressLine())
+		lines = append(lines, m.list.rowsView()...)
+		lines = append(lines, m.statusLine())
+	}
+	for len(lines) < h-1 {
+		lines = append(lines, "")
+	}
+	lines = append(lines[:h-1], m.helpLine())
+	return screen(lines, w, h, g.Ellipsis)
+}
+
+// titleLine names the captures and counts the flows per status.
+func (m *Model) titleLine() string {
+	st, g := m.c.styles, m.c.g
+	n := m.list.counts
+	counts := strings.Join([]string{
+		st.Status.Invalid.Render(fmt.Sprintf("%s %d", g.Invalid, n[analysis.StatusInvalid])),
+		st.Status.Warning.Render(fmt.Sprintf("%s %d", g.Warning, n[analysis.StatusWarning])),
+		st.Status.OK.Render(fmt.Sprintf("%s %d", g.OK, n[analysis.StatusOK])),
+		st.Status.Partial.Render(fmt.Sprintf("%s %d", g.Partial, n[analysis.StatusPartial])),
+	}, "  ")
+	var names []string
+	for i, s := range m.cfg.Sources {
+		name := m.c.safe(filepath.Base(s.Name))
+		if len(m.cfg.Sources) > 1 {
+			name = fmt.Sprintf("%d %s", i+1, name)
+		}
+		names = append(names, name)
+	}
+	left := st.Title.Render("synscope") + "  " + strings.Join(names, "  ")
+	room := m.c.width - width(counts) - 1
+	left = truncate(left, room, g.Ellipsis)
+	return left + strings.Repeat(" ", max(1, m.c.width-width(left)-width(counts))) + counts
+}
+
+// progressLine shows the reading while loading (bytes of total with a bar,
+// packets, flows, rate, ETA), then what the list shows.
+func (m *Model) progressLine() string {
+	st, g := m.c.styles, m.c.g
+	var read, total int64
+	var frames uint64
+	flows := 0
+	known := true
+	for _, c := range m.caps {
+		read += c.Bytes
+		frames += c.Frames
+		flows += c.Flows
+		if c.Size < 0 {
+			known = false
+		}
+		total += c.Size
+	}
+	if !m.loading {
+		shown, all := m.list.shown()
+		parts := []string{fmt.Sprintf("%s frame%s", commas(frames), plural(int(frames))),
+			fmt.Sprintf("%s flow%s", commas(uint64(all)), plural(all))}
+		if shown != all {
+			parts = append(parts, fmt.Sprintf("%s shown", commas(uint64(shown))))
+		}
+		if n := m.list.markedCount(); n > 0 {
+			parts = append(parts, st.Mark.Render(fmt.Sprintf("%s %d marked", g.Mark, n)))
+		}
+		parts = append(parts, m.list.sortLabel())
+		return strings.Join(parts, g.Sep)
+	}
+	elapsed := m.taken.Sub(m.loader.start)
+	var rate float64
+	if elapsed > 0 {
+		rate = float64(read) / elapsed.Seconds()
+	}
+	var parts []string
+	if known && total > 0 {
+		pct := min(1, float64(read)/float64(total))
+		bar := progress.New(progress.WithWidth(max(10, min(30, m.c.width-66))), progress.WithFillCharacters(g.BarFull, g.BarEmpty),
+			progress.WithColors(colorOr(st.ProgressFull)))
+		bar.EmptyColor = colorOr(st.ProgressEmpty)
+		bar.PercentageStyle = lipgloss.NewStyle()
+		parts = append(parts, "reading "+bar.ViewAs(pct),
+			fmt.Sprintf("%s/%s", humanBytes(read), humanBytes(total)))
+	} else {
+		parts = append(parts, "reading "+m.c.safe(m.currentName()), humanBytes(read)+" read")
+	}
+	parts = append(parts, fmt.Sprintf("%s pkts", commas(frames)), fmt.Sprintf("%s flow%s", commas(uint64(flows)), plural(flows)))
+	if rate > 0 {
+		parts = append(parts, humanBytes(int64(rate))+"B/s")
+		if known && total > read {
+			eta := time.Duration(float64(total-read) / rate * float64(time.Second))
+			parts = append(parts, "ETA "+clockDuration(eta))
+		}
+	}
+	return truncate(strings.Join(parts, g.Sep), m.c.width, g.Ellipsis)
+}
+
+// currentName is the name of the capture being read.
+func (m *Model) currentName() string {
+	for _, c := range m.caps {
+		if !c.Done {
+			return c.Name
+		}
+	}
+	if len(m.cfg.Sources) > 0 {
+		return m.cfg.Sources[0].Name
+	}
+	return ""
+}
+
+// statusLine is the line under the list: the filter, a note, or what went
+// wrong reading a capture.
+func (m *Model) statusLine() string {
+	st := m.c.styles
+	if s := m.list.statusLine(); s != "" {
+		return s
+	}
+	if m.note != "" {
+		return st.Dim.Render(m.note)
+	}
+	for _, c := range m.caps {
+		if c.Err != "" {
+			return st.Error.Render(m.c.g.Invalid + " " + m.c.safe(c.Err) + ": the flows hold everything before it")
+		}
+	}
+	return ""
+}
+
+// colorOr returns c, or no colour when the theme has none for the role.
+func colorOr(c color.Color) color.Color {
+	if c == nil {
+		return lipgloss.NoColor{}
+	}
+	return c
+}

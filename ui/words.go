@@ -1,0 +1,85 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/synscope/synscope/analysis"
+	"github.com/synscope/synscope/themes"
+)
+
+// shortFinding says a finding in a few words, at most room columns when it
+// can, for a list row or a ladder row. It needs only the finding (not its
+// flow), so it works on the summaries taken while a capture is still being
+// read. Flow.Message gives the whole sentence in the drill-down.
+func shortFinding(fi analysis.Finding, g themes.Glyphs, room int) string {
+	s := findingWords(fi, g)
+	if width(s) <= room {
+		return s
+	}
+	for _, c := range compactFinding(fi, g) {
+		s = c
+		if width(c) <= room {
+			break
+		}
+	}
+	return s
+}
+
+// compactFinding gives shorter and shorter forms of the findings whose
+// words carry a number, so that the number survives a narrow column.
+func compactFinding(fi analysis.Finding, g themes.Glyphs) []string {
+	switch fi.Code {
+	case analysis.CodeSynAckPayload:
+		return []string{fmt.Sprintf("SYN-ACK +%dB", fi.A), fmt.Sprintf("SYN-ACK+%dB", fi.A)}
+	case analysis.CodeAckMismatch:
+		d := int32(uint32(fi.B) - uint32(fi.A))
+		return []string{fmt.Sprintf("ACK%sISN+1 %+d", g.NotEqual, d), fmt.Sprintf("bad ACK %+d", d)}
+	case analysis.CodeSynPayload:
+		return []string{fmt.Sprintf("SYN +%dB", fi.A)}
+	}
+	return nil
+}
+
+func findingWords(fi analysis.Finding, g themes.Glyphs) string {
+	switch fi.Code {
+	case analysis.CodeSynAckPayload:
+		return fmt.Sprintf("SYN-ACK carries %d byte%s", fi.A, plural(int(fi.A)))
+	case analysis.CodeAckMismatch:
+		return fmt.Sprintf("ACK %s ISN+1 (%+d)", g.NotEqual, int32(uint32(fi.B)-uint32(fi.A)))
+	case analysis.CodeSynAckAckMismatch:
+		return fmt.Sprintf("SYN-ACK ACK %s ISN+1 (%+d)", g.NotEqual, int32(uint32(fi.B)-uint32(fi.A)))
+	case analysis.CodeSynPayload:
+		return fmt.Sprintf("SYN carries %d byte%s", fi.A, plural(int(fi.A)))
+	case analysis.CodeTFO:
+		return "TCP Fast Open"
+	case analysis.CodeRefused:
+		return "refused (RST)"
+	case analysis.CodeUnanswered:
+		return "SYN unanswered"
+	case analysis.CodeSynRetransmit:
+		return "SYN sent again"
+	case analysis.CodeSynAckRetransmit:
+		return "SYN-ACK sent again"
+	case analysis.CodeIncomplete:
+		return "no third segment"
+	case analysis.CodeSynAckWithoutSyn:
+		return "SYN-ACK without SYN"
+	case analysis.CodeNotSeen:
+		return "handshake not seen"
+	case analysis.CodeWScaleOneSided:
+		return "one-sided window scale"
+	case analysis.CodeMSSMissing:
+		return "no MSS option"
+	case analysis.CodeRST:
+		return "reset"
+	case analysis.CodeChecksumOffload:
+		return "checksum offload"
+	case analysis.CodeChecksumBad:
+		return "bad checksum"
+	case analysis.CodeMalformed:
+		return "damaged packet"
+	}
+	_, short, _ := strings.Cut(fi.Code.String(), ".")
+	return strings.ReplaceAll(short, "_", " ")
+}
