@@ -1,0 +1,382 @@
+package capture
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// DefaultSpoolSize bounds a spool when SpoolOptions.MaxSize is 0. $TMPDIR
+// is often a tmpfs, that is memory.
+const DefaultSpoolSize = 256 << 20
+
+// DefaultSpoolSegments is how many files a spool's size is divided into
+// when SpoolOptions.Segments is 0: rotation drops an eighth at a time.
+const DefaultSpoolSegments = 8
+
+// minSegmentSize is the smallest segment NewSpool accepts.
+const minSegmentSize = 4 << 10
+
+// SpoolOptions configures a Spool.
+type SpoolOptions struct {
+	// Dir is where the spool's private directory is made (--spool DIR);
+	// "" means os.TempDir(), that is $TMPDIR or /tmp.
+	Dir string
+	// MaxSize bounds the bytes on disk (--spool-size); 0 means
+	// DefaultSpoolSize. It is divided among Segments files: when the
+	// newest is full a new one is started, and the oldest is deleted
+	// once there are Segments of them, so that the total stays under
+	// MaxSize (a packet larger than a segment gets a file to itself).
+	MaxSize int64
+	// Segments is the number of files; 0 means DefaultSpoolSegments.
+	Segments int
+	// Keep leaves the files in place at Close (--keep-spool).
+	Keep bool
+	// OnRotate, if set, is called (in the goroutine of WritePacket,
+	// after the spool's lock is released) each time the oldest file is
+	// deleted.
+	OnRotate func(SpoolRotation)
+}
+
+// SpoolRotation describes a file rotated out of a spool.
+type SpoolRotation struct {
+	Segment    SpoolSegment
+	Rotations  uint64 // how many files have been rotated out so far, this one included
+	LostFrames uint64 // packets rotated out so far, this file's included
+}
+
+// SpoolSegment is one file of a spool.
+type SpoolSegment struct {
+	Seq        uint64 // 1 for the first file, then 2, 3...
+	Path       string
+	Size       int64
+	Packets    uint64
+	FirstFrame uint64 // Record.Frame of its first and last packets (0 if none)
+	LastFrame  uint64
+}
+
+// SpoolRef says where WritePacket wrote a packet: which segment, and the
+// offset of its block in that file (a Record.Offset, for Rereader.ReadAt on
+// a Reader opened on the segment's Path).
+type SpoolRef struct {
+	Seq    uint64
+	Offset int64
+}
+
+// SpoolStats are a spool's counters.
+type SpoolStats struct {
+	Packets        uint64 // written in all
+	Bytes          int64  // on disk now
+	Segments       int    // files on disk now
+	Rotations      uint64 // files deleted to stay under MaxSize
+	RotatedPackets uint64 // packets in them
+	RotatedBytes   int64
+	OldestFrame    uint64 // Record.Frame of the oldest packet still in the spool (0 if none)
+}
+
+// Spool keeps live packets in pcapng files in a private directory (0700;
+// files 0600), bounded in size by rotation, so that they can be read again
+// (drill-down, export) as from any capture file. It is safe for use by
+// several goroutines.
+type Spool struct {
+	mu       sync.Mutex
+	dir      string
+	segSize  int64
+	maxSegs  int
+	keep     bool
+	onRotate func(SpoolRotation)
+	ifaces   []Interface
+
+	segs    []SpoolSegment // on disk, oldest first; the last is open
+	cur     *spoolFile
+	nextSeq uint64
+	stats   SpoolStats
+	err     error // sticky write error
+	closed  bool
+}
+
+// spoolFile is the segment being written: file ← bufio ← counter ←
+// PcapngWriter, whose buffer is flushed after each packet so that the
+// counter knows each block's offset.
+type spoolFile struct {
+	f   *os.File
+	bw  *bufio.Writer
+	cw  *countingWriter
+	nw  *PcapngWriter
+	ids []int // pcapng interface id per Interface index
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// NewSpool makes the spool's directory. Each file gets one interface per
+// ifaces entry, in order: a Record's Interface indexes it. Create it after
+// DropPrivileges, so that it belongs to the user capturing.
+func NewSpool(opts SpoolOptions, ifaces ...Interface) (*Spool, error) {
+	if len(ifaces) == 0 {
+		return nil, errors.New("spool: no interface")
+	}
+	if opts.MaxSize < 0 || opts.Segments < 0 {
+		return nil, errors.New("spool: negative size or segment count")
+	}
+	if opts.MaxSize == 0 {
+		opts.MaxSize = DefaultSpoolSize
+	}
+	if opts.Segments == 0 {
+		opts.Segments = DefaultSpoolSegments
+	}
+	segSize := opts.MaxSize / int64(opts.Segments)
+	if segSize < minSegmentSize {
+		return nil, fmt.Errorf("spool: %d bytes in %d files is too small (at least %d bytes a file)", opts.MaxSize, opts.Segments, minSegmentSize)
+	}
+	parent := opts.Dir
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	dir, err := os.MkdirTemp(parent, "synscope-spool-")
+	if err != nil {
+		return nil, fmt.Errorf("spool: %v", err)
+	}
+	// MkdirTemp makes it 0700; say so in case of an odd umask handling.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		os.Remove(dir)
+		return nil, fmt.Errorf("spool: %v", err)
+	}
+	return &Spool{
+		dir:      dir,
+		segSize:  segSize,
+		maxSegs:  opts.Segments,
+		keep:     opts.Keep,
+		onRotate: opts.OnRotate,
+		ifaces:   append([]Interface(nil), ifaces...),
+		nextSeq:  1,
+	}, nil
+}
+
+// Dir returns the spool's directory.
+func (s *Spool) Dir() string { return s.dir }
+
+// SetKeep says whether Close leaves the files (for -w, --keep-spool).
+func (s *Spool) SetKeep(keep bool) {
+	s.mu.Lock()
+	s.keep = keep
+	s.mu.Unlock()
+}
+
+// WritePacket appends a packet, with comments (pcapng opt_comment), and
+// says where it went. It starts a new file when the current one is full,
+// deleting the oldest when there are as many as SpoolOptions.Segments.
+// After a write error, every call returns it.
+func (s *Spool) WritePacket(rec *Record, comments ...string) (SpoolRef, error) {
+	s.mu.Lock()
+	ref, rot, err := s.write(rec, comments)
+	cb := s.onRotate
+	s.mu.Unlock()
+	if rot != nil && cb != nil {
+		cb(*rot)
+	}
+	return ref, err
+}
+
+func (s *Spool) write(rec *Record, comments []string) (SpoolRef, *SpoolRotation, error) {
+	if s.closed {
+		return SpoolRef{}, nil, errors.New("spool: closed")
+	}
+	if s.err != nil {
+		return SpoolRef{}, nil, s.err
+	}
+	if rec.Interface < 0 || rec.Interface >= len(s.ifaces) {
+		return SpoolRef{}, nil, fmt.Errorf("spool: packet on interface %d, the spool has %d", rec.Interface, len(s.ifaces))
+	}
+	// An upper bound of the block's size: header, data, padding,
+	// flags, comments, end of options.
+	est := int64(32 + len(rec.Data) + 3 + 12 + 4)
+	for _, c := range comments {
+		est += int64(4 + len(c) + 3)
+	}
+	var rot *SpoolRotation
+	if s.cur != nil && s.segs[len(s.segs)-1].Size+est > s.segSize && s.segs[len(s.segs)-1].Packets > 0 {
+		if err := s.closeCurrent(); err != nil {
+			return SpoolRef{}, nil, s.fail(err)
+		}
+	}
+	if s.cur == nil {
+		if len(s.segs) >= s.maxSegs {
+			r, err := s.rotate()
+			if err != nil {
+				return SpoolRef{}, nil, s.fail(err)
+			}
+			rot = &r
+		}
+		if err := s.open(); err != nil {
+			return SpoolRef{}, rot, s.fail(err)
+		}
+	}
+	seg := &s.segs[len(s.segs)-1]
+	off := s.cur.cw.n
+	if err := s.cur.nw.WritePacket(s.cur.ids[rec.Interface], rec, comments...); err != nil {
+		return SpoolRef{}, rot, s.fail(err)
+	}
+	if err := s.cur.nw.Flush(); err != nil {
+		return SpoolRef{}, rot, s.fail(err)
+	}
+	n := s.cur.cw.n - off
+	seg.Size += n
+	seg.Packets++
+	if seg.FirstFrame == 0 {
+		seg.FirstFrame = rec.Frame
+	}
+	seg.LastFrame = rec.Frame
+	s.stats.Packets++
+	s.stats.Bytes += n
+	return SpoolRef{Seq: seg.Seq, Offset: off}, rot, nil
+}
+
+func (s *Spool) fail(err error) error {
+	s.err = fmt.Errorf("spool %s: %w", s.dir, err)
+	return s.err
+}
+
+// open starts the next segment.
+func (s *Spool) open() error {
+	seq := s.nextSeq
+	path := filepath.Join(s.dir, fmt.Sprintf("spool-%06d.pcapng", seq))
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	sf := &spoolFile{f: f, bw: bufio.NewWriterSize(f, 256<<10)}
+	sf.cw = &countingWriter{w: sf.bw}
+	if sf.nw, err = NewPcapngWriter(sf.cw); err == nil {
+		for _, in := range s.ifaces {
+			var id int
+			if id, err = sf.nw.AddInterfaceLike(in); err != nil {
+				break
+			}
+			sf.ids = append(sf.ids, id)
+		}
+	}
+	if err == nil {
+		err = sf.nw.Flush()
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	s.nextSeq++
+	s.cur = sf
+	s.segs = append(s.segs, SpoolSegment{Seq: seq, Path: path, Size: sf.cw.n})
+	s.stats.Bytes += sf.cw.n
+	return nil
+}
+
+// closeCurrent flushes and closes the segment being written.
+func (s *Spool) closeCurrent() error {
+	if s.cur == nil {
+		return nil
+	}
+	cur := s.cur
+	s.cur = nil
+	err := cur.bw.Flush()
+	if cerr := cur.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// rotate deletes the oldest segment.
+func (s *Spool) rotate() (SpoolRotation, error) {
+	old := s.segs[0]
+	if err := os.Remove(old.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return SpoolRotation{}, err
+	}
+	s.segs = s.segs[1:]
+	s.stats.Rotations++
+	s.stats.RotatedPackets += old.Packets
+	s.stats.RotatedBytes += old.Size
+	s.stats.Bytes -= old.Size
+	return SpoolRotation{Segment: old, Rotations: s.stats.Rotations, LostFrames: s.stats.RotatedPackets}, nil
+}
+
+// Flush writes what is buffered to the current file, so that a Reader
+// opened on it sees every packet written so far.
+func (s *Spool) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur == nil || s.err != nil {
+		return s.err
+	}
+	if err := s.cur.bw.Flush(); err != nil {
+		return s.fail(err)
+	}
+	return nil
+}
+
+// Segments returns the files on disk, oldest first.
+func (s *Spool) Segments() []SpoolSegment {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]SpoolSegment(nil), s.segs...)
+}
+
+// SegmentPath returns the path of segment seq, and false if it has been
+// rotated out (or never was).
+func (s *Spool) SegmentPath(seq uint64) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, g := range s.segs {
+		if g.Seq == seq {
+			return g.Path, true
+		}
+	}
+	return "", false
+}
+
+// Stats returns the spool's counters.
+func (s *Spool) Stats() SpoolStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.Segments = len(s.segs)
+	for _, g := range s.segs {
+		if g.FirstFrame != 0 {
+			st.OldestFrame = g.FirstFrame
+			break
+		}
+	}
+	return st
+}
+
+// Close flushes and closes the current file, then removes the directory
+// and its files unless the spool is kept. It returns the first error met,
+// the write errors included. Close may be called more than once.
+func (s *Spool) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return s.err
+	}
+	s.closed = true
+	if err := s.closeCurrent(); err != nil && s.err == nil {
+		s.err = fmt.Errorf("spool %s: %w", s.dir, err)
+	}
+	if !s.keep {
+		if err := os.RemoveAll(s.dir); err != nil && s.err == nil {
+			s.err = fmt.Errorf("spool: removing %s: %w", s.dir, err)
+		}
+	}
+	return s.err
+}
