@@ -50,18 +50,21 @@ exit status: 0 all went well, 1 an input could not be read, 2 usage error
 
 // options are the parsed command line.
 type options struct {
-	files  []string
-	demo   bool
-	json   bool
-	report bool
-	ascii  bool
-	theme  string
-	help   bool
-	expr   []string
+	files     []string
+	write     string // -w: export flows to this file
+	flows     []int  // --flow: the flows to export
+	overwrite bool   // --overwrite: -w may replace an existing file
+	demo      bool
+	json      bool
+	report    bool
+	ascii     bool
+	theme     string
+	help      bool
+	expr      []string
 }
 
 // tui reports whether the options ask for the interactive view.
-func (o options) tui() bool { return !o.json && !o.report }
+func (o options) tui() bool { return !o.json && !o.report && o.write == "" }
 
 // usageError is a mistake on the command line: exit status 2.
 type usageError struct{ msg string }
@@ -86,6 +89,24 @@ func parseArgs(args []string) (options, error) {
 			o.files = append(o.files, args[i])
 		case strings.HasPrefix(a, "-r") && !strings.HasPrefix(a, "--"):
 			o.files = append(o.files, a[2:])
+		case a == "-w" || a == "--write":
+			if i+1 >= len(args) {
+				return o, usageError{"flag " + a + " needs a file name"}
+			}
+			i++
+			o.write = args[i]
+		case a == "--flow" || a == "--flows":
+			if i+1 >= len(args) {
+				return o, usageError{"flag " + a + " needs flow ids, e.g. 3 or 3,5 or 3-7"}
+			}
+			i++
+			ids, err := parseFlowIDs(args[i])
+			if err != nil {
+				return o, usageError{err.Error()}
+			}
+			o.flows = append(o.flows, ids...)
+		case a == "--overwrite":
+			o.overwrite = true
 		case a == "--json" || a == "-json":
 			o.json = true
 		case a == "--report" || a == "-report":
@@ -117,6 +138,10 @@ func parseArgs(args []string) (options, error) {
 		return o, usageError{"no capture given: use -r FILE, or --demo"}
 	case o.json && o.report:
 		return o, usageError{"--json and --report cannot be used together"}
+	case o.write != "" && (o.json || o.report):
+		return o, usageError{"-w writes a capture; it cannot be combined with --json or --report"}
+	case len(o.flows) > 0 && o.write == "":
+		return o, usageError{"--flow picks flows to export: add -w FILE"}
 	}
 	if o.theme != "" {
 		if !slices.Contains(ui.ThemeNames(), o.theme) {
@@ -136,13 +161,27 @@ type input struct {
 // inputs lists the captures the options name, in order.
 func (o options) inputs() []input {
 	var ins []input
-	for _, name := range o.files {
-		ins = append(ins, input{name: name, open: func() (*capture.Reader, error) { return capture.Open(name) }})
+	for _, arg := range o.files {
+		name, path := splitLabel(arg)
+		ins = append(ins, input{name: name, open: func() (*capture.Reader, error) { return capture.Open(path) }})
 	}
 	if o.demo {
 		ins = append(ins, demoInputs()...)
 	}
 	return ins
+}
+
+// splitLabel reads -r NAME=FILE, which labels a capture point; a file whose
+// own name holds '=' is read as it is.
+func splitLabel(arg string) (name, path string) {
+	label, file, ok := strings.Cut(arg, "=")
+	if !ok || label == "" || file == "" || strings.ContainsRune(label, '/') {
+		return arg, arg
+	}
+	if _, err := os.Stat(arg); err == nil {
+		return arg, arg
+	}
+	return label, file
 }
 
 func main() {
@@ -171,45 +210,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if o.tui() {
 		return runTUI(ctx, o, match, stdout, stderr)
 	}
-	status := 0
-	var results []*analysis.Result
-	for _, in := range o.inputs() {
-		res, err := analyzeInput(ctx, in, match)
-		if err != nil {
-			fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(err.Error(), false))
-			status = 1
-		}
-		if res == nil {
-			continue
-		}
-		results = append(results, res)
-		if o.json {
-			if err := res.WriteJSON(stdout); err != nil {
-				return writeFailed(stderr, err)
-			}
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	if o.report {
-		if err := ui.WriteReport(stdout, results, ui.ReportOptions{ASCII: o.ascii}); err != nil {
-			return writeFailed(stderr, err)
-		}
-	}
-	return status
-}
-
-// analyzeInput reads one capture. A file that cannot be opened gives a nil
-// result; a damaged one gives what was read before the damage, and the
-// error.
-func analyzeInput(ctx context.Context, in input, match func(*analysis.Packet) bool) (*analysis.Result, error) {
-	r, err := in.open()
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	return analysis.Run(ctx, r, analysis.Config{Name: in.name, Match: match})
+	return runHeadless(ctx, o, match, stdout, stderr)
 }
 
 // runTUI opens every capture, failing before the terminal is taken over

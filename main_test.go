@@ -175,3 +175,98 @@ func TestStdinPipe(t *testing.T) {
 		t.Errorf("output %s", out.String())
 	}
 }
+
+// TestPathModeSeed reads the seed's three captures as points of one path,
+// as issue 5's "done means" asks.
+func TestPathModeSeed(t *testing.T) {
+	code, out, errs := runCLI(t, "-r", "client=testdata/seed-client.pcap", "-r", "fw-inside=testdata/seed-inside.pcap",
+		"-r", "fw-outside=testdata/seed-outside.pcap", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	type finding struct {
+		Code           string  `json:"code"`
+		Capture        string  `json:"capture"`
+		RelatedCapture string  `json:"related_capture"`
+		Frame          uint64  `json:"frame"`
+		Seconds        float64 `json:"seconds"`
+		Message        string  `json:"message"`
+	}
+	type record struct {
+		Capture string `json:"capture"`
+		Path    struct {
+			ID     int      `json:"id"`
+			Points []string `json:"points"`
+		} `json:"path"`
+		Findings []finding `json:"findings"`
+	}
+	var recs []record
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r record
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+	}
+	if len(recs) != 3 {
+		t.Fatalf("%d records, want 3", len(recs))
+	}
+	has := func(i int, code string, frame uint64) *finding {
+		for j := range recs[i].Findings {
+			f := &recs[i].Findings[j]
+			if f.Code == code && (frame == 0 || f.Frame == frame) {
+				return f
+			}
+		}
+		return nil
+	}
+	for i, r := range recs {
+		if r.Path.ID != 1 || strings.Join(r.Path.Points, ",") != "client,fw-inside,fw-outside" {
+			t.Errorf("record %d: path %+v", i, r.Path)
+		}
+	}
+	if f := has(0, "path.payload_added", 2); f == nil || f.Capture != "client" || f.RelatedCapture != "fw-inside" {
+		t.Errorf("client flow: payload_added %+v", f)
+	}
+	if f := has(1, "path.dropped", 3); f == nil || f.RelatedCapture != "fw-outside" {
+		t.Errorf("inside flow: dropped %+v", f)
+	}
+	nat := has(2, "path.nat", 0)
+	if nat == nil || !strings.Contains(nat.Message, "10.110.233.50:50183") || !strings.Contains(nat.Message, "10.110.235.202:55073") {
+		t.Errorf("nat %+v", nat)
+	}
+	co := has(1, "path.clock_offset", 0)
+	if co == nil || co.Seconds > -641 || co.Seconds < -644 {
+		t.Errorf("clock offset %+v, want about -642 s (the client's clock ahead)", co)
+	}
+}
+
+func TestExportCLI(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "seed.pcapng")
+	code, stdout, errs := runCLI(t, "-r", "testdata/seed-client.pcap", "--flow", "1", "-w", out)
+	if code != 0 || !strings.Contains(stdout, "wrote 12 packets of 1 flow") {
+		t.Fatalf("exit %d, %q %q", code, stdout, errs)
+	}
+	code, _, errs = runCLI(t, "-r", "testdata/seed-client.pcap", "--flow", "1", "-w", out)
+	if code != 1 || !strings.Contains(errs, "already exists") {
+		t.Errorf("second export over the first: exit %d %q", code, errs)
+	}
+	code, _, errs = runCLI(t, "-r", "testdata/seed-client.pcap", "--flow", "7", "-w", filepath.Join(dir, "x.pcap"))
+	if code != 1 || !strings.Contains(errs, "no flow 7") {
+		t.Errorf("unknown flow: exit %d %q", code, errs)
+	}
+	// -w OUT EXPR takes whole flows with a matching packet.
+	code, stdout, _ = runCLI(t, "-r", "testdata/seed-client.pcap", "-w", filepath.Join(dir, "rst.pcap"), "host", "172.16.1.1", "and", "port", "443")
+	if code != 0 || !strings.Contains(stdout, "wrote 12 packets of 1 flow") {
+		t.Errorf("export by expression: exit %d %q", code, stdout)
+	}
+	code, stdout, _ = runCLI(t, "-r", "testdata/seed-client.pcap", "-w", filepath.Join(dir, "none.pcap"), "port", "80")
+	if code != 0 || !strings.Contains(stdout, "wrote 0 packets of 0 flows") {
+		t.Errorf("export of nothing: exit %d %q", code, stdout)
+	}
+	code, _, errs = runCLI(t, "-r", "testdata/seed-client.pcap", "--flow", "1")
+	if code != 2 || !strings.Contains(errs, "add -w FILE") {
+		t.Errorf("--flow without -w: exit %d %q", code, errs)
+	}
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/synscope/synscope/analysis"
+	"github.com/synscope/synscope/capture"
+	"github.com/synscope/synscope/ui"
+)
+
+// loaded is one input read to its end (or to its damage).
+type loaded struct {
+	in     input
+	reader *capture.Reader
+	res    *analysis.Result
+}
+
+// runHeadless reads every input and writes what the flags ask for: the
+// JSON records, the report, or an export (-w). Several inputs are capture
+// points of one path, client side first.
+func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bool, stdout, stderr io.Writer) int {
+	status := 0
+	cfg := analysis.Config{Match: match}
+	if o.write != "" && len(o.flows) == 0 && len(o.expr) > 0 {
+		// -w OUT EXPR: the expression picks whole flows, it does not
+		// leave packets out of them.
+		cfg.Match, cfg.Mark = nil, match
+	}
+	var all []loaded
+	defer func() {
+		for _, l := range all {
+			l.reader.Close()
+		}
+	}()
+	for _, in := range o.inputs() {
+		r, err := in.open()
+		if err != nil {
+			fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(err.Error(), false))
+			status = 1
+			continue
+		}
+		cfg.Name = in.name
+		res, err := analysis.Run(ctx, r, cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(err.Error(), false))
+			status = 1
+		}
+		all = append(all, loaded{in: in, reader: r, res: res})
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if o.write != "" {
+		if err := export(o, all, stdout); err != nil {
+			fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(err.Error(), false))
+			return 1
+		}
+		return status
+	}
+	var (
+		results []*analysis.Result
+		pa      *analysis.Path
+	)
+	for _, l := range all {
+		results = append(results, l.res)
+	}
+	if len(all) > 1 {
+		pa = correlate(all)
+	}
+	var err error
+	switch {
+	case o.json && pa != nil:
+		err = pa.WriteJSON(stdout)
+	case o.json:
+		for _, res := range results {
+			if err = res.WriteJSON(stdout); err != nil {
+				break
+			}
+		}
+	case o.report:
+		err = ui.WriteReport(stdout, results, ui.ReportOptions{ASCII: o.ascii, Path: pa})
+	}
+	if err != nil {
+		return writeFailed(stderr, err)
+	}
+	return status
+}
+
+// correlate joins the inputs as the capture points of one path.
+func correlate(all []loaded) *analysis.Path {
+	var points []analysis.Point
+	for _, l := range all {
+		p := analysis.Point{Name: l.in.name, Result: l.res}
+		if rr, err := l.reader.Rereader(); err == nil {
+			p.Reread = rr.ReadAt
+		}
+		points = append(points, p)
+	}
+	return analysis.Correlate(points)
+}
+
+// export writes the flows the flags pick (--flow IDs, or those with a
+// packet matching EXPR, or all) of every input to o.write.
+func export(o options, all []loaded, stdout io.Writer) error {
+	var (
+		srcs  []capture.ExportSource
+		flows int
+	)
+	for _, l := range all {
+		ids := o.flows
+		switch {
+		case len(ids) > 0:
+			if len(all) > 1 {
+				return fmt.Errorf("--flow picks flows of one capture; give one -r with it")
+			}
+		case len(o.expr) > 0:
+			ids = l.res.MarkedIDs()
+		default:
+			for _, f := range l.res.Flows {
+				ids = append(ids, f.ID)
+			}
+		}
+		items, err := l.res.ExportItems(ids)
+		if err != nil {
+			return err
+		}
+		flows += len(ids)
+		srcs = append(srcs, capture.ExportSource{Reader: l.reader, Items: items})
+	}
+	if len(srcs) > 1 && capture.ExportFormat(o.write) != "pcapng" {
+		return fmt.Errorf("%s: packets of several captures go into a pcapng file (one interface per capture): name it .pcapng", o.write)
+	}
+	n, err := capture.Export(o.write, srcs, o.overwrite)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %d packet%s of %d flow%s to %s\n", n, plural(n), flows, plural(flows), ui.Safe(o.write, false))
+	return nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// parseFlowIDs reads --flow's list: "3", "3,5", "3-7,9".
+func parseFlowIDs(s string) ([]int, error) {
+	var ids []int
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil || a < 1 {
+			return nil, fmt.Errorf("--flow %q: %q is not a flow id (1, 2, 3…)", s, part)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
+				return nil, fmt.Errorf("--flow %q: %q is not a range of flow ids", s, part)
+			}
+		}
+		for id := a; id <= b; id++ {
+			ids = append(ids, id)
+			if len(ids) > 1_000_000 {
+				return nil, fmt.Errorf("--flow %q: too many flows", s)
+			}
+		}
+	}
+	return ids, nil
+}
