@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,21 +35,11 @@ func pointOf(t *testing.T, name string, data []byte) Point {
 
 func pointFile(t *testing.T, name, file string) Point {
 	t.Helper()
-	r, err := capture.Open(file)
+	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { r.Close() })
-	res, err := Run(context.Background(), r, Config{Name: name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rr, err := r.Rereader()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rr.Close() })
-	return Point{Name: name, Result: res, Reread: rr.ReadAt}
+	return pointOf(t, name, data)
 }
 
 func pathFindings(pa *Path, f *Flow, code PathCode) []PathFinding {
