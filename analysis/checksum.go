@@ -12,7 +12,8 @@ import (
 // or when every bad checksum in the capture comes from one address that
 // also sends good ones later in the flow; anything else is checksum.bad. A
 // packet the capture marks as received is never the capturing host's own,
-// so it is never offload.
+// so it is never offload, unless its checksum field holds the pseudo-header
+// sum that a stack leaves for its NIC (Linux CHECKSUM_PARTIAL, as on lo).
 
 // offloadSender returns the one address all bad checksums of the capture
 // come from, when that address also sent packets with good checksums after
@@ -57,7 +58,11 @@ func (f *Flow) finishChecksums(offload netip.Addr) {
 	for _, b := range f.badSums {
 		// A packet the capture marks as received is not the capturing
 		// host's own, whatever its sender does later.
-		own := b.dir == capture.DirOutbound || (b.dir == capture.DirUnknown && offload.IsValid() && f.addrOf(b.side) == offload)
+		// A checksum field holding the pseudo-header sum was left for a
+		// NIC to finish: offload on the host that sent it, which is the
+		// capturing host (on lo, both ends are).
+		own := b.partial || b.dir == capture.DirOutbound ||
+			(b.dir == capture.DirUnknown && offload.IsValid() && f.addrOf(b.side) == offload)
 		if own {
 			if n == 0 {
 				first = b.frame

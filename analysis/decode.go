@@ -417,6 +417,12 @@ func (d *Decoder) decodeTCPAt(p *Packet, data []byte, off int, segLen int) {
 		p.TCPChecksum = CheckGood
 	} else {
 		p.TCPChecksum = CheckBad
+		// With checksum offload the field still holds what the stack
+		// left for the NIC: the folded pseudo-header sum (Linux
+		// CHECKSUM_PARTIAL, seen on every packet captured on lo).
+		field := binary.BigEndian.Uint16(data[16:18])
+		ps := ^internetChecksum(nil, pseudoSum(p, len(data)))
+		p.PartialChecksum = field == ps || field == ^ps
 	}
 }
 
@@ -522,6 +528,12 @@ func internetChecksum(b []byte, sum uint32) uint16 {
 // tcpChecksum verifies seg (the whole TCP segment) against the pseudo-header
 // of p's innermost IP datagram: zero means good.
 func tcpChecksum(p *Packet, seg []byte) uint16 {
+	return internetChecksum(seg, pseudoSum(p, len(seg)))
+}
+
+// pseudoSum is the unfolded sum of the TCP pseudo-header of p's innermost
+// IP datagram, for a segment of n bytes.
+func pseudoSum(p *Packet, n int) uint32 {
 	var sum uint32
 	add := func(b []byte) {
 		for i := 0; i+1 < len(b); i += 2 {
@@ -537,7 +549,6 @@ func tcpChecksum(p *Packet, seg []byte) uint16 {
 		add(s[:])
 		add(d[:])
 	}
-	n := uint32(len(seg))
-	sum += n>>16 + n&0xffff + 6
-	return internetChecksum(seg, sum)
+	sum += uint32(n)>>16 + uint32(n)&0xffff + 6
+	return sum
 }

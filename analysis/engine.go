@@ -201,7 +201,7 @@ func (f *Flow) add(p *Packet) {
 	if p.TCPChecksum == CheckBad || p.IPChecksum == CheckBad {
 		ref.Bits |= RefBadChecksum
 		if len(f.badSums) < maxFindingsPerCode {
-			f.badSums = append(f.badSums, badSum{p.Frame, side, p.Direction})
+			f.badSums = append(f.badSums, badSum{p.Frame, side, p.Direction, p.PartialChecksum && p.IPChecksum != CheckBad})
 		}
 	}
 	if p.TCPChecksum == CheckGood {

@@ -217,6 +217,8 @@ type badSum struct {
 	frame uint64
 	side  Side
 	dir   capture.Direction // as the capture marks the packet
+	// partial: the field holds the pseudo-header sum the NIC was to finish
+	partial bool
 }
 
 // malformedNote keeps what a decode.malformed finding's message needs.

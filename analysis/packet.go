@@ -146,7 +146,11 @@ type Packet struct {
 	Urgent      uint16
 	HeaderLen   int // TCP header length in bytes
 	TCPChecksum Check
-	Opts        Options
+	// PartialChecksum is set on a bad TCP checksum whose field holds the
+	// pseudo-header sum: the sender left it for its NIC to finish
+	// (checksum offload on the capturing host).
+	PartialChecksum bool
+	Opts            Options
 	// PayloadLen is the TCP payload length the IP header claims;
 	// Payload holds the bytes of it that were captured.
 	PayloadLen int

@@ -581,7 +581,7 @@ patch 2 mss=1460
 +0.01 C>S PA len=100 badsum      # 4
 +0.01 S>C A`,
 		quiet: "format pcapng\nclient dir=in\nserver dir=in\n" + ruleHandshake + `
-+0.01 C>S PA len=100 badsum      # 4
++0.01 C>S PA len=100 badsum=0x1234 # 4: a wrong value, not the pseudo-header sum offload leaves
 +0.01 S>C A`,
 		frame: 4, msg: "1 packet sent by the capturing host with bad checksums: checksum offload",
 		state: "ok/complete", quietState: "warning/complete"},
@@ -592,7 +592,20 @@ patch 2 mss=1460
 +0.01 C>S PA len=100 badsum      # 4
 +0.01 S>C A`,
 		quiet: "link sll\nclient dir=in\nserver dir=in\n" + ruleHandshake + `
++0.01 C>S PA len=100 badsum=0x1234 # 4: a wrong value, not the pseudo-header sum offload leaves
++0.01 S>C A`,
+		frame: 4, msg: "1 packet sent by the capturing host with bad checksums",
+		state: "ok/complete", quietState: "warning/complete"},
+
+	{name: "checksum offload, pseudo-header sum left for the NIC", code: "checksum.offload",
+		// Captured on lo every packet is marked received, but its checksum
+		// field holds the pseudo-header sum the stack left for the NIC
+		// (fixture badsum writes exactly that): offload, not damage.
+		fires: "link sll\nclient dir=in\nserver dir=in\n" + ruleHandshake + `
 +0.01 C>S PA len=100 badsum      # 4
++0.01 S>C A`,
+		quiet: "link sll\nclient dir=in\nserver dir=in\n" + ruleHandshake + `
++0.01 C>S PA len=100 badsum=0x1234 # 4
 +0.01 S>C A`,
 		frame: 4, msg: "1 packet sent by the capturing host with bad checksums",
 		state: "ok/complete", quietState: "warning/complete"},
@@ -601,16 +614,18 @@ patch 2 mss=1460
 		// No direction marks (pcap on Ethernet): every bad checksum comes
 		// from the client, which sends good ones later. When the server's
 		// SYN-ACK is bad too, the bad checksums are no longer one sender's.
+		// The values are plainly wrong, not the pseudo-header sum an
+		// offloading stack leaves (that alone says offload).
 		fires: `
-0     C>S S  mss=1460 badsum
+0     C>S S  mss=1460 badsum=0x1234
 +0.01 S>C SA mss=1460
-+0.01 C>S A  badsum
++0.01 C>S A  badsum=0x1234
 +0.01 C>S PA len=100             # 4: good
 +0.01 S>C A`,
 		quiet: `
-0     C>S S  mss=1460 badsum
-+0.01 S>C SA mss=1460 badsum
-+0.01 C>S A  badsum
+0     C>S S  mss=1460 badsum=0x1234
++0.01 S>C SA mss=1460 badsum=0x1234
++0.01 C>S A  badsum=0x1234
 +0.01 C>S PA len=100             # 4: good
 +0.01 S>C A`,
 		frame: 1, msg: "2 packets sent by the capturing host with bad checksums",

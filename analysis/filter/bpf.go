@@ -39,11 +39,15 @@ const maxBPFInstructions = 4096
 // L2TPv3 or MPLS-in-IP; UDP to or from the VXLAN (4789, 8472), VXLAN-GPE
 // (4790), Geneve (6081), GTP-U (2152), L2TP (1701) or Teredo (3544) ports.
 // Should the decoder learn other encapsulations, this list must grow with
-// it. Expressions made only of vlan, less and greater look at the frame
-// itself and are exact on every frame, a tag being an 802.1Q (0x8100) or
-// 802.1ad (0x88a8) TPID as the decoder reads them; a 0x9100 TPID, which
-// libpcap also takes for a tag, leaves the decision to Match. As in libpcap,
-// a frame too short for a header the program reads is rejected.
+// it. As in libpcap, a frame too short for a header the program reads is
+// rejected.
+//
+// An expression that uses vlan, less or greater anywhere is refused with an
+// error wrapping ErrNotCompiled, and runs in userspace only: on Linux the
+// kernel takes the VLAN tag out of a frame (into the packet's metadata)
+// before a packet socket's filter runs, so a program testing for a tag
+// would reject every tagged frame, and one measuring the length would find
+// it 4 bytes short for each tag taken out.
 //
 // Other link types are refused with an error wrapping ErrNotCompiled, as is
 // a program longer than the kernel's 4096-instruction limit.
@@ -65,11 +69,11 @@ func (e *Expr) CompileBPF(linkType int, snaplen int) ([]bpf.Instruction, error) 
 	if e.MatchesAll() {
 		return []bpf.Instruction{bpf.RetConstant{Val: ret}}, nil
 	}
-	accept, reject := c.newLabel(), c.newLabel()
-	c.unknown = accept
-	if needsIP(e.root) {
-		c.prologue(accept)
+	if kw := frameLevel(e.root); kw != "" {
+		return nil, fmt.Errorf("filter: %q is %w: the kernel takes VLAN tags out of frames before a socket filter sees them", kw, ErrNotCompiled)
 	}
+	accept, reject := c.newLabel(), c.newLabel()
+	c.prologue(accept)
 	c.node(e.root, accept, reject)
 	c.label(accept)
 	c.emit(bpf.RetConstant{Val: ret})
@@ -96,25 +100,30 @@ const (
 	mDst      = 9
 )
 
-// needsIP reports whether the expression has IP-level primitives (anything
-// but vlan, less and greater).
-func needsIP(n *node) bool {
+// frameLevel returns the first of vlan, less and greater that the
+// expression uses, or "" when it uses none: the primitives that look at the
+// frame as it was on the wire, which a Linux socket filter does not see.
+func frameLevel(n *node) string {
 	if n == nil {
-		return false
+		return ""
 	}
 	if n.op != opPrim {
 		for _, k := range n.kids {
-			if needsIP(k) {
-				return true
+			if kw := frameLevel(k); kw != "" {
+				return kw
 			}
 		}
-		return false
+		return ""
 	}
 	switch n.p.kind {
-	case pVLAN, pLess, pGreater:
-		return false
+	case pVLAN:
+		return "vlan"
+	case pLess:
+		return "less"
+	case pGreater:
+		return "greater"
 	}
-	return true
+	return ""
 }
 
 // asmIns is an instruction with symbolic jump targets.
@@ -134,11 +143,10 @@ const (
 )
 
 type compiler struct {
-	nl      uint32 // offset of the IP header in plain frames
-	raw     bool
-	unknown int // label for frames left to Match: the accept label
-	code    []asmIns
-	labels  int
+	nl     uint32 // offset of the IP header in plain frames
+	raw    bool
+	code   []asmIns
+	labels int
 }
 
 func (c *compiler) newLabel() int           { c.labels++; return c.labels - 1 }
@@ -440,35 +448,8 @@ func (c *compiler) prim(p *prim, t, f int) {
 			c.label(next)
 			c.cond(bpf.JumpGreaterThan, uint32(p.hi), f, t)
 		}, t, f)
-	case pVLAN:
-		if c.raw {
-			c.jump(f)
-			return
-		}
-		// The decoder reads 802.1Q and 802.1ad tags; a 0x9100 TPID,
-		// which libpcap also takes for a tag, is left to Match.
-		for j := 0; j <= p.depth; j++ {
-			c.emit(bpf.LoadAbsolute{Off: uint32(12 + 4*j), Size: 2})
-			ok := c.newLabel()
-			c.jeq(0x8100, ok)
-			c.jeq(0x9100, c.unknown)
-			c.cond(bpf.JumpEqual, 0x88a8, ok, f)
-			c.label(ok)
-		}
-		if !p.hasID {
-			c.jump(t)
-			return
-		}
-		c.emit(bpf.LoadAbsolute{Off: uint32(14 + 4*p.depth), Size: 2})
-		c.emit(bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0x0fff})
-		c.cond(bpf.JumpEqual, uint32(p.num), t, f)
-	case pLess:
-		c.emit(bpf.LoadExtension{Num: bpf.ExtLen})
-		c.cond(bpf.JumpGreaterThan, uint32(p.size), f, t)
-	case pGreater:
-		c.emit(bpf.LoadExtension{Num: bpf.ExtLen})
-		c.cond(bpf.JumpGreaterOrEqual, uint32(p.size), t, f)
 	default:
+		// vlan, less and greater are refused by CompileBPF.
 		c.jump(f)
 	}
 }
