@@ -128,18 +128,10 @@ func runLive(ctx context.Context, o options, match func(*analysis.Packet) bool, 
 		full:  make(chan struct{}),
 		say:   say,
 	}
-	cfg := analysis.Config{Name: lo.iface, Match: match}
-	if lo.count > 0 {
-		// -c counts the packets that match EXPR, as tcpdump does.
-		cfg.Match = func(p *analysis.Packet) bool {
-			ok := match == nil || match(p)
-			if ok {
-				lr.matched++
-			}
-			return ok
-		}
-	}
-	lr.an = analysis.NewAnalyzer(cfg)
+	// EXPR is applied in analyse, before the spool and -w; -c counts the
+	// packets that match it, as tcpdump does.
+	lr.match, lr.dec = match, analysis.NewDecoder()
+	lr.an = analysis.NewAnalyzer(analysis.Config{Name: lo.iface})
 
 	h := capture.NewHandoff(handoffSize)
 	var stopping atomic.Bool
@@ -296,7 +288,10 @@ type liveRun struct {
 	spool    *capture.Spool
 	out      *liveOut
 	count    uint64 // -c; 0: no limit
-	matched  uint64 // packets that matched EXPR (counted with -c only)
+	matched  uint64 // packets that matched EXPR
+	match    func(*analysis.Packet) bool
+	dec      *analysis.Decoder
+	pkt      analysis.Packet
 	n        uint64 // packets taken from the queue
 	full     chan struct{}
 	spoolErr error
@@ -311,6 +306,18 @@ func (lr *liveRun) analyse(h *capture.Handoff) {
 			h.Release(rec)
 			continue
 		}
+		// The kernel filter only pre-filters (it may be leaky or
+		// absent): packets that fail EXPR are neither spooled, written
+		// nor analysed, so that -w holds exactly what EXPR selects and its
+		// frame numbers are the flows' frame numbers.
+		if lr.match != nil {
+			lr.dec.Decode(rec, &lr.pkt)
+			if !lr.match(&lr.pkt) {
+				h.Release(rec)
+				continue
+			}
+		}
+		lr.matched++
 		lr.n++
 		rec.Frame = lr.n
 		rec.Offset = -1
