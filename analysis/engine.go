@@ -58,14 +58,6 @@ type Result struct {
 	Damage string
 }
 
-// Counts returns the number of flows per status.
-func (res *Result) Counts() (n [4]int) {
-	for _, f := range res.Flows {
-		n[f.Status]++
-	}
-	return n
-}
-
 // Analyzer builds the flow table of one capture, a frame at a time.
 type Analyzer struct {
 	cfg   Config

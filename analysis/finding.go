@@ -119,16 +119,6 @@ func (c Code) Severity() Severity {
 	return Info
 }
 
-// CodeByName returns the code with the given spec name.
-func CodeByName(name string) (Code, bool) {
-	for c := range numCodes {
-		if codeInfo[c].name == name {
-			return c, true
-		}
-	}
-	return 0, false
-}
-
 // IsHandshake reports whether the code is one of the handshake rules.
 func (c Code) IsHandshake() bool { return c <= CodeMSSMissing }
 

@@ -122,6 +122,9 @@ type Path struct {
 	Findings map[*Flow][]PathFinding
 	conn     map[*Flow]*Connection
 	points   []Point
+	// span is each point's capture time span (first and last packet of
+	// its flows), in its own clock.
+	span [][2]int64
 }
 
 // ConnectionOf returns the connection a flow belongs to.
@@ -221,6 +224,13 @@ func Correlate(points []Point) *Path {
 		pa.Points = append(pa.Points, p.Name)
 	}
 	pa.Offset = make([]float64, len(points))
+	for _, p := range points {
+		first, last := int64(math.MaxInt64), int64(math.MinInt64)
+		for _, f := range p.Result.Flows {
+			first, last = min(first, f.Start), max(last, f.End)
+		}
+		pa.span = append(pa.span, [2]int64{first, last})
+	}
 	// next[i] maps a flow at point i to its flow at point i+1.
 	next := make([]map[*Flow]*Flow, len(points))
 	for i := 0; i+1 < len(points); i++ {
@@ -530,13 +540,9 @@ func (pa *Path) missing(at, to int, f *Flow, travel Side) {
 // covers reports whether point to's capture was running when a packet seen
 // at point at, at capture time t, would have reached it.
 func (pa *Path) covers(to, at int, t int64) bool {
-	res := pa.points[to].Result
-	if len(res.Flows) == 0 || math.IsNaN(pa.Offset[to]) || math.IsNaN(pa.Offset[at]) {
+	first, last := pa.span[to][0], pa.span[to][1]
+	if first > last || math.IsNaN(pa.Offset[to]) || math.IsNaN(pa.Offset[at]) {
 		return false
-	}
-	first, last := int64(math.MaxInt64), int64(math.MinInt64)
-	for _, f := range res.Flows {
-		first, last = min(first, f.Start), max(last, f.End)
 	}
 	tt := t + int64((pa.Offset[to]-pa.Offset[at])*1e9)
 	return tt >= first-int64(time.Second) && tt <= last

@@ -23,9 +23,6 @@ type FlowSummary struct {
 	Codes uint64
 }
 
-// HasCode reports whether the summarised flow has a finding with code c.
-func (s *FlowSummary) HasCode(c Code) bool { return s.Codes&(1<<c) != 0 }
-
 // Summary returns the flow's summary. Before Finish, status and handshake
 // status are provisional: the verdicts that need the whole capture
 // (unanswered, incomplete, not seen) are not in yet.
