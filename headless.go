@@ -69,7 +69,13 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 		results = append(results, l.res)
 	}
 	if len(all) > 1 {
-		pa = correlate(all)
+		var closers []io.Closer
+		pa, closers = correlate(all)
+		defer func() {
+			for _, c := range closers {
+				c.Close()
+			}
+		}()
 	}
 	var err error
 	switch {
@@ -90,17 +96,23 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 	return status
 }
 
-// correlate joins the inputs as the capture points of one path.
-func correlate(all []loaded) *analysis.Path {
-	var points []analysis.Point
+// correlate joins the inputs as the capture points of one path. The
+// rereaders it opens (to read the bytes a path finding names) are returned
+// for the caller to close.
+func correlate(all []loaded) (*analysis.Path, []io.Closer) {
+	var (
+		points  []analysis.Point
+		closers []io.Closer
+	)
 	for _, l := range all {
 		p := analysis.Point{Name: l.in.name, Result: l.res}
 		if rr, err := l.reader.Rereader(); err == nil {
 			p.Reread = rr.ReadAt
+			closers = append(closers, rr)
 		}
 		points = append(points, p)
 	}
-	return analysis.Correlate(points)
+	return analysis.Correlate(points), closers
 }
 
 // export writes the flows the flags pick (--flow IDs, or those with a
