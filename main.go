@@ -394,6 +394,10 @@ func splitLabel(arg string) (name, path string) {
 }
 
 func main() {
+	// A reader that goes away (synscope --json | head -1) makes writes to
+	// stdout fail with EPIPE, which ends the run quietly (writeFailed),
+	// instead of the runtime killing the process by SIGPIPE.
+	signal.Ignore(syscall.SIGPIPE)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
