@@ -2,11 +2,13 @@ package capture
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/gopacket/gopacket/layers"
 )
@@ -60,11 +62,45 @@ func Export(path string, srcs []ExportSource, overwrite bool) (int, error) {
 		return 0, err
 	}
 	n, err := writeExport(out, format, srcs, lt, nanos, snaplen)
-	if err != nil {
+	if err == nil {
+		return n, out.Commit()
+	}
+	if !diskFull(err) {
 		out.Abort()
 		return 0, fmt.Errorf("%s: %w", path, err)
 	}
-	return n, out.Commit()
+	// A full disk: keep the packets that fitted, as a valid capture.
+	total := 0
+	for _, s := range srcs {
+		total += len(s.Items)
+	}
+	kept, cerr := out.CommitPartial()
+	switch {
+	case cerr != nil:
+		return 0, fmt.Errorf("%s: %v; and keeping what was written failed: %v", path, pathErr(err), cerr)
+	case kept == 0:
+		return 0, fmt.Errorf("%s: %v: nothing written", path, pathErr(err))
+	}
+	return kept, &PartialError{Path: path, Written: kept, Total: total, Err: pathErr(err)}
+}
+
+// PartialError says that an export stopped part way, its file holding the
+// first Written of Total packets as a valid capture.
+type PartialError struct {
+	Path           string
+	Written, Total int
+	Err            error
+}
+
+func (e *PartialError) Error() string {
+	return fmt.Sprintf("%s: %v: the file holds only the first %d of %d packets", e.Path, e.Err, e.Written, e.Total)
+}
+
+func (e *PartialError) Unwrap() error { return e.Err }
+
+// diskFull tells a write that failed for lack of space.
+func diskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG)
 }
 
 // pcapParams checks that the items of every source share one link type and

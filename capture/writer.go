@@ -228,54 +228,125 @@ func nanosToTicks(ns int64, resol uint8) uint64 {
 
 // AtomicFile is an output file written under a temporary name in the same
 // directory (created 0600 with O_EXCL, so never through a planted link) and
-// renamed into place by Commit: a reader never sees half a file, and a
-// failed write leaves the old file, if any, as it was.
+// put in place by Commit: a reader never sees half a file, and a failed
+// write leaves the old file, if any, as it was.
 type AtomicFile struct {
 	*os.File
-	path string
-	done bool
+	path      string
+	overwrite bool
+	done      bool
 }
 
 // CreateAtomic starts writing path. It refuses to replace an existing file
-// unless overwrite is set.
+// unless overwrite is set, and never replaces anything but a regular file.
 func CreateAtomic(path string, overwrite bool) (*AtomicFile, error) {
-	if fi, err := os.Lstat(path); err == nil {
-		if !overwrite {
-			return nil, fmt.Errorf("%s: already exists; choose another name or allow overwriting", path)
-		}
-		if !fi.Mode().IsRegular() {
-			return nil, fmt.Errorf("%s: exists and is not a regular file; refusing to replace it", path)
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%s: %w", path, pathErr(err))
+	if err := checkTarget(path, overwrite); err != nil {
+		return nil, err
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return nil, fmt.Errorf("%s: cannot create: %w", path, pathErr(err))
 	}
-	return &AtomicFile{File: f, path: path}, nil
+	return &AtomicFile{File: f, path: path, overwrite: overwrite}, nil
 }
 
-// Commit flushes the file to disk and renames it into place.
+// checkTarget says whether path may be written: it must not exist, or,
+// with overwrite, be a regular file (a link is never followed).
+func checkTarget(path string, overwrite bool) error {
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("%s: %w", path, pathErr(err))
+	case !overwrite:
+		return fmt.Errorf("%s: already exists; choose another name or allow overwriting", path)
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%s: exists and is not a regular file; refusing to replace it", path)
+	}
+	return nil
+}
+
+// Commit flushes the file to disk and puts it in place. Without overwrite
+// it is linked to its name, which fails if a file of that name appeared in
+// the meantime (no check-then-rename race); with overwrite it is renamed
+// over the old one, which replaces a link rather than following it.
 func (a *AtomicFile) Commit() error {
 	if a.done {
 		return nil
 	}
 	a.done = true
+	tmp := a.File.Name()
+	defer os.Remove(tmp) // after a link, or after a failure
 	if err := a.File.Sync(); err != nil {
 		a.File.Close()
-		os.Remove(a.File.Name())
 		return fmt.Errorf("%s: %w", a.path, pathErr(err))
 	}
 	if err := a.File.Close(); err != nil {
-		os.Remove(a.File.Name())
 		return fmt.Errorf("%s: %w", a.path, pathErr(err))
 	}
-	if err := os.Rename(a.File.Name(), a.path); err != nil {
-		os.Remove(a.File.Name())
+	if !a.overwrite {
+		err := os.Link(tmp, a.path)
+		if err == nil {
+			return nil
+		}
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("%s: already exists; choose another name or allow overwriting", a.path)
+		}
+		// A file system without hard links: check, then rename.
+		if err := checkTarget(a.path, false); err != nil {
+			return err
+		}
+	} else if err := checkTarget(a.path, true); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, a.path); err != nil {
 		return fmt.Errorf("%s: %w", a.path, pathErr(err))
 	}
 	return nil
+}
+
+// CommitPartial keeps what a write that failed part way (a full disk) left
+// in the file: it is cut after its last whole record or block, so that it
+// is a valid capture, and put in place as Commit does. It returns the
+// number of packets kept; with none (not even the file header fitted) the
+// file is removed instead and the destination is untouched.
+func (a *AtomicFile) CommitPartial() (int, error) {
+	if a.done {
+		return 0, nil
+	}
+	end, packets, err := validPrefix(a.File)
+	if err != nil || packets == 0 {
+		a.Abort()
+		return 0, err
+	}
+	if err := a.File.Truncate(end); err != nil {
+		a.Abort()
+		return 0, fmt.Errorf("%s: %w", a.path, pathErr(err))
+	}
+	return packets, a.Commit()
+}
+
+// validPrefix reads the capture in f from its start and returns where its
+// last whole record or block ends and how many packets come before that.
+func validPrefix(f *os.File) (end int64, packets int, err error) {
+	size, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return 0, 0, err
+	}
+	r, err := NewReader(io.NewSectionReader(f, 0, size), f.Name(), size)
+	if err != nil {
+		return 0, 0, nil // not even the header is whole
+	}
+	end = r.BytesRead()
+	for {
+		_, err := r.Next()
+		if err != nil {
+			return end, packets, nil
+		}
+		packets++
+		end = r.BytesRead()
+	}
 }
 
 // Abort removes the temporary file; the destination is untouched. It does
