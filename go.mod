@@ -13,6 +13,7 @@ require (
 	github.com/charmbracelet/x/term v0.2.2
 	github.com/gopacket/gopacket v1.7.7
 	github.com/packetcap/go-pcap v0.0.0-20240528124601-8c87ecf5dbc5
+	go.uber.org/goleak v1.3.0
 	golang.org/x/net v0.55.0
 	golang.org/x/sys v0.47.0
 )
