@@ -25,22 +25,42 @@ const maxBPFInstructions = 4096
 // LinkTypeRaw). Accepted packets are returned with snaplen bytes; snaplen
 // <= 0 means 262144, libpcap's default.
 //
-// The program is a pre-filter: it accepts every packet Match could accept,
-// so Match must still be applied to the decoded packet. It is exact (it
-// accepts a packet if and only if Match does) on "plain" frames: Ethernet
-// frames without VLAN tags (or raw IP packets) that carry a non-IP protocol,
-// or an IPv4 or IPv6 packet with no extension header and no tunnel. The
-// other frames, whose innermost layer it cannot reach, it accepts without
-// evaluating the expression, leaving the decision to Match: VLAN-tagged
-// frames (TPID 0x8100, 0x88a8 or 0x9100), MPLS, PPPoE, 802.1ah and NSH
-// frames, 802.3 length-field frames; IPv6 packets with extension headers
-// (hop-by-hop, routing, fragment, destination options, mobility, HIP,
-// shim6); IPv4 and IPv6 packets carrying AH, IP-in-IP, 6in4, GRE, EtherIP,
-// L2TPv3 or MPLS-in-IP; UDP to or from the VXLAN (4789, 8472), VXLAN-GPE
-// (4790), Geneve (6081), GTP-U (2152), L2TP (1701) or Teredo (3544) ports.
-// Should the decoder learn other encapsulations, this list must grow with
-// it. As in libpcap, a frame too short for a header the program reads is
-// rejected.
+// The program is a pre-filter: it accepts every packet Match could accept
+// on the Fields synscope's decoder reports for it, so Match must still be
+// applied to the decoded packet. It is exact (it accepts a packet if and
+// only if Match does) on "plain" frames: Ethernet frames without VLAN tags
+// (or raw IP packets) that carry a non-IP protocol, or a well-formed IPv4
+// or IPv6 packet with no option, extension header, fragmentation or
+// tunnel. The other frames it accepts without evaluating the expression,
+// leaving the decision to Match:
+//   - frames whose innermost layer it cannot reach: VLAN-tagged frames
+//     (TPID 0x8100, 0x88a8 or 0x9100), MPLS, PPPoE, 802.1ah and NSH frames,
+//     802.3 length-field frames, EtherTypes 0x6558 (bridged Ethernet) and
+//     0xffff (which the decoder reads as IPv4); IPv4 and IPv6 packets
+//     whose protocol is an IPv6 extension header (hop-by-hop, routing,
+//     fragment, destination options, mobility, HIP, shim6), or that carry
+//     AH, IP-in-IP, 6in4, GRE, EtherIP, L2TPv3 or MPLS-in-IP; UDP to or
+//     from the VXLAN (4789, 8472), VXLAN-GPE (4790), Geneve (6081), GTP-U
+//     (2152), L2TP (1701) or Teredo (3544) ports. Should the decoder learn
+//     other encapsulations, this list must grow with it;
+//   - IPv4 fragments (more-fragments flag or an offset): the decoder
+//     reassembles the datagram and Match sees its ports at the last
+//     fragment, which carries none (tcpdump, which has no reassembly,
+//     matches "port" on the first fragment only);
+//   - packets the decoder reads differently from their header's face
+//     value, or not at all: frames too short for the headers the program
+//     reads (a runt Ethernet frame, a short IP header), IPv4 headers with
+//     options or a header length other than 20, IPv4 total lengths below
+//     20 (0 with segmentation offload), IPv6 payload length 0 (jumbograms,
+//     BIG TCP), fewer than 16 bytes of TCP or 8 of UDP or SCTP after the IP
+//     header, UDP length fields of 1 to 7; and, for LinkTypeRaw, packets
+//     that are neither IPv4 nor IPv6.
+//
+// The program therefore never reads past the end of a packet, and rejects
+// no packet for being short. Where it is exact it agrees with tcpdump's
+// program for the same expression, except that tcpdump's host and net also
+// match ARP and RARP addresses (TestCompileBPFTcpdump checks both on the
+// shared corpus).
 //
 // An expression that uses vlan, less or greater anywhere is refused with an
 // error wrapping ErrNotCompiled, and runs in userspace only: on Linux the
@@ -168,10 +188,25 @@ func (c *compiler) ldM(i int) { c.emit(bpf.LoadScratch{Dst: bpf.RegA, N: i}) }
 func (c *compiler) stM(i int) { c.emit(bpf.StoreScratch{Src: bpf.RegA, N: i}) }
 
 // prologue decodes a plain frame into scratch memory, and jumps to accept
-// for frames that are not plain.
+// for frames that are not plain: those whose innermost layer it cannot
+// reach, and those on which the decoder's fields could differ from what it
+// would read (a header the decoder refuses, a transport header it does not
+// decode, a datagram it reassembles). Each check costs a few instructions
+// on every packet; what it passes on is rare and goes to Match.
 func (c *compiler) prologue(accept int) {
 	v4, v6, nonIP, expr := c.newLabel(), c.newLabel(), c.newLabel(), c.newLabel()
 	nl := c.nl
+	// atLeast falls through when A >= v and goes to accept otherwise.
+	atLeast := func(v uint32) {
+		next := c.newLabel()
+		c.cond(bpf.JumpGreaterOrEqual, v, next, accept)
+		c.label(next)
+	}
+	// frameAtLeast falls through when the frame holds n bytes or more.
+	frameAtLeast := func(n uint32) {
+		c.emit(bpf.LoadExtension{Num: bpf.ExtLen})
+		atLeast(n)
+	}
 	// The kernel's checker wants every scratch word stored before any load
 	// on every path, whatever the values that guard it.
 	c.emit(bpf.LoadConstant{Dst: bpf.RegA, Val: 0})
@@ -179,28 +214,54 @@ func (c *compiler) prologue(accept int) {
 		c.stM(m)
 	}
 	if c.raw {
+		frameAtLeast(1)
 		c.emit(bpf.LoadAbsolute{Off: 0, Size: 1})
 		c.emit(bpf.ALUOpConstant{Op: bpf.ALUOpShiftRight, Val: 4})
 		c.jeq(4, v4)
 		c.jeq(6, v6)
 		c.jump(accept)
 	} else {
+		// A runt: the decoder finds no Ethernet header.
+		frameAtLeast(14)
 		c.emit(bpf.LoadAbsolute{Off: 12, Size: 2})
 		c.jeq(0x0800, v4)
 		c.jeq(0x86dd, v6)
 		// 802.3 length field: LLC/SNAP may carry anything.
-		next := c.newLabel()
-		c.cond(bpf.JumpGreaterOrEqual, 0x0600, next, accept)
-		c.label(next)
-		for _, et := range []uint32{0x8100, 0x88a8, 0x9100, 0x8847, 0x8848, 0x8863, 0x8864, 0x88e7, 0x894f} {
+		atLeast(0x0600)
+		// Tags, MPLS, PPPoE, 802.1ah, NSH; and the two EtherTypes the
+		// decoder (gopacket) reads as something else than their
+		// registration: 0x6558 (an Ethernet frame, as in GRE) and 0xffff
+		// ("raw" IPv4).
+		for _, et := range []uint32{0x8100, 0x88a8, 0x9100, 0x8847, 0x8848, 0x8863, 0x8864, 0x88e7, 0x894f, 0x6558, 0xffff} {
 			c.jeq(et, accept)
 		}
 		c.jump(nonIP)
 	}
 
 	tunnelProtos := []uint32{4, 41, 47, 51, 97, 115, 137}
+	// IPv6 extension headers, which the decoder follows after an IPv4
+	// header too.
+	extProtos := []uint32{0, 43, 44, 60, 135, 139, 140}
 	tunnelPorts := []uint32{4789, 8472, 4790, 6081, 2152, 1701, 3544}
-	udpTunnel := func(done int) {
+	// ports loads the ports at off and goes on to done. For UDP, a length
+	// field of 1 to 7 (the decoder refuses the header) and the tunnel
+	// ports go to accept.
+	ports := func(off uint32, done int) {
+		c.emit(bpf.LoadAbsolute{Off: off, Size: 2})
+		c.stM(mSrcPort)
+		c.emit(bpf.LoadAbsolute{Off: off + 2, Size: 2})
+		c.stM(mDstPort)
+		c.emit(bpf.LoadConstant{Dst: bpf.RegA, Val: 1})
+		c.stM(mHasPorts)
+		c.ldM(mProto)
+		udp := c.newLabel()
+		c.cond(bpf.JumpEqual, 17, udp, done)
+		c.label(udp)
+		c.emit(bpf.LoadAbsolute{Off: off + 4, Size: 2})
+		okLen := c.newLabel()
+		c.jeq(0, okLen)
+		atLeast(8)
+		c.label(okLen)
 		for _, m := range []int{mSrcPort, mDstPort} {
 			c.ldM(m)
 			for _, p := range tunnelPorts {
@@ -210,39 +271,58 @@ func (c *compiler) prologue(accept int) {
 		c.jump(done)
 	}
 
-	// IPv4.
+	// transport sends TCP, UDP and SCTP (protocol in A) to portsAt and the
+	// other protocols to other, and a transport header too short for the
+	// decoder to take the ports from (fewer than 16 bytes of TCP, 8 of UDP
+	// or SCTP, in the datagram or in the frame) to accept. minLen checks
+	// that n bytes follow the IP header.
+	transport := func(minLen func(n uint32), portsAt, other int) {
+		tcp, udp := c.newLabel(), c.newLabel()
+		c.jeq(6, tcp)
+		c.jeq(17, udp)
+		c.jeq(132, udp)
+		c.jump(other)
+		c.label(tcp)
+		minLen(16)
+		c.jump(portsAt)
+		c.label(udp)
+		minLen(8)
+		c.label(portsAt)
+	}
+
+	// IPv4. The first byte must be 0x45 (version 4, a 20-byte header):
+	// options, a header length below 20, or a version the EtherType
+	// contradicts go to Match.
 	c.label(v4)
 	addr4, ports4 := c.newLabel(), c.newLabel()
+	frameAtLeast(nl + 20)
+	c.emit(bpf.LoadAbsolute{Off: nl, Size: 1})
+	next := c.newLabel()
+	c.cond(bpf.JumpEqual, 0x45, next, accept)
+	c.label(next)
+	// A fragment (more fragments, or an offset): Match sees the datagram
+	// once the decoder has reassembled it, at its last fragment.
+	c.emit(bpf.LoadAbsolute{Off: nl + 6, Size: 2})
+	next = c.newLabel()
+	c.cond(bpf.JumpBitsSet, 0x3fff, accept, next)
+	c.label(next)
+	// A total length below the header's (0: segmentation offload).
+	c.emit(bpf.LoadAbsolute{Off: nl + 2, Size: 2})
+	atLeast(20)
 	c.emit(bpf.LoadConstant{Dst: bpf.RegA, Val: 4})
 	c.stM(mIPVer)
-	c.emit(bpf.LoadConstant{Dst: bpf.RegA, Val: 0})
-	c.stM(mHasPorts)
 	c.emit(bpf.LoadAbsolute{Off: nl + 9, Size: 1})
 	c.stM(mProto)
-	for _, p := range tunnelProtos {
+	for _, p := range append(extProtos, tunnelProtos...) {
 		c.jeq(p, accept)
 	}
-	c.jeq(6, ports4)
-	c.jeq(17, ports4)
-	c.jeq(132, ports4)
-	c.jump(addr4)
-	c.label(ports4)
-	first := c.newLabel()
-	c.emit(bpf.LoadAbsolute{Off: nl + 6, Size: 2})
-	c.cond(bpf.JumpBitsSet, 0x1fff, addr4, first) // not the first fragment: no ports
-	c.label(first)
-	c.emit(bpf.LoadMemShift{Off: nl})
-	c.emit(bpf.LoadIndirect{Off: nl, Size: 2})
-	c.stM(mSrcPort)
-	c.emit(bpf.LoadIndirect{Off: nl + 2, Size: 2})
-	c.stM(mDstPort)
-	c.emit(bpf.LoadConstant{Dst: bpf.RegA, Val: 1})
-	c.stM(mHasPorts)
-	c.ldM(mProto)
-	udp4 := c.newLabel()
-	c.cond(bpf.JumpEqual, 17, udp4, addr4)
-	c.label(udp4)
-	udpTunnel(addr4)
+	minTransport := func(n uint32) {
+		c.emit(bpf.LoadAbsolute{Off: nl + 2, Size: 2})
+		atLeast(20 + n)
+		frameAtLeast(nl + 20 + n)
+	}
+	transport(minTransport, ports4, addr4)
+	ports(nl+20, addr4)
 	c.label(addr4)
 	c.emit(bpf.LoadAbsolute{Off: nl + 12, Size: 4})
 	c.stM(mSrc)
@@ -253,31 +333,25 @@ func (c *compiler) prologue(accept int) {
 	// IPv6.
 	c.label(v6)
 	addr6, ports6 := c.newLabel(), c.newLabel()
+	frameAtLeast(nl + 40)
+	// Payload length 0: a jumbogram or a BIG TCP packet, whose length the
+	// decoder takes from elsewhere, or a header it refuses.
+	c.emit(bpf.LoadAbsolute{Off: nl + 4, Size: 2})
+	atLeast(1)
 	c.emit(bpf.LoadConstant{Dst: bpf.RegA, Val: 6})
 	c.stM(mIPVer)
-	c.emit(bpf.LoadConstant{Dst: bpf.RegA, Val: 0})
-	c.stM(mHasPorts)
 	c.emit(bpf.LoadAbsolute{Off: nl + 6, Size: 1})
 	c.stM(mProto)
-	for _, p := range append([]uint32{0, 43, 44, 60, 135, 139, 140}, tunnelProtos...) {
+	for _, p := range append(extProtos, tunnelProtos...) {
 		c.jeq(p, accept)
 	}
-	c.jeq(6, ports6)
-	c.jeq(17, ports6)
-	c.jeq(132, ports6)
-	c.jump(addr6)
-	c.label(ports6)
-	c.emit(bpf.LoadAbsolute{Off: nl + 40, Size: 2})
-	c.stM(mSrcPort)
-	c.emit(bpf.LoadAbsolute{Off: nl + 42, Size: 2})
-	c.stM(mDstPort)
-	c.emit(bpf.LoadConstant{Dst: bpf.RegA, Val: 1})
-	c.stM(mHasPorts)
-	c.ldM(mProto)
-	udp6 := c.newLabel()
-	c.cond(bpf.JumpEqual, 17, udp6, addr6)
-	c.label(udp6)
-	udpTunnel(addr6)
+	minTransport = func(n uint32) {
+		c.emit(bpf.LoadAbsolute{Off: nl + 4, Size: 2})
+		atLeast(n)
+		frameAtLeast(nl + 40 + n)
+	}
+	transport(minTransport, ports6, addr6)
+	ports(nl+40, addr6)
 	c.label(addr6)
 	for i := uint32(0); i < 4; i++ {
 		c.emit(bpf.LoadAbsolute{Off: nl + 8 + 4*i, Size: 4})

@@ -11,15 +11,15 @@ import (
 )
 
 // plainPacket reports whether CompileBPF's program is exact on tp (see
-// CompileBPF): untagged, no tunnel.
+// CompileBPF): untagged, not a fragment, no tunnel.
 func plainPacket(tp testPacket) bool {
-	if len(tp.vlans) > 0 {
-		return false
+	if len(tp.vlans) > 0 || tp.fragOff != 0 {
+		return false // tagged frames and fragments are left to Match
 	}
 	if slices.Contains([]uint8{4, 41, 47, 51, 97, 115, 137}, tp.proto) {
 		return false
 	}
-	if tp.ipver == 6 && slices.Contains([]uint8{0, 43, 44, 60, 135, 139, 140}, tp.proto) {
+	if tp.ipver != 0 && slices.Contains([]uint8{0, 43, 44, 60, 135, 139, 140}, tp.proto) {
 		return false
 	}
 	if tp.proto == 17 && tp.fragOff == 0 {
