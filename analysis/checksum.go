@@ -31,7 +31,7 @@ func offloadSender(flows []*Flow) netip.Addr {
 			} else if addr != sender {
 				return netip.Addr{}
 			}
-			if i == 0 && f.lastGood[b.side] > b.frame {
+			if i == 0 && f.goodAfterBad {
 				late = true
 			}
 		}

@@ -2,7 +2,6 @@ package analysis
 
 import (
 	"cmp"
-	"net/netip"
 	"slices"
 
 	"github.com/synscope/synscope/capture"
@@ -19,19 +18,11 @@ type Config struct {
 	// (Flow.Marked), without leaving other packets out: for exporting
 	// whole flows that match an expression.
 	Mark func(*Packet) bool
-}
-
-// flowKey is the same for both directions of a connection.
-type flowKey struct {
-	a, b netip.AddrPort
-}
-
-func keyOf(p *Packet) (flowKey, bool) {
-	s, d := p.SrcAddrPort(), p.DstAddrPort()
-	if s.Compare(d) <= 0 {
-		return flowKey{s, d}, true
-	}
-	return flowKey{d, s}, false
+	// MaxFlows bounds the flows kept at once: past it, the flows idle the
+	// longest are evicted, clean ones before those with findings (see
+	// evict.go), and Result.Evicted counts them. 0 means DefaultMaxFlows,
+	// sized to the machine's memory; a negative value means no bound.
+	MaxFlows int
 }
 
 // CaptureFinding is a finding about a frame that belongs to no flow (a
@@ -56,25 +47,86 @@ type Result struct {
 	// Damage says where a damaged capture stops being readable; the
 	// result holds everything before it. Empty when the file read cleanly.
 	Damage string
+	// Evicted counts the flows dropped to stay within Config.MaxFlows
+	// (they are not in Flows); MaxFlows is the bound that applied.
+	Evicted  uint64
+	MaxFlows int
+}
+
+// Flow returns the flow with the given id, or nil when there is none: ids
+// start at 1, and a flow evicted to stay within Config.MaxFlows has none.
+// Without evictions Flows[id-1] is the flow; with them, use Flow.
+func (res *Result) Flow(id int) *Flow {
+	if id >= 1 && id <= len(res.Flows) && res.Flows[id-1] != nil && res.Flows[id-1].ID == id {
+		return res.Flows[id-1]
+	}
+	// Flows are in id order; evicted ones leave no entry (after Finish)
+	// or a nil one (while reading).
+	lo, hi := 0, min(id, len(res.Flows))
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		j := m
+		for j < hi && res.Flows[j] == nil {
+			j++
+		}
+		switch {
+		case j == hi:
+			hi = m
+		case res.Flows[j].ID == id:
+			return res.Flows[j]
+		case res.Flows[j].ID < id:
+			lo = j + 1
+		default:
+			hi = m
+		}
+	}
+	return nil
 }
 
 // Analyzer builds the flow table of one capture, a frame at a time.
 type Analyzer struct {
-	cfg   Config
-	dec   *Decoder
-	pkt   Packet
-	byKey map[flowKey]*Flow
-	res   Result
+	cfg  Config
+	dec  *Decoder
+	pkt  Packet
+	tab  flowTable
+	refs refPool
+	res  Result
+
+	// Eviction (evict.go): the flows in their eviction classes, the
+	// number of packets seen (the clock), and the evicted flows' holes
+	// in res.Flows.
+	maxFlows int
+	live     int
+	lists    [numEvictClasses]flowList
+	tick     uint32
+	holes    int
+	lastID   int
+
+	// Changed (summary.go): the flows touched since the last call.
+	gen      Gen
+	tracking bool
+	dirty    []dirtyFlow
+	gone     []FlowSummary // flows evicted since the last call
+	// spare is an evicted flow, cleared, for the next new flow.
+	spare *Flow
 }
 
 // NewAnalyzer returns an Analyzer for one capture.
 func NewAnalyzer(cfg Config) *Analyzer {
-	return &Analyzer{
-		cfg:   cfg,
-		dec:   NewDecoder(),
-		byKey: make(map[flowKey]*Flow),
-		res:   Result{Name: cfg.Name},
+	a := &Analyzer{
+		cfg: cfg,
+		dec: NewDecoder(),
+		res: Result{Name: cfg.Name},
+		gen: 1,
 	}
+	a.maxFlows = cfg.MaxFlows
+	if a.maxFlows == 0 {
+		a.maxFlows = DefaultMaxFlows()
+	}
+	if a.maxFlows > 0 {
+		a.res.MaxFlows = a.maxFlows
+	}
+	return a
 }
 
 // Add decodes one record and updates the flow it belongs to.
@@ -85,12 +137,31 @@ func (a *Analyzer) Add(rec *capture.Record) {
 	a.addPacket(p)
 }
 
-// addPacket puts one decoded packet in its flow.
+// addPacket puts one decoded packet in its flow, unless the filter
+// (Config.Match) leaves it out.
 func (a *Analyzer) addPacket(p *Packet) {
 	if a.cfg.Match != nil && !a.cfg.Match(p) {
 		a.res.Filtered++
 		return
 	}
+	h := uint64(0)
+	if p.HasTCP {
+		h = connHash(p.Src, p.SrcPort, p.Dst, p.DstPort)
+	}
+	a.addHashed(p, h, markLazy)
+}
+
+// How addPacket learns whether a packet is marked (Config.Mark).
+const (
+	markLazy int8 = iota // ask Config.Mark, if the flow is not marked yet
+	markNo
+	markYes
+)
+
+// addHashed puts one decoded packet, which the filter accepted, in its
+// flow. h is its connHash.
+func (a *Analyzer) addHashed(p *Packet, h uint64, mark int8) {
+	a.tick++
 	if !p.HasTCP {
 		if p.MalformedLayer != "" && (p.Proto == 6 || p.IPVersion == 0 || p.MalformedLayer == "TCP") {
 			a.res.MalformedCount++
@@ -101,32 +172,66 @@ func (a *Analyzer) addPacket(p *Packet) {
 		return
 	}
 	a.res.TCPFrames++
-	key, _ := keyOf(p)
-	f := a.byKey[key]
+	slot := a.tab.find(h, p)
+	f := a.tab.slots[slot].f
 	if f != nil && !p.NoAnalysis && f.reuseSYN(p, f.sideOf(p)) {
 		// A new connection on the same ports, as Wireshark decides it.
-		old := f
-		f = a.newFlow(key, p)
-		f.PrevID = old.ID
-		if !old.closed {
+		old, oldID := f, f.ID
+		a.makeRoom()
+		evicted := a.spare == old // and about to be reused for the new flow
+		f = a.newFlow(p)
+		f.PrevID = oldID
+		if !evicted && !old.closed {
 			old.addFinding(Finding{Code: CodeReusedPorts, Frame: p.Frame, RelatedFrame: old.LastFrame, A: int64(f.ID)})
+			a.touch(old)
+			a.requeue(old)
 		}
+		a.tab.set(a.tab.find(h, p), h, f)
 	}
 	if f == nil {
-		f = a.newFlow(key, p)
+		if a.makeRoom() {
+			slot = a.tab.find(h, p) // the table changed
+		}
+		f = a.newFlow(p)
+		a.tab.set(slot, h, f)
 	}
-	if a.cfg.Mark != nil && !f.Marked && a.cfg.Mark(p) {
+	switch mark {
+	case markLazy:
+		if a.cfg.Mark != nil && !f.Marked && a.cfg.Mark(p) {
+			f.Marked = true
+		}
+	case markYes:
 		f.Marked = true
 	}
-	f.add(p)
+	f.lastActive = a.tick
+	f.add(p, &a.refs)
+	a.touch(f)
+	if f.list != f.evictClass() {
+		a.requeue(f)
+	}
+}
+
+// makeRoom evicts a flow when the Analyzer holds MaxFlows, and reports
+// whether it did.
+func (a *Analyzer) makeRoom() bool {
+	if a.maxFlows > 0 && a.live >= a.maxFlows && a.evictOne() {
+		a.live--
+		return true
+	}
+	return false
 }
 
 // newFlow starts a flow at p, deciding which side is the client: the sender
 // of a pure SYN; the receiver of a SYN-ACK; otherwise the side with the
 // higher port (the server has the well-known or lower port), marked as a
 // guess.
-func (a *Analyzer) newFlow(key flowKey, p *Packet) *Flow {
-	f := &Flow{ID: len(a.res.Flows) + 1, FirstFrame: p.Frame, Start: p.Time}
+func (a *Analyzer) newFlow(p *Packet) *Flow {
+	f := a.spare
+	a.spare = nil
+	if f == nil {
+		f = new(Flow)
+	}
+	f.ID, f.FirstFrame, f.Start, f.pos = a.nextID(), p.Frame, p.Time, int32(len(a.res.Flows))
 	f.dir = [2]dirState{newDirState(), newDirState()}
 	src, dst := p.SrcAddrPort(), p.DstAddrPort()
 	switch {
@@ -150,8 +255,16 @@ func (a *Analyzer) newFlow(key flowKey, p *Packet) *Flow {
 		f.firstSender = FromServer
 	}
 	a.res.Flows = append(a.res.Flows, f)
-	a.byKey[key] = f
+	a.live++
+	f.list, f.queuedAt = evictOpenClean, a.tick
+	a.lists[evictOpenClean].pushBack(f)
 	return f
+}
+
+// nextID is the id of the next new flow.
+func (a *Analyzer) nextID() int {
+	a.lastID++
+	return a.lastID
 }
 
 // serverLike reports whether port a looks more like a server's port than b:
@@ -171,8 +284,8 @@ func (f *Flow) sideOf(p *Packet) Side {
 	return FromServer
 }
 
-// add updates f with one of its packets.
-func (f *Flow) add(p *Packet) {
+// add updates f with one of its packets. Refs grow from pool.
+func (f *Flow) add(p *Packet, pool *refPool) {
 	side := f.sideOf(p)
 	ref := PacketRef{Frame: p.Frame, Offset: p.Offset, Time: p.Time, Seq: p.Seq, Ack: p.Ack,
 		Len: uint32(p.PayloadLen), Window: p.Window, Flags: p.Flags,
@@ -192,17 +305,18 @@ func (f *Flow) add(p *Packet) {
 	}
 	if p.TCPChecksum == CheckBad || p.IPChecksum == CheckBad {
 		ref.Bits |= RefBadChecksum
+		f.noted = true // a checksum finding comes at Finish: keep the flow till then
 		if len(f.badSums) < maxFindingsPerCode {
 			f.badSums = append(f.badSums, badSum{p.Frame, side, p.Direction, p.PartialChecksum && p.IPChecksum != CheckBad})
 		}
 	}
-	if p.TCPChecksum == CheckGood {
-		f.lastGood[side] = p.Frame
+	if p.TCPChecksum == CheckGood && len(f.badSums) > 0 && f.badSums[0].side == side && f.badSums[0].frame < p.Frame {
+		f.goodAfterBad = true
 	}
 	for _, fr := range p.FragmentFrames {
-		f.Refs = append(f.Refs, PacketRef{Frame: fr, Time: p.Time, Bits: ref.Bits | RefFragment})
+		f.Refs = pool.appendRef(f.Refs, PacketRef{Frame: fr, Time: p.Time, Bits: ref.Bits | RefFragment})
 	}
-	f.Refs = append(f.Refs, ref)
+	f.Refs = pool.appendRef(f.Refs, ref)
 	f.Packets++
 	f.Bytes += int64(p.WireLen)
 	f.LastFrame = p.Frame
@@ -251,6 +365,13 @@ func (f *Flow) closeState(p *Packet, side Side) {
 // Finish ends the analysis: it gives the verdicts that need the whole
 // capture and returns the result. The Analyzer must not be used after.
 func (a *Analyzer) Finish() *Result {
+	if a.holes > 0 {
+		a.compact()
+	}
+	a.lists = [numEvictClasses]flowList{}
+	a.tab = flowTable{}
+	a.refs = refPool{}
+	a.dirty, a.gone, a.spare = nil, nil, nil
 	offload := offloadSender(a.res.Flows)
 	for _, f := range a.res.Flows {
 		f.finishHandshake()

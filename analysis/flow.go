@@ -196,21 +196,37 @@ type Flow struct {
 	// Marked is set when a packet of the flow matched Config.Mark.
 	Marked bool
 
-	dir         [2]dirState
-	zeek        zeekState
+	// Small fields first, in the padding after Marked.
 	firstSender Side
 	finSeen     [2]bool
 	rstSeen     bool
-	rstFrame    uint64
 	closed      bool // FIN from both sides, or a RST
 	finished    bool // the capture's end has been seen: verdicts are final
-	badSums     []badSum
-	malformed   []malformedNote
+	haveSynTime bool
+	noted       bool // has a warning or an error
+	evicted     bool
+	list        int8 // eviction class, evictNone when in no queue
+	// goodAfterBad: a good checksum came from the side of the flow's
+	// first bad one, after it.
+	goodAfterBad bool
+
+	dir         [2]dirState
+	zeek        zeekState
+	rstFrame    uint64
 	closeFrame  uint64 // the RST, or the second FIN, that ended the connection
 	firstRTT    int64  // Wireshark's ts_first_rtt: first ACK after the last SYN
 	lastSynTime int64
-	haveSynTime bool
-	lastGood    [2]uint64 // last frame from each side with a good checksum
+	badSums     []badSum
+	malformed   []malformedNote
+
+	// The Analyzer's bookkeeping: the flow's place in Result.Flows, its
+	// eviction queue (evict.go) and when it was last touched
+	// (Analyzer.Changed). Clocks count packets, modulo 2^32.
+	lprev, lnext *Flow
+	pos          int32
+	queuedAt     uint32
+	lastActive   uint32
+	touched      uint32
 }
 
 type badSum struct {
@@ -230,6 +246,9 @@ type malformedNote struct {
 
 // addFinding records a finding, keeping at most maxFindingsPerCode of each code.
 func (f *Flow) addFinding(fi Finding) {
+	if fi.Code.Severity() >= Warning {
+		f.noted = true
+	}
 	f.Counts[fi.Code]++
 	if f.Counts[fi.Code] <= maxFindingsPerCode {
 		f.Findings = append(f.Findings, fi)

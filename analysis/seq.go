@@ -44,19 +44,19 @@ const dupPoisoned = ^uint32(0)
 
 // dirState is what Wireshark's tcp_flow_t keeps of one direction.
 type dirState struct {
-	baseSet     bool
+	nextSeqTime int64
+	lastAckTime int64 // time of the last packet from this side
+	lastNonDup  uint64
 	baseSeq     uint32
 	nextSeq     uint32 // highest seq+len seen (0: unknown)
-	nextSeqTime int64
 	maxSeqToAck uint32 // highest contiguous sequence number (0: unknown)
 	lastAck     uint32 // raw ack field of the last packet (0: unknown)
-	lastAckTime int64  // time of the last packet from this side
 	window      uint32 // raw window of the last packet; 0xFFFFFFFF before any
-	winScale    int8
-	isFirstAck  bool // the last SYN from this side is not yet followed by its ACK
 	dupAcks     uint32
-	lastNonDup  uint64
 	lastFlags   uint16
+	winScale    int8
+	baseSet     bool
+	isFirstAck  bool // the last SYN from this side is not yet followed by its ACK
 }
 
 func newDirState() dirState {

@@ -1,6 +1,10 @@
 package analysis
 
-import "net/netip"
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+)
 
 // FlowSummary is a copy of what a flow list shows of one flow. The ui takes
 // summaries while a capture is still being read (the flows themselves
@@ -21,6 +25,9 @@ type FlowSummary struct {
 	HasFirst bool
 	// Codes is a bit set of the codes the flow has findings for.
 	Codes uint64
+	// Evicted is set in a summary Analyzer.Changed returns for a flow
+	// that was evicted (Config.MaxFlows): the list should drop it.
+	Evicted bool
 }
 
 // Summary returns the flow's summary. Before Finish, status and handshake
@@ -45,6 +52,7 @@ func (f *Flow) Summary() FlowSummary {
 	if !f.finished {
 		s.Status, s.Handshake = f.provisional()
 	}
+	s.Evicted = f.evicted
 	return s
 }
 
@@ -82,24 +90,79 @@ func (f *Flow) provisional() (Status, HandshakeStatus) {
 }
 
 // Summaries appends the summaries of every flow so far to dst, in id order.
-// It is the snapshot a loading ui takes, from the reading goroutine.
+// It is the snapshot a loading ui takes, from the reading goroutine. To
+// copy only what changed since the last snapshot, use Changed.
 func (a *Analyzer) Summaries(dst []FlowSummary) []FlowSummary {
 	for _, f := range a.res.Flows {
-		dst = append(dst, f.Summary())
+		if f != nil {
+			dst = append(dst, f.Summary())
+		}
 	}
 	return dst
+}
+
+// Gen marks a point in an Analyzer's updates, for Changed.
+type Gen uint64
+
+// Changed appends to dst the summaries of the flows added, updated or
+// evicted (FlowSummary.Evicted) since since, in id order, and returns the
+// Gen to pass to the next call. since is the Gen the previous call
+// returned; 0, or any other value, asks for every flow, as Summaries gives
+// them. A loading ui calls it on each tick, with the same serialisation
+// as Add, and copies only what changed: a capture with 250,000 flows of
+// which a few thousand see packets between two ticks costs a few thousand
+// summaries, not 250,000.
+//
+// The Analyzer notes touched flows only once Changed has been called, so
+// that a reader that never calls it pays nothing.
+func (a *Analyzer) Changed(dst []FlowSummary, since Gen) ([]FlowSummary, Gen) {
+	if !a.tracking || since != a.gen {
+		a.tracking = true
+		dst = a.Summaries(dst)
+	} else {
+		start := len(dst)
+		for _, d := range a.dirty {
+			// An entry is stale when its flow was evicted and the
+			// Flow reused for another: the eviction is in gone.
+			if d.f.ID == d.id && !d.f.evicted {
+				dst = append(dst, d.f.Summary())
+			}
+		}
+		dst = append(dst, a.gone...)
+		slices.SortFunc(dst[start:], func(x, y FlowSummary) int { return cmp.Compare(x.ID, y.ID) })
+	}
+	clear(a.dirty)
+	a.dirty = a.dirty[:0]
+	a.gone = a.gone[:0]
+	a.gen++
+	return dst, a.gen
+}
+
+// dirtyFlow is a flow touched since the last Changed, with its id then.
+type dirtyFlow struct {
+	f  *Flow
+	id int
+}
+
+// touch notes that f changed, for Changed.
+func (a *Analyzer) touch(f *Flow) {
+	if a.tracking && f.touched != uint32(a.gen) {
+		f.touched = uint32(a.gen)
+		a.dirty = append(a.dirty, dirtyFlow{f, f.ID})
+	}
 }
 
 // Progress is what a loading ui shows of the reading so far.
 type Progress struct {
 	Frames    uint64
 	TCPFrames uint64
-	Flows     int
+	Flows     int    // flows kept
+	Evicted   uint64 // flows evicted (Config.MaxFlows)
 }
 
 // Progress returns the counts so far.
 func (a *Analyzer) Progress() Progress {
-	return Progress{Frames: a.res.Frames, TCPFrames: a.res.TCPFrames, Flows: len(a.res.Flows)}
+	return Progress{Frames: a.res.Frames, TCPFrames: a.res.TCPFrames, Flows: a.live, Evicted: a.res.Evicted}
 }
 
 const _ = uint(64 - numCodes) // FlowSummary.Codes holds one bit per code

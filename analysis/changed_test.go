@@ -1,0 +1,84 @@
+package analysis
+
+import (
+	"bytes"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/synscope/synscope/capture"
+	"github.com/synscope/synscope/capture/fixture/synth"
+)
+
+// TestChangedReturnsTouchedFlows reads a generated capture a few hundred
+// packets at a time, as a loading ui would between two ticks, and checks
+// each Changed against the full Summaries: it returns exactly the flows
+// whose summary changed or that are new (and may return a flow whose
+// packet changed nothing the summary shows), in id order, and those
+// summaries are current. Flows evicted since the last call come back with
+// Evicted set.
+func TestChangedReturnsTouchedFlows(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := synth.Write(&buf, synth.Config{Seed: 4, Conns: 1500, Anomalies: 0.2, Flood: 3000, FloodRate: 2e3}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := capture.NewReader(bytes.NewReader(buf.Bytes()), "synth", int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewAnalyzer(Config{Name: "synth", MaxFlows: 1200})
+	// The first call gives every flow: none yet.
+	got, gen := a.Changed(nil, 0)
+	if len(got) != 0 {
+		t.Fatalf("%d summaries before any packet", len(got))
+	}
+	view := map[int]FlowSummary{} // what a ui would show
+	var all []FlowSummary
+	calls, partial, evicted := 0, 0, 0
+	for done := false; !done; {
+		for range 300 {
+			rec, err := r.Next()
+			if err != nil {
+				done = true
+				break
+			}
+			a.Add(rec)
+		}
+		got, gen = a.Changed(got[:0], gen)
+		calls++
+		if !slices.IsSortedFunc(got, func(x, y FlowSummary) int { return x.ID - y.ID }) {
+			t.Fatalf("call %d: summaries not in id order", calls)
+		}
+		for _, s := range got {
+			if s.Evicted {
+				if _, ok := view[s.ID]; !ok && s.ID <= 0 {
+					t.Fatalf("call %d: eviction of unknown flow %d", calls, s.ID)
+				}
+				delete(view, s.ID)
+				evicted++
+				continue
+			}
+			view[s.ID] = s
+		}
+		partial += len(got)
+		// The view must now be what Summaries says.
+		all = a.Summaries(all[:0])
+		if len(all) != len(view) {
+			t.Fatalf("call %d: the view has %d flows, Summaries %d", calls, len(view), len(all))
+		}
+		for _, s := range all {
+			if v, ok := view[s.ID]; !ok || !reflect.DeepEqual(v, s) {
+				t.Fatalf("call %d: flow %d in the view is %+v, want %+v", calls, s.ID, v, s)
+			}
+		}
+	}
+	if evicted == 0 || a.Progress().Evicted == 0 {
+		t.Fatal("no eviction seen: the test does not test it")
+	}
+	// A gen that is not the last one returned asks for everything.
+	got, _ = a.Changed(got[:0], gen-1)
+	if len(got) != len(a.Summaries(nil)) {
+		t.Fatalf("a stale gen gave %d summaries, want all %d", len(got), len(all))
+	}
+	t.Logf("%d calls returned %d summaries in all (%d evictions); Summaries each time would have copied %d", calls, partial, evicted, calls*len(all))
+}

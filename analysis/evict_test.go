@@ -1,0 +1,310 @@
+package analysis
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/synscope/synscope/capture"
+	"github.com/synscope/synscope/capture/fixture/synth"
+)
+
+// evictPkt is a segment of connection i (client 10.9.x.y:40000+i to
+// 192.0.2.1:443).
+func evictPkt(frame, i int, fromServer bool, flags string, seq, ack uint32, n int) *Packet {
+	p := packetOf(frame-1, seg{fromServer: fromServer, flags: flags, seq: seq, ack: ack, len: n, ms: float64(frame)})
+	cl := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), uint16(40000+i))
+	sv := netip.MustParseAddrPort("192.0.2.1:443")
+	if fromServer {
+		cl, sv = sv, cl
+	}
+	p.Src, p.SrcPort, p.Dst, p.DstPort = cl.Addr(), cl.Port(), sv.Addr(), sv.Port()
+	if flags == "S" || flags == "SA" {
+		p.Opts = Options{MSS: 1460, HasMSS: true}
+	}
+	return &p
+}
+
+func ids(res *Result) []int {
+	var out []int
+	for _, f := range res.Flows {
+		if f != nil {
+			out = append(out, f.ID)
+		}
+	}
+	return out
+}
+
+// TestEvictionOrder: past MaxFlows, clean closed flows go first, then
+// clean open ones idle the longest, and flows with a warning or an error
+// only when no clean flow is left.
+func TestEvictionOrder(t *testing.T) {
+	a := NewAnalyzer(Config{Name: "t", MaxFlows: 4})
+	frame := 0
+	add := func(i int, fromServer bool, flags string, seq, ack uint32, n int) {
+		frame++
+		a.addPacket(evictPkt(frame, i, fromServer, flags, seq, ack, n))
+	}
+	// 1: clean, closed by FINs both ways.
+	add(1, false, "S", 100, 0, 0)
+	add(1, true, "SA", 500, 101, 0)
+	add(1, false, "A", 101, 501, 0)
+	add(1, false, "FA", 101, 501, 0)
+	add(1, true, "FA", 501, 102, 0)
+	add(1, false, "A", 102, 502, 0)
+	// 2: clean, open. 3: reset (a warning), closed. 4: a SYN with data
+	// (a warning), open.
+	add(2, false, "S", 200, 0, 0)
+	add(3, false, "S", 300, 0, 0)
+	add(3, true, "SA", 700, 301, 0)
+	add(3, false, "A", 301, 701, 0)
+	add(3, false, "RA", 301, 701, 0)
+	add(4, false, "S", 400, 0, 20)
+	if got := ids(&a.res); !slices.Equal(got, []int{1, 2, 3, 4}) {
+		t.Fatalf("flows %v before any eviction", got)
+	}
+	add(5, false, "S", 500, 0, 0) // evicts 1, clean and closed
+	if got := ids(&a.res); !slices.Equal(got, []int{2, 3, 4, 5}) {
+		t.Fatalf("flows %v, want 1 (clean, closed) evicted first", got)
+	}
+	add(2, true, "SA", 900, 201, 0) // 2 is active again: 5 is idle the longest
+	add(6, false, "S", 600, 0, 0)
+	if got := ids(&a.res); !slices.Equal(got, []int{2, 3, 4, 6}) {
+		t.Fatalf("flows %v, want 5 (clean, idle the longest) evicted", got)
+	}
+	add(7, false, "S", 700, 0, 0) // evicts 2, the last clean flow but 6
+	add(8, false, "S", 800, 0, 0) // evicts 6
+	if got := ids(&a.res); !slices.Equal(got, []int{3, 4, 7, 8}) {
+		t.Fatalf("flows %v, want the flows with findings kept", got)
+	}
+	if a.Progress().Evicted != 4 || a.Progress().Flows != 4 {
+		t.Errorf("progress %+v, want 4 flows and 4 evicted", a.Progress())
+	}
+	// Once only flows with findings are left, they go too, closed first.
+	b := NewAnalyzer(Config{Name: "t", MaxFlows: 2})
+	a = b
+	add(3, false, "S", 300, 0, 0)
+	add(3, true, "SA", 700, 301, 0)
+	add(3, false, "A", 301, 701, 0)
+	add(3, false, "RA", 301, 701, 0)
+	add(4, false, "S", 400, 0, 20)
+	add(9, false, "S", 900, 0, 20)
+	if got := ids(&a.res); len(got) != 2 || got[0] != 2 {
+		t.Fatalf("flows %v, want flow 2 (open, a warning) kept over flow 1 (closed, a warning)", got)
+	}
+	res := a.Finish()
+	if res.Evicted != 1 || res.MaxFlows != 2 || len(res.Flows) != 2 {
+		t.Fatalf("result: %d flows, %d evicted, max %d", len(res.Flows), res.Evicted, res.MaxFlows)
+	}
+	if f := res.Flow(3); f == nil || f.ID != 3 || res.Flow(1) != nil || res.Flow(2) == nil {
+		t.Errorf("Flow(id) lookups wrong after eviction")
+	}
+}
+
+// TestEvictionKeepsPlantedAnomalies runs a generated capture with a SYN
+// flood through an Analyzer with a small MaxFlows: every planted anomaly
+// is still found, every flow is either reported or counted as evicted,
+// and no more than MaxFlows are kept.
+func TestEvictionKeepsPlantedAnomalies(t *testing.T) {
+	var buf bytes.Buffer
+	sum, err := synth.Write(&buf, synth.Config{Seed: 11, Conns: 300, Anomalies: 1, Kinds: synth.FloodKinds, Flood: 60000, FloodRate: 1e4, Duration: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := capture.NewReader(bytes.NewReader(buf.Bytes()), "flood", int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const maxFlows = 5000
+	res, err := Run(context.Background(), r, Config{Name: "flood", MaxFlows: maxFlows})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Flows) > maxFlows || res.Evicted == 0 || len(res.Flows)+int(res.Evicted) != sum.Flows {
+		t.Fatalf("%d flows kept, %d evicted, of %d", len(res.Flows), res.Evicted, sum.Flows)
+	}
+	var js bytes.Buffer
+	if err := res.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	v, err := synth.Check(sum, &js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.OK() {
+		t.Fatalf("%s\n%s", v, v.Details(20))
+	}
+}
+
+// TestSynthPlantsFound: on a generated capture, the analysis finds every
+// planted anomaly of every kind, and no warning or error on the other
+// flows; the flows are all there.
+func TestSynthPlantsFound(t *testing.T) {
+	var buf bytes.Buffer
+	sum, err := synth.Write(&buf, synth.Config{Seed: 2, Conns: 2000, Anomalies: 0.3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := capture.NewReader(bytes.NewReader(buf.Bytes()), "synth", int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), r, Config{Name: "synth"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var js bytes.Buffer
+	if err := res.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	v, err := synth.Check(sum, &js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	for _, p := range sum.Plants {
+		kinds[p.Kind] = true
+	}
+	if !v.OK() || v.Flows != sum.Flows || len(kinds) != len(synth.Kinds()) || res.Frames != uint64(sum.Packets) {
+		t.Fatalf("%s; %d kinds of %d planted; %d frames of %d\n%s", v, len(kinds), len(synth.Kinds()), res.Frames, sum.Packets, v.Details(20))
+	}
+}
+
+// floodResult is what the child of TestFloodBoundedMemory reports.
+type floodResult struct {
+	Flows   int
+	Evicted uint64
+	Frames  uint64
+	Records []byte `json:"-"`
+}
+
+// TestFloodBoundedMemory pipes a generated SYN flood into a child process
+// that analyses it with a MaxFlows, and holds the child's peak RSS to
+// what that many flows may cost. The flood has 400,000 connections here;
+// SYNSCOPE_FLOOD=5000000 runs the full-size one (a minute or so).
+func TestFloodBoundedMemory(t *testing.T) {
+	if os.Getenv("SYNSCOPE_FLOOD_CHILD") == "1" {
+		floodChild(t)
+		return
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("peak RSS is read from Linux's rusage")
+	}
+	n := 400_000
+	if s := os.Getenv("SYNSCOPE_FLOOD"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil || n < 1 {
+			t.Fatalf("SYNSCOPE_FLOOD=%q is not a number of connections", s)
+		}
+	}
+	const maxFlows = 20000
+	// 10,000 SYNs a second: 20,000 flows hold the last 2 s, longer than
+	// any planted connection stays idle before its anomaly shows.
+	cfg := synth.Config{Seed: 12, Conns: 200, Anomalies: 1, Kinds: synth.FloodKinds, Flood: n, FloodRate: 1e4, Duration: 10 * time.Second}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFloodBoundedMemory$", "-test.v")
+	cmd.Env = append(os.Environ(), "SYNSCOPE_FLOOD_CHILD=1", "SYNSCOPE_FLOOD_MAX="+strconv.Itoa(maxFlows))
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sum, genErr := synth.Write(in, cfg)
+	in.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("child: %v\n%s", err, errOut.String())
+	}
+	if genErr != nil {
+		t.Fatal(genErr)
+	}
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+	var fr floodResult
+	head, rest, ok := bytes.Cut(out.Bytes(), []byte("FLOOD:"))
+	_ = head
+	line, recs, ok2 := bytes.Cut(rest, []byte("\n"))
+	if !ok || !ok2 {
+		t.Fatalf("child said nothing:\n%s", out.String())
+	}
+	if err := json.Unmarshal(line, &fr); err != nil {
+		t.Fatal(err)
+	}
+	recs, _, _ = bytes.Cut(recs, []byte("FLOOD-END\n"))
+	fr.Records = recs
+	// What MaxFlows flows may cost (bytesPerFlow, the garbage collector's
+	// headroom included), over what the test binary needs to start.
+	limit := int64(64<<20 + maxFlows*bytesPerFlow)
+	t.Logf("%d connections (%d packets, %.0f MB) through MaxFlows %d: %d flows kept, %d evicted; peak RSS %.0f MB (limit %.0f MB)",
+		sum.Flows, sum.Packets, float64(sum.Bytes)/1e6, maxFlows, fr.Flows, fr.Evicted, float64(rss)/1e6, float64(limit)/1e6)
+	if fr.Frames != uint64(sum.Packets) || fr.Flows > maxFlows || fr.Flows+int(fr.Evicted) != sum.Flows {
+		t.Errorf("%d frames of %d; %d flows + %d evicted, want %d, at most %d kept", fr.Frames, sum.Packets, fr.Flows, fr.Evicted, sum.Flows, maxFlows)
+	}
+	if rss > limit {
+		t.Errorf("peak RSS %d MB, over the %d MB that %d flows may cost", rss>>20, limit>>20, maxFlows)
+	}
+	v, err := synth.Check(sum, bytes.NewReader(fr.Records))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.OK() {
+		t.Errorf("%s\n%s", v, v.Details(20))
+	}
+}
+
+// floodChild is the child of TestFloodBoundedMemory: it reads a capture
+// from standard input and reports.
+func floodChild(t *testing.T) {
+	maxFlows, _ := strconv.Atoi(os.Getenv("SYNSCOPE_FLOOD_MAX"))
+	r, err := capture.NewReader(os.Stdin, "flood", -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), r, Config{Name: "flood", MaxFlows: maxFlows})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, os.Stdin)
+	b, _ := json.Marshal(floodResult{Flows: len(res.Flows), Evicted: res.Evicted, Frames: res.Frames})
+	fmt.Printf("FLOOD:%s\n", b)
+	if err := res.WriteJSON(os.Stdout); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("FLOOD-END\n")
+}
+
+// TestEvictionOnPortReuse: a SYN that takes over a connection's ports when
+// MaxFlows is reached may evict that very connection; the new flow still
+// names it as the one it took over, and gets no finding meant for it.
+func TestEvictionOnPortReuse(t *testing.T) {
+	a := NewAnalyzer(Config{Name: "t", MaxFlows: 1})
+	frame := 0
+	add := func(fromServer bool, flags string, seq, ack uint32, n int) {
+		frame++
+		a.addPacket(evictPkt(frame, 1, fromServer, flags, seq, ack, n))
+	}
+	add(false, "S", 100, 0, 0)
+	add(true, "SA", 500, 101, 0)
+	add(false, "A", 101, 501, 0)
+	add(false, "S", 9000, 0, 0) // a new ISN: a new connection
+	res := a.Finish()
+	if len(res.Flows) != 1 || res.Evicted != 1 {
+		t.Fatalf("%d flows, %d evicted; want 1 and 1", len(res.Flows), res.Evicted)
+	}
+	f := res.Flows[0]
+	if f.ID != 2 || f.PrevID != 1 || f.Has(CodeReusedPorts) || f.Packets != 1 {
+		t.Errorf("flow %d (prev %d, %d packets) findings %v", f.ID, f.PrevID, f.Packets, codes(f))
+	}
+}

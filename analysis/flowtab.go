@@ -1,0 +1,147 @@
+package analysis
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"net/netip"
+)
+
+// flowTable finds the current flow of a connection: an open-addressing
+// hash table (linear probing, at most half full) of flow pointers with
+// their hash, keyed by the two endpoints in either order. It does what a
+// map[key]*Flow did, at a fraction of the cost: the key is not stored (the
+// flow holds it), and the hash is computed once per packet, possibly on
+// another goroutine (see pipeline.go).
+type flowTable struct {
+	slots []flowSlot
+	n     int
+}
+
+type flowSlot struct {
+	h uint64
+	f *Flow // nil: empty
+}
+
+// connHash hashes a connection's endpoints so that both directions give
+// the same value: each endpoint is folded into 64 bits, and the two are
+// combined by their sum and their exclusive or, which do not depend on
+// their order, before one round of mixing.
+func connHash(src netip.Addr, sport uint16, dst netip.Addr, dport uint16) uint64 {
+	a, b := endpointKey(src, sport), endpointKey(dst, dport)
+	return mix64((a + b) ^ bits.RotateLeft64(a^b, 29))
+}
+
+// endpointKey folds an address and port into 64 bits: exactly for IPv4,
+// by multiplying and adding for IPv6.
+func endpointKey(a netip.Addr, port uint16) uint64 {
+	if a.Is4() {
+		v := a.As4()
+		return uint64(binary.BigEndian.Uint32(v[:]))<<16 | uint64(port)
+	}
+	b := a.As16()
+	hi, lo := binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])
+	return (hi*0x9e3779b97f4a7c15 ^ lo) + uint64(port)*0xc2b2ae3d27d4eb4f + 1<<63
+}
+
+// mix64 is SplitMix64's finaliser.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+// sameConn reports whether f is a flow between p's two endpoints.
+func sameConn(f *Flow, p *Packet) bool {
+	if f.Client.Port() == p.SrcPort && f.Server.Port() == p.DstPort && f.Client.Addr() == p.Src && f.Server.Addr() == p.Dst {
+		return true
+	}
+	return f.Client.Port() == p.DstPort && f.Server.Port() == p.SrcPort && f.Client.Addr() == p.Dst && f.Server.Addr() == p.Src
+}
+
+// find returns the slot of p's connection: the slot holding its flow, or
+// the empty slot where it would go.
+func (t *flowTable) find(h uint64, p *Packet) int {
+	if len(t.slots) == 0 {
+		t.slots = make([]flowSlot, 1024)
+	}
+	mask := len(t.slots) - 1
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.f == nil || (s.h == h && sameConn(s.f, p)) {
+			return i
+		}
+	}
+}
+
+// set puts f in slot i, which find returned. It may grow the table, after
+// which slot numbers from earlier finds are stale.
+func (t *flowTable) set(i int, h uint64, f *Flow) {
+	s := &t.slots[i]
+	if s.f == nil {
+		t.n++
+	}
+	s.h, s.f = h, f
+	if 2*t.n > len(t.slots) {
+		t.grow()
+	}
+}
+
+func (t *flowTable) grow() {
+	old := t.slots
+	t.slots = make([]flowSlot, 2*len(old))
+	mask := len(t.slots) - 1
+	for _, s := range old {
+		if s.f == nil {
+			continue
+		}
+		i := int(s.h) & mask
+		for t.slots[i].f != nil {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = s
+	}
+}
+
+// remove takes f out of the table, if it is there (a flow whose ports a
+// newer flow took over is not).
+func (t *flowTable) remove(h uint64, f *Flow) {
+	if len(t.slots) == 0 {
+		return
+	}
+	mask := len(t.slots) - 1
+	i := int(h) & mask
+	for {
+		s := t.slots[i]
+		if s.f == nil {
+			return
+		}
+		if s.f == f {
+			break
+		}
+		i = (i + 1) & mask
+	}
+	// Backward-shift deletion: move later entries of the probe run into
+	// the hole when their home slot allows it, so that no tombstones are
+	// needed.
+	for {
+		t.slots[i] = flowSlot{}
+		j := i
+		for {
+			j = (j + 1) & mask
+			s := t.slots[j]
+			if s.f == nil {
+				t.n--
+				return
+			}
+			home := int(s.h) & mask
+			// s may move to i when i lies cyclically in [home, j).
+			if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+				t.slots[i] = s
+				i = j
+				break
+			}
+		}
+	}
+}

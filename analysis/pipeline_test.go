@@ -1,0 +1,95 @@
+package analysis
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/synscope/synscope/capture"
+	"github.com/synscope/synscope/capture/fixture/synth"
+)
+
+// TestPipelineMatchesSequential reads every capture of testdata/, the
+// corpus and a generated one both ways, on one goroutine and on two, with
+// and without a filter and a mark: the results must be the same.
+func TestPipelineMatchesSequential(t *testing.T) {
+	files, _ := filepath.Glob("../testdata/*.pcap*")
+	if corpus, err := filepath.Glob(corpusDir + "/*"); err == nil {
+		files = append(files, corpus...)
+	}
+	var gen bytes.Buffer
+	if _, err := synth.Write(&gen, synth.Config{Seed: 7, Conns: 500, Anomalies: 0.5}); err != nil {
+		t.Fatal(err)
+	}
+	open := func(file string) (*capture.Reader, error) {
+		if file == "synth" {
+			return capture.NewReader(bytes.NewReader(gen.Bytes()), "synth", int64(gen.Len()))
+		}
+		return capture.Open(file)
+	}
+	odd := func(p *Packet) bool { return p.SrcPort%2 == 1 || p.DstPort%3 == 0 }
+	compared := 0
+	for _, file := range append(files, "synth") {
+		if strings.HasSuffix(file, ".md") {
+			continue
+		}
+		for _, cfg := range []Config{{Name: file}, {Name: file, Match: odd}, {Name: file, Mark: odd}} {
+			run := func(pipe bool) (*Result, error) {
+				r, err := open(file)
+				if err != nil {
+					return nil, err
+				}
+				defer r.Close()
+				a := NewAnalyzer(cfg)
+				if pipe {
+					err = runPipelined(context.Background(), r, a)
+				} else {
+					err = runSequential(context.Background(), r, a)
+				}
+				res := a.Finish()
+				if err != nil {
+					res.Damage = err.Error()
+				}
+				return res, err
+			}
+			seq, err1 := run(false)
+			if seq == nil {
+				continue
+			}
+			pipe, err2 := run(true)
+			if (err1 == nil) != (err2 == nil) || (err1 != nil && err1.Error() != err2.Error()) {
+				t.Fatalf("%s: errors %v and %v", file, err1, err2)
+			}
+			sameResult(t, file, seq, pipe)
+			compared++
+		}
+	}
+	t.Logf("%d runs compared", compared)
+}
+
+// sameResult compares two results of the same capture.
+func sameResult(t *testing.T, name string, x, y *Result) {
+	t.Helper()
+	if x.Frames != y.Frames || x.TCPFrames != y.TCPFrames || x.Filtered != y.Filtered ||
+		x.MalformedCount != y.MalformedCount || x.Damage != y.Damage || x.Evicted != y.Evicted ||
+		!reflect.DeepEqual(x.Malformed, y.Malformed) || len(x.Flows) != len(y.Flows) {
+		t.Fatalf("%s: results differ: %d/%d/%d frames %d/%d flows, %q; %d/%d/%d frames %d/%d flows, %q",
+			name, x.Frames, x.TCPFrames, x.Filtered, len(x.Flows), x.Evicted, x.Damage,
+			y.Frames, y.TCPFrames, y.Filtered, len(y.Flows), y.Evicted, y.Damage)
+	}
+	var jx, jy bytes.Buffer
+	x.WriteJSON(&jx)
+	y.WriteJSON(&jy)
+	if !bytes.Equal(jx.Bytes(), jy.Bytes()) {
+		t.Fatalf("%s: JSON records differ", name)
+	}
+	for i, f := range x.Flows {
+		g := y.Flows[i]
+		if !reflect.DeepEqual(f.Refs, g.Refs) || f.Marked != g.Marked || f.PrevID != g.PrevID || f.ID != g.ID {
+			t.Fatalf("%s: flow %d differs", name, f.ID)
+		}
+	}
+}
