@@ -17,20 +17,26 @@ import (
 //go:embed testdata/seed-client.pcap testdata/seed-inside.pcap testdata/seed-outside.pcap
 var demoFS embed.FS
 
-// demoFiles are the embedded captures, in the order they are shown.
-var demoFiles = []string{"testdata/seed-client.pcap", "testdata/seed-inside.pcap", "testdata/seed-outside.pcap"}
+// demoFiles are the embedded captures, in path order (client side first),
+// with the names of their capture points.
+var demoFiles = []struct{ point, file string }{
+	{"client", "testdata/seed-client.pcap"},
+	{"fw-inside", "testdata/seed-inside.pcap"},
+	{"fw-outside", "testdata/seed-outside.pcap"},
+}
 
-// demoInputs returns the embedded captures as inputs. A bytes.Reader is an
-// io.ReaderAt, so the drill-down can read their packets again.
+// demoInputs returns the embedded captures as inputs, labelled as
+// -r NAME=FILE labels them. A bytes.Reader is an io.ReaderAt, so the
+// drill-down can read their packets again.
 func demoInputs() []input {
 	var ins []input
-	for _, name := range demoFiles {
-		ins = append(ins, input{name: path.Base(name), open: func() (*capture.Reader, error) {
-			data, err := demoFS.ReadFile(name)
+	for _, d := range demoFiles {
+		ins = append(ins, input{name: d.point, open: func() (*capture.Reader, error) {
+			data, err := demoFS.ReadFile(d.file)
 			if err != nil {
 				return nil, err
 			}
-			return capture.NewReader(bytes.NewReader(data), path.Base(name), int64(len(data)))
+			return capture.NewReader(bytes.NewReader(data), path.Base(d.file), int64(len(data)))
 		}})
 	}
 	return ins

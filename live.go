@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/charmbracelet/x/term"
 	"golang.org/x/net/bpf"
 
 	"github.com/synscope/synscope/analysis"
@@ -36,192 +39,96 @@ const (
 // runHeadless writes for a file: the JSON records or the report, and with
 // -w the captured packets. A one-line summary goes to stderr at the end, as
 // tcpdump's.
-//
-// The order is tcpdump's: open the socket (the one step that needs
-// privilege), drop privileges (-Z), then create the files, so that they
-// belong to the user. Packets go from the capture goroutine through a
-// bounded queue (capture.Handoff, which drops rather than make the capture
-// wait) to the analysis goroutine, which numbers them from 1, writes them
-// to the spool (and to -w), and feeds the Analyzer. Frame numbers are thus
-// those of the -w file, and of the spool's segments read one after the
-// other; a flow's packet offsets point into the spool's segment holding
-// that frame (capture.Spool.Segments gives each segment's frame range).
-//
-// TODO(issue 4, TUI): the interactive view of live capture is not built:
-// parseArgs refuses -i without --json, --report or -w. Its drill-down will
-// read a live flow's packets back from the spool: for a PacketRef, the
-// segment whose FirstFrame..LastFrame holds ref.Frame (Spool.Segments;
-// gone if rotated out), then capture.Open(seg.Path) and
-// Rereader.ReadAt(ref.Offset, ref.Frame).
 func runLive(ctx context.Context, o options, match func(*analysis.Packet) bool, stdout, stderr io.Writer) int {
-	lo := o.live
 	say := func(msg string) { fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(msg, false)) }
-
 	// A closed pipe on stderr or stdout must not kill the process before
 	// the files are flushed: let the write fail instead.
 	signal.Ignore(syscall.SIGPIPE)
 
-	prog, note, err := kernelFilter(o)
-	if err != nil {
-		say(err.Error())
-		return 2
+	p, status := openLive(o, match, func(n ui.LiveNote) { say(n.Text) })
+	if p == nil {
+		return status
 	}
-	src, err := capture.OpenLive(capture.LiveOptions{
-		Interface:  lo.iface,
-		SnapLen:    lo.snaplen,
-		Promisc:    !lo.noPromisc,
-		BufferSize: lo.bufferKiB << 10,
-		Filter:     prog,
-		Timeout:    drainIdle,
-	})
-	if err != nil {
-		say(err.Error())
-		return 1
-	}
-	defer src.Close()
-	if prog != nil && !src.KernelFilter() && note == "" {
-		note = "this system's capture backend attaches no kernel filter"
-	}
-	if note != "" {
-		say("filter runs in userspace only: " + note)
-	}
-	if lo.user != "" {
-		if err := capture.DropPrivileges(lo.user); err != nil {
-			say(err.Error())
-			return 1
-		}
-	}
-
-	in := src.Interface()
-	rotated := false
-	spool, err := capture.NewSpool(capture.SpoolOptions{
-		Dir:     lo.spoolDir,
-		MaxSize: lo.spoolSize,
-		Keep:    lo.keepSpool,
-		OnRotate: func(r capture.SpoolRotation) {
-			if !rotated {
-				rotated = true
-				say(fmt.Sprintf("spool full: the oldest packets are being rotated out (frames %d-%d first); --spool-size raises the bound", r.Segment.FirstFrame, r.Segment.LastFrame))
-			}
-		},
-	}, in)
-	if err != nil {
-		say(err.Error())
-		return 1
-	}
-	defer spool.Close()
-	var out *liveOut
-	if o.write != "" {
-		if out, err = newLiveOut(o.write, o.overwrite, in); err != nil {
-			say(err.Error())
-			return 1
-		}
-		defer out.abort()
-	}
-	snap := in.SnapLen
-	say(fmt.Sprintf("listening on %s, link-type %s, snapshot length %d bytes", src.Name(), src.LinkType(), snap))
-
-	lr := &liveRun{
-		spool: spool,
-		out:   out,
-		count: uint64(lo.count),
-		full:  make(chan struct{}),
-		say:   say,
-	}
-	// EXPR is applied in analyse, before the spool and -w; -c counts the
-	// packets that match it, as tcpdump does.
-	lr.match, lr.dec = match, analysis.NewDecoder()
-	lr.an = analysis.NewAnalyzer(analysis.Config{Name: lo.iface})
-
-	h := capture.NewHandoff(handoffSize)
-	var stopping atomic.Bool
-	var capErr error
-	capDone := make(chan struct{})
-	go func() {
-		defer close(capDone)
-		defer h.Close()
-		capErr = capturePackets(src, h, &stopping)
-	}()
-	anaDone := make(chan struct{})
-	go func() {
-		defer close(anaDone)
-		lr.analyse(h)
-	}()
-
-	var timeout <-chan time.Time
-	if lo.duration > 0 {
-		t := time.NewTimer(lo.duration)
-		defer t.Stop()
-		timeout = t.C
-	}
-	select {
-	case <-ctx.Done():
-		stopping.Store(true)
-	case <-timeout:
-		stopping.Store(true)
-	case <-lr.full:
-		src.Close() // -c: no more packets wanted
-	case <-capDone:
-	}
-	select {
-	case <-capDone:
-	case <-time.After(2 * drainMax):
-	}
-	src.Close()
-	<-capDone
-	<-anaDone
-	res := lr.an.Finish()
-	stats, statsErr := src.Stats()
-
-	status := 0
-	if capErr != nil {
-		say(capErr.Error())
-		status = 1
-	}
+	defer p.close()
+	say(fmt.Sprintf("listening on %s, link-type %s, snapshot length %d bytes", p.src.Name(), p.src.LinkType(), p.in.SnapLen))
+	p.start()
+	p.waitStop(ctx)
+	p.close()
 	// The files first: should the terminal be gone (SIGHUP), the
 	// capture is safe before anything is written to it.
-	if out != nil {
-		if err := out.commit(); err != nil {
-			say(err.Error())
-			status = 1
-		} else if o.write != "" {
-			say(fmt.Sprintf("wrote %d packet%s to %s", out.n, plural(out.n), o.write))
-		}
-	}
-	if lr.spoolErr != nil {
-		status = 1
-	}
-	spoolStats := spool.Stats()
-	if err := spool.Close(); err != nil && lr.spoolErr == nil {
-		say(err.Error())
-		status = 1
-	}
-	if lo.keepSpool {
-		say("spool kept in " + spool.Dir())
-	}
+	status = p.report(say)
 
 	var werr error
 	switch {
 	case o.json:
-		werr = res.WriteJSON(stdout)
+		werr = p.res.WriteJSON(stdout)
 	case o.report:
-		werr = ui.WriteReport(stdout, []*analysis.Result{res}, ui.ReportOptions{ASCII: o.ascii})
+		werr = ui.WriteReport(stdout, []*analysis.Result{p.res}, ui.ReportOptions{ASCII: o.ascii})
 	}
 	if werr != nil {
 		if st := writeFailed(stderr, werr); st != 0 {
 			status = st
 		}
 	}
+	p.summary(stderr, say)
+	return status
+}
 
-	if statsErr != nil {
-		say(statsErr.Error())
+// runLiveTUI opens the interactive view on a live capture: flows appear
+// and update as packets arrive, drill-down and export read the packets back
+// from the spool. q, ctrl-c, SIGTERM and SIGHUP stop the capture and flush
+// every file; -c and --duration stop the capture and leave the view open
+// on the final flows. What tcpdump says at the end goes to stderr once the
+// terminal is restored.
+func runLiveTUI(ctx context.Context, o options, match func(*analysis.Packet) bool, stdout, stderr io.Writer) int {
+	if f, ok := stdout.(*os.File); !ok || !term.IsTerminal(f.Fd()) {
+		fmt.Fprintf(stderr, "synscope: the interactive view needs a terminal: add --report or --json\n")
+		return 2
 	}
-	fmt.Fprintf(stderr, "%d packet%s captured, %d received by filter, %d dropped by kernel, %d dropped by synscope\n",
-		lr.n, plural(int(lr.n)), stats.Received, stats.Dropped, h.Dropped())
-	if spoolStats.Rotations > 0 {
-		fmt.Fprintf(stderr, "%d spool rotation%s: the oldest %d packets were rotated out of the spool\n",
-			spoolStats.Rotations, plural(int(spoolStats.Rotations)), spoolStats.RotatedPackets)
+	say := func(msg string) { fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(msg, false)) }
+	signal.Ignore(syscall.SIGPIPE)
+	// What stops the view from starting goes to stderr; the rest (the
+	// filter note, the spool's rotation) to its status bar.
+	p, status := openLive(o, match, func(n ui.LiveNote) {
+		if n.Err {
+			say(n.Text)
+		}
+	})
+	if p == nil {
+		return status
 	}
+	defer p.close()
+	p.toNotes()
+	p.start()
+	// -c, --duration, a capture error or a signal stop the capture; a
+	// signal also flushes the files at once, in case the terminal is gone
+	// (SIGHUP) and restoring it hangs.
+	watch, unwatch := context.WithCancel(context.Background())
+	defer unwatch()
+	go func() {
+		p.waitStop(watch)
+		if ctx.Err() != nil {
+			p.close()
+		}
+	}()
+	go func() {
+		select {
+		case <-ctx.Done():
+			unwatch()
+		case <-watch.Done():
+		}
+	}()
+	cfg := ui.Config{Live: p, Theme: o.theme, ASCII: o.ascii || !ui.LocaleIsUTF8(), NoColor: os.Getenv("NO_COLOR") != ""}
+	uiErr := ui.Run(ctx, cfg)
+	unwatch()
+	p.stop("")
+	p.close()
+	status = p.report(say)
+	if uiErr != nil {
+		say(uiErr.Error())
+		status = 1
+	}
+	p.summary(stderr, say)
 	return status
 }
 
@@ -250,6 +157,339 @@ func kernelFilter(o options) (prog []bpf.Instruction, note string, err error) {
 		return nil, strings.TrimPrefix(err.Error(), "filter: "), nil
 	}
 	return prog, "", nil
+}
+
+// livePipeline is a running live capture, shared by the headless mode and
+// the interactive view.
+//
+// The order is tcpdump's: open the socket (the one step that needs
+// privilege), drop privileges (-Z), then create the files, so that they
+// belong to the user. Packets go from the capture goroutine through a
+// bounded queue (capture.Handoff, which drops rather than make the capture
+// wait) to the analysis goroutine, which numbers them from 1, writes them
+// to the spool (and to -w), and feeds the Analyzer. Frame numbers are thus
+// those of the -w file, and of the spool's segments read one after the
+// other; a flow's packet offsets point into the spool's segment holding
+// that frame, which is how drill-down and export read live flows back
+// (capture.Spool.ReadPacket, Spool.Export).
+//
+// It implements ui.Live for the interactive view.
+type livePipeline struct {
+	o     options
+	src   *capture.LiveSource
+	in    capture.Interface
+	spool *capture.Spool
+	out   *liveOut
+	h     *capture.Handoff
+	lr    *liveRun
+
+	notesMu sync.Mutex
+	notes   []ui.LiveNote
+	tell    func(ui.LiveNote) // where notes go: stderr, or only notes
+
+	stopping atomic.Bool
+	capErr   error
+	capDone  chan struct{}
+	anaDone  chan struct{}
+
+	stopOnce sync.Once
+	stopMu   sync.Mutex
+	stopped  string // why, once stopped
+	res      *analysis.Result
+	stats    capture.LiveStats
+	statsErr error
+	outErr   error
+
+	closeOnce  sync.Once
+	spoolErr   error
+	spoolStats capture.SpoolStats
+}
+
+// openLive opens the capture, drops privileges and creates the spool and
+// the -w file. On failure it has said why and returns nil with the exit
+// status.
+func openLive(o options, match func(*analysis.Packet) bool, tell func(ui.LiveNote)) (*livePipeline, int) {
+	lo := o.live
+	p := &livePipeline{o: o, tell: tell}
+	fail := func(err error, status int) (*livePipeline, int) {
+		p.note(err.Error(), true)
+		p.close()
+		return nil, status
+	}
+	prog, filterNote, err := kernelFilter(o)
+	if err != nil {
+		return fail(err, 2)
+	}
+	p.src, err = capture.OpenLive(capture.LiveOptions{
+		Interface:  lo.iface,
+		SnapLen:    lo.snaplen,
+		Promisc:    !lo.noPromisc,
+		BufferSize: lo.bufferKiB << 10,
+		Filter:     prog,
+		Timeout:    drainIdle,
+	})
+	if err != nil {
+		return fail(err, 1)
+	}
+	if prog != nil && !p.src.KernelFilter() && filterNote == "" {
+		filterNote = "this system's capture backend attaches no kernel filter"
+	}
+	if filterNote != "" {
+		p.note("filter runs in userspace only: "+filterNote, false)
+	}
+	if lo.user != "" {
+		if err := capture.DropPrivileges(lo.user); err != nil {
+			return fail(err, 1)
+		}
+	}
+	p.in = p.src.Interface()
+	var rotated atomic.Bool
+	p.spool, err = capture.NewSpool(capture.SpoolOptions{
+		Dir:     lo.spoolDir,
+		MaxSize: lo.spoolSize,
+		Keep:    lo.keepSpool,
+		OnRotate: func(r capture.SpoolRotation) {
+			if !rotated.Swap(true) {
+				p.note(fmt.Sprintf("spool full: the oldest packets are being rotated out (frames %d-%d first); --spool-size raises the bound", r.Segment.FirstFrame, r.Segment.LastFrame), false)
+			}
+		},
+	}, p.in)
+	if err != nil {
+		return fail(err, 1)
+	}
+	if o.write != "" {
+		if p.out, err = newLiveOut(o.write, o.overwrite, p.in); err != nil {
+			return fail(err, 1)
+		}
+	}
+	// EXPR is applied in analyse, before the spool and -w; -c counts the
+	// packets that match it, as tcpdump does.
+	p.lr = &liveRun{
+		spool: p.spool,
+		out:   p.out,
+		count: uint64(lo.count),
+		full:  make(chan struct{}),
+		note:  func(s string) { p.note(s, true) },
+		match: match,
+		dec:   analysis.NewDecoder(),
+		an:    analysis.NewAnalyzer(analysis.Config{Name: lo.iface}),
+	}
+	p.h = capture.NewHandoff(handoffSize)
+	return p, 0
+}
+
+// note says something to the user, once.
+func (p *livePipeline) note(text string, isErr bool) {
+	n := ui.LiveNote{Text: text, Err: isErr}
+	p.notesMu.Lock()
+	p.notes = append(p.notes, n)
+	tell := p.tell
+	p.notesMu.Unlock()
+	if tell != nil {
+		tell(n)
+	}
+}
+
+// toNotes keeps the notes from now on for the interactive view's status
+// bar, instead of writing them to stderr.
+func (p *livePipeline) toNotes() {
+	p.notesMu.Lock()
+	p.tell = nil
+	p.notesMu.Unlock()
+}
+
+// start runs the capture and analysis goroutines.
+func (p *livePipeline) start() {
+	p.capDone, p.anaDone = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(p.capDone)
+		defer p.h.Close()
+		p.capErr = capturePackets(p.src, p.h, &p.stopping)
+	}()
+	go func() {
+		defer close(p.anaDone)
+		p.lr.analyse(p.h)
+	}()
+}
+
+// waitStop waits until COUNT packets matched, D passed, the capture ended
+// (an error) or ctx is done, and stops the capture.
+func (p *livePipeline) waitStop(ctx context.Context) {
+	lo := p.o.live
+	var timeout <-chan time.Time
+	if lo.duration > 0 {
+		t := time.NewTimer(lo.duration)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-ctx.Done():
+		p.stop("")
+	case <-timeout:
+		p.stop(fmt.Sprintf("after %s (--duration)", lo.duration))
+	case <-p.lr.full:
+		p.stop(fmt.Sprintf("after %d packet%s (-c)", lo.count, plural(lo.count)))
+	case <-p.capDone:
+		p.stop("the capture ended")
+	}
+}
+
+// stop stops the capture, the kernel's packets drained (but for -c, which
+// wants no more), lets the analysis take what is queued, finishes it and
+// commits the -w file. Only the first call does anything; the others wait
+// for it.
+func (p *livePipeline) stop(why string) {
+	p.stopOnce.Do(func() {
+		select {
+		case <-p.lr.full:
+			p.src.Close() // -c: no more packets wanted
+		default:
+			p.stopping.Store(true)
+		}
+		select {
+		case <-p.capDone:
+		case <-time.After(2 * drainMax):
+		}
+		p.src.Close()
+		<-p.capDone
+		<-p.anaDone
+		p.lr.mu.Lock()
+		res := p.lr.an.Finish()
+		p.lr.mu.Unlock()
+		stats, statsErr := p.src.Stats()
+		var outErr error
+		if p.out != nil {
+			outErr = p.out.commit()
+		}
+		if p.capErr != nil {
+			why = p.capErr.Error()
+		}
+		if why == "" {
+			why = "stopped"
+		}
+		p.stopMu.Lock()
+		p.res, p.stats, p.statsErr, p.outErr, p.stopped = res, stats, statsErr, outErr, why
+		p.stopMu.Unlock()
+	})
+}
+
+// close closes the socket, the spool (removed unless kept) and any -w file
+// not committed. Only the first call does anything.
+func (p *livePipeline) close() {
+	p.closeOnce.Do(func() {
+		if p.src != nil {
+			p.src.Close()
+		}
+		if p.out != nil {
+			p.out.abort()
+		}
+		if p.spool != nil {
+			p.spoolStats = p.spool.Stats()
+			p.spoolErr = p.spool.Close()
+		}
+	})
+}
+
+// report says how the capture ended: a capture error, the -w file, the
+// spool. It returns the exit status.
+func (p *livePipeline) report(say func(string)) int {
+	status := 0
+	if p.capErr != nil {
+		say(p.capErr.Error())
+		status = 1
+	}
+	if p.out != nil {
+		if p.outErr != nil {
+			say(p.outErr.Error())
+			status = 1
+		} else {
+			say(fmt.Sprintf("wrote %d packet%s to %s", p.out.n, plural(p.out.n), p.o.write))
+		}
+	}
+	if p.lr.spoolErr != nil {
+		status = 1
+	}
+	if p.spoolErr != nil && p.lr.spoolErr == nil {
+		say(p.spoolErr.Error())
+		status = 1
+	}
+	if p.o.live.keepSpool {
+		say("spool kept in " + p.spool.Dir())
+	}
+	return status
+}
+
+// summary writes tcpdump's last lines: what was captured and dropped, and
+// what the spool rotated out.
+func (p *livePipeline) summary(stderr io.Writer, say func(string)) {
+	if p.statsErr != nil {
+		say(p.statsErr.Error())
+	}
+	fmt.Fprintf(stderr, "%d packet%s captured, %d received by filter, %d dropped by kernel, %d dropped by synscope\n",
+		p.lr.n.Load(), plural(int(p.lr.n.Load())), p.stats.Received, p.stats.Dropped, p.h.Dropped())
+	if st := p.spoolStats; st.Rotations > 0 {
+		fmt.Fprintf(stderr, "%d spool rotation%s: the oldest %d packets were rotated out of the spool\n",
+			st.Rotations, plural(int(st.Rotations)), st.RotatedPackets)
+	}
+}
+
+// Name returns the interface's name (ui.Live).
+func (p *livePipeline) Name() string { return p.o.live.iface }
+
+// Status returns the counters (ui.Live).
+func (p *livePipeline) Status() ui.LiveStatus {
+	p.lr.mu.Lock()
+	flows := p.lr.an.Progress().Flows
+	p.lr.mu.Unlock()
+	return p.status(flows)
+}
+
+func (p *livePipeline) status(flows int) ui.LiveStatus {
+	st := ui.LiveStatus{Packets: p.lr.n.Load(), Flows: flows, QueueDrops: p.h.Dropped()}
+	if ks, err := p.src.Stats(); err == nil {
+		st.KernelDrops = ks.Dropped
+	}
+	sp := p.spool.Stats()
+	st.Rotations, st.RotatedPackets, st.OldestFrame = sp.Rotations, sp.RotatedPackets, sp.OldestFrame
+	p.stopMu.Lock()
+	st.Stopped = p.stopped
+	p.stopMu.Unlock()
+	p.notesMu.Lock()
+	st.Notes = append([]ui.LiveNote(nil), p.notes...)
+	p.notesMu.Unlock()
+	return st
+}
+
+// Snapshot returns the flows' summaries and the counters (ui.Live).
+func (p *livePipeline) Snapshot(dst []analysis.FlowSummary) ([]analysis.FlowSummary, ui.LiveStatus) {
+	p.lr.mu.Lock()
+	dst = p.lr.an.Summaries(dst)
+	flows := p.lr.an.Progress().Flows
+	p.lr.mu.Unlock()
+	return dst, p.status(flows)
+}
+
+// Flow returns a copy of a flow (ui.Live).
+func (p *livePipeline) Flow(id int) (*analysis.Flow, bool) {
+	p.lr.mu.Lock()
+	defer p.lr.mu.Unlock()
+	return p.lr.an.FlowCopy(id)
+}
+
+// ReadPacket reads a packet back from the spool (ui.Live).
+func (p *livePipeline) ReadPacket(ref analysis.PacketRef) (*capture.Record, error) {
+	return p.spool.ReadPacket(ref.Frame, ref.Offset)
+}
+
+// Export writes flows from the spool to path (ui.Live).
+func (p *livePipeline) Export(path string, ids []int, overwrite bool) (int, error) {
+	p.lr.mu.Lock()
+	items, err := p.lr.an.ExportItems(ids)
+	p.lr.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	return p.spool.Export(path, items, overwrite)
 }
 
 // capturePackets reads src into h until src is closed, or, once stopping
@@ -281,9 +521,11 @@ func capturePackets(src *capture.LiveSource, h *capture.Handoff, stopping *atomi
 	}
 }
 
-// liveRun is the analysis side of a live capture: it runs in one goroutine
-// and its fields are read once it is done.
+// liveRun is the analysis side of a live capture: it runs in one
+// goroutine. The Analyzer is shared with the interactive view under mu;
+// the other fields are read once it is done (n at any time).
 type liveRun struct {
+	mu       sync.Mutex
 	an       *analysis.Analyzer
 	spool    *capture.Spool
 	out      *liveOut
@@ -292,10 +534,10 @@ type liveRun struct {
 	match    func(*analysis.Packet) bool
 	dec      *analysis.Decoder
 	pkt      analysis.Packet
-	n        uint64 // packets taken from the queue
+	n        atomic.Uint64 // packets taken from the queue
 	full     chan struct{}
 	spoolErr error
-	say      func(string)
+	note     func(string)
 }
 
 // analyse takes the packets from h until it is closed.
@@ -318,14 +560,14 @@ func (lr *liveRun) analyse(h *capture.Handoff) {
 			}
 		}
 		lr.matched++
-		lr.n++
-		rec.Frame = lr.n
+		n := lr.n.Load() + 1
+		rec.Frame = n
 		rec.Offset = -1
 		if lr.spoolErr == nil {
 			ref, err := lr.spool.WritePacket(rec)
 			if err != nil {
 				lr.spoolErr = err
-				lr.say(err.Error() + ": packets are no longer spooled")
+				lr.note(err.Error() + ": packets are no longer spooled")
 			} else {
 				rec.Offset = ref.Offset
 			}
@@ -333,7 +575,10 @@ func (lr *liveRun) analyse(h *capture.Handoff) {
 		if lr.out != nil {
 			lr.out.write(rec)
 		}
+		lr.mu.Lock()
 		lr.an.Add(rec)
+		lr.mu.Unlock()
+		lr.n.Store(n)
 		h.Release(rec)
 		if lr.count > 0 && lr.matched >= lr.count {
 			done = true

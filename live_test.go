@@ -13,7 +13,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -654,7 +656,7 @@ func TestLiveUsage(t *testing.T) {
 		{"--flow with -i", []string{"-i", "lo", "-w", "x.pcap", "--flow", "1"}, 2, "--flow picks flows of a capture file"},
 		{"json and report", []string{"-i", "lo", "--json", "--report"}, 2, "--json and --report cannot be used together"},
 		{"bad expression", []string{"-i", "lo", "--json", "tcp", "port"}, 2, "synscope: "},
-		{"no interactive view yet", []string{"-i", "lo", "tcp"}, 2, "the interactive view of live capture is not built yet: add --json or --report"},
+		{"interactive view without a terminal", []string{"-i", "lo", "tcp"}, 2, "the interactive view needs a terminal: add --report or --json"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -704,5 +706,177 @@ func TestParseLiveFlags(t *testing.T) {
 	// -n is tcpdump's habit with files too.
 	if _, err := parseArgs([]string{"-n", "-r", "x.pcap", "--json"}); err != nil {
 		t.Errorf("-n with -r: %v", err)
+	}
+}
+
+// liveTUI starts the real binary's interactive view of live capture in a
+// tmux session at 80x24, in dir, and waits for its first screen. It
+// returns the session and the file the shell writes synscope's process id
+// to.
+func liveTUI(t *testing.T, dir string, args ...string) (*tmuxSession, string) {
+	t.Helper()
+	needTmux(t)
+	bin := synscopeBinary(t)
+	pidFile := filepath.Join(dir, "synscope.pid")
+	s := newTmux(t, 80, 24, "LANG=C.UTF-8", "TERM=xterm-256color")
+	// A script, so that the arguments need one level of quoting; exec
+	// keeps the process id it wrote down.
+	script := fmt.Sprintf("echo $$ > '%s'\nexec '%s'", pidFile, bin)
+	for _, a := range args {
+		if strings.Contains(a, "'") {
+			t.Fatalf("argument %q: no quotes, please", a)
+		}
+		script += " '" + a + "'"
+	}
+	run := filepath.Join(dir, "run.sh")
+	if err := os.WriteFile(run, []byte(script+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.keys(fmt.Sprintf("cd '%s' && clear && sh '%s'", dir, run), "Enter")
+	s.waitFor("live lo", "0 pkts")
+	return s, pidFile
+}
+
+// processGone waits up to d for the process in pidFile to exit.
+func processGone(t *testing.T, pidFile string, d time.Duration) bool {
+	t.Helper()
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc := "/proc/" + strings.TrimSpace(string(b))
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(proc); errors.Is(err, os.ErrNotExist) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestLiveTUI drives the interactive view of live capture as a user over
+// SSH would, on lo with real connections: the flows appear as they are
+// made, Enter opens one with its packets read back from the spool, w writes
+// it to a file, q stops the capture and gives the terminal back with
+// tcpdump's summary line, the spool removed.
+func TestLiveTUI(t *testing.T) {
+	requireLiveRoot(t)
+	dir := t.TempDir()
+	spool := filepath.Join(dir, "spool")
+	if err := os.Mkdir(spool, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	port := httpServer(t)
+	// An expression outside the kernel's subset says so once, on the
+	// status line.
+	s, _ := liveTUI(t, dir, "-i", "lo", "--spool", spool, fmt.Sprintf("tcp port %d and not vlan", port))
+	s.waitFor("! filter runs in userspace only")
+	get(t, port, 3)
+	p := s.waitFor("3 flows", "drops: 0 kernel, 0 queue")
+	if n := strings.Count(p, fmt.Sprintf(":%d complete", port)); n != 3 {
+		t.Errorf("%d complete flows to port %d on screen, want 3:\n%s", n, port, p)
+	}
+	// One more connection while the view is open; a key has seen the
+	// note.
+	s.keys("j")
+	get(t, port, 1)
+	if p := s.waitFor("4 flows"); strings.Contains(p, "userspace only") {
+		t.Errorf("the note stays after a key:\n%s", p)
+	}
+	s.keys("g")
+	s.keys("Enter")
+	p = s.waitFor("✓ flow 1", "live: as of packet", "[frame ")
+	m := regexp.MustCompile(`· (\d+) packets ·`).FindStringSubmatch(p)
+	if m == nil {
+		t.Fatalf("no packet count in the drill-down:\n%s", p)
+	}
+	packets, _ := strconv.Atoi(m[1])
+	s.keys("g")
+	s.waitFor("frame 1 · ", "IPv4 127.0.0.1 → 127.0.0.1")
+	s.keys("w")
+	s.waitFor("write flow 1 to lo-flow1.pcapng")
+	s.keys("Enter")
+	s.waitFor(fmt.Sprintf("wrote %d packets of flow 1 to lo-flow1.pcapng", packets))
+	out := filepath.Join(dir, "lo-flow1.pcapng")
+	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("%s: %v, %v; want mode 0600", out, fi, err)
+	}
+	code, js, errs := runCLI(t, "-r", out, "--json")
+	if code != 0 {
+		t.Fatalf("synscope -r %s: exit %d: %s", out, code, errs)
+	}
+	flows := parseFlows(t, js)
+	if len(flows) != 1 || flows[0].Packets != packets {
+		t.Fatalf("the written file holds %+v, want one flow of %d packets", flows, packets)
+	}
+	checkHealthy(t, flows[0])
+	s.keys("q")
+	p = s.waitFor("READY$", "packets captured")
+	if strings.Contains(p, "live lo") {
+		t.Errorf("the screen was not restored after q:\n%s", p)
+	}
+	if left, _ := os.ReadDir(spool); len(left) != 0 {
+		t.Errorf("spool left behind: %v", left)
+	}
+}
+
+// TestLiveTUIRotation: a spool too small for the traffic rotates its
+// oldest part out; the status bar says so, and the drill-down of the first
+// flow says its packets were rotated out instead of showing others.
+func TestLiveTUIRotation(t *testing.T) {
+	requireLiveRoot(t)
+	dir := t.TempDir()
+	port := httpServer(t)
+	s, pidFile := liveTUI(t, dir, "-i", "lo", "--spool", dir, "--spool-size", "32K", fmt.Sprintf("tcp port %d", port))
+	get(t, port, 8)
+	s.waitFor("8 flows", "! spool from frame", "spool full: the oldest packets are being rotated out")
+	s.keys("s", "g", "Enter") // sorted by id: flow 1
+	s.waitFor("flow 1 ", "rotated out of the spool (it holds frames")
+	// SIGTERM stops it as q does.
+	b, _ := os.ReadFile(pidFile)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	syscall.Kill(pid, syscall.SIGTERM)
+	p := s.waitFor("READY$", "packets captured")
+	if !strings.Contains(p, "spool rotation") {
+		t.Errorf("no word of the rotations at the end:\n%s", p)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "synscope-spool-*")); len(left) != 0 {
+		t.Errorf("spool left behind: %v", left)
+	}
+}
+
+// TestLiveTUIHangup: the SSH session drops (the terminal goes away:
+// SIGHUP) while the view runs with --keep-spool; synscope exits and the
+// spool it keeps is a valid capture of every packet it showed.
+func TestLiveTUIHangup(t *testing.T) {
+	requireLiveRoot(t)
+	dir := t.TempDir()
+	port := httpServer(t)
+	s, pidFile := liveTUI(t, dir, "-i", "lo", "--spool", dir, "--keep-spool", fmt.Sprintf("tcp port %d", port))
+	get(t, port, 3)
+	p := s.waitFor("3 flows")
+	m := regexp.MustCompile(`(\d+) pkts`).FindStringSubmatch(p)
+	if m == nil {
+		t.Fatalf("no packet count:\n%s", p)
+	}
+	shown, _ := strconv.Atoi(m[1])
+	s.tmux("kill-server")
+	if !processGone(t, pidFile, 10*time.Second) {
+		t.Fatal("synscope still runs 10 s after its terminal went away")
+	}
+	segs, _ := filepath.Glob(filepath.Join(dir, "synscope-spool-*", "spool-*.pcapng"))
+	if len(segs) != 1 {
+		t.Fatalf("spool segments %v, want one", segs)
+	}
+	code, js, errs := runCLI(t, "-r", segs[0], "--json")
+	if code != 0 {
+		t.Fatalf("the kept spool does not read cleanly: exit %d: %s", code, errs)
+	}
+	total := 0
+	for _, f := range parseFlows(t, js) {
+		checkHealthy(t, f)
+		total += f.Packets
+	}
+	if total != shown {
+		t.Errorf("the kept spool holds %d packets, the view showed %d", total, shown)
 	}
 }

@@ -6,6 +6,7 @@
 //	synscope --demo                               the seed incident, embedded
 //	synscope -r FILE [-r FILE…] --json [EXPR]
 //	synscope -r FILE [-r FILE…] --report [EXPR]
+//	synscope -i IFACE [EXPR]                      the interactive view, live
 //	synscope -i IFACE --json|--report [-c N] [--duration D] [-w FILE] [EXPR]
 //
 // EXPR is a packet filter in tcpdump syntax. Exit status: 0 when all went
@@ -51,8 +52,9 @@ const usage = `usage: synscope -r FILE [-r FILE...] [--json | --report] [--ascii
                 means mono
   EXPR          a packet filter in tcpdump syntax, e.g. 'tcp port 443 and not host 10.0.0.1'
 
-live capture (needs root or CAP_NET_RAW; stops after COUNT packets, after
-D, or on ctrl-c, SIGTERM or SIGHUP, then prints as for a file):
+live capture (needs root or CAP_NET_RAW; without --json, --report or -w:
+the interactive view, q quits; else it stops after COUNT packets, after D,
+or on ctrl-c, SIGTERM or SIGHUP, then prints as for a file):
   -i IFACE      capture on IFACE ("any": every interface)
   -c COUNT      stop after COUNT packets that match EXPR
   --duration D  stop after D (e.g. 30s, 5m; a bare number is seconds)
@@ -354,8 +356,6 @@ func (o options) checkLive() error {
 		return usageError{"--json and --report cannot be used together"}
 	case len(o.flows) > 0:
 		return usageError{"--flow picks flows of a capture file; with -i, give a filter EXPR"}
-	case o.tui():
-		return usageError{"the interactive view of live capture is not built yet: add --json or --report (or -w FILE)"}
 	}
 	return o.checkTheme()
 }
@@ -420,6 +420,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
+	if o.live.iface != "" && o.tui() {
+		return runLiveTUI(ctx, o, match, stdout, stderr)
+	}
 	if o.live.iface != "" {
 		return runLive(ctx, o, match, stdout, stderr)
 	}
@@ -449,7 +452,13 @@ func runTUI(ctx context.Context, o options, match func(*analysis.Packet) bool, s
 			fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(err.Error(), o.ascii))
 			return 1
 		}
-		sources = append(sources, ui.Source{Name: r.Name(), Reader: r})
+		// Several captures are the points of a path, named by their
+		// labels (-r NAME=FILE) or as given, as in the report.
+		name := in.name
+		if name == "-" {
+			name = r.Name()
+		}
+		sources = append(sources, ui.Source{Name: name, Reader: r})
 	}
 	cfg := ui.Config{Sources: sources, Match: match, Theme: o.theme,
 		ASCII: o.ascii || !ui.LocaleIsUTF8(), NoColor: os.Getenv("NO_COLOR") != ""}

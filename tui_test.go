@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/synscope/synscope/capture"
 )
 
 func TestTUIFlags(t *testing.T) {
@@ -26,8 +28,9 @@ func TestTUIFlags(t *testing.T) {
 		// The tests' stdout is not a terminal: the TUI says so rather than
 		// drawing into a pipe.
 		{"not a terminal", []string{"-r", "testdata/seed-client.pcap"}, 2, "the interactive view needs a terminal", ""},
-		{"demo report", []string{"--demo", "--report", "--theme=mono"}, 0, "", "seed-inside.pcap: 12 frames, 1 TCP flow"},
-		{"demo json", []string{"--demo", "--json"}, 0, "", `"capture":"seed-outside.pcap"`},
+		// --demo's captures are the seed's three capture points.
+		{"demo report", []string{"--demo", "--report", "--theme=mono"}, 0, "", "path: client → fw-inside → fw-outside"},
+		{"demo json", []string{"--demo", "--json"}, 0, "", `"capture":"fw-outside"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -204,4 +207,69 @@ func TestTmux(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTmuxPath runs the real binary at 80x24 on the seed's three captures
+// as the capture points of one path: the list has the one connection, seen
+// at every point; Enter gives the verdict and the ladder; tab and Enter
+// open the firewall's inside flow at the SYN-ACK; w writes the connection
+// as one pcapng with an interface per point; q gives the terminal back.
+func TestTmuxPath(t *testing.T) {
+	needTmux(t)
+	bin := synscopeBinary(t)
+	dir := t.TempDir()
+	abs := func(name string) string {
+		p, err := filepath.Abs(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	s := newTmux(t, 80, 24, "LANG=C.UTF-8", "TERM=xterm-256color")
+	s.keys(fmt.Sprintf("cd '%s' && clear && '%s' -r client='%s' -r fw-inside='%s' -r fw-outside='%s'", dir, bin,
+		abs("seed-client.pcap"), abs("seed-inside.pcap"), abs("seed-outside.pcap")), "Enter")
+	s.waitFor("synscope  1 client → 2 fw-inside → 3 fw-outside", "● ● ● invalid   12 SYN-ACK +2B")
+	s.keys("Enter")
+	s.waitFor("✗ SYN-ACK grew by 2 bytes between fw-inside and client (IP length 44 → 46, bytes",
+		"  00 00: Ethernet padding?)",
+		"✗ ACK (frame 3 at fw-inside) never reached fw-outside: dropped by the firewall;",
+		"  ACK 2180033888 ≠ server ISN+1 2180033886",
+		"▶ 1 client", "46Δ", "✗ dropped")
+	s.keys("Tab")
+	s.waitFor("▶ 2 fw-inside")
+	s.keys("Enter")
+	s.waitFor("fw-inside", "[frame 2]", "Ethernet padding 2 bytes (not payload)")
+	s.keys("Escape")
+	s.waitFor("▶ 2 fw-inside", "tab next point")
+	s.keys("w")
+	s.waitFor("write connection 1 (3 flows) to client-conn1.pcapng")
+	s.keys("Enter")
+	s.waitFor("wrote 28 packets of connection 1 (3 flows) to client-conn1.pcapng")
+	out := filepath.Join(dir, "client-conn1.pcapng")
+	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("%s: %v, %v; want mode 0600", out, fi, err)
+	}
+	r, err := capture.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for ; ; n++ {
+		if _, err := r.Next(); err != nil {
+			break
+		}
+	}
+	if got := len(r.Interfaces()); got != 3 || n != 28 {
+		t.Errorf("%s: %d packets on %d interfaces, want 28 on 3", out, n, got)
+	}
+	r.Close()
+	s.keys("q")
+	if p := s.waitFor("READY$"); strings.Contains(p, "fw-inside") {
+		t.Errorf("the screen was not restored after q:\n%s", p)
+	}
+	// --demo is the same three points.
+	s.keys("clear; '"+bin+"' --demo", "Enter")
+	s.waitFor("synscope  1 client → 2 fw-inside → 3 fw-outside", "● ● ● invalid")
+	s.keys("q")
+	s.waitFor("READY$")
 }

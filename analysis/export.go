@@ -45,3 +45,47 @@ func (res *Result) MarkedIDs() []int {
 	}
 	return ids
 }
+
+// ExportItems is Result.ExportItems for the flows read so far, before
+// Finish: for exporting flows of a live capture while it goes on. The
+// caller serialises it with Add.
+func (a *Analyzer) ExportItems(ids []int) ([]capture.ExportItem, error) {
+	return a.res.ExportItems(ids)
+}
+
+// FlowCopy returns a copy of flow id as it stands, with its provisional
+// status before Finish (see Summary), that another goroutine may read
+// while the Analyzer goes on: its packets and findings are copied. The
+// caller serialises FlowCopy with Add. It returns false for an unknown id.
+func (a *Analyzer) FlowCopy(id int) (*Flow, bool) {
+	g := a.res.FlowWithID(id)
+	if g == nil {
+		return nil, false
+	}
+	f := *g
+	f.Refs = slices.Clone(f.Refs)
+	f.Findings = slices.Clone(f.Findings)
+	f.badSums = slices.Clone(f.badSums)
+	f.malformed = slices.Clone(f.malformed)
+	if !f.finished {
+		f.Status, f.Handshake.Status = f.provisional()
+	}
+	return &f, true
+}
+
+// FlowWithID returns the flow with the given id, nil if there is none (or
+// it was evicted). Flows are in id order; ids are their index plus one
+// unless flows were evicted.
+func (res *Result) FlowWithID(id int) *Flow {
+	if id >= 1 && id <= len(res.Flows) {
+		if f := res.Flows[id-1]; f != nil && f.ID == id {
+			return f
+		}
+	}
+	for _, f := range res.Flows {
+		if f != nil && f.ID == id {
+			return f
+		}
+	}
+	return nil
+}

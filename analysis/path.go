@@ -866,3 +866,76 @@ func (pa *Path) WriteJSON(w io.Writer) error {
 	}
 	return nil
 }
+
+// ClockDifference says a clock offset in seconds (a PathFinding's Seconds)
+// in words: "642.249 s (10m42s) behind", "0.250 s ahead of".
+func ClockDifference(seconds float64) string {
+	return clockSpan(math.Abs(seconds)) + " " + aheadBehind(seconds)
+}
+
+// SegmentName names a segment by its flags, as a person would: "SYN",
+// "SYN-ACK", "RST", "FIN", "data segment (127 bytes)", "ACK".
+func SegmentName(r PacketRef) string { return segName(r) }
+
+// LadderRow is one segment of a connection as seen at each capture point:
+// per point, the index of the segment in that point's flow's Refs, -1
+// where it was not seen.
+type LadderRow struct {
+	Side Side
+	Refs []int
+}
+
+// Ladder lines a connection's segments up across its capture points, as
+// Correlate matched them, in the order they travelled: by the time each
+// was first seen, each point's clock offset taken out. IP fragments that
+// only complete a datagram are left out.
+func (pa *Path) Ladder(c *Connection) []LadderRow {
+	byKey := map[segKey]*LadderRow{}
+	at := map[*LadderRow]int64{}
+	var rows []*LadderRow
+	for i, f := range c.Flows {
+		if f == nil {
+			continue
+		}
+		off := int64(0)
+		if i < len(pa.Offset) && !math.IsNaN(pa.Offset[i]) {
+			off = int64(pa.Offset[i] * 1e9)
+		}
+		for k, idx := range segments(f) {
+			r := byKey[k]
+			if r == nil {
+				r = &LadderRow{Side: k.side, Refs: make([]int, len(c.Flows))}
+				for j := range r.Refs {
+					r.Refs[j] = -1
+				}
+				byKey[k] = r
+				at[r] = math.MaxInt64
+				rows = append(rows, r)
+			}
+			r.Refs[i] = idx
+			at[r] = min(at[r], f.Refs[idx].Time-off)
+		}
+	}
+	// Same time: the order the first point to see both saw them in.
+	firstIdx := func(r *LadderRow) (int, int) {
+		for i, idx := range r.Refs {
+			if idx >= 0 {
+				return i, idx
+			}
+		}
+		return len(r.Refs), 0
+	}
+	slices.SortFunc(rows, func(a, b *LadderRow) int {
+		if c := cmp.Compare(at[a], at[b]); c != 0 {
+			return c
+		}
+		ptA, ia := firstIdx(a)
+		ptB, ib := firstIdx(b)
+		return cmp.Or(cmp.Compare(ptA, ptB), cmp.Compare(ia, ib))
+	})
+	out := make([]LadderRow, len(rows))
+	for i, r := range rows {
+		out[i] = *r
+	}
+	return out
+}

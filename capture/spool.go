@@ -2,11 +2,13 @@ package capture
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 )
 
@@ -97,7 +99,28 @@ type Spool struct {
 	stats   SpoolStats
 	err     error // sticky write error
 	closed  bool
+
+	// The read side (ReadPacket, Export): a Reader and Rereader per
+	// segment, opened when first needed, under rmu. rmu is taken before
+	// mu, never after.
+	rmu     sync.Mutex
+	readers map[uint64]*segmentReader
 }
+
+// segmentReader reads packets back from one segment.
+type segmentReader struct {
+	r  *Reader
+	rr *Rereader
+}
+
+func (sr *segmentReader) close() {
+	sr.rr.Close()
+	sr.r.Close()
+}
+
+// ErrRotatedOut is matched (errors.Is) by the error ReadPacket returns for
+// a packet whose segment was rotated out of the spool.
+var ErrRotatedOut = errors.New("rotated out of the spool")
 
 // spoolFile is the segment being written: file ← bufio ← counter ←
 // PcapngWriter, whose buffer is flushed after each packet so that the
@@ -360,10 +383,187 @@ func (s *Spool) Stats() SpoolStats {
 	return st
 }
 
+// ReadPacket reads a packet back: frame is its Record.Frame, offset the
+// SpoolRef.Offset WritePacket gave for it. What is buffered for the
+// segment being written is flushed first. A packet whose segment was
+// rotated out gives an error that wraps ErrRotatedOut and says which frames
+// the spool still holds. The Record and its Data are the caller's. It is
+// safe to call from several goroutines, while packets are written.
+func (s *Spool) ReadPacket(frame uint64, offset int64) (*Record, error) {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	rec, err := s.readPacket(frame, offset)
+	if err != nil {
+		return nil, err
+	}
+	c := *rec
+	c.Data = append([]byte(nil), rec.Data...)
+	return &c, nil
+}
+
+// readPacket is ReadPacket under rmu.
+func (s *Spool) readPacket(frame uint64, offset int64) (*Record, error) {
+	if offset < 0 {
+		return nil, fmt.Errorf("frame %d was not written to the spool", frame)
+	}
+	seg, err := s.segmentOf(frame)
+	if err != nil {
+		return nil, err
+	}
+	sr := s.readers[seg.Seq]
+	if sr == nil {
+		if sr, err = openSegment(seg); err != nil {
+			return nil, fmt.Errorf("spool: %w", err)
+		}
+		if s.readers == nil {
+			s.readers = map[uint64]*segmentReader{}
+		}
+		s.readers[seg.Seq] = sr
+	}
+	return sr.rr.ReadAt(offset, frame)
+}
+
+// segmentOf finds the segment that holds frame, flushing it if it is the
+// one being written, and closes the readers of segments rotated out.
+func (s *Spool) segmentOf(frame uint64) (SpoolSegment, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return SpoolSegment{}, errors.New("spool: closed")
+	}
+	for seq, sr := range s.readers {
+		if len(s.segs) == 0 || seq < s.segs[0].Seq {
+			sr.close()
+			delete(s.readers, seq)
+		}
+	}
+	for i, g := range s.segs {
+		if g.Packets == 0 || frame < g.FirstFrame || frame > g.LastFrame {
+			continue
+		}
+		if i == len(s.segs)-1 && s.cur != nil {
+			if err := s.cur.bw.Flush(); err != nil {
+				return SpoolSegment{}, s.fail(err)
+			}
+		}
+		return g, nil
+	}
+	oldest := uint64(0)
+	for _, g := range s.segs {
+		if g.Packets > 0 {
+			oldest = g.FirstFrame
+			break
+		}
+	}
+	if s.stats.Rotations > 0 && (oldest == 0 || frame < oldest) {
+		if oldest == 0 {
+			return SpoolSegment{}, fmt.Errorf("frame %d: %w (the spool holds no packet now; --spool-size keeps more)", frame, ErrRotatedOut)
+		}
+		return SpoolSegment{}, fmt.Errorf("frame %d: %w (it holds frames %d and later; --spool-size keeps more)", frame, ErrRotatedOut, oldest)
+	}
+	return SpoolSegment{}, fmt.Errorf("frame %d is not in the spool", frame)
+}
+
+// openSegment opens a segment for re-reading. Its Reader reads the first
+// packet, so that the interfaces before it are known.
+func openSegment(seg SpoolSegment) (*segmentReader, error) {
+	r, err := Open(seg.Path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.Next(); err != nil {
+		r.Close()
+		return nil, err
+	}
+	rr, err := r.Rereader()
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	return &segmentReader{r: r, rr: rr}, nil
+}
+
+// Export writes the spooled packets items name (Frame and Offset as
+// ReadPacket takes them) to path, in frame order, byte for byte with their
+// time stamps: a .pcapng file with the spool's interfaces and each item's
+// comments, else a pcap file with nanosecond time stamps. The file is
+// written atomically and created 0600; an existing one is replaced only
+// with overwrite. It returns the number of packets written; a packet
+// rotated out of the spool fails the export (nothing is written).
+func (s *Spool) Export(path string, items []ExportItem, overwrite bool) (int, error) {
+	items = slices.Clone(items)
+	slices.SortFunc(items, func(a, b ExportItem) int { return cmp.Compare(a.Frame, b.Frame) })
+	var pw *PcapWriter
+	if ExportFormat(path) == "pcap" {
+		for _, in := range s.ifaces[1:] {
+			if in.LinkType != s.ifaces[0].LinkType {
+				return 0, fmt.Errorf("%s: the packets have several link types (%d and %d): a pcap file holds one; name the file .pcapng", path, s.ifaces[0].LinkType, in.LinkType)
+			}
+		}
+	}
+	out, err := CreateAtomic(path, overwrite)
+	if err != nil {
+		return 0, err
+	}
+	var nw *PcapngWriter
+	ids := make([]int, len(s.ifaces))
+	if ExportFormat(path) == "pcap" {
+		pw, err = NewPcapWriter(out, s.ifaces[0].LinkType, s.ifaces[0].SnapLen, true)
+	} else if nw, err = NewPcapngWriter(out); err == nil {
+		for i, in := range s.ifaces {
+			if ids[i], err = nw.AddInterfaceLike(in); err != nil {
+				break
+			}
+		}
+	}
+	n := 0
+	if err == nil {
+		n, err = s.writeItems(items, pw, nw, ids)
+	}
+	if err != nil {
+		out.Abort()
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return n, out.Commit()
+}
+
+// writeItems reads the items back and writes them with pw or nw.
+func (s *Spool) writeItems(items []ExportItem, pw *PcapWriter, nw *PcapngWriter, ids []int) (int, error) {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	for i, it := range items {
+		rec, err := s.readPacket(it.Frame, it.Offset)
+		if err != nil {
+			return i, err
+		}
+		if rec.Interface < 0 || rec.Interface >= len(ids) {
+			return i, fmt.Errorf("frame %d: interface %d, the spool has %d", it.Frame, rec.Interface, len(ids))
+		}
+		if pw != nil {
+			err = pw.WritePacket(rec)
+		} else {
+			err = nw.WritePacket(ids[rec.Interface], rec, it.Comments...)
+		}
+		if err != nil {
+			return i, err
+		}
+	}
+	if pw != nil {
+		return len(items), pw.Flush()
+	}
+	return len(items), nw.Flush()
+}
+
 // Close flushes and closes the current file, then removes the directory
 // and its files unless the spool is kept. It returns the first error met,
 // the write errors included. Close may be called more than once.
 func (s *Spool) Close() error {
+	s.rmu.Lock()
+	for _, sr := range s.readers {
+		sr.close()
+	}
+	s.readers = nil
+	s.rmu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -259,5 +260,186 @@ func TestSpoolErrors(t *testing.T) {
 	}
 	if st := sp2.Stats(); st.Segments != 3 || st.Packets != 3 {
 		t.Errorf("three packets larger than a segment: %+v", st)
+	}
+}
+
+// loSpool is a spool of maxSize bytes in segs files for packets of a
+// loopback capture, closed at the test's end.
+func loSpool(t *testing.T, maxSize int64, segs int) *capture.Spool {
+	t.Helper()
+	iface := capture.Interface{Name: "lo", LinkType: layers.LinkTypeEthernet, SnapLen: 262144, TsResol: 9}
+	sp, err := capture.NewSpool(capture.SpoolOptions{Dir: t.TempDir(), MaxSize: maxSize, Segments: segs}, iface)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Close() })
+	return sp
+}
+
+// TestSpoolReadPacket reads packets back while more are written: from the
+// segment being written (flushed on demand), from older ones, and not
+// from those rotated out, which say so.
+func TestSpoolReadPacket(t *testing.T) {
+	sp := loSpool(t, 64<<10, 4)
+	refs := map[uint64]capture.SpoolRef{}
+	check := func(f uint64) {
+		t.Helper()
+		rec, err := sp.ReadPacket(f, refs[f].Offset)
+		if err != nil {
+			t.Fatalf("frame %d: %v", f, err)
+		}
+		want := spoolRecord(f)
+		if rec.Frame != f || !bytes.Equal(rec.Data, want.Data) || rec.Timestamp != want.Timestamp || rec.OrigLen != want.OrigLen {
+			t.Fatalf("frame %d read back differs", f)
+		}
+	}
+	for f := uint64(1); f <= 300; f++ {
+		ref, err := sp.WritePacket(spoolRecord(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs[f] = ref
+		// The newest packet, still in the write buffer, and one a
+		// little older.
+		check(f)
+		if f > 20 {
+			check(f - 20)
+		}
+	}
+	st := sp.Stats()
+	if st.Rotations == 0 {
+		t.Fatal("no rotation: the test needs one")
+	}
+	check(st.OldestFrame)
+	_, err := sp.ReadPacket(1, refs[1].Offset)
+	if !errors.Is(err, capture.ErrRotatedOut) || !strings.Contains(err.Error(), fmt.Sprintf("it holds frames %d and later", st.OldestFrame)) {
+		t.Errorf("frame 1 after rotation: %v", err)
+	}
+	if _, err := sp.ReadPacket(301, 0); err == nil || errors.Is(err, capture.ErrRotatedOut) {
+		t.Errorf("frame 301, never written: %v", err)
+	}
+	if _, err := sp.ReadPacket(300, -1); err == nil || !strings.Contains(err.Error(), "not written to the spool") {
+		t.Errorf("offset -1: %v", err)
+	}
+	sp.Close()
+	if _, err := sp.ReadPacket(300, refs[300].Offset); err == nil {
+		t.Error("ReadPacket after Close did not fail")
+	}
+}
+
+// TestSpoolExport writes packets from several segments, with comments, to
+// pcapng (the spool's one interface) and pcap (nanoseconds), byte for byte.
+func TestSpoolExport(t *testing.T) {
+	sp := loSpool(t, 256<<10, 8)
+	var items []capture.ExportItem
+	for f := uint64(1); f <= 200; f++ {
+		ref, err := sp.WritePacket(spoolRecord(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f%7 == 0 {
+			// Out of order: Export sorts by frame.
+			items = append([]capture.ExportItem{{Offset: ref.Offset, Frame: f, Comments: []string{fmt.Sprintf("frame %d", f)}}}, items...)
+		}
+	}
+	if len(sp.Segments()) < 3 {
+		t.Fatalf("%d segments: the test needs several", len(sp.Segments()))
+	}
+	dir := t.TempDir()
+	for _, name := range []string{"out.pcapng", "out.pcap"} {
+		path := filepath.Join(dir, name)
+		n, err := sp.Export(path, items, false)
+		if err != nil || n != len(items) {
+			t.Fatalf("%s: %d packets, %v", name, n, err)
+		}
+		recs := readSpoolFile(t, path)
+		if len(recs) != len(items) {
+			t.Fatalf("%s holds %d packets, want %d", name, len(recs), len(items))
+		}
+		for i, rec := range recs {
+			want := spoolRecord(uint64(7 * (i + 1)))
+			if !bytes.Equal(rec.Data, want.Data) || rec.Timestamp != want.Timestamp || rec.OrigLen != want.OrigLen {
+				t.Fatalf("%s: packet %d differs from frame %d", name, i+1, 7*(i+1))
+			}
+		}
+		r, err := capture.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Next()
+		if in := r.Interfaces(); len(in) != 1 || in[0].TsResol != 9 {
+			t.Errorf("%s: interfaces %+v, want one with nanoseconds", name, in)
+		}
+		r.Close()
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, %v; want 0600", name, fi.Mode(), err)
+		}
+		if _, err := sp.Export(path, items, false); err == nil || !strings.Contains(err.Error(), "already exists") {
+			t.Errorf("%s again without overwrite: %v", name, err)
+		}
+	}
+	// A packet that is not there fails the whole export.
+	bad := append(items, capture.ExportItem{Frame: 999, Offset: 0})
+	path := filepath.Join(dir, "bad.pcapng")
+	if _, err := sp.Export(path, bad, false); err == nil || !strings.Contains(err.Error(), "frame 999") {
+		t.Errorf("export of a missing frame: %v", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed export left %s: %v", path, err)
+	}
+}
+
+// TestSpoolConcurrent reads packets back and exports them while more are
+// written, from three goroutines: each packet read is the one written
+// (run with -race).
+func TestSpoolConcurrent(t *testing.T) {
+	sp := loSpool(t, 1<<20, 8)
+	type written struct {
+		frame uint64
+		off   int64
+	}
+	ch := make(chan written, 400)
+	done := make(chan struct{})
+	go func() {
+		defer close(ch)
+		for f := uint64(1); f <= 300; f++ {
+			ref, err := sp.WritePacket(spoolRecord(f))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ch <- written{f, ref.Offset}
+		}
+	}()
+	var seen []capture.ExportItem
+	exported := make(chan error, 1)
+	go func() {
+		defer close(done)
+		for w := range ch {
+			rec, err := sp.ReadPacket(w.frame, w.off)
+			if err != nil {
+				t.Errorf("frame %d: %v", w.frame, err)
+				return
+			}
+			if !bytes.Equal(rec.Data, spoolRecord(w.frame).Data) {
+				t.Errorf("frame %d read back differs", w.frame)
+				return
+			}
+			seen = append(seen, capture.ExportItem{Frame: w.frame, Offset: w.off})
+			if len(seen) == 150 {
+				items := slices.Clone(seen)
+				go func() {
+					_, err := sp.Export(filepath.Join(t.TempDir(), "half.pcapng"), items, false)
+					exported <- err
+				}()
+			}
+		}
+	}()
+	<-done
+	if len(seen) < 150 {
+		return // an error was reported
+	}
+	if err := <-exported; err != nil {
+		t.Errorf("export while writing: %v", err)
 	}
 }

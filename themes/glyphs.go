@@ -25,14 +25,20 @@ type Glyphs struct {
 	BarFull, BarEmpty rune
 	// HLine and VLine draw the lines between panes.
 	HLine, VLine string
+	// Present and Absent say whether a capture point saw a connection
+	// or a segment; Changed marks a value that differs from the one the
+	// point before it on the path saw.
+	Present, Absent, Changed string
 }
 
 // Unicode glyphs, for UTF-8 terminals.
 var Unicode = Glyphs{OK: "✓", Warning: "!", Invalid: "✗", Partial: "?", Info: "·", Arrow: "→", Ellipsis: "…",
 	ToServer: "→", ToClient: "←", Cursor: "▶", Mark: "●", SortAsc: "▲", SortDesc: "▼", Sep: " · ",
-	NotEqual: "≠", BarFull: '█', BarEmpty: '░', HLine: "─", VLine: "│"}
+	NotEqual: "≠", BarFull: '█', BarEmpty: '░', HLine: "─", VLine: "│",
+	Present: "●", Absent: "○", Changed: "Δ"}
 
 // ASCII glyphs, for --ascii and terminals whose locale is not UTF-8.
 var ASCII = Glyphs{OK: "+", Warning: "!", Invalid: "x", Partial: "?", Info: "-", Arrow: "->", Ellipsis: "...",
 	ToServer: ">", ToClient: "<", Cursor: ">", Mark: "*", SortAsc: "^", SortDesc: "v", Sep: ", ",
-	NotEqual: "!=", BarFull: '#', BarEmpty: '-', HLine: "-", VLine: "|"}
+	NotEqual: "!=", BarFull: '#', BarEmpty: '-', HLine: "-", VLine: "|",
+	Present: "o", Absent: ".", Changed: "~"}

@@ -31,6 +31,8 @@ type Config struct {
 	ASCII bool
 	// NoColor removes every colour escape (NO_COLOR).
 	NoColor bool
+	// Live, when set, is a live capture to show instead of Sources.
+	Live Live
 
 	// now is the clock (tests fix it).
 	now func() time.Time

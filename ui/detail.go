@@ -45,7 +45,7 @@ type detailModel struct {
 	cap     int
 	capName string
 	flow    *analysis.Flow
-	load    *capLoad
+	store   *packetStore
 
 	pane     pane
 	cursor   int // ladder: index in flow.Refs
@@ -78,8 +78,8 @@ type findingLayout struct {
 	starts []int // first line of each finding
 }
 
-func newDetailModel(c *common, capIdx int, capName string, f *analysis.Flow, cl *capLoad) detailModel {
-	d := detailModel{c: c, cap: capIdx, capName: capName, flow: f, load: cl,
+func newDetailModel(c *common, capIdx int, capName string, f *analysis.Flow, ps *packetStore) detailModel {
+	d := detailModel{c: c, cap: capIdx, capName: capName, flow: f, store: ps,
 		infos: map[int]*pktInfo{}, requested: map[int]bool{}, notes: map[uint64]frameNote{}}
 	for _, fi := range f.Findings {
 		n, ok := d.notes[fi.Frame]
@@ -128,6 +128,14 @@ func (d detailModel) init() (detailModel, tea.Cmd) {
 	return d, d.ensure()
 }
 
+// at moves the ladder to a frame and reads the packets around it.
+func (d detailModel) at(frame uint64) (detailModel, tea.Cmd) {
+	d.cursor = d.refIndex(frame)
+	d.clampLadder()
+	d.fix()
+	return d, d.ensure()
+}
+
 // refIndex returns the index in Refs of a frame (0 when absent).
 func (d *detailModel) refIndex(frame uint64) int {
 	for i, r := range d.flow.Refs {
@@ -159,7 +167,7 @@ func (d *detailModel) ensure() tea.Cmd {
 		d.requested[i] = true
 	}
 	refs := d.flow.Refs[lo:hi]
-	return readPacketsCmd(d.load, d.cap, d.flow.ID, refs, lo)
+	return readPacketsCmd(d.store, d.cap, d.flow.ID, refs, lo)
 }
 
 // Update handles the drill-down's keys and the packets read back.

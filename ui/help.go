@@ -13,24 +13,35 @@ func (m *Model) helpGroups() []helpGroup {
 	k := m.c.keys
 	move := helpGroup{"move", enabled(k.Up, k.Down, k.Top, k.Bottom, k.HalfPageDown, k.HalfPageUp, k.PageDown, k.PageUp)}
 	general := helpGroup{"general", enabled(k.Help, k.Quit, k.ForceQuit)}
-	if m.state == stateDetail {
-		return []helpGroup{move, {"drill-down", enabled(k.NextPane, k.PrevPane, k.Jump, k.Relative, k.Hex, k.Back)}, general}
+	switch m.state {
+	case stateDetail:
+		return []helpGroup{move, {"drill-down", enabled(k.NextPane, k.PrevPane, k.Jump, k.Relative, k.Hex, k.Export, k.Back)}, general}
+	case statePath:
+		return []helpGroup{move, {"connection", enabled(k.NextPoint, k.PrevPoint, k.Open, k.Export, k.Back)}, general}
 	}
-	return []helpGroup{move, {"flows", enabled(k.Open, k.Filter, k.ClearFilter, k.Sort, k.SortReverse, k.Mark, k.MarkAll)}, general}
+	return []helpGroup{move, {"flows", enabled(k.Open, k.Filter, k.ClearFilter, k.Sort, k.SortReverse, k.Mark, k.MarkAll, k.Export)}, general}
 }
 
 // shortHelp is the one line of keys at the bottom of the screen.
 func (m *Model) shortHelp() []key.Binding {
 	k := m.c.keys
 	switch {
+	case m.export.stage == exportNaming:
+		return enabled(k.Write, k.Cancel, k.ForceQuit)
+	case m.export.stage == exportConfirm:
+		return enabled(k.Overwrite, k.Keep, k.ForceQuit)
+	case m.export.stage == exportBusy:
+		return enabled(k.ForceQuit)
 	case m.help:
 		return enabled(k.CloseHelp, k.Quit)
 	case m.state == stateList && m.list.typing:
 		return enabled(k.Apply, k.Cancel, k.ForceQuit)
 	case m.state == stateDetail:
-		return enabled(k.NextPane, k.Down, k.Up, k.Jump, k.Relative, k.Hex, k.Back, k.Help, k.Quit)
+		return enabled(k.NextPane, k.Down, k.Up, k.Jump, k.Relative, k.Hex, k.Back, k.Export, k.Help, k.Quit)
+	case m.state == statePath:
+		return enabled(k.Down, k.Up, k.NextPoint, k.Open, k.Back, k.Export, k.Help, k.Quit)
 	}
-	return enabled(k.Down, k.Up, k.Open, k.Filter, k.Sort, k.Mark, k.Help, k.Quit)
+	return enabled(k.Down, k.Up, k.Open, k.Filter, k.Sort, k.Mark, k.Export, k.Help, k.Quit)
 }
 
 // helpLine draws the short help, cut to the width.

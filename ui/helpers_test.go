@@ -212,3 +212,32 @@ func manyFlows(n int) []byte {
 	}
 	return out
 }
+
+// seedPath is the seed's three captures as the capture points of one
+// path, labelled as in the issue (-r client=… -r fw-inside=… -r
+// fw-outside=…).
+func seedPath(t testing.TB) []Source {
+	srcs := seed(t, "seed-client.pcap", "seed-inside.pcap", "seed-outside.pcap")
+	for i, name := range []string{"client", "fw-inside", "fw-outside"} {
+		srcs[i].Name = name
+	}
+	return srcs
+}
+
+// partlyRead is the seed client's capture at 80x24 with its first n
+// packets read and shown, the rest not yet.
+func partlyRead(t testing.TB, n int) Model {
+	t.Helper()
+	m := New(testConfig(seed(t, "seed-client.pcap")))
+	m.tick = func(int) tea.Cmd { return nil }
+	m = update(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
+	c := m.loader.caps[0]
+	for range n {
+		rec, err := c.rd.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.an.Add(rec)
+	}
+	return update(t, m, m.loader.snapshot(testClock))
+}

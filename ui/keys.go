@@ -21,10 +21,15 @@ type KeyMap struct {
 	Sort, SortReverse  key.Binding
 	Mark, MarkAll      key.Binding
 	NextPane, PrevPane key.Binding
+	NextPoint          key.Binding // the capture point a connection's ladder opens
+	PrevPoint          key.Binding
 	Relative           key.Binding // relative or absolute seq/ack
 	Hex                key.Binding // hex dump or decoded headers
 	Jump               key.Binding // to a finding's frame
 	Apply, Cancel      key.Binding // in the filter input
+	Export             key.Binding // write flows to a capture file
+	Write              key.Binding // in the file name prompt
+	Overwrite, Keep    key.Binding // when the file exists
 	Help, CloseHelp    key.Binding
 	Quit, ForceQuit    key.Binding
 }
@@ -55,11 +60,17 @@ func DefaultKeyMap(ascii bool) *KeyMap {
 		MarkAll:      key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "mark all shown")),
 		NextPane:     key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
 		PrevPane:     key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
+		NextPoint:    key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next point")),
+		PrevPoint:    key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous point")),
 		Relative:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "absolute/relative seq")),
 		Hex:          key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "hex dump")),
 		Jump:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "go to frame")),
 		Apply:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply filter")),
 		Cancel:       key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		Export:       key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "write file")),
+		Write:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "write")),
+		Overwrite:    key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "overwrite")),
+		Keep:         key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "keep it")),
 		Help:         key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		CloseHelp:    key.NewBinding(key.WithKeys("?", "esc", "backspace"), key.WithHelp("?/esc", "close help")),
 		Quit:         key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
@@ -71,7 +82,8 @@ func DefaultKeyMap(ascii bool) *KeyMap {
 func (k *KeyMap) all() []*key.Binding {
 	return []*key.Binding{&k.Up, &k.Down, &k.Top, &k.Bottom, &k.HalfPageDown, &k.HalfPageUp, &k.PageDown, &k.PageUp,
 		&k.Open, &k.Back, &k.Filter, &k.ClearFilter, &k.Sort, &k.SortReverse, &k.Mark, &k.MarkAll,
-		&k.NextPane, &k.PrevPane, &k.Relative, &k.Hex, &k.Jump, &k.Apply, &k.Cancel,
+		&k.NextPane, &k.PrevPane, &k.NextPoint, &k.PrevPoint, &k.Relative, &k.Hex, &k.Jump, &k.Apply, &k.Cancel,
+		&k.Export, &k.Write, &k.Overwrite, &k.Keep,
 		&k.Help, &k.CloseHelp, &k.Quit, &k.ForceQuit}
 }
 

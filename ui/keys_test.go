@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -230,6 +231,83 @@ var detailCases = []bindingCase{
 	{"ForceQuit", "ctrl+c", nil, quits},
 }
 
+// exportCases run on the list of 60 flows, in a directory that holds the
+// file w offers for the selected flow (flow 2).
+var exportCases = []bindingCase{
+	{"Export", "w", nil, func(t *testing.T, m Model, _ tea.Cmd) {
+		if m.export.stage != exportNaming || m.export.input.Value() != "many-flow2.pcapng" {
+			t.Errorf("stage %d, name %q", m.export.stage, m.export.input.Value())
+		}
+	}},
+	{"Write", "enter", []string{"w"}, func(t *testing.T, m Model, cmd tea.Cmd) {
+		if m.export.stage != exportBusy || cmd == nil {
+			t.Fatalf("stage %d, command %v", m.export.stage, cmd)
+		}
+		if msg, ok := cmd().(exportCheckedMsg); !ok || !msg.exists {
+			t.Errorf("the command does not find the file: %+v", msg)
+		}
+	}},
+	{"Cancel", "esc", []string{"w"}, func(t *testing.T, m Model, _ tea.Cmd) {
+		if m.export.active() {
+			t.Error("prompt still open")
+		}
+	}},
+	{"Overwrite", "y", []string{"w", "enter"}, func(t *testing.T, m Model, cmd tea.Cmd) {
+		if m.export.stage != exportBusy || cmd == nil {
+			t.Fatalf("stage %d, command %v", m.export.stage, cmd)
+		}
+		if msg, ok := cmd().(exportDoneMsg); !ok || msg.err != nil || msg.packets != 3 {
+			t.Errorf("the command did not overwrite: %+v", msg)
+		}
+	}},
+	{"Keep", "n", []string{"w", "enter"}, func(t *testing.T, m Model, _ tea.Cmd) {
+		if m.export.stage != exportNaming {
+			t.Errorf("stage %d, want the name prompt", m.export.stage)
+		}
+	}},
+	{"Keep", "esc", []string{"w", "enter"}, func(t *testing.T, m Model, _ tea.Cmd) {
+		if m.export.stage != exportNaming {
+			t.Errorf("stage %d, want the name prompt", m.export.stage)
+		}
+	}},
+}
+
+// pathCases run on the seed's connection across its three capture points
+// at 80x24 (it opens on the SYN-ACK, row 1, at the client).
+var pathCases = []bindingCase{
+	{"NextPoint", "tab", nil, func(t *testing.T, m Model, _ tea.Cmd) {
+		if m.state != statePath || m.pathView.point != 1 {
+			t.Errorf("state %d, point %d", m.state, m.pathView.point)
+		}
+	}},
+	{"PrevPoint", "shift+tab", nil, func(t *testing.T, m Model, _ tea.Cmd) {
+		if m.pathView.point != 2 {
+			t.Errorf("point %d, want the last", m.pathView.point)
+		}
+	}},
+	{"Down", "j", nil, func(t *testing.T, m Model, _ tea.Cmd) {
+		if m.pathView.cursor != 2 {
+			t.Errorf("row %d", m.pathView.cursor)
+		}
+	}},
+	{"Bottom", "G", nil, func(t *testing.T, m Model, _ tea.Cmd) {
+		if m.pathView.cursor != len(m.pathView.rows)-1 {
+			t.Errorf("row %d of %d", m.pathView.cursor, len(m.pathView.rows))
+		}
+	}},
+	{"Open", "enter", []string{"tab"}, func(t *testing.T, m Model, cmd tea.Cmd) {
+		if m.state != stateDetail || m.detail.cap != 1 || cmd == nil {
+			t.Errorf("state %d, capture %d, command %v", m.state, m.detail.cap, cmd)
+		}
+	}},
+	{"Back", "esc", nil, inState(stateList)},
+	{"Export", "w", nil, func(t *testing.T, m Model, _ tea.Cmd) {
+		if m.export.stage != exportNaming || m.export.input.Value() != "client-conn1.pcapng" {
+			t.Errorf("stage %d, name %q", m.export.stage, m.export.input.Value())
+		}
+	}},
+}
+
 func runCases(t *testing.T, name string, base func(t *testing.T) Model, cases []bindingCase, covered map[string][]string) {
 	for _, tc := range cases {
 		t.Run(name+"/"+tc.binding+"/"+tc.key, func(t *testing.T) {
@@ -250,6 +328,16 @@ func TestBindings(t *testing.T) {
 	runCases(t, "list", func(t *testing.T) Model {
 		return newLoaded(t, testConfig([]Source{memSource(t, "many.pcap", many)}), 80, 24)
 	}, listCases, covered)
+	runCases(t, "export", func(t *testing.T) Model {
+		t.Chdir(t.TempDir())
+		if err := os.WriteFile("many-flow2.pcapng", nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return newLoaded(t, testConfig([]Source{memSource(t, "many.pcap", many)}), 80, 24)
+	}, exportCases, covered)
+	runCases(t, "path", func(t *testing.T) Model {
+		return press(t, newLoaded(t, testConfig(seedPath(t)), 80, 24), "enter")
+	}, pathCases, covered)
 	runCases(t, "detail", func(t *testing.T) Model {
 		return press(t, newLoaded(t, testConfig(seed(t, "seed-client.pcap")), 80, 16), "enter")
 	}, detailCases, covered)

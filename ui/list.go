@@ -44,6 +44,10 @@ type listModel struct {
 	filterErr string
 
 	marks map[flowRef]bool
+
+	// points names the capture points in path mode, when the rows are
+	// connections.
+	points []string
 }
 
 func newListModel(c *common, ncaps int) listModel {
@@ -293,6 +297,7 @@ func (l listModel) setFilter(s string) (listModel, tea.Cmd) {
 // columns are the widths of the list's columns at the current size.
 type columns struct {
 	id, client, server, hs, pkts, bytes, dur, finding int
+	points                                            int // the presence column in path mode; 0 else
 	arrow                                             string
 }
 
@@ -308,9 +313,21 @@ func (l *listModel) layoutColumns() columns {
 	v := &l.view
 	c := columns{id: v.wID, client: v.wClient, server: v.wServer, hs: v.wHS, pkts: v.wPkts,
 		bytes: colBytes, dur: colDur, arrow: l.c.g.Arrow}
+	if l.points != nil {
+		// A connection: where it was seen instead of its bytes and
+		// duration at one point.
+		c.points, c.bytes, c.dur = 2*len(l.points)-1, 0, 0
+	}
 	fixed := func() int {
-		// mark glyph sp id sp client sp arrow sp server sp hs sp pkts sp bytes sp dur sp
-		return 3 + c.id + 1 + c.client + 1 + width(c.arrow) + 1 + c.server + 1 + c.hs + 1 + c.pkts + 1 + c.bytes + 1 + c.dur + 1
+		// mark glyph sp id sp client sp arrow sp server sp [points sp] hs sp pkts sp [bytes sp dur sp]
+		w := 3 + c.id + 1 + c.client + 1 + width(c.arrow) + 1 + c.server + 1 + c.hs + 1 + c.pkts + 1
+		if c.points > 0 {
+			w += c.points + 1
+		}
+		if c.bytes > 0 {
+			w += c.bytes + 1 + c.dur + 1
+		}
+		return w
 	}
 	const minFinding, minAddr = 10, 15
 	for fixed()+minFinding > l.c.width && (c.client > minAddr || c.server > minAddr) {
@@ -341,6 +358,19 @@ func (l *listModel) headerLine(c columns) string {
 	b.WriteString(strings.Repeat(" ", width(c.arrow)+2))
 	b.WriteString(padRight(name(sortServer, "server"), c.server, ""))
 	b.WriteByte(' ')
+	if c.points > 0 {
+		// The points by number, each over its column.
+		nums := make([]string, len(l.points))
+		for i := range nums {
+			nums[i] = strconv.Itoa(i + 1)
+		}
+		head := strings.Join(nums, " ")
+		if len(l.points) > 9 {
+			head = "points"
+		}
+		b.WriteString(padRight(st.Header.Render(head), c.points, ""))
+		b.WriteByte(' ')
+	}
 	hs := "hs"
 	if c.hs >= len("handshake") {
 		hs = "handshake"
@@ -349,10 +379,12 @@ func (l *listModel) headerLine(c columns) string {
 	b.WriteByte(' ')
 	b.WriteString(padLeft(name(sortPackets, "pkts"), c.pkts))
 	b.WriteByte(' ')
-	b.WriteString(padLeft(name(sortBytes, "bytes"), c.bytes))
-	b.WriteByte(' ')
-	b.WriteString(padLeft(name(sortDuration, "dur"), c.dur))
-	b.WriteByte(' ')
+	if c.bytes > 0 {
+		b.WriteString(padLeft(name(sortBytes, "bytes"), c.bytes))
+		b.WriteByte(' ')
+		b.WriteString(padLeft(name(sortDuration, "dur"), c.dur))
+		b.WriteByte(' ')
+	}
 	switch {
 	case c.finding >= len("first finding"):
 		b.WriteString(name(sortFinding, "first finding"))
@@ -381,12 +413,16 @@ func (l *listModel) rowLine(r *Row, c columns, selected bool) string {
 		mark = g.Mark
 	}
 	id := strconv.Itoa(r.ID)
-	if l.ncaps > 1 {
+	if l.ncaps > 1 && r.Cap != pathCap {
 		id = strconv.Itoa(r.Cap+1) + ":" + id
 	}
 	hs := r.Handshake.String()
-	finding := ""
-	if r.HasFirst && c.finding > 0 {
+	finding, sev := "", r.First.Severity()
+	switch {
+	case c.finding == 0:
+	case r.HasVerdict && findingRank(r) == int(r.Verdict.Code.Severity()):
+		finding, sev = r.Short, r.Verdict.Code.Severity()
+	case r.HasFirst:
 		finding = shortFinding(r.First, g, c.finding)
 	}
 	cells := []string{
@@ -394,12 +430,23 @@ func (l *listModel) rowLine(r *Row, c columns, selected bool) string {
 		padRight(elideAddr(r.Client.String(), c.client, g.Ellipsis), c.client, ""),
 		c.arrow,
 		padRight(elideAddr(r.Server.String(), c.server, g.Ellipsis), c.server, ""),
-		padRight(hs, c.hs, ""),
-		padLeft(strconv.Itoa(r.Packets), c.pkts),
-		padLeft(humanBytes(r.Bytes), c.bytes),
-		padLeft(shortDuration(r.duration()), c.dur),
-		truncate(finding, c.finding, g.Ellipsis),
 	}
+	if c.points > 0 {
+		seen := make([]string, len(l.points))
+		for i := range seen {
+			seen[i] = g.Absent
+			if r.Present&(1<<i) != 0 {
+				seen[i] = g.Present
+			}
+		}
+		cells = append(cells, padRight(strings.Join(seen, " "), c.points, ""))
+	}
+	hsAt := len(cells)
+	cells = append(cells, padRight(hs, c.hs, ""), padLeft(strconv.Itoa(r.Packets), c.pkts))
+	if c.bytes > 0 {
+		cells = append(cells, padLeft(humanBytes(r.Bytes), c.bytes), padLeft(shortDuration(r.duration()), c.dur))
+	}
+	cells = append(cells, truncate(finding, c.finding, g.Ellipsis))
 	if selected {
 		line := mark + glyph + " " + strings.Join(cells, " ")
 		return st.Selected.Render(padRight(line, l.c.width, ""))
@@ -408,9 +455,9 @@ func (l *listModel) rowLine(r *Row, c columns, selected bool) string {
 	if mark != " " {
 		mark = st.Mark.Render(mark)
 	}
-	cells[4] = hsStyle(st, r.Handshake).Render(cells[4])
+	cells[hsAt] = hsStyle(st, r.Handshake).Render(cells[hsAt])
 	if finding != "" {
-		cells[8] = severityStyle(st, r.First.Severity()).Render(cells[8])
+		cells[len(cells)-1] = severityStyle(st, sev).Render(cells[len(cells)-1])
 	}
 	return mark + ss.Render(glyph) + " " + strings.Join(cells, " ")
 }

@@ -28,11 +28,8 @@ type capLoad struct {
 	size int64 // bytes on disk, -1 when unknown (a pipe)
 	rd   *capture.Reader
 
-	// The Rereader reads packets again for the drill-down; it is not
-	// safe for concurrent use, hence rrMu.
-	rrMu  sync.Mutex
-	rr    *capture.Rereader
-	rrErr error
+	// store reads packets again for the drill-down.
+	store *packetStore
 
 	mu    sync.Mutex
 	an    *analysis.Analyzer
@@ -58,10 +55,10 @@ func newLoader(sources []Source, match func(*analysis.Packet) bool, now func() t
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &loader{start: now(), ctx: ctx, cancel: cancel, match: match, now: now}
 	for _, s := range sources {
-		c := &capLoad{name: s.Name, size: -1, rd: s.Reader}
+		c := &capLoad{name: s.Name, size: -1, rd: s.Reader, store: &packetStore{err: errors.New(s.Name + ": no input")}}
 		if s.Reader != nil {
 			c.size = s.Reader.Size()
-			c.rr, c.rrErr = s.Reader.Rereader()
+			c.store = fileStore(s.Reader)
 		}
 		c.an = analysis.NewAnalyzer(analysis.Config{Name: s.Name, Match: match})
 		l.caps = append(l.caps, c)
@@ -84,6 +81,9 @@ type SnapshotMsg struct {
 	Done   bool // every capture is read: Rows are final
 	Taken  time.Time
 	Counts [4]int // rows per analysis.Status
+	// Live is the live capture's status, for a snapshot of one.
+	Live *LiveStatus
+	took time.Duration // how long the snapshot took
 }
 
 // CapProgress is the progress of one capture.
@@ -163,7 +163,9 @@ func (l *loader) snapshot(now time.Time) SnapshotMsg {
 			if c.final == nil {
 				c.final = make([]Row, 0, len(c.res.Flows))
 				for _, f := range c.res.Flows {
-					c.final = append(c.final, Row{Cap: i, FlowSummary: f.Summary()})
+					if f != nil {
+						c.final = append(c.final, Row{Cap: i, FlowSummary: f.Summary()})
+					}
 				}
 			}
 			s.Rows = append(s.Rows, c.final...)
@@ -183,8 +185,8 @@ func (l *loader) snapshot(now time.Time) SnapshotMsg {
 			p.Frames, p.Flows = pr.Frames, pr.Flows
 		}
 		c.mu.Unlock()
-		if c.rrErr != nil {
-			p.RereadErr = c.rrErr.Error()
+		if c.store.err != nil {
+			p.RereadErr = c.store.err.Error()
 		}
 		s.Caps = append(s.Caps, p)
 	}
@@ -194,8 +196,74 @@ func (l *loader) snapshot(now time.Time) SnapshotMsg {
 	return s
 }
 
-// stop ends the reading at the next packet.
-func (l *loader) stop() { l.cancel() }
+// stop ends the reading at the next packet and closes the rereaders.
+func (l *loader) stop() {
+	l.cancel()
+	for _, c := range l.caps {
+		c.store.close()
+	}
+}
+
+// packetStore reads packets of flows back, for the drill-down, the
+// correlation of capture points and export checks. Reads are serialised: a
+// Rereader is not safe for concurrent use, and a Record read is valid only
+// until the next read.
+type packetStore struct {
+	mu      sync.Mutex
+	read    func(ref analysis.PacketRef) (*capture.Record, error) // nil when packets cannot be read again
+	err     error                                                 // why, then
+	closeFn func() error
+}
+
+// fileStore reads packets back from a capture file (or an in-memory
+// capture) by their offsets.
+func fileStore(r *capture.Reader) *packetStore {
+	rr, err := r.Rereader()
+	if err != nil {
+		return &packetStore{err: err}
+	}
+	return &packetStore{
+		read:    func(ref analysis.PacketRef) (*capture.Record, error) { return rr.ReadAt(ref.Offset, ref.Frame) },
+		closeFn: rr.Close,
+	}
+}
+
+// readAt reads one packet back and returns a copy of it.
+func (s *packetStore) readAt(offset int64, frame uint64) (*capture.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.read == nil {
+		return nil, s.why()
+	}
+	rec, err := s.read(analysis.PacketRef{Offset: offset, Frame: frame})
+	if err != nil {
+		return nil, err
+	}
+	c := *rec
+	c.Data = append([]byte(nil), rec.Data...)
+	return &c, nil
+}
+
+// why says why packets cannot be read again.
+func (s *packetStore) why() error {
+	if s.err != nil {
+		return s.err
+	}
+	return errors.New("cannot read packets again")
+}
+
+// close releases the store's file; reads fail afterwards.
+func (s *packetStore) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closeFn != nil {
+		s.closeFn()
+		s.closeFn = nil
+	}
+	if s.read != nil {
+		s.read, s.err = nil, errors.New("the capture is closed")
+	}
+}
 
 // tickCmd asks for the n-th snapshot after the pacing delay.
 func tickCmd(n int) tea.Cmd {

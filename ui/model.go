@@ -1,9 +1,12 @@
 package ui
 
 import (
+	"cmp"
 	"fmt"
 	"image/color"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +25,7 @@ type viewState int
 const (
 	stateList viewState = iota
 	stateDetail
+	statePath // a connection across the capture points
 )
 
 // Model is the root of the TUI: it holds the loading state and its two
@@ -30,21 +34,39 @@ type Model struct {
 	c   *common
 	cfg Config
 
-	loader  *loader
-	tick    func(n int) tea.Cmd
-	snaps   int  // snapshots taken while loading
-	loading bool // some capture is still being read
-	caps    []CapProgress
-	taken   time.Time
+	loader *loader
+	tick   func(n int) tea.Cmd
+	// A live capture (cfg.Live): its last status, whether one was
+	// taken, how many of its notes the user has seen, and the poll
+	// pacing.
+	liveStatus LiveStatus
+	livePolled bool
+	liveSeen   int
+	liveTick   func(took time.Duration) tea.Cmd
+	liveStore  *packetStore
+	snaps      int  // snapshots taken while loading
+	loading    bool // some capture is still being read
+	caps       []CapProgress
+	taken      time.Time
 
-	state  viewState
-	help   bool
-	list   listModel
-	detail detailModel
+	// Several captures are the points of a path: once read, they are
+	// joined (correlating while that runs) and the list shows
+	// connections.
+	path        *analysis.Path
+	correlating bool
+
+	state      viewState
+	help       bool
+	list       listModel
+	detail     detailModel
+	detailBack viewState // where Back leaves the drill-down for
+	pathView   pathModel
+	export     exportModel // w's file name prompt
 
 	pending    flowRef // a flow to open once its capture is read
 	hasPending bool
-	note       string // a one-line message under the list
+	note       string // a one-line message on the status line
+	noteErr    bool   // the note says what failed
 }
 
 // New returns the root model for the captures of cfg. Nothing is read
@@ -66,13 +88,19 @@ func New(cfg Config) Model {
 		theme = themes.Dark
 	}
 	c := &common{styles: themes.New(theme), g: g, ascii: cfg.ASCII, keys: DefaultKeyMap(cfg.ASCII), now: now}
-	m := Model{c: c, cfg: cfg, tick: tickCmd, loading: len(cfg.Sources) > 0}
+	m := Model{c: c, cfg: cfg, tick: tickCmd, liveTick: liveTickCmd, loading: len(cfg.Sources) > 0 && cfg.Live == nil}
+	if cfg.Live != nil {
+		cfg.Sources, m.cfg.Sources = nil, nil
+		m.caps = []CapProgress{{Name: cfg.Live.Name(), Size: -1}}
+		m.liveStore = liveStore(cfg.Live)
+	}
 	m.loader = newLoader(cfg.Sources, cfg.Match, now)
 	for _, cl := range m.loader.caps {
 		m.caps = append(m.caps, CapProgress{Name: cl.name, Size: cl.size})
 	}
 	m.taken = m.loader.start
-	m.list = newListModel(c, len(cfg.Sources))
+	m.list = newListModel(c, len(m.caps))
+	m.export = newExportModel(c)
 	m.updateKeys()
 	return m
 }
@@ -82,6 +110,9 @@ func New(cfg Config) Model {
 // choice.
 func (m Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{m.loader.runCmd(), m.tick(0)}
+	if m.cfg.Live != nil {
+		cmds = []tea.Cmd{livePollCmd(m.cfg.Live, m.liveStatus, true)}
+	}
 	if m.cfg.Theme == "" && !m.cfg.NoColor {
 		cmds = append(cmds, tea.RequestBackgroundColor)
 	}
@@ -104,13 +135,32 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.setTheme(t)
 		}
 	case tickMsg:
-		if m.loading {
+		switch {
+		case m.cfg.Live != nil:
+			cmd = livePollCmd(m.cfg.Live, m.liveStatus, !m.livePolled)
+		case m.loading:
 			cmd = m.loader.snapshotCmd()
+		}
+	case liveIdleMsg:
+		cmd = m.liveTick(0)
+	case liveFlowMsg:
+		if m.state == stateList && !m.help {
+			name := fmt.Sprintf("%s, live: as of packet %s", m.cfg.Live.Name(), commas(msg.packets))
+			if m.liveStatus.Stopped != "" {
+				name = m.cfg.Live.Name() + ", capture stopped"
+			}
+			m, cmd = m.openDetail(0, name, msg.flow, m.liveStore)
 		}
 	case loadDoneMsg:
 		cmd = m.loader.snapshotCmd()
 	case SnapshotMsg:
-		m, cmd = m.applySnapshot(msg)
+		if msg.Live != nil {
+			m, cmd = m.applyLive(msg)
+		} else {
+			m, cmd = m.applySnapshot(msg)
+		}
+	case pathMsg:
+		m, cmd = m.applyPath(msg.pa)
 	case viewMsg:
 		m.list, cmd = m.list.Update(msg)
 	case packetsMsg:
@@ -118,6 +168,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.detail, cmd = m.detail.Update(msg)
 			m.detail.fix()
 		}
+	case exportCheckedMsg:
+		m.export, cmd = m.export.Update(msg)
+	case exportDoneMsg:
+		m.export, cmd = m.export.Update(msg)
+		m.note, m.noteErr = doneNote(msg)
 	case tea.KeyPressMsg:
 		m.updateKeys()
 		m, cmd = m.handleKey(msg)
@@ -141,6 +196,13 @@ func (m Model) applySnapshot(s SnapshotMsg) (Model, tea.Cmd) {
 	if m.loading {
 		m.snaps++
 		cmds = append(cmds, m.tick(m.snaps))
+	} else if len(m.caps) > 1 && m.path == nil {
+		m.correlating = true
+		stores := make([]*packetStore, len(m.loader.caps))
+		for i, c := range m.loader.caps {
+			stores[i] = c.store
+		}
+		cmds = append(cmds, correlateCmd(m.caps, stores))
 	}
 	if m.hasPending && m.state == stateList && m.caps[m.pending.cap].Done {
 		m.hasPending = false
@@ -157,6 +219,11 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	k := m.c.keys
 	if key.Matches(msg, k.ForceQuit) {
 		return m.quit()
+	}
+	if m.export.active() {
+		var cmd tea.Cmd
+		m.export, cmd = m.export.Update(msg)
+		return m, cmd
 	}
 	if m.state == stateList && m.list.typing {
 		var cmd tea.Cmd
@@ -175,10 +242,17 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		m.help = true
 		return m, nil
 	}
+	m.note = ""
+	m.liveSeen = len(m.liveStatus.Notes)
+	if key.Matches(msg, k.Export) {
+		if refs := m.exportRefs(); len(refs) > 0 {
+			return m.startExport(refs)
+		}
+		return m, nil
+	}
 	var cmd tea.Cmd
 	switch m.state {
 	case stateList:
-		m.note = ""
 		if key.Matches(msg, k.Open) {
 			if r := m.list.current(); r != nil {
 				return m.openFlow(r.ref())
@@ -188,11 +262,40 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 		m.list, cmd = m.list.Update(msg)
 	case stateDetail:
 		if key.Matches(msg, k.Back) {
-			m.state = stateList
+			m.state = m.detailBack
 			m.detail = detailModel{}
 			return m, nil
 		}
 		m.detail, cmd = m.detail.Update(msg)
+	case statePath:
+		switch {
+		case key.Matches(msg, k.Back):
+			m.state = stateList
+			m.pathView = pathModel{}
+			return m, nil
+		case key.Matches(msg, k.Open):
+			return m.openPoint()
+		}
+		m.pathView, cmd = m.pathView.Update(msg)
+	}
+	return m, cmd
+}
+
+// openPoint opens the flow of the selected point in the connection's
+// drill-down, at the selected segment.
+func (m Model) openPoint() (Model, tea.Cmd) {
+	pv := &m.pathView
+	f := pv.conn.Flows[pv.point]
+	if f == nil {
+		m.note = fmt.Sprintf("%s did not see this connection", pv.words.point(pv.point))
+		return m, nil
+	}
+	m, cmd := m.openDetail(pv.point, m.caps[pv.point].Name, f, m.loader.caps[pv.point].store)
+	m.detailBack = statePath
+	if ref, ok := pv.selected(); ok {
+		var c2 tea.Cmd
+		m.detail, c2 = m.detail.at(ref.Frame)
+		cmd = tea.Batch(cmd, c2)
 	}
 	return m, cmd
 }
@@ -207,20 +310,74 @@ func (m Model) quit() (Model, tea.Cmd) {
 // openFlow opens the drill-down of a flow, or notes it to be opened when
 // its capture has been read (flows are final only then).
 func (m Model) openFlow(ref flowRef) (Model, tea.Cmd) {
+	if m.cfg.Live != nil {
+		return m, liveFlowCmd(m.cfg.Live, ref.id)
+	}
+	if ref.cap == pathCap {
+		if c := m.conn(ref.id); c != nil {
+			m.pathView, m.state = newPathModel(m.c, m.path, c), statePath
+			m.pathView.fix()
+		}
+		return m, nil
+	}
 	if ref.cap >= len(m.caps) || !m.caps[ref.cap].Done {
 		m.pending, m.hasPending = ref, true
 		m.note = fmt.Sprintf("flow %d opens when its capture has been read%s", ref.id, m.c.g.Ellipsis)
 		return m, nil
 	}
-	res := m.caps[ref.cap].Result
-	if ref.id < 1 || ref.id > len(res.Flows) {
+	f := m.caps[ref.cap].Result.FlowWithID(ref.id)
+	if f == nil {
 		return m, nil
 	}
-	f := res.Flows[ref.id-1]
-	d := newDetailModel(m.c, ref.cap, m.caps[ref.cap].Name, f, m.loader.caps[ref.cap])
+	return m.openDetail(ref.cap, m.caps[ref.cap].Name, f, m.loader.caps[ref.cap].store)
+}
+
+// openDetail shows a flow's drill-down, its packets read back from ps.
+func (m Model) openDetail(capIdx int, name string, f *analysis.Flow, ps *packetStore) (Model, tea.Cmd) {
+	d := newDetailModel(m.c, capIdx, name, f, ps)
 	d, cmd := d.init()
 	d.fix()
-	m.detail, m.state = d, stateDetail
+	m.detail, m.state, m.detailBack = d, stateDetail, stateList
+	return m, cmd
+}
+
+// exportRefs are the flows w writes: the current flow in the drill-down;
+// in the list the marked flows, or the selected one when none is marked.
+func (m *Model) exportRefs() []flowRef {
+	switch m.state {
+	case stateDetail:
+		return []flowRef{{m.detail.cap, m.detail.flow.ID}}
+	case statePath:
+		return []flowRef{{pathCap, m.pathView.conn.ID}}
+	}
+	if len(m.list.marks) > 0 {
+		refs := slices.Collect(maps.Keys(m.list.marks))
+		slices.SortFunc(refs, func(a, b flowRef) int { return cmp.Or(cmp.Compare(a.cap, b.cap), cmp.Compare(a.id, b.id)) })
+		return refs
+	}
+	if r := m.list.current(); r != nil {
+		return []flowRef{r.ref()}
+	}
+	return nil
+}
+
+// startExport opens w's prompt for flows.
+func (m Model) startExport(refs []flowRef) (Model, tea.Cmd) {
+	var job exportJob
+	switch {
+	case m.cfg.Live != nil:
+		job = m.liveExportJob(refs)
+	case refs[0].cap == pathCap:
+		ids := make([]int, len(refs))
+		for i, r := range refs {
+			ids[i] = r.id
+		}
+		job = m.pathExportJob(ids)
+	default:
+		job = m.fileExportJob(refs)
+	}
+	var cmd tea.Cmd
+	m.export, cmd = m.export.start(job)
 	return m, cmd
 }
 
@@ -228,14 +385,19 @@ func (m Model) openFlow(ref flowRef) (Model, tea.Cmd) {
 func (m *Model) setTheme(t themes.Theme) {
 	m.c.styles = themes.New(t)
 	m.list.input.SetStyles(inputStyles(m.list.input.Styles(), m.c.styles))
+	m.export.input.SetStyles(inputStyles(m.export.input.Styles(), m.c.styles))
 }
 
 // relayout fits the children to a new size.
 func (m *Model) relayout() {
 	m.list.height = max(1, m.c.height-listChrome)
 	m.list.clamp()
-	if m.state == stateDetail {
+	m.export.fit()
+	switch m.state {
+	case stateDetail:
 		m.detail.fix()
+	case statePath:
+		m.pathView.fix()
 	}
 }
 
@@ -248,6 +410,18 @@ func (m *Model) updateKeys() {
 	k := m.c.keys
 	k.setAll(false)
 	k.ForceQuit.SetEnabled(true)
+	switch m.export.stage {
+	case exportNaming:
+		k.Write.SetEnabled(true)
+		k.Cancel.SetEnabled(true)
+		return
+	case exportConfirm:
+		k.Overwrite.SetEnabled(true)
+		k.Keep.SetEnabled(true)
+		return
+	case exportBusy:
+		return
+	}
 	if m.state == stateList && m.list.typing {
 		k.Apply.SetEnabled(true)
 		k.Cancel.SetEnabled(true)
@@ -269,7 +443,11 @@ func (m *Model) updateKeys() {
 		k.SortReverse.SetEnabled(len(m.list.rows) > 0)
 		k.Mark.SetEnabled(n > 0)
 		k.MarkAll.SetEnabled(n > 0)
+		// The flows are final, and their packets can be read again,
+		// once the captures are read.
+		k.Export.SetEnabled(!m.loading && !m.correlating && (n > 0 || len(m.list.marks) > 0))
 	case stateDetail:
+		k.Export.SetEnabled(true)
 		for _, b := range []*key.Binding{&k.Up, &k.Down, &k.Top, &k.Bottom, &k.HalfPageDown, &k.HalfPageUp, &k.PageDown, &k.PageUp} {
 			b.SetEnabled(true)
 		}
@@ -279,6 +457,15 @@ func (m *Model) updateKeys() {
 		k.Relative.SetEnabled(true)
 		k.Hex.SetEnabled(m.detail.pane != paneFindings || m.c.wide())
 		k.Jump.SetEnabled(m.detail.pane == paneFindings && len(m.detail.flow.Findings) > 0)
+	case statePath:
+		for _, b := range []*key.Binding{&k.Up, &k.Down, &k.Top, &k.Bottom, &k.HalfPageDown, &k.HalfPageUp, &k.PageDown, &k.PageUp} {
+			b.SetEnabled(len(m.pathView.rows) > 1)
+		}
+		k.NextPoint.SetEnabled(true)
+		k.PrevPoint.SetEnabled(true)
+		k.Open.SetEnabled(m.pathView.conn.Flows[m.pathView.point] != nil)
+		k.Back.SetEnabled(true)
+		k.Export.SetEnabled(true)
 	}
 }
 
@@ -305,8 +492,18 @@ func (m Model) render() string {
 	switch {
 	case m.help:
 		lines = m.helpView()
-	case m.state == stateDetail:
-		lines = m.detail.View()
+	case m.state == stateDetail || m.state == statePath:
+		if m.state == stateDetail {
+			lines = m.detail.View()
+		} else {
+			lines = m.pathView.View()
+		}
+		if s := m.statusLine(); s != "" {
+			for len(lines) < h-1 {
+				lines = append(lines, "")
+			}
+			lines[h-2] = s
+		}
 	default:
 		lines = append(lines, m.titleLine(), m.progressLine())
 		lines = append(lines, m.list.rowsView()...)
@@ -330,6 +527,9 @@ func (m *Model) titleLine() string {
 		st.Status.Partial.Render(fmt.Sprintf("%s %d", g.Partial, n[analysis.StatusPartial])),
 	}, "  ")
 	var names []string
+	if m.cfg.Live != nil {
+		names = append(names, m.liveName())
+	}
 	for i, s := range m.cfg.Sources {
 		name := m.c.safe(filepath.Base(s.Name))
 		if len(m.cfg.Sources) > 1 {
@@ -337,7 +537,12 @@ func (m *Model) titleLine() string {
 		}
 		names = append(names, name)
 	}
-	left := st.Title.Render("synscope") + "  " + strings.Join(names, "  ")
+	sep := "  "
+	if len(m.cfg.Sources) > 1 {
+		// The capture points, in path order.
+		sep = " " + m.c.g.Arrow + " "
+	}
+	left := st.Title.Render("synscope") + "  " + strings.Join(names, sep)
 	room := m.c.width - width(counts) - 1
 	left = truncate(left, room, g.Ellipsis)
 	return left + strings.Repeat(" ", max(1, m.c.width-width(left)-width(counts))) + counts
@@ -359,6 +564,15 @@ func (m *Model) progressLine() string {
 			known = false
 		}
 		total += c.Size
+	}
+	if m.cfg.Live != nil {
+		return m.liveProgress()
+	}
+	if m.path != nil {
+		return m.pathProgress()
+	}
+	if m.correlating {
+		return st.Dim.Render("joining the capture points" + g.Ellipsis)
 	}
 	if !m.loading {
 		shown, all := m.list.shown()
@@ -401,6 +615,25 @@ func (m *Model) progressLine() string {
 	return truncate(strings.Join(parts, g.Sep), m.c.width, g.Ellipsis)
 }
 
+// fitProgress ends the progress line's parts with what the list shows
+// (how many pass the filter, the marks, the sort) and leaves out, from the
+// end, the parts that do not fit.
+func (m *Model) fitProgress(parts []string) string {
+	st, g := m.c.styles, m.c.g
+	shown, all := m.list.shown()
+	if shown != all {
+		parts = append(parts, fmt.Sprintf("%s shown", commas(uint64(shown))))
+	}
+	if n := m.list.markedCount(); n > 0 {
+		parts = append(parts, st.Mark.Render(fmt.Sprintf("%s %d marked", g.Mark, n)))
+	}
+	parts = append(parts, m.list.sortLabel())
+	for len(parts) > 1 && width(strings.Join(parts, g.Sep)) > m.c.width {
+		parts = parts[:len(parts)-1]
+	}
+	return truncate(strings.Join(parts, g.Sep), m.c.width, g.Ellipsis)
+}
+
 // currentName is the name of the capture being read.
 func (m *Model) currentName() string {
 	for _, c := range m.caps {
@@ -418,11 +651,23 @@ func (m *Model) currentName() string {
 // wrong reading a capture.
 func (m *Model) statusLine() string {
 	st := m.c.styles
+	if m.export.active() {
+		return m.export.View()
+	}
+	if m.note != "" {
+		if m.noteErr {
+			return st.Error.Render(m.c.g.Invalid + " " + m.c.safe(m.note))
+		}
+		return st.Dim.Render(m.c.safe(m.note))
+	}
+	if m.state != stateList {
+		return ""
+	}
 	if s := m.list.statusLine(); s != "" {
 		return s
 	}
-	if m.note != "" {
-		return st.Dim.Render(m.note)
+	if s := m.liveNote(); s != "" {
+		return s
 	}
 	for _, c := range m.caps {
 		if c.Err != "" {

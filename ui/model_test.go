@@ -13,15 +13,7 @@ import (
 // TestOpenWhileLoading: Enter on a flow whose capture is still being read
 // opens it as soon as the capture is done.
 func TestOpenWhileLoading(t *testing.T) {
-	m := New(testConfig(seed(t, "seed-client.pcap")))
-	m.tick = func(int) tea.Cmd { return nil }
-	m = update(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
-	c := m.loader.caps[0]
-	for range 3 {
-		rec, _ := c.rd.Next()
-		c.an.Add(rec)
-	}
-	m = update(t, m, m.loader.snapshot(testClock))
+	m := partlyRead(t, 3)
 	mustContain(t, m, "reading", "10.110.233.50:50183")
 	m = press(t, m, "enter")
 	if m.state != stateList || !m.hasPending {

@@ -38,18 +38,18 @@ type packetsMsg struct {
 
 // readPacketsCmd reads refs[first:first+n] of a flow back from the
 // capture, off the UI goroutine.
-func readPacketsCmd(cl *capLoad, capIdx, flowID int, refs []analysis.PacketRef, first int) tea.Cmd {
+func readPacketsCmd(ps *packetStore, capIdx, flowID int, refs []analysis.PacketRef, first int) tea.Cmd {
 	return func() tea.Msg {
-		return packetsMsg{cap: capIdx, flow: flowID, first: first, infos: readPackets(cl, refs)}
+		return packetsMsg{cap: capIdx, flow: flowID, first: first, infos: readPackets(ps, refs)}
 	}
 }
 
 // readPackets reads and decodes refs, in order (so that fragments are
 // reassembled when all of them are in refs).
-func readPackets(cl *capLoad, refs []analysis.PacketRef) []*pktInfo {
+func readPackets(ps *packetStore, refs []analysis.PacketRef) []*pktInfo {
 	infos := make([]*pktInfo, len(refs))
-	cl.rrMu.Lock()
-	defer cl.rrMu.Unlock()
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
 	dec := analysis.NewDecoder()
 	for i, ref := range refs {
 		info := &pktInfo{ref: ref}
@@ -61,14 +61,11 @@ func readPackets(cl *capLoad, refs []analysis.PacketRef) []*pktInfo {
 				"the analysis does not keep where fragments are in the file, so its bytes cannot be shown", ref.Frame)
 			continue
 		}
-		if cl.rr == nil {
-			info.err = "cannot read packets again"
-			if cl.rrErr != nil {
-				info.err = cl.rrErr.Error()
-			}
+		if ps.read == nil {
+			info.err = ps.why().Error()
 			continue
 		}
-		rec, err := cl.rr.ReadAt(ref.Offset, ref.Frame)
+		rec, err := ps.read(ref)
 		if err != nil {
 			info.err = err.Error()
 			continue

@@ -174,18 +174,6 @@ func (rp *reporter) pathHeader(pa *analysis.Path) {
 		names[i] = rp.safe(p)
 	}
 	rp.wrap("path: "+strings.Join(names, " "+rp.g.Arrow+" "), "", "      ")
-	joined := 0
-	for _, c := range pa.Conns {
-		n := 0
-		for _, f := range c.Flows {
-			if f != nil {
-				n++
-			}
-		}
-		if n > 1 {
-			joined++
-		}
-	}
 	var offs []string
 	for i := 1; i < len(pa.Points); i++ {
 		if math.IsNaN(pa.Offset[i]) {
@@ -195,7 +183,7 @@ func (rp *reporter) pathHeader(pa *analysis.Path) {
 		}
 	}
 	rp.wrap(fmt.Sprintf("%d connection%s, %d seen at more than one point; clocks relative to %s: %s",
-		len(pa.Conns), plural(len(pa.Conns)), joined, names[0], strings.Join(offs, ", ")), "", "  ")
+		len(pa.Conns), plural(len(pa.Conns)), joinedConns(pa), names[0], strings.Join(offs, ", ")), "", "  ")
 	rp.w.WriteString("\n")
 }
 

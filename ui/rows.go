@@ -17,6 +17,14 @@ import (
 type Row struct {
 	Cap int
 	analysis.FlowSummary
+	// A connection's row in path mode (Cap is pathCap, ID the
+	// connection's): bit i of Present is set when point i saw it; Verdict
+	// is its most severe path finding, if any is a warning or an error.
+	// The summary is its flow at the first point that saw it.
+	Present    uint64
+	Verdict    analysis.PathFinding
+	HasVerdict bool
+	Short      string // the verdict in a few words
 }
 
 // flowRef names a flow across captures.
@@ -80,7 +88,10 @@ func compareRows(a, b *Row, col sortColumn) int {
 }
 
 func findingRank(r *Row) int {
-	if !r.HasFirst {
+	switch {
+	case r.HasVerdict && (!r.HasFirst || r.Verdict.Code.Severity() >= r.First.Severity()):
+		return int(r.Verdict.Code.Severity())
+	case !r.HasFirst:
 		return -1
 	}
 	return int(r.First.Severity())
@@ -296,6 +307,10 @@ func (t *term) test(r *Row, marks map[flowRef]bool, buf []byte) bool {
 	case termHandshake:
 		return r.Handshake == t.hs
 	case termCapture:
+		if r.Cap == pathCap {
+			// A connection: seen at that capture point.
+			return r.Present&(1<<t.cap) != 0
+		}
 		return r.Cap == t.cap
 	case termMarked:
 		return marks[r.ref()]
@@ -345,6 +360,7 @@ func (v *listView) measure(ncaps int) {
 	v.wClient, v.wServer, v.wHS, v.wID, v.wPkts = len("client"), len("server"), len("hs"), len("id"), len("pkts")
 	buf := make([]byte, 0, 64)
 	maxID, maxPkts := 0, 0
+	capped := false
 	for _, i := range v.idx {
 		r := &v.rows[i]
 		buf = r.Client.AppendTo(buf[:0])
@@ -354,10 +370,14 @@ func (v *listView) measure(ncaps int) {
 		v.wHS = max(v.wHS, len(r.Handshake.String()))
 		maxID = max(maxID, r.ID)
 		maxPkts = max(maxPkts, r.Packets)
+		// Flows of several captures are "2:14"; connections are not.
+		if r.Cap != pathCap {
+			capped = true
+		}
 	}
 	v.wID = max(v.wID, len(strconv.Itoa(maxID)))
-	if ncaps > 1 {
-		v.wID += len(strconv.Itoa(ncaps)) + 1 // "2:14"
+	if ncaps > 1 && capped {
+		v.wID += len(strconv.Itoa(ncaps)) + 1
 	}
 	v.wPkts = max(v.wPkts, len(strconv.Itoa(maxPkts)))
 }

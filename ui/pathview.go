@@ -1,0 +1,566 @@
+package ui
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/synscope/synscope/analysis"
+)
+
+// pointFrame names a packet by its capture point and frame.
+type pointFrame struct {
+	point int
+	frame uint64
+}
+
+// pathModel is the drill-down into one connection seen at several capture
+// points: the verdict on top, then the packet ladder with one column per
+// point, the values that differ from the point before highlighted. Enter
+// opens the selected point's flow at the selected segment.
+type pathModel struct {
+	c     *common
+	pa    *analysis.Path
+	conn  *analysis.Connection
+	words pathWords
+
+	rows    []analysis.LadderRow
+	cb, sb  []uint32                     // each point's client and server base, for relative numbers
+	rowOf   map[pointFrame]int           // the ladder row of a packet
+	notes   map[int]analysis.PathFinding // per row, its most severe path finding
+	verdict []verdictItem
+
+	cursor, offset int
+	point          int // the selected point
+}
+
+func newPathModel(c *common, pa *analysis.Path, conn *analysis.Connection) pathModel {
+	p := pathModel{c: c, pa: pa, conn: conn, words: pathWords{pa: pa, c: conn, g: c.g},
+		rows: pa.Ladder(conn), rowOf: map[pointFrame]int{}, notes: map[int]analysis.PathFinding{}}
+	for i, r := range p.rows {
+		for pt, idx := range r.Refs {
+			if idx >= 0 {
+				p.rowOf[pointFrame{pt, conn.Flows[pt].Refs[idx].Frame}] = i
+			}
+		}
+	}
+	for _, f := range conn.Flows {
+		if f == nil {
+			continue
+		}
+		for _, fi := range pa.Findings[f] {
+			i, ok := p.rowOf[pointFrame{fi.Point, fi.Frame}]
+			if !ok || flowLevel(fi.Code) {
+				continue
+			}
+			if n, seen := p.notes[i]; !seen || fi.Code.Severity() > n.Code.Severity() {
+				p.notes[i] = fi
+			}
+		}
+	}
+	p.cb, p.sb = p.bases()
+	p.verdict = p.words.verdict(p.rowFor)
+	// Start on the verdict's first segment, at the point where it was
+	// seen; else on the first segment, at the first point that saw it.
+	for pt, f := range conn.Flows {
+		if f != nil {
+			p.point = pt
+			break
+		}
+	}
+	if len(p.verdict) > 0 {
+		fi := p.verdict[0].fi
+		p.cursor, p.point = p.rowFor(fi), fi.Point
+	}
+	return p
+}
+
+// rowFor returns the ladder row of a path finding's packet (the last row
+// when it has none).
+func (p *pathModel) rowFor(fi analysis.PathFinding) int {
+	if i, ok := p.rowOf[pointFrame{fi.Point, fi.Frame}]; ok {
+		return i
+	}
+	return len(p.rows)
+}
+
+// selected returns the selected segment's packet at the selected point.
+func (p *pathModel) selected() (analysis.PacketRef, bool) {
+	if p.cursor >= len(p.rows) {
+		return analysis.PacketRef{}, false
+	}
+	idx := p.rows[p.cursor].Refs[p.point]
+	if idx < 0 {
+		return analysis.PacketRef{}, false
+	}
+	return p.conn.Flows[p.point].Refs[idx], true
+}
+
+// Update handles the ladder's keys.
+func (p pathModel) Update(msg tea.Msg) (pathModel, tea.Cmd) {
+	km, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return p, nil
+	}
+	k := p.c.keys
+	n := len(p.conn.Flows)
+	h := max(1, p.ladderHeight())
+	const far = 1 << 30
+	switch {
+	case key.Matches(km, k.NextPoint):
+		p.point = (p.point + 1) % n
+	case key.Matches(km, k.PrevPoint):
+		p.point = (p.point + n - 1) % n
+	case key.Matches(km, k.Up):
+		p.cursor--
+	case key.Matches(km, k.Down):
+		p.cursor++
+	case key.Matches(km, k.Top):
+		p.cursor -= far
+	case key.Matches(km, k.Bottom):
+		p.cursor += far
+	case key.Matches(km, k.HalfPageDown):
+		p.cursor += h / 2
+	case key.Matches(km, k.HalfPageUp):
+		p.cursor -= h / 2
+	case key.Matches(km, k.PageDown):
+		p.cursor += h
+	case key.Matches(km, k.PageUp):
+		p.cursor -= h
+	}
+	p.fix()
+	return p, nil
+}
+
+// fix keeps the cursor on a row and the row on screen.
+func (p *pathModel) fix() {
+	p.cursor = max(0, min(p.cursor, len(p.rows)-1))
+	h := max(1, p.ladderHeight())
+	if p.cursor < p.offset {
+		p.offset = p.cursor
+	}
+	if p.cursor >= p.offset+h {
+		p.offset = p.cursor - h + 1
+	}
+	p.offset = max(0, min(p.offset, len(p.rows)-h))
+}
+
+// verdictBudget is how many lines the verdict may take.
+func (p *pathModel) verdictBudget() int {
+	if p.c.wide() {
+		return 10
+	}
+	return 5
+}
+
+// head is everything above the ladder's rows: title, verdict, what the
+// points tell (clocks, NAT), the points' names and the column names.
+func (p *pathModel) head() []string {
+	lines := []string{p.titleLine()}
+	lines = append(lines, p.verdictLines()...)
+	if info := p.infoLine(); info != "" {
+		lines = append(lines, info)
+	}
+	return append(lines, p.headerLines(p.layout())...)
+}
+
+// ladderHeight is the rows of the ladder on screen: under the head, above
+// the status and help lines.
+func (p *pathModel) ladderHeight() int {
+	return p.c.height - len(p.head()) - 2
+}
+
+func (p *pathModel) titleLine() string {
+	st, g := p.c.styles, p.c.g
+	var f *analysis.Flow
+	status := analysis.StatusOK
+	for _, g := range p.conn.Flows {
+		if g == nil {
+			continue
+		}
+		if f == nil {
+			f = g
+		}
+		if s := p.pa.Status(g); statusRank(s) > statusRank(status) {
+			status = s
+		}
+	}
+	title := statusStyle(st, status).Render(StatusGlyph(g, status)+" connection "+strconv.Itoa(p.conn.ID)) + "  " +
+		st.Title.Render(f.Client.String()+" "+g.Arrow+" "+f.Server.String())
+	names := make([]string, len(p.pa.Points))
+	for i := range p.pa.Points {
+		names[i] = p.c.safe(p.words.point(i))
+	}
+	title += "  " + st.Dim.Render(strings.Join(names, " "+g.Arrow+" "))
+	return truncate(title, p.c.width, g.Ellipsis)
+}
+
+// verdictLines say the connection's warnings and errors, most telling
+// first, as far as the budget goes.
+func (p *pathModel) verdictLines() []string {
+	st, g := p.c.styles, p.c.g
+	w := p.c.width
+	if len(p.verdict) == 0 {
+		return []string{st.Status.OK.Render(g.OK + " the same segments, lengths and options at every point that saw them")}
+	}
+	budget := p.verdictBudget()
+	var out []string
+	for i, it := range p.verdict {
+		s := p.c.safe(p.words.sentence(it.fi))
+		if it.more > 0 {
+			s += fmt.Sprintf(" (%d more like it)", it.more)
+		}
+		sev := it.fi.Code.Severity()
+		wrapped := plainWrap(s, w, SeverityGlyph(g, sev)+" ", "  ")
+		left := len(p.verdict) - i
+		room := budget - len(out) - min(1, left-1) // a line kept for the rest
+		if len(wrapped) > room {
+			if i > 0 {
+				out = append(out, st.Dim.Render(fmt.Sprintf("%s %d more finding%s: the ladder marks them", g.Ellipsis, left, plural(left))))
+				break
+			}
+			// The first always shows, cut to the budget.
+			wrapped = wrapped[:max(1, room)]
+		}
+		for j, l := range wrapped {
+			if j == 0 {
+				l = severityStyle(st, sev).Render(l[:len(SeverityGlyph(g, sev))]) + p.numbers(l[len(SeverityGlyph(g, sev)):], it.fi)
+			} else {
+				l = p.numbers(l, it.fi)
+			}
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// numbers styles the expected and actual ACK of a drop's sentence, as the
+// drill-down does.
+func (p *pathModel) numbers(line string, fi analysis.PathFinding) string {
+	if fi.Code != analysis.PathDropped {
+		return line
+	}
+	f := p.conn.Flows[fi.Point]
+	a, ok := f.First(analysis.CodeAckMismatch)
+	if !ok || a.Frame != fi.Frame {
+		return line
+	}
+	st := p.c.styles
+	es, as := strconv.FormatUint(uint64(uint32(a.A)), 10), strconv.FormatUint(uint64(uint32(a.B)), 10)
+	line = strings.Replace(line, as, st.Actual.Render(as), 1)
+	return strings.Replace(line, es, st.Expected.Render(es), 1)
+}
+
+// infoLine says what the points tell besides: each point's clock against
+// the first, address translation and rewritten sequence numbers.
+func (p *pathModel) infoLine() string {
+	st, g := p.c.styles, p.c.g
+	var parts []string
+	for i := 1; i < len(p.pa.Points); i++ {
+		if !math.IsNaN(p.pa.Offset[i]) {
+			parts = append(parts, fmt.Sprintf("%s clock %+.3fs", p.c.safe(p.words.point(i)), p.pa.Offset[i]))
+		}
+	}
+	for _, f := range p.conn.Flows {
+		if f == nil {
+			continue
+		}
+		for _, fi := range p.pa.Findings[f] {
+			switch fi.Code {
+			case analysis.PathNAT:
+				parts = append(parts, fmt.Sprintf("NAT %s%s%s", p.c.safe(p.words.point(fi.RelatedPoint)), g.Arrow, p.c.safe(p.words.point(fi.Point))))
+			case analysis.PathISNRewritten:
+				parts = append(parts, fmt.Sprintf("ISN rewritten %s%s%s", p.c.safe(p.words.point(fi.RelatedPoint)), g.Arrow, p.c.safe(p.words.point(fi.Point))))
+			}
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return st.Dim.Render(truncate(strings.Join(parts, g.Sep), p.c.width, g.Ellipsis))
+}
+
+// pathLayout is the ladder's geometry: the shared columns (direction,
+// flags, relative seq and ack), then a cell per point.
+type pathLayout struct {
+	flags, seq, ack       int
+	frame, ln, ip, ttl    int
+	win, time             int // 0 when left out
+	cell, shared, sepW    int
+	showIP, showTTL, wide bool
+}
+
+// cellSep separates the points' cells.
+func (p *pathModel) cellSep() string { return " " + p.c.g.VLine + " " }
+
+// layout fits the cells into the width, leaving out time, window, TTL and
+// IP length, in that order, when they do not fit.
+func (p *pathModel) layout() pathLayout {
+	lay := pathLayout{flags: len("flags"), seq: 3, ack: 3, frame: len("frm"), ln: len("len"), ip: 3, ttl: 3, sepW: width(p.cellSep())}
+	for _, r := range p.rows {
+		for pt, idx := range r.Refs {
+			if idx < 0 {
+				continue
+			}
+			ref := p.conn.Flows[pt].Refs[idx]
+			lay.flags = max(lay.flags, len(flagLetters(ref.Flags)))
+			lay.frame = max(lay.frame, len(strconv.FormatUint(ref.Frame, 10)))
+			lay.ln = max(lay.ln, len(strconv.FormatUint(uint64(ref.Len), 10)))
+			lay.ip = max(lay.ip, len(strconv.Itoa(int(ref.IPLen))))
+			seq, ack := relNumbers(ref, p.cb[pt], p.sb[pt])
+			lay.seq, lay.ack = max(lay.seq, len(seq)), max(lay.ack, len(ack))
+		}
+	}
+	lay.shared = 3 + lay.flags + 1 + lay.seq + 1 + lay.ack + 1
+	n := len(p.conn.Flows)
+	const minWords = 12
+	for _, try := range []struct{ ip, ttl, win, time bool }{
+		{true, true, true, true}, {true, true, true, false}, {true, true, false, false}, {true, false, false, false}, {},
+	} {
+		lay.showIP, lay.showTTL, lay.win, lay.time = try.ip, try.ttl, 0, 0
+		if try.win {
+			lay.win = 5
+		}
+		if try.time {
+			lay.time = 9
+		}
+		lay.cell = lay.frame + 1 + lay.ln + 1 // the mark
+		if lay.showIP {
+			lay.cell += 1 + lay.ip
+		}
+		if lay.showTTL {
+			lay.cell += 1 + lay.ttl
+		}
+		if lay.win > 0 {
+			lay.cell += 1 + lay.win
+		}
+		if lay.time > 0 {
+			lay.cell += 1 + lay.time
+		}
+		if lay.shared+n*lay.cell+(n-1)*lay.sepW+minWords <= p.c.width {
+			break
+		}
+	}
+	// Room to spare widens the cells up to the points' names.
+	want := 0
+	for i := range p.pa.Points {
+		want = max(want, width(fmt.Sprintf("%s %d %s", p.c.g.Cursor, i+1, p.c.safe(p.words.point(i)))))
+	}
+	spare := (p.c.width - minWords - lay.shared - n*lay.cell - (n-1)*lay.sepW) / n
+	lay.cell += max(0, min(spare, want-lay.cell))
+	return lay
+}
+
+// bases returns each point's client and server ISN (or first sequence
+// number), for relative numbers.
+func (p *pathModel) bases() (client, server []uint32) {
+	client, server = make([]uint32, len(p.conn.Flows)), make([]uint32, len(p.conn.Flows))
+	for i, f := range p.conn.Flows {
+		if f == nil {
+			continue
+		}
+		h := &f.Handshake
+		haveC, haveS := h.HaveSyn, h.HaveSynAck
+		client[i], server[i] = h.ClientISN, h.ServerISN
+		for _, r := range f.Refs {
+			if r.Bits&analysis.RefFragment != 0 {
+				continue
+			}
+			if r.Side() == analysis.FromClient && !haveC {
+				client[i], haveC = r.Seq-1, true
+			}
+			if r.Side() == analysis.FromServer && !haveS {
+				server[i], haveS = r.Seq-1, true
+			}
+		}
+	}
+	return client, server
+}
+
+// relNumbers returns a packet's seq and ack relative to each side's base.
+func relNumbers(r analysis.PacketRef, cb, sb uint32) (string, string) {
+	mine, theirs := cb, sb
+	if r.Side() == analysis.FromServer {
+		mine, theirs = sb, cb
+	}
+	seq := strconv.FormatUint(uint64(r.Seq-mine), 10)
+	ack := ""
+	if r.Flags&analysis.FlagACK != 0 {
+		ack = strconv.FormatUint(uint64(r.Ack-theirs), 10)
+	}
+	return seq, ack
+}
+
+// headerLines name the points over their cells (the selected one marked),
+// say which flow each point saw, and name the columns.
+func (p *pathModel) headerLines(lay pathLayout) []string {
+	st, g := p.c.styles, p.c.g
+	lead := strings.Repeat(" ", lay.shared)
+	names, flows := lead, lead
+	for i, f := range p.conn.Flows {
+		if i > 0 {
+			names += strings.Repeat(" ", lay.sepW)
+			flows += strings.Repeat(" ", lay.sepW)
+		}
+		name := fmt.Sprintf("%d %s", i+1, p.c.safe(p.words.point(i)))
+		if i == p.point {
+			names += st.PaneTitleFocused.Render(padRight(g.Cursor+" "+name, lay.cell, g.Ellipsis))
+		} else {
+			names += st.PaneTitle.Render(padRight("  "+name, lay.cell, g.Ellipsis))
+		}
+		what := st.Dim.Render(padRight(g.Absent+" not seen", lay.cell, g.Ellipsis))
+		if f != nil {
+			what = padRight(fmt.Sprintf("%s flow %d", g.Present, f.ID), lay.cell, g.Ellipsis)
+		}
+		flows += what
+	}
+	cols := " " + padRight("", 2, "") + padRight("flags", lay.flags, "") + " " + padLeft("seq", lay.seq) + " " + padLeft("ack", lay.ack) + " "
+	for i := range p.conn.Flows {
+		if i > 0 {
+			cols += strings.Repeat(" ", lay.sepW)
+		}
+		c := padLeft("frm", lay.frame) + " " + padLeft("len", lay.ln)
+		if lay.showIP {
+			c += " " + padLeft("ip", lay.ip)
+		}
+		if lay.showTTL {
+			c += " " + padLeft("ttl", lay.ttl)
+		}
+		if lay.win > 0 {
+			c += " " + padLeft("win", lay.win)
+		}
+		if lay.time > 0 {
+			c += " " + padLeft("time", lay.time)
+		}
+		cols += padRight(c, lay.cell, "")
+	}
+	return []string{truncate(names, p.c.width, ""), truncate(flows, p.c.width, ""), truncate(st.Header.Render(cols), p.c.width, "")}
+}
+
+// upstream returns the point before pt on the segment's way that saw it:
+// towards the client for the client's segments, towards the server for
+// the server's; -1 when none did.
+func upstream(r analysis.LadderRow, pt int) int {
+	step := -1
+	if r.Side == analysis.FromServer {
+		step = 1
+	}
+	for q := pt + step; q >= 0 && q < len(r.Refs); q += step {
+		if r.Refs[q] >= 0 {
+			return q
+		}
+	}
+	return -1
+}
+
+// cell draws one point's view of one segment: frame, payload length, IP
+// length, TTL, window and time, the values that differ from the point
+// before it marked; or why it is not there.
+func (p *pathModel) cell(row int, pt int, lay pathLayout) string {
+	st, g := p.c.styles, p.c.g
+	r := p.rows[row]
+	idx := r.Refs[pt]
+	if idx < 0 {
+		// Dropped on its way to this point, or never meant to pass it.
+		for q, j := range r.Refs {
+			if j < 0 {
+				continue
+			}
+			fi, ok := p.notes[row]
+			if ok && fi.Code == analysis.PathDropped && fi.RelatedPoint == pt && fi.Point == q {
+				return st.Status.Invalid.Render(padRight(g.Invalid+" dropped", lay.cell, g.Ellipsis))
+			}
+		}
+		return st.Dim.Render(padRight(g.Absent+" not seen", lay.cell, g.Ellipsis))
+	}
+	f := p.conn.Flows[pt]
+	ref := f.Refs[idx]
+	var up analysis.PacketRef
+	u := upstream(r, pt)
+	if u >= 0 {
+		up = p.conn.Flows[u].Refs[r.Refs[u]]
+	}
+	changed := false
+	field := func(s string, w int, differs bool) string {
+		s = padLeft(s, w)
+		if u >= 0 && differs {
+			changed = true
+			return st.Actual.Render(s)
+		}
+		return s
+	}
+	c := padLeft(strconv.FormatUint(ref.Frame, 10), lay.frame) + " " + field(strconv.FormatUint(uint64(ref.Len), 10), lay.ln, ref.Len != up.Len)
+	if lay.showIP {
+		c += " " + field(strconv.Itoa(int(ref.IPLen)), lay.ip, ref.IPLen != up.IPLen)
+	}
+	if lay.showTTL {
+		// The TTL goes down by a hop at each router: that is no change.
+		c += " " + padLeft(strconv.Itoa(int(ref.TTL)), lay.ttl)
+	}
+	if lay.win > 0 {
+		c += " " + field(strconv.Itoa(int(ref.Window)), lay.win, ref.Window != up.Window)
+	}
+	if lay.time > 0 {
+		c += " " + padLeft(fmt.Sprintf("%.6f", float64(ref.Time-f.Start)/1e9), lay.time)
+	}
+	if u >= 0 && ref.TOS != up.TOS {
+		changed = true
+	}
+	mark := " "
+	if changed {
+		mark = st.Actual.Render(g.Changed)
+	}
+	return padRight(c+mark, lay.cell, "")
+}
+
+// rowLine draws one segment across the points.
+func (p *pathModel) rowLine(i int, lay pathLayout) string {
+	st, g := p.c.styles, p.c.g
+	r := p.rows[i]
+	// The shared part comes from the first point that saw the segment:
+	// relative numbers are the same at every point.
+	var ref analysis.PacketRef
+	for pt, idx := range r.Refs {
+		if idx >= 0 {
+			ref = p.conn.Flows[pt].Refs[idx]
+			seq, ack := relNumbers(ref, p.cb[pt], p.sb[pt])
+			arrow := g.ToServer
+			if r.Side == analysis.FromServer {
+				arrow = g.ToClient
+			}
+			line := " " + st.Dim.Render(arrow) + " " + padRight(flagLetters(ref.Flags), lay.flags, "") + " " + padLeft(seq, lay.seq) + " " + padLeft(ack, lay.ack) + " "
+			cells := make([]string, len(r.Refs))
+			for q := range r.Refs {
+				cells[q] = p.cell(i, q, lay)
+			}
+			line += strings.Join(cells, st.Border.Render(p.cellSep()))
+			if fi, ok := p.notes[i]; ok {
+				sev := fi.Code.Severity()
+				room := p.c.width - width(line) - 3
+				line += " " + severityStyle(st, sev).Render(SeverityGlyph(g, sev)) + " " + st.Dim.Render(truncate(p.words.short(fi), room, g.Ellipsis))
+			}
+			if i == p.cursor {
+				return st.Selected.Render(padRight(ansi.Strip(line), p.c.width, g.Ellipsis))
+			}
+			return truncate(line, p.c.width, g.Ellipsis)
+		}
+	}
+	return ""
+}
+
+// View draws the connection's drill-down, without the status and help
+// lines.
+func (p *pathModel) View() []string {
+	lines := p.head()
+	lay := p.layout()
+	h := max(1, p.ladderHeight())
+	for i := p.offset; i < min(len(p.rows), p.offset+h); i++ {
+		lines = append(lines, p.rowLine(i, lay))
+	}
+	return lines
+}
