@@ -24,7 +24,7 @@ type loaded struct {
 // points of one path, client side first.
 func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bool, stdout, stderr io.Writer) int {
 	status := 0
-	cfg := analysis.Config{Match: match}
+	cfg := analysis.Config{Match: match, MaxFlows: o.maxFlows}
 	if o.write != "" && len(o.flows) == 0 && len(o.expr) > 0 {
 		// -w OUT EXPR: the expression picks whole flows, it does not
 		// leave packets out of them.
@@ -48,6 +48,9 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 		if err != nil {
 			fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(err.Error(), false))
 			status = 1
+		}
+		if res.Evicted > 0 {
+			fmt.Fprintf(stderr, "synscope: %s: %s\n", ui.Safe(in.name, false), evictedNote(res))
 		}
 		all = append(all, loaded{in: in, reader: r, res: res})
 		if ctx.Err() != nil {

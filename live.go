@@ -272,7 +272,7 @@ func openLive(o options, match func(*analysis.Packet) bool, tell func(ui.LiveNot
 		note:  func(s string) { p.note(s, true) },
 		match: match,
 		dec:   analysis.NewDecoder(),
-		an:    analysis.NewAnalyzer(analysis.Config{Name: lo.iface}),
+		an:    analysis.NewAnalyzer(analysis.Config{Name: lo.iface, MaxFlows: o.maxFlows}),
 	}
 	p.h = capture.NewHandoff(handoffSize)
 	return p, 0
@@ -427,6 +427,9 @@ func (p *livePipeline) summary(stderr io.Writer, say func(string)) {
 	}
 	fmt.Fprintf(stderr, "%d packet%s captured, %d received by filter, %d dropped by kernel, %d dropped by synscope\n",
 		p.lr.n.Load(), plural(int(p.lr.n.Load())), p.stats.Received, p.stats.Dropped, p.h.Dropped())
+	if p.res != nil && p.res.Evicted > 0 {
+		say(evictedNote(p.res))
+	}
 	if st := p.spoolStats; st.Rotations > 0 {
 		fmt.Fprintf(stderr, "%d spool rotation%s: the oldest %d packets were rotated out of the spool\n",
 			st.Rotations, plural(int(st.Rotations)), st.RotatedPackets)

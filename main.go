@@ -35,7 +35,8 @@ import (
 	"github.com/synscope/synscope/ui"
 )
 
-const usage = `usage: synscope -r FILE [-r FILE...] [--json | --report] [--ascii] [--theme NAME] [EXPR]
+const usage = `usage: synscope -r FILE [-r FILE...] [--json | --report] [--ascii] [--theme NAME]
+                [--max-flows N] [EXPR]
        synscope --demo
        synscope -i IFACE [--json | --report] [-w FILE] [-c COUNT] [--duration D]
                 [-s SNAPLEN] [-p] [-B KIB] [-Z USER] [--spool DIR]
@@ -50,6 +51,9 @@ const usage = `usage: synscope -r FILE [-r FILE...] [--json | --report] [--ascii
                 default when the locale is not UTF-8)
   --theme NAME  dark (default), light, high-contrast or mono; NO_COLOR set
                 means mono
+  --max-flows N keep at most N flows at once (default 0: sized to a quarter
+                of the memory); past it the flows idle the longest are
+                evicted, clean ones first, and counted
   EXPR          a packet filter in tcpdump syntax, e.g. 'tcp port 443 and not host 10.0.0.1'
 
 live capture (needs root or CAP_NET_RAW; without --json, --report or -w:
@@ -84,6 +88,7 @@ type options struct {
 	ascii     bool
 	theme     string
 	help      bool
+	maxFlows  int // --max-flows; 0: analysis.DefaultMaxFlows
 	expr      []string
 	live      liveOptions // -i and the flags that go with it
 }
@@ -248,6 +253,23 @@ func parseSize(v string) (int64, error) {
 	return int64(n * float64(mult)), nil
 }
 
+// parseMaxFlows reads --max-flows: a number of flows, 0 for the default
+// (analysis.DefaultMaxFlows, sized to the machine's memory).
+func parseMaxFlows(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, usageError{fmt.Sprintf("flag --max-flows: %q is not a number of flows (0 or more; 0: sized to memory)", v)}
+	}
+	return n, nil
+}
+
+// evictedNote says how many flows were evicted to stay within
+// --max-flows: they are in no record and no report.
+func evictedNote(res *analysis.Result) string {
+	return fmt.Sprintf("%d flow%s evicted to stay within %d flows at once (--max-flows): the flows idle the longest, without findings first; the output leaves them out",
+		res.Evicted, plural(int(res.Evicted)), res.MaxFlows)
+}
+
 // usageError is a mistake on the command line: exit status 2.
 type usageError struct{ msg string }
 
@@ -289,6 +311,14 @@ func parseArgs(args []string) (options, error) {
 			o.flows = append(o.flows, ids...)
 		case a == "--overwrite":
 			o.overwrite = true
+		case a == "--max-flows" || strings.HasPrefix(a, "--max-flows="):
+			v, err := flagValue(args, &i, "--max-flows", "a number of flows")
+			if err != nil {
+				return o, err
+			}
+			if o.maxFlows, err = parseMaxFlows(v); err != nil {
+				return o, err
+			}
 		case a == "--json" || a == "-json":
 			o.json = true
 		case a == "--report" || a == "-report":

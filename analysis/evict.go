@@ -154,8 +154,12 @@ func (a *Analyzer) compact() {
 }
 
 // bytesPerFlow is what a flow costs in memory, for sizing the default
-// MaxFlows: the Flow (1 KB), its share of the flow table, its first packet
-// references and findings, and the garbage collector's headroom.
+// MaxFlows: the Flow (896 bytes), its share of the flow table (16-byte
+// slots, at most half full), its first packet references and findings,
+// and the garbage collector's headroom (the heap may grow to twice what is
+// live before a collection). Measured on SYN floods through MaxFlows
+// 20,000 to 200,000: 1.4 KB of peak RSS per flow kept, over 10 MB, and
+// nothing per flow evicted (TestFloodBoundedMemory).
 const bytesPerFlow = 2 << 10
 
 // DefaultMaxFlows is the MaxFlows of a Config that leaves it 0: as many

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -95,7 +96,55 @@ func commas(n uint64) string {
 }
 
 // width is the number of columns s takes, escape sequences aside.
-func width(s string) int { return lipgloss.Width(s) }
+//
+// Most of what the views draw is printable ASCII, the glyphs and SGR style
+// sequences: that is counted byte by byte, without the grapheme
+// segmentation lipgloss.Width does (which costs most of a frame's
+// drawing). Anything else goes to lipgloss.Width.
+func width(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 0x20 && c < 0x7f:
+			n++
+		case c == 0x1b && i+1 < len(s) && s[i+1] == '[':
+			// CSI: parameter and intermediate bytes, then a final byte.
+			j := i + 2
+			for j < len(s) && s[j] >= 0x20 && s[j] < 0x40 {
+				j++
+			}
+			if j == len(s) || s[j] < 0x40 || s[j] > 0x7e {
+				return lipgloss.Width(s)
+			}
+			i = j
+		case c >= 0x80:
+			// A glyph is a grapheme cluster of its own when what follows
+			// is ASCII, an escape or another glyph: none of them extends
+			// a cluster.
+			r, size := utf8.DecodeRuneInString(s[i:])
+			gw, ok := glyphWidth[r]
+			if !ok {
+				return lipgloss.Width(s)
+			}
+			n += gw
+			i += size - 1
+		default:
+			return lipgloss.Width(s)
+		}
+	}
+	return n
+}
+
+// glyphWidth is the width of each rune the glyphs and the views' own text
+// use.
+var glyphWidth = func() map[rune]int {
+	m := map[rune]int{}
+	for _, r := range "✓✗·→←…▶●○▲▼≠█░─│Δ×" {
+		m[r] = lipgloss.Width(string(r))
+	}
+	return m
+}()
 
 // truncate cuts s (which may hold style escapes) to at most w columns,
 // ending it with tail when it had to be cut.
