@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"math"
 	"net/netip"
+	"path/filepath"
 	"testing"
+
+	"github.com/synscope/synscope/capture"
 )
 
 // segmentsOf reads fuzz input as a sequence of segments of one or two
@@ -80,6 +83,20 @@ func FuzzSegments(f *testing.F) {
 	f.Add(seedSegments())
 	f.Add(append(seedSegments(), 0x42, 0xff, 0xff, 0, 0, 0, 0, 1, 0))
 	f.Add([]byte("\xff\xff\xff\xf0\x00\x00\x00\x10\x01\x00\x00\x00\x00\x00\x00\x00\x01\x43\x00\x00\x00\x00\x00\x00\x05\x01"))
+	// Real connections: the first two of every fixture and of a sample of
+	// the corpus, in the encoding above.
+	files, _ := filepath.Glob("../testdata/*.pcap*")
+	corpus, _ := filepath.Glob(corpusDir + "/*")
+	for i, file := range corpus {
+		if i%8 == 0 {
+			files = append(files, file)
+		}
+	}
+	for _, file := range files {
+		if b := captureSegments(file); b != nil {
+			f.Add(b)
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		segs := segmentsOf(data)
 		if len(segs) == 0 {
@@ -238,4 +255,129 @@ func seedSegments() []byte {
 	add(0x40|F|A, 1301, 129, 0, 1, 0)
 	add(A, 129, 1302, 0, 1, 0)
 	return b
+}
+
+// captureSegments encodes the TCP segments of the first two connections of
+// a capture file as FuzzSegments input (see segmentsOf): sequence and
+// acknowledgement numbers relative to the first numbers each side of the
+// first connection sent, flags, lengths, gaps and options as captured. It
+// returns nil for a file with no TCP segment.
+func captureSegments(path string) []byte {
+	r, err := capture.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer r.Close()
+	type captured struct {
+		b0       byte // flags, direction and connection bits
+		seq, ack uint32
+		n        int
+		time     int64
+		opts     byte
+	}
+	var (
+		d       = NewDecoder()
+		p       Packet
+		clients []netip.AddrPort // the client of each connection: the first sender
+		servers []netip.AddrPort
+		isn     [2]uint32 // the first seq of each side of the first connection
+		haveISN [2]bool
+		segs    []captured
+	)
+	for len(segs) < 512 {
+		rec, err := r.Next()
+		if err != nil {
+			break
+		}
+		d.Decode(rec, &p)
+		if !p.HasTCP {
+			continue
+		}
+		src, dst := netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort)
+		conn, side := -1, 0
+		for i := range clients {
+			if clients[i] == src && servers[i] == dst {
+				conn = i
+			} else if clients[i] == dst && servers[i] == src {
+				conn, side = i, 1
+			}
+		}
+		if conn < 0 {
+			if len(clients) == 2 {
+				continue
+			}
+			clients, servers = append(clients, src), append(servers, dst)
+			conn = len(clients) - 1
+		}
+		if conn == 0 && !haveISN[side] {
+			isn[side], haveISN[side] = p.Seq, true
+		}
+		c := captured{seq: p.Seq, ack: p.Ack, n: min(p.PayloadLen, 0x7ff), time: p.Time}
+		for i, fl := range []uint8{FlagSYN, FlagACK, FlagPSH, FlagFIN, FlagRST, FlagURG} {
+			if p.Flags&fl != 0 {
+				c.b0 |= 1 << i
+			}
+		}
+		if side == 1 {
+			c.b0 |= 0x40
+		}
+		if conn == 1 {
+			c.b0 |= 0x80
+		}
+		if p.Opts.HasMSS {
+			c.opts |= 1
+		}
+		if p.Opts.HasWScale {
+			c.opts |= 2 | min(p.Opts.WScale, 3)<<6
+		}
+		if p.Opts.SACKPerm {
+			c.opts |= 4
+		}
+		if p.Opts.HasTS {
+			c.opts |= 8
+		}
+		if len(p.Padding) > 0 {
+			c.opts |= 16
+		}
+		if p.TCPChecksum == CheckBad {
+			c.opts |= 32
+		}
+		segs = append(segs, c)
+	}
+	if len(segs) == 0 {
+		return nil
+	}
+	out := binary.BigEndian.AppendUint32(nil, isn[0])
+	out = binary.BigEndian.AppendUint32(out, isn[1])
+	last := segs[0].time
+	for _, c := range segs {
+		own, other := isn[0], isn[1]
+		if c.b0&0x40 != 0 {
+			own, other = other, own
+		}
+		out = append(out, c.b0)
+		out = binary.BigEndian.AppendUint16(out, uint16(c.seq-own))
+		out = binary.BigEndian.AppendUint16(out, uint16(c.ack-other-1))
+		out = binary.BigEndian.AppendUint16(out, uint16(c.n))
+		out = append(out, byte(min(max((c.time-last)/1e6, 0), 255)), c.opts)
+		last = c.time
+	}
+	return out
+}
+
+// TestCaptureSegmentsSeed: the seed client's capture, encoded for
+// FuzzSegments, decodes back to its 12 segments with the SYN-ACK's 2 bytes
+// and the client's ACK of ISN+3.
+func TestCaptureSegmentsSeed(t *testing.T) {
+	segs := segmentsOf(captureSegments("../testdata/seed-client.pcap"))
+	if len(segs) != 12 {
+		t.Fatalf("%d segments, want 12", len(segs))
+	}
+	synack, ack := segs[1], segs[2]
+	if !synack.fromServer || synack.flags != "SA" || synack.len != 2 {
+		t.Errorf("segment 2: %+v, want a 2-byte SYN-ACK from the server", synack)
+	}
+	if ack.fromServer || ack.flags != "A" || ack.ack-segs[1].seq != 3 {
+		t.Errorf("segment 3: %+v, want the client's ACK of server ISN+3", ack)
+	}
 }
