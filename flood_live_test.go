@@ -114,7 +114,7 @@ func floodFrames(t *testing.T, n int) [][]byte {
 
 // floodVeth makes a namespace with one end of a veth pair in it; the
 // other end stays here. Both go with the test.
-func floodVeth(t *testing.T) (host, ns, peer string) {
+func floodVeth(t testing.TB) (host, ns, peer string) {
 	t.Helper()
 	id := fmt.Sprintf("%d", os.Getpid()%100000)
 	ns, host, peer = "synscope-flood-"+id, "ssfh"+id, "ssfp"+id
@@ -148,7 +148,7 @@ func floodVeth(t *testing.T) (host, ns, peer string) {
 // packetSocketIn opens a sending packet socket on an interface inside a
 // namespace: a thread moves into the namespace to open it, and is left to
 // die with its goroutine rather than return to the pool there.
-func packetSocketIn(t *testing.T, ns, ifname string) (fd, ifindex int) {
+func packetSocketIn(t testing.TB, ns, ifname string) (fd, ifindex int) {
 	t.Helper()
 	type res struct {
 		fd, index int

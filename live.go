@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,8 +24,10 @@ import (
 )
 
 // handoffSize is how many packets may wait between the capture goroutine
-// and the analysis one before the capture has to drop (and count) them.
-const handoffSize = 4096
+// and the analysis one before the capture has to drop (and count) them:
+// at 300,000 packets a second, 100 ms of traffic, time for the analysis
+// to wait for the view's snapshot or the garbage collector.
+const handoffSize = 32768
 
 // Stopping on a signal or --duration, the capture goes on reading what the
 // kernel already holds until it has been idle for drainIdle, for at most
@@ -203,6 +206,15 @@ type livePipeline struct {
 	closeOnce  sync.Once
 	spoolErr   error
 	spoolStats capture.SpoolStats
+
+	// The summaries Snapshot last returned, in id order, and the
+	// Analyzer's Gen then: each Snapshot copies only the flows that
+	// changed since, so that the analysis waits for the view no longer
+	// than that takes.
+	snapMu  sync.Mutex
+	sums    []analysis.FlowSummary
+	sumsGen analysis.Gen
+	changed []analysis.FlowSummary
 }
 
 // openLive opens the capture, drops privileges and creates the spool and
@@ -465,11 +477,40 @@ func (p *livePipeline) status(flows int) ui.LiveStatus {
 
 // Snapshot returns the flows' summaries and the counters (ui.Live).
 func (p *livePipeline) Snapshot(dst []analysis.FlowSummary) ([]analysis.FlowSummary, ui.LiveStatus) {
+	p.snapMu.Lock()
+	defer p.snapMu.Unlock()
+	full := p.sumsGen == 0
 	p.lr.mu.Lock()
-	dst = p.lr.an.Summaries(dst)
+	p.changed, p.sumsGen = p.lr.an.Changed(p.changed[:0], p.sumsGen)
 	flows := p.lr.an.Progress().Flows
 	p.lr.mu.Unlock()
-	return dst, p.status(flows)
+	if full {
+		p.sums = slices.Clone(p.changed)
+	} else {
+		p.sums = mergeSummaries(p.sums, p.changed)
+	}
+	return append(dst, p.sums...), p.status(flows)
+}
+
+// mergeSummaries returns the summaries of old updated by changed (both in
+// id order): a changed flow replaces its old summary, an evicted one is
+// left out, a new one is added. It makes a new slice: old is not modified.
+func mergeSummaries(old, changed []analysis.FlowSummary) []analysis.FlowSummary {
+	out := make([]analysis.FlowSummary, 0, len(old)+len(changed))
+	i := 0
+	for _, c := range changed {
+		for i < len(old) && old[i].ID < c.ID {
+			out = append(out, old[i])
+			i++
+		}
+		if i < len(old) && old[i].ID == c.ID {
+			i++
+		}
+		if !c.Evicted {
+			out = append(out, c)
+		}
+	}
+	return append(out, old[i:]...)
 }
 
 // Flow returns a copy of a flow (ui.Live).

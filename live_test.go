@@ -65,7 +65,7 @@ var (
 
 // synscopeBinary builds the command once per test run, into a directory
 // any user may read (the non-root test runs it as nobody).
-func synscopeBinary(t *testing.T) string {
+func synscopeBinary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "synscope-live-test-")

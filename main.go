@@ -64,7 +64,7 @@ or on ctrl-c, SIGTERM or SIGHUP, then prints as for a file):
   --duration D  stop after D (e.g. 30s, 5m; a bare number is seconds)
   -s SNAPLEN    keep at most SNAPLEN bytes of each packet (0: 262144)
   -p            do not put the interface in promiscuous mode
-  -B KIB        kernel capture buffer in KiB (default 8192)
+  -B KIB        kernel capture buffer in KiB (default 32768)
   -Z USER       drop root for USER once the capture is open
   -w FILE       also save the captured packets to FILE (.pcapng or .pcap)
   --spool DIR   keep live packets in a private directory under DIR
@@ -428,7 +428,10 @@ func main() {
 	// stdout fail with EPIPE, which ends the run quietly (writeFailed),
 	// instead of the runtime killing the process by SIGPIPE.
 	signal.Ignore(syscall.SIGPIPE)
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	stopProfile := startProfile()
+	code := run(os.Args[1:], os.Stdout, os.Stderr)
+	stopProfile()
+	os.Exit(code)
 }
 
 // run is main without the process: it returns the exit status.

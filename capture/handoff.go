@@ -17,7 +17,18 @@ type Handoff struct {
 	closed  bool
 	offered atomic.Uint64
 	dropped atomic.Uint64
+	queued  atomic.Int64 // bytes of packet data in the queue
 }
+
+// The queue holds at most handoffMaxBytes of packet data, whatever the
+// number of packets allows; Records whose buffer grew past
+// handoffReuseMax (a packet merged by GRO, say) are left to the garbage
+// collector rather than kept for reuse, so that the free list stays near
+// size times an MTU.
+const (
+	handoffMaxBytes = 64 << 20
+	handoffReuseMax = 16 << 10
+)
 
 // NewHandoff returns a queue that holds up to size packets (at least 1).
 func NewHandoff(size int) *Handoff {
@@ -35,7 +46,7 @@ func (h *Handoff) Offer(rec *Record) bool {
 		return false
 	}
 	h.offered.Add(1)
-	if len(h.ch) == cap(h.ch) {
+	if len(h.ch) == cap(h.ch) || h.queued.Load()+int64(len(rec.Data)) > handoffMaxBytes {
 		h.dropped.Add(1)
 		return false
 	}
@@ -48,6 +59,7 @@ func (h *Handoff) Offer(rec *Record) bool {
 	data := append(r.Data[:0], rec.Data...)
 	*r = *rec
 	r.Data = data
+	h.queued.Add(int64(len(data)))
 	select {
 	case h.ch <- r:
 		return true
@@ -62,10 +74,14 @@ func (h *Handoff) Offer(rec *Record) bool {
 // after the packets queued before it.
 func (h *Handoff) C() <-chan *Record { return h.ch }
 
-// Release gives a received Record back for reuse by Offer. Optional: a
-// Record not released is left to the garbage collector. It must not be
-// used afterwards.
+// Release gives a received Record back for reuse by Offer, and its bytes
+// back to the queue's budget: the consumer calls it for every Record it
+// received, once done with it. It must not be used afterwards.
 func (h *Handoff) Release(r *Record) {
+	h.queued.Add(-int64(len(r.Data)))
+	if cap(r.Data) > handoffReuseMax {
+		return
+	}
 	select {
 	case h.free <- r:
 	default:

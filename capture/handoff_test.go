@@ -82,3 +82,32 @@ func TestHandoffConcurrent(t *testing.T) {
 	}
 	t.Logf("received %d, dropped %d", len(got), h.Dropped())
 }
+
+// TestHandoffByteBound: however many packets the queue may hold, it holds
+// no more than capture.HandoffMaxBytes of their data; what the consumer releases
+// makes room again.
+func TestHandoffByteBound(t *testing.T) {
+	h := capture.NewHandoff(1 << 20)
+	big := &capture.Record{Data: make([]byte, 1<<20)}
+	n := 0
+	for h.Offer(big) {
+		n++
+	}
+	if n != capture.HandoffMaxBytes>>20 || h.Dropped() != 1 {
+		t.Fatalf("%d 1 MB packets queued, %d dropped; want %d and 1", n, h.Dropped(), capture.HandoffMaxBytes>>20)
+	}
+	h.Release(<-h.C())
+	if !h.Offer(big) {
+		t.Error("a released packet made no room")
+	}
+	if h.Offer(big) {
+		t.Error("the queue went past its byte bound")
+	}
+	h.Close()
+	for r := range h.C() {
+		h.Release(r)
+	}
+	if q := h.QueuedBytes(); q != 0 {
+		t.Errorf("%d bytes counted as queued after everything was released", q)
+	}
+}

@@ -21,7 +21,7 @@ const (
 	// DefaultBufferSize is the size of the kernel ring when
 	// LiveOptions.BufferSize is 0. tcpdump's default is 2 MiB; a firewall
 	// box sees bursts, and the ring is all that absorbs them.
-	DefaultBufferSize = 8 << 20
+	DefaultBufferSize = 32 << 20
 	// MinBufferSize is the smallest ring OpenLive sets up: two blocks.
 	MinBufferSize = 256 << 10
 )

@@ -100,7 +100,8 @@ func TestAppendSLL2(t *testing.T) {
 
 func TestRingGeometry(t *testing.T) {
 	for _, c := range []struct{ buffer, snaplen, block, blocks int }{
-		{DefaultBufferSize, DefaultSnapLen, 512 << 10, 16},
+		{DefaultBufferSize, DefaultSnapLen, 1 << 20, 32},
+		{8 << 20, DefaultSnapLen, 512 << 10, 16},
 		{MinBufferSize, DefaultSnapLen, 128 << 10, 2},
 		{64 << 20, DefaultSnapLen, 1 << 20, 64},
 		{MinBufferSize, 96, 16 << 10, 16},
