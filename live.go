@@ -121,7 +121,7 @@ func runLiveTUI(ctx context.Context, o options, match func(*analysis.Packet) boo
 		case <-watch.Done():
 		}
 	}()
-	cfg := ui.Config{Live: p, Theme: o.theme, ASCII: o.ascii || !ui.LocaleIsUTF8(), NoColor: os.Getenv("NO_COLOR") != ""}
+	cfg := ui.Config{Live: p, MaxFlows: o.maxFlows, Theme: o.theme, ASCII: o.ascii || !ui.LocaleIsUTF8(), NoColor: os.Getenv("NO_COLOR") != ""}
 	uiErr := ui.Run(ctx, cfg)
 	unwatch()
 	p.stop("")
@@ -454,13 +454,17 @@ func (p *livePipeline) Name() string { return p.o.live.iface }
 // Status returns the counters (ui.Live).
 func (p *livePipeline) Status() ui.LiveStatus {
 	p.lr.mu.Lock()
-	flows := p.lr.an.Progress().Flows
+	pr := p.lr.an.Progress()
 	p.lr.mu.Unlock()
-	return p.status(flows)
+	return p.status(pr)
 }
 
-func (p *livePipeline) status(flows int) ui.LiveStatus {
-	st := ui.LiveStatus{Packets: p.lr.n.Load(), Flows: flows, QueueDrops: p.h.Dropped()}
+func (p *livePipeline) status(pr analysis.Progress) ui.LiveStatus {
+	st := ui.LiveStatus{Packets: p.lr.n.Load(), Flows: pr.Flows, QueueDrops: p.h.Dropped(),
+		Evicted: pr.Evicted, MaxFlows: p.o.maxFlows}
+	if st.MaxFlows == 0 {
+		st.MaxFlows = analysis.DefaultMaxFlows()
+	}
 	if ks, err := p.src.Stats(); err == nil {
 		st.KernelDrops = ks.Dropped
 	}
@@ -482,14 +486,14 @@ func (p *livePipeline) Snapshot(dst []analysis.FlowSummary) ([]analysis.FlowSumm
 	full := p.sumsGen == 0
 	p.lr.mu.Lock()
 	p.changed, p.sumsGen = p.lr.an.Changed(p.changed[:0], p.sumsGen)
-	flows := p.lr.an.Progress().Flows
+	pr := p.lr.an.Progress()
 	p.lr.mu.Unlock()
 	if full {
 		p.sums = slices.Clone(p.changed)
 	} else {
 		p.sums = mergeSummaries(p.sums, p.changed)
 	}
-	return append(dst, p.sums...), p.status(flows)
+	return append(dst, p.sums...), p.status(pr)
 }
 
 // mergeSummaries returns the summaries of old updated by changed (both in

@@ -493,7 +493,7 @@ func runTUI(ctx context.Context, o options, match func(*analysis.Packet) bool, s
 		}
 		sources = append(sources, ui.Source{Name: name, Reader: r})
 	}
-	cfg := ui.Config{Sources: sources, Match: match, Theme: o.theme,
+	cfg := ui.Config{Sources: sources, Match: match, MaxFlows: o.maxFlows, Theme: o.theme,
 		ASCII: o.ascii || !ui.LocaleIsUTF8(), NoColor: os.Getenv("NO_COLOR") != ""}
 	if err := ui.Run(ctx, cfg); err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {

@@ -164,8 +164,8 @@ func trimLines(s string) string {
 
 // TestTmux runs the real binary at 80x24 the way the issue says it will be
 // driven: the seed client's capture, the flow marked invalid, Enter, the
-// expected and actual ACK, the SYN-ACK's 2 bytes of payload, q, and the
-// shell back as it was.
+// expected and actual ACK, the SYN-ACK's 2 bytes of payload, the client's
+// offloaded checksum shown as such, q, and the shell back as it was.
 func TestTmux(t *testing.T) {
 	needTmux(t)
 	bin := filepath.Join(t.TempDir(), "synscope")
@@ -199,6 +199,13 @@ func TestTmux(t *testing.T) {
 				t.Errorf("no colour at all without NO_COLOR:\n%q", esc)
 			case tc.name != "utf8" && len(c) > 0:
 				t.Errorf("colour escapes with NO_COLOR: %q", c)
+			}
+			// The client's ACK: its checksum field holds the pseudo-header
+			// sum its stack left for the NIC (offload), not a bad one.
+			s.keys("j")
+			p = s.waitFor("[frame 3]", "checksum 0xa0cc not verifiable (offload)")
+			if strings.Contains(p, " bad") {
+				t.Errorf("a checksum is shown bad:\n%s", p)
 			}
 			s.keys("q")
 			p = s.waitFor("READY$")

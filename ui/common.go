@@ -33,6 +33,10 @@ type Config struct {
 	NoColor bool
 	// Live, when set, is a live capture to show instead of Sources.
 	Live Live
+	// MaxFlows bounds the flows kept per capture (--max-flows): past it,
+	// the analysis evicts flows and the status bar counts them. 0 is
+	// analysis.DefaultMaxFlows.
+	MaxFlows int
 
 	// now is the clock (tests fix it).
 	now func() time.Time

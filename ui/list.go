@@ -87,13 +87,18 @@ func (l listModel) refresh() (listModel, tea.Cmd) {
 		q.marks = maps.Clone(l.marks)
 	}
 	rows, counts, col, desc, ncaps, gen := l.rows, l.counts, l.sortCol, l.sortDesc, l.ncaps, l.gen
+	sel, hasSel := l.sel, l.hasSel
 	if len(rows) <= syncViewLimit {
 		l.apply(computeView(rows, counts, q, col, desc, ncaps))
 		return l, nil
 	}
 	l.busy = true
 	return l, func() tea.Msg {
-		return viewMsg{gen: gen, view: computeView(rows, counts, q, col, desc, ncaps)}
+		v := computeView(rows, counts, q, col, desc, ncaps)
+		if hasSel {
+			v.locate(sel)
+		}
+		return viewMsg{gen: gen, view: v}
 	}
 }
 
@@ -110,6 +115,18 @@ func (q query) hasMarked() bool {
 func (l *listModel) apply(v listView) {
 	l.view = v
 	l.busy = false
+	if l.hasSel && v.located && v.sel == l.sel {
+		// Found by the command: a scan of a large list here would hold
+		// up the frame.
+		if v.selPos >= 0 {
+			l.cursor = v.selPos
+		}
+		l.clamp()
+		if v.selPos < 0 {
+			l.remember()
+		}
+		return
+	}
 	if l.hasSel {
 		for pos, i := range v.idx {
 			if v.rows[i].ref() == l.sel {

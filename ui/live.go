@@ -40,6 +40,8 @@ type Live interface {
 type LiveStatus struct {
 	Packets        uint64 // packets that matched EXPR: spooled and analysed
 	Flows          int
+	Evicted        uint64 // flows evicted to stay within --max-flows
+	MaxFlows       int    // that bound
 	KernelDrops    uint64 // the kernel's ring was full
 	QueueDrops     uint64 // the analysis fell behind the capture
 	Rotations      uint64 // spool files rotated out
@@ -62,7 +64,7 @@ type LiveNote struct {
 
 // same reports whether two statuses show the same thing.
 func (s LiveStatus) same(t LiveStatus) bool {
-	return s.Packets == t.Packets && s.Flows == t.Flows && s.KernelDrops == t.KernelDrops && s.QueueDrops == t.QueueDrops &&
+	return s.Packets == t.Packets && s.Flows == t.Flows && s.Evicted == t.Evicted && s.KernelDrops == t.KernelDrops && s.QueueDrops == t.QueueDrops &&
 		s.Rotations == t.Rotations && s.OldestFrame == t.OldestFrame && s.Stopped == t.Stopped && len(s.Notes) == len(t.Notes)
 }
 
@@ -104,7 +106,8 @@ func livePollCmd(l Live, prev LiveStatus, first bool) tea.Cmd {
 			s.Rows[i] = Row{FlowSummary: sm}
 			s.Counts[sm.Status]++
 		}
-		s.Caps = []CapProgress{{Name: l.Name(), Frames: st.Packets, Flows: st.Flows, Done: st.Stopped != ""}}
+		s.Caps = []CapProgress{{Name: l.Name(), Frames: st.Packets, Flows: st.Flows, Evicted: st.Evicted, MaxFlows: st.MaxFlows,
+			Done: st.Stopped != ""}}
 		return s
 	}
 }
@@ -178,6 +181,9 @@ func (m *Model) liveProgress() string {
 		drops = st.Status.Warning.Render(g.Warning + " " + drops)
 	}
 	parts = append(parts, drops)
+	if s.Evicted > 0 {
+		parts = append(parts, m.evictedNote(s.Evicted))
+	}
 	if s.Rotations > 0 {
 		// The oldest part of the spool is gone: drill-down and export
 		// reach back to this frame only.

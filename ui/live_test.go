@@ -32,12 +32,18 @@ type fakeLive struct {
 }
 
 func newFakeLive(t testing.TB, src Source) *fakeLive {
+	return newFakeLiveMax(t, src, 0)
+}
+
+// newFakeLiveMax is a fake live capture whose analysis keeps at most
+// maxFlows flows (--max-flows).
+func newFakeLiveMax(t testing.TB, src Source, maxFlows int) *fakeLive {
 	rr, err := src.Reader.Rereader()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rr.Close() })
-	return &fakeLive{t: t, src: src, rr: rr, an: analysis.NewAnalyzer(analysis.Config{Name: "eth0"})}
+	return &fakeLive{t: t, src: src, rr: rr, an: analysis.NewAnalyzer(analysis.Config{Name: "eth0", MaxFlows: maxFlows})}
 }
 
 // feed adds up to n packets; false when the capture has no more.
@@ -78,7 +84,11 @@ func (f *fakeLive) Status() LiveStatus {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	st := f.st
-	st.Flows = f.an.Progress().Flows
+	pr := f.an.Progress()
+	st.Flows, st.Evicted = pr.Flows, pr.Evicted
+	if pr.Evicted > 0 {
+		st.MaxFlows = pr.Flows
+	}
 	st.Notes = append([]LiveNote(nil), st.Notes...)
 	return st
 }
@@ -290,5 +300,54 @@ func TestLiveIdleWritesNothing(t *testing.T) {
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 	if fm := tm.FinalModel(t).(Model); !strings.Contains(plain(fm), "1,234,567") {
 		t.Error("final model lacks the drops")
+	}
+}
+
+// TestEvictedCounter: flows evicted to stay within --max-flows are
+// counted in the status bar, in a file as it is read and once read, and
+// in a live capture; none evicted, nothing is said.
+func TestEvictedCounter(t *testing.T) {
+	data := manyFlows(30)
+	cfg := testConfig([]Source{memSource(t, "many.pcap", data)})
+	cfg.MaxFlows = 10
+	m := newLoaded(t, cfg, 80, 24)
+	if n, _ := m.list.shown(); n != 10 {
+		t.Fatalf("%d flows listed, want the 10 kept", n)
+	}
+	mustContain(t, m, "10 flows · ! 20 evicted (max 10)")
+	checkFrame(t, m, 80, 24)
+	golden.RequireEqual(t, plain(m))
+
+	// While reading: the analysis's count so far.
+	cfg = testConfig([]Source{memSource(t, "many.pcap", data)})
+	cfg.MaxFlows = 10
+	m = New(cfg)
+	m.tick = func(int) tea.Cmd { return nil }
+	m = update(t, m, tea.WindowSizeMsg{Width: 120, Height: 40})
+	c := m.loader.caps[0]
+	for range 15 * 4 {
+		rec, err := c.rd.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.an.Add(rec)
+	}
+	m = update(t, m, m.loader.snapshot(testClock))
+	if !m.loading {
+		t.Fatal("the capture reads as done")
+	}
+	mustContain(t, m, "flows · ! ")
+	if ev := m.caps[0].Evicted; ev == 0 || !containsPlain(m, fmt.Sprintf("! %d evicted (max 10)", ev)) {
+		t.Fatalf("%d evicted while reading, not shown:\n%s", ev, plain(m))
+	}
+
+	// Live.
+	l := newFakeLiveMax(t, memSource(t, "many.pcap", data), 10)
+	l.feed(1000)
+	m = newLive(t, l, 120, 40)
+	mustContain(t, m, "10 flows · drops: 0 kernel, 0 queue · ! 20 evicted (max 10)")
+	m = newLive(t, newFakeLive(t, memSource(t, "many.pcap", data)), 120, 40)
+	if containsPlain(m, "evicted") {
+		t.Error("nothing was evicted, yet the status bar says so")
 	}
 }

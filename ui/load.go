@@ -49,18 +49,24 @@ type loader struct {
 	cancel context.CancelFunc
 	match  func(*analysis.Packet) bool
 	now    func() time.Time
+	// maxFlows is the analysis's bound on flows kept (Config.MaxFlows,
+	// or its default).
+	maxFlows int
 }
 
-func newLoader(sources []Source, match func(*analysis.Packet) bool, now func() time.Time) *loader {
+func newLoader(sources []Source, match func(*analysis.Packet) bool, maxFlows int, now func() time.Time) *loader {
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &loader{start: now(), ctx: ctx, cancel: cancel, match: match, now: now}
+	l := &loader{start: now(), ctx: ctx, cancel: cancel, match: match, now: now, maxFlows: maxFlows}
+	if maxFlows <= 0 {
+		l.maxFlows = analysis.DefaultMaxFlows()
+	}
 	for _, s := range sources {
 		c := &capLoad{name: s.Name, size: -1, rd: s.Reader, store: &packetStore{err: errors.New(s.Name + ": no input")}}
 		if s.Reader != nil {
 			c.size = s.Reader.Size()
 			c.store = fileStore(s.Reader)
 		}
-		c.an = analysis.NewAnalyzer(analysis.Config{Name: s.Name, Match: match})
+		c.an = analysis.NewAnalyzer(analysis.Config{Name: s.Name, Match: match, MaxFlows: maxFlows})
 		l.caps = append(l.caps, c)
 	}
 	return l
@@ -92,6 +98,8 @@ type CapProgress struct {
 	Bytes, Size int64
 	Frames      uint64
 	Flows       int
+	Evicted     uint64 // flows evicted to stay within MaxFlows
+	MaxFlows    int    // the bound that applied
 	Done        bool
 	Err         string // damage or a read error, already made Safe
 	Result      *analysis.Result
@@ -171,6 +179,7 @@ func (l *loader) snapshot(now time.Time) SnapshotMsg {
 			s.Rows = append(s.Rows, c.final...)
 			p.Flows = len(c.res.Flows)
 			p.Frames = c.res.Frames
+			p.Evicted, p.MaxFlows = c.res.Evicted, c.res.MaxFlows
 			p.Result = c.res
 			if c.err != nil {
 				p.Err = c.err.Error()
@@ -182,7 +191,7 @@ func (l *loader) snapshot(now time.Time) SnapshotMsg {
 				s.Rows = append(s.Rows, Row{Cap: i, FlowSummary: sm})
 			}
 			pr := c.an.Progress()
-			p.Frames, p.Flows = pr.Frames, pr.Flows
+			p.Frames, p.Flows, p.Evicted, p.MaxFlows = pr.Frames, pr.Flows, pr.Evicted, l.maxFlows
 		}
 		c.mu.Unlock()
 		if c.store.err != nil {

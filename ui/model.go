@@ -94,7 +94,7 @@ func New(cfg Config) Model {
 		m.caps = []CapProgress{{Name: cfg.Live.Name(), Size: -1}}
 		m.liveStore = liveStore(cfg.Live)
 	}
-	m.loader = newLoader(cfg.Sources, cfg.Match, now)
+	m.loader = newLoader(cfg.Sources, cfg.Match, cfg.MaxFlows, now)
 	for _, cl := range m.loader.caps {
 		m.caps = append(m.caps, CapProgress{Name: cl.name, Size: cl.size})
 	}
@@ -553,13 +553,14 @@ func (m *Model) titleLine() string {
 func (m *Model) progressLine() string {
 	st, g := m.c.styles, m.c.g
 	var read, total int64
-	var frames uint64
+	var frames, evicted uint64
 	flows := 0
 	known := true
 	for _, c := range m.caps {
 		read += c.Bytes
 		frames += c.Frames
 		flows += c.Flows
+		evicted += c.Evicted
 		if c.Size < 0 {
 			known = false
 		}
@@ -578,6 +579,9 @@ func (m *Model) progressLine() string {
 		shown, all := m.list.shown()
 		parts := []string{fmt.Sprintf("%s frame%s", commas(frames), plural(int(frames))),
 			fmt.Sprintf("%s flow%s", commas(uint64(all)), plural(all))}
+		if evicted > 0 {
+			parts = append(parts, m.evictedNote(evicted))
+		}
 		if shown != all {
 			parts = append(parts, fmt.Sprintf("%s shown", commas(uint64(shown))))
 		}
@@ -605,6 +609,9 @@ func (m *Model) progressLine() string {
 		parts = append(parts, "reading "+m.c.safe(m.currentName()), humanBytes(read)+" read")
 	}
 	parts = append(parts, fmt.Sprintf("%s pkts", commas(frames)), fmt.Sprintf("%s flow%s", commas(uint64(flows)), plural(flows)))
+	if evicted > 0 {
+		parts = append(parts, m.evictedNote(evicted))
+	}
 	if rate > 0 {
 		parts = append(parts, humanBytes(int64(rate))+"B/s")
 		if known && total > read {
@@ -613,6 +620,20 @@ func (m *Model) progressLine() string {
 		}
 	}
 	return truncate(strings.Join(parts, g.Sep), m.c.width, g.Ellipsis)
+}
+
+// evictedNote counts the flows evicted to stay within --max-flows: they
+// are in no list, no count and no export.
+func (m *Model) evictedNote(n uint64) string {
+	st, g := m.c.styles, m.c.g
+	s := fmt.Sprintf("%s %s evicted", g.Warning, commas(n))
+	for _, c := range m.caps {
+		if c.MaxFlows > 0 {
+			s += fmt.Sprintf(" (max %s)", commas(uint64(c.MaxFlows)))
+			break
+		}
+	}
+	return st.Status.Warning.Render(s)
 }
 
 // fitProgress ends the progress line's parts with what the list shows

@@ -27,6 +27,10 @@ type pktInfo struct {
 	// before the innermost IP header. Plain text made of numbers and
 	// addresses only.
 	outer []string
+	// offload is set when the packet's bad checksums are checksum offload
+	// on the capturing host (see detailModel.offloaded); judged says it was
+	// worked out.
+	offload, judged bool
 }
 
 // packetsMsg carries packets of a flow read back for the drill-down.

@@ -10,6 +10,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/synscope/synscope/analysis"
+	"github.com/synscope/synscope/capture"
 )
 
 // packetPane draws the selected packet: its decoded headers, or its hex
@@ -99,10 +100,10 @@ func (d *detailModel) headerLines(info *pktInfo, w int) []string {
 				parts = append(parts, fmt.Sprintf("fragment offset %d", int(fo)*8))
 			}
 			if o+12 <= len(data) {
-				parts = append(parts, "checksum "+d.check(fmt.Sprintf("0x%04x", binary.BigEndian.Uint16(data[o+10:])), p.IPChecksum))
+				parts = append(parts, "checksum "+d.check(fmt.Sprintf("0x%04x", binary.BigEndian.Uint16(data[o+10:])), p.IPChecksum, d.offloaded(info)))
 			}
 		} else {
-			parts = append(parts, "checksum "+d.check("", p.IPChecksum))
+			parts = append(parts, "checksum "+d.check("", p.IPChecksum, d.offloaded(info)))
 		}
 		if p.Fragments > 0 {
 			parts = append(parts, fmt.Sprintf("reassembled from %d fragments", p.Fragments))
@@ -145,18 +146,74 @@ func (d *detailModel) headerLines(info *pktInfo, w int) []string {
 	return lines
 }
 
-// check shows a checksum value and its verdict; a bad one stands out.
-func (d *detailModel) check(v string, c analysis.Check) string {
+// check shows a checksum value and its verdict; a bad one stands out,
+// unless it is checksum offload on the capturing host: the NIC fills the
+// checksum in after the capture point, so the captured one cannot be
+// verified.
+func (d *detailModel) check(v string, c analysis.Check, offload bool) string {
 	if v != "" {
 		v += " "
 	}
-	switch c {
-	case analysis.CheckBad:
+	switch {
+	case c == analysis.CheckBad && offload:
+		return v + d.c.styles.Dim.Render("not verifiable (offload)")
+	case c == analysis.CheckBad:
 		return v + d.c.styles.Status.Invalid.Render(d.c.g.Invalid+" bad")
-	case analysis.CheckGood:
+	case c == analysis.CheckGood:
 		return v + "good"
 	}
 	return v + c.String()
+}
+
+// offloaded reports whether the packet's bad checksums are checksum
+// offload on the capturing host, as the analysis judges them
+// (analysis/checksum.go): the TCP checksum field holds the pseudo-header
+// sum a stack leaves for its NIC (on lo, every locally sent packet); the
+// capture marks the packet outgoing; or, the direction unknown, the
+// finished analysis counted it in the flow's checksum.offload finding
+// (its sender is the one address all the capture's bad checksums come
+// from, and it sent good ones too) rather than giving it a checksum.bad
+// finding. A packet the capture marks as received is never the capturing
+// host's own.
+func (d *detailModel) offloaded(info *pktInfo) bool {
+	if info.judged {
+		return info.offload
+	}
+	info.judged = true
+	p := &info.p
+	switch {
+	case p.TCPChecksum != analysis.CheckBad && p.IPChecksum != analysis.CheckBad:
+		return false
+	case p.PartialChecksum && p.IPChecksum != analysis.CheckBad, info.dir == capture.DirOutbound:
+		info.offload = true
+		return true
+	case info.dir != capture.DirUnknown:
+		return false
+	}
+	f := d.flow
+	off, ok := f.First(analysis.CodeChecksumOffload)
+	if !ok {
+		return false // not offload, or a flow not final yet (live)
+	}
+	for _, fi := range f.Findings {
+		if fi.Code == analysis.CodeChecksumBad && fi.Frame == info.ref.Frame {
+			return false
+		}
+	}
+	// The analysis judges a flow's first bad-checksum packets only, as
+	// many as it has findings for: this one must be among them.
+	judged := int(off.A) + int(f.Counts[analysis.CodeChecksumBad])
+	n := 0
+	for _, r := range f.Refs {
+		if r.Frame == info.ref.Frame {
+			info.offload = n < judged
+			return info.offload
+		}
+		if r.Bits&analysis.RefBadChecksum != 0 && r.Bits&analysis.RefFragment == 0 {
+			n++
+		}
+	}
+	return false
 }
 
 // tcpLines are the TCP header, field by field, the payload and the
@@ -206,9 +263,9 @@ func (d *detailModel) tcpLines(info *pktInfo, w int) []string {
 		if res := info.data[o+12] & 0x0e; res != 0 {
 			parts = append(parts, fmt.Sprintf("reserved bits 0x%x", res>>1))
 		}
-		parts = append(parts, "checksum "+d.check(fmt.Sprintf("0x%04x", binary.BigEndian.Uint16(info.data[o+16:])), p.TCPChecksum))
+		parts = append(parts, "checksum "+d.check(fmt.Sprintf("0x%04x", binary.BigEndian.Uint16(info.data[o+16:])), p.TCPChecksum, d.offloaded(info)))
 	} else {
-		parts = append(parts, "checksum "+d.check("", p.TCPChecksum))
+		parts = append(parts, "checksum "+d.check("", p.TCPChecksum, d.offloaded(info)))
 	}
 	parts = append(parts, fmt.Sprintf("urgent %d", p.Urgent))
 	add(parts...)

@@ -1,12 +1,16 @@
 package ui
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/synscope/synscope/analysis"
 	"github.com/synscope/synscope/themes"
@@ -61,31 +65,108 @@ func (c sortColumn) String() string {
 // compareRows orders two rows by the column, ties broken by capture and
 // flow id so that the order is total and stable across snapshots.
 func compareRows(a, b *Row, col sortColumn) int {
-	var c int
+	ka, kb := rowKey(a, col, 0), rowKey(b, col, 0)
+	return compareKeys(&ka, &kb, col, nil)
+}
+
+// sortKey is what a row is sorted by for one column, in fixed-size
+// integers, so that sorting a large list compares keys held together in
+// memory instead of rows scattered over it: k1, k2, k3, k4, then the
+// capture and the flow id.
+type sortKey struct {
+	k1, k2, k3, k4 uint64
+	tie            uint64 // capture, flow id
+	row            int32  // index in the rows
+	zoned          bool   // an address with a zone: compare the rows
+}
+
+// signed maps an int64 onto a uint64 in the same order.
+func signed(v int64) uint64 { return uint64(v) ^ 1<<63 }
+
+// rowKey is row r's key (r is rows[i]) for the column.
+func rowKey(r *Row, col sortColumn, i int32) sortKey {
+	// Captures (pathCap is negative) and ids are far within 32 bits.
+	k := sortKey{tie: uint64(uint32(int32(r.Cap))^1<<31)<<32 | uint64(uint32(r.ID)), row: i}
+	addr := func(ap netip.AddrPort) {
+		a := ap.Addr()
+		b := a.As16()
+		k.k1 = uint64(a.BitLen())
+		k.k2 = binary.BigEndian.Uint64(b[:8])
+		k.k3 = binary.BigEndian.Uint64(b[8:])
+		k.k4 = uint64(ap.Port())
+		k.zoned = a.Zone() != ""
+	}
 	switch col {
 	case sortStatus:
-		c = cmp.Compare(a.Status, b.Status)
+		k.k1 = uint64(r.Status)
 	case sortClient:
-		c = a.Client.Compare(b.Client)
+		addr(r.Client)
 	case sortServer:
-		c = a.Server.Compare(b.Server)
+		addr(r.Server)
 	case sortHandshake:
-		c = cmp.Compare(a.Handshake.String(), b.Handshake.String())
+		k.k1 = uint64(hsRank[uint8(r.Handshake)])
 	case sortPackets:
-		c = cmp.Compare(a.Packets, b.Packets)
+		k.k1 = signed(int64(r.Packets))
 	case sortBytes:
-		c = cmp.Compare(a.Bytes, b.Bytes)
+		k.k1 = signed(r.Bytes)
 	case sortDuration:
-		c = cmp.Compare(a.duration(), b.duration())
+		k.k1 = signed(r.duration())
 	case sortFinding:
-		// Most severe first, then by code.
-		c = cmp.Compare(findingRank(b), findingRank(a))
-		if c == 0 && a.HasFirst && b.HasFirst {
-			c = cmp.Compare(a.First.Code, b.First.Code)
+		// Most severe first, then by code; no finding last.
+		k.k1 = uint64(16-findingRank(r)) << 16
+		if r.HasFirst {
+			k.k1 |= uint64(r.First.Code) + 1
 		}
 	}
-	return cmp.Or(c, cmp.Compare(a.Cap, b.Cap), cmp.Compare(a.ID, b.ID))
+	return k
 }
+
+// compareKeys orders two keys; rows resolves the rare ties on addresses
+// with zones (nil: zones are not compared).
+func compareKeys(a, b *sortKey, col sortColumn, rows []Row) int {
+	if c := cmp.Compare(a.k1, b.k1); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.k2, b.k2); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.k3, b.k3); c != 0 {
+		return c
+	}
+	if (a.zoned || b.zoned) && rows != nil {
+		// netip orders zones before ports.
+		ra, rb := &rows[a.row], &rows[b.row]
+		x, y := ra.Client.Addr(), rb.Client.Addr()
+		if col == sortServer {
+			x, y = ra.Server.Addr(), rb.Server.Addr()
+		}
+		if c := cmp.Compare(x.Zone(), y.Zone()); c != 0 {
+			return c
+		}
+	}
+	if c := cmp.Compare(a.k4, b.k4); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.tie, b.tie); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.row, b.row)
+}
+
+// hsRank orders handshake statuses by their names, as the column shows
+// them.
+var hsRank = func() [256]uint8 {
+	var names []string
+	for h := range 256 {
+		names = append(names, analysis.HandshakeStatus(h).String())
+	}
+	uniq := slices.Compact(slices.Sorted(slices.Values(names)))
+	var rank [256]uint8
+	for h, n := range names {
+		rank[h] = uint8(slices.Index(uniq, n))
+	}
+	return rank
+}()
 
 func findingRank(r *Row) int {
 	switch {
@@ -117,6 +198,7 @@ type term struct {
 	kind   termKind
 	neg    bool
 	text   string
+	lower  []byte // text, for termText
 	status analysis.Status
 	port   uint16
 	addr   netip.Addr
@@ -159,6 +241,7 @@ func parseQuery(s string, ncaps int) (query, error) {
 				t.kind = termMarked
 			} else {
 				t.kind, t.text = termText, strings.ToLower(w)
+				t.lower = []byte(t.text)
 			}
 			q.terms = append(q.terms, t)
 			continue
@@ -293,7 +376,13 @@ func (t *term) test(r *Row, marks map[flowRef]bool, buf []byte) bool {
 		buf = r.Client.AppendTo(buf[:0])
 		buf = append(buf, ' ')
 		buf = r.Server.AppendTo(buf)
-		return strings.Contains(strings.ToLower(string(buf)), t.text)
+		// Addresses are written in lower case; a zone may not be.
+		for i, c := range buf {
+			if c >= 'A' && c <= 'Z' {
+				buf[i] = c + 'a' - 'A'
+			}
+		}
+		return bytes.Contains(buf, t.lower)
 	case termStatus:
 		return r.Status == t.status
 	case termPort:
@@ -327,6 +416,23 @@ type listView struct {
 	counts [4]int // per status, over every row
 
 	wClient, wServer, wHS, wID, wPkts int
+
+	// sel is at idx[selPos] (-1: filtered out), when located is set:
+	// the command that computed the view looked for it.
+	sel     flowRef
+	selPos  int
+	located bool
+}
+
+// locate finds where the flow sel is in the view.
+func (v *listView) locate(sel flowRef) {
+	v.sel, v.selPos, v.located = sel, -1, true
+	for pos, i := range v.idx {
+		if v.rows[i].ref() == sel {
+			v.selPos = pos
+			return
+		}
+	}
 }
 
 // viewMsg carries a listView computed by viewCmd.
@@ -335,49 +441,261 @@ type viewMsg struct {
 	view listView
 }
 
-// computeView filters and sorts rows.
+// computeView filters and sorts rows, in one pass over them: the filter,
+// the column widths and the sort keys (rowKey).
+//
+// Sorting compares keys held together in memory, never the rows (320
+// bytes each, scattered over hundreds of megabytes: a cache miss or two
+// per comparison). Rows come in capture and flow id order, the sort's tie
+// order: then a stable radix sort on the column's words alone gives the
+// order, in a few passes over the keys (those of a byte all keys share
+// are skipped). Otherwise, and for zoned addresses, the keys are compared.
 func computeView(rows []Row, counts [4]int, q query, col sortColumn, desc bool, ncaps int) listView {
-	v := listView{rows: rows, counts: counts, idx: make([]int32, 0, len(rows))}
+	v := listView{rows: rows, counts: counts}
+	keys := getKeys(len(rows))
+	defer putKeys(keys)
+	ordered, zoned := true, false
+	var w widths
+	w.start()
 	buf := make([]byte, 0, 128)
 	for i := range rows {
-		if len(q.terms) == 0 || q.match(&rows[i], buf) {
-			v.idx = append(v.idx, int32(i))
+		r := &rows[i]
+		if len(q.terms) > 0 && !q.match(r, buf) {
+			continue
+		}
+		k := rowKey(r, col, int32(i))
+		if n := len(keys); n > 0 && k.tie < keys[n-1].tie {
+			ordered = false
+		}
+		zoned = zoned || k.zoned
+		keys = append(keys, k)
+		w.add(r, &buf)
+	}
+	w.finish(&v, ncaps)
+	// The sorted keys, in segments.
+	var segs [][]sortKey
+	reverse := false
+	switch {
+	case ordered && !zoned:
+		scratch := getKeys(len(keys))[:len(keys)]
+		defer putKeys(scratch)
+		switch col {
+		case sortID:
+			segs = [][]sortKey{keys}
+		case sortClient, sortServer:
+			segs = radixSortAddrs(keys, scratch)
+		default:
+			segs = [][]sortKey{radixSort(keys, scratch, 1)}
+		}
+		// The order is total: descending is ascending reversed.
+		reverse = desc
+	default:
+		segs = [][]sortKey{sortKeys(keys, func(a, b sortKey) int {
+			c := compareKeys(&a, &b, col, rows)
+			if desc {
+				return -c
+			}
+			return c
+		})}
+	}
+	v.idx = make([]int32, 0, len(keys))
+	if reverse {
+		for s := len(segs) - 1; s >= 0; s-- {
+			for j := len(segs[s]) - 1; j >= 0; j-- {
+				v.idx = append(v.idx, segs[s][j].row)
+			}
+		}
+		return v
+	}
+	for _, seg := range segs {
+		for j := range seg {
+			v.idx = append(v.idx, seg[j].row)
 		}
 	}
-	slices.SortFunc(v.idx, func(a, b int32) int {
-		c := compareRows(&rows[a], &rows[b], col)
-		if desc {
-			return -c
-		}
-		return c
-	})
-	v.measure(ncaps)
 	return v
 }
 
-// measure finds the column widths the shown rows need.
-func (v *listView) measure(ncaps int) {
-	v.wClient, v.wServer, v.wHS, v.wID, v.wPkts = len("client"), len("server"), len("hs"), len("id"), len("pkts")
-	buf := make([]byte, 0, 64)
-	maxID, maxPkts := 0, 0
-	capped := false
-	for _, i := range v.idx {
-		r := &v.rows[i]
-		buf = r.Client.AppendTo(buf[:0])
-		v.wClient = max(v.wClient, len(buf))
-		buf = r.Server.AppendTo(buf[:0])
-		v.wServer = max(v.wServer, len(buf))
-		v.wHS = max(v.wHS, len(r.Handshake.String()))
-		maxID = max(maxID, r.ID)
-		maxPkts = max(maxPkts, r.Packets)
-		// Flows of several captures are "2:14"; connections are not.
-		if r.Cap != pathCap {
-			capped = true
+// keyPool keeps key buffers between views: a million rows' keys are 48
+// MB, and allocating them for every view makes the garbage collector scan
+// the rows again and again.
+var keyPool sync.Pool
+
+// getKeys returns an empty key buffer of capacity n at least.
+func getKeys(n int) []sortKey {
+	if p, ok := keyPool.Get().(*[]sortKey); ok && cap(*p) >= n {
+		return (*p)[:0]
+	}
+	return make([]sortKey, 0, n)
+}
+
+// putKeys gives a buffer back to the pool.
+func putKeys(k []sortKey) {
+	if cap(k) >= 1024 {
+		keyPool.Put(&k)
+	}
+}
+
+// radixSortAddrs sorts the keys of an address column, scratch as long as
+// keys, and returns them sorted in segments: the invalid address, IPv4
+// sorted on one word (address and port), IPv6 on all four, as netip
+// orders addresses by their length first.
+func radixSortAddrs(keys, scratch []sortKey) [][]sortKey {
+	// IPv4 to scratch's front, the others to keys' front.
+	v4 := scratch[:0]
+	n := 0
+	for _, k := range keys {
+		if k.k1 == 32 {
+			// k3 is the address mapped into IPv6: its low 32 bits are it.
+			k.k1 = (k.k3&0xffffffff)<<16 | k.k4
+			v4 = append(v4, k)
+		} else {
+			keys[n] = k
+			n++
 		}
 	}
-	v.wID = max(v.wID, len(strconv.Itoa(maxID)))
-	if ncaps > 1 && capped {
+	other := radixSort(keys[:n], scratch[len(v4):], 4)
+	v4 = radixSort(v4, keys[n:], 1)
+	split := 0
+	for split < len(other) && other[split].k1 < 32 {
+		split++
+	}
+	return [][]sortKey{other[:split], v4, other[split:]}
+}
+
+// radixSort sorts keys by their first words words (k1 most significant),
+// stably, least significant byte first, using scratch (as long as keys),
+// and returns them sorted, in keys or in scratch.
+func radixSort(keys, scratch []sortKey, words int) []sortKey {
+	if words == 0 || len(keys) < 2 {
+		return keys
+	}
+	get := [4]func(*sortKey) uint64{
+		func(k *sortKey) uint64 { return k.k1 }, func(k *sortKey) uint64 { return k.k2 },
+		func(k *sortKey) uint64 { return k.k3 }, func(k *sortKey) uint64 { return k.k4 },
+	}
+	counts := make([][8][256]int, words)
+	for i := range keys {
+		for wd := range words {
+			x := get[wd](&keys[i])
+			for b := range 8 {
+				counts[wd][b][byte(x>>(8*b))]++
+			}
+		}
+	}
+	src, dst := keys, scratch[:len(keys)]
+	for wd := words - 1; wd >= 0; wd-- {
+		g := get[wd]
+		for b := range 8 {
+			c := &counts[wd][b]
+			if c[byte(g(&src[0])>>(8*b))] == len(src) {
+				continue // every key has this byte
+			}
+			var off [256]int
+			sum := 0
+			for x := range 256 {
+				off[x], sum = sum, sum+c[x]
+			}
+			shift := 8 * b
+			for i := range src {
+				x := byte(g(&src[i]) >> shift)
+				dst[off[x]] = src[i]
+				off[x]++
+			}
+			src, dst = dst, src
+		}
+	}
+	return src
+}
+
+// sortKeys sorts keys, a large slice in two halves at once, and returns
+// them sorted (in keys, or in a new slice).
+func sortKeys[K any](keys []K, compare func(a, b K) int) []K {
+	if len(keys) < 1<<15 || runtime.GOMAXPROCS(0) < 2 {
+		slices.SortFunc(keys, compare)
+		return keys
+	}
+	a, b := keys[:len(keys)/2], keys[len(keys)/2:]
+	done := make(chan struct{})
+	go func() {
+		slices.SortFunc(a, compare)
+		close(done)
+	}()
+	slices.SortFunc(b, compare)
+	<-done
+	out := make([]K, 0, len(keys))
+	for len(a) > 0 && len(b) > 0 {
+		if compare(b[0], a[0]) < 0 {
+			out = append(out, b[0])
+			b = b[1:]
+		} else {
+			out = append(out, a[0])
+			a = a[1:]
+		}
+	}
+	out = append(out, a...)
+	return append(out, b...)
+}
+
+// widths measures the column widths rows need.
+type widths struct {
+	client, server int
+	maxID, maxPkts int
+	capped         bool
+	hs             [256]bool
+}
+
+func (w *widths) start() {
+	w.client, w.server = len("client"), len("server")
+}
+
+func (w *widths) add(r *Row, buf *[]byte) {
+	w.client = max(w.client, addrPortLen(r.Client, buf))
+	w.server = max(w.server, addrPortLen(r.Server, buf))
+	w.hs[uint8(r.Handshake)] = true
+	w.maxID = max(w.maxID, r.ID)
+	w.maxPkts = max(w.maxPkts, r.Packets)
+	// Flows of several captures are "2:14"; connections are not.
+	if r.Cap != pathCap {
+		w.capped = true
+	}
+}
+
+func (w *widths) finish(v *listView, ncaps int) {
+	v.wClient, v.wServer, v.wHS, v.wID, v.wPkts = w.client, w.server, len("hs"), len("id"), len("pkts")
+	for h, seen := range w.hs {
+		if seen {
+			v.wHS = max(v.wHS, len(analysis.HandshakeStatus(h).String()))
+		}
+	}
+	v.wID = max(v.wID, len(strconv.Itoa(w.maxID)))
+	if ncaps > 1 && w.capped {
 		v.wID += len(strconv.Itoa(ncaps)) + 1
 	}
-	v.wPkts = max(v.wPkts, len(strconv.Itoa(maxPkts)))
+	v.wPkts = max(v.wPkts, len(strconv.Itoa(w.maxPkts)))
+}
+
+// addrPortLen is len(ap.String()), counted without formatting for IPv4;
+// buf is scratch space for the others.
+func addrPortLen(ap netip.AddrPort, buf *[]byte) int {
+	a := ap.Addr()
+	if !a.Is4() {
+		*buf = ap.AppendTo((*buf)[:0])
+		return len(*buf)
+	}
+	b := a.As4()
+	n := 3 + 1 + decimalLen(uint32(ap.Port())) // dots and colon
+	for _, x := range b {
+		n += decimalLen(uint32(x))
+	}
+	return n
+}
+
+// decimalLen is the number of decimal digits of x.
+func decimalLen(x uint32) int {
+	n := 1
+	for x >= 10 {
+		x /= 10
+		n++
+	}
+	return n
 }

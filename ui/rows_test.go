@@ -1,8 +1,13 @@
 package ui
 
 import (
+	"cmp"
 	"net/netip"
+	"slices"
+	"strings"
 	"testing"
+
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/synscope/synscope/analysis"
 )
@@ -89,6 +94,190 @@ func TestSortColumns(t *testing.T) {
 		}
 		if (got < 0) != (w < 0) {
 			t.Errorf("sort by %s: compare %d, want sign %d", col, got, w)
+		}
+	}
+}
+
+// TestSortKeys checks the keyed sort of computeView against comparing the
+// rows field by field, for every column both ways, on rows with IPv4,
+// IPv6, mapped and zoned addresses, equal keys and path connections, and
+// addrPortLen against the addresses' text.
+func TestSortKeys(t *testing.T) {
+	rows, _ := syntheticRows(3000)
+	addrs := []string{"10.0.0.1:80", "[::ffff:10.0.0.1]:80", "[fe80::1%eth0]:22", "[fe80::1%eth1]:21", "[fe80::1]:23", "255.255.255.255:65535", "0.0.0.0:0", "[2001:db8::1]:443"}
+	for i := range rows {
+		r := &rows[i]
+		if i%7 == 0 {
+			r.Client = netip.MustParseAddrPort(addrs[i%len(addrs)])
+		}
+		if i%11 == 0 {
+			r.Server = netip.MustParseAddrPort(addrs[(i/11)%len(addrs)])
+		}
+		if i%13 == 0 {
+			r.Cap, r.HasVerdict = pathCap, true
+			r.Verdict.Code = analysis.PathDropped
+		}
+		if i%17 == 0 {
+			r.Cap = 1
+		}
+		r.Packets %= 5 // many ties
+	}
+	// The reference: the columns compared on the rows themselves.
+	ref := func(a, b *Row, col sortColumn) int {
+		var c int
+		switch col {
+		case sortStatus:
+			c = cmp.Compare(a.Status, b.Status)
+		case sortClient:
+			c = a.Client.Compare(b.Client)
+		case sortServer:
+			c = a.Server.Compare(b.Server)
+		case sortHandshake:
+			c = cmp.Compare(a.Handshake.String(), b.Handshake.String())
+		case sortPackets:
+			c = cmp.Compare(a.Packets, b.Packets)
+		case sortBytes:
+			c = cmp.Compare(a.Bytes, b.Bytes)
+		case sortDuration:
+			c = cmp.Compare(a.duration(), b.duration())
+		case sortFinding:
+			c = cmp.Compare(findingRank(b), findingRank(a))
+			if c == 0 {
+				code := func(r *Row) int {
+					if r.HasFirst {
+						return int(r.First.Code) + 1
+					}
+					return 0
+				}
+				c = cmp.Compare(code(a), code(b))
+			}
+		}
+		return cmp.Or(c, cmp.Compare(a.Cap, b.Cap), cmp.Compare(a.ID, b.ID))
+	}
+	check := func(name string, rows []Row, q query) {
+		for col := range numSortColumns {
+			for _, desc := range []bool{false, true} {
+				v := computeView(rows, [4]int{}, q, col, desc, 2)
+				n := 0
+				for i := range rows {
+					if len(q.terms) == 0 || q.match(&rows[i], nil) {
+						n++
+					}
+				}
+				if len(v.idx) != n {
+					t.Fatalf("%s: %d rows in the view, %d pass", name, len(v.idx), n)
+				}
+				for i := 1; i < len(v.idx); i++ {
+					a, b := &rows[v.idx[i-1]], &rows[v.idx[i]]
+					c := ref(a, b, col)
+					if desc {
+						c = -c
+					}
+					if c >= 0 {
+						t.Fatalf("%s: sort by %s (desc %v): flow %d (%s) before flow %d (%s)", name, col, desc, a.ID, a.Client, b.ID, b.Client)
+					}
+				}
+			}
+		}
+	}
+	// Rows out of capture order, zoned addresses: the keys compared.
+	check("compared", rows, query{})
+	// Rows in capture and id order, as snapshots give them: radix sorted.
+	ordered, _ := syntheticRows(3000)
+	for i := range ordered {
+		r := &ordered[i]
+		if i%7 == 0 && !strings.Contains(addrs[i%len(addrs)], "%") {
+			r.Client = netip.MustParseAddrPort(addrs[i%len(addrs)])
+		}
+		r.Packets %= 5
+		r.Bytes = int64(i%3) << (i % 50)
+		r.End = r.Start + int64(i%4)<<40 - int64(i%2)<<20
+		if i >= 1500 {
+			r.Cap = 1
+		}
+	}
+	check("radix", ordered, query{})
+	q, err := parseQuery("-port:22", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("radix, filtered", ordered, q)
+	var buf []byte
+	for _, s := range addrs {
+		ap := netip.MustParseAddrPort(s)
+		if n := addrPortLen(ap, &buf); n != len(ap.String()) {
+			t.Errorf("addrPortLen(%s) = %d", s, n)
+		}
+	}
+	for i := range rows {
+		if n := addrPortLen(rows[i].Client, &buf); n != len(rows[i].Client.String()) {
+			t.Fatalf("addrPortLen(%s) = %d", rows[i].Client, n)
+		}
+	}
+}
+
+// TestLargeListOffUIGoroutine: with more rows than syncViewLimit, a new
+// snapshot, a sort and a filter are computed in a command, not in Update:
+// Update returns at once with the old view still shown, and the view the
+// command computes is applied when its message comes back, the selected
+// flow kept selected.
+func TestLargeListOffUIGoroutine(t *testing.T) {
+	rows, counts := syntheticRows(syncViewLimit + 1000)
+	m := New(testConfig([]Source{{Name: "synth.pcap"}}))
+	m.tick = func(int) tea.Cmd { return nil }
+	m = update(t, m, tea.WindowSizeMsg{Width: 120, Height: 40})
+	m.loading = true
+	tm, cmd := m.Update(SnapshotMsg{Rows: rows, Counts: counts, Done: true, Taken: testClock,
+		Caps: []CapProgress{{Name: "synth.pcap", Done: true, Flows: len(rows)}}})
+	m = tm.(Model)
+	if cmd == nil || !m.list.busy || len(m.list.view.idx) != 0 {
+		t.Fatalf("the snapshot's view was computed in Update (busy %v, %d rows shown)", m.list.busy, len(m.list.view.idx))
+	}
+	mustContain(t, m, "sorting")
+	m = update(t, m, runAll(cmd)...)
+	if n, _ := m.list.shown(); n != len(rows) || m.list.busy {
+		t.Fatalf("%d rows shown, busy %v", n, m.list.busy)
+	}
+	m = press(t, m, "G", "k", "k")
+	sel := m.list.current().ref()
+	before := slices.Clone(m.list.view.idx)
+
+	// Sort.
+	tm, cmd = m.Update(keyMsg("s"))
+	m = tm.(Model)
+	if cmd == nil || !m.list.busy || !slices.Equal(m.list.view.idx, before) {
+		t.Fatal("the sort was computed in Update")
+	}
+	m = update(t, m, runAll(cmd)...)
+	if m.list.busy || m.list.sortCol != sortID || m.list.current().ref() != sel {
+		t.Fatalf("after the sort: busy %v, sorted by %s, flow %d selected, want %d", m.list.busy, m.list.sortCol, m.list.current().ID, sel.id)
+	}
+	for i := 1; i < len(m.list.view.idx); i++ {
+		if rows[m.list.view.idx[i-1]].ID > rows[m.list.view.idx[i]].ID {
+			t.Fatal("not sorted by id")
+		}
+	}
+
+	// Filter: typing does not filter a large list; enter does, in a
+	// command.
+	before = slices.Clone(m.list.view.idx)
+	m = press(t, m, "/", "p", "o", "r", "t", ":", "2", "2")
+	if !slices.Equal(m.list.view.idx, before) {
+		t.Fatal("typing filtered a large list in Update")
+	}
+	tm, cmd = m.Update(keyMsg("enter"))
+	m = tm.(Model)
+	if cmd == nil || !m.list.busy || !slices.Equal(m.list.view.idx, before) {
+		t.Fatal("the filter was computed in Update")
+	}
+	m = update(t, m, runAll(cmd)...)
+	shown, all := m.list.shown()
+	if m.list.busy || shown == 0 || shown == all {
+		t.Fatalf("after the filter: busy %v, %d of %d shown", m.list.busy, shown, all)
+	}
+	for _, i := range m.list.view.idx {
+		if rows[i].Server.Port() != 22 && rows[i].Client.Port() != 22 {
+			t.Fatalf("flow %d passes port:22", rows[i].ID)
 		}
 	}
 }
