@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/binary"
 	"net"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 	"unsafe"
@@ -94,7 +96,6 @@ func BenchmarkReadDecodeFlow(b *testing.B) {
 	data, n := synthCapture(b, 500, 40)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
-	var mallocs float64
 	for b.Loop() {
 		r, err := capture.NewReader(bytes.NewReader(data), "bench", int64(len(data)))
 		if err != nil {
@@ -105,7 +106,6 @@ func BenchmarkReadDecodeFlow(b *testing.B) {
 			b.Fatalf("%v, %d flows", err, len(res.Flows))
 		}
 	}
-	_ = mallocs
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "packets/s")
 }
 
@@ -266,6 +266,120 @@ func benchCapture(b *testing.B) []byte {
 		b.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// BenchmarkRead measures reading alone: the records of the benchmark
+// capture, from memory, through capture.Reader (what the decode stage
+// reads from). One op is one packet.
+func BenchmarkRead(b *testing.B) {
+	data := benchCapture(b)
+	open := func() *capture.Reader {
+		r, err := capture.NewReader(bytes.NewReader(data), "bench", int64(len(data)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return r
+	}
+	r := open()
+	b.ReportAllocs()
+	n, bytes0 := 0, int64(0)
+	for b.Loop() {
+		rec, err := r.Next()
+		if err != nil {
+			// The end of the capture: start it again.
+			b.StopTimer()
+			r = open()
+			b.StartTimer()
+			if rec, err = r.Next(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		n++
+		bytes0 += int64(len(rec.Data))
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "packets/s")
+	b.ReportMetric(float64(bytes0)/1e6/b.Elapsed().Seconds(), "MB/s")
+}
+
+// BenchmarkDecodeCapture measures the decoder over the benchmark
+// capture's packets (read beforehand): every layer, the checksums, the
+// options. One op is one packet.
+func BenchmarkDecodeCapture(b *testing.B) {
+	data := benchCapture(b)
+	r, _ := capture.NewReader(bytes.NewReader(data), "bench", int64(len(data)))
+	var recs []capture.Record
+	for {
+		rec, err := r.Next()
+		if err != nil {
+			break
+		}
+		own := *rec
+		own.Data = bytes.Clone(rec.Data)
+		recs = append(recs, own)
+	}
+	d := NewDecoder()
+	var p Packet
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		d.Decode(&recs[i], &p)
+		if i++; i == len(recs) {
+			i = 0
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+}
+
+// BenchmarkDrillDown measures opening a flow as the interactive view
+// does: every packet of the flow read back from the file by its offset
+// (PacketRef.Offset, through capture.Rereader) and decoded. One op is the
+// drill-down into the capture's largest flow; ns/packet is per packet
+// read back.
+func BenchmarkDrillDown(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "bench.pcap")
+	if err := os.WriteFile(path, benchCapture(b), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	r, err := capture.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	res, err := Run(context.Background(), r, Config{Name: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := res.Flows[0]
+	for _, g := range res.Flows {
+		if len(g.Refs) > len(f.Refs) {
+			f = g
+		}
+	}
+	rr, err := r.Rereader()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rr.Close()
+	d := NewDecoder()
+	var p Packet
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, ref := range f.Refs {
+			if ref.Bits&RefFragment != 0 {
+				continue
+			}
+			rec, err := rr.ReadAt(ref.Offset, ref.Frame)
+			if err != nil {
+				b.Fatal(err)
+			}
+			d.Decode(rec, &p)
+			if p.Frame != ref.Frame || p.Seq != ref.Seq {
+				b.Fatalf("frame %d read back as frame %d, seq %d", ref.Frame, p.Frame, p.Seq)
+			}
+		}
+	}
+	b.ReportMetric(float64(len(f.Refs)), "packets/op")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(f.Refs)), "ns/packet")
 }
 
 // BenchmarkFlowUpdate measures the flow stage alone: packets decoded

@@ -109,6 +109,10 @@ type Analyzer struct {
 	gone     []FlowSummary // flows evicted since the last call
 	// spare is an evicted flow, cleared, for the next new flow.
 	spare *Flow
+	// slab holds new flows not handed out yet, of an array of slabN
+	// (allocFlow).
+	slab  []Flow
+	slabN int
 }
 
 // NewAnalyzer returns an Analyzer for one capture.
@@ -229,7 +233,7 @@ func (a *Analyzer) newFlow(p *Packet) *Flow {
 	f := a.spare
 	a.spare = nil
 	if f == nil {
-		f = new(Flow)
+		f = a.allocFlow()
 	}
 	f.ID, f.FirstFrame, f.Start, f.pos = a.nextID(), p.Frame, p.Time, int32(len(a.res.Flows))
 	f.dir = [2]dirState{newDirState(), newDirState()}
@@ -258,6 +262,24 @@ func (a *Analyzer) newFlow(p *Packet) *Flow {
 	a.live++
 	f.list, f.queuedAt = evictOpenClean, a.tick
 	a.lists[evictOpenClean].pushBack(f)
+	return f
+}
+
+// allocFlow returns a new, zero Flow. Flows are allocated in arrays, from
+// 4 to 256 at a time as the capture proves to hold more. Allocated one by
+// one, a Flow (896 bytes with pointers) takes 1,024 bytes, its type header
+// tipping it into the next size class, and the allocator's work was a
+// tenth of the flow stage; in arrays a Flow takes 896 bytes (5 MB less on
+// 40,000 flows) at a fraction of the cost. A flow keeps its array alive;
+// evicted flows are reused (Analyzer.spare), so the arrays hold no dead
+// flows.
+func (a *Analyzer) allocFlow() *Flow {
+	if len(a.slab) == 0 {
+		a.slabN = min(max(2*a.slabN, 4), 256)
+		a.slab = make([]Flow, a.slabN)
+	}
+	f := &a.slab[0]
+	a.slab = a.slab[1:]
 	return f
 }
 
@@ -371,7 +393,7 @@ func (a *Analyzer) Finish() *Result {
 	a.lists = [numEvictClasses]flowList{}
 	a.tab = flowTable{}
 	a.refs = refPool{}
-	a.dirty, a.gone, a.spare = nil, nil, nil
+	a.dirty, a.gone, a.spare, a.slab = nil, nil, nil, nil
 	offload := offloadSender(a.res.Flows)
 	for _, f := range a.res.Flows {
 		f.finishHandshake()

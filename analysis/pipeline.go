@@ -23,9 +23,13 @@ import (
 // payload and the padding after it) are copied into the batch; other
 // packets reach it with Payload and Padding nil.
 
-// batchSize is the packets per batch; batches is how many are in flight.
+// batchSize is the packets per batch; batches is how many are in flight
+// (about 2 MB in all). Each hand-off between the goroutines may park one
+// and wake the other, at a few microseconds each: with batches of 128, on
+// 2 cores, the hand-offs ate the second core's gain (a 1M-packet capture
+// took 0.44 s on 2 cores as on 1); with 1024, 0.25 s.
 const (
-	batchSize = 128
+	batchSize = 1024
 	batches   = 4
 )
 

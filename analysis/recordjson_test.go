@@ -144,3 +144,43 @@ func BenchmarkWriteJSON(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(res.Flows)*b.N)/b.Elapsed().Seconds(), "flows/s")
 }
+
+// failAfter is a writer that fails once n bytes have been written.
+type failAfter struct{ n int }
+
+func (w *failAfter) Write(b []byte) (int, error) {
+	if w.n -= len(b); w.n < 0 {
+		return 0, io.ErrShortWrite
+	}
+	return len(b), nil
+}
+
+// TestWriteJSONPaired: on two goroutines (writeJSONPaired, many flows),
+// WriteJSON writes the same bytes as the encoder, in id order, and a
+// failed write stops it with the error.
+func TestWriteJSONPaired(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := synth.Write(&buf, synth.Config{Seed: 5, Conns: 4*jsonRun + 300, Packets: 30 * jsonRun, Anomalies: 0.2}); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := capture.NewReader(bytes.NewReader(buf.Bytes()), "paired", int64(buf.Len()))
+	res, err := Run(context.Background(), r, Config{Name: "paired"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want bytes.Buffer
+	if err := res.writeJSONPaired(&got); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeJSONEncoder(res, &want); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want.Bytes()) {
+		t.Fatalf("writeJSONPaired: %d bytes, the encoder %d; they differ", got.Len(), want.Len())
+	}
+	for _, n := range []int{0, got.Len() / 3, got.Len() - 1} {
+		if err := res.writeJSONPaired(&failAfter{n}); err != io.ErrShortWrite {
+			t.Errorf("failing after %d bytes: %v, want %v", n, err, io.ErrShortWrite)
+		}
+	}
+}
