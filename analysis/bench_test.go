@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -166,12 +167,16 @@ func FuzzDecode(f *testing.F) {
 		f.Add(uint16(layers.LinkTypeEthernet), bytes.Clone(rec.Data))
 		f.Add(uint16(layers.LinkTypeRaw), bytes.Clone(rec.Data[14:]))
 	}
-	for _, file := range []string{"../testdata/seed-client-vxlan.pcap", "../testdata/seed-client-sll2.pcap", "../testdata/seed-client-frag.pcap", "../testdata/seed-client-ipv6.pcap", "../testdata/seed-client-qinq.pcap", "../testdata/seed-client-null.pcap"} {
+	// Every frame of the fixtures, and the first frames of each corpus
+	// capture: every link type and encapsulation there is.
+	files, _ := filepath.Glob("../testdata/*.pcap*")
+	corpus, _ := filepath.Glob(corpusDir + "/*")
+	for _, file := range append(files, corpus...) {
 		r, err := capture.Open(file)
 		if err != nil {
 			continue
 		}
-		for {
+		for n := 0; n < 4 || !strings.HasPrefix(file, corpusDir); n++ {
 			rec, err := r.Next()
 			if err != nil {
 				break
