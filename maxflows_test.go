@@ -64,7 +64,8 @@ func TestMaxFlowsCLI(t *testing.T) {
 	}
 
 	code, out, errs = runCLI(t, "-r", path, "--report", "--max-flows="+fmt.Sprint(maxFlows))
-	if code != 0 || !strings.Contains(errs, note) || !strings.Contains(out, fmt.Sprintf("%d TCP flows", records)) {
+	head := fmt.Sprintf("%d TCP flows\n  and %d more, evicted to stay within --max-flows %d: not reported\n", records, evicted, maxFlows)
+	if code != 0 || !strings.Contains(errs, note) || !strings.Contains(out, head) {
 		t.Errorf("--report: exit %d, stderr %q, want %q; report starts %.200q", code, errs, note, out)
 	}
 

@@ -88,8 +88,14 @@ func SeverityGlyph(g themes.Glyphs, s analysis.Severity) string {
 func (rp *reporter) safe(s string) string { return Safe(s, rp.o.ASCII) }
 
 func (rp *reporter) capture(res *analysis.Result) {
-	fmt.Fprintf(rp.w, "%s: %d frame%s, %d TCP flow%s\n", rp.safe(res.Name), res.Frames, plural(int(res.Frames)),
+	fmt.Fprintf(rp.w, "%s: %d frame%s, %d TCP flow%s", rp.safe(res.Name), res.Frames, plural(int(res.Frames)),
 		len(res.Flows), plural(len(res.Flows)))
+	if res.Evicted > 0 {
+		// The flows left out are counted where the report starts, not
+		// only on stderr: a report saved to a file says it is partial.
+		fmt.Fprintf(rp.w, "\n  and %d more, evicted to stay within --max-flows %d: not reported", res.Evicted, res.MaxFlows)
+	}
+	fmt.Fprintln(rp.w)
 	flows := slices.Clone(res.Flows)
 	slices.SortStableFunc(flows, func(a, b *analysis.Flow) int {
 		return cmp.Or(cmp.Compare(rp.status(a), rp.status(b)), cmp.Compare(a.ID, b.ID))
