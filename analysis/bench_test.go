@@ -169,9 +169,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	// Every frame of the fixtures, and the first frames of each corpus
 	// capture: every link type and encapsulation there is.
-	files, _ := filepath.Glob("../testdata/*.pcap*")
-	corpus, _ := filepath.Glob(corpusDir + "/*")
-	for _, file := range append(files, corpus...) {
+	for _, file := range captureFiles(1) {
 		r, err := capture.Open(file)
 		if err != nil {
 			continue
@@ -312,16 +310,7 @@ func BenchmarkRead(b *testing.B) {
 func BenchmarkDecodeCapture(b *testing.B) {
 	data := benchCapture(b)
 	r, _ := capture.NewReader(bytes.NewReader(data), "bench", int64(len(data)))
-	var recs []capture.Record
-	for {
-		rec, err := r.Next()
-		if err != nil {
-			break
-		}
-		own := *rec
-		own.Data = bytes.Clone(rec.Data)
-		recs = append(recs, own)
-	}
+	recs := ownRecords(r)
 	d := NewDecoder()
 	var p Packet
 	b.ReportAllocs()
@@ -394,17 +383,10 @@ func BenchmarkFlowUpdate(b *testing.B) {
 	data := benchCapture(b)
 	r, _ := capture.NewReader(bytes.NewReader(data), "bench", int64(len(data)))
 	d := NewDecoder()
-	var pkts []Packet
-	for {
-		rec, err := r.Next()
-		if err != nil {
-			break
-		}
-		own := *rec
-		own.Data = bytes.Clone(rec.Data)
-		var p Packet
-		d.Decode(&own, &p)
-		pkts = append(pkts, p)
+	recs := ownRecords(r)
+	pkts := make([]Packet, len(recs))
+	for i := range recs {
+		d.Decode(&recs[i], &pkts[i])
 	}
 	hashes := make([]uint64, len(pkts))
 	for i := range pkts {
@@ -445,4 +427,18 @@ func BenchmarkRun(b *testing.B) {
 		n += int(res.Frames)
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "packets/s")
+}
+
+// ownRecords reads every record of r, each with a copy of its data.
+func ownRecords(r *capture.Reader) []capture.Record {
+	var recs []capture.Record
+	for {
+		rec, err := r.Next()
+		if err != nil {
+			return recs
+		}
+		own := *rec
+		own.Data = bytes.Clone(rec.Data)
+		recs = append(recs, own)
+	}
 }

@@ -2,7 +2,6 @@ package analysis
 
 import (
 	"bytes"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -15,10 +14,7 @@ import (
 // and a generated capture twice, with the fast path and with gopacket's
 // layers only: the packets must be the same, field for field.
 func TestFastDecodeMatchesWalk(t *testing.T) {
-	files, _ := filepath.Glob("../testdata/*.pcap*")
-	if corpus, err := filepath.Glob(corpusDir + "/*"); err == nil {
-		files = append(files, corpus...)
-	}
+	files := captureFiles(1)
 	var gen bytes.Buffer
 	if _, err := synth.Write(&gen, synth.Config{Seed: 5, Conns: 300, Anomalies: 0.5}); err != nil {
 		t.Fatal(err)

@@ -85,14 +85,7 @@ func FuzzSegments(f *testing.F) {
 	f.Add([]byte("\xff\xff\xff\xf0\x00\x00\x00\x10\x01\x00\x00\x00\x00\x00\x00\x00\x01\x43\x00\x00\x00\x00\x00\x00\x05\x01"))
 	// Real connections: the first two of every fixture and of a sample of
 	// the corpus, in the encoding above.
-	files, _ := filepath.Glob("../testdata/*.pcap*")
-	corpus, _ := filepath.Glob(corpusDir + "/*")
-	for i, file := range corpus {
-		if i%8 == 0 {
-			files = append(files, file)
-		}
-	}
-	for _, file := range files {
+	for _, file := range captureFiles(8) {
 		if b := captureSegments(file); b != nil {
 			f.Add(b)
 		}
@@ -380,4 +373,17 @@ func TestCaptureSegmentsSeed(t *testing.T) {
 	if ack.fromServer || ack.flags != "A" || ack.ack-segs[1].seq != 3 {
 		t.Errorf("segment 3: %+v, want the client's ACK of server ISN+3", ack)
 	}
+}
+
+// captureFiles lists the fixture captures of testdata/ and every nth
+// capture of the corpus (none when it is not there).
+func captureFiles(nth int) []string {
+	files, _ := filepath.Glob("../testdata/*.pcap*")
+	corpus, _ := filepath.Glob(corpusDir + "/*")
+	for i, file := range corpus {
+		if i%nth == 0 {
+			files = append(files, file)
+		}
+	}
+	return files
 }

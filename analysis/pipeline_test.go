@@ -3,7 +3,6 @@ package analysis
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -16,10 +15,7 @@ import (
 // corpus and a generated one both ways, on one goroutine and on two, with
 // and without a filter and a mark: the results must be the same.
 func TestPipelineMatchesSequential(t *testing.T) {
-	files, _ := filepath.Glob("../testdata/*.pcap*")
-	if corpus, err := filepath.Glob(corpusDir + "/*"); err == nil {
-		files = append(files, corpus...)
-	}
+	files := captureFiles(1)
 	var gen bytes.Buffer
 	if _, err := synth.Write(&gen, synth.Config{Seed: 7, Conns: 500, Anomalies: 0.5}); err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -54,10 +53,7 @@ func checkSameJSON(t *testing.T, name string, res *Result) {
 // writes for Flow.Record, on every capture of testdata/, the corpus, and a
 // generated capture with every planted anomaly.
 func TestAppendJSONMatchesEncoder(t *testing.T) {
-	files, _ := filepath.Glob("../testdata/*.pcap*")
-	if corpus, err := filepath.Glob(corpusDir + "/*"); err == nil {
-		files = append(files, corpus...)
-	}
+	files := captureFiles(1)
 	n := 0
 	for _, file := range files {
 		if strings.HasSuffix(file, ".md") {
