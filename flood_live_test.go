@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -43,10 +44,26 @@ func TestLiveFloodBoundedMemory(t *testing.T) {
 	host, ns, peer := floodVeth(t)
 	fd, ifindex := packetSocketIn(t, ns, peer)
 	defer unix.Close(fd)
-	// synscope starts before the frames are made: a child's peak RSS
-	// (ru_maxrss) counts the parent's memory at the time it was started,
-	// as the two shared it until exec.
 	p := startSynscope(t, "-i", host, "--json", "--max-flows", fmt.Sprint(maxFlows), "-n")
+	// The child's own high-water mark, read while it runs: its ru_maxrss
+	// would count this process's memory at the time it was started, as
+	// the two shared it until exec.
+	hwm := make(chan int64, 1)
+	go func() {
+		var peak int64
+		status := fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid)
+		for {
+			select {
+			case <-p.waited:
+				hwm <- peak
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			if kb := vmHWM(status); kb > 0 {
+				peak = kb << 10
+			}
+		}
+	}()
 	frames := floodFrames(t, floodConns)
 	to := &unix.SockaddrLinklayer{Ifindex: ifindex, Halen: 6}
 	start := time.Now()
@@ -67,7 +84,7 @@ func TestLiveFloodBoundedMemory(t *testing.T) {
 	if code := p.wait(t, 60*time.Second); code != 0 {
 		t.Fatalf("synscope exited %d:\n%s", code, p.stderr.String())
 	}
-	rss := p.cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+	rss := <-hwm
 	flows := strings.Count(p.stdout.String(), "\n")
 	summary := p.stderr.String()
 	t.Logf("sent %d SYNs in %v (%.0f/s); %d flows reported; peak RSS %d MB\n%s",
@@ -181,4 +198,20 @@ func packetSocketIn(t testing.TB, ns, ifname string) (fd, ifindex int) {
 		t.Fatalf("packet socket in %s: %v", ns, r.err)
 	}
 	return r.fd, r.index
+}
+
+// vmHWM returns the VmHWM line of a /proc/PID/status file, in KiB; 0 when
+// the process is gone.
+func vmHWM(status string) int64 {
+	b, err := os.ReadFile(status)
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
