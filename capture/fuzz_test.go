@@ -44,6 +44,13 @@ func FuzzReader(f *testing.F) {
 			f.Add(b)
 		}
 	}
+	// The project's fixtures: every link type and format it writes.
+	fixtures, _ := filepath.Glob("../testdata/*.pcap*")
+	for _, name := range fixtures {
+		if b, err := os.ReadFile(name); err == nil && len(b) < 64<<10 {
+			f.Add(b)
+		}
+	}
 	// One file per fuzzing process, rewritten for each input: a
 	// directory per input would cost more than the reading.
 	path := filepath.Join(f.TempDir(), "fuzz.pcap")
