@@ -529,11 +529,15 @@ func (p *livePipeline) ReadPacket(ref analysis.PacketRef) (*capture.Record, erro
 	return p.spool.ReadPacket(ref.Frame, ref.Offset)
 }
 
+func (p *livePipeline) exportItems(ids []int) ([]capture.ExportItem, error) {
+	p.lr.mu.Lock()
+	defer p.lr.mu.Unlock()
+	return p.lr.an.ExportItems(ids)
+}
+
 // Export writes flows from the spool to path (ui.Live).
 func (p *livePipeline) Export(path string, ids []int, overwrite bool) (int, error) {
-	p.lr.mu.Lock()
-	items, err := p.lr.an.ExportItems(ids)
-	p.lr.mu.Unlock()
+	items, err := p.exportItems(ids)
 	if err != nil {
 		return 0, err
 	}

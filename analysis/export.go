@@ -15,10 +15,14 @@ import (
 func (res *Result) ExportItems(ids []int) ([]capture.ExportItem, error) {
 	byID := make(map[int]*Flow, len(ids))
 	for _, id := range ids {
-		if id < 1 || id > len(res.Flows) {
+		f := res.Flow(id)
+		if f == nil {
+			if id >= 1 && res.Evicted > 0 {
+				return nil, fmt.Errorf("%s: no flow %d (evicted to stay within --max-flows, or never there)", res.Name, id)
+			}
 			return nil, fmt.Errorf("%s: no flow %d (flows are 1 to %d)", res.Name, id, len(res.Flows))
 		}
-		byID[id] = res.Flows[id-1]
+		byID[id] = f
 	}
 	var items []capture.ExportItem
 	for _, f := range byID {
@@ -58,7 +62,7 @@ func (a *Analyzer) ExportItems(ids []int) ([]capture.ExportItem, error) {
 // while the Analyzer goes on: its packets and findings are copied. The
 // caller serialises FlowCopy with Add. It returns false for an unknown id.
 func (a *Analyzer) FlowCopy(id int) (*Flow, bool) {
-	g := a.res.FlowWithID(id)
+	g := a.res.Flow(id)
 	if g == nil {
 		return nil, false
 	}
@@ -71,21 +75,4 @@ func (a *Analyzer) FlowCopy(id int) (*Flow, bool) {
 		f.Status, f.Handshake.Status = f.provisional()
 	}
 	return &f, true
-}
-
-// FlowWithID returns the flow with the given id, nil if there is none (or
-// it was evicted). Flows are in id order; ids are their index plus one
-// unless flows were evicted.
-func (res *Result) FlowWithID(id int) *Flow {
-	if id >= 1 && id <= len(res.Flows) {
-		if f := res.Flows[id-1]; f != nil && f.ID == id {
-			return f
-		}
-	}
-	for _, f := range res.Flows {
-		if f != nil && f.ID == id {
-			return f
-		}
-	}
-	return nil
 }

@@ -325,7 +325,7 @@ func (m Model) openFlow(ref flowRef) (Model, tea.Cmd) {
 		m.note = fmt.Sprintf("flow %d opens when its capture has been read%s", ref.id, m.c.g.Ellipsis)
 		return m, nil
 	}
-	f := m.caps[ref.cap].Result.FlowWithID(ref.id)
+	f := m.caps[ref.cap].Result.Flow(ref.id)
 	if f == nil {
 		return m, nil
 	}

@@ -99,7 +99,7 @@ func (m Model) applyPath(pa *analysis.Path) (Model, tea.Cmd) {
 	marks := map[flowRef]bool{}
 	for ref := range m.list.marks {
 		if ref.cap >= 0 && ref.cap < len(m.caps) {
-			if f := m.caps[ref.cap].Result.FlowWithID(ref.id); f != nil {
+			if f := m.caps[ref.cap].Result.Flow(ref.id); f != nil {
 				if c := pa.ConnectionOf(f); c != nil {
 					marks[flowRef{pathCap, c.ID}] = true
 				}
