@@ -483,9 +483,9 @@ func (p *livePipeline) status(pr analysis.Progress) ui.LiveStatus {
 func (p *livePipeline) Snapshot(dst []analysis.FlowSummary) ([]analysis.FlowSummary, ui.LiveStatus) {
 	p.snapMu.Lock()
 	defer p.snapMu.Unlock()
-	full := p.sumsGen == 0
+	var full bool
 	p.lr.mu.Lock()
-	p.changed, p.sumsGen = p.lr.an.Changed(p.changed[:0], p.sumsGen)
+	p.changed, p.sumsGen, full = p.lr.an.Changed(p.changed[:0], p.sumsGen)
 	pr := p.lr.an.Progress()
 	p.lr.mu.Unlock()
 	if full {

@@ -33,8 +33,8 @@ func TestMergeSummaries(t *testing.T) {
 		polls, evict  int
 	)
 	poll := func() {
-		full := gen == 0
-		changed, gen = an.Changed(changed[:0], gen)
+		var full bool
+		changed, gen, full = an.Changed(changed[:0], gen)
 		for _, c := range changed {
 			if c.Evicted {
 				evict++

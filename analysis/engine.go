@@ -105,6 +105,7 @@ type Analyzer struct {
 	// Changed (summary.go): the flows touched since the last call.
 	gen      Gen
 	tracking bool
+	finished bool // Finish was called: Changed gives every flow
 	dirty    []dirtyFlow
 	gone     []FlowSummary // flows evicted since the last call
 	// spare is an evicted flow, cleared, for the next new flow.
@@ -394,6 +395,9 @@ func (a *Analyzer) Finish() *Result {
 	a.tab = flowTable{}
 	a.refs = refPool{}
 	a.dirty, a.gone, a.spare, a.slab = nil, nil, nil, nil
+	// Finish's verdicts change flows without touching them: the next
+	// Changed gives every flow.
+	a.tracking, a.finished = false, true
 	offload := offloadSender(a.res.Flows)
 	for _, f := range a.res.Flows {
 		f.finishHandshake()

@@ -128,6 +128,9 @@ func (a *Analyzer) evict(f *Flow) {
 	f.evicted = true
 	if a.tracking {
 		a.gone = append(a.gone, f.Summary())
+		if len(a.dirty)+len(a.gone) > a.trackMax() {
+			a.untrack()
+		}
 	}
 	if a.holes > 1024 && 2*a.holes > len(a.res.Flows) {
 		a.compact()

@@ -108,17 +108,21 @@ type Gen uint64
 // evicted (FlowSummary.Evicted) since since, in id order, and returns the
 // Gen to pass to the next call. since is the Gen the previous call
 // returned; 0, or any other value, asks for every flow, as Summaries gives
-// them. A loading ui calls it on each tick, with the same serialisation
+// them. full reports that every flow was given (and no eviction): so it is
+// on the first call, after Finish (whose verdicts change flows without
+// touching them), and when more changed between two calls than is worth
+// tracking one by one (trackMax). A loading ui calls it on each tick, with the same serialisation
 // as Add, and copies only what changed: a capture with 250,000 flows of
 // which a few thousand see packets between two ticks costs a few thousand
 // summaries, not 250,000.
 //
 // The Analyzer notes touched flows only once Changed has been called, so
 // that a reader that never calls it pays nothing.
-func (a *Analyzer) Changed(dst []FlowSummary, since Gen) ([]FlowSummary, Gen) {
+func (a *Analyzer) Changed(dst []FlowSummary, since Gen) (_ []FlowSummary, _ Gen, full bool) {
 	if !a.tracking || since != a.gen {
-		a.tracking = true
+		a.tracking = !a.finished
 		dst = a.Summaries(dst)
+		full = true
 	} else {
 		start := len(dst)
 		for _, d := range a.dirty {
@@ -135,7 +139,22 @@ func (a *Analyzer) Changed(dst []FlowSummary, since Gen) ([]FlowSummary, Gen) {
 	a.dirty = a.dirty[:0]
 	a.gone = a.gone[:0]
 	a.gen++
-	return dst, a.gen
+	return dst, a.gen, full
+}
+
+// trackMax is how many changed flows and evictions the Analyzer notes
+// between two calls of Changed before it stops and lets the next call give
+// every flow: a reader that calls late (a view held up by a slow
+// terminal) must not let the notes grow with a flood.
+func (a *Analyzer) trackMax() int { return a.maxFlows/4 + 10_000 }
+
+// untrack stops noting changes until the next Changed, which then gives
+// every flow.
+func (a *Analyzer) untrack() {
+	a.tracking = false
+	clear(a.dirty)
+	a.dirty = a.dirty[:0]
+	a.gone = a.gone[:0]
 }
 
 // dirtyFlow is a flow touched since the last Changed, with its id then.
@@ -149,6 +168,9 @@ func (a *Analyzer) touch(f *Flow) {
 	if a.tracking && f.touched != uint32(a.gen) {
 		f.touched = uint32(a.gen)
 		a.dirty = append(a.dirty, dirtyFlow{f, f.ID})
+		if len(a.dirty)+len(a.gone) > a.trackMax() {
+			a.untrack()
+		}
 	}
 }
 
