@@ -17,17 +17,18 @@ type Handoff struct {
 	closed  bool
 	offered atomic.Uint64
 	dropped atomic.Uint64
-	queued  atomic.Int64 // bytes of packet data in the queue
+	queued  atomic.Int64 // bytes of packet buffers in the queue (capacity)
 }
 
-// The queue holds at most handoffMaxBytes of packet data, whatever the
-// number of packets allows; Records whose buffer grew past
-// handoffReuseMax (a packet merged by GRO, say) are left to the garbage
-// collector rather than kept for reuse, so that the free list stays near
-// size times an MTU.
+// The queue holds at most handoffMaxBytes of packet buffers (their
+// capacity, which is what they cost), whatever the number of packets
+// allows; Records whose buffer grew past handoffReuseMax (a jumbo frame, a
+// packet merged by GRO) are left to the garbage collector rather than kept
+// for reuse, so that the free list holds at most size buffers of an
+// Ethernet frame's size.
 const (
 	handoffMaxBytes = 64 << 20
-	handoffReuseMax = 16 << 10
+	handoffReuseMax = 2 << 10
 )
 
 // NewHandoff returns a queue that holds up to size packets (at least 1).
@@ -59,7 +60,7 @@ func (h *Handoff) Offer(rec *Record) bool {
 	data := append(r.Data[:0], rec.Data...)
 	*r = *rec
 	r.Data = data
-	h.queued.Add(int64(len(data)))
+	h.queued.Add(int64(cap(data)))
 	select {
 	case h.ch <- r:
 		return true
@@ -78,7 +79,7 @@ func (h *Handoff) C() <-chan *Record { return h.ch }
 // back to the queue's budget: the consumer calls it for every Record it
 // received, once done with it. It must not be used afterwards.
 func (h *Handoff) Release(r *Record) {
-	h.queued.Add(-int64(len(r.Data)))
+	h.queued.Add(-int64(cap(r.Data)))
 	if cap(r.Data) > handoffReuseMax {
 		return
 	}

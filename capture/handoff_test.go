@@ -111,3 +111,20 @@ func TestHandoffByteBound(t *testing.T) {
 		t.Errorf("%d bytes counted as queued after everything was released", q)
 	}
 }
+
+// TestHandoffReuse: a buffer that held a jumbo frame is not kept for
+// reuse, so that small packets queued later do not each sit in 9 KB.
+func TestHandoffReuse(t *testing.T) {
+	h := capture.NewHandoff(4)
+	h.Offer(&capture.Record{Data: make([]byte, 9000)})
+	h.Release(<-h.C())
+	h.Offer(&capture.Record{Data: make([]byte, 100)})
+	r := <-h.C()
+	if cap(r.Data) > 2<<10 {
+		t.Errorf("a 100-byte packet sits in a %d-byte buffer", cap(r.Data))
+	}
+	if q := h.QueuedBytes(); q != int64(cap(r.Data)) {
+		t.Errorf("%d bytes counted as queued for one %d-byte buffer", q, cap(r.Data))
+	}
+	h.Release(r)
+}
