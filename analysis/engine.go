@@ -328,7 +328,13 @@ func (f *Flow) add(p *Packet, pool *refPool) {
 	}
 	if p.TCPChecksum == CheckBad || p.IPChecksum == CheckBad {
 		ref.Bits |= RefBadChecksum
-		f.noted = true // a checksum finding comes at Finish: keep the flow till then
+		// A bad checksum's finding comes at Finish: keep the flow till
+		// then, unless the checksum is plainly left to the NIC (a
+		// partial sum, or a packet this host sent), which Finish turns
+		// into an offload note, not a finding that matters.
+		if !(p.PartialChecksum && p.IPChecksum != CheckBad) && p.Direction != capture.DirOutbound {
+			f.noted = true
+		}
 		if len(f.badSums) < maxFindingsPerCode {
 			f.badSums = append(f.badSums, badSum{p.Frame, side, p.Direction, p.PartialChecksum && p.IPChecksum != CheckBad})
 		}

@@ -381,3 +381,31 @@ func TestEvictionOnPortReuse(t *testing.T) {
 		t.Errorf("flow %d (prev %d, %d packets) findings %v", f.ID, f.PrevID, f.Packets, codes(f))
 	}
 }
+
+// TestEvictionOffloadIsClean: a checksum left to the NIC (a partial sum,
+// or a packet the capturing host sent) does not make a flow one "with
+// findings": a flow with a real warning is kept over it.
+func TestEvictionOffloadIsClean(t *testing.T) {
+	for _, offload := range []string{"partial", "outbound"} {
+		a := NewAnalyzer(Config{Name: "t", MaxFlows: 2})
+		frame := 0
+		a.addPacket(evictPkt(frame+1, 1, false, "S", 100, 0, 20)) // a SYN with data: a warning
+		frame++
+		for i := 2; i <= 6; i++ {
+			frame++
+			a.addPacket(evictPkt(frame, i, false, "S", uint32(100*i), 0, 0))
+			frame++
+			p := evictPkt(frame, i, true, "SA", 9000, uint32(100*i+1), 0)
+			p.TCPChecksum = CheckBad
+			if offload == "partial" {
+				p.PartialChecksum = true
+			} else {
+				p.Direction = capture.DirOutbound
+			}
+			a.addPacket(p)
+		}
+		if got := ids(&a.res); !slices.Contains(got, 1) {
+			t.Errorf("%s checksums: flows %v; the flow with a warning was evicted before offloaded ones", offload, got)
+		}
+	}
+}
