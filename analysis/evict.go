@@ -108,8 +108,9 @@ func (a *Analyzer) evictOne() bool {
 		}
 		if l.n > 0 {
 			// Every flow of the class had packets since it was
-			// queued: the one at the head now has been idle the
-			// longest.
+			// queued: as CLOCK does, take the one at the head now,
+			// requeued the earliest (not necessarily the one idle
+			// the longest).
 			a.evict(l.head)
 			return true
 		}
