@@ -206,9 +206,28 @@ func (s *Spool) WritePacket(rec *Record, comments ...string) (SpoolRef, error) {
 	s.mu.Lock()
 	ref, rot, err := s.write(rec, comments)
 	cb := s.onRotate
+	first := uint64(0)
+	if len(s.segs) > 0 {
+		first = s.segs[0].Seq
+	}
 	s.mu.Unlock()
-	if rot != nil && cb != nil {
-		cb(*rot)
+	if rot != nil {
+		// A reader left open on the segment rotated out would keep its
+		// space (memory, on a tmpfs) until the next ReadPacket. Unless
+		// a read or an export holds the readers now (the capture must
+		// not wait for it), close it here.
+		if s.rmu.TryLock() {
+			for seq, sr := range s.readers {
+				if seq < first {
+					sr.close()
+					delete(s.readers, seq)
+				}
+			}
+			s.rmu.Unlock()
+		}
+		if cb != nil {
+			cb(*rot)
+		}
 	}
 	return ref, err
 }

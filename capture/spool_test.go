@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -441,5 +442,44 @@ func TestSpoolConcurrent(t *testing.T) {
 	}
 	if err := <-exported; err != nil {
 		t.Errorf("export while writing: %v", err)
+	}
+}
+
+// TestSpoolClosesRotatedReaders: a segment read back (a drill-down) and
+// then rotated out is closed at the rotation, not at the next read, so
+// its space is given back at once.
+func TestSpoolClosesRotatedReaders(t *testing.T) {
+	iface := capture.Interface{Name: "lo", LinkType: layers.LinkTypeEthernet, SnapLen: 262144, TsResol: 9}
+	sp, err := capture.NewSpool(capture.SpoolOptions{Dir: t.TempDir(), MaxSize: 64 << 10, Segments: 4}, iface)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	ref, err := sp.WritePacket(spoolRecord(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sp.ReadPacket(1, ref.Offset); err != nil {
+		t.Fatal(err)
+	}
+	deletedOpen := func() int {
+		n := 0
+		fds, _ := os.ReadDir("/proc/self/fd")
+		for _, fd := range fds {
+			if l, err := os.Readlink("/proc/self/fd/" + fd.Name()); err == nil && strings.HasPrefix(l, sp.Dir()) && strings.HasSuffix(l, " (deleted)") {
+				n++
+			}
+		}
+		return n
+	}
+	for f := uint64(2); sp.Stats().Rotations == 0; f++ {
+		if _, err := sp.WritePacket(spoolRecord(f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if runtime.GOOS == "linux" {
+		if n := deletedOpen(); n != 0 {
+			t.Errorf("%d rotated-out spool files still open", n)
+		}
 	}
 }
