@@ -28,6 +28,7 @@ type listModel struct {
 	view   listView // what is shown: may lag rows while a view is computed
 	gen    int      // generation of the latest view asked for
 	busy   bool     // a view is being computed off the UI goroutine
+	stale  bool     // rows arrived while busy: compute them next
 
 	cursor, offset int
 	sel            flowRef // the selected flow, kept across new views
@@ -75,6 +76,14 @@ func inputStyles(st textinput.Styles, s *themes.Styles) textinput.Styles {
 // setRows takes the rows of a new snapshot.
 func (l listModel) setRows(rows []Row, counts [4]int) (listModel, tea.Cmd) {
 	l.rows, l.counts = rows, counts
+	if l.busy {
+		// A view of older rows is being computed: let it finish and be
+		// shown, then compute these (the newest rows wait, older ones
+		// are dropped). Starting over each time would show nothing
+		// while snapshots come faster than a view of a large list.
+		l.stale = true
+		return l, nil
+	}
 	return l.refresh()
 }
 
@@ -82,6 +91,7 @@ func (l listModel) setRows(rows []Row, counts [4]int) (listModel, tea.Cmd) {
 // tea.Cmd for a large one (the old view stays until the new one is ready).
 func (l listModel) refresh() (listModel, tea.Cmd) {
 	l.gen++
+	l.stale = false
 	q := l.query
 	if q.hasMarked() {
 		q.marks = maps.Clone(l.marks)
@@ -181,6 +191,10 @@ func (l listModel) Update(msg tea.Msg) (listModel, tea.Cmd) {
 	case viewMsg:
 		if msg.gen == l.gen {
 			l.apply(msg.view)
+			if l.stale {
+				l.stale = false
+				return l.refresh()
+			}
 		}
 		return l, nil
 	case tea.KeyPressMsg:

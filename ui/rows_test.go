@@ -281,3 +281,33 @@ func TestLargeListOffUIGoroutine(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotsWhileBusy: snapshots of a large list that come faster than
+// its view is computed do not restart the computation each time (which
+// would show nothing new for as long as they come): the view under way is
+// shown, then one of the newest rows.
+func TestSnapshotsWhileBusy(t *testing.T) {
+	rows, counts := syntheticRows(syncViewLimit + 1000)
+	l := New(testConfig([]Source{{Name: "synth.pcap"}})).list
+	l, first := l.setRows(rows[:syncViewLimit+500], counts)
+	if first == nil || !l.busy {
+		t.Fatal("the first view was not computed in a command")
+	}
+	// Two more snapshots while it is computed.
+	l, cmd := l.setRows(rows[:syncViewLimit+700], counts)
+	if cmd != nil || !l.stale {
+		t.Fatal("a snapshot while busy started another computation")
+	}
+	l, cmd = l.setRows(rows, counts)
+	if cmd != nil {
+		t.Fatal("a snapshot while busy started another computation")
+	}
+	l, next := l.Update(first())
+	if n, _ := l.shown(); n != syncViewLimit+500 || next == nil {
+		t.Fatalf("the first view shows %d rows (want %d), next computation %v", n, syncViewLimit+500, next != nil)
+	}
+	l, cmd = l.Update(next())
+	if n, _ := l.shown(); n != len(rows) || l.busy || cmd != nil {
+		t.Fatalf("then %d rows shown (want the newest snapshot's %d), busy %v", n, len(rows), l.busy)
+	}
+}
