@@ -43,7 +43,7 @@ func BenchmarkLiveVeth(b *testing.B) {
 	}
 	const seconds = 3
 	frames := trafficFrames(b, 600_000*seconds/2)
-	for _, rate := range []int{100_000, 300_000, 600_000} {
+	for _, rate := range []int{100_000, 300_000, 600_000, 1_200_000} {
 		b.Run(fmt.Sprintf("%dkpps/synscope", rate/1000), func(b *testing.B) {
 			for range b.N {
 				liveAtRate(b, frames, rate, seconds)
