@@ -16,7 +16,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/synscope/synscope/capture"
 	"github.com/synscope/synscope/capture/fixture/synth"
 )
 
@@ -104,11 +103,7 @@ func TestLiveFloodBoundedMemory(t *testing.T) {
 // its Ethernet frames.
 func floodFrames(t *testing.T, n int) [][]byte {
 	t.Helper()
-	var buf bytes.Buffer
-	if _, err := synth.Write(&buf, synth.Config{Seed: 7, Conns: 10, Anomalies: -1, Flood: n, FloodRate: 1e6, Duration: time.Second}); err != nil {
-		t.Fatal(err)
-	}
-	r, err := capture.NewReader(bytes.NewReader(buf.Bytes()), "flood", int64(buf.Len()))
+	r, _, err := synth.Reader(synth.Config{Seed: 7, Conns: 10, Anomalies: -1, Flood: n, FloodRate: 1e6, Duration: time.Second}, "flood")
 	if err != nil {
 		t.Fatal(err)
 	}

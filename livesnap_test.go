@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/synscope/synscope/analysis"
-	"github.com/synscope/synscope/capture"
 	"github.com/synscope/synscope/capture/fixture/synth"
 )
 
@@ -18,11 +16,7 @@ import (
 // Analyzer.Changed alone (mergeSummaries, what Snapshot does) equal the
 // Analyzer's full Summaries after every poll.
 func TestMergeSummaries(t *testing.T) {
-	var buf bytes.Buffer
-	if _, err := synth.Write(&buf, synth.Config{Seed: 5, Conns: 300, Packets: 6000, Flood: 3000, FloodRate: 2e3, Duration: 2 * time.Second}); err != nil {
-		t.Fatal(err)
-	}
-	r, err := capture.NewReader(bytes.NewReader(buf.Bytes()), "t", int64(buf.Len()))
+	r, _, err := synth.Reader(synth.Config{Seed: 5, Conns: 300, Packets: 6000, Flood: 3000, FloodRate: 2e3, Duration: 2 * time.Second}, "t")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,11 @@
 package analysis
 
 import (
-	"bytes"
 	"reflect"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/synscope/synscope/capture"
 	"github.com/synscope/synscope/capture/fixture/synth"
 )
 
@@ -19,11 +17,7 @@ import (
 // summaries are current. Flows evicted since the last call come back with
 // Evicted set.
 func TestChangedReturnsTouchedFlows(t *testing.T) {
-	var buf bytes.Buffer
-	if _, err := synth.Write(&buf, synth.Config{Seed: 4, Conns: 1500, Anomalies: 0.2, Flood: 3000, FloodRate: 2e3}); err != nil {
-		t.Fatal(err)
-	}
-	r, err := capture.NewReader(bytes.NewReader(buf.Bytes()), "synth", int64(buf.Len()))
+	r, _, err := synth.Reader(synth.Config{Seed: 4, Conns: 1500, Anomalies: 0.2, Flood: 3000, FloodRate: 2e3}, "synth")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,11 +98,7 @@ func TestChangedReturnsTouchedFlows(t *testing.T) {
 // Analyzer's notes grow with the flood: past trackMax it stops noting, and
 // the next call gives every flow.
 func TestChangedBounded(t *testing.T) {
-	var buf bytes.Buffer
-	if _, err := synth.Write(&buf, synth.Config{Seed: 4, Conns: 10, Anomalies: -1, Flood: 50_000, FloodRate: 1e5, Duration: time.Second}); err != nil {
-		t.Fatal(err)
-	}
-	r, err := capture.NewReader(bytes.NewReader(buf.Bytes()), "flood", int64(buf.Len()))
+	r, _, err := synth.Reader(synth.Config{Seed: 4, Conns: 10, Anomalies: -1, Flood: 50_000, FloodRate: 1e5, Duration: time.Second}, "flood")
 	if err != nil {
 		t.Fatal(err)
 	}

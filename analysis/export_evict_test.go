@@ -1,12 +1,10 @@
 package analysis
 
 import (
-	"bytes"
 	"io"
 	"testing"
 	"time"
 
-	"github.com/synscope/synscope/capture"
 	"github.com/synscope/synscope/capture/fixture/synth"
 )
 
@@ -15,11 +13,7 @@ import (
 // and after Finish, gives exactly its own packets, and an evicted flow is
 // an error that says so.
 func TestExportItemsAfterEviction(t *testing.T) {
-	var buf bytes.Buffer
-	if _, err := synth.Write(&buf, synth.Config{Seed: 9, Conns: 300, Packets: 6000, Flood: 3000, FloodRate: 2e3, Duration: 2 * time.Second}); err != nil {
-		t.Fatal(err)
-	}
-	r, err := capture.NewReader(bytes.NewReader(buf.Bytes()), "t", int64(buf.Len()))
+	r, _, err := synth.Reader(synth.Config{Seed: 9, Conns: 300, Packets: 6000, Flood: 3000, FloodRate: 2e3, Duration: 2 * time.Second}, "t")
 	if err != nil {
 		t.Fatal(err)
 	}
