@@ -25,6 +25,9 @@ type loaded struct {
 func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bool, stdout, stderr io.Writer) int {
 	status := 0
 	cfg := analysis.Config{Match: match, MaxFlows: o.maxFlows}
+	// The per-packet index serves reading packets back (-w) and joining
+	// capture points; one capture's records and report need neither.
+	cfg.NoPacketIndex = o.write == "" && len(o.inputs()) == 1
 	if o.write != "" && len(o.flows) == 0 && len(o.expr) > 0 {
 		// -w OUT EXPR: the expression picks whole flows, it does not
 		// leave packets out of them.

@@ -185,7 +185,9 @@ func TestTmux(t *testing.T) {
 			s.keys("clear; "+bin+" -r testdata/seed-client.pcap", "Enter")
 			s.waitFor(tc.invalid)
 			s.keys("Enter")
-			p := s.waitFor("ACK expected 2180033886 (server ISN+1), got 2180033888 (+2)")
+			// The packet's decoded layers are read back from the file after
+			// the ladder is drawn: wait for them too.
+			p := s.waitFor("ACK expected 2180033886 (server ISN+1), got 2180033888 (+2)", "payload 2 bytes on a SYN-ACK")
 			if tc.name == "utf8" {
 				readmeMatches(t, p)
 			}

@@ -23,6 +23,11 @@ type Config struct {
 	// evict.go), and Result.Evicted counts them. 0 means DefaultMaxFlows,
 	// sized to the machine's memory; a negative value means no bound.
 	MaxFlows int
+	// NoPacketIndex leaves Flow.Refs empty, for a caller that will neither
+	// read packets back (drill-down, export) nor join capture points: the
+	// JSON records and the report are made without it. The index is most
+	// of the analysis's memory (48 bytes a packet).
+	NoPacketIndex bool
 }
 
 // CaptureFinding is a finding about a frame that belongs to no flow (a
@@ -209,7 +214,11 @@ func (a *Analyzer) addHashed(p *Packet, h uint64, mark int8) {
 		f.Marked = true
 	}
 	f.lastActive = a.tick
-	f.add(p, &a.refs)
+	if a.cfg.NoPacketIndex {
+		f.add(p, nil)
+	} else {
+		f.add(p, &a.refs)
+	}
 	a.touch(f)
 	if f.list != f.evictClass() {
 		a.requeue(f)
@@ -307,7 +316,8 @@ func (f *Flow) sideOf(p *Packet) Side {
 	return FromServer
 }
 
-// add updates f with one of its packets. Refs grow from pool.
+// add updates f with one of its packets. Refs grow from pool; with no
+// pool, they are not kept.
 func (f *Flow) add(p *Packet, pool *refPool) {
 	side := f.sideOf(p)
 	ref := PacketRef{Frame: p.Frame, Offset: p.Offset, Time: p.Time, Seq: p.Seq, Ack: p.Ack,
@@ -342,10 +352,12 @@ func (f *Flow) add(p *Packet, pool *refPool) {
 	if p.TCPChecksum == CheckGood && len(f.badSums) > 0 && f.badSums[0].side == side && f.badSums[0].frame < p.Frame {
 		f.goodAfterBad = true
 	}
-	for _, fr := range p.FragmentFrames {
-		f.Refs = pool.appendRef(f.Refs, PacketRef{Frame: fr, Time: p.Time, Bits: ref.Bits | RefFragment})
+	if pool != nil {
+		for _, fr := range p.FragmentFrames {
+			f.Refs = pool.appendRef(f.Refs, PacketRef{Frame: fr, Time: p.Time, Bits: ref.Bits | RefFragment})
+		}
+		f.Refs = pool.appendRef(f.Refs, ref)
 	}
-	f.Refs = pool.appendRef(f.Refs, ref)
 	f.Packets++
 	f.Bytes += int64(p.WireLen)
 	f.LastFrame = p.Frame

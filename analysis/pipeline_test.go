@@ -89,3 +89,61 @@ func sameResult(t *testing.T, name string, x, y *Result) {
 		}
 	}
 }
+
+// TestNoPacketIndexSameRecords: leaving the per-packet index out changes
+// nothing of the records, only Flow.Refs, for every capture of testdata/,
+// the corpus and a generated one, with a filter, and under eviction.
+func TestNoPacketIndexSameRecords(t *testing.T) {
+	var gen bytes.Buffer
+	if _, err := synth.Write(&gen, synth.Config{Seed: 9, Conns: 800, Anomalies: 0.5, Flood: 2000, FloodRate: 1e4}); err != nil {
+		t.Fatal(err)
+	}
+	odd := func(p *Packet) bool { return p.SrcPort%2 == 1 || p.DstPort%3 == 0 }
+	compared := 0
+	for _, file := range append(captureFiles(1), "synth") {
+		if strings.HasSuffix(file, ".md") {
+			continue
+		}
+		for _, cfg := range []Config{{Name: file}, {Name: file, Match: odd}, {Name: file, MaxFlows: 100}} {
+			run := func(noIndex bool) *Result {
+				var (
+					r   *capture.Reader
+					err error
+				)
+				if file == "synth" {
+					r, err = capture.NewReader(bytes.NewReader(gen.Bytes()), "synth", int64(gen.Len()))
+				} else {
+					r, err = capture.Open(file)
+				}
+				if err != nil {
+					return nil
+				}
+				defer r.Close()
+				c := cfg
+				c.NoPacketIndex = noIndex
+				res, _ := Run(context.Background(), r, c)
+				return res
+			}
+			with, without := run(false), run(true)
+			if with == nil {
+				continue
+			}
+			packets := 0
+			for _, f := range without.Flows {
+				if len(f.Refs) != 0 {
+					t.Fatalf("%s: flow %d keeps %d refs without the index", file, f.ID, len(f.Refs))
+				}
+				packets += f.Packets
+			}
+			for _, f := range with.Flows {
+				f.Refs = nil
+			}
+			sameResult(t, file, with, without)
+			if file == "synth" && (packets == 0 || (cfg.MaxFlows > 0 && without.Evicted == 0)) {
+				t.Fatalf("synth: %d packets, %d evicted: the comparison proves little", packets, without.Evicted)
+			}
+			compared++
+		}
+	}
+	t.Logf("%d runs compared", compared)
+}
