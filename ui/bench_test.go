@@ -363,10 +363,7 @@ func benchFirstRows(b *testing.B, path string) {
 			if t, ok := msg.(nextTick); ok {
 				// Wait for the tick, as tickCmd would, unless the
 				// reading ends first.
-				d := fastTick
-				if t.n >= fastTicks {
-					d = slowTick
-				}
+				d := tickDelay(t.n, 0)
 				select {
 				case <-time.After(d):
 					msg = tickMsg{}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -14,11 +16,20 @@ import (
 )
 
 // Snapshot pacing, as termshark does it: a snapshot every 100 ms for the
-// first ten, then one a second. Over SSH, fewer frames is kinder.
+// first ten, then one a second. Over SSH, fewer frames is kinder. A
+// snapshot that took long (a million flows to copy, then to sort) is
+// followed by a longer pause, so that snapshots never take more than a
+// tenth of the time: the reading comes first.
 const (
-	fastTick  = 100 * time.Millisecond
-	fastTicks = 10
-	slowTick  = time.Second
+	// firstTick is sooner: the first snapshot of a large capture is
+	// small, quick to copy and sort, and its rows are on screen well
+	// within 200 ms.
+	firstTick    = 40 * time.Millisecond
+	fastTick     = 100 * time.Millisecond
+	fastTicks    = 10
+	slowTick     = time.Second
+	snapshotCost = 10 // pause at least this many times the last snapshot's time
+	maxTick      = 10 * time.Second
 )
 
 // capLoad is one capture being read. The reading goroutine owns the Reader
@@ -52,6 +63,8 @@ type loader struct {
 	// maxFlows is the analysis's bound on flows kept (Config.MaxFlows,
 	// or its default).
 	maxFlows int
+	// took is how long the last snapshot took, in nanoseconds.
+	took atomic.Int64
 }
 
 func newLoader(sources []Source, match func(*analysis.Packet) bool, maxFlows int, now func() time.Time) *loader {
@@ -160,10 +173,12 @@ func (l *loader) snapshotCmd() tea.Cmd {
 	return func() tea.Msg { return l.snapshot(l.now()) }
 }
 
-// snapshot copies the rows and progress of every capture.
+// snapshot copies the rows and progress of every capture. The reading of
+// a capture waits while its flows are copied, and only then: the rows are
+// made after.
 func (l *loader) snapshot(now time.Time) SnapshotMsg {
+	start := time.Now()
 	s := SnapshotMsg{Done: true, Taken: now}
-	var sums []analysis.FlowSummary
 	for i, c := range l.caps {
 		c.mu.Lock()
 		p := CapProgress{Name: c.name, Bytes: c.bytes, Size: c.size, Done: c.done}
@@ -176,7 +191,14 @@ func (l *loader) snapshot(now time.Time) SnapshotMsg {
 					}
 				}
 			}
-			s.Rows = append(s.Rows, c.final...)
+			if len(l.caps) == 1 {
+				// Rows are never changed once made: one capture's
+				// final rows are shared, not copied (a million flows
+				// are 180 MB).
+				s.Rows = c.final
+			} else {
+				s.Rows = append(s.Rows, c.final...)
+			}
 			p.Flows = len(c.res.Flows)
 			p.Frames = c.res.Frames
 			p.Evicted, p.MaxFlows = c.res.Evicted, c.res.MaxFlows
@@ -186,11 +208,11 @@ func (l *loader) snapshot(now time.Time) SnapshotMsg {
 			}
 		} else {
 			s.Done = false
-			sums = c.an.Summaries(sums[:0])
-			for _, sm := range sums {
+			pr := c.an.Progress()
+			s.Rows = slices.Grow(s.Rows, pr.Flows)
+			for sm := range c.an.AllSummaries() {
 				s.Rows = append(s.Rows, Row{Cap: i, FlowSummary: sm})
 			}
-			pr := c.an.Progress()
 			p.Frames, p.Flows, p.Evicted, p.MaxFlows = pr.Frames, pr.Flows, pr.Evicted, l.maxFlows
 		}
 		c.mu.Unlock()
@@ -202,6 +224,7 @@ func (l *loader) snapshot(now time.Time) SnapshotMsg {
 	for i := range s.Rows {
 		s.Counts[s.Rows[i].Status]++
 	}
+	l.took.Store(int64(time.Since(start)))
 	return s
 }
 
@@ -274,11 +297,19 @@ func (s *packetStore) close() {
 	}
 }
 
-// tickCmd asks for the n-th snapshot after the pacing delay.
-func tickCmd(n int) tea.Cmd {
+// tickCmd asks for the n-th snapshot after the pacing delay, longer when
+// the last snapshot took long.
+func tickCmd(n int, took time.Duration) tea.Cmd {
+	return tea.Tick(tickDelay(n, took), func(time.Time) tea.Msg { return tickMsg{} })
+}
+
+func tickDelay(n int, took time.Duration) time.Duration {
 	d := fastTick
-	if n >= fastTicks {
+	switch {
+	case n == 0:
+		d = firstTick
+	case n >= fastTicks:
 		d = slowTick
 	}
-	return tea.Tick(d, func(time.Time) tea.Msg { return tickMsg{} })
+	return max(d, min(maxTick, snapshotCost*took))
 }

@@ -88,13 +88,15 @@ func New(cfg Config) Model {
 		theme = themes.Dark
 	}
 	c := &common{styles: themes.New(theme), g: g, ascii: cfg.ASCII, keys: DefaultKeyMap(cfg.ASCII), now: now}
-	m := Model{c: c, cfg: cfg, tick: tickCmd, liveTick: liveTickCmd, loading: len(cfg.Sources) > 0 && cfg.Live == nil}
+	m := Model{c: c, cfg: cfg, liveTick: liveTickCmd, loading: len(cfg.Sources) > 0 && cfg.Live == nil}
 	if cfg.Live != nil {
 		cfg.Sources, m.cfg.Sources = nil, nil
 		m.caps = []CapProgress{{Name: cfg.Live.Name(), Size: -1}}
 		m.liveStore = liveStore(cfg.Live)
 	}
 	m.loader = newLoader(cfg.Sources, cfg.Match, cfg.MaxFlows, now)
+	l := m.loader
+	m.tick = func(n int) tea.Cmd { return tickCmd(n, time.Duration(l.took.Load())) }
 	for _, cl := range m.loader.caps {
 		m.caps = append(m.caps, CapProgress{Name: cl.name, Size: cl.size})
 	}

@@ -107,3 +107,28 @@ func TestBackgroundPicksTheme(t *testing.T) {
 		t.Errorf("the user's theme became %s", m.c.styles.Theme.Name)
 	}
 }
+
+// TestTickDelay: the first snapshot comes soon, then ten at 100 ms, then
+// one a second; a snapshot that took long is followed by a pause ten times
+// as long (at most 10 s), so that copying and sorting a million flows
+// never takes more than a tenth of the time the reading has.
+func TestTickDelay(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		took time.Duration
+		want time.Duration
+	}{
+		{0, 0, 40 * time.Millisecond},
+		{1, 0, 100 * time.Millisecond},
+		{9, time.Millisecond, 100 * time.Millisecond},
+		{10, 0, time.Second},
+		{3, 50 * time.Millisecond, 500 * time.Millisecond},
+		{0, 30 * time.Millisecond, 300 * time.Millisecond},
+		{20, 300 * time.Millisecond, 3 * time.Second},
+		{20, 5 * time.Second, 10 * time.Second},
+	} {
+		if got := tickDelay(tc.n, tc.took); got != tc.want {
+			t.Errorf("tickDelay(%d, %v) = %v, want %v", tc.n, tc.took, got, tc.want)
+		}
+	}
+}

@@ -18,7 +18,11 @@ func ThemeNames() []string { return themes.Names() }
 // (one line each), or what stopped the program.
 func Run(ctx context.Context, cfg Config) error {
 	m := New(cfg)
-	opts := []tea.ProgramOption{tea.WithContext(ctx)}
+	// 120 frames a second, bubbletea's most: a key's frame waits for the
+	// renderer's next tick, up to 8 ms instead of the default's 17, which
+	// alone would break the 16 ms from key to frame. An idle screen still
+	// writes nothing (TestScrollBytes).
+	opts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithFPS(120)}
 	if cfg.NoColor {
 		// NO_COLOR: no colour escape at all, whatever the terminal says.
 		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
