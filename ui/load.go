@@ -173,9 +173,9 @@ func (l *loader) snapshotCmd() tea.Cmd {
 	return func() tea.Msg { return l.snapshot(l.now()) }
 }
 
-// snapshot copies the rows and progress of every capture. The reading of
-// a capture waits while its flows are copied, and only then: the rows are
-// made after.
+// snapshot copies the rows and progress of every capture. A capture's
+// reading waits while its rows are made from its flows, each row made
+// once, straight from its flow.
 func (l *loader) snapshot(now time.Time) SnapshotMsg {
 	start := time.Now()
 	s := SnapshotMsg{Done: true, Taken: now}
