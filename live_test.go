@@ -588,6 +588,32 @@ func TestLiveKeepSpool(t *testing.T) {
 	}
 }
 
+// TestLiveHeadlessNoSpool checks that --json without --spool or
+// --keep-spool writes no spool (nothing reads packets back), and that the
+// records are whole all the same.
+func TestLiveHeadlessNoSpool(t *testing.T) {
+	requireLiveRoot(t)
+	synscopeBinary(t) // built under the real TMPDIR, before it changes
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", dir) // where a spool would go
+	port := httpServer(t)
+	syn := startSynscope(t, "-i", "lo", "--json", "--duration", "2s", fmt.Sprintf("tcp port %d", port))
+	get(t, port, 2)
+	if segs, _ := filepath.Glob(filepath.Join(dir, "synscope-spool-*")); len(segs) != 0 {
+		t.Errorf("a headless capture made a spool: %v", segs)
+	}
+	if code := syn.wait(t, 10*time.Second); code != 0 {
+		t.Fatalf("exit status %d\nstderr: %s", code, syn.stderr.String())
+	}
+	flows := parseFlows(t, syn.stdout.String())
+	if len(flows) != 2 {
+		t.Fatalf("%d flows, want 2: %s", len(flows), syn.stdout.String())
+	}
+	for _, f := range flows {
+		checkHealthy(t, f)
+	}
+}
+
 // TestLiveUserspaceFilter checks that an expression the kernel filter
 // cannot take (vlan) says so once and still filters in userspace.
 func TestLiveUserspaceFilter(t *testing.T) {
