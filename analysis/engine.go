@@ -141,9 +141,11 @@ func NewAnalyzer(cfg Config) *Analyzer {
 
 // Add decodes one record and updates the flow it belongs to.
 func (a *Analyzer) Add(rec *capture.Record) {
-	a.res.Frames++
 	p := &a.pkt
 	a.dec.Decode(rec, p)
+	// Counted once decoded: a mapped file truncated meanwhile faults in
+	// Decode (Run), and the packet is not analysed.
+	a.res.Frames++
 	a.addPacket(p)
 }
 

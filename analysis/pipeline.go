@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"runtime/debug"
 
 	"github.com/synscope/synscope/capture"
 )
@@ -82,6 +83,7 @@ func runPipelined(ctx context.Context, r *capture.Reader, a *Analyzer) error {
 // the error (io.EOF at a clean end). It stops early when stop is closed.
 func decodeStage(ctx context.Context, r *capture.Reader, dec *Decoder, cfg Config, free <-chan *batch, full chan<- *batch, stop <-chan struct{}) {
 	defer close(full)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	for {
 		var b *batch
 		select {
@@ -90,46 +92,52 @@ func decodeStage(ctx context.Context, r *capture.Reader, dec *Decoder, cfg Confi
 			return
 		}
 		b.n = 0
-		if err := ctx.Err(); err != nil {
-			b.err = err
-			full <- b
-			return
-		}
-		for b.n < batchSize {
-			rec, err := r.Next()
-			if err != nil {
-				b.err = err
-				full <- b
-				return
-			}
-			i := b.n
-			b.n++
-			p := &b.pkts[i]
-			dec.Decode(rec, p)
-			if cfg.Match != nil && !cfg.Match(p) {
-				b.state[i] = dropped
-				continue
-			}
-			b.state[i] = markNo
-			if cfg.Mark != nil && cfg.Mark(p) {
-				b.state[i] = markYes
-			}
-			if p.HasTCP {
-				b.hash[i] = connHash(p.Src, p.SrcPort, p.Dst, p.DstPort)
-			}
-			// Keep the bytes the flow stage reads; drop the others'
-			// references to the reader's buffer.
-			if p.Flags&FlagSYN != 0 && (len(p.Payload) > 0 || len(p.Padding) > 0) {
-				buf := append(b.bufs[i][:0], p.Payload...)
-				buf = append(buf, p.Padding...)
-				b.bufs[i] = buf
-				p.Payload, p.Padding = buf[:len(p.Payload):len(p.Payload)], buf[len(p.Payload):]
-			} else {
-				p.Payload, p.Padding = nil, nil
-			}
+		if b.err = ctx.Err(); b.err == nil {
+			b.err = fillBatch(r, dec, cfg, b)
 		}
 		full <- b
+		if b.err != nil {
+			return
+		}
 	}
+}
+
+// fillBatch reads, decodes, filters and hashes packets into b until it is
+// full (it returns nil), the capture ends or is damaged (it returns the
+// error; b holds the packets before it).
+func fillBatch(r *capture.Reader, dec *Decoder, cfg Config, b *batch) (err error) {
+	defer recoverFault(r, &err)
+	for b.n < batchSize {
+		rec, err := r.Next()
+		if err != nil {
+			return err
+		}
+		i := b.n
+		p := &b.pkts[i]
+		dec.Decode(rec, p)
+		b.state[i] = markNo
+		switch {
+		case cfg.Match != nil && !cfg.Match(p):
+			b.state[i] = dropped
+		case cfg.Mark != nil && cfg.Mark(p):
+			b.state[i] = markYes
+		}
+		if p.HasTCP && b.state[i] != dropped {
+			b.hash[i] = connHash(p.Src, p.SrcPort, p.Dst, p.DstPort)
+		}
+		// Keep the bytes the flow stage reads; drop the others'
+		// references to the reader's buffer.
+		if b.state[i] != dropped && p.Flags&FlagSYN != 0 && (len(p.Payload) > 0 || len(p.Padding) > 0) {
+			buf := append(b.bufs[i][:0], p.Payload...)
+			buf = append(buf, p.Padding...)
+			b.bufs[i] = buf
+			p.Payload, p.Padding = buf[:len(p.Payload):len(p.Payload)], buf[len(p.Payload):]
+		} else {
+			p.Payload, p.Padding = nil, nil
+		}
+		b.n++ // the packet is whole: a fault above leaves it out
+	}
+	return nil
 }
 
 // pipelined reports whether Run should use two goroutines.

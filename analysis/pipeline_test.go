@@ -3,6 +3,9 @@ package analysis
 import (
 	"bytes"
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,8 +15,9 @@ import (
 )
 
 // TestPipelineMatchesSequential reads every capture of testdata/, the
-// corpus and a generated one both ways, on one goroutine and on two, with
-// and without a filter and a mark: the results must be the same.
+// corpus and a generated one both ways, on one goroutine through read
+// calls and on two through a mapping of the file, with and without a
+// filter and a mark: the results must be the same.
 func TestPipelineMatchesSequential(t *testing.T) {
 	files := captureFiles(1)
 	var gen bytes.Buffer
@@ -41,6 +45,9 @@ func TestPipelineMatchesSequential(t *testing.T) {
 				defer r.Close()
 				a := NewAnalyzer(cfg)
 				if pipe {
+					// Through a mapping of the file, as Run
+					// reads: the same again.
+					r.MapInput()
 					err = runPipelined(context.Background(), r, a)
 				} else {
 					err = runSequential(context.Background(), r, a)
@@ -146,4 +153,52 @@ func TestNoPacketIndexSameRecords(t *testing.T) {
 		}
 	}
 	t.Logf("%d runs compared", compared)
+}
+
+// TestRunTruncatedWhileRead truncates a capture file under Run, which reads
+// it through a mapping, on one goroutine and on two: the pages the file no
+// longer has fault when touched, and Run must report the damage at the
+// last whole packet, with the flows up to it, instead of crashing.
+func TestRunTruncatedWhileRead(t *testing.T) {
+	var gen bytes.Buffer
+	if _, err := synth.Write(&gen, synth.Config{Seed: 3, Conns: 400, Packets: 20000}); err != nil {
+		t.Fatal(err)
+	}
+	if gen.Len() < 8<<20 {
+		t.Fatalf("the generated capture is %d bytes: too small to cut inside the first mapped window", gen.Len())
+	}
+	for _, pipe := range []bool{false, true} {
+		path := filepath.Join(t.TempDir(), "cut.pcap")
+		if err := os.WriteFile(path, gen.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r, err := capture.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.MapInput() {
+			r.Close()
+			t.Skip("no memory mapping on this system")
+		}
+		// The first window is mapped: cut the file inside it.
+		if err := os.Truncate(path, 1<<20); err != nil {
+			t.Fatal(err)
+		}
+		a := NewAnalyzer(Config{Name: path})
+		if pipe {
+			err = runPipelined(context.Background(), r, a)
+		} else {
+			err = runSequential(context.Background(), r, a)
+		}
+		res := a.Finish()
+		r.Close()
+		var de *capture.DamageError
+		if !errors.As(err, &de) || !strings.Contains(err.Error(), "shrank") {
+			t.Fatalf("pipelined %v: %v, want the damage of a file that shrank", pipe, err)
+		}
+		if res.Frames == 0 || res.Frames != de.Frame || de.Offset > 1<<20 {
+			t.Errorf("pipelined %v: %d frames analysed, the damage after frame %d at byte %d", pipe, res.Frames, de.Frame, de.Offset)
+		}
+		t.Logf("pipelined %v: %v", pipe, err)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"runtime/debug"
 
 	"github.com/synscope/synscope/capture"
 )
@@ -15,8 +16,14 @@ import (
 //
 // With two cores or more, reading and decoding run on a goroutine of their
 // own, ahead of the flow analysis (pipeline.go); the result is the same.
+//
+// Run reads a capture file through a memory mapping when it can
+// (capture.Reader.MapInput): every goroutine that touches the records
+// recovers the fault of a file truncated meanwhile, which ends the capture
+// there as damage.
 func Run(ctx context.Context, r *capture.Reader, cfg Config) (*Result, error) {
 	a := NewAnalyzer(cfg)
+	r.MapInput()
 	var err error
 	if pipelined() {
 		err = runPipelined(ctx, r, a)
@@ -31,8 +38,9 @@ func Run(ctx context.Context, r *capture.Reader, cfg Config) (*Result, error) {
 }
 
 // runSequential is Run on one goroutine.
-func runSequential(ctx context.Context, r *capture.Reader, a *Analyzer) error {
-	var err error
+func runSequential(ctx context.Context, r *capture.Reader, a *Analyzer) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer recoverFault(r, &err)
 	for n := 0; ; n++ {
 		if n&1023 == 0 && ctx.Err() != nil {
 			err = ctx.Err()
@@ -48,4 +56,18 @@ func runSequential(ctx context.Context, r *capture.Reader, a *Analyzer) error {
 		a.Add(rec)
 	}
 	return err
+}
+
+// recoverFault, deferred, turns the fault of a mapped capture file that
+// shrank while it was read (see capture.Reader.MapInput) into the damage
+// error *err; any other panic goes on. The goroutine must run with
+// debug.SetPanicOnFault(true).
+func recoverFault(r *capture.Reader, err *error) {
+	if v := recover(); v != nil {
+		ferr := r.FaultError(v)
+		if ferr == nil {
+			panic(v)
+		}
+		*err = ferr
+	}
 }

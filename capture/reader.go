@@ -53,6 +53,8 @@ type Reader struct {
 	s      stream
 	disk   *countingReader // counts the bytes read from the input
 	diskBr *bufio.Reader   // buffer between disk and the decompressor or s
+	mapped *mapSource      // s's source, once MapInput mapped the file
+	inNext bool            // Next is running
 
 	meta   *layout
 	format string
@@ -269,6 +271,7 @@ func (r *Reader) Next() (*Record, error) {
 		return nil, r.err
 	}
 	var err error
+	r.inNext = true // for FaultError
 	switch r.meta.kind {
 	case kindPcap:
 		err = r.nextPcap()
@@ -277,6 +280,7 @@ func (r *Reader) Next() (*Record, error) {
 	default:
 		err = fmt.Errorf("%s: reader not initialised", r.name)
 	}
+	r.inNext = false
 	if err != nil {
 		r.err = err
 		return nil, err
@@ -539,11 +543,58 @@ func (r *Reader) Interfaces() []Interface {
 	return append([]Interface(nil), r.meta.ifaces...)
 }
 
+// MapInput makes the Reader read an uncompressed capture file that Open
+// opened through a memory mapping of the file rather than read calls, which
+// copy every byte once more; it reports whether it did (not for gzip, nor
+// for standard input or NewReader's input). Records are the same either way.
+//
+// A mapped file that shrinks while it is read (truncated by another
+// program) faults when a vanished page is touched, in Next or wherever the
+// Record's Data is read. The goroutines doing either must run with
+// debug.SetPanicOnFault(true) and recover the panic, whose value FaultError
+// turns into an error.
+func (r *Reader) MapInput() bool {
+	f, ok := r.closer.(*os.File)
+	if !ok || r.meta.gzip || r.path == "" || r.err != nil || r.mapped != nil {
+		return false
+	}
+	m, err := newMapSource(f, r.base+r.s.pos)
+	if err != nil {
+		return false
+	}
+	r.s.br, r.mapped = m, m
+	return true
+}
+
+// FaultError turns the value recovered from a panic into an error if it
+// is a memory fault (see MapInput): reading the mapped file failed, most
+// likely because the file was truncated while it was read. It returns nil
+// for any other value, which the caller should panic with again.
+func (r *Reader) FaultError(v any) error {
+	if _, ok := v.(interface{ Addr() uintptr }); !ok || r.mapped == nil {
+		return nil
+	}
+	// A fault in Next is in the record after the last one returned; a
+	// fault elsewhere, in the last one returned, whose Data was read.
+	off, frame := r.s.pos, r.frame
+	if !r.inNext && frame > 0 {
+		off, frame = r.rec.Offset, frame-1
+	}
+	r.inNext = false
+	r.err = &DamageError{Path: r.name, Offset: off, Frame: frame,
+		Reason: "the file ends here: it shrank while it was read (truncated by another program?)", Err: io.ErrUnexpectedEOF}
+	return r.err
+}
+
 // Close closes the file Open opened (never standard input, nor the
 // io.Reader given to NewReader). Rereaders made from the Reader stay
 // usable.
 func (r *Reader) Close() error {
 	r.err = fmt.Errorf("%s: reader is closed", r.name)
+	if r.mapped != nil {
+		r.mapped.close()
+		r.mapped = nil
+	}
 	if r.closer == nil {
 		return nil
 	}

@@ -39,6 +39,7 @@ type Rereader struct {
 	// gzip only: a decompressor positioned at s.pos
 	gz   *gzip.Reader
 	s    stream
+	gzbr *bufio.Reader // rr.s's source
 	disk *bufio.Reader
 
 	hdr [modifiedRecordHeadLen]byte
@@ -213,11 +214,12 @@ func (rr *Rereader) rewind() error {
 		rr.gz = nil
 		return err
 	}
-	if rr.s.br == nil {
-		rr.s.br = bufio.NewReaderSize(rr.gz, rereadBufferSize)
+	if rr.gzbr == nil {
+		rr.gzbr = bufio.NewReaderSize(rr.gz, rereadBufferSize)
 	} else {
-		rr.s.br.Reset(rr.gz)
+		rr.gzbr.Reset(rr.gz)
 	}
+	rr.s.br = rr.gzbr
 	rr.s.pos = 0
 	return nil
 }

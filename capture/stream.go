@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bufio"
 	"io"
 	"slices"
 )
@@ -22,9 +21,21 @@ const (
 	bigChunk = 1 << 20
 )
 
+// byteSource is what a stream reads from: a bufio.Reader over the input,
+// or a mapping of the file (mapSource).
+type byteSource interface {
+	// Peek returns the next n bytes without consuming them, as
+	// bufio.Reader.Peek: fewer, with an error, at the end of the input.
+	Peek(n int) ([]byte, error)
+	Discard(n int) (int, error)
+	Read(p []byte) (int, error)
+	// Size is the most Peek can return.
+	Size() int
+}
+
 // stream reads the decompressed input and keeps track of the offset.
 type stream struct {
-	br  *bufio.Reader
+	br  byteSource
 	pos int64  // offset of the next unread byte in the decompressed stream
 	big []byte // storage for reads that do not fit in br's buffer
 }

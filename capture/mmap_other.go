@@ -1,0 +1,24 @@
+//go:build !linux && !darwin
+
+package capture
+
+import (
+	"errors"
+	"os"
+)
+
+// mapWindow is the mapping's window where there is one.
+const mapWindow = 4 << 20
+
+// mapSource is not available here: MapInput always declines.
+type mapSource struct{}
+
+func newMapSource(*os.File, int64) (*mapSource, error) {
+	return nil, errors.New("no memory mapping on this system")
+}
+
+func (*mapSource) Peek(int) ([]byte, error) { return nil, errors.New("not mapped") }
+func (*mapSource) Discard(int) (int, error) { return 0, errors.New("not mapped") }
+func (*mapSource) Read([]byte) (int, error) { return 0, errors.New("not mapped") }
+func (*mapSource) Size() int                { return 0 }
+func (*mapSource) close()                   {}
