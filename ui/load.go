@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -136,23 +137,8 @@ func (l *loader) read(c *capLoad) {
 	var err error
 	if c.rd == nil {
 		err = errors.New(c.name + ": no input")
-	}
-	for n := 0; err == nil; n++ {
-		if n&255 == 0 && l.ctx.Err() != nil {
-			err = l.ctx.Err()
-			break
-		}
-		rec, rerr := c.rd.Next()
-		if rerr != nil {
-			if !errors.Is(rerr, io.EOF) {
-				err = rerr
-			}
-			break
-		}
-		c.mu.Lock()
-		c.an.Add(rec)
-		c.bytes = c.rd.BytesRead()
-		c.mu.Unlock()
+	} else {
+		err = l.readAll(c)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -166,6 +152,43 @@ func (l *loader) read(c *capLoad) {
 		c.err = err
 	}
 	c.done = true
+}
+
+// readAll reads c's capture, through a mapping of the file when it can
+// (capture.Reader.MapInput); a file truncated meanwhile faults, which ends
+// the capture there as damage. It returns nil at a clean end.
+func (l *loader) readAll(c *capLoad) (err error) {
+	c.rd.MapInput()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if v := recover(); v != nil {
+			if err = c.rd.FaultError(v); err == nil {
+				panic(v)
+			}
+		}
+	}()
+	for n := 0; ; n++ {
+		if n&255 == 0 && l.ctx.Err() != nil {
+			return l.ctx.Err()
+		}
+		rec, err := c.rd.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		c.add(rec)
+	}
+}
+
+// add puts one packet in c's Analyzer, under c.mu (released even if the
+// packet's bytes fault).
+func (c *capLoad) add(rec *capture.Record) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.an.Add(rec)
+	c.bytes = c.rd.BytesRead()
 }
 
 // snapshotCmd takes a snapshot off the UI goroutine.
