@@ -563,11 +563,11 @@ func (p *livePipeline) Export(path string, ids []int, overwrite bool) (int, erro
 // is set, until the kernel has no more packets (or drainMax has passed).
 func capturePackets(src *capture.LiveSource, h *capture.Handoff, stopping *atomic.Bool) error {
 	var drainEnd time.Time
+	offer := func(rec *capture.Record) { h.Offer(rec) } // copies the ring's bytes
 	for {
-		rec, err := src.Next()
+		err := src.NextFunc(offer)
 		switch {
 		case err == nil:
-			h.Offer(rec)
 		case errors.Is(err, capture.ErrTimeout):
 			if stopping.Load() {
 				return nil

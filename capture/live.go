@@ -124,9 +124,10 @@ type LiveStats struct {
 // liveBackend is the platform's part of a LiveSource.
 type liveBackend interface {
 	// next waits up to about pollSlice for a packet and appends it to
-	// buf[:0], link-layer header first. It returns errNoPacket when none
-	// came in time; skip is set (and out is empty) for a packet to
-	// leave out, such as a loopback duplicate.
+	// buf[:0], link-layer header first, or returns the packet's bytes
+	// where they are (meta.borrowed) when it has nothing to add. It
+	// returns errNoPacket when none came in time; skip is set (and out
+	// is empty) for a packet to leave out, such as a loopback duplicate.
 	next(buf []byte) (out []byte, meta packetMeta, err error)
 	// stats returns the kernel's counters since the source was opened.
 	stats() (kernelStats, error)
@@ -140,6 +141,9 @@ type packetMeta struct {
 	origLen int   // length on the wire, with any header we added
 	dir     Direction
 	skip    bool // leave the packet out (a loopback duplicate)
+	// borrowed is set when out is the backend's own bytes (the kernel's
+	// ring), valid until the next call, rather than appended to buf.
+	borrowed bool
 }
 
 type kernelStats struct {
@@ -244,6 +248,28 @@ func clampFilter(prog []bpf.Instruction, snaplen uint32) []bpf.Instruction {
 func (s *LiveSource) Next() (*Record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.next(false)
+}
+
+// NextFunc calls fn with the next packet, as Next returns it, except that
+// its Data may be the kernel's ring itself, valid only while fn runs (Close
+// waits for it): fn must copy what it keeps. It saves the copy Next makes
+// out of the ring, which was a sixth of the capture goroutine's time at
+// 300,000 packets a second. Errors are Next's; fn is not called then.
+func (s *LiveSource) NextFunc(fn func(*Record)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, err := s.next(true)
+	if err != nil {
+		return err
+	}
+	fn(rec)
+	return nil
+}
+
+// next is Next, under s.mu. With borrow, the record's Data may be the
+// backend's bytes (meta.borrowed); otherwise they are copied into s.buf.
+func (s *LiveSource) next(borrow bool) (*Record, error) {
 	var deadline time.Time
 	if s.timeout > 0 {
 		deadline = time.Now().Add(s.timeout)
@@ -268,7 +294,13 @@ func (s *LiveSource) Next() (*Record, error) {
 		if meta.skip {
 			continue
 		}
-		s.buf = out[:0]
+		switch {
+		case !meta.borrowed:
+			s.buf = out[:0] // it may have grown
+		case !borrow:
+			out = append(s.buf[:0], out...)
+			s.buf = out[:0]
+		}
 		if len(out) > s.snaplen {
 			out = out[:s.snaplen]
 		}

@@ -296,7 +296,9 @@ func (b *linuxBackend) next(buf []byte) ([]byte, packetMeta, error) {
 		out = append(out, data[12:]...)
 		meta.origLen += 4
 	default:
-		out = append(out, data...)
+		// Nothing to add: the ring's bytes themselves.
+		meta.borrowed = true
+		return data, meta, nil
 	}
 	return out, meta, nil
 }
