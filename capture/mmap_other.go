@@ -22,3 +22,4 @@ func (*mapSource) Discard(int) (int, error) { return 0, errors.New("not mapped")
 func (*mapSource) Read([]byte) (int, error) { return 0, errors.New("not mapped") }
 func (*mapSource) Size() int                { return 0 }
 func (*mapSource) close()                   {}
+func (*mapSource) contains(uintptr) bool    { return false }

@@ -185,3 +185,41 @@ func TestMapInputTruncatedWhileRead(t *testing.T) {
 	}
 	t.Logf("%v", err)
 }
+
+// TestFaultErrorOnlyInTheMapping checks that a fault outside the mapped
+// window (a nil pointer, which SetPanicOnFault also gives an address) is
+// not taken for a truncated file: it is a bug, to panic with again.
+func TestFaultErrorOnlyInTheMapping(t *testing.T) {
+	skipNoMapping(t)
+	path := filepath.Join(t.TempDir(), "small.pcap")
+	if err := os.WriteFile(path, pcapFile(le, false, 1, testPackets...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if !r.MapInput() {
+		t.Fatal("MapInput refused a regular file")
+	}
+	if _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	var nilPtr *int
+	v := func() (v any) {
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer func() { v = recover() }()
+		mapSink += *nilPtr
+		return nil
+	}()
+	if v == nil {
+		t.Fatal("no fault")
+	}
+	if err := r.FaultError(v); err != nil {
+		t.Errorf("a nil pointer's fault taken for damage: %v", err)
+	}
+	if _, err := r.Next(); err != nil {
+		t.Errorf("the reader is broken after an unrelated fault: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ package capture
 import (
 	"io"
 	"os"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -146,3 +147,12 @@ func (m *mapSource) Read(p []byte) (int, error) {
 func (m *mapSource) Size() int { return mapWindow }
 
 func (m *mapSource) close() { m.unmap() }
+
+// contains reports whether addr is in the mapped window.
+func (m *mapSource) contains(addr uintptr) bool {
+	if len(m.win) == 0 {
+		return false
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(m.win)))
+	return addr >= base && addr < base+uintptr(len(m.win))
+}

@@ -571,7 +571,11 @@ func (r *Reader) MapInput() bool {
 // likely because the file was truncated while it was read. It returns nil
 // for any other value, which the caller should panic with again.
 func (r *Reader) FaultError(v any) error {
-	if _, ok := v.(interface{ Addr() uintptr }); !ok || r.mapped == nil {
+	// Only a fault inside the mapped window: with SetPanicOnFault, a
+	// nil pointer's fault carries an address too, and is a bug to report
+	// as such, not damage.
+	f, ok := v.(interface{ Addr() uintptr })
+	if !ok || r.mapped == nil || !r.mapped.contains(f.Addr()) {
 		return nil
 	}
 	// A fault in Next is in the record after the last one returned; a
