@@ -569,6 +569,9 @@ func radixSort(keys, scratch []sortKey, words int) []sortKey {
 	if words == 0 || len(keys) < 2 {
 		return keys
 	}
+	if words == 1 {
+		return radixSort1(keys)
+	}
 	get := [4]func(*sortKey) uint64{
 		func(k *sortKey) uint64 { return k.k1 }, func(k *sortKey) uint64 { return k.k2 },
 		func(k *sortKey) uint64 { return k.k3 }, func(k *sortKey) uint64 { return k.k4 },
@@ -603,6 +606,75 @@ func radixSort(keys, scratch []sortKey, words int) []sortKey {
 			}
 			src, dst = dst, src
 		}
+	}
+	return src
+}
+
+// keyRow is a sort key's first word and its row: what radixSort1 moves.
+type keyRow struct {
+	k   uint64
+	row int32
+}
+
+// keyRowPool keeps radixSort1's buffers between sorts (16 MB each for a
+// million rows).
+var keyRowPool sync.Pool
+
+func getKeyRows(n int) []keyRow {
+	if p, ok := keyRowPool.Get().(*[]keyRow); ok && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]keyRow, n)
+}
+
+// radixSort1 is radixSort on k1 alone, the sort of every column but the
+// IPv6 addresses. It sorts 16-byte pairs of k1 and row rather than the
+// 48-byte keys, a third of the memory moved by each pass: a million IPv4
+// clients sorted in 330 ms before, 150 to 185 now (BenchmarkRadix1M; two
+// halves sorted at once and merged were within noise of that). It returns
+// keys in order with k1 and row set: nothing else is read after sorting.
+func radixSort1(keys []sortKey) []sortKey {
+	src, tmp := getKeyRows(len(keys)), getKeyRows(len(keys))
+	defer func() {
+		keyRowPool.Put(&src)
+		keyRowPool.Put(&tmp)
+	}()
+	for i := range keys {
+		src[i] = keyRow{keys[i].k1, keys[i].row}
+	}
+	for i, p := range radixPairs(src, tmp) {
+		keys[i] = sortKey{k1: p.k, row: p.row}
+	}
+	return keys
+}
+
+// radixPairs sorts pairs by k, stably, least significant byte first, using
+// dst (as long as src), and returns them sorted, in src or in dst.
+func radixPairs(src, dst []keyRow) []keyRow {
+	var counts [8][256]int
+	for i := range src {
+		x := src[i].k
+		for b := range 8 {
+			counts[b][byte(x>>(8*b))]++
+		}
+	}
+	for b := range 8 {
+		c := &counts[b]
+		if c[byte(src[0].k>>(8*b))] == len(src) {
+			continue // every key has this byte
+		}
+		var off [256]int
+		sum := 0
+		for x := range 256 {
+			off[x], sum = sum, sum+c[x]
+		}
+		shift := 8 * b
+		for i := range src {
+			x := byte(src[i].k >> shift)
+			dst[off[x]] = src[i]
+			off[x]++
+		}
+		src, dst = dst, src
 	}
 	return src
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"cmp"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"strings"
@@ -309,5 +310,26 @@ func TestSnapshotsWhileBusy(t *testing.T) {
 	l, cmd = l.Update(next())
 	if n, _ := l.shown(); n != len(rows) || l.busy || cmd != nil {
 		t.Fatalf("then %d rows shown (want the newest snapshot's %d), busy %v", n, len(rows), l.busy)
+	}
+}
+
+// TestRadixSortOneWord checks the one-word radix sort on many keys with
+// many ties: ascending k1, and the rows of equal keys in their order (the
+// sort is stable), every row once.
+func TestRadixSortOneWord(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{2, 3, 255, 100_000} {
+		keys := make([]sortKey, n)
+		for i := range keys {
+			keys[i] = sortKey{k1: uint64(r.IntN(50)) << (8 * uint(r.IntN(8))), row: int32(i)}
+		}
+		want := slices.Clone(keys)
+		slices.SortStableFunc(want, func(a, b sortKey) int { return cmp.Compare(a.k1, b.k1) })
+		got := radixSort(keys, make([]sortKey, n), 1)
+		for i := range got {
+			if got[i].k1 != want[i].k1 || got[i].row != want[i].row {
+				t.Fatalf("%d keys: position %d holds key %#x row %d, want %#x row %d", n, i, got[i].k1, got[i].row, want[i].k1, want[i].row)
+			}
+		}
 	}
 }
