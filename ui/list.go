@@ -97,14 +97,14 @@ func (l listModel) refresh() (listModel, tea.Cmd) {
 		q.marks = maps.Clone(l.marks)
 	}
 	rows, counts, col, desc, ncaps, gen := l.rows, l.counts, l.sortCol, l.sortDesc, l.ncaps, l.gen
-	sel, hasSel := l.sel, l.hasSel
+	sel, hasSel, prev := l.sel, l.hasSel, l.view
 	if len(rows) <= syncViewLimit {
-		l.apply(computeView(rows, counts, q, col, desc, ncaps))
+		l.apply(computeView(rows, counts, q, col, desc, ncaps, prev))
 		return l, nil
 	}
 	l.busy = true
 	return l, func() tea.Msg {
-		v := computeView(rows, counts, q, col, desc, ncaps)
+		v := computeView(rows, counts, q, col, desc, ncaps, prev)
 		if hasSel {
 			v.locate(sel)
 		}

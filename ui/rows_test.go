@@ -158,7 +158,7 @@ func TestSortKeys(t *testing.T) {
 	check := func(name string, rows []Row, q query) {
 		for col := range numSortColumns {
 			for _, desc := range []bool{false, true} {
-				v := computeView(rows, [4]int{}, q, col, desc, 2)
+				v := computeView(rows, [4]int{}, q, col, desc, 2, listView{})
 				n := 0
 				for i := range rows {
 					if len(q.terms) == 0 || q.match(&rows[i], nil) {
@@ -331,5 +331,35 @@ func TestRadixSortOneWord(t *testing.T) {
 				t.Fatalf("%d keys: position %d holds key %#x row %d, want %#x row %d", n, i, got[i].k1, got[i].row, want[i].k1, want[i].row)
 			}
 		}
+	}
+}
+
+// TestViewWidthsReused checks that a sort of the rows shown takes the
+// shown view's column widths, and that they are those measured afresh; a
+// filtered view's widths, or other rows', are not taken.
+func TestViewWidthsReused(t *testing.T) {
+	rows, counts := syntheticRows(2000)
+	widthsOf := func(v listView) [5]int { return [5]int{v.wClient, v.wServer, v.wHS, v.wID, v.wPkts} }
+	fresh := computeView(rows, counts, query{}, sortClient, false, 1, listView{})
+	shown := computeView(rows, counts, query{}, sortID, false, 1, listView{})
+	if got := computeView(rows, counts, query{}, sortClient, false, 1, shown); widthsOf(got) != widthsOf(fresh) {
+		t.Errorf("widths after a sort %v, measured %v", widthsOf(got), widthsOf(fresh))
+	}
+	// A filtered view's widths are the filtered rows'.
+	q, err := parseQuery("10.", 1) // IPv4 only: narrower than the IPv6 rows
+	if err != nil {
+		t.Fatal(err)
+	}
+	filtered := computeView(rows, counts, q, sortID, false, 1, listView{})
+	if widthsOf(filtered) == widthsOf(fresh) {
+		t.Fatal("the filter does not change the widths: the test shows nothing")
+	}
+	if got := computeView(rows, counts, query{}, sortClient, false, 1, filtered); widthsOf(got) != widthsOf(fresh) {
+		t.Errorf("widths after a filtered view %v, measured %v", widthsOf(got), widthsOf(fresh))
+	}
+	// Other rows (a copy) are measured.
+	other := slices.Clone(rows[:1000])
+	if got, want := computeView(other, counts, query{}, sortClient, false, 1, shown), computeView(other, counts, query{}, sortClient, false, 1, listView{}); widthsOf(got) != widthsOf(want) {
+		t.Errorf("widths of other rows %v, measured %v", widthsOf(got), widthsOf(want))
 	}
 }
