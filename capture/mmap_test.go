@@ -115,6 +115,24 @@ func itoa(n int) string {
 	}
 }
 
+// openMappedAtFirst opens path through a mapping and reads its first
+// record.
+func openMappedAtFirst(t *testing.T, path string) *Reader {
+	t.Helper()
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	if !r.MapInput() {
+		t.Fatal("MapInput refused a regular file")
+	}
+	if _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // mapSink keeps the reading of the data from being optimised away.
 var mapSink int
 
@@ -132,17 +150,7 @@ func TestMapInputTruncatedWhileRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if !r.MapInput() {
-		t.Fatal("MapInput refused a regular file")
-	}
-	if _, err := r.Next(); err != nil {
-		t.Fatal(err)
-	}
+	r := openMappedAtFirst(t, path)
 	// The first window is mapped; cut the file inside it.
 	cut := int64(mapWindow / 2)
 	if err := os.Truncate(path, cut); err != nil {
@@ -195,17 +203,7 @@ func TestFaultErrorOnlyInTheMapping(t *testing.T) {
 	if err := os.WriteFile(path, pcapFile(le, false, 1, testPackets...), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if !r.MapInput() {
-		t.Fatal("MapInput refused a regular file")
-	}
-	if _, err := r.Next(); err != nil {
-		t.Fatal(err)
-	}
+	r := openMappedAtFirst(t, path)
 	var nilPtr *int
 	v := func() (v any) {
 		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
