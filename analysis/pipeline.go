@@ -108,9 +108,9 @@ func decodeStage(ctx context.Context, r *capture.Reader, dec *Decoder, cfg Confi
 func fillBatch(r *capture.Reader, dec *Decoder, cfg Config, b *batch) (err error) {
 	defer recoverFault(r, &err)
 	for b.n < batchSize {
-		rec, err := r.Next()
-		if err != nil {
-			return err
+		rec, rerr := r.Next()
+		if rerr != nil {
+			return rerr
 		}
 		i := b.n
 		p := &b.pkts[i]

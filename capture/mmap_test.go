@@ -12,13 +12,13 @@ import (
 )
 
 // readFileMapped reads every record of a file with Open, mapped or not, and
-// returns copies of them, the error that ended the reading and how many
-// bytes were consumed.
-func readFileMapped(t *testing.T, path string, mapped bool) ([]Record, error, int64) {
+// returns copies of them, how many bytes were consumed and the error that
+// ended the reading.
+func readFileMapped(t *testing.T, path string, mapped bool) ([]Record, int64, error) {
 	t.Helper()
 	r, err := Open(path)
 	if err != nil {
-		return nil, err, 0
+		return nil, 0, err
 	}
 	defer r.Close()
 	if mapped && !r.MapInput() && !r.meta.gzip {
@@ -31,7 +31,7 @@ func readFileMapped(t *testing.T, path string, mapped bool) ([]Record, error, in
 			if err == io.EOF {
 				err = nil
 			}
-			return recs, err, r.BytesRead()
+			return recs, r.BytesRead(), err
 		}
 		recs = append(recs, copyRecord(rec))
 	}
@@ -92,8 +92,8 @@ func TestMapInputSameRecords(t *testing.T) {
 		if strings.HasSuffix(file, ".md") {
 			continue
 		}
-		want, werr, wn := readFileMapped(t, file, false)
-		got, gerr, gn := readFileMapped(t, file, true)
+		want, wn, werr := readFileMapped(t, file, false)
+		got, gn, gerr := readFileMapped(t, file, true)
 		if (werr == nil) != (gerr == nil) || (werr != nil && werr.Error() != gerr.Error()) {
 			t.Fatalf("%s: read calls end with %v, the mapping with %v", file, werr, gerr)
 		}
@@ -146,7 +146,7 @@ func TestMapInputTruncatedWhileRead(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	all, err, _ := readFileMapped(t, path, false)
+	all, _, err := readFileMapped(t, path, false)
 	if err != nil {
 		t.Fatal(err)
 	}
