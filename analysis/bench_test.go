@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -440,5 +441,41 @@ func ownRecords(r *capture.Reader) []capture.Record {
 		own := *rec
 		own.Data = bytes.Clone(rec.Data)
 		recs = append(recs, own)
+	}
+}
+
+// TestPseudoSum holds pseudoSum to the plain sum of the pseudo-header's
+// 16-bit words, for IPv4 and IPv6 addresses of every byte value.
+func TestPseudoSum(t *testing.T) {
+	ref := func(p *Packet, n int) uint32 {
+		var b []byte
+		if p.IPVersion == 4 {
+			s, d := p.Src.As4(), p.Dst.As4()
+			b = append(s[:], d[:]...)
+		} else {
+			s, d := p.Src.As16(), p.Dst.As16()
+			b = append(s[:], d[:]...)
+		}
+		var sum uint32
+		for i := 0; i+1 < len(b); i += 2 {
+			sum += uint32(b[i])<<8 | uint32(b[i+1])
+		}
+		return sum + uint32(n)>>16 + uint32(n)&0xffff + 6
+	}
+	for i := range 256 {
+		c := byte(i)
+		v4 := &Packet{IPVersion: 4, Src: netip.AddrFrom4([4]byte{c, 255 - c, c ^ 0x5a, 255}), Dst: netip.AddrFrom4([4]byte{255, c, 0, c})}
+		var a, b [16]byte
+		for j := range a {
+			a[j], b[j] = c+byte(j*37), 255-c-byte(j)
+		}
+		v6 := &Packet{IPVersion: 6, Src: netip.AddrFrom16(a), Dst: netip.AddrFrom16(b)}
+		for _, n := range []int{0, 1, 20, 1480, 65535, 70000} {
+			for _, p := range []*Packet{v4, v6} {
+				if got, want := pseudoSum(p, n), ref(p, n); got != want {
+					t.Fatalf("%v > %v, %d bytes: %#x, want %#x", p.Src, p.Dst, n, got, want)
+				}
+			}
+		}
 	}
 }
