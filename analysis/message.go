@@ -2,7 +2,7 @@ package analysis
 
 import (
 	"encoding/hex"
-	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -10,136 +10,258 @@ import (
 // Message returns the sentence a person reads for one of f's findings. It
 // is plain text: the ui and the report style it.
 func (f *Flow) Message(fi Finding) string {
+	var buf [192]byte // most sentences fit: one allocation, the string
+	return string(f.appendMessage(buf[:0], fi))
+}
+
+// appendMessage appends Message's sentence for fi, made with appends only:
+// the JSON records write one per finding.
+func (f *Flow) appendMessage(b []byte, fi Finding) []byte {
 	h := &f.Handshake
 	switch fi.Code {
 	case CodeSynAckPayload:
 		n := int(fi.A)
-		msg := fmt.Sprintf("SYN-ACK carries %d byte%s of TCP payload (%s); a SYN-ACK should carry none",
-			n, plural(n), payloadHex(h.SynAckBytes[:h.SynAckCaptured], n))
+		b = append(b, "SYN-ACK carries "...)
+		b = appendCount(b, n, " byte")
+		b = append(b, " of TCP payload ("...)
+		b = appendPayloadHex(b, h.SynAckBytes[:h.SynAckCaptured], n)
+		b = append(b, "); a SYN-ACK should carry none"...)
 		if fi.B == 1 {
-			msg += ": the bytes look like Ethernet padding taken into the IP datagram by a device in the path"
+			b = append(b, ": the bytes look like Ethernet padding taken into the IP datagram by a device in the path"...)
 		}
-		return msg
+		return b
 	case CodeAckMismatch:
 		exp, act := uint32(fi.A), uint32(fi.B)
 		diff := int32(act - exp)
-		msg := fmt.Sprintf("ACK expected %d (server ISN+1), got %d (%+d)", exp, act, diff)
+		b = append(b, "ACK expected "...)
+		b = appendUint(b, uint64(exp))
+		b = append(b, " (server ISN+1), got "...)
+		b = appendUint(b, uint64(act))
+		b = append(b, " ("...)
+		if diff >= 0 {
+			b = append(b, '+')
+		}
+		b = appendInt(b, int64(diff))
+		b = append(b, ')')
 		switch {
 		case h.SynAckPayload > 0 && act == exp+uint32(h.SynAckPayload):
-			msg += fmt.Sprintf(": the client acknowledged the %d byte%s of SYN-ACK payload (frame %d). RFC 9293 allows it, "+
+			b = append(b, ": the client acknowledged the "...)
+			b = appendCount(b, h.SynAckPayload, " byte")
+			b = append(b, " of SYN-ACK payload (frame "...)
+			b = appendUint(b, h.SynAckFrame)
+			b = append(b, "). RFC 9293 allows it, "+
 				"but stateful firewalls that require ACK = ISN+1 drop this segment (Microsoft TMG logs FWX_E_SEQ_ACK_MISMATCH 0xC0040034), "+
-				"so the connection never establishes through them",
-				h.SynAckPayload, plural(h.SynAckPayload), h.SynAckFrame)
+				"so the connection never establishes through them"...)
 		case h.SynAckPadding > 0 && int(diff) == h.SynAckPadding:
-			msg += fmt.Sprintf(": it acknowledges %d byte%s the server never sent. The SYN-ACK (frame %d) left here with %d byte%s of "+
-				"Ethernet padding: a device between here and the client that takes padding into the IP datagram would make the client "+
-				"acknowledge exactly these. Stateful firewalls drop this segment (Microsoft TMG: FWX_E_SEQ_ACK_MISMATCH)",
-				diff, plural(int(diff)), h.SynAckFrame, h.SynAckPadding, plural(h.SynAckPadding))
+			b = append(b, ": it acknowledges "...)
+			b = appendCount(b, int(diff), " byte")
+			b = append(b, " the server never sent. The SYN-ACK (frame "...)
+			b = appendUint(b, h.SynAckFrame)
+			b = append(b, ") left here with "...)
+			b = appendCount(b, h.SynAckPadding, " byte")
+			b = append(b, " of Ethernet padding: a device between here and the client that takes padding into the IP datagram would make the client "+
+				"acknowledge exactly these. Stateful firewalls drop this segment (Microsoft TMG: FWX_E_SEQ_ACK_MISMATCH)"...)
 		default:
-			msg += ": it acknowledges bytes that were never sent; stateful firewalls drop this segment"
+			b = append(b, ": it acknowledges bytes that were never sent; stateful firewalls drop this segment"...)
 		}
-		return msg
+		return b
 	case CodeSynAckAckMismatch:
-		return fmt.Sprintf("SYN-ACK acknowledges %d, expected %d (client ISN+1%s): it does not answer the SYN of frame %d",
-			uint32(fi.B), uint32(fi.A), tfoNote(h), h.SynFrame)
+		b = append(b, "SYN-ACK acknowledges "...)
+		b = appendUint(b, uint64(uint32(fi.B)))
+		b = append(b, ", expected "...)
+		b = appendUint(b, uint64(uint32(fi.A)))
+		b = append(b, " (client ISN+1"...)
+		if h.Client.TFO && h.SynPayload > 0 {
+			b = append(b, ", or +"...)
+			b = appendInt(b, int64(h.SynPayload))
+			b = append(b, " with Fast Open data"...)
+		}
+		b = append(b, "): it does not answer the SYN of frame "...)
+		return appendUint(b, h.SynFrame)
 	case CodeSynPayload:
-		return fmt.Sprintf("SYN carries %d byte%s of data (%s) without a TCP Fast Open cookie", fi.A, plural(int(fi.A)),
-			payloadHex(h.SynBytes[:h.SynCaptured], int(fi.A)))
+		b = append(b, "SYN carries "...)
+		b = appendCount64(b, fi.A, " byte")
+		b = append(b, " of data ("...)
+		b = appendPayloadHex(b, h.SynBytes[:h.SynCaptured], int(fi.A))
+		return append(b, ") without a TCP Fast Open cookie"...)
 	case CodeTFO:
-		switch {
-		case fi.A == 0:
-			return "SYN carries a TCP Fast Open cookie request, no data"
-		case fi.B == 1:
-			return fmt.Sprintf("SYN carries a TCP Fast Open cookie and %d byte%s of data; the server accepted the data", fi.A, plural(int(fi.A)))
-		case fi.B == 0:
-			return fmt.Sprintf("SYN carries a TCP Fast Open cookie and %d byte%s of data; the server did not accept the data", fi.A, plural(int(fi.A)))
+		if fi.A == 0 {
+			return append(b, "SYN carries a TCP Fast Open cookie request, no data"...)
 		}
-		return fmt.Sprintf("SYN carries a TCP Fast Open cookie and %d byte%s of data; no SYN-ACK seen", fi.A, plural(int(fi.A)))
+		b = append(b, "SYN carries a TCP Fast Open cookie and "...)
+		b = appendCount64(b, fi.A, " byte")
+		switch fi.B {
+		case 1:
+			return append(b, " of data; the server accepted the data"...)
+		case 0:
+			return append(b, " of data; the server did not accept the data"...)
+		}
+		return append(b, " of data; no SYN-ACK seen"...)
 	case CodeRefused:
-		return fmt.Sprintf("connection refused: the SYN (frame %d) was answered with a RST from %s", fi.RelatedFrame, f.Server)
+		b = append(b, "connection refused: the SYN (frame "...)
+		b = appendUint(b, fi.RelatedFrame)
+		b = append(b, ") was answered with a RST from "...)
+		return appendAddrPort(b, f.Server)
 	case CodeUnanswered:
-		return fmt.Sprintf("%d SYN%s over %s with neither SYN-ACK nor RST in the capture", fi.A, plural(int(fi.A)), seconds(fi.B))
+		b = appendCount64(b, fi.A, " SYN")
+		b = append(b, " over "...)
+		b = append(b, time.Duration(fi.B).Round(time.Millisecond).String()...)
+		return append(b, " with neither SYN-ACK nor RST in the capture"...)
 	case CodeSynRetransmit:
-		return fmt.Sprintf("SYN sent again (same ISN %d, #%d): the first was not answered", h.ClientISN, fi.A)
+		b = append(b, "SYN sent again (same ISN "...)
+		b = appendUint(b, uint64(h.ClientISN))
+		b = append(b, ", #"...)
+		b = appendInt(b, fi.A)
+		return append(b, "): the first was not answered"...)
 	case CodeSynAckRetransmit:
-		return fmt.Sprintf("SYN-ACK sent again (same ISN %d, #%d): the server never saw an acceptable third segment", h.ServerISN, fi.A)
+		b = append(b, "SYN-ACK sent again (same ISN "...)
+		b = appendUint(b, uint64(h.ServerISN))
+		b = append(b, ", #"...)
+		b = appendInt(b, fi.A)
+		return append(b, "): the server never saw an acceptable third segment"...)
 	case CodeIncomplete:
-		return "SYN and SYN-ACK seen, but no third segment from the client"
+		return append(b, "SYN and SYN-ACK seen, but no third segment from the client"...)
 	case CodeSynAckWithoutSyn:
-		return "SYN-ACK with no SYN in the capture"
+		return append(b, "SYN-ACK with no SYN in the capture"...)
 	case CodeNotSeen:
-		return "the capture starts mid-connection: no handshake seen"
+		return append(b, "the capture starts mid-connection: no handshake seen"...)
 	case CodeWScaleOneSided:
-		c, s := "did not", "did not"
-		if h.Client.HasWScale {
-			c = fmt.Sprintf("offered shift %d", h.Client.WScale)
-		}
-		if h.Server.HasWScale {
-			s = fmt.Sprintf("offered shift %d", h.Server.WScale)
-		}
-		return fmt.Sprintf("window scaling offered by one side only (client %s, server %s): neither side scales", c, s)
+		b = append(b, "window scaling offered by one side only (client "...)
+		b = appendShift(b, h.Client)
+		b = append(b, ", server "...)
+		b = appendShift(b, h.Server)
+		return append(b, "): neither side scales"...)
 	case CodeMSSMissing:
 		if fi.Frame == h.SynAckFrame {
-			return "SYN-ACK without the MSS option"
+			return append(b, "SYN-ACK without the MSS option"...)
 		}
-		return "SYN without the MSS option"
+		return append(b, "SYN without the MSS option"...)
 	case CodeRetransmission:
-		return fmt.Sprintf("retransmission by the %s (%d bytes)", sideName(Side(fi.B)), fi.A)
+		b = append(b, "retransmission by the "...)
+		b = append(b, sideName(Side(fi.B))...)
+		b = append(b, " ("...)
+		b = appendInt(b, fi.A)
+		return append(b, " bytes)"...)
 	case CodeFastRetransmission:
-		return fmt.Sprintf("fast retransmission by the %s after duplicate ACKs (%d bytes)", sideName(Side(fi.B)), fi.A)
+		b = append(b, "fast retransmission by the "...)
+		b = append(b, sideName(Side(fi.B))...)
+		b = append(b, " after duplicate ACKs ("...)
+		b = appendInt(b, fi.A)
+		return append(b, " bytes)"...)
 	case CodeSpuriousRetransmission:
-		return fmt.Sprintf("spurious retransmission by the %s: the data was already acknowledged", sideName(Side(fi.B)))
+		b = append(b, "spurious retransmission by the "...)
+		b = append(b, sideName(Side(fi.B))...)
+		return append(b, ": the data was already acknowledged"...)
 	case CodeOutOfOrder:
-		return fmt.Sprintf("out-of-order segment from the %s", sideName(Side(fi.B)))
+		b = append(b, "out-of-order segment from the "...)
+		return append(b, sideName(Side(fi.B))...)
 	case CodeLostSegment:
-		return fmt.Sprintf("previous segment from the %s not captured (%d bytes missing)", sideName(Side(fi.B)), fi.A)
+		b = append(b, "previous segment from the "...)
+		b = append(b, sideName(Side(fi.B))...)
+		b = append(b, " not captured ("...)
+		b = appendInt(b, fi.A)
+		return append(b, " bytes missing)"...)
 	case CodeAckUnseen:
-		return fmt.Sprintf("the %s acknowledges data that was never captured (ACK %d)", sideName(Side(fi.B)), uint32(fi.A))
+		b = append(b, "the "...)
+		b = append(b, sideName(Side(fi.B))...)
+		b = append(b, " acknowledges data that was never captured (ACK "...)
+		b = appendUint(b, uint64(uint32(fi.A)))
+		return append(b, ')')
 	case CodeDupAck:
-		return fmt.Sprintf("duplicate ACK #%d from the %s", fi.A, sideName(Side(fi.B)))
+		b = append(b, "duplicate ACK #"...)
+		b = appendInt(b, fi.A)
+		b = append(b, " from the "...)
+		return append(b, sideName(Side(fi.B))...)
 	case CodeZeroWindow:
-		return fmt.Sprintf("zero window from the %s: it cannot take more data", sideName(Side(fi.B)))
+		b = append(b, "zero window from the "...)
+		b = append(b, sideName(Side(fi.B))...)
+		return append(b, ": it cannot take more data"...)
 	case CodeZeroWindowProbe:
-		return fmt.Sprintf("zero window probe from the %s", sideName(Side(fi.B)))
+		b = append(b, "zero window probe from the "...)
+		return append(b, sideName(Side(fi.B))...)
 	case CodeWindowFull:
-		return fmt.Sprintf("the %s filled the receiver's window", sideName(Side(fi.B)))
+		b = append(b, "the "...)
+		b = append(b, sideName(Side(fi.B))...)
+		return append(b, " filled the receiver's window"...)
 	case CodeWindowUpdate:
-		return fmt.Sprintf("window update from the %s (window %d)", sideName(Side(fi.B)), fi.A)
+		b = append(b, "window update from the "...)
+		b = append(b, sideName(Side(fi.B))...)
+		b = append(b, " (window "...)
+		b = appendInt(b, fi.A)
+		return append(b, ')')
 	case CodeKeepAlive:
-		return fmt.Sprintf("keep-alive from the %s", sideName(Side(fi.B)))
+		b = append(b, "keep-alive from the "...)
+		return append(b, sideName(Side(fi.B))...)
 	case CodeReusedPorts:
 		if fi.B == 1 {
-			return "SYN-ACK with a new ISN: the server started the connection over"
+			return append(b, "SYN-ACK with a new ISN: the server started the connection over"...)
 		}
-		return fmt.Sprintf("a new connection (flow %d) took over these ports before this one ended", fi.A)
+		b = append(b, "a new connection (flow "...)
+		b = appendInt(b, fi.A)
+		return append(b, ") took over these ports before this one ended"...)
 	case CodeRST:
-		s := Side(fi.A)
-		return fmt.Sprintf("connection reset by the %s (%s)", sideName(s), f.endpoint(s))
+		b = append(b, "connection reset by the "...)
+		b = append(b, sideName(Side(fi.A))...)
+		b = append(b, " ("...)
+		b = f.appendEndpoint(b, Side(fi.A))
+		return append(b, ')')
 	case CodeDataAfterClose:
-		return fmt.Sprintf("%d bytes of data after the connection was closed", fi.A)
+		b = appendInt(b, fi.A)
+		return append(b, " bytes of data after the connection was closed"...)
 	case CodeChecksumOffload:
-		return fmt.Sprintf("%d packet%s sent by the capturing host with bad checksums: checksum offload (the NIC fills them in after the capture point)",
-			fi.A, plural(int(fi.A)))
+		b = appendCount64(b, fi.A, " packet")
+		return append(b, " sent by the capturing host with bad checksums: checksum offload (the NIC fills them in after the capture point)"...)
 	case CodeChecksumBad:
-		return fmt.Sprintf("bad checksum on a packet from the %s (%s)", sideName(Side(fi.A)), f.endpoint(Side(fi.A)))
+		b = append(b, "bad checksum on a packet from the "...)
+		b = append(b, sideName(Side(fi.A))...)
+		b = append(b, " ("...)
+		b = f.appendEndpoint(b, Side(fi.A))
+		return append(b, ')')
 	case CodeMalformed:
 		for _, m := range f.malformed {
 			if m.frame == fi.Frame {
-				return fmt.Sprintf("damaged packet: %s at byte %d: %s", m.layer, fi.A, m.reason)
+				b = append(b, "damaged packet: "...)
+				b = append(b, m.layer...)
+				b = append(b, " at byte "...)
+				b = appendInt(b, fi.A)
+				b = append(b, ": "...)
+				return append(b, m.reason...)
 			}
 		}
-		return fmt.Sprintf("damaged packet: decoding stops at byte %d", fi.A)
+		b = append(b, "damaged packet: decoding stops at byte "...)
+		return appendInt(b, fi.A)
 	}
-	return fi.Code.String()
+	return append(b, fi.Code.String()...)
 }
 
-func (f *Flow) endpoint(s Side) string {
+// appendEndpoint appends the address and port of side s, as
+// netip.AddrPort.String writes them.
+func (f *Flow) appendEndpoint(b []byte, s Side) []byte {
 	if s == FromClient {
-		return f.Client.String()
+		return appendAddrPort(b, f.Client)
 	}
-	return f.Server.String()
+	return appendAddrPort(b, f.Server)
 }
 
+// appendAddrPort appends ap as netip.AddrPort.String writes it.
+func appendAddrPort(b []byte, ap netip.AddrPort) []byte {
+	if !ap.Addr().IsValid() {
+		return append(b, "invalid AddrPort"...)
+	}
+	return ap.AppendTo(b)
+}
+
+// appendShift appends what one side did about window scaling, for
+// CodeWScaleOneSided.
+func appendShift(b []byte, o SideOptions) []byte {
+	if !o.HasWScale {
+		return append(b, "did not"...)
+	}
+	b = append(b, "offered shift "...)
+	return appendUint(b, uint64(o.WScale))
+}
+
+// sideName names side s in a sentence.
 func sideName(s Side) string {
 	if s == FromClient {
 		return "client"
@@ -147,13 +269,7 @@ func sideName(s Side) string {
 	return "server"
 }
 
-func tfoNote(h *Handshake) string {
-	if h.Client.TFO && h.SynPayload > 0 {
-		return fmt.Sprintf(", or +%d with Fast Open data", h.SynPayload)
-	}
-	return ""
-}
-
+// plural returns the s that follows a count of n things.
 func plural(n int) string {
 	if n == 1 {
 		return ""
@@ -161,20 +277,44 @@ func plural(n int) string {
 	return "s"
 }
 
-// payloadHex shows the first bytes of a payload in hex, noting how many
-// more there are.
-func payloadHex(b []byte, n int) string {
-	shown := min(n, len(b))
-	s := strings.TrimSpace(spacedHex(b[:shown]))
-	if n > shown {
-		s += fmt.Sprintf(" …+%d", n-shown)
-	}
-	if s == "" {
-		return "not captured"
-	}
-	return "bytes " + s
+// appendCount appends n and the unit, with an s unless n is 1: "3 bytes".
+func appendCount(b []byte, n int, unit string) []byte {
+	b = appendInt(b, int64(n))
+	b = append(b, unit...)
+	return append(b, plural(n)...)
 }
 
+// appendCount64 is appendCount for a finding's number, printed whole and
+// made plural as plural(int(n)) decides.
+func appendCount64(b []byte, n int64, unit string) []byte {
+	b = appendInt(b, n)
+	b = append(b, unit...)
+	return append(b, plural(int(n))...)
+}
+
+// appendPayloadHex shows the first bytes of a payload of n bytes in hex
+// (data holds those captured), noting how many more there are.
+func appendPayloadHex(b, data []byte, n int) []byte {
+	shown := min(n, len(data))
+	data = data[:shown]
+	if n == 0 {
+		return append(b, "not captured"...)
+	}
+	b = append(b, "bytes "...)
+	for i, c := range data {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, hexDigits[c>>4], hexDigits[c&0xF])
+	}
+	if n > shown {
+		b = append(b, " …+"...)
+		b = appendInt(b, int64(n-shown))
+	}
+	return b
+}
+
+// spacedHex writes b in hex, a space between bytes.
 func spacedHex(b []byte) string {
 	var sb strings.Builder
 	for i, c := range b {
@@ -184,8 +324,4 @@ func spacedHex(b []byte) string {
 		sb.WriteString(hex.EncodeToString([]byte{c}))
 	}
 	return sb.String()
-}
-
-func seconds(ns int64) string {
-	return time.Duration(ns).Round(time.Millisecond).String()
 }

@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
-	"time"
 	"unicode/utf8"
 )
 
@@ -22,7 +21,7 @@ func (f *Flow) appendJSON(b []byte, capture string) []byte {
 	b = append(b, `{"capture":`...)
 	b = appendJSONString(b, capture)
 	b = append(b, `,"id":`...)
-	b = strconv.AppendInt(b, int64(f.ID), 10)
+	b = appendInt(b, int64(f.ID))
 	b = append(b, `,"client":`...)
 	b = appendJSONAddrPort(b, f.Client)
 	b = append(b, `,"server":`...)
@@ -30,26 +29,27 @@ func (f *Flow) appendJSON(b []byte, capture string) []byte {
 	b = append(b, `,"direction_guessed":`...)
 	b = strconv.AppendBool(b, f.DirectionGuessed)
 	b = append(b, `,"first_frame":`...)
-	b = strconv.AppendUint(b, f.FirstFrame, 10)
+	b = appendUint(b, f.FirstFrame)
 	b = append(b, `,"last_frame":`...)
-	b = strconv.AppendUint(b, f.LastFrame, 10)
+	b = appendUint(b, f.LastFrame)
 	b = append(b, `,"packets":`...)
-	b = strconv.AppendInt(b, int64(f.Packets), 10)
+	b = appendInt(b, int64(f.Packets))
 	b = append(b, `,"bytes":`...)
-	b = strconv.AppendInt(b, f.Bytes, 10)
+	b = appendInt(b, f.Bytes)
 	b = append(b, `,"start":"`...)
-	b = time.Unix(0, f.Start).UTC().AppendFormat(b, time.RFC3339Nano)
+	b = appendTimeUTC(b, f.Start)
 	b = append(b, `","duration_s":`...)
-	b = appendJSONFloat(b, math.Round(float64(f.End-f.Start)/1e3)/1e6)
+	b = appendJSONMicros(b, f.End-f.Start, 1e6)
 	b = append(b, `,"status":`...)
 	b = appendJSONString(b, f.Status.String())
 	b = append(b, `,"conn_state":`...)
 	b = appendJSONString(b, f.ConnState())
 	b = append(b, `,"history":`...)
-	b = appendJSONString(b, f.History())
+	z := &f.zeek
+	b = appendJSONString(b, z.hist[:z.histLen]) // History, without its string
 	if f.VLAN != 0 {
 		b = append(b, `,"vlan":`...)
-		b = strconv.AppendUint(b, uint64(f.VLAN), 10)
+		b = appendUint(b, uint64(f.VLAN))
 	}
 	if t := f.Tunnel.String(); t != "" {
 		b = append(b, `,"tunnel":`...)
@@ -60,41 +60,41 @@ func (f *Flow) appendJSON(b []byte, capture string) []byte {
 	b = appendJSONString(b, h.Status.String())
 	if h.HaveSyn && h.SynFrame != 0 {
 		b = append(b, `,"syn_frame":`...)
-		b = strconv.AppendUint(b, h.SynFrame, 10)
+		b = appendUint(b, h.SynFrame)
 	}
 	if h.HaveSynAck && h.SynAckFrame != 0 {
 		b = append(b, `,"synack_frame":`...)
-		b = strconv.AppendUint(b, h.SynAckFrame, 10)
+		b = appendUint(b, h.SynAckFrame)
 	}
 	if h.AckChecked && h.AckFrame != 0 {
 		b = append(b, `,"ack_frame":`...)
-		b = strconv.AppendUint(b, h.AckFrame, 10)
+		b = appendUint(b, h.AckFrame)
 	}
 	if h.HaveSyn {
 		b = append(b, `,"client_isn":`...)
-		b = strconv.AppendUint(b, uint64(h.ClientISN), 10)
+		b = appendUint(b, uint64(h.ClientISN))
 	}
 	if h.HaveSynAck {
 		b = append(b, `,"server_isn":`...)
-		b = strconv.AppendUint(b, uint64(h.ServerISN), 10)
+		b = appendUint(b, uint64(h.ServerISN))
 	}
 	if h.HaveSyn {
 		b = append(b, `,"syn_payload":`...)
-		b = strconv.AppendInt(b, int64(h.SynPayload), 10)
+		b = appendInt(b, int64(h.SynPayload))
 	}
 	if h.HaveSynAck {
 		b = append(b, `,"synack_payload":`...)
-		b = strconv.AppendInt(b, int64(h.SynAckPayload), 10)
+		b = appendInt(b, int64(h.SynAckPayload))
 	}
 	if h.AckChecked {
 		b = append(b, `,"expected_ack":`...)
-		b = strconv.AppendUint(b, uint64(h.ExpectedAck), 10)
+		b = appendUint(b, uint64(h.ExpectedAck))
 		b = append(b, `,"actual_ack":`...)
-		b = strconv.AppendUint(b, uint64(h.ActualAck), 10)
+		b = appendUint(b, uint64(h.ActualAck))
 	}
 	if ns, ok := h.IRTT(); ok {
 		b = append(b, `,"irtt_ms":`...)
-		b = appendJSONFloat(b, math.Round(float64(ns)/1e3)/1e3)
+		b = appendJSONMicros(b, ns, 1e3)
 	}
 	if h.HaveSyn {
 		b = append(b, `,"client_options":`...)
@@ -114,13 +114,13 @@ func (f *Flow) appendJSON(b []byte, capture string) []byte {
 		b = append(b, `,"severity":`...)
 		b = appendJSONString(b, fi.Severity().String())
 		b = append(b, `,"frame":`...)
-		b = strconv.AppendUint(b, fi.Frame, 10)
+		b = appendUint(b, fi.Frame)
 		if fi.RelatedFrame != 0 {
 			b = append(b, `,"related_frame":`...)
-			b = strconv.AppendUint(b, fi.RelatedFrame, 10)
+			b = appendUint(b, fi.RelatedFrame)
 		}
-		b = append(b, `,"message":`...)
-		b = appendJSONString(b, f.Message(fi))
+		b = append(b, `,"message":"`...)
+		b = f.appendJSONMessage(b, fi)
 		var (
 			n    int
 			data []byte
@@ -133,7 +133,7 @@ func (f *Flow) appendJSON(b []byte, capture string) []byte {
 		}
 		if n != 0 {
 			b = append(b, `,"bytes":`...)
-			b = strconv.AppendInt(b, int64(n), 10)
+			b = appendInt(b, int64(n))
 		}
 		if len(data) > 0 {
 			b = append(b, `,"data":"`...)
@@ -145,6 +145,21 @@ func (f *Flow) appendJSON(b []byte, capture string) []byte {
 	b = append(b, ']')
 	b = appendJSONCounts(b, &f.Counts)
 	return append(b, '}', '\n')
+}
+
+// appendJSONMessage appends the message of fi and its closing quote to b,
+// which ends with the opening quote. The sentence is written in place and
+// escaped only when it needs to be (an address with a zone, "…" in a
+// payload, a decoder's reason).
+func (f *Flow) appendJSONMessage(b []byte, fi Finding) []byte {
+	start := len(b)
+	b = f.appendMessage(b, fi)
+	if jsonSafeRun(b, start) == len(b) {
+		return append(b, '"')
+	}
+	var buf [256]byte
+	msg := append(buf[:0], b[start:]...)
+	return appendJSONString(b[:start-1], msg)
 }
 
 // appendJSONCounts appends "finding_counts", the codes that fired more often
@@ -178,7 +193,7 @@ func appendJSONCounts(b []byte, counts *[numCodes]uint32) []byte {
 		}
 		b = appendJSONString(b, c.String())
 		b = append(b, ':')
-		b = strconv.AppendUint(b, uint64(counts[c]), 10)
+		b = appendUint(b, uint64(counts[c]))
 	}
 	return append(b, '}')
 }
@@ -193,11 +208,11 @@ func appendJSONOptions(b []byte, o SideOptions) []byte {
 	}
 	if o.HasMSS {
 		b = append(b, `"mss":`...)
-		b = strconv.AppendUint(b, uint64(o.MSS), 10)
+		b = appendUint(b, uint64(o.MSS))
 	}
 	if o.HasWScale {
 		b = append(sep(b), `"wscale":`...)
-		b = strconv.AppendUint(b, uint64(o.WScale), 10)
+		b = appendUint(b, uint64(o.WScale))
 	}
 	if o.SACKPerm {
 		b = append(sep(b), `"sack_permitted":true`...)
@@ -242,21 +257,56 @@ func appendJSONFloat(b []byte, f float64) []byte {
 	return b
 }
 
+// appendJSONMicros appends ns, in nanoseconds, rounded to microseconds and
+// divided by unit (1e3 for milliseconds, 1e6 for seconds):
+// appendJSONFloat(b, math.Round(float64(ns)/1e3)/unit), without its cost.
+// That float's shortest decimal is the microseconds with the point moved,
+// when they have at most 15 digits: two decimals of at most 15 significant
+// digits differ by more than a float64's rounding.
+func appendJSONMicros(b []byte, ns int64, unit uint64) []byte {
+	us := math.Round(float64(ns) / 1e3)
+	if us == 0 && !math.Signbit(us) {
+		return append(b, '0')
+	}
+	if us == 0 || math.Abs(us) >= 1e15 {
+		return appendJSONFloat(b, us/float64(unit))
+	}
+	u := uint64(math.Abs(us))
+	if us < 0 {
+		b = append(b, '-')
+	}
+	b = appendUint(b, u/unit)
+	if frac := u % unit; frac != 0 {
+		var d [7]byte // .999999
+		d[0] = '.'
+		n := 1
+		for p := unit / 10; p > 0; p /= 10 {
+			d[n] = byte('0' + frac/p%10)
+			n++
+		}
+		for d[n-1] == '0' {
+			n--
+		}
+		b = append(b, d[:n]...)
+	}
+	return b
+}
+
 const hexDigits = "0123456789abcdef"
 
 // appendJSONString appends s as a JSON string, escaped as encoding/json
 // escapes it with HTML escaping off: quotes, backslashes and control
 // characters, U+2028 and U+2029, and invalid UTF-8 as U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
+func appendJSONString[S string | []byte](b []byte, s S) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		i = jsonSafeRun(s, i)
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '\\', '"':
@@ -278,7 +328,8 @@ func appendJSONString(b []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		var p [utf8.UTFMax]byte
+		r, size := utf8.DecodeRune(p[:copy(p[:], s[i:])])
 		if r == utf8.RuneError && size == 1 {
 			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)
@@ -297,4 +348,41 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// jsonSafeRun returns where the run of bytes from s[i] on that
+// appendJSONString copies as they are ends, looking at eight at a time.
+func jsonSafeRun[S string | []byte](s S, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		if !jsonSafe8(x) {
+			break
+		}
+	}
+	for i < len(s) && jsonSafe[s[i]] {
+		i++
+	}
+	return i
+}
+
+// jsonSafe marks the bytes appendJSONString copies as they are: printable
+// ASCII but for the quote and the backslash.
+var jsonSafe = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// jsonSafe8 reports whether none of the eight bytes of x needs escaping: no
+// control character, quote, backslash or byte of 0x80 or more. With no byte
+// of 0x80 or more, subtracting 0x20 (or 1) from each byte borrows, setting
+// its high bit, only at a byte under 0x20 (or at a zero byte, which x^'"'
+// and x^'\\' have where x has a quote or a backslash).
+func jsonSafe8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q, bs := x^(ones*'"'), x^(ones*'\\')
+	return (x|(x-ones*0x20)|(q-ones)|(bs-ones))&highs == 0
 }

@@ -3,12 +3,17 @@ package analysis
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
+	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/synscope/synscope/capture"
@@ -95,7 +100,25 @@ func TestAppendJSONStringAndFloat(t *testing.T) {
 		}
 		strs = append(strs, string(b))
 	}
+	// Longer runs of plain ASCII, with a byte that needs escaping (or a
+	// multibyte rune) here and there, for the eight-byte scan.
+	special := []string{"\"", "\\", "\x00", "\x1f", "\x7f", "\x80", "\xff", "\u2028", "é", "\n", " ", "~"}
+	for range 5000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = byte(0x20 + rng.IntN(0x5f))
+		}
+		s := string(b)
+		for range rng.IntN(3) {
+			i := rng.IntN(len(s) + 1)
+			s = s[:i] + special[rng.IntN(len(special))] + s[i:]
+		}
+		strs = append(strs, s)
+	}
 	for _, s := range strs {
+		if got, want := appendJSONString(nil, []byte(s)), appendJSONString(nil, s); !bytes.Equal(got, want) {
+			t.Errorf("[]byte %q: %s, want %s", s, got, want)
+		}
 		var want bytes.Buffer
 		enc := json.NewEncoder(&want)
 		enc.SetEscapeHTML(false)
@@ -112,6 +135,24 @@ func TestAppendJSONStringAndFloat(t *testing.T) {
 	floats := []float64{0, 1, -1, 0.5, 1e-7, 1e-6, 123456.789, 1e20, 1e21, 1.5e300, -2.5e-9, math.SmallestNonzeroFloat64, 6.048, 17}
 	for range 2000 {
 		floats = append(floats, math.Round(rng.NormFloat64()*1e9)/1e6, rng.ExpFloat64()*math.Pow(10, float64(rng.IntN(40)-20)))
+	}
+	for _, ns := range []int64{0, 1, -1, 499, 500, -500, -501, 1e3, 1500, 999999999, 1e9, 2974553123, -2974553123,
+		1e18 - 1, 1e18 + 500, math.MaxInt64, math.MinInt64} {
+		for _, unit := range []uint64{1e3, 1e6} {
+			want := appendJSONFloat(nil, math.Round(float64(ns)/1e3)/float64(unit))
+			if got := appendJSONMicros(nil, ns, unit); string(got) != string(want) {
+				t.Errorf("micros %d/%d: %s, want %s", ns, unit, got, want)
+			}
+		}
+	}
+	for range 200000 {
+		ns := int64(rng.Uint64()) >> rng.IntN(64)
+		for _, unit := range []uint64{1e3, 1e6} {
+			want := appendJSONFloat(nil, math.Round(float64(ns)/1e3)/float64(unit))
+			if got := appendJSONMicros(nil, ns, unit); string(got) != string(want) {
+				t.Fatalf("micros %d/%d: %s, want %s", ns, unit, got, want)
+			}
+		}
 	}
 	for _, f := range floats {
 		want, _ := json.Marshal(f)
@@ -177,6 +218,346 @@ func TestWriteJSONPaired(t *testing.T) {
 	for _, n := range []int{0, got.Len() / 3, got.Len() - 1} {
 		if err := res.writeJSONPaired(&failAfter{n}); err != io.ErrShortWrite {
 			t.Errorf("failing after %d bytes: %v, want %v", n, err, io.ErrShortWrite)
+		}
+	}
+}
+
+// TestAppendTimeUTC compares the timestamp writer with the time package on
+// the ends of the int64 range, around day, month, year and leap-year
+// boundaries, on fractions with and without trailing zeros, and on random
+// values.
+func TestAppendTimeUTC(t *testing.T) {
+	ns := []int64{0, 1, -1, 1e9, -1e9, 1e9 - 1, -1e9 + 1, 1e8, 1e3, 123456789, -123456789,
+		math.MaxInt64, math.MinInt64, math.MaxInt64 - 1, math.MinInt64 + 1}
+	for _, day := range []time.Time{
+		time.Date(1677, 9, 22, 0, 0, 0, 0, time.UTC), time.Date(1700, 2, 28, 0, 0, 0, 0, time.UTC),
+		time.Date(1800, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(1899, 12, 31, 0, 0, 0, 0, time.UTC),
+		time.Date(1900, 2, 28, 0, 0, 0, 0, time.UTC), time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC),
+		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1999, 12, 31, 0, 0, 0, 0, time.UTC),
+		time.Date(2000, 2, 28, 0, 0, 0, 0, time.UTC), time.Date(2000, 2, 29, 0, 0, 0, 0, time.UTC),
+		time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC),
+		time.Date(2100, 2, 28, 0, 0, 0, 0, time.UTC), time.Date(2262, 4, 11, 0, 0, 0, 0, time.UTC),
+	} {
+		for _, d := range []int64{-1, 0, 1, 86399e9 + 999999999, 86400e9, 86400e9 - 1} {
+			ns = append(ns, day.UnixNano()+d)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 100000 {
+		v := int64(rng.Uint64())
+		ns = append(ns, v, v/1e9*1e9, v/1e6*1e6, v/1e3*1e3, v/10*10)
+	}
+	for _, n := range ns {
+		want := time.Unix(0, n).UTC().AppendFormat(nil, time.RFC3339Nano)
+		if got := appendTimeUTC([]byte("x"), n); string(got) != "x"+string(want) {
+			t.Fatalf("%d: %s, want x%s", n, got, want)
+		}
+	}
+}
+
+// TestAppendMessage holds appendMessage (and Message, and the JSON
+// message writer) to the sentences of messageRef, for every code, on
+// flows with IPv4, IPv6, zoned, mapped and missing addresses, in varied
+// handshake states, with finding numbers around each sentence's cases.
+func TestAppendMessage(t *testing.T) {
+	addrs := []netip.AddrPort{
+		netip.MustParseAddrPort("192.0.2.1:443"),
+		netip.MustParseAddrPort("[2001:db8::1]:8080"),
+		netip.MustParseAddrPort("[fe80::1%eth0]:22"),
+		netip.MustParseAddrPort("[fe80::2%a\"b\u2028]:1"),
+		netip.MustParseAddrPort("[::ffff:10.0.0.1]:80"),
+		{},
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	var flows []*Flow
+	for i := range 400 {
+		f := &Flow{Client: addrs[i%len(addrs)], Server: addrs[(i/len(addrs)+i)%len(addrs)]}
+		h := &f.Handshake
+		h.SynFrame, h.SynAckFrame = uint64(rng.IntN(100)), uint64(rng.IntN(100))
+		h.ClientISN, h.ServerISN = rng.Uint32(), rng.Uint32()
+		h.SynPayload = []int{0, 1, 7, 40}[rng.IntN(4)]
+		h.SynAckPayload = []int{0, 1, 5, 20}[rng.IntN(4)]
+		h.SynAckPadding = []int{0, 1, 6}[rng.IntN(3)]
+		h.SynCaptured = min(h.SynPayload, len(h.SynBytes), []int{0, 3, 16}[rng.IntN(3)])
+		h.SynAckCaptured = min(h.SynAckPayload, len(h.SynAckBytes), []int{0, 2, 16}[rng.IntN(3)])
+		for j := range h.SynBytes {
+			h.SynBytes[j], h.SynAckBytes[j] = byte(rng.Uint32()), byte(rng.Uint32())
+		}
+		h.Client.TFO = rng.IntN(2) == 0
+		h.Client.HasWScale, h.Client.WScale = rng.IntN(2) == 0, uint8(rng.IntN(15))
+		h.Server.HasWScale, h.Server.WScale = rng.IntN(2) == 0, uint8(rng.IntN(15))
+		f.malformed = []malformedNote{{3, "TCP", "TCP header truncated: 7 of 20 bytes captured"}, {4, "IP \"v\"", "a\nb\x01\xff é"}}
+		flows = append(flows, f)
+	}
+	nums := []int64{0, 1, -1, 2, 5, 6, 16, 20, 255, 256, 1e6, 1499999, 1500000, 59999999999, 3600e9 + 1,
+		1<<32 + 1, 1<<31 - 1, -1 << 31, math.MaxInt64, math.MinInt64}
+	checked := 0
+	for i, f := range flows {
+		h := &f.Handshake
+		for c := range numCodes + 1 {
+			for k := range 30 {
+				fi := Finding{Code: c, Frame: uint64(k % 6), RelatedFrame: uint64(rng.IntN(1000)),
+					A: nums[rng.IntN(len(nums))], B: nums[rng.IntN(len(nums))]}
+				switch k % 5 {
+				case 1:
+					fi.B = int64(rng.IntN(4)) - 1
+				case 2:
+					fi.A, fi.B = int64(rng.Uint32()), int64(rng.Uint32())
+				case 3:
+					fi.A = int64(rng.Uint32())
+					fi.B = int64(uint32(fi.A) + uint32(h.SynAckPayload))
+				case 4:
+					fi.A = int64(rng.Uint32())
+					fi.B = int64(uint32(fi.A) + uint32(h.SynAckPadding))
+				}
+				if k%6 == 5 {
+					fi.Frame = h.SynAckFrame
+				}
+				if (c == CodeSynAckPayload || c == CodeSynPayload) && fi.A < 0 {
+					fi.A = -fi.A & math.MaxInt32 // payloadHex panics on a negative length
+				}
+				want := messageRef(f, fi)
+				if got := f.Message(fi); got != want {
+					t.Fatalf("flow %d, %v %+v: %q, want %q", i, c, fi, got, want)
+				}
+				if got := string(f.appendMessage([]byte("x"), fi)); got != "x"+want {
+					t.Fatalf("flow %d, %v %+v: appended %q, want %q", i, c, fi, got, "x"+want)
+				}
+				wantJSON := string(appendJSONString([]byte("x"), want))
+				if got := string(f.appendJSONMessage([]byte(`x"`), fi)); got != wantJSON {
+					t.Fatalf("flow %d, %v %+v: JSON %s, want %s", i, c, fi, got, wantJSON)
+				}
+				checked++
+			}
+		}
+	}
+	t.Logf("%d messages compared", checked)
+}
+
+// messageRef is Flow.Message as it was written with fmt, before
+// appendMessage: the sentences appendMessage must match byte for byte.
+func messageRef(f *Flow, fi Finding) string {
+	h := &f.Handshake
+	switch fi.Code {
+	case CodeSynAckPayload:
+		n := int(fi.A)
+		msg := fmt.Sprintf("SYN-ACK carries %d byte%s of TCP payload (%s); a SYN-ACK should carry none",
+			n, plural(n), payloadHexRef(h.SynAckBytes[:h.SynAckCaptured], n))
+		if fi.B == 1 {
+			msg += ": the bytes look like Ethernet padding taken into the IP datagram by a device in the path"
+		}
+		return msg
+	case CodeAckMismatch:
+		exp, act := uint32(fi.A), uint32(fi.B)
+		diff := int32(act - exp)
+		msg := fmt.Sprintf("ACK expected %d (server ISN+1), got %d (%+d)", exp, act, diff)
+		switch {
+		case h.SynAckPayload > 0 && act == exp+uint32(h.SynAckPayload):
+			msg += fmt.Sprintf(": the client acknowledged the %d byte%s of SYN-ACK payload (frame %d). RFC 9293 allows it, "+
+				"but stateful firewalls that require ACK = ISN+1 drop this segment (Microsoft TMG logs FWX_E_SEQ_ACK_MISMATCH 0xC0040034), "+
+				"so the connection never establishes through them",
+				h.SynAckPayload, plural(h.SynAckPayload), h.SynAckFrame)
+		case h.SynAckPadding > 0 && int(diff) == h.SynAckPadding:
+			msg += fmt.Sprintf(": it acknowledges %d byte%s the server never sent. The SYN-ACK (frame %d) left here with %d byte%s of "+
+				"Ethernet padding: a device between here and the client that takes padding into the IP datagram would make the client "+
+				"acknowledge exactly these. Stateful firewalls drop this segment (Microsoft TMG: FWX_E_SEQ_ACK_MISMATCH)",
+				diff, plural(int(diff)), h.SynAckFrame, h.SynAckPadding, plural(h.SynAckPadding))
+		default:
+			msg += ": it acknowledges bytes that were never sent; stateful firewalls drop this segment"
+		}
+		return msg
+	case CodeSynAckAckMismatch:
+		return fmt.Sprintf("SYN-ACK acknowledges %d, expected %d (client ISN+1%s): it does not answer the SYN of frame %d",
+			uint32(fi.B), uint32(fi.A), tfoNoteRef(h), h.SynFrame)
+	case CodeSynPayload:
+		return fmt.Sprintf("SYN carries %d byte%s of data (%s) without a TCP Fast Open cookie", fi.A, plural(int(fi.A)),
+			payloadHexRef(h.SynBytes[:h.SynCaptured], int(fi.A)))
+	case CodeTFO:
+		switch {
+		case fi.A == 0:
+			return "SYN carries a TCP Fast Open cookie request, no data"
+		case fi.B == 1:
+			return fmt.Sprintf("SYN carries a TCP Fast Open cookie and %d byte%s of data; the server accepted the data", fi.A, plural(int(fi.A)))
+		case fi.B == 0:
+			return fmt.Sprintf("SYN carries a TCP Fast Open cookie and %d byte%s of data; the server did not accept the data", fi.A, plural(int(fi.A)))
+		}
+		return fmt.Sprintf("SYN carries a TCP Fast Open cookie and %d byte%s of data; no SYN-ACK seen", fi.A, plural(int(fi.A)))
+	case CodeRefused:
+		return fmt.Sprintf("connection refused: the SYN (frame %d) was answered with a RST from %s", fi.RelatedFrame, f.Server)
+	case CodeUnanswered:
+		return fmt.Sprintf("%d SYN%s over %s with neither SYN-ACK nor RST in the capture", fi.A, plural(int(fi.A)), secondsRef(fi.B))
+	case CodeSynRetransmit:
+		return fmt.Sprintf("SYN sent again (same ISN %d, #%d): the first was not answered", h.ClientISN, fi.A)
+	case CodeSynAckRetransmit:
+		return fmt.Sprintf("SYN-ACK sent again (same ISN %d, #%d): the server never saw an acceptable third segment", h.ServerISN, fi.A)
+	case CodeIncomplete:
+		return "SYN and SYN-ACK seen, but no third segment from the client"
+	case CodeSynAckWithoutSyn:
+		return "SYN-ACK with no SYN in the capture"
+	case CodeNotSeen:
+		return "the capture starts mid-connection: no handshake seen"
+	case CodeWScaleOneSided:
+		c, s := "did not", "did not"
+		if h.Client.HasWScale {
+			c = fmt.Sprintf("offered shift %d", h.Client.WScale)
+		}
+		if h.Server.HasWScale {
+			s = fmt.Sprintf("offered shift %d", h.Server.WScale)
+		}
+		return fmt.Sprintf("window scaling offered by one side only (client %s, server %s): neither side scales", c, s)
+	case CodeMSSMissing:
+		if fi.Frame == h.SynAckFrame {
+			return "SYN-ACK without the MSS option"
+		}
+		return "SYN without the MSS option"
+	case CodeRetransmission:
+		return fmt.Sprintf("retransmission by the %s (%d bytes)", sideName(Side(fi.B)), fi.A)
+	case CodeFastRetransmission:
+		return fmt.Sprintf("fast retransmission by the %s after duplicate ACKs (%d bytes)", sideName(Side(fi.B)), fi.A)
+	case CodeSpuriousRetransmission:
+		return fmt.Sprintf("spurious retransmission by the %s: the data was already acknowledged", sideName(Side(fi.B)))
+	case CodeOutOfOrder:
+		return fmt.Sprintf("out-of-order segment from the %s", sideName(Side(fi.B)))
+	case CodeLostSegment:
+		return fmt.Sprintf("previous segment from the %s not captured (%d bytes missing)", sideName(Side(fi.B)), fi.A)
+	case CodeAckUnseen:
+		return fmt.Sprintf("the %s acknowledges data that was never captured (ACK %d)", sideName(Side(fi.B)), uint32(fi.A))
+	case CodeDupAck:
+		return fmt.Sprintf("duplicate ACK #%d from the %s", fi.A, sideName(Side(fi.B)))
+	case CodeZeroWindow:
+		return fmt.Sprintf("zero window from the %s: it cannot take more data", sideName(Side(fi.B)))
+	case CodeZeroWindowProbe:
+		return fmt.Sprintf("zero window probe from the %s", sideName(Side(fi.B)))
+	case CodeWindowFull:
+		return fmt.Sprintf("the %s filled the receiver's window", sideName(Side(fi.B)))
+	case CodeWindowUpdate:
+		return fmt.Sprintf("window update from the %s (window %d)", sideName(Side(fi.B)), fi.A)
+	case CodeKeepAlive:
+		return fmt.Sprintf("keep-alive from the %s", sideName(Side(fi.B)))
+	case CodeReusedPorts:
+		if fi.B == 1 {
+			return "SYN-ACK with a new ISN: the server started the connection over"
+		}
+		return fmt.Sprintf("a new connection (flow %d) took over these ports before this one ended", fi.A)
+	case CodeRST:
+		s := Side(fi.A)
+		return fmt.Sprintf("connection reset by the %s (%s)", sideName(s), endpointRef(f, s))
+	case CodeDataAfterClose:
+		return fmt.Sprintf("%d bytes of data after the connection was closed", fi.A)
+	case CodeChecksumOffload:
+		return fmt.Sprintf("%d packet%s sent by the capturing host with bad checksums: checksum offload (the NIC fills them in after the capture point)",
+			fi.A, plural(int(fi.A)))
+	case CodeChecksumBad:
+		return fmt.Sprintf("bad checksum on a packet from the %s (%s)", sideName(Side(fi.A)), endpointRef(f, Side(fi.A)))
+	case CodeMalformed:
+		for _, m := range f.malformed {
+			if m.frame == fi.Frame {
+				return fmt.Sprintf("damaged packet: %s at byte %d: %s", m.layer, fi.A, m.reason)
+			}
+		}
+		return fmt.Sprintf("damaged packet: decoding stops at byte %d", fi.A)
+	}
+	return fi.Code.String()
+}
+
+// endpointRef is the old Flow.endpoint.
+func endpointRef(f *Flow, s Side) string {
+	if s == FromClient {
+		return f.Client.String()
+	}
+	return f.Server.String()
+}
+
+// tfoNoteRef is the old tfoNote.
+func tfoNoteRef(h *Handshake) string {
+	if h.Client.TFO && h.SynPayload > 0 {
+		return fmt.Sprintf(", or +%d with Fast Open data", h.SynPayload)
+	}
+	return ""
+}
+
+// payloadHexRef is the old payloadHex: the first bytes of a payload in
+// hex, noting how many more there are.
+func payloadHexRef(b []byte, n int) string {
+	shown := min(n, len(b))
+	s := strings.TrimSpace(spacedHexRef(b[:shown]))
+	if n > shown {
+		s += fmt.Sprintf(" …+%d", n-shown)
+	}
+	if s == "" {
+		return "not captured"
+	}
+	return "bytes " + s
+}
+
+// spacedHexRef is the old spacedHex.
+func spacedHexRef(b []byte) string {
+	var sb strings.Builder
+	for i, c := range b {
+		if i > 0 {
+			sb.WriteByte(' ')
+		}
+		sb.WriteString(hex.EncodeToString([]byte{c}))
+	}
+	return sb.String()
+}
+
+// secondsRef is the old seconds.
+func secondsRef(ns int64) string {
+	return time.Duration(ns).Round(time.Millisecond).String()
+}
+
+// TestJSONSafe8 compares the eight-byte test with the byte table on every
+// pair of byte values at every two places in a word of plain bytes.
+func TestJSONSafe8(t *testing.T) {
+	for _, bg := range []byte{' ', 'a', '~'} {
+		for p := range 8 {
+			for q := p + 1; q < 8; q++ {
+				for v := range 256 {
+					for w := range 256 {
+						var x uint64
+						for i := range 8 {
+							c := bg
+							switch i {
+							case p:
+								c = byte(v)
+							case q:
+								c = byte(w)
+							}
+							x |= uint64(c) << (8 * i)
+						}
+						want := jsonSafe[v] && jsonSafe[w]
+						if got := jsonSafe8(x); got != want {
+							t.Fatalf("%016x: %v, want %v", x, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestAppendUint compares the integer writers with strconv around every
+// power of ten, at the ends of the ranges and on random values.
+func TestAppendUint(t *testing.T) {
+	us := []uint64{0, math.MaxUint64, math.MaxUint64 - 1, math.MaxInt64, math.MaxInt64 + 1}
+	for p := uint64(1); p <= 1e19; p *= 10 {
+		us = append(us, p-1, p, p+1)
+		if p == 1e19 {
+			break
+		}
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 200000 {
+		us = append(us, rng.Uint64()>>rng.IntN(64))
+	}
+	for _, u := range us {
+		if got, want := appendUint([]byte("x"), u), strconv.AppendUint([]byte("x"), u, 10); string(got) != string(want) {
+			t.Fatalf("%d: %s, want %s", u, got, want)
+		}
+		v := int64(u)
+		if got, want := appendInt([]byte("x"), v), strconv.AppendInt([]byte("x"), v, 10); string(got) != string(want) {
+			t.Fatalf("%d: %s, want %s", v, got, want)
 		}
 	}
 }
