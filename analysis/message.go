@@ -1,9 +1,7 @@
 package analysis
 
 import (
-	"encoding/hex"
 	"net/netip"
-	"strings"
 	"time"
 )
 
@@ -278,18 +276,16 @@ func plural(n int) string {
 }
 
 // appendCount appends n and the unit, with an s unless n is 1: "3 bytes".
-func appendCount(b []byte, n int, unit string) []byte {
-	b = appendInt(b, int64(n))
-	b = append(b, unit...)
-	return append(b, plural(n)...)
-}
+func appendCount(b []byte, n int, unit string) []byte { return appendCount64(b, int64(n), unit) }
 
-// appendCount64 is appendCount for a finding's number, printed whole and
-// made plural as plural(int(n)) decides.
+// appendCount64 is appendCount for a finding's number.
 func appendCount64(b []byte, n int64, unit string) []byte {
 	b = appendInt(b, n)
 	b = append(b, unit...)
-	return append(b, plural(int(n))...)
+	if n != 1 {
+		b = append(b, 's')
+	}
+	return b
 }
 
 // appendPayloadHex shows the first bytes of a payload of n bytes in hex
@@ -300,13 +296,7 @@ func appendPayloadHex(b, data []byte, n int) []byte {
 	if n == 0 {
 		return append(b, "not captured"...)
 	}
-	b = append(b, "bytes "...)
-	for i, c := range data {
-		if i > 0 {
-			b = append(b, ' ')
-		}
-		b = append(b, hexDigits[c>>4], hexDigits[c&0xF])
-	}
+	b = appendSpacedHex(append(b, "bytes "...), data)
 	if n > shown {
 		b = append(b, " …+"...)
 		b = appendInt(b, int64(n-shown))
@@ -315,13 +305,15 @@ func appendPayloadHex(b, data []byte, n int) []byte {
 }
 
 // spacedHex writes b in hex, a space between bytes.
-func spacedHex(b []byte) string {
-	var sb strings.Builder
-	for i, c := range b {
+func spacedHex(b []byte) string { return string(appendSpacedHex(nil, b)) }
+
+// appendSpacedHex appends data in hex, a space between bytes.
+func appendSpacedHex(b, data []byte) []byte {
+	for i, c := range data {
 		if i > 0 {
-			sb.WriteByte(' ')
+			b = append(b, ' ')
 		}
-		sb.WriteString(hex.EncodeToString([]byte{c}))
+		b = append(b, hexDigits[c>>4], hexDigits[c&0xF])
 	}
-	return sb.String()
+	return b
 }
