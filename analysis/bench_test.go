@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -167,6 +168,10 @@ func FuzzDecode(f *testing.F) {
 		}
 		f.Add(uint16(layers.LinkTypeEthernet), bytes.Clone(rec.Data))
 		f.Add(uint16(layers.LinkTypeRaw), bytes.Clone(rec.Data[14:]))
+		for _, kind := range []string{"vlan", "qinq", "sll", "sll2"} {
+			data, lt := rewrap(rec.Data, kind, 5)
+			f.Add(uint16(lt), data)
+		}
 	}
 	// Every frame of the fixtures, and the first frames of each corpus
 	// capture: every link type and encapsulation there is.
@@ -187,8 +192,15 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, lt uint16, frame []byte) {
 		a := NewAnalyzer(Config{Name: "fuzz"})
 		rec := capture.Record{Frame: 1, LinkType: layers.LinkType(lt), Data: frame, CapLen: uint32(len(frame)), OrigLen: uint32(len(frame))}
-		var p Packet
+		var p, ps Packet
 		a.dec.Decode(&rec, &p)
+		// The fast path and gopacket's layers must agree on every frame.
+		ds := NewDecoder()
+		ds.slow = true
+		ds.Decode(&rec, &ps)
+		if !reflect.DeepEqual(p, ps) {
+			t.Fatalf("fast path\n%+v\ngeneral path\n%+v", p, ps)
+		}
 		if len(p.Payload) > len(frame) || len(p.Padding) > len(frame) {
 			t.Fatalf("payload %d / padding %d bytes from a %d-byte frame", len(p.Payload), len(p.Padding), len(frame))
 		}

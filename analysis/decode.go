@@ -118,7 +118,7 @@ func (d *Decoder) Decode(rec *capture.Record, p *Packet) {
 		FragmentFrames: frags,
 	}
 	data := rec.Data
-	if rec.LinkType == layers.LinkTypeEthernet && !d.slow && d.fast(p, data) {
+	if !d.slow && d.fast(p, data, rec.LinkType) {
 		return
 	}
 	typ := firstLayer(rec.LinkType, data)
@@ -204,19 +204,69 @@ func (d *Decoder) walk(p *Packet, typ gopacket.LayerType, data []byte, off int, 
 	}
 }
 
-// fast decodes the common frame, untagged Ethernet with an IPv4 header
-// without options or an IPv6 header, not a fragment, then TCP, without
-// gopacket's layers: the fields it sets are those walk sets for such a
-// frame (TestFastDecodeMatchesWalk holds it to that). It returns false,
-// having set nothing, for any other frame.
-func (d *Decoder) fast(p *Packet, data []byte) bool {
-	if len(data) < 14+20 {
+// fast decodes the common frame without gopacket's layers: Ethernet with
+// up to four 802.1Q or 802.1ad tags, or Linux cooked capture (SLL or
+// SLL2), then an IPv4 header without options or an IPv6 header, not a
+// fragment, then TCP. The fields it sets are those walk sets for such a
+// frame (TestFastDecodeMatchesWalk and FuzzDecode hold it to that). It
+// returns false, having set nothing, for any other frame.
+func (d *Decoder) fast(p *Packet, data []byte, lt layers.LinkType) bool {
+	var et uint16 // the EtherType of what starts at off
+	var off int
+	dir := p.Direction
+	switch lt {
+	case layers.LinkTypeEthernet:
+		if len(data) < 14+20 {
+			return false
+		}
+		et, off = binary.BigEndian.Uint16(data[12:14]), 14
+	case layers.LinkTypeLinuxSLL:
+		if len(data) < 16+20 || binary.BigEndian.Uint16(data[4:6]) > 8 {
+			return false // gopacket refuses an address longer than 8 bytes
+		}
+		if dir == capture.DirUnknown {
+			dir = sllDirection(binary.BigEndian.Uint16(data[0:2]))
+		}
+		et, off = binary.BigEndian.Uint16(data[14:16]), 16
+	case layers.LinkTypeLinuxSLL2:
+		if len(data) < 20+20 || data[11] > 8 {
+			return false
+		}
+		if dir == capture.DirUnknown {
+			dir = sllDirection(uint16(data[10]))
+		}
+		et, off = binary.BigEndian.Uint16(data[0:2]), 20
+	default:
 		return false
 	}
-	const off = 14
-	ip := data[off:]
-	switch binary.BigEndian.Uint16(data[12:14]) {
+	var vlan [len(p.VLAN)]uint16
+	nvlan := 0
+	for et == 0x8100 || et == 0x88a8 { // 802.1Q, 802.1ad (QinQ)
+		if nvlan == len(vlan) || len(data) < off+4 {
+			return false
+		}
+		vlan[nvlan] = binary.BigEndian.Uint16(data[off:off+2]) & 0x0fff
+		nvlan++
+		et = binary.BigEndian.Uint16(data[off+2 : off+4])
+		off += 4
+	}
+	if !d.fastIP(p, data[off:], off, et) {
+		return false
+	}
+	p.Direction = dir
+	p.VLAN, p.NVLAN = vlan, nvlan
+	return true
+}
+
+// fastIP decodes an IPv4 header without options or an IPv6 header, and the
+// TCP segment it carries, from ip, which starts at byte off of the frame.
+// It returns false, having set nothing, for anything else.
+func (d *Decoder) fastIP(p *Packet, ip []byte, off int, et uint16) bool {
+	switch et {
 	case 0x0800:
+		if len(ip) < 20 {
+			return false
+		}
 		length := int(binary.BigEndian.Uint16(ip[2:4]))
 		flags := binary.BigEndian.Uint16(ip[6:8])
 		if ip[0] != 0x45 || length < 20 || length > len(ip) || flags&0x3fff != 0 || ip[9] != 6 {
