@@ -24,7 +24,10 @@ func offloadSender(flows []*Flow) netip.Addr {
 		late   bool
 	)
 	for _, f := range flows {
-		for i, b := range f.badSums {
+		if f.notes == nil {
+			continue
+		}
+		for i, b := range f.notes.badSums {
 			addr := f.addrOf(b.side)
 			if !sender.IsValid() {
 				sender = addr
@@ -53,9 +56,12 @@ func (f *Flow) addrOf(s Side) netip.Addr {
 // checksum.offload finding for all those explained by offload (with their
 // count), and one checksum.bad finding per other packet.
 func (f *Flow) finishChecksums(offload netip.Addr) {
+	if f.notes == nil {
+		return
+	}
 	var first uint64
 	n := 0
-	for _, b := range f.badSums {
+	for _, b := range f.notes.badSums {
 		// A packet the capture marks as received is not the capturing
 		// host's own, whatever its sender does later.
 		// A checksum field holding the pseudo-header sum was left for a
@@ -75,5 +81,5 @@ func (f *Flow) finishChecksums(offload netip.Addr) {
 	if n > 0 {
 		f.addFinding(Finding{Code: CodeChecksumOffload, Frame: first, A: int64(n)})
 	}
-	f.badSums = nil
+	f.notes.badSums = nil
 }

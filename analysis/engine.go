@@ -334,8 +334,8 @@ func (f *Flow) add(p *Packet, pool *refPool) {
 	if p.MalformedLayer != "" {
 		ref.Bits |= RefMalformed
 		f.addFinding(Finding{Code: CodeMalformed, Frame: p.Frame, A: int64(p.MalformedOffset)})
-		if len(f.malformed) < maxFindingsPerCode {
-			f.malformed = append(f.malformed, malformedNote{p.Frame, p.MalformedLayer, p.MalformedReason})
+		if n := f.note(); len(n.malformed) < maxFindingsPerCode {
+			n.malformed = append(n.malformed, malformedNote{p.Frame, p.MalformedLayer, p.MalformedReason})
 		}
 	}
 	if p.TCPChecksum == CheckBad || p.IPChecksum == CheckBad {
@@ -347,11 +347,11 @@ func (f *Flow) add(p *Packet, pool *refPool) {
 		if !(p.PartialChecksum && p.IPChecksum != CheckBad) && p.Direction != capture.DirOutbound {
 			f.noted = true
 		}
-		if len(f.badSums) < maxFindingsPerCode {
-			f.badSums = append(f.badSums, badSum{p.Frame, side, p.Direction, p.PartialChecksum && p.IPChecksum != CheckBad})
+		if n := f.note(); len(n.badSums) < maxFindingsPerCode {
+			n.badSums = append(n.badSums, badSum{p.Frame, side, p.Direction, p.PartialChecksum && p.IPChecksum != CheckBad})
 		}
 	}
-	if p.TCPChecksum == CheckGood && len(f.badSums) > 0 && f.badSums[0].side == side && f.badSums[0].frame < p.Frame {
+	if p.TCPChecksum == CheckGood && f.notes != nil && len(f.notes.badSums) > 0 && f.notes.badSums[0].side == side && f.notes.badSums[0].frame < p.Frame {
 		f.goodAfterBad = true
 	}
 	if pool != nil {

@@ -139,7 +139,11 @@ func (a *Analyzer) evict(f *Flow) {
 	// Nothing refers to f any more (a dirty entry for it is recognised as
 	// stale by its id): clear it for the next new flow, keeping its
 	// arrays, so that a flood of new flows does not churn the heap.
-	*f = Flow{Refs: f.Refs[:0], Findings: f.Findings[:0], badSums: f.badSums[:0], malformed: f.malformed[:0]}
+	n := f.notes
+	if n != nil {
+		*n = flowNotes{badSums: n.badSums[:0], malformed: n.malformed[:0]}
+	}
+	*f = Flow{Refs: f.Refs[:0], Findings: f.Findings[:0], notes: n}
 	a.spare = f
 }
 

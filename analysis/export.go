@@ -69,8 +69,12 @@ func (a *Analyzer) FlowCopy(id int) (*Flow, bool) {
 	f := *g
 	f.Refs = slices.Clone(f.Refs)
 	f.Findings = slices.Clone(f.Findings)
-	f.badSums = slices.Clone(f.badSums)
-	f.malformed = slices.Clone(f.malformed)
+	if g.notes != nil {
+		n := *g.notes
+		n.badSums = slices.Clone(n.badSums)
+		n.malformed = slices.Clone(n.malformed)
+		f.notes = &n
+	}
 	if !f.finished {
 		f.Status, f.Handshake.Status = f.provisional()
 	}

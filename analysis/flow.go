@@ -168,9 +168,17 @@ func (h *Handshake) IRTT() (ns int64, ok bool) {
 
 // Flow is one TCP connection.
 type Flow struct {
-	ID               int
-	Client, Server   netip.AddrPort
+	ID             int
+	Client, Server netip.AddrPort
+
+	// The small fields share one word.
 	DirectionGuessed bool
+	Status           Status
+	Tunnel           Tunnel
+	// Marked is set when a packet of the flow matched Config.Mark.
+	Marked bool
+	// VLAN is the outermost VLAN tag of the first packet (0 when none).
+	VLAN uint16
 
 	FirstFrame, LastFrame uint64
 	Start, End            int64 // Unix nanoseconds of the first and last packet
@@ -179,24 +187,14 @@ type Flow struct {
 
 	Handshake Handshake
 	Findings  []Finding
-	// Counts counts findings per code, including those past the cap on
-	// stored findings.
-	Counts [numCodes]uint32
-	Status Status
 
 	// Refs lists the flow's packets in capture order.
 	Refs []PacketRef
 
-	// VLAN is the outermost VLAN tag of the first packet (0 when none).
-	VLAN   uint16
-	Tunnel Tunnel
 	// PrevID is the flow whose ports this one took over (a new SYN with
 	// another ISN on the same addresses and ports), 0 when none.
 	PrevID int
-	// Marked is set when a packet of the flow matched Config.Mark.
-	Marked bool
 
-	// Small fields first, in the padding after Marked.
 	firstSender Side
 	finSeen     [2]bool
 	rstSeen     bool
@@ -209,6 +207,7 @@ type Flow struct {
 	// goodAfterBad: a good checksum came from the side of the flow's
 	// first bad one, after it.
 	goodAfterBad bool
+	codes        uint32 // a bit set of the codes of the flow's findings
 
 	dir         [2]dirState
 	zeek        zeekState
@@ -216,8 +215,9 @@ type Flow struct {
 	closeFrame  uint64 // the RST, or the second FIN, that ended the connection
 	firstRTT    int64  // Wireshark's ts_first_rtt: first ACK after the last SYN
 	lastSynTime int64
-	badSums     []badSum
-	malformed   []malformedNote
+	// notes holds what few flows need; nil until the first finding, bad
+	// checksum or malformed packet.
+	notes *flowNotes
 
 	// The Analyzer's bookkeeping: the flow's place in Result.Flows, its
 	// eviction queue (evict.go) and when it was last touched
@@ -227,6 +227,78 @@ type Flow struct {
 	queuedAt     uint32
 	lastActive   uint32
 	touched      uint32
+}
+
+// flowNotes is the part of a Flow that few flows need, kept apart so that
+// the many flows of a busy capture or a SYN flood are smaller.
+type flowNotes struct {
+	// counts counts findings per code, including those past the cap on
+	// stored findings, once counted is set: a flow counts its findings
+	// when it has more than countAfter (before that, its Findings are its
+	// counts).
+	counts    [numCodes]uint32
+	counted   bool
+	badSums   []badSum
+	malformed []malformedNote
+}
+
+// countAfter is the number of findings a flow keeps without counting
+// them by code.
+const countAfter = 16
+
+// Flow.codes is a bit set of codes.
+var _ [32 - numCodes]byte
+
+// note returns f's notes, allocating them on first use.
+func (f *Flow) note() *flowNotes {
+	if f.notes == nil {
+		f.notes = new(flowNotes)
+	}
+	return f.notes
+}
+
+// noCounts stands for the counts of a flow without any past the cap.
+var noCounts [numCodes]uint32
+
+// overCounts returns counts of findings per code from which those past the
+// cap on stored findings can be read: when the flow's findings are not
+// counted, none is past the cap and it returns zeros.
+func (f *Flow) overCounts() *[numCodes]uint32 {
+	if f.notes == nil || !f.notes.counted {
+		return &noCounts
+	}
+	return &f.notes.counts
+}
+
+// Counts returns the number of findings per code, including those past the
+// cap on stored findings (maxFindingsPerCode).
+func (f *Flow) Counts() [numCodes]uint32 {
+	if f.notes != nil && f.notes.counted {
+		return f.notes.counts
+	}
+	var c [numCodes]uint32
+	for _, fi := range f.Findings {
+		c[fi.Code]++
+	}
+	return c
+}
+
+// Count returns the number of findings with the code, including those past
+// the cap on stored findings.
+func (f *Flow) Count(c Code) int {
+	switch {
+	case f.notes != nil && f.notes.counted:
+		return int(f.notes.counts[c])
+	case !f.Has(c):
+		return 0
+	}
+	n := 0
+	for _, fi := range f.Findings {
+		if fi.Code == c {
+			n++
+		}
+	}
+	return n
 }
 
 type badSum struct {
@@ -249,14 +321,27 @@ func (f *Flow) addFinding(fi Finding) {
 	if fi.Code.Severity() >= Warning {
 		f.noted = true
 	}
-	f.Counts[fi.Code]++
-	if f.Counts[fi.Code] <= maxFindingsPerCode {
+	f.codes |= 1 << fi.Code
+	if f.notes == nil || !f.notes.counted {
+		if len(f.Findings) < countAfter {
+			f.Findings = append(f.Findings, fi)
+			return
+		}
+		n := f.note()
+		for _, g := range f.Findings {
+			n.counts[g.Code]++
+		}
+		n.counted = true
+	}
+	n := f.notes
+	n.counts[fi.Code]++
+	if n.counts[fi.Code] <= maxFindingsPerCode {
 		f.Findings = append(f.Findings, fi)
 	}
 }
 
 // Has reports whether the flow has a finding with the code.
-func (f *Flow) Has(c Code) bool { return f.Counts[c] > 0 }
+func (f *Flow) Has(c Code) bool { return f.codes&(1<<c) != 0 }
 
 // First returns the flow's first finding with the code.
 func (f *Flow) First(c Code) (Finding, bool) {

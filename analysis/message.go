@@ -216,7 +216,11 @@ func (f *Flow) appendMessage(b []byte, fi Finding) []byte {
 		b = f.appendEndpoint(b, Side(fi.A))
 		return append(b, ')')
 	case CodeMalformed:
-		for _, m := range f.malformed {
+		var notes []malformedNote
+		if f.notes != nil {
+			notes = f.notes.malformed
+		}
+		for _, m := range notes {
 			if m.frame == fi.Frame {
 				b = append(b, "damaged packet: "...)
 				b = append(b, m.layer...)

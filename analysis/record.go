@@ -145,7 +145,7 @@ func (f *Flow) Record(capture string) Record {
 		}
 		r.Findings = append(r.Findings, rf)
 	}
-	for c, n := range f.Counts {
+	for c, n := range f.overCounts() {
 		if n > maxFindingsPerCode {
 			if r.FindingCounts == nil {
 				r.FindingCounts = make(map[string]uint32)

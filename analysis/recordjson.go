@@ -143,7 +143,7 @@ func (f *Flow) appendJSON(b []byte, capture string) []byte {
 		b = append(b, '}')
 	}
 	b = append(b, ']')
-	b = appendJSONCounts(b, &f.Counts)
+	b = appendJSONCounts(b, f.overCounts())
 	return append(b, '}', '\n')
 }
 

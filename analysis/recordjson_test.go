@@ -286,7 +286,7 @@ func TestAppendMessage(t *testing.T) {
 		h.Client.TFO = rng.IntN(2) == 0
 		h.Client.HasWScale, h.Client.WScale = rng.IntN(2) == 0, uint8(rng.IntN(15))
 		h.Server.HasWScale, h.Server.WScale = rng.IntN(2) == 0, uint8(rng.IntN(15))
-		f.malformed = []malformedNote{{3, "TCP", "TCP header truncated: 7 of 20 bytes captured"}, {4, "IP \"v\"", "a\nb\x01\xff é"}}
+		f.note().malformed = []malformedNote{{3, "TCP", "TCP header truncated: 7 of 20 bytes captured"}, {4, "IP \"v\"", "a\nb\x01\xff é"}}
 		flows = append(flows, f)
 	}
 	nums := []int64{0, 1, -1, 2, 5, 6, 16, 20, 255, 256, 1e6, 1499999, 1500000, 59999999999, 3600e9 + 1,
@@ -450,7 +450,7 @@ func messageRef(f *Flow, fi Finding) string {
 	case CodeChecksumBad:
 		return fmt.Sprintf("bad checksum on a packet from the %s (%s)", sideName(Side(fi.A)), endpointRef(f, Side(fi.A)))
 	case CodeMalformed:
-		for _, m := range f.malformed {
+		for _, m := range f.note().malformed {
 			if m.frame == fi.Frame {
 				return fmt.Sprintf("damaged packet: %s at byte %d: %s", m.layer, fi.A, m.reason)
 			}

@@ -38,12 +38,7 @@ func (f *Flow) Summary() FlowSummary {
 	s := FlowSummary{
 		ID: f.ID, Client: f.Client, Server: f.Server, DirectionGuessed: f.DirectionGuessed,
 		Status: f.Status, Handshake: f.Handshake.Status, Packets: f.Packets, Bytes: f.Bytes,
-		Start: f.Start, End: f.End,
-	}
-	for c, n := range f.Counts {
-		if n > 0 {
-			s.Codes |= 1 << c
-		}
+		Start: f.Start, End: f.End, Codes: uint64(f.codes),
 	}
 	for _, fi := range f.Findings {
 		if !s.HasFirst || fi.Severity() > s.First.Severity() {

@@ -661,7 +661,7 @@ func (d *detailModel) fix() {
 // sumCounts counts every finding of the flow, kept or not.
 func sumCounts(f *analysis.Flow) uint64 {
 	var n uint64
-	for _, c := range f.Counts {
+	for _, c := range f.Counts() {
 		n += uint64(c)
 	}
 	return n

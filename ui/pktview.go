@@ -202,7 +202,7 @@ func (d *detailModel) offloaded(info *pktInfo) bool {
 	}
 	// The analysis judges a flow's first bad-checksum packets only, as
 	// many as it has findings for: this one must be among them.
-	judged := int(off.A) + int(f.Counts[analysis.CodeChecksumBad])
+	judged := int(off.A) + f.Count(analysis.CodeChecksumBad)
 	n := 0
 	for _, r := range f.Refs {
 		if r.Frame == info.ref.Frame {

@@ -152,7 +152,7 @@ func (rp *reporter) flow(f *analysis.Flow) {
 		n := shown[fi.Code]
 		if n > rp.o.PerCode {
 			if n == rp.o.PerCode+1 {
-				rest := int(f.Counts[fi.Code]) - rp.o.PerCode
+				rest := f.Count(fi.Code) - rp.o.PerCode
 				rp.wrap(fmt.Sprintf("%s %s %d more %s", SeverityGlyph(rp.g, fi.Severity()), rp.g.Ellipsis, rest, fi.Code), "    ", "      ")
 			}
 			continue
