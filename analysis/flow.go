@@ -128,33 +128,33 @@ func optionsOf(o *Options) SideOptions {
 		SACKPerm: o.SACKPerm, HasTS: o.HasTS, TFO: o.TFO}
 }
 
-// Handshake is what was seen of a flow's three-way handshake.
+// Handshake is what was seen of a flow's three-way handshake. Its fields
+// are ordered to leave no padding: every flow has one.
 type Handshake struct {
-	Status HandshakeStatus
+	Status                       HandshakeStatus
+	HaveSyn, HaveSynAck, HaveAck bool
+	AckChecked                   bool // the third segment was seen and its ACK compared
+	TFOAccepted                  bool
+	Client, Server               SideOptions
 
 	SynFrame, SynAckFrame, AckFrame uint64
 	SynTime, SynAckTime, AckTime    int64
+	LastSynTime                     int64
 	ClientISN, ServerISN            uint32
-	HaveSyn, HaveSynAck, HaveAck    bool
-	SynPayload, SynAckPayload       int
+	SynAckAck                       uint32
+	ExpectedAck                     uint32
+	ActualAck                       uint32
+	SynPayload, SynAckPayload       int32
+	// SynAckCaptured and SynCaptured count the bytes of SynAckBytes and
+	// SynBytes that the capture holds.
+	SynAckCaptured, SynCaptured int32
+	// SynAckPadding is the Ethernet padding that followed the SYN-ACK.
+	SynAckPadding int32
+	Syns, SynAcks int32
 	// SynAckBytes holds the first bytes of the SYN-ACK's payload
 	// (SynAckPayload of them, up to its size).
 	SynAckBytes [16]byte
 	SynBytes    [16]byte
-	// SynAckCaptured and SynCaptured count the bytes of SynAckBytes and
-	// SynBytes that the capture holds.
-	SynAckCaptured, SynCaptured int
-	// SynAckPadding is the Ethernet padding that followed the SYN-ACK.
-	SynAckPadding int
-	SynAckAck     uint32
-	ExpectedAck   uint32
-	ActualAck     uint32
-	AckChecked    bool // the third segment was seen and its ACK compared
-	Syns, SynAcks int
-	LastSynTime   int64
-	TFOAccepted   bool
-
-	Client, Server SideOptions
 }
 
 // IRTT returns the initial round-trip time (third segment minus SYN), as

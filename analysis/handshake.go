@@ -39,8 +39,8 @@ func (f *Flow) onSyn(p *Packet) {
 	h.Syns = 1
 	h.SynFrame, h.SynTime, h.LastSynTime = p.Frame, p.Time, p.Time
 	h.ClientISN = p.Seq
-	h.SynPayload = p.PayloadLen
-	h.SynCaptured = copy(h.SynBytes[:], p.Payload)
+	h.SynPayload = int32(p.PayloadLen)
+	h.SynCaptured = int32(copy(h.SynBytes[:], p.Payload))
 	h.Client = optionsOf(&p.Opts)
 	switch {
 	case p.Opts.TFO:
@@ -68,9 +68,9 @@ func (f *Flow) onSynAck(p *Packet) {
 	h.SynAckFrame, h.SynAckTime = p.Frame, p.Time
 	h.ServerISN = p.Seq
 	h.SynAckAck = p.Ack
-	h.SynAckPayload = p.PayloadLen
-	h.SynAckPadding = len(p.Padding)
-	h.SynAckCaptured = copy(h.SynAckBytes[:], p.Payload)
+	h.SynAckPayload = int32(p.PayloadLen)
+	h.SynAckPadding = int32(len(p.Padding))
+	h.SynAckCaptured = int32(copy(h.SynAckBytes[:], p.Payload))
 	h.Server = optionsOf(&p.Opts)
 	if !h.HaveSyn {
 		f.addFinding(Finding{Code: CodeSynAckWithoutSyn, Frame: p.Frame})

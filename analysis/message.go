@@ -44,19 +44,19 @@ func (f *Flow) appendMessage(b []byte, fi Finding) []byte {
 		switch {
 		case h.SynAckPayload > 0 && act == exp+uint32(h.SynAckPayload):
 			b = append(b, ": the client acknowledged the "...)
-			b = appendCount(b, h.SynAckPayload, " byte")
+			b = appendCount(b, int(h.SynAckPayload), " byte")
 			b = append(b, " of SYN-ACK payload (frame "...)
 			b = appendUint(b, h.SynAckFrame)
 			b = append(b, "). RFC 9293 allows it, "+
 				"but stateful firewalls that require ACK = ISN+1 drop this segment (Microsoft TMG logs FWX_E_SEQ_ACK_MISMATCH 0xC0040034), "+
 				"so the connection never establishes through them"...)
-		case h.SynAckPadding > 0 && int(diff) == h.SynAckPadding:
+		case h.SynAckPadding > 0 && int(diff) == int(h.SynAckPadding):
 			b = append(b, ": it acknowledges "...)
 			b = appendCount(b, int(diff), " byte")
 			b = append(b, " the server never sent. The SYN-ACK (frame "...)
 			b = appendUint(b, h.SynAckFrame)
 			b = append(b, ") left here with "...)
-			b = appendCount(b, h.SynAckPadding, " byte")
+			b = appendCount(b, int(h.SynAckPadding), " byte")
 			b = append(b, " of Ethernet padding: a device between here and the client that takes padding into the IP datagram would make the client "+
 				"acknowledge exactly these. Stateful firewalls drop this segment (Microsoft TMG: FWX_E_SEQ_ACK_MISMATCH)"...)
 		default:

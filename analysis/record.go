@@ -112,13 +112,13 @@ func (f *Flow) Record(capture string) Record {
 	if h.HaveSyn {
 		rh.SynFrame = h.SynFrame
 		rh.ClientISN = ptr(h.ClientISN)
-		rh.SynPayload = ptr(h.SynPayload)
+		rh.SynPayload = ptr(int(h.SynPayload))
 		rh.ClientOptions = recordOptions(h.Client)
 	}
 	if h.HaveSynAck {
 		rh.SynAckFrame = h.SynAckFrame
 		rh.ServerISN = ptr(h.ServerISN)
-		rh.SynAckPayload = ptr(h.SynAckPayload)
+		rh.SynAckPayload = ptr(int(h.SynAckPayload))
 		rh.ServerOptions = recordOptions(h.Server)
 	}
 	if h.AckChecked {
@@ -139,9 +139,9 @@ func (f *Flow) Record(capture string) Record {
 		}
 		switch fi.Code {
 		case CodeSynAckPayload:
-			rf.Bytes, rf.Data = h.SynAckPayload, hex.EncodeToString(h.SynAckBytes[:h.SynAckCaptured])
+			rf.Bytes, rf.Data = int(h.SynAckPayload), hex.EncodeToString(h.SynAckBytes[:h.SynAckCaptured])
 		case CodeSynPayload, CodeTFO:
-			rf.Bytes, rf.Data = h.SynPayload, hex.EncodeToString(h.SynBytes[:h.SynCaptured])
+			rf.Bytes, rf.Data = int(h.SynPayload), hex.EncodeToString(h.SynBytes[:h.SynCaptured])
 		}
 		r.Findings = append(r.Findings, rf)
 	}

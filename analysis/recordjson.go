@@ -127,9 +127,9 @@ func (f *Flow) appendJSON(b []byte, capture string) []byte {
 		)
 		switch fi.Code {
 		case CodeSynAckPayload:
-			n, data = h.SynAckPayload, h.SynAckBytes[:h.SynAckCaptured]
+			n, data = int(h.SynAckPayload), h.SynAckBytes[:h.SynAckCaptured]
 		case CodeSynPayload, CodeTFO:
-			n, data = h.SynPayload, h.SynBytes[:h.SynCaptured]
+			n, data = int(h.SynPayload), h.SynBytes[:h.SynCaptured]
 		}
 		if n != 0 {
 			b = append(b, `,"bytes":`...)

@@ -275,11 +275,11 @@ func TestAppendMessage(t *testing.T) {
 		h := &f.Handshake
 		h.SynFrame, h.SynAckFrame = uint64(rng.IntN(100)), uint64(rng.IntN(100))
 		h.ClientISN, h.ServerISN = rng.Uint32(), rng.Uint32()
-		h.SynPayload = []int{0, 1, 7, 40}[rng.IntN(4)]
-		h.SynAckPayload = []int{0, 1, 5, 20}[rng.IntN(4)]
-		h.SynAckPadding = []int{0, 1, 6}[rng.IntN(3)]
-		h.SynCaptured = min(h.SynPayload, len(h.SynBytes), []int{0, 3, 16}[rng.IntN(3)])
-		h.SynAckCaptured = min(h.SynAckPayload, len(h.SynAckBytes), []int{0, 2, 16}[rng.IntN(3)])
+		h.SynPayload = []int32{0, 1, 7, 40}[rng.IntN(4)]
+		h.SynAckPayload = []int32{0, 1, 5, 20}[rng.IntN(4)]
+		h.SynAckPadding = []int32{0, 1, 6}[rng.IntN(3)]
+		h.SynCaptured = min(h.SynPayload, int32(len(h.SynBytes)), []int32{0, 3, 16}[rng.IntN(3)])
+		h.SynAckCaptured = min(h.SynAckPayload, int32(len(h.SynAckBytes)), []int32{0, 2, 16}[rng.IntN(3)])
 		for j := range h.SynBytes {
 			h.SynBytes[j], h.SynAckBytes[j] = byte(rng.Uint32()), byte(rng.Uint32())
 		}
@@ -356,12 +356,12 @@ func messageRef(f *Flow, fi Finding) string {
 			msg += fmt.Sprintf(": the client acknowledged the %d byte%s of SYN-ACK payload (frame %d). RFC 9293 allows it, "+
 				"but stateful firewalls that require ACK = ISN+1 drop this segment (Microsoft TMG logs FWX_E_SEQ_ACK_MISMATCH 0xC0040034), "+
 				"so the connection never establishes through them",
-				h.SynAckPayload, plural(h.SynAckPayload), h.SynAckFrame)
-		case h.SynAckPadding > 0 && int(diff) == h.SynAckPadding:
+				h.SynAckPayload, plural(int(h.SynAckPayload)), h.SynAckFrame)
+		case h.SynAckPadding > 0 && int(diff) == int(h.SynAckPadding):
 			msg += fmt.Sprintf(": it acknowledges %d byte%s the server never sent. The SYN-ACK (frame %d) left here with %d byte%s of "+
 				"Ethernet padding: a device between here and the client that takes padding into the IP datagram would make the client "+
 				"acknowledge exactly these. Stateful firewalls drop this segment (Microsoft TMG: FWX_E_SEQ_ACK_MISMATCH)",
-				diff, plural(int(diff)), h.SynAckFrame, h.SynAckPadding, plural(h.SynAckPadding))
+				diff, plural(int(diff)), h.SynAckFrame, h.SynAckPadding, plural(int(h.SynAckPadding)))
 		default:
 			msg += ": it acknowledges bytes that were never sent; stateful firewalls drop this segment"
 		}

@@ -435,9 +435,9 @@ func (d *detailModel) ackLine() string {
 	s := fmt.Sprintf("ACK expected %d (server ISN+1), got %d (%+d): ", exp, act, diff)
 	switch {
 	case h.SynAckPayload > 0 && act == exp+uint32(h.SynAckPayload):
-		s += fmt.Sprintf("the SYN-ACK carried %d byte%s", h.SynAckPayload, plural(h.SynAckPayload))
-	case h.SynAckPadding > 0 && int(diff) == h.SynAckPadding:
-		s += fmt.Sprintf("the SYN-ACK left here with %d byte%s of Ethernet padding", h.SynAckPadding, plural(h.SynAckPadding))
+		s += fmt.Sprintf("the SYN-ACK carried %d byte%s", h.SynAckPayload, plural(int(h.SynAckPayload)))
+	case h.SynAckPadding > 0 && diff == h.SynAckPadding:
+		s += fmt.Sprintf("the SYN-ACK left here with %d byte%s of Ethernet padding", h.SynAckPadding, plural(int(h.SynAckPadding)))
 	default:
 		s += "it acknowledges bytes that were never sent"
 	}
