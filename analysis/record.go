@@ -178,8 +178,9 @@ func (res *Result) WriteJSON(w io.Writer) error {
 	}
 	const chunk = 64 << 10
 	buf := make([]byte, 0, chunk+4096)
+	head := jsonHead(res.Name)
 	for _, f := range res.Flows {
-		buf = f.appendJSON(buf, res.Name)
+		buf = f.appendJSON(buf, head)
 		if len(buf) >= chunk {
 			if _, err := w.Write(buf); err != nil {
 				return err
@@ -208,10 +209,11 @@ const (
 // about 15.
 func (res *Result) writeJSONPaired(w io.Writer) error {
 	runs := (len(res.Flows) + jsonRun - 1) / jsonRun
+	head := jsonHead(res.Name)
 	format := func(buf []byte, run int) []byte {
 		buf = buf[:0]
 		for _, f := range res.Flows[run*jsonRun : min((run+1)*jsonRun, len(res.Flows))] {
-			buf = f.appendJSON(buf, res.Name)
+			buf = f.appendJSON(buf, head)
 		}
 		return buf
 	}

@@ -15,12 +15,18 @@ import (
 // a small fraction of the cost. Keys are in Record's field order and follow
 // its omitempty rules.
 
-// appendJSON appends the flow's record and a newline.
-func (f *Flow) appendJSON(b []byte, capture string) []byte {
+// jsonHead is the start of every record of a capture, up to the id:
+// the capture's name, escaped once for all its records.
+func jsonHead(capture string) []byte {
+	b := appendJSONString([]byte(`{"capture":`), capture)
+	return append(b, `,"id":`...)
+}
+
+// appendJSON appends the flow's record and a newline; head is
+// jsonHead(the capture's name).
+func (f *Flow) appendJSON(b, head []byte) []byte {
 	h := &f.Handshake
-	b = append(b, `{"capture":`...)
-	b = appendJSONString(b, capture)
-	b = append(b, `,"id":`...)
+	b = append(b, head...)
 	b = appendInt(b, int64(f.ID))
 	b = append(b, `,"client":`...)
 	b = appendJSONAddrPort(b, f.Client)
