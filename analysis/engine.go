@@ -369,8 +369,9 @@ func (f *Flow) add(p *Packet, pool *refPool) {
 		// shorter than its header: counted, not analysed (as Wireshark).
 		return
 	}
-	f.handshake(p, side)
-	f.analyzeSeq(p, side)
+	cp := f.copyOf(p, side)
+	f.handshake(p, side, cp)
+	f.analyzeSeq(p, side, cp)
 	f.zeek.observe(zeekSeg{FromFirst: side == f.firstSender, Flags: p.Flags, Seq: p.Seq, Ack: p.Ack,
 		PayloadLen: p.PayloadLen, Window: p.Window, BadChecksum: p.TCPChecksum == CheckBad})
 	f.closeState(p, side)

@@ -129,6 +129,8 @@ type Finding struct {
 	Frame        uint64 // the frame it is about
 	RelatedFrame uint64 // the frame that explains it, 0 when none
 	// A and B carry the rule's numbers (see Flow.Message for each code).
+	// A finding about a copy of an earlier packet (IsCopy) keeps the
+	// evidence in B (copy.go).
 	A, B int64
 }
 

@@ -5,15 +5,16 @@ package analysis
 // and the verdicts that need the whole capture (unanswered, incomplete, not
 // seen) at the end.
 
-// handshake applies the handshake rules to one segment of f.
-func (f *Flow) handshake(p *Packet, side Side) {
+// handshake applies the handshake rules to one segment of f; cp says
+// whether the segment is a copy of an earlier one (copyOf).
+func (f *Flow) handshake(p *Packet, side Side, cp copyNote) {
 	h := &f.Handshake
 	syn, ack, rst := p.Flags&FlagSYN != 0, p.Flags&FlagACK != 0, p.Flags&FlagRST != 0
 	switch {
 	case syn && !ack && side == FromClient:
-		f.onSyn(p)
+		f.onSyn(p, cp)
 	case syn && ack && side == FromServer:
-		f.onSynAck(p)
+		f.onSynAck(p, cp)
 	case rst && side == FromServer && h.HaveSyn && !h.HaveSynAck && !h.HaveAck:
 		// The answer to the SYN is a reset: the port is closed, or a
 		// firewall refused the connection.
@@ -25,13 +26,21 @@ func (f *Flow) handshake(p *Packet, side Side) {
 	}
 }
 
-func (f *Flow) onSyn(p *Packet) {
+func (f *Flow) onSyn(p *Packet, cp copyNote) {
 	h := &f.Handshake
 	if h.HaveSyn {
 		if p.Seq == h.ClientISN {
-			h.Syns++
-			h.LastSynTime = p.Time
-			f.addFinding(Finding{Code: CodeSynRetransmit, Frame: p.Frame, RelatedFrame: h.SynFrame, A: int64(h.Syns)})
+			// A copy is not a SYN the client sent: Syns (#n in the
+			// message, and the unanswered SYNs) counts those it sent.
+			fi := Finding{Code: CodeSynRetransmit, Frame: p.Frame, RelatedFrame: h.SynFrame}
+			if cp.ok() {
+				fi.B = cp.pack(FromClient)
+			} else {
+				h.Syns++
+				h.LastSynTime = p.Time
+			}
+			fi.A = int64(h.Syns)
+			f.addFinding(fi)
 		}
 		return
 	}
@@ -54,12 +63,18 @@ func (f *Flow) onSyn(p *Packet) {
 	}
 }
 
-func (f *Flow) onSynAck(p *Packet) {
+func (f *Flow) onSynAck(p *Packet, cp copyNote) {
 	h := &f.Handshake
 	if h.HaveSynAck {
 		if p.Seq == h.ServerISN {
-			h.SynAcks++
-			f.addFinding(Finding{Code: CodeSynAckRetransmit, Frame: p.Frame, RelatedFrame: h.SynAckFrame, A: int64(h.SynAcks)})
+			fi := Finding{Code: CodeSynAckRetransmit, Frame: p.Frame, RelatedFrame: h.SynAckFrame}
+			if cp.ok() {
+				fi.B = cp.pack(FromServer)
+			} else {
+				h.SynAcks++
+			}
+			fi.A = int64(h.SynAcks)
+			f.addFinding(fi)
 		}
 		return
 	}

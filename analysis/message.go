@@ -16,6 +16,9 @@ func (f *Flow) Message(fi Finding) string {
 // the JSON records write one per finding.
 func (f *Flow) appendMessage(b []byte, fi Finding) []byte {
 	h := &f.Handshake
+	if c, ok := fi.copied(); ok {
+		return appendCopyMessage(b, fi, c)
+	}
 	switch fi.Code {
 	case CodeSynAckPayload:
 		n := int(fi.A)

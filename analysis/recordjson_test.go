@@ -291,7 +291,7 @@ func TestAppendMessage(t *testing.T) {
 	}
 	nums := []int64{0, 1, -1, 2, 5, 6, 16, 20, 255, 256, 1e6, 1499999, 1500000, 59999999999, 3600e9 + 1,
 		1<<32 + 1, 1<<31 - 1, -1 << 31, math.MaxInt64, math.MinInt64}
-	checked := 0
+	checked, copies := 0, 0
 	for i, f := range flows {
 		h := &f.Handshake
 		for c := range numCodes + 1 {
@@ -313,10 +313,21 @@ func TestAppendMessage(t *testing.T) {
 				if k%6 == 5 {
 					fi.Frame = h.SynAckFrame
 				}
+				if k%7 == 6 {
+					// About a copy of an earlier packet: bit 62, the
+					// microseconds, the TTLs, the IP ID and the side.
+					us := []int64{0, 1, 2, 15, 999, 1000, 1001, 1010, 1500, 12345, 999999, 1<<22 - 1}[rng.IntN(12)]
+					ttl := int64(rng.IntN(256))
+					copyTTL := []int64{ttl, ttl - 1, ttl - 3, int64(rng.IntN(256))}[rng.IntN(4)] & 0xff
+					fi.B = 1<<62 | us<<40 | copyTTL<<32 | ttl<<24 | int64(rng.IntN(1<<16))<<8 | int64(rng.IntN(2))
+				}
 				if (c == CodeSynAckPayload || c == CodeSynPayload) && fi.A < 0 {
 					fi.A = -fi.A & math.MaxInt32 // payloadHex panics on a negative length
 				}
 				want := messageRef(f, fi)
+				if _, ok := copyMessageRef(fi); ok {
+					copies++
+				}
 				if got := f.Message(fi); got != want {
 					t.Fatalf("flow %d, %v %+v: %q, want %q", i, c, fi, got, want)
 				}
@@ -331,12 +342,18 @@ func TestAppendMessage(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d messages compared", checked)
+	t.Logf("%d messages compared, %d about copies", checked, copies)
+	if copies < 1000 {
+		t.Errorf("only %d messages about copies compared", copies)
+	}
 }
 
 // messageRef is Flow.Message as it was written with fmt, before
 // appendMessage: the sentences appendMessage must match byte for byte.
 func messageRef(f *Flow, fi Finding) string {
+	if msg, ok := copyMessageRef(fi); ok {
+		return msg
+	}
 	h := &f.Handshake
 	switch fi.Code {
 	case CodeSynAckPayload:
@@ -458,6 +475,72 @@ func messageRef(f *Flow, fi Finding) string {
 		return fmt.Sprintf("damaged packet: decoding stops at byte %d", fi.A)
 	}
 	return fi.Code.String()
+}
+
+// copyMessageRef is the sentence of a finding about a copy of an earlier
+// packet, made with fmt, and false when fi is not about one: a code that
+// takes a packet seen twice for one sent twice, with bit 62 of B set (and
+// B positive). B holds the microseconds in bits 40-61, the copy's TTL in
+// 32-39, the first packet's in 24-31, the IP ID in 8-23 and the side in bit 0.
+func copyMessageRef(fi Finding) (string, bool) {
+	var counts string
+	switch fi.Code {
+	case CodeSynRetransmit, CodeSynAckRetransmit, CodeRetransmission:
+		counts = "a retransmission"
+	case CodeFastRetransmission:
+		counts = "a fast retransmission"
+	case CodeSpuriousRetransmission:
+		counts = "a spurious retransmission"
+	case CodeDupAck:
+		counts = fmt.Sprintf("duplicate ACK #%d", fi.A)
+	default:
+		return "", false
+	}
+	if fi.B < 0 || fi.B&(1<<62) == 0 {
+		return "", false
+	}
+	us := fi.B >> 40 & (1<<22 - 1)
+	copyTTL, ttl := fi.B>>32&0xff, fi.B>>24&0xff
+	id := fi.B >> 8 & 0xffff
+	side := sideName(Side(fi.B & 1))
+	var what string
+	switch fi.Code {
+	case CodeSynRetransmit:
+		what, side = "SYN", "client"
+	case CodeSynAckRetransmit:
+		what, side = "SYN-ACK", "server"
+	case CodeDupAck:
+		what = "ACK from the " + side
+	default:
+		what = "segment from the " + side
+		if fi.A > 0 {
+			what = fmt.Sprintf("%d-byte %s", fi.A, what)
+		}
+	}
+	ttls := fmt.Sprintf("TTL %d then %d", ttl, copyTTL)
+	if ttl == copyTTL {
+		ttls = fmt.Sprintf("TTL %d both times", ttl)
+	}
+	var later string
+	switch {
+	case us == 0:
+		later = "less than a microsecond"
+	case us == 1:
+		later = "1 microsecond"
+	case us < 1000:
+		later = fmt.Sprintf("%d microseconds", us)
+	case us == 1000:
+		later = "1 millisecond"
+	default:
+		ms := strings.TrimRight(strings.TrimRight(fmt.Sprintf("%d.%03d", us/1000, us%1000), "0"), ".")
+		later = ms + " milliseconds"
+	}
+	not := "retransmission by the " + side
+	if fi.Code == CodeDupAck {
+		not = "duplicate ACK from the " + side
+	}
+	return fmt.Sprintf("the same %s seen again (IP ID 0x%04x, %s, %s later): a copy of one packet captured at two points "+
+		"(routed between VLANs, or mirrored twice), not a %s; Wireshark counts it as %s", what, id, ttls, later, not, counts), true
 }
 
 // endpointRef is the old Flow.endpoint.

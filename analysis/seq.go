@@ -42,11 +42,16 @@ const (
 // an ACK of unseen data (it assigns -1 to a guint32).
 const dupPoisoned = ^uint32(0)
 
-// dirState is what Wireshark's tcp_flow_t keeps of one direction.
+// dirState is what Wireshark's tcp_flow_t keeps of one direction, and what
+// copyOf needs of the last packet sent. Its fields leave no padding: every
+// flow has two.
 type dirState struct {
 	nextSeqTime int64
 	lastAckTime int64 // time of the last packet from this side
-	lastNonDup  uint64
+	// origTime, origID and origTTL are the time, IPv4 ID (0: none) and TTL
+	// of the last packet from this side, not a copy, that ended at nextSeq:
+	// the one a copy would repeat (copy.go).
+	origTime    int64
 	baseSeq     uint32
 	nextSeq     uint32 // highest seq+len seen (0: unknown)
 	maxSeqToAck uint32 // highest contiguous sequence number (0: unknown)
@@ -54,9 +59,11 @@ type dirState struct {
 	window      uint32 // raw window of the last packet; 0xFFFFFFFF before any
 	dupAcks     uint32
 	lastFlags   uint16
+	origID      uint16
 	winScale    int8
 	baseSet     bool
 	isFirstAck  bool // the last SYN from this side is not yet followed by its ACK
+	origTTL     uint8
 }
 
 func newDirState() dirState {
@@ -91,8 +98,9 @@ func (f *Flow) reuseSYN(p *Packet, side Side) bool {
 	return false
 }
 
-// analyzeSeq applies Wireshark's sequence analysis to one segment.
-func (f *Flow) analyzeSeq(p *Packet, side Side) {
+// analyzeSeq applies Wireshark's sequence analysis to one segment; cp says
+// whether the segment is a copy of an earlier one (copyOf).
+func (f *Flow) analyzeSeq(p *Packet, side Side, cp copyNote) {
 	fwd, rev := &f.dir[side], &f.dir[side.other()]
 	seq, ack, flags := p.Seq, p.Ack, p.Flags
 	var ta uint16
@@ -166,7 +174,6 @@ func (f *Flow) analyzeSeq(p *Packet, side Side) {
 	}()
 	dupNum := fwd.dupAcks
 	if ack != fwd.lastAck {
-		fwd.lastNonDup = p.Frame
 		fwd.dupAcks = 0
 	}
 
@@ -202,13 +209,16 @@ func (f *Flow) analyzeSeq(p *Packet, side Side) {
 			fwd.maxSeqToAck = fwd.nextSeq
 		}
 	}
+	if next == fwd.nextSeq && !cp.ok() {
+		fwd.setOriginal(p)
+	}
 	fwd.window = window
 	fwd.lastAck = ack
 	fwd.lastAckTime = p.Time
 	fwd.lastFlags = ta
 
 	f.afterSeq(p, side)
-	f.seqFindings(p, side, ta, gap, dupNum)
+	f.seqFindings(p, side, ta, gap, dupNum, cp)
 }
 
 // retransmissionKind tells a segment that does not advance the sequence
@@ -277,14 +287,19 @@ func (f *Flow) afterSeq(p *Packet, side Side) {
 	}
 }
 
-// seqFindings turns the analysis flags of one segment into findings.
-func (f *Flow) seqFindings(p *Packet, side Side, ta uint16, gap int64, dupNum uint32) {
+// seqFindings turns the analysis flags of one segment into findings. On a
+// copy (cp), those that take it for a packet sent again carry its evidence.
+func (f *Flow) seqFindings(p *Packet, side Side, ta uint16, gap int64, dupNum uint32, cp copyNote) {
 	if ta == 0 {
 		return
 	}
 	add := func(bit uint16, c Code, a int64) {
 		if ta&bit != 0 {
-			f.addFinding(Finding{Code: c, Frame: p.Frame, A: a, B: int64(side)})
+			b := int64(side)
+			if cp.ok() && c.canBeCopy() {
+				b = cp.pack(side)
+			}
+			f.addFinding(Finding{Code: c, Frame: p.Frame, A: a, B: b})
 		}
 	}
 	add(aRetransmission, CodeRetransmission, int64(p.PayloadLen))

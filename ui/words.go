@@ -29,6 +29,9 @@ func shortFinding(fi analysis.Finding, g themes.Glyphs, room int) string {
 // compactFinding gives shorter and shorter forms of the findings whose
 // words carry a number, so that the number survives a narrow column.
 func compactFinding(fi analysis.Finding, g themes.Glyphs) []string {
+	if fi.IsCopy() {
+		return []string{copiedName(fi.Code) + " copy"}
+	}
 	switch fi.Code {
 	case analysis.CodeSynAckPayload:
 		return []string{fmt.Sprintf("SYN-ACK +%dB", fi.A), fmt.Sprintf("SYN-ACK+%dB", fi.A)}
@@ -42,6 +45,11 @@ func compactFinding(fi analysis.Finding, g themes.Glyphs) []string {
 }
 
 func findingWords(fi analysis.Finding, g themes.Glyphs) string {
+	if fi.IsCopy() {
+		// The same packet captured at two points, which Wireshark (and
+		// the code) takes for a retransmission or a duplicate ACK.
+		return "same " + copiedName(fi.Code) + " seen again"
+	}
 	switch fi.Code {
 	case analysis.CodeSynAckPayload:
 		return fmt.Sprintf("SYN-ACK carries %d byte%s", fi.A, plural(int(fi.A)))
@@ -82,4 +90,17 @@ func findingWords(fi analysis.Finding, g themes.Glyphs) string {
 	}
 	_, short, _ := strings.Cut(fi.Code.String(), ".")
 	return strings.ReplaceAll(short, "_", " ")
+}
+
+// copiedName names what a finding about a copy saw again.
+func copiedName(c analysis.Code) string {
+	switch c {
+	case analysis.CodeSynRetransmit:
+		return "SYN"
+	case analysis.CodeSynAckRetransmit:
+		return "SYN-ACK"
+	case analysis.CodeDupAck:
+		return "ACK"
+	}
+	return "segment"
 }

@@ -1,0 +1,194 @@
+package analysis
+
+// This file recognises a packet seen twice: one IP datagram captured at two
+// points of its path, before and after a router that routes it between two
+// VLANs of one trunk, or on two switch ports mirrored to one capture port.
+// Wireshark takes the second sighting for a retransmission (or a duplicate
+// ACK), and the findings keep its codes so that their counts still compare
+// with tshark's; their messages say what the packet is.
+//
+// The proof is the IPv4 identification. A sender gives every datagram a new
+// one, a retransmission included, and routers and switches pass it on
+// unchanged: a packet from the same side that ends at the same sequence
+// number as the last packet that side sent at the front of its sequence
+// space (new data, a SYN, a FIN, an ACK), with the same IP ID, shortly after
+// it, is that packet again. The TTL, one lower after each router, is
+// evidence the message gives, not a condition. IP ID 0 proves nothing (some
+// stacks send 0 on every datagram with DF set), and IPv6 has no IP ID.
+//
+// Limitations: only the last packet sent is remembered (its IP ID, TTL and
+// time, in dirState), so a copy seen after a later packet from the same
+// side (segment 1's copy after segment 2, in a burst through a router) is
+// not recognised and keeps Wireshark's words, as does the copy of a
+// retransmission that fills a hole (not at the front). A sender that gives
+// every datagram the same IP ID and resends its last segment within
+// copyWindow (a tail loss probe on a fast network) has it taken for a copy.
+// The VLAN of the first sighting is not kept.
+
+// copyWindow is how long after a packet, in nanoseconds, a packet with the
+// same IP ID can be a copy of it: 100 ms. A copy trails its original by the
+// time the datagram takes from one capture point to the other, microseconds
+// through a router or a switch and a few milliseconds through a congested
+// one, or by what the clocks of two merged captures disagree (NTP keeps them
+// within a few milliseconds). A sender's retransmission timer never fires
+// that soon (its minimum is 200 ms on Linux, 300 ms on Windows, 1 s for a
+// SYN), so a sender that gives every datagram the same IP ID does not have
+// its timed retransmissions taken for copies.
+const copyWindow = 100e6
+
+// copyNote is what shows a packet to be a copy of an earlier one: their IP
+// ID, the TTL of each, and the microseconds between them. The zero value
+// (IP ID 0, which never proves a copy) means "not a copy".
+type copyNote struct {
+	ipID         uint16
+	ttl, copyTTL uint8 // of the first packet, of the copy
+	micros       int64
+}
+
+func (c copyNote) ok() bool { return c.ipID != 0 }
+
+// A finding about a copy carries its copyNote in B: bits 8-23 the IP ID,
+// 24-31 the first packet's TTL, 32-39 the copy's, 40-61 the microseconds
+// between them (up to 4.19 s, more than copyWindow), and bit 62 set. Bit 0
+// is the side that sent the packet, where the sequence findings keep it in
+// B (bits 1-7 are 0, so Side(B) still reads it). B stays positive, and the
+// small numbers B holds otherwise never have bit 62.
+const (
+	copyFlag      int64 = 1 << 62
+	copyMicrosMax int64 = 1<<22 - 1
+)
+
+// pack returns B for a finding about the copy c, sent by side.
+func (c copyNote) pack(side Side) int64 {
+	return copyFlag | min(c.micros, copyMicrosMax)<<40 | int64(c.copyTTL)<<32 | int64(c.ttl)<<24 | int64(c.ipID)<<8 | int64(side&1)
+}
+
+// copyOf returns the copyNote of p when p is a copy of the last packet its
+// side sent at the front of its sequence space, and the zero copyNote
+// otherwise. It is called before p is analysed.
+func (f *Flow) copyOf(p *Packet, side Side) copyNote {
+	d := &f.dir[side]
+	id := uint16(p.IPID)
+	if p.IPVersion != 4 || id == 0 || id != d.origID || p.Seq+p.SegLen() != d.nextSeq || !within(p.Time, d.origTime, copyWindow) {
+		return copyNote{}
+	}
+	return copyNote{ipID: id, ttl: d.origTTL, copyTTL: p.TTL, micros: (p.Time - d.origTime) / 1e3}
+}
+
+// setOriginal remembers p as the last packet its side sent at the front of
+// its sequence space, the one a copy would repeat.
+func (d *dirState) setOriginal(p *Packet) {
+	d.origID, d.origTTL, d.origTime = 0, p.TTL, p.Time
+	if p.IPVersion == 4 {
+		d.origID = uint16(p.IPID)
+	}
+}
+
+// canBeCopy reports whether a finding with the code says so when it is
+// about a copy: those that take a packet seen twice for one sent twice.
+func (c Code) canBeCopy() bool {
+	switch c {
+	case CodeSynRetransmit, CodeSynAckRetransmit, CodeRetransmission, CodeFastRetransmission,
+		CodeSpuriousRetransmission, CodeDupAck:
+		return true
+	}
+	return false
+}
+
+// copied returns the evidence of a finding about a copy, and false when
+// the finding is not about one.
+func (fi Finding) copied() (copyNote, bool) {
+	if !fi.Code.canBeCopy() || fi.B < 0 || fi.B&copyFlag == 0 {
+		return copyNote{}, false
+	}
+	b := fi.B
+	return copyNote{ipID: uint16(b >> 8), ttl: uint8(b >> 24), copyTTL: uint8(b >> 32), micros: b >> 40 & copyMicrosMax}, true
+}
+
+// IsCopy reports whether the finding is about a copy of an earlier packet
+// (the same IP datagram captured at a second point of its path), not about
+// a packet its sender sent twice. The code stays Wireshark's
+// (retransmission, duplicate ACK); the message says what it is.
+func (fi Finding) IsCopy() bool {
+	_, ok := fi.copied()
+	return ok
+}
+
+// appendCopyMessage appends the sentence of a finding about the copy c:
+// what was seen again, the evidence, and what Wireshark calls it.
+func appendCopyMessage(b []byte, fi Finding, c copyNote) []byte {
+	side := Side(fi.B & 1)
+	switch fi.Code {
+	case CodeSynRetransmit:
+		side = FromClient
+		b = append(b, "the same SYN seen again"...)
+	case CodeSynAckRetransmit:
+		side = FromServer
+		b = append(b, "the same SYN-ACK seen again"...)
+	case CodeDupAck:
+		b = append(b, "the same ACK from the "...)
+		b = append(b, sideName(side)...)
+		b = append(b, " seen again"...)
+	default:
+		b = append(b, "the same "...)
+		if fi.A > 0 {
+			b = appendInt(b, fi.A)
+			b = append(b, "-byte "...)
+		}
+		b = append(b, "segment from the "...)
+		b = append(b, sideName(side)...)
+		b = append(b, " seen again"...)
+	}
+	b = append(b, " (IP ID 0x"...)
+	b = append(b, hexDigits[c.ipID>>12], hexDigits[c.ipID>>8&0xF], hexDigits[c.ipID>>4&0xF], hexDigits[c.ipID&0xF])
+	b = append(b, ", TTL "...)
+	b = appendUint(b, uint64(c.ttl))
+	if c.copyTTL == c.ttl {
+		b = append(b, " both times, "...)
+	} else {
+		b = append(b, " then "...)
+		b = appendUint(b, uint64(c.copyTTL))
+		b = append(b, ", "...)
+	}
+	b = appendMicros(b, c.micros)
+	b = append(b, " later): a copy of one packet captured at two points (routed between VLANs, or mirrored twice), not a "...)
+	if fi.Code == CodeDupAck {
+		b = append(b, "duplicate ACK from the "...)
+		b = append(b, sideName(side)...)
+		b = append(b, "; Wireshark counts it as duplicate ACK #"...)
+		return appendInt(b, fi.A)
+	}
+	b = append(b, "retransmission by the "...)
+	b = append(b, sideName(side)...)
+	switch fi.Code {
+	case CodeFastRetransmission:
+		return append(b, "; Wireshark counts it as a fast retransmission"...)
+	case CodeSpuriousRetransmission:
+		return append(b, "; Wireshark counts it as a spurious retransmission"...)
+	}
+	return append(b, "; Wireshark counts it as a retransmission"...)
+}
+
+// appendMicros appends a time of us microseconds in words: "15
+// microseconds", "2.5 milliseconds".
+func appendMicros(b []byte, us int64) []byte {
+	switch {
+	case us <= 0:
+		return append(b, "less than a microsecond"...)
+	case us < 1000:
+		return appendCount64(b, us, " microsecond")
+	}
+	b = appendInt(b, us/1000)
+	if frac := us % 1000; frac != 0 {
+		d := [4]byte{'.', byte('0' + frac/100), byte('0' + frac/10%10), byte('0' + frac%10)}
+		n := len(d)
+		for d[n-1] == '0' {
+			n--
+		}
+		b = append(b, d[:n]...)
+	}
+	if us == 1000 {
+		return append(b, " millisecond"...)
+	}
+	return append(b, " milliseconds"...)
+}

@@ -1,0 +1,49 @@
+package ui
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/synscope/synscope/analysis"
+	"github.com/synscope/synscope/capture"
+	"github.com/synscope/synscope/themes"
+)
+
+// TestCopyWords: a finding about a copy (one packet captured at two points,
+// which keeps Wireshark's retransmission or duplicate-ACK code) reads as a
+// copy in the list and the ladder, in words unlike those of a packet sent
+// again, and the drill-down gives its sentence.
+func TestCopyWords(t *testing.T) {
+	path := filepath.Join(seedDir, "routed-vlans.pcap")
+	r, err := capture.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	res, err := analysis.Run(context.Background(), r, analysis.Config{Name: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{}
+	for _, fi := range res.Flows[0].Findings {
+		long, short := shortFinding(fi, themes.Unicode, 80), shortFinding(fi, themes.Unicode, 12)
+		want[fi.Code.String()+": "+long+" / "+short]++
+	}
+	for k, n := range map[string]int{
+		"handshake.syn_retransmit: same SYN seen again / SYN copy":            2,
+		"handshake.syn_retransmit: SYN sent again / SYN sent again":           1,
+		"handshake.synack_retransmit: same SYN-ACK seen again / SYN-ACK copy": 1,
+		"tcp.retransmission: same segment seen again / segment copy":          9,
+		"tcp.retransmission: retransmission / retransmission":                 2,
+		"tcp.dup_ack: same ACK seen again / ACK copy":                         5,
+	} {
+		if want[k] != n {
+			t.Errorf("%q %d times, want %d; all: %v", k, want[k], n, want)
+		}
+	}
+
+	m := newLoaded(t, testConfig(seed(t, "routed-vlans.pcap")), 120, 40)
+	m = press(t, m, "enter")
+	mustContain(t, m, "! same SYN seen again", "! SYN sent again", "the same SYN seen again (IP ID 0x1a2b,", "TTL 64 then 63, 15 microseconds later): a")
+}
