@@ -105,18 +105,16 @@ func firstLayer(lt layers.LinkType, data []byte) gopacket.LayerType {
 // what cannot be decoded is recorded in p.MalformedLayer and friends, and a
 // frame that holds no TCP segment has p.HasTCP false.
 func (d *Decoder) Decode(rec *capture.Record, p *Packet) {
+	// Cleared in place, then set: a composite literal assigned to *p is
+	// built in a temporary on the stack and copied (424 bytes twice, the
+	// copy stalling on the fields just stored), a tenth of Decode.
 	frags := p.FragmentFrames[:0]
-	*p = Packet{
-		Frame:          rec.Frame,
-		Offset:         rec.Offset,
-		Time:           rec.Timestamp,
-		WireLen:        int(rec.OrigLen),
-		CapLen:         len(rec.Data),
-		LinkType:       rec.LinkType,
-		Direction:      rec.Direction,
-		TCPOffset:      -1,
-		FragmentFrames: frags,
-	}
+	*p = Packet{}
+	p.Frame, p.Offset, p.Time = rec.Frame, rec.Offset, rec.Timestamp
+	p.WireLen, p.CapLen = int(rec.OrigLen), len(rec.Data)
+	p.LinkType, p.Direction = rec.LinkType, rec.Direction
+	p.TCPOffset = -1
+	p.FragmentFrames = frags
 	data := rec.Data
 	if !d.slow && d.fast(p, data, rec.LinkType) {
 		return
