@@ -167,6 +167,14 @@ func checkCopies(t *testing.T, res *Result, copies, plain []uint64, msg map[uint
 			if fi.IsCopy() != isCopy || strings.Contains(m, copyWords) != isCopy || strings.Contains(m, "Wireshark counts it") != isCopy {
 				t.Errorf("frame %d %s: IsCopy %v, want %v: %s", fi.Frame, fi.Code, fi.IsCopy(), isCopy, m)
 			}
+			if want := fi.Code.Severity(); isCopy {
+				want = Info
+				if fi.Severity() != want {
+					t.Errorf("frame %d %s about a copy: severity %v, want %v", fi.Frame, fi.Code, fi.Severity(), want)
+				}
+			} else if fi.Severity() != want {
+				t.Errorf("frame %d %s: severity %v, want its code's, %v", fi.Frame, fi.Code, fi.Severity(), want)
+			}
 			if want, ok := msg[fi.Frame]; ok && !strings.Contains(m, want) {
 				t.Errorf("frame %d %s: %q does not say %q", fi.Frame, fi.Code, m, want)
 			}
@@ -191,6 +199,21 @@ func TestCopies(t *testing.T) {
 		t.Run(cc.name, func(t *testing.T) {
 			d := analyzeDescription(t, cc.name, cc.text)
 			checkCopies(t, d.res, cc.copies, cc.plain, maps(cc.msg))
+			// Copies leave a flow ok: they say where the capture was
+			// taken, not that anything was lost.
+			for _, f := range d.res.Flows {
+				copies, worse := 0, false
+				for _, fi := range f.Findings {
+					if fi.IsCopy() {
+						copies++
+					} else if fi.Severity() >= Warning {
+						worse = true
+					}
+				}
+				if copies > 0 && !worse && f.Status != StatusOK {
+					t.Errorf("flow %d with copies and nothing worse than info is %v, want ok:%s", f.ID, f.Status, summary(d.res))
+				}
+			}
 		})
 	}
 }

@@ -134,8 +134,18 @@ type Finding struct {
 	A, B int64
 }
 
-// Severity returns the finding's severity.
-func (f Finding) Severity() Severity { return f.Code.Severity() }
+// Severity returns the finding's severity: its code's, except for a
+// finding about a copy of an earlier packet (IsCopy), which is info. A copy
+// says where the capture was taken, not that the network lost anything;
+// were it a warning, on a trunk that sees every packet twice every flow
+// would be one, and the flows that matter would not stand out. Its message
+// says that Wireshark counts it as a retransmission.
+func (f Finding) Severity() Severity {
+	if f.IsCopy() {
+		return Info
+	}
+	return f.Code.Severity()
+}
 
 // maxFindingsPerCode bounds the findings kept per code in one flow; Flow.Counts
 // keeps counting past it.

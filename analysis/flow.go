@@ -318,7 +318,7 @@ type malformedNote struct {
 
 // addFinding records a finding, keeping at most maxFindingsPerCode of each code.
 func (f *Flow) addFinding(fi Finding) {
-	if fi.Code.Severity() >= Warning {
+	if fi.Severity() >= Warning {
 		f.noted = true
 	}
 	f.codes |= 1 << fi.Code

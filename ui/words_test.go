@@ -45,5 +45,6 @@ func TestCopyWords(t *testing.T) {
 
 	m := newLoaded(t, testConfig(seed(t, "routed-vlans.pcap")), 120, 40)
 	m = press(t, m, "enter")
-	mustContain(t, m, "! same SYN seen again", "! SYN sent again", "the same SYN seen again (IP ID 0x1a2b,", "TTL 64 then 63, 15 microseconds later): a")
+	// A copy is info (·), a SYN sent again a warning (!).
+	mustContain(t, m, "· same SYN seen again", "! SYN sent again", "the same SYN seen again (IP ID 0x1a2b,", "TTL 64 then 63, 15 microseconds later): a")
 }
