@@ -321,24 +321,22 @@ func (f *Flow) sideOf(p *Packet) Side {
 // pool, they are not kept.
 func (f *Flow) add(p *Packet, pool *refPool) {
 	side := f.sideOf(p)
-	ref := PacketRef{Frame: p.Frame, Offset: p.Offset, Time: p.Time, Seq: p.Seq, Ack: p.Ack,
-		Len: uint32(p.PayloadLen), Window: p.Window, Flags: p.Flags,
-		IPLen: uint16(min(p.IPTotalLen, 0xffff)), TTL: p.TTL, TOS: p.TOS}
+	var bits uint8
 	if side == FromServer {
-		ref.Bits |= RefFromServer
+		bits |= RefFromServer
 	}
 	if p.BadHeader {
-		ref.Bits |= RefBadHeader
+		bits |= RefBadHeader
 	}
 	if p.MalformedLayer != "" {
-		ref.Bits |= RefMalformed
+		bits |= RefMalformed
 		f.addFinding(Finding{Code: CodeMalformed, Frame: p.Frame, A: int64(p.MalformedOffset)})
 		if n := f.note(); len(n.malformed) < maxFindingsPerCode {
 			n.malformed = append(n.malformed, malformedNote{p.Frame, p.MalformedLayer, p.MalformedReason})
 		}
 	}
 	if p.TCPChecksum == CheckBad || p.IPChecksum == CheckBad {
-		ref.Bits |= RefBadChecksum
+		bits |= RefBadChecksum
 		// A bad checksum's finding comes at Finish: keep the flow till
 		// then, unless the checksum is plainly left to the NIC (a
 		// partial sum, or a packet this host sent), which Finish turns
@@ -355,9 +353,11 @@ func (f *Flow) add(p *Packet, pool *refPool) {
 	}
 	if pool != nil {
 		for _, fr := range p.FragmentFrames {
-			f.Refs = pool.appendRef(f.Refs, PacketRef{Frame: fr, Time: p.Time, Bits: ref.Bits | RefFragment})
+			f.Refs = pool.appendRef(f.Refs, PacketRef{Frame: fr, Time: p.Time, Bits: bits | RefFragment})
 		}
-		f.Refs = pool.appendRef(f.Refs, ref)
+		f.Refs = pool.appendRef(f.Refs, PacketRef{Frame: p.Frame, Offset: p.Offset, Time: p.Time, Seq: p.Seq, Ack: p.Ack,
+			Len: uint32(p.PayloadLen), Window: p.Window, Flags: p.Flags, Bits: bits,
+			IPLen: uint16(min(p.IPTotalLen, 0xffff)), TTL: p.TTL, TOS: p.TOS})
 	}
 	f.Packets++
 	f.Bytes += int64(p.WireLen)

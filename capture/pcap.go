@@ -132,10 +132,16 @@ func (f *pcapFormat) iface() Interface {
 // everything but Frame, Offset and Data. It returns the captured length,
 // or a non-empty reason when the header cannot be right.
 func (f *pcapFormat) decodeRecordHeader(h []byte, rec *Record) (uint32, string) {
-	sec := u32(h[0:], f.be)
-	frac := u32(h[4:], f.be)
-	caplen := u32(h[8:], f.be)
-	origlen := u32(h[12:], f.be)
+	var sec, frac, caplen, origlen uint32
+	if f.be {
+		h := (*[16]byte)(h)
+		sec, frac = binary.BigEndian.Uint32(h[0:]), binary.BigEndian.Uint32(h[4:])
+		caplen, origlen = binary.BigEndian.Uint32(h[8:]), binary.BigEndian.Uint32(h[12:])
+	} else {
+		h := (*[16]byte)(h)
+		sec, frac = binary.LittleEndian.Uint32(h[0:]), binary.LittleEndian.Uint32(h[4:])
+		caplen, origlen = binary.LittleEndian.Uint32(h[8:]), binary.LittleEndian.Uint32(h[12:])
+	}
 	switch f.swapLens {
 	case lengthsSwapped:
 		caplen, origlen = origlen, caplen

@@ -297,6 +297,21 @@ func (r *Reader) Next() (*Record, error) {
 func (r *Reader) nextPcap() error {
 	f := &r.meta.pcap
 	off := r.s.pos
+	if m := r.mapped; m != nil {
+		// Straight from the mapped window when the record is whole in
+		// it: what peek, decodeRecordHeader and next do below, at a
+		// third of the cost.
+		if w := m.available(); len(w) >= f.hdrLen {
+			caplen, reason := f.decodeRecordHeader(w[:f.hdrLen], &r.rec)
+			if n := f.hdrLen + int(caplen); reason == "" && n <= len(w) {
+				m.pos += n
+				r.s.pos += int64(n)
+				r.rec.Offset = off
+				r.rec.Data = w[f.hdrLen:n:n]
+				return nil
+			}
+		}
+	}
 	h, err := r.s.peek(f.hdrLen)
 	if err == io.EOF {
 		return io.EOF
