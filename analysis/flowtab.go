@@ -31,16 +31,17 @@ func connHash(src netip.Addr, sport uint16, dst netip.Addr, dport uint16) uint64
 	return mix64((a + b) ^ bits.RotateLeft64(a^b, 29))
 }
 
-// endpointKey folds an address and port into 64 bits: exactly for IPv4,
-// by multiplying and adding for IPv6.
+// endpointKey folds an address and port into 64 bits, by multiplying and
+// adding; an IPv4 address and the same address mapped into IPv6 differ in
+// the top bit.
 func endpointKey(a netip.Addr, port uint16) uint64 {
-	if a.Is4() {
-		v := a.As4()
-		return uint64(binary.BigEndian.Uint32(v[:]))<<16 | uint64(port)
-	}
 	b := a.As16()
 	hi, lo := binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])
-	return (hi*0x9e3779b97f4a7c15 ^ lo) + uint64(port)*0xc2b2ae3d27d4eb4f + 1<<63
+	k := (hi*0x9e3779b97f4a7c15 ^ lo) + uint64(port)*0xc2b2ae3d27d4eb4f
+	if a.Is4() {
+		k ^= 1 << 63
+	}
+	return k
 }
 
 // mix64 is SplitMix64's finaliser.
