@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"bytes"
 	"net/netip"
 
 	"github.com/synscope/synscope/capture"
@@ -145,16 +146,61 @@ type Handshake struct {
 	ExpectedAck                     uint32
 	ActualAck                       uint32
 	SynPayload, SynAckPayload       int32
-	// SynAckCaptured and SynCaptured count the bytes of SynAckBytes and
-	// SynBytes that the capture holds.
-	SynAckCaptured, SynCaptured int32
 	// SynAckPadding is the Ethernet padding that followed the SYN-ACK.
 	SynAckPadding int32
 	Syns, SynAcks int32
-	// SynAckBytes holds the first bytes of the SYN-ACK's payload
-	// (SynAckPayload of them, up to its size).
-	SynAckBytes [16]byte
-	SynBytes    [16]byte
+	// payloads holds the first bytes of the SYN's and the SYN-ACK's
+	// payloads (SynBytes, SynAckBytes): nil while neither carried any, as
+	// in almost every flow, which saves each flow 32 bytes. It is set
+	// anew, never changed in place, so that copies of a Flow (FlowCopy)
+	// may share it.
+	payloads *synPayloads
+}
+
+// synPayloads holds the first bytes of a SYN's and a SYN-ACK's payloads.
+type synPayloads struct {
+	syn, synAck []byte
+}
+
+// synBytesKept is how many bytes of a SYN's or SYN-ACK's payload a flow
+// keeps, to show them.
+const synBytesKept = 16
+
+// SynBytes returns the first bytes of the SYN's payload that the capture
+// holds, up to 16.
+func (h *Handshake) SynBytes() []byte {
+	if h.payloads == nil {
+		return nil
+	}
+	return h.payloads.syn
+}
+
+// SynAckBytes returns the first bytes of the SYN-ACK's payload that the
+// capture holds, up to 16.
+func (h *Handshake) SynAckBytes() []byte {
+	if h.payloads == nil {
+		return nil
+	}
+	return h.payloads.synAck
+}
+
+// keepPayload keeps the first bytes of b, the payload of the SYN (syn) or
+// of the SYN-ACK.
+func (h *Handshake) keepPayload(syn bool, b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	b = bytes.Clone(b[:min(len(b), synBytesKept)])
+	var np synPayloads
+	if h.payloads != nil {
+		np = *h.payloads
+	}
+	if syn {
+		np.syn = b
+	} else {
+		np.synAck = b
+	}
+	h.payloads = &np
 }
 
 // IRTT returns the initial round-trip time (third segment minus SYN), as

@@ -49,7 +49,7 @@ func (f *Flow) onSyn(p *Packet, cp copyNote) {
 	h.SynFrame, h.SynTime, h.LastSynTime = p.Frame, p.Time, p.Time
 	h.ClientISN = p.Seq
 	h.SynPayload = int32(p.PayloadLen)
-	h.SynCaptured = int32(copy(h.SynBytes[:], p.Payload))
+	h.keepPayload(true, p.Payload)
 	h.Client = optionsOf(&p.Opts)
 	switch {
 	case p.Opts.TFO:
@@ -85,7 +85,7 @@ func (f *Flow) onSynAck(p *Packet, cp copyNote) {
 	h.SynAckAck = p.Ack
 	h.SynAckPayload = int32(p.PayloadLen)
 	h.SynAckPadding = int32(len(p.Padding))
-	h.SynAckCaptured = int32(copy(h.SynAckBytes[:], p.Payload))
+	h.keepPayload(false, p.Payload)
 	h.Server = optionsOf(&p.Opts)
 	if !h.HaveSyn {
 		f.addFinding(Finding{Code: CodeSynAckWithoutSyn, Frame: p.Frame})

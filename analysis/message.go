@@ -25,7 +25,7 @@ func (f *Flow) appendMessage(b []byte, fi Finding) []byte {
 		b = append(b, "SYN-ACK carries "...)
 		b = appendCount(b, n, " byte")
 		b = append(b, " of TCP payload ("...)
-		b = appendPayloadHex(b, h.SynAckBytes[:h.SynAckCaptured], n)
+		b = appendPayloadHex(b, h.SynAckBytes(), n)
 		b = append(b, "); a SYN-ACK should carry none"...)
 		if fi.B == 1 {
 			b = append(b, ": the bytes look like Ethernet padding taken into the IP datagram by a device in the path"...)
@@ -83,7 +83,7 @@ func (f *Flow) appendMessage(b []byte, fi Finding) []byte {
 		b = append(b, "SYN carries "...)
 		b = appendCount64(b, fi.A, " byte")
 		b = append(b, " of data ("...)
-		b = appendPayloadHex(b, h.SynBytes[:h.SynCaptured], int(fi.A))
+		b = appendPayloadHex(b, h.SynBytes(), int(fi.A))
 		return append(b, ") without a TCP Fast Open cookie"...)
 	case CodeTFO:
 		if fi.A == 0 {

@@ -139,9 +139,9 @@ func (f *Flow) Record(capture string) Record {
 		}
 		switch fi.Code {
 		case CodeSynAckPayload:
-			rf.Bytes, rf.Data = int(h.SynAckPayload), hex.EncodeToString(h.SynAckBytes[:h.SynAckCaptured])
+			rf.Bytes, rf.Data = int(h.SynAckPayload), hex.EncodeToString(h.SynAckBytes())
 		case CodeSynPayload, CodeTFO:
-			rf.Bytes, rf.Data = int(h.SynPayload), hex.EncodeToString(h.SynBytes[:h.SynCaptured])
+			rf.Bytes, rf.Data = int(h.SynPayload), hex.EncodeToString(h.SynBytes())
 		}
 		r.Findings = append(r.Findings, rf)
 	}

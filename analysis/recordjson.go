@@ -133,9 +133,9 @@ func (f *Flow) appendJSON(b, head []byte) []byte {
 		)
 		switch fi.Code {
 		case CodeSynAckPayload:
-			n, data = int(h.SynAckPayload), h.SynAckBytes[:h.SynAckCaptured]
+			n, data = int(h.SynAckPayload), h.SynAckBytes()
 		case CodeSynPayload, CodeTFO:
-			n, data = int(h.SynPayload), h.SynBytes[:h.SynCaptured]
+			n, data = int(h.SynPayload), h.SynBytes()
 		}
 		if n != 0 {
 			b = append(b, `,"bytes":`...)

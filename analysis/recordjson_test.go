@@ -278,11 +278,14 @@ func TestAppendMessage(t *testing.T) {
 		h.SynPayload = []int32{0, 1, 7, 40}[rng.IntN(4)]
 		h.SynAckPayload = []int32{0, 1, 5, 20}[rng.IntN(4)]
 		h.SynAckPadding = []int32{0, 1, 6}[rng.IntN(3)]
-		h.SynCaptured = min(h.SynPayload, int32(len(h.SynBytes)), []int32{0, 3, 16}[rng.IntN(3)])
-		h.SynAckCaptured = min(h.SynAckPayload, int32(len(h.SynAckBytes)), []int32{0, 2, 16}[rng.IntN(3)])
-		for j := range h.SynBytes {
-			h.SynBytes[j], h.SynAckBytes[j] = byte(rng.Uint32()), byte(rng.Uint32())
+		synN := min(h.SynPayload, synBytesKept, []int32{0, 3, 16}[rng.IntN(3)])
+		synAckN := min(h.SynAckPayload, synBytesKept, []int32{0, 2, 16}[rng.IntN(3)])
+		var syn, synAck [synBytesKept]byte
+		for j := range syn {
+			syn[j], synAck[j] = byte(rng.Uint32()), byte(rng.Uint32())
 		}
+		h.keepPayload(true, syn[:synN])
+		h.keepPayload(false, synAck[:synAckN])
 		h.Client.TFO = rng.IntN(2) == 0
 		h.Client.HasWScale, h.Client.WScale = rng.IntN(2) == 0, uint8(rng.IntN(15))
 		h.Server.HasWScale, h.Server.WScale = rng.IntN(2) == 0, uint8(rng.IntN(15))
@@ -359,7 +362,7 @@ func messageRef(f *Flow, fi Finding) string {
 	case CodeSynAckPayload:
 		n := int(fi.A)
 		msg := fmt.Sprintf("SYN-ACK carries %d byte%s of TCP payload (%s); a SYN-ACK should carry none",
-			n, plural(n), payloadHexRef(h.SynAckBytes[:h.SynAckCaptured], n))
+			n, plural(n), payloadHexRef(h.SynAckBytes(), n))
 		if fi.B == 1 {
 			msg += ": the bytes look like Ethernet padding taken into the IP datagram by a device in the path"
 		}
@@ -388,7 +391,7 @@ func messageRef(f *Flow, fi Finding) string {
 			uint32(fi.B), uint32(fi.A), tfoNoteRef(h), h.SynFrame)
 	case CodeSynPayload:
 		return fmt.Sprintf("SYN carries %d byte%s of data (%s) without a TCP Fast Open cookie", fi.A, plural(int(fi.A)),
-			payloadHexRef(h.SynBytes[:h.SynCaptured], int(fi.A)))
+			payloadHexRef(h.SynBytes(), int(fi.A)))
 	case CodeTFO:
 		switch {
 		case fi.A == 0:
