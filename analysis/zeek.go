@@ -176,6 +176,68 @@ type zeekState struct {
 
 // observe feeds one segment, in capture order.
 func (z *zeekState) observe(s zeekSeg) {
+	if s.Flags&(FlagSYN|FlagFIN|FlagRST) == 0 && !s.BadChecksum && z.established(s) {
+		return
+	}
+	z.observeAll(s)
+}
+
+// established takes a segment of an established connection, without SYN,
+// FIN or RST, in a few steps: what process does with such a segment once
+// both endpoints are established, the segment's role has been seen and its
+// history letter (D, or A) is already there. It reports false, having
+// changed nothing, for any other segment. TestZeekEstablishedSame holds
+// it to observeAll.
+func (z *zeekState) established(s zeekSeg) bool {
+	i := 1
+	if s.FromFirst {
+		i = 0
+	}
+	e, p := &z.ep[i], &z.ep[1-i]
+	if e.state != zeekEstablished || p.state != zeekEstablished || s.Window == 0 || z.bits&zeekStarted == 0 {
+		return false
+	}
+	seen, mask := zeekSeenResp, zeekHistACK
+	if s.PayloadLen > 0 {
+		mask = zeekHistData
+	}
+	if z.isOrig(i) {
+		seen = zeekSeenOrig
+	} else {
+		mask <<= 16
+	}
+	ack := s.Flags&FlagACK != 0
+	if z.bits&seen == 0 || ((ack || s.PayloadLen > 0) && z.histSeen&mask == 0) {
+		return false
+	}
+	n := max(s.PayloadLen, 0)
+	end := s.Seq + uint32(n)
+	var relAck uint32
+	if ack {
+		if d := int32(s.Ack - p.start); d >= 0 {
+			relAck = uint32(d)
+			if da := int32(s.Ack - p.ack); !(s.Ack == 0 && da > zeekTooLargeSeqDelta) && da > 0 {
+				p.ack = s.Ack
+			}
+		}
+	}
+	// updateLastSeq.
+	if int32(end-e.last) > 0 {
+		e.last = end
+	} else if n > 0 {
+		z.scaled(i, zeekBump(&e.rxmt), 'T')
+	}
+	if ack {
+		z.ackReceived(1-i, relAck)
+	}
+	if rel := s.Seq - e.start; n > 0 && int32(rel) >= 0 {
+		z.dataSent(e, rel, uint32(n))
+	}
+	return true
+}
+
+// observeAll is observe for any segment.
+func (z *zeekState) observeAll(s zeekSeg) {
 	i := 1
 	if s.FromFirst {
 		i = 0

@@ -709,3 +709,81 @@ func TestZeekRandomSegments(t *testing.T) {
 		}
 	}
 }
+
+// TestZeekEstablishedSame holds the shortcut for segments of established
+// connections (zeekState.established) to the general code (observeAll):
+// random connections, mostly established, with data and ACKs in and out
+// of order, retransmissions, zero windows, bad checksums and the odd SYN,
+// FIN or RST, must leave the same state after every segment whichever
+// way they went.
+func TestZeekEstablishedSame(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	flags := []uint8{FlagACK, zkPA, zkPA, FlagACK, FlagPSH, 0, zkFA, zkRA, FlagRST, FlagSYN, zkSA, FlagACK | FlagURG}
+	fast, total := 0, 0
+	for run := range 5000 {
+		var z, ref zeekState
+		seq := [2]uint32{zkCli, zkSrv}
+		var segs []zeekSeg
+		handshake := []zeekSeg{
+			{FromFirst: true, Flags: FlagSYN, Seq: zkCli, Window: 1},
+			{FromFirst: false, Flags: zkSA, Seq: zkSrv, Ack: zkCli + 1, Window: 1},
+			{FromFirst: true, Flags: FlagACK, Seq: zkCli + 1, Ack: zkSrv + 1, Window: 1},
+		}
+		if run%4 == 0 {
+			handshake = handshake[2:] // a partial connection
+		}
+		seq[0]++
+		seq[1]++
+		segs = append(segs, handshake...)
+		for n := r.IntN(60) + 1; n > 0; n-- {
+			side := r.IntN(2)
+			s := zeekSeg{FromFirst: side == 0, Flags: FlagACK, Window: uint16(1 + r.IntN(100))}
+			if r.IntN(12) == 0 {
+				s.Flags = flags[r.IntN(len(flags))]
+			} else if r.IntN(2) == 0 {
+				s.Flags = zkPA
+			}
+			if s.Flags&FlagACK == 0 && r.IntN(2) == 0 {
+				s.Flags |= FlagACK
+			}
+			if s.Flags&FlagPSH != 0 || r.IntN(10) == 0 {
+				s.PayloadLen = 1 + r.IntN(1460)
+			}
+			s.Seq = seq[side]
+			switch r.IntN(10) {
+			case 0: // a retransmission
+				s.Seq -= uint32(r.IntN(3000))
+			case 1: // a hole
+				s.Seq += uint32(r.IntN(3000))
+			}
+			s.Ack = seq[1-side] - uint32(r.IntN(2)*r.IntN(3000))
+			if r.IntN(20) == 0 {
+				s.Window = 0
+			}
+			if r.IntN(50) == 0 {
+				s.Ack = 0
+			}
+			s.BadChecksum = r.IntN(30) == 0
+			if int32(s.Seq+uint32(s.PayloadLen)-seq[side]) > 0 {
+				seq[side] = s.Seq + uint32(s.PayloadLen)
+			}
+			segs = append(segs, s)
+		}
+		for k, s := range segs {
+			scratch := z
+			if s.Flags&(FlagSYN|FlagFIN|FlagRST) == 0 && !s.BadChecksum && scratch.established(s) {
+				fast++
+			}
+			total++
+			z.observe(s)
+			ref.observeAll(s)
+			if z != ref {
+				t.Fatalf("run %d, segment %d %+v:\nshortcut %v\ngeneral  %v", run, k, s, &z, &ref)
+			}
+		}
+	}
+	if fast < total/4 {
+		t.Fatalf("the shortcut took %d segments of %d: the test does not exercise it", fast, total)
+	}
+	t.Logf("%d segments, %d through the shortcut", total, fast)
+}
