@@ -299,8 +299,8 @@ func (r *Reader) nextPcap() error {
 	off := r.s.pos
 	if m := r.mapped; m != nil {
 		// Straight from the mapped window when the record is whole in
-		// it: what peek, decodeRecordHeader and next do below, at a
-		// third of the cost.
+		// it: what peek, decodeRecordHeader and next do below, at half
+		// the cost.
 		if w := m.available(); len(w) >= f.hdrLen {
 			caplen, reason := f.decodeRecordHeader(w[:f.hdrLen], &r.rec)
 			if n := f.hdrLen + int(caplen); reason == "" && n <= len(w) {
