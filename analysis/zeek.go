@@ -211,22 +211,11 @@ func (z *zeekState) established(s zeekSeg) bool {
 		return false
 	}
 	n := max(s.PayloadLen, 0)
-	end := s.Seq + uint32(n)
 	var relAck uint32
 	if ack {
-		if d := int32(s.Ack - p.start); d >= 0 {
-			relAck = uint32(d)
-			if da := int32(s.Ack - p.ack); !(s.Ack == 0 && da > zeekTooLargeSeqDelta) && da > 0 {
-				p.ack = s.Ack
-			}
-		}
+		relAck = p.ackSeen(s.Ack, false)
 	}
-	// updateLastSeq.
-	if int32(end-e.last) > 0 {
-		e.last = end
-	} else if n > 0 {
-		z.scaled(i, zeekBump(&e.rxmt), 'T')
-	}
+	z.updateLastSeq(i, e, s.Flags, s.Seq+uint32(n), n)
 	if ack {
 		z.ackReceived(1-i, relAck)
 	}
@@ -596,12 +585,8 @@ func (z *zeekState) process(i int, s zeekSeg) {
 			// init_peer: number the peer as if its SYN had been seen.
 			relAck = 1
 			p.start, p.ack, p.last = s.Ack-1, s.Ack-1, s.Ack-1
-		} else if d := int32(s.Ack - p.start); d >= 0 {
-			relAck = uint32(d)
-			// update_ack_seq; ACKs in RSTs are not trusted.
-			if da := int32(s.Ack - p.ack); !rst && !(s.Ack == 0 && da > zeekTooLargeSeqDelta) && da > 0 {
-				p.ack = s.Ack
-			}
+		} else {
+			relAck = p.ackSeen(s.Ack, rst)
 		}
 	}
 
@@ -623,6 +608,20 @@ func (z *zeekState) process(i int, s zeekSeg) {
 		}
 		z.dataSent(e, relData, uint32(n))
 	}
+}
+
+// ackSeen takes an ACK of endpoint p's data, ack, in a segment that is a
+// RST or not: it returns the ACK relative to p's start (0 below it) and
+// does update_ack_seq (ACKs in RSTs are not trusted).
+func (p *zeekEndpoint) ackSeen(ack uint32, rst bool) uint32 {
+	d := int32(ack - p.start)
+	if d < 0 {
+		return 0
+	}
+	if da := int32(ack - p.ack); !rst && !(ack == 0 && da > zeekTooLargeSeqDelta) && da > 0 {
+		p.ack = ack
+	}
+	return uint32(d)
 }
 
 // initEndpoint is init_endpoint.
