@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -28,6 +30,15 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 	// The per-packet index serves reading packets back (-w) and joining
 	// capture points; one capture's records and report need neither.
 	cfg.NoPacketIndex = o.write == "" && len(o.inputs()) == 1
+	if cfg.NoPacketIndex && os.Getenv("GOGC") == "" {
+		// Then the heap is nearly all flows, kept to the end: a
+		// collection finds almost nothing to free, and each one scans
+		// every flow. Collecting when the heap has grown fivefold, not
+		// twofold, cuts the instructions of a run by 4% (1M packets,
+		// 40k flows) to 10% (1M packets, 100k flows); peak RSS grows
+		// by 0 to 4% (DEVELOPERS.md).
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	}
 	if o.write != "" && len(o.flows) == 0 && len(o.expr) > 0 {
 		// -w OUT EXPR: the expression picks whole flows, it does not
 		// leave packets out of them.
