@@ -543,6 +543,17 @@ func (d *Decoder) decodeTCPAt(p *Packet, data []byte, off int, segLen int) {
 // option, and at the first option whose length is impossible (marking o
 // malformed).
 func parseOptions(o *Options, b []byte) {
+	if len(b) == 12 && binary.BigEndian.Uint32(b) == 0x0101080a {
+		// No-operation twice, then a timestamp: what Linux puts on
+		// every segment after the handshake.
+		o.TSVal, o.TSEcr, o.HasTS = binary.BigEndian.Uint32(b[4:]), binary.BigEndian.Uint32(b[8:]), true
+		return
+	}
+	parseOptionList(o, b)
+}
+
+// parseOptionList is parseOptions without its shortcut.
+func parseOptionList(o *Options, b []byte) {
 	for i := 0; i < len(b); {
 		kind := b[i]
 		if kind == 0 { // end of list

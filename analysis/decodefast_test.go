@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -191,5 +192,36 @@ func TestFastDecodeLimits(t *testing.T) {
 	ds.Decode(&w, &p)
 	if p.MalformedLayer == "" {
 		t.Errorf("an SLL header with a 9-byte address decoded without a complaint: %+v", p)
+	}
+}
+
+// TestParseOptionsShortcut holds parseOptions's shortcut for the timestamp
+// layout to what the option walk makes of the same bytes, on that layout,
+// on layouts that differ from it in one byte, and on random ones.
+func TestParseOptionsShortcut(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 12))
+	check := func(b []byte) {
+		t.Helper()
+		var got, want Options
+		parseOptions(&got, b)
+		parseOptionList(&want, b)
+		if got != want {
+			t.Fatalf("options % x: shortcut %+v, walk %+v", b, got, want)
+		}
+	}
+	ts := []byte{1, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0}
+	for range 1000 {
+		b := slices.Clone(ts)
+		binary.BigEndian.PutUint64(b[4:], rng.Uint64())
+		check(b)
+		check(b[:11])
+		check(append(b, 0))
+		c := slices.Clone(b)
+		c[rng.IntN(4)] = byte(rng.IntN(256))
+		check(c)
+		for i := range c {
+			c[i] = byte(rng.IntN(12))
+		}
+		check(c)
 	}
 }

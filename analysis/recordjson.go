@@ -171,6 +171,9 @@ func (f *Flow) appendJSONMessage(b []byte, fi Finding) []byte {
 // appendJSONCounts appends "finding_counts", the codes that fired more often
 // than the findings list keeps, in the order encoding/json sorts map keys.
 func appendJSONCounts(b []byte, counts *[numCodes]uint32) []byte {
+	if counts == &noCounts {
+		return b // most flows
+	}
 	var over [numCodes]Code
 	n := 0
 	for c, k := range counts {
