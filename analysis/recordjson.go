@@ -289,9 +289,13 @@ func appendJSONMicros(b []byte, ns int64, unit uint64) []byte {
 		var d [7]byte // .999999
 		d[0] = '.'
 		n := 1
-		for p := unit / 10; p > 0; p /= 10 {
-			d[n] = byte('0' + frac/p%10)
+		for p := unit; p > 1; p /= 10 {
 			n++
+		}
+		// Right to left: dividing by the constant 10 is a multiply.
+		for i := n - 1; i > 0; i-- {
+			d[i] = byte('0' + frac%10)
+			frac /= 10
 		}
 		for d[n-1] == '0' {
 			n--

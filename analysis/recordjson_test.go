@@ -647,3 +647,27 @@ func TestAppendUint(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendJSONAddrPort holds appendJSONAddrPort to encoding/json's
+// quoting of String, on edge values, zones and random IPv4 endpoints.
+func TestAppendJSONAddrPort(t *testing.T) {
+	aps := []netip.AddrPort{
+		netip.MustParseAddrPort("0.0.0.0:0"),
+		netip.MustParseAddrPort("255.255.255.255:65535"),
+		netip.MustParseAddrPort("10.9.99.100:9"),
+		netip.MustParseAddrPort("[::ffff:10.0.0.1]:80"),
+		netip.MustParseAddrPort("[2001:db8::1]:8080"),
+		netip.MustParseAddrPort("[fe80::1%eth0]:22"),
+		{},
+	}
+	rng := rand.New(rand.NewPCG(8, 9))
+	for range 5000 {
+		aps = append(aps, netip.AddrPortFrom(netip.AddrFrom4([4]byte{byte(rng.IntN(256)), byte(rng.IntN(256)), byte(rng.IntN(256)), byte(rng.IntN(256))}), uint16(rng.IntN(65536))))
+	}
+	for _, ap := range aps {
+		want, _ := json.Marshal(ap.String())
+		if got := appendJSONAddrPort([]byte("x"), ap); string(got) != "x"+string(want) {
+			t.Fatalf("%v: %s, want x%s", ap, got, want)
+		}
+	}
+}
