@@ -186,7 +186,11 @@ func (a *Analyzer) addHashed(p *Packet, h uint64, mark int8) {
 	a.res.TCPFrames++
 	slot := a.tab.find(h, p)
 	f := a.tab.slots[slot].f
-	if f != nil && !p.NoAnalysis && f.reuseSYN(p, f.sideOf(p)) {
+	var side Side
+	if f != nil {
+		side = f.sideOf(p)
+	}
+	if f != nil && !p.NoAnalysis && f.reuseSYN(p, side) {
 		// A new connection on the same ports, as Wireshark decides it.
 		old, oldID := f, f.ID
 		a.makeRoom()
@@ -199,6 +203,7 @@ func (a *Analyzer) addHashed(p *Packet, h uint64, mark int8) {
 			a.requeue(old)
 		}
 		a.tab.set(a.tab.find(h, p), h, f)
+		side = f.sideOf(p)
 	}
 	if f == nil {
 		if a.makeRoom() {
@@ -206,6 +211,7 @@ func (a *Analyzer) addHashed(p *Packet, h uint64, mark int8) {
 		}
 		f = a.newFlow(p)
 		a.tab.set(slot, h, f)
+		side = f.sideOf(p)
 	}
 	switch mark {
 	case markLazy:
@@ -217,9 +223,9 @@ func (a *Analyzer) addHashed(p *Packet, h uint64, mark int8) {
 	}
 	f.lastActive = a.tick
 	if a.cfg.NoPacketIndex {
-		f.add(p, nil)
+		f.add(p, side, nil)
 	} else {
-		f.add(p, &a.refs)
+		f.add(p, side, &a.refs)
 	}
 	a.touch(f)
 	if f.list != f.evictClass() {
@@ -317,10 +323,9 @@ func (f *Flow) sideOf(p *Packet) Side {
 	return FromServer
 }
 
-// add updates f with one of its packets. Refs grow from pool; with no
-// pool, they are not kept.
-func (f *Flow) add(p *Packet, pool *refPool) {
-	side := f.sideOf(p)
+// add updates f with one of its packets, which side sent (sideOf). Refs
+// grow from pool; with no pool, they are not kept.
+func (f *Flow) add(p *Packet, side Side, pool *refPool) {
 	var bits uint8
 	if side == FromServer {
 		bits |= RefFromServer
