@@ -225,3 +225,39 @@ func TestParseOptionsShortcut(t *testing.T) {
 		check(c)
 	}
 }
+
+// TestIPv4HeaderSum holds ipv4HeaderSumOK to internetChecksum on random
+// headers, on the same headers with their checksum set right, and on
+// headers of all zeros and all ones.
+func TestIPv4HeaderSum(t *testing.T) {
+	rng := rand.New(rand.NewPCG(20, 4))
+	var hs [][20]byte
+	var ones [20]byte
+	for i := range ones {
+		ones[i] = 0xff
+	}
+	hs = append(hs, [20]byte{}, ones)
+	for range 20000 {
+		var h [20]byte
+		for i := range h {
+			h[i] = byte(rng.Uint32())
+		}
+		hs = append(hs, h)
+		binary.BigEndian.PutUint16(h[10:], 0)
+		binary.BigEndian.PutUint16(h[10:], internetChecksum(h[:], 0))
+		hs = append(hs, h)
+	}
+	good := 0
+	for _, h := range hs {
+		want := internetChecksum(h[:], 0) == 0
+		if got := ipv4HeaderSumOK(&h); got != want {
+			t.Fatalf("% x: ipv4HeaderSumOK %v, internetChecksum says %v", h, got, want)
+		}
+		if want {
+			good++
+		}
+	}
+	if good < 20000 {
+		t.Fatalf("only %d of the headers were intact", good)
+	}
+}
