@@ -10,6 +10,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -255,19 +256,23 @@ func TestAppendTimeUTC(t *testing.T) {
 	}
 }
 
+// testEndpoints are endpoints of each kind the writers meet: IPv4, IPv6,
+// zones (one that JSON must escape), an IPv4-mapped address, and none.
+var testEndpoints = []netip.AddrPort{
+	netip.MustParseAddrPort("192.0.2.1:443"),
+	netip.MustParseAddrPort("[2001:db8::1]:8080"),
+	netip.MustParseAddrPort("[fe80::1%eth0]:22"),
+	netip.MustParseAddrPort("[fe80::2%a\"b\u2028]:1"),
+	netip.MustParseAddrPort("[::ffff:10.0.0.1]:80"),
+	{},
+}
+
 // TestAppendMessage holds appendMessage (and Message, and the JSON
 // message writer) to the sentences of messageRef, for every code, on
 // flows with IPv4, IPv6, zoned, mapped and missing addresses, in varied
 // handshake states, with finding numbers around each sentence's cases.
 func TestAppendMessage(t *testing.T) {
-	addrs := []netip.AddrPort{
-		netip.MustParseAddrPort("192.0.2.1:443"),
-		netip.MustParseAddrPort("[2001:db8::1]:8080"),
-		netip.MustParseAddrPort("[fe80::1%eth0]:22"),
-		netip.MustParseAddrPort("[fe80::2%a\"b\u2028]:1"),
-		netip.MustParseAddrPort("[::ffff:10.0.0.1]:80"),
-		{},
-	}
+	addrs := testEndpoints
 	rng := rand.New(rand.NewPCG(5, 6))
 	var flows []*Flow
 	for i := range 400 {
@@ -649,17 +654,11 @@ func TestAppendUint(t *testing.T) {
 }
 
 // TestAppendJSONAddrPort holds appendJSONAddrPort to encoding/json's
-// quoting of String, on edge values, zones and random IPv4 endpoints.
+// quoting of String, on testEndpoints, edge values and random IPv4
+// endpoints.
 func TestAppendJSONAddrPort(t *testing.T) {
-	aps := []netip.AddrPort{
-		netip.MustParseAddrPort("0.0.0.0:0"),
-		netip.MustParseAddrPort("255.255.255.255:65535"),
-		netip.MustParseAddrPort("10.9.99.100:9"),
-		netip.MustParseAddrPort("[::ffff:10.0.0.1]:80"),
-		netip.MustParseAddrPort("[2001:db8::1]:8080"),
-		netip.MustParseAddrPort("[fe80::1%eth0]:22"),
-		{},
-	}
+	aps := append(slices.Clone(testEndpoints), netip.MustParseAddrPort("0.0.0.0:0"),
+		netip.MustParseAddrPort("255.255.255.255:65535"), netip.MustParseAddrPort("10.9.99.100:9"))
 	rng := rand.New(rand.NewPCG(8, 9))
 	for range 5000 {
 		aps = append(aps, netip.AddrPortFrom(netip.AddrFrom4([4]byte{byte(rng.IntN(256)), byte(rng.IntN(256)), byte(rng.IntN(256)), byte(rng.IntN(256))}), uint16(rng.IntN(65536))))
