@@ -133,14 +133,13 @@ func (f *pcapFormat) iface() Interface {
 // or a non-empty reason when the header cannot be right.
 func (f *pcapFormat) decodeRecordHeader(h []byte, rec *Record) (uint32, string) {
 	var sec, frac, caplen, origlen uint32
+	a := (*[16]byte)(h)
 	if f.be {
-		h := (*[16]byte)(h)
-		sec, frac = binary.BigEndian.Uint32(h[0:]), binary.BigEndian.Uint32(h[4:])
-		caplen, origlen = binary.BigEndian.Uint32(h[8:]), binary.BigEndian.Uint32(h[12:])
+		sec, frac = binary.BigEndian.Uint32(a[0:]), binary.BigEndian.Uint32(a[4:])
+		caplen, origlen = binary.BigEndian.Uint32(a[8:]), binary.BigEndian.Uint32(a[12:])
 	} else {
-		h := (*[16]byte)(h)
-		sec, frac = binary.LittleEndian.Uint32(h[0:]), binary.LittleEndian.Uint32(h[4:])
-		caplen, origlen = binary.LittleEndian.Uint32(h[8:]), binary.LittleEndian.Uint32(h[12:])
+		sec, frac = binary.LittleEndian.Uint32(a[0:]), binary.LittleEndian.Uint32(a[4:])
+		caplen, origlen = binary.LittleEndian.Uint32(a[8:]), binary.LittleEndian.Uint32(a[12:])
 	}
 	switch f.swapLens {
 	case lengthsSwapped:
