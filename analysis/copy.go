@@ -16,14 +16,21 @@ package analysis
 // evidence the message gives, not a condition. IP ID 0 proves nothing (some
 // stacks send 0 on every datagram with DF set), and IPv6 has no IP ID.
 //
-// Limitations: only the last packet sent is remembered (its IP ID, TTL and
-// time, in dirState), so a copy seen after a later packet from the same
-// side (segment 1's copy after segment 2, in a burst through a router) is
-// not recognised and keeps Wireshark's words, as does the copy of a
-// retransmission that fills a hole (not at the front). A sender that gives
-// every datagram the same IP ID and resends its last segment within
-// copyWindow (a tail loss probe on a fast network) has it taken for a copy.
-// The VLAN of the first sighting is not kept.
+// Every flow remembers the last packet each side sent at the front (its IP
+// ID, TTL and time, in dirState). Once a flow has shown a copy, it also
+// remembers the last sentLen packets each side sent, wherever they fell in
+// the sequence space (flowNotes.sent): in a burst through a router, segment
+// 1's copy comes after segment 2 (Wireshark calls it out of order), and the
+// copy of a retransmission that fills a hole is not at the front either. A
+// packet with the IP ID of one of those, ending at the same sequence
+// number, within copyWindow of it, is its copy.
+//
+// Limitations: until a flow's first copy at the front, copies elsewhere are
+// not recognised and keep Wireshark's words (the flows of a trunk show one
+// in their handshake: the SYN's copy follows the SYN). A sender that gives
+// every datagram the same IP ID and resends a segment within copyWindow (a
+// tail loss probe on a fast network) has it taken for a copy. The VLAN of
+// the first sighting is not kept.
 
 // copyWindow is how long after a packet, in nanoseconds, a packet with the
 // same IP ID can be a copy of it: 100 ms. A copy trails its original by the
@@ -64,15 +71,87 @@ func (c copyNote) pack(side Side) int64 {
 }
 
 // copyOf returns the copyNote of p when p is a copy of the last packet its
-// side sent at the front of its sequence space, and the zero copyNote
-// otherwise. It is called before p is analysed.
+// side sent at the front of its sequence space, or, once the flow has shown
+// a copy, of one of the last packets its side sent; the zero copyNote
+// otherwise. It is called before p is analysed, and remembers p for the
+// copies to come.
 func (f *Flow) copyOf(p *Packet, side Side) copyNote {
-	d := &f.dir[side]
 	id := uint16(p.IPID)
-	if p.IPVersion != 4 || id == 0 || id != d.origID || p.Seq+p.SegLen() != d.nextSeq || !within(p.Time, d.origTime, copyWindow) {
+	if p.IPVersion != 4 || id == 0 {
 		return copyNote{}
 	}
-	return copyNote{ipID: id, ttl: d.origTTL, copyTTL: p.TTL, micros: (p.Time - d.origTime) / 1e3}
+	d := &f.dir[side]
+	front := id == d.origID && p.Seq+p.SegLen() == d.nextSeq && within(p.Time, d.origTime, copyWindow)
+	if !front && f.notes == nil {
+		return copyNote{} // nearly every packet
+	}
+	return f.copyOfAny(p, side, id, front)
+}
+
+// copyOfAny is copyOf for a copy at the front (front), and for any packet
+// of a flow with notes, which may remember the last packets sent.
+func (f *Flow) copyOfAny(p *Packet, side Side, id uint16, front bool) copyNote {
+	d := &f.dir[side]
+	end := p.Seq + p.SegLen()
+	var c copyNote
+	var sent *[2]sentRing
+	if f.notes != nil {
+		sent = f.notes.sent
+	}
+	switch {
+	case front:
+		c = copyNote{ipID: id, ttl: d.origTTL, copyTTL: p.TTL, micros: (p.Time - d.origTime) / 1e3}
+	case sent != nil:
+		c = sent[side].find(p, id, end)
+	}
+	switch {
+	case c.ok() && sent == nil:
+		// The flow's first copy: from now on, remember more than the
+		// last packet at the front.
+		f.note().sent = new([2]sentRing)
+	case !c.ok() && sent != nil:
+		sent[side].add(p, id, end)
+	}
+	return c
+}
+
+// sentLen is how many packets of each side a flow that has shown a copy
+// remembers: a burst's copies may trail it by as many segments as a router
+// holds while it forwards the first.
+const sentLen = 8
+
+// sentRing holds the last sentLen packets one side sent (with an IP ID),
+// those a copy may repeat: 128 bytes.
+type sentRing struct {
+	pkts [sentLen]sentPacket
+	next uint8 // where the next packet goes
+}
+
+// sentPacket is what a copy must match of a packet sent (its IP ID and the
+// sequence number it ends at, within copyWindow of its time), and its TTL
+// for the message.
+type sentPacket struct {
+	time int64
+	end  uint32
+	id   uint16 // 0: none yet
+	ttl  uint8
+}
+
+func (r *sentRing) add(p *Packet, id uint16, end uint32) {
+	r.pkts[r.next%sentLen] = sentPacket{time: p.Time, end: end, id: id, ttl: p.TTL}
+	r.next = (r.next + 1) % sentLen
+}
+
+// find returns the copyNote of p when it repeats a packet of the ring, the
+// latest such one; the zero copyNote otherwise.
+func (r *sentRing) find(p *Packet, id uint16, end uint32) copyNote {
+	for i := range sentLen {
+		s := &r.pkts[(int(r.next)+sentLen-1-i)%sentLen]
+		if s.id == id && s.end == end && within(p.Time, s.time, copyWindow) {
+			return copyNote{ipID: id, ttl: s.ttl, copyTTL: p.TTL, micros: (p.Time - s.time) / 1e3}
+		}
+	}
+	return copyNote{}
 }
 
 // setOriginal remembers p as the last packet its side sent at the front of
@@ -89,7 +168,7 @@ func (d *dirState) setOriginal(p *Packet) {
 func (c Code) canBeCopy() bool {
 	switch c {
 	case CodeSynRetransmit, CodeSynAckRetransmit, CodeRetransmission, CodeFastRetransmission,
-		CodeSpuriousRetransmission, CodeDupAck:
+		CodeSpuriousRetransmission, CodeOutOfOrder, CodeDupAck:
 		return true
 	}
 	return false
@@ -157,6 +236,11 @@ func appendCopyMessage(b []byte, fi Finding, c copyNote) []byte {
 		b = append(b, sideName(side)...)
 		b = append(b, "; Wireshark counts it as duplicate ACK #"...)
 		return appendInt(b, fi.A)
+	}
+	if fi.Code == CodeOutOfOrder {
+		b = append(b, "segment sent out of order by the "...)
+		b = append(b, sideName(side)...)
+		return append(b, "; Wireshark counts it as out-of-order"...)
 	}
 	b = append(b, "retransmission by the "...)
 	b = append(b, sideName(side)...)

@@ -14,6 +14,17 @@ import (
 // copyWords is what every message about a copy says, and no other does.
 const copyWords = "a copy of one packet captured at two points"
 
+// trunkHandshake is a handshake captured on a trunk, each packet seen
+// twice, 15 microseconds apart, one hop apart: frames 1-6.
+const trunkHandshake = `
+0         C>S S  mss=1460                       # 1: id 1
++0.000015 C>S S  seq=1000 id=1 ttl=63 mss=1460  # 2: frame 1 again
++0.01     S>C SA mss=1460                       # 3: id 1
++0.000015 S>C SA seq=5000 id=1 ttl=63 mss=1460  # 4: frame 3 again
++0.01     C>S A                                 # 5: id 2
++0.000015 C>S A  seq=1001 id=2 ttl=63           # 6: frame 5 again
+`
+
 // A copyCase is a capture in which some packets may be copies of others.
 type copyCase struct {
 	name string
@@ -88,8 +99,9 @@ server [2001:db8::2]:80
 
 	{name: "a burst through a router",
 		// Two segments, then both copies: the first copy comes after the
-		// second segment and looks out of order (not recognised); the
-		// second is a copy of the last segment sent.
+		// second segment and looks out of order; it is not recognised, as
+		// the flow has shown no copy before (a limitation). The second is
+		// a copy of the last segment sent.
 		text: ruleHandshake + `
 +0.001    C>S PA len=100                       # 4: id 3
 +0.000001 C>S PA len=100                       # 5: id 4
@@ -97,15 +109,62 @@ server [2001:db8::2]:80
 +0.000001 C>S PA len=100 seq=1101 id=4 ttl=63  # 7: frame 5 again
 +0.01     S>C A`,
 		copies: []uint64{7},
+		plain:  []uint64{6},
 		msg: map[uint64]string{
 			6: "out-of-order segment from the client",
 			7: "the same 100-byte segment from the client seen again (IP ID 0x0004, TTL 64 then 63, 15 microseconds later)",
 		}},
 
+	{name: "bursts through a router, on a trunk",
+		// The handshake seen twice shows the flow's copies; from then on
+		// each side's last packets are remembered, and a copy that trails
+		// later segments is recognised too (Wireshark: out of order).
+		text: trunkHandshake + `
++0.001    C>S PA len=100                       # 7: id 3
++0.000001 C>S PA len=100                       # 8: id 4
++0.000001 C>S PA len=100                       # 9: id 5
++0.000013 C>S PA len=100 seq=1001 id=3 ttl=63  # 10: frame 7 again
++0.000001 C>S PA len=100 seq=1101 id=4 ttl=63  # 11: frame 8 again
++0.000001 C>S PA len=100 seq=1201 id=5 ttl=63  # 12: frame 9 again
++0.01     S>C PA len=50                        # 13: id 2, acknowledges all
++0.000001 S>C PA len=50                        # 14: id 3
++0.000014 S>C PA len=50 seq=5001 id=2 ttl=63   # 15: frame 13 again
++0.000001 S>C PA len=50 seq=5051 id=3 ttl=63   # 16: frame 14 again`,
+		copies: []uint64{2, 4, 6, 10, 11, 12, 15, 16},
+		msg: map[uint64]string{
+			10: "the same 100-byte segment from the client seen again (IP ID 0x0003, TTL 64 then 63, 15 microseconds later): " + copyWords +
+				" (routed between VLANs, or mirrored twice), not a segment sent out of order by the client; Wireshark counts it as out-of-order",
+			11: "the same 100-byte segment from the client seen again (IP ID 0x0004, TTL 64 then 63, 15 microseconds later)",
+			12: "(IP ID 0x0005, TTL 64 then 63, 15 microseconds later)",
+			15: "the same 50-byte segment from the server seen again (IP ID 0x0002, TTL 64 then 63, 15 microseconds later)",
+		}},
+
+	{name: "a fast retransmission seen twice, on a trunk",
+		// The resent segment fills a hole, not at the front of the
+		// client's sequence space: once the flow has shown a copy, its
+		// copy is recognised.
+		text: trunkHandshake + `
++0.01     C>S PA len=100                       # 7: 1001-1101, id 3
++0.002    C>S PA len=100 seq=1201              # 8: 1101-1201 is lost
++0.008    S>C A  ack=1101                      # 9: server id 2
++0.001    S>C A  ack=1101                      # 10: dup #1
++0.001    S>C A  ack=1101                      # 11: dup #2
++0.001    S>C A  ack=1101                      # 12: dup #3
++0.002    C>S PA len=100 seq=1101              # 13: id 5
++0.000015 C>S PA len=100 seq=1101 id=5 ttl=63  # 14: frame 13 again
++0.005    S>C A  ack=1301`,
+		copies: []uint64{2, 4, 6, 14},
+		plain:  []uint64{10, 11, 12, 13},
+		msg: map[uint64]string{
+			13: "fast retransmission by the client after duplicate ACKs (100 bytes)",
+			14: "the same 100-byte segment from the client seen again (IP ID 0x0005, TTL 64 then 63, 15 microseconds later)",
+		}},
+
 	{name: "a fast retransmission seen twice",
 		// The resent segment fills a hole: it is not at the front of the
-		// client's sequence space, and its copy is not recognised (a
-		// limitation: it keeps Wireshark's words).
+		// client's sequence space, and as the flow has shown no copy
+		// before, its copy is not recognised (a limitation: it keeps
+		// Wireshark's words).
 		text: ruleHandshake + `
 +0.01     C>S PA len=100                       # 4: 1001-1101
 +0.002    C>S PA len=100 seq=1201              # 5: 1101-1201 is lost
@@ -335,5 +394,42 @@ func TestCopiesAgainstTshark(t *testing.T) {
 func TestCopyStateFits(t *testing.T) {
 	if n := unsafe.Sizeof(dirState{}); n != 56 {
 		t.Errorf("dirState is %d bytes, want 56", n)
+	}
+}
+
+// TestSentRing: the ring finds the last sentLen packets it was given, by IP
+// ID and end, within copyWindow, the latest first, and forgets older ones.
+func TestSentRing(t *testing.T) {
+	var r sentRing
+	const n = 3*sentLen + 2
+	for i := range n {
+		p := &Packet{Time: int64(i) * 1e6, TTL: uint8(64 - i%2)}
+		r.add(p, uint16(100+i), uint32(1000*i))
+	}
+	copyAt := func(id uint16, end uint32, ms int64) copyNote {
+		return r.find(&Packet{Time: ms * 1e6, TTL: 60}, id, end)
+	}
+	for i := range n {
+		c := copyAt(uint16(100+i), uint32(1000*i), n)
+		if want := i >= n-sentLen; c.ok() != want {
+			t.Errorf("packet %d: found %v, want %v", i, c.ok(), want)
+		}
+		if c.ok() && (c.ttl != uint8(64-i%2) || c.copyTTL != 60 || c.micros != int64(n-i)*1000) {
+			t.Errorf("packet %d: %+v", i, c)
+		}
+	}
+	last := n - 1
+	if c := copyAt(uint16(100+last), uint32(1000*last)+1, n); c.ok() {
+		t.Errorf("another end: %+v", c)
+	}
+	if c := copyAt(uint16(100+last), uint32(1000*last), int64(last)+copyWindow/1e6); c.ok() {
+		t.Errorf("copyWindow later: %+v", c)
+	}
+	// The same IP ID and end twice (a sender that repeats IDs): the
+	// latest is the one a copy repeats.
+	r.add(&Packet{Time: 100e6, TTL: 50}, 7, 7)
+	r.add(&Packet{Time: 101e6, TTL: 51}, 7, 7)
+	if c := copyAt(7, 7, 102); c.ttl != 51 || c.micros != 1000 {
+		t.Errorf("repeated ID: %+v, want the latest", c)
 	}
 }

@@ -73,6 +73,7 @@ func (a *Analyzer) FlowCopy(id int) (*Flow, bool) {
 		n := *g.notes
 		n.badSums = slices.Clone(n.badSums)
 		n.malformed = slices.Clone(n.malformed)
+		n.sent = nil // for the analysis only, which goes on with the original
 		f.notes = &n
 	}
 	if !f.finished {

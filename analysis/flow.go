@@ -286,6 +286,9 @@ type flowNotes struct {
 	counted   bool
 	badSums   []badSum
 	malformed []malformedNote
+	// sent holds the last packets of each side, once the flow has shown
+	// a copy (copy.go).
+	sent *[2]sentRing
 }
 
 // countAfter is the number of findings a flow keeps without counting

@@ -499,6 +499,8 @@ func copyMessageRef(fi Finding) (string, bool) {
 		counts = "a fast retransmission"
 	case CodeSpuriousRetransmission:
 		counts = "a spurious retransmission"
+	case CodeOutOfOrder:
+		counts = "out-of-order"
 	case CodeDupAck:
 		counts = fmt.Sprintf("duplicate ACK #%d", fi.A)
 	default:
@@ -544,8 +546,11 @@ func copyMessageRef(fi Finding) (string, bool) {
 		later = ms + " milliseconds"
 	}
 	not := "retransmission by the " + side
-	if fi.Code == CodeDupAck {
+	switch fi.Code {
+	case CodeDupAck:
 		not = "duplicate ACK from the " + side
+	case CodeOutOfOrder:
+		not = "segment sent out of order by the " + side
 	}
 	return fmt.Sprintf("the same %s seen again (IP ID 0x%04x, %s, %s later): a copy of one packet captured at two points "+
 		"(routed between VLANs, or mirrored twice), not a %s; Wireshark counts it as %s", what, id, ttls, later, not, counts), true
