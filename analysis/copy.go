@@ -121,7 +121,7 @@ func (f *Flow) copyOfAny(p *Packet, side Side, id uint16, front bool) copyNote {
 const sentLen = 8
 
 // sentRing holds the last sentLen packets one side sent (with an IP ID),
-// those a copy may repeat: 128 bytes.
+// those a copy may repeat: 136 bytes.
 type sentRing struct {
 	pkts [sentLen]sentPacket
 	next uint8 // where the next packet goes
