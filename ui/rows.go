@@ -222,14 +222,35 @@ func filterHelp(g themes.Glyphs) string {
 
 // parseQuery parses a filter: words separated by spaces, each either free
 // text (matched on the client and server address:port) or key:value. A
-// leading - or ! negates a word.
+// leading - or ! negates a word. As tcpdump's habits would have it, a key
+// and its value may also be two words ("port 443", "host 10.1.2.3"), "not"
+// negates the next word, and "and" and "tcp" are no-ops (every word must
+// hold, and every flow is TCP); "or" is refused rather than taken for text
+// that matches nothing.
 func parseQuery(s string, ncaps int) (query, error) {
 	var q query
-	for _, w := range strings.Fields(s) {
-		var t term
+	words := strings.Fields(s)
+	neg := false
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		switch strings.ToLower(w) {
+		case "and", "&&", "tcp":
+			continue
+		case "not", "!":
+			neg = !neg
+			continue
+		case "or", "||":
+			return query{}, fmt.Errorf("%s: not supported: every word of the filter must hold", w)
+		}
+		t := term{neg: neg}
+		neg = false
 		if len(w) > 1 && (w[0] == '-' || w[0] == '!') {
-			t.neg = true
+			t.neg = !t.neg
 			w = w[1:]
+		}
+		if isKey(w) && i+1 < len(words) {
+			i++
+			w += ":" + words[i] // "port 443" is port:443
 		}
 		k, v, ok := strings.Cut(w, ":")
 		// An IPv6 address has colons: "2001:db8::1" is text, not a key.

@@ -58,6 +58,19 @@ func TestFilterQuery(t *testing.T) {
 		{"host:[2001:db8::1]", v6, true},
 		{"marked", row, true},
 		{"-marked", v6, true},
+		// tcpdump's habits.
+		{"port 443", row, true},
+		{"port 80", row, false},
+		{"tcp port 443", row, true},
+		{"host 10.110.233.50 and port 50183", row, true},
+		{"host 10.110.233.50 and port 80", row, false},
+		{"not port 80", row, true},
+		{"not port 443", row, false},
+		{"not -port 443", row, true},
+		{"! host 10.1.2.3", row, true},
+		{"net 172.16.0.0/12", row, true},
+		{"status invalid", row, true},
+		{"port", row, false}, // a key with no value is text
 	}
 	marks := map[flowRef]bool{row.ref(): true}
 	for _, tc := range cases {
@@ -71,7 +84,8 @@ func TestFilterQuery(t *testing.T) {
 			t.Errorf("%q on flow %d: %v, want %v", tc.q, tc.row.ID, got, tc.match)
 		}
 	}
-	for _, bad := range []string{"status:bogus", "port:http", "port:70000", "host:10.1", "net:10.0.0.0", "code:nonsense", "hs:maybe", "cap:3", "cap:x"} {
+	for _, bad := range []string{"status:bogus", "port:http", "port:70000", "host:10.1", "net:10.0.0.0", "code:nonsense", "hs:maybe", "cap:3", "cap:x",
+		"port 443 or port 80", "port http"} {
 		if _, err := parseQuery(bad, 2); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
