@@ -14,6 +14,20 @@ import (
 // copyWords is what every message about a copy says, and no other does.
 const copyWords = "a copy of one packet captured at two points"
 
+// holeFilledTwice follows a handshake that leaves the client's IP ID at 3:
+// a segment is lost, three duplicate ACKs bring its fast retransmission
+// (IP ID 5), which is seen twice.
+const holeFilledTwice = `
++0.01     C>S PA len=100                       # 1001-1101, id 3
++0.002    C>S PA len=100 seq=1201              # 1101-1201 is lost
++0.008    S>C A  ack=1101
++0.001    S>C A  ack=1101                      # dup #1
++0.001    S>C A  ack=1101                      # dup #2
++0.001    S>C A  ack=1101                      # dup #3
++0.002    C>S PA len=100 seq=1101              # id 5
++0.000015 C>S PA len=100 seq=1101 id=5 ttl=63  # the same datagram again
++0.005    S>C A  ack=1301`
+
 // trunkHandshake is a handshake captured on a trunk, each packet seen
 // twice, 15 microseconds apart, one hop apart: frames 1-6.
 const trunkHandshake = `
@@ -143,16 +157,7 @@ server [2001:db8::2]:80
 		// The resent segment fills a hole, not at the front of the
 		// client's sequence space: once the flow has shown a copy, its
 		// copy is recognised.
-		text: trunkHandshake + `
-+0.01     C>S PA len=100                       # 7: 1001-1101, id 3
-+0.002    C>S PA len=100 seq=1201              # 8: 1101-1201 is lost
-+0.008    S>C A  ack=1101                      # 9: server id 2
-+0.001    S>C A  ack=1101                      # 10: dup #1
-+0.001    S>C A  ack=1101                      # 11: dup #2
-+0.001    S>C A  ack=1101                      # 12: dup #3
-+0.002    C>S PA len=100 seq=1101              # 13: id 5
-+0.000015 C>S PA len=100 seq=1101 id=5 ttl=63  # 14: frame 13 again
-+0.005    S>C A  ack=1301`,
+		text:   trunkHandshake + holeFilledTwice, // frames 7-15
 		copies: []uint64{2, 4, 6, 14},
 		plain:  []uint64{10, 11, 12, 13},
 		msg: map[uint64]string{
@@ -165,16 +170,7 @@ server [2001:db8::2]:80
 		// client's sequence space, and as the flow has shown no copy
 		// before, its copy is not recognised (a limitation: it keeps
 		// Wireshark's words).
-		text: ruleHandshake + `
-+0.01     C>S PA len=100                       # 4: 1001-1101
-+0.002    C>S PA len=100 seq=1201              # 5: 1101-1201 is lost
-+0.008    S>C A  ack=1101                      # 6
-+0.001    S>C A  ack=1101                      # 7: dup #1
-+0.001    S>C A  ack=1101                      # 8: dup #2
-+0.001    S>C A  ack=1101                      # 9: dup #3
-+0.002    C>S PA len=100 seq=1101              # 10: id 5
-+0.000015 C>S PA len=100 seq=1101 id=5 ttl=63  # 11: frame 10 again
-+0.005    S>C A  ack=1301`,
+		text:  ruleHandshake + holeFilledTwice, // frames 4-12
 		plain: []uint64{7, 8, 9, 10, 11},
 		msg: map[uint64]string{
 			10: "fast retransmission by the client after duplicate ACKs (100 bytes)",
