@@ -82,35 +82,38 @@ func (f *Flow) copyOf(p *Packet, side Side) copyNote {
 	}
 	d := &f.dir[side]
 	front := id == d.origID && p.Seq+p.SegLen() == d.nextSeq && within(p.Time, d.origTime, copyWindow)
-	if !front && f.notes == nil {
+	if !front && !f.copies {
 		return copyNote{} // nearly every packet
 	}
 	return f.copyOfAny(p, side, id, front)
 }
 
 // copyOfAny is copyOf for a copy at the front (front), and for any packet
-// of a flow with notes, which may remember the last packets sent.
+// of a flow that has shown a copy, which remembers the last packets sent.
 func (f *Flow) copyOfAny(p *Packet, side Side, id uint16, front bool) copyNote {
 	d := &f.dir[side]
 	end := p.Seq + p.SegLen()
 	var c copyNote
-	var sent *[2]sentRing
-	if f.notes != nil {
-		sent = f.notes.sent
-	}
 	switch {
 	case front:
 		c = copyNote{ipID: id, ttl: d.origTTL, copyTTL: p.TTL, micros: (p.Time - d.origTime) / 1e3}
-	case sent != nil:
-		c = sent[side].find(p, id, end)
+	case f.copies:
+		c = f.notes.sent[side].find(p, id, end)
 	}
 	switch {
-	case c.ok() && sent == nil:
+	case c.ok() && !f.copies:
 		// The flow's first copy: from now on, remember more than the
-		// last packet at the front.
-		f.note().sent = new([2]sentRing)
-	case !c.ok() && sent != nil:
-		sent[side].add(p, id, end)
+		// last packet at the front (in the rings an evicted flow left,
+		// if it did).
+		f.copies = true
+		n := f.note()
+		if n.sent == nil {
+			n.sent = new([2]sentRing)
+		} else {
+			*n.sent = [2]sentRing{}
+		}
+	case !c.ok() && f.copies:
+		f.notes.sent[side].add(p, id, end)
 	}
 	return c
 }
@@ -121,10 +124,13 @@ func (f *Flow) copyOfAny(p *Packet, side Side, id uint16, front bool) copyNote {
 const sentLen = 8
 
 // sentRing holds the last sentLen packets one side sent (with an IP ID),
-// those a copy may repeat: 136 bytes.
+// those a copy may repeat: 136 bytes. A side that gave two of them one IP
+// ID (a stack that repeats its IDs) proves nothing by it: its ring matches
+// no copy from then on, so that its retransmissions keep their words.
 type sentRing struct {
-	pkts [sentLen]sentPacket
-	next uint8 // where the next packet goes
+	pkts    [sentLen]sentPacket
+	next    uint8 // where the next packet goes
+	repeats bool  // two packets with one IP ID
 }
 
 // sentPacket is what a copy must match of a packet sent (its IP ID and the
@@ -138,6 +144,11 @@ type sentPacket struct {
 }
 
 func (r *sentRing) add(p *Packet, id uint16, end uint32) {
+	for i := range r.pkts {
+		if r.pkts[i].id == id {
+			r.repeats = true
+		}
+	}
 	r.pkts[r.next%sentLen] = sentPacket{time: p.Time, end: end, id: id, ttl: p.TTL}
 	r.next = (r.next + 1) % sentLen
 }
@@ -145,6 +156,9 @@ func (r *sentRing) add(p *Packet, id uint16, end uint32) {
 // find returns the copyNote of p when it repeats a packet of the ring, the
 // latest such one; the zero copyNote otherwise.
 func (r *sentRing) find(p *Packet, id uint16, end uint32) copyNote {
+	if r.repeats {
+		return copyNote{}
+	}
 	for i := range sentLen {
 		s := &r.pkts[(int(r.next)+sentLen-1-i)%sentLen]
 		if s.id == id && s.end == end && within(p.Time, s.time, copyWindow) {

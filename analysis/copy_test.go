@@ -165,6 +165,23 @@ server [2001:db8::2]:80
 			14: "the same 100-byte segment from the client seen again (IP ID 0x0005, TTL 64 then 63, 15 microseconds later)",
 		}},
 
+	{name: "a sender that repeats its IP ID, on a trunk",
+		// Every data segment has IP ID 9: a resend within copyWindow
+		// of its original is no copy, and keeps its words.
+		text: trunkHandshake + `
++0.01     C>S PA len=100 id=9          # 7: 1001-1101
++0.001    C>S PA len=100 id=9          # 8: 1101-1201
++0.001    C>S PA len=100 id=9          # 9: 1201-1301
++0.008    S>C A  ack=1101              # 10
++0.001    S>C A  ack=1101              # 11: dup #1
++0.001    S>C A  ack=1101              # 12: dup #2
++0.001    S>C A  ack=1101              # 13: dup #3
++0.001    C>S PA len=100 seq=1101 id=9 # 14: 1101-1201 sent again
++0.005    S>C A  ack=1301`,
+		copies: []uint64{2, 4, 6},
+		plain:  []uint64{11, 12, 13, 14},
+		msg:    map[uint64]string{14: "fast retransmission by the client after duplicate ACKs (100 bytes)"}},
+
 	{name: "a fast retransmission seen twice",
 		// The resent segment fills a hole: it is not at the front of the
 		// client's sequence space, and as the flow has shown no copy
@@ -421,11 +438,59 @@ func TestSentRing(t *testing.T) {
 	if c := copyAt(uint16(100+last), uint32(1000*last), int64(last)+copyWindow/1e6); c.ok() {
 		t.Errorf("copyWindow later: %+v", c)
 	}
-	// The same IP ID and end twice (a sender that repeats IDs): the
-	// latest is the one a copy repeats.
+	// Two packets with one IP ID (a sender that repeats IDs): the ring
+	// proves nothing from then on.
 	r.add(&Packet{Time: 100e6, TTL: 50}, 7, 7)
-	r.add(&Packet{Time: 101e6, TTL: 51}, 7, 7)
-	if c := copyAt(7, 7, 102); c.ttl != 51 || c.micros != 1000 {
-		t.Errorf("repeated ID: %+v, want the latest", c)
+	if c := copyAt(7, 7, 101); !c.ok() {
+		t.Errorf("before the repeat: no copy")
+	}
+	r.add(&Packet{Time: 101e6, TTL: 51}, 7, 8)
+	if c := copyAt(uint16(100+last), uint32(1000*last), int64(last)+1); c.ok() {
+		t.Errorf("after a repeated ID: %+v", c)
+	}
+}
+
+// TestCopiesAfterEviction: a flow evicted after showing copies leaves its
+// rings to the flow that reuses its memory; that flow must not find the
+// old flow's packets in them.
+func TestCopiesAfterEviction(t *testing.T) {
+	a := NewAnalyzer(Config{Name: "t", MaxFlows: 1})
+	frame := 0
+	add := func(conn int, flags string, seq, ack uint32, n int, id uint16, ttl uint8) {
+		frame++
+		p := evictPkt(frame, conn, false, flags, seq, ack, n)
+		p.IPID, p.TTL = uint32(id), ttl
+		a.addPacket(p)
+	}
+	// Connection 0, on a trunk: the SYN and its copy, then a segment
+	// with IP ID 50, which its ring keeps.
+	add(0, "S", 1000, 0, 0, 1, 64)
+	add(0, "S", 1000, 0, 0, 1, 63)
+	add(0, "PA", 1001, 1, 100, 50, 64)
+	// Connection 1 evicts it (MaxFlows 1) and shows a copy too; then a
+	// segment, and the segment sent again with IP ID 50: the old flow's
+	// packet, not one of this flow's.
+	add(1, "S", 1000, 0, 0, 1, 64)
+	add(1, "S", 1000, 0, 0, 1, 63)
+	add(1, "PA", 1001, 1, 100, 2, 64)
+	add(1, "PA", 1001, 1, 100, 50, 64)
+	res := a.Finish()
+	if res.Evicted != 1 || len(ids(res)) != 1 {
+		t.Fatalf("evicted %d, flows %v: want connection 0 evicted", res.Evicted, ids(res))
+	}
+	var got []string
+	for _, f := range res.Flows {
+		if f == nil {
+			continue
+		}
+		for _, fi := range f.Findings {
+			if fi.Code.canBeCopy() {
+				got = append(got, fmt.Sprintf("%d %s copy=%v", fi.Frame, fi.Code, fi.IsCopy()))
+			}
+		}
+	}
+	want := []string{"5 handshake.syn_retransmit copy=true", "5 tcp.retransmission copy=true", "7 tcp.retransmission copy=false"}
+	if !slices.Equal(got, want) {
+		t.Errorf("findings %v, want %v", got, want)
 	}
 }

@@ -73,7 +73,8 @@ func (a *Analyzer) FlowCopy(id int) (*Flow, bool) {
 		n := *g.notes
 		n.badSums = slices.Clone(n.badSums)
 		n.malformed = slices.Clone(n.malformed)
-		n.sent = nil // for the analysis only, which goes on with the original
+		// For the analysis only, which goes on with the original.
+		n.sent, f.copies = nil, false
 		f.notes = &n
 	}
 	if !f.finished {

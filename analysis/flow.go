@@ -253,7 +253,10 @@ type Flow struct {
 	// goodAfterBad: a good checksum came from the side of the flow's
 	// first bad one, after it.
 	goodAfterBad bool
-	codes        uint32 // a bit set of the codes of the flow's findings
+	// copies: the flow has shown a copy of a packet, and remembers each
+	// side's last packets (notes.sent).
+	copies bool
+	codes  uint32 // a bit set of the codes of the flow's findings
 
 	dir         [2]dirState
 	zeek        zeekState
@@ -286,8 +289,9 @@ type flowNotes struct {
 	counted   bool
 	badSums   []badSum
 	malformed []malformedNote
-	// sent holds the last packets of each side, once the flow has shown
-	// a copy (copy.go).
+	// sent holds the last packets of each side once the flow has shown a
+	// copy (Flow.copies; copy.go). An evicted flow keeps it for the flow
+	// that reuses it, which clears it when it shows a copy.
 	sent *[2]sentRing
 }
 

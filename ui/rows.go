@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/netip"
 	"runtime"
@@ -241,6 +242,10 @@ func parseQuery(s string, ncaps int) (query, error) {
 			continue
 		case "or", "||":
 			return query{}, fmt.Errorf("%s: not supported: every word of the filter must hold", w)
+		case "src", "dst":
+			return query{}, fmt.Errorf("%s: not supported: host and port match either end", w)
+		case "-":
+			return query{}, errors.New("-: nothing to negate (-word negates the word)")
 		}
 		t := term{neg: neg}
 		neg = false
@@ -271,6 +276,9 @@ func parseQuery(s string, ncaps int) (query, error) {
 			return query{}, err
 		}
 		q.terms = append(q.terms, t)
+	}
+	if neg {
+		return query{}, errors.New("not: nothing follows it")
 	}
 	return q, nil
 }

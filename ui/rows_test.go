@@ -85,7 +85,7 @@ func TestFilterQuery(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"status:bogus", "port:http", "port:70000", "host:10.1", "net:10.0.0.0", "code:nonsense", "hs:maybe", "cap:3", "cap:x",
-		"port 443 or port 80", "port http"} {
+		"port 443 or port 80", "port http", "not", "port 443 not", "src host 10.1.2.3", "dst port 443", "-"} {
 		if _, err := parseQuery(bad, 2); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
