@@ -28,9 +28,10 @@ package analysis
 // Limitations: until a flow's first copy at the front, copies elsewhere are
 // not recognised and keep Wireshark's words (the flows of a trunk show one
 // in their handshake: the SYN's copy follows the SYN). A sender that gives
-// every datagram the same IP ID and resends a segment within copyWindow (a
-// tail loss probe on a fast network) has it taken for a copy. The VLAN of
-// the first sighting is not kept.
+// every datagram the same IP ID and resends its last segment within
+// copyWindow (a tail loss probe on a fast network) has it taken for a copy
+// at the front; the rings see the repeated ID and match nothing for that
+// side (sentRing.repeats). The VLAN of the first sighting is not kept.
 
 // copyWindow is how long after a packet, in nanoseconds, a packet with the
 // same IP ID can be a copy of it: 100 ms. A copy trails its original by the
@@ -153,8 +154,9 @@ func (r *sentRing) add(p *Packet, id uint16, end uint32) {
 	r.next = (r.next + 1) % sentLen
 }
 
-// find returns the copyNote of p when it repeats a packet of the ring, the
-// latest such one; the zero copyNote otherwise.
+// find returns the copyNote of p when it repeats a packet of the ring (at
+// most one can match: the ring holds no IP ID twice unless repeats is set),
+// and the zero copyNote otherwise.
 func (r *sentRing) find(p *Packet, id uint16, end uint32) copyNote {
 	if r.repeats {
 		return copyNote{}
