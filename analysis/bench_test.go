@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
@@ -221,7 +222,9 @@ func FuzzDecode(f *testing.F) {
 }
 
 // TestChecksumMatchesReference checks the fast one's complement sum against
-// the plain 16-bit one on every length and a few alignments.
+// the plain 16-bit one on lengths to 3,096 bytes (every one to 256), a few
+// alignments and initial sums, and data that carries at every add (all
+// ones), none (zeros) or at random.
 func TestChecksumMatchesReference(t *testing.T) {
 	ref := func(b []byte, sum uint32) uint16 {
 		for len(b) >= 2 {
@@ -236,15 +239,26 @@ func TestChecksumMatchesReference(t *testing.T) {
 		}
 		return ^uint16(sum)
 	}
-	buf := make([]byte, 300)
-	for i := range buf {
-		buf[i] = byte(i*7 + i>>3)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	fills := map[string]func(i int) byte{
+		"pattern": func(i int) byte { return byte(i*7 + i>>3) },
+		"ones":    func(int) byte { return 0xff }, // every carry
+		"zeros":   func(int) byte { return 0 },
+		"random":  func(int) byte { return byte(rnd.Uint32()) },
 	}
-	for n := 0; n < len(buf)-3; n++ {
-		for off := range 3 {
-			b := buf[off : off+n]
-			if got, want := internetChecksum(b, 0x1fffe), ref(b, 0x1fffe); got != want {
-				t.Fatalf("length %d offset %d: %#04x, want %#04x", n, off, got, want)
+	for name, fill := range fills {
+		buf := make([]byte, 3100)
+		for i := range buf {
+			buf[i] = fill(i)
+		}
+		for n := 0; n < len(buf)-3; n += 1 + n/256 {
+			for off := range 3 {
+				b := buf[off : off+n]
+				for _, sum := range []uint32{0, 0x1fffe, 0xffff} {
+					if got, want := internetChecksum(b, sum), ref(b, sum); got != want {
+						t.Fatalf("%s, length %d offset %d, sum %#x: %#04x, want %#04x", name, n, off, sum, got, want)
+					}
+				}
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
 	"net/netip"
 	"testing"
@@ -71,5 +72,21 @@ func TestConnHashBothWays(t *testing.T) {
 	m := netip.MustParseAddr("::ffff:10.0.0.1")
 	if endpointKey(a, 1000) == endpointKey(m, 1000) {
 		t.Error("10.0.0.1 and ::ffff:10.0.0.1 have the same key")
+	}
+}
+
+// TestEndpointKeyIPv4: an IPv4 address, read with As4, keys as its 16
+// bytes (the IPv4-mapped form) would, with the top bit flipped.
+func TestEndpointKeyIPv4(t *testing.T) {
+	for _, s := range []string{"0.0.0.0", "10.0.0.1", "192.168.1.2", "255.255.255.255", "172.16.2.179"} {
+		a := netip.MustParseAddr(s)
+		b := a.As16()
+		hi, lo := binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])
+		for _, port := range []uint16{0, 443, 65535} {
+			want := (hi*0x9e3779b97f4a7c15 ^ lo) + uint64(port)*0xc2b2ae3d27d4eb4f ^ 1<<63
+			if got := endpointKey(a, port); got != want {
+				t.Errorf("%s:%d: key %#x, want %#x", s, port, got, want)
+			}
+		}
 	}
 }
