@@ -271,8 +271,8 @@ func (d *Decoder) fastIP(p *Packet, ip []byte, off int, et uint16) bool {
 			return false // options, truncated, a fragment, not TCP: the general path
 		}
 		p.IPVersion = 4
-		p.Src = netip.AddrFrom4([4]byte(ip[12:16]))
-		p.Dst = netip.AddrFrom4([4]byte(ip[16:20]))
+		p.setKeys4(ip[12:16], ip[16:20])
+		p.Src, p.Dst = netip.AddrFrom4([4]byte(ip[12:16])), netip.AddrFrom4([4]byte(ip[16:20]))
 		p.Proto = 6
 		p.IPOffset = off
 		p.IPTotalLen = length
@@ -296,8 +296,8 @@ func (d *Decoder) fastIP(p *Packet, ip []byte, off int, et uint16) bool {
 			return false
 		}
 		p.IPVersion = 6
-		p.Src = netip.AddrFrom16([16]byte(ip[8:24]))
-		p.Dst = netip.AddrFrom16([16]byte(ip[24:40]))
+		p.setKeys6(ip[8:24], ip[24:40])
+		p.Src, p.Dst = netip.AddrFrom16([16]byte(ip[8:24])), netip.AddrFrom16([16]byte(ip[24:40]))
 		p.Proto = 6
 		p.IPOffset = off
 		p.IPTotalLen = 40 + length
@@ -330,9 +330,34 @@ func (p *Packet) malformed(layer string, off int, reason string) {
 	p.MalformedReason = reason
 }
 
+// setKeys4 sets p's address keys and sum (Packet.keysSet) from the 4 bytes
+// of each IPv4 address.
+func (p *Packet) setKeys4(src, dst []byte) {
+	s, d := binary.BigEndian.Uint32(src[:4]), binary.BigEndian.Uint32(dst[:4])
+	p.srcKey, p.dstKey = addrKey4(bits.ReverseBytes32(s)), addrKey4(bits.ReverseBytes32(d))
+	p.addrSum = s>>16 + s&0xffff + d>>16 + d&0xffff
+	p.keysSet = true
+}
+
+// setKeys6 sets p's address keys and sum (Packet.keysSet) from the 16
+// bytes of each IPv6 address.
+func (p *Packet) setKeys6(src, dst []byte) {
+	sh, sl := binary.BigEndian.Uint64(src[:8]), binary.BigEndian.Uint64(src[8:16])
+	dh, dl := binary.BigEndian.Uint64(dst[:8]), binary.BigEndian.Uint64(dst[8:16])
+	p.srcKey, p.dstKey = addrKey6(sh, sl), addrKey6(dh, dl)
+	p.addrSum = words16(sh) + words16(sl) + words16(dh) + words16(dl)
+	p.keysSet = true
+}
+
+// words16 sums the four 16-bit words of x.
+func words16(x uint64) uint32 {
+	return uint32(x>>48) + uint32(x>>32)&0xffff + uint32(x>>16)&0xffff + uint32(x)&0xffff
+}
+
 func (d *Decoder) recordIPv4(p *Packet, data []byte, off int) {
 	ip := &d.ip4
 	p.IPVersion = 4
+	p.setKeys4(ip.SrcIP.To4(), ip.DstIP.To4())
 	p.Src = netip.AddrFrom4([4]byte(ip.SrcIP.To4()))
 	p.Dst = netip.AddrFrom4([4]byte(ip.DstIP.To4()))
 	p.Proto = uint8(ip.Protocol)
@@ -358,6 +383,7 @@ func (d *Decoder) recordIPv4(p *Packet, data []byte, off int) {
 func (d *Decoder) recordIPv6(p *Packet, data []byte, off int) {
 	ip := &d.ip6
 	p.IPVersion = 6
+	p.setKeys6(ip.SrcIP.To16(), ip.DstIP.To16())
 	p.Src = netip.AddrFrom16([16]byte(ip.SrcIP.To16()))
 	p.Dst = netip.AddrFrom16([16]byte(ip.DstIP.To16()))
 	p.Proto = uint8(ip.NextHeader)
@@ -692,18 +718,17 @@ func tcpChecksum(p *Packet, seg []byte) uint16 {
 // pseudoSum is the unfolded sum of the TCP pseudo-header of p's innermost
 // IP datagram, for a segment of n bytes.
 func pseudoSum(p *Packet, n int) uint32 {
-	// Each address's 16-bit words, summed from wide loads.
-	words := func(x uint64) uint32 {
-		return uint32(x>>48) + uint32(x>>32)&0xffff + uint32(x>>16)&0xffff + uint32(x)&0xffff
-	}
 	var sum uint32
-	if p.IPVersion == 4 {
+	switch {
+	case p.keysSet:
+		sum = p.addrSum
+	case p.IPVersion == 4:
 		s, d := p.Src.As4(), p.Dst.As4()
-		sum = words(uint64(binary.BigEndian.Uint32(s[:]))) + words(uint64(binary.BigEndian.Uint32(d[:])))
-	} else {
+		sum = words16(uint64(binary.BigEndian.Uint32(s[:]))) + words16(uint64(binary.BigEndian.Uint32(d[:])))
+	default:
 		s, d := p.Src.As16(), p.Dst.As16()
-		sum = words(binary.BigEndian.Uint64(s[:8])) + words(binary.BigEndian.Uint64(s[8:])) +
-			words(binary.BigEndian.Uint64(d[:8])) + words(binary.BigEndian.Uint64(d[8:]))
+		sum = words16(binary.BigEndian.Uint64(s[:8])) + words16(binary.BigEndian.Uint64(s[8:])) +
+			words16(binary.BigEndian.Uint64(d[:8])) + words16(binary.BigEndian.Uint64(d[8:]))
 	}
 	return sum + uint32(n)>>16 + uint32(n)&0xffff + 6
 }

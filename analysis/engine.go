@@ -158,7 +158,7 @@ func (a *Analyzer) addPacket(p *Packet) {
 	}
 	h := uint64(0)
 	if p.HasTCP {
-		h = connHash(p.Src, p.SrcPort, p.Dst, p.DstPort)
+		h = packetHash(p)
 	}
 	a.addHashed(p, h, markLazy)
 }

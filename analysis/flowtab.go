@@ -22,42 +22,60 @@ type flowSlot struct {
 	f *Flow // nil: empty
 }
 
+// packetHash is connHash of p's endpoints, from the keys the decoder read
+// (Packet.keysSet) when it did.
+func packetHash(p *Packet) uint64 {
+	if p.keysSet {
+		return mixKeys(p.srcKey+uint64(p.SrcPort)*portMul, p.dstKey+uint64(p.DstPort)*portMul)
+	}
+	return connHash(p.Src, p.SrcPort, p.Dst, p.DstPort)
+}
+
 // connHash hashes a connection's endpoints so that both directions give
 // the same value: each endpoint is folded into 64 bits, and the two are
 // combined by their sum and their exclusive or, which do not depend on
 // their order, before one round of mixing.
 func connHash(src netip.Addr, sport uint16, dst netip.Addr, dport uint16) uint64 {
-	var a, b uint64
-	if src.Is4() && dst.Is4() {
-		a, b = endpointKey4(src.As4(), sport), endpointKey4(dst.As4(), dport)
-	} else {
-		a, b = endpointKey(src, sport), endpointKey(dst, dport)
-	}
+	return mixKeys(endpointKey(src, sport), endpointKey(dst, dport))
+}
+
+// mixKeys combines two endpoint keys, in either order, into a hash.
+func mixKeys(a, b uint64) uint64 {
 	return mix64((a + b) ^ bits.RotateLeft64(a^b, 29))
 }
 
 // endpointKey folds an address and port into 64 bits, by multiplying and
-// adding; an IPv4 address and the same address mapped into IPv6 differ in
-// the top bit.
-//
-// An IPv4 address is read with As4, which gives the value its 16 bytes
-// would (hi is zero, lo holds 0xffff and the address) without the 16-byte
-// array: the compiler builds that with two 8-byte stores and copies it with
-// one 16-byte load, a failed store forward that cost a few percent of a
-// one-core run.
+// adding (addrKey, then the port times portMul); an IPv4 address and the
+// same address mapped into IPv6 differ in the top bit.
 func endpointKey(a netip.Addr, port uint16) uint64 {
-	if a.Is4() {
-		return endpointKey4(a.As4(), port)
-	}
-	b := a.As16()
-	hi, lo := binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])
-	return (hi*0x9e3779b97f4a7c15 ^ lo) + uint64(port)*0xc2b2ae3d27d4eb4f
+	return addrKey(a) + uint64(port)*portMul
 }
 
-// endpointKey4 is endpointKey of an IPv4 address.
-func endpointKey4(b [4]byte, port uint16) uint64 {
-	lo := uint64(binary.LittleEndian.Uint32(b[:]))<<32 | 0xffff0000
-	return (lo + uint64(port)*0xc2b2ae3d27d4eb4f) ^ 1<<63
+const portMul = 0xc2b2ae3d27d4eb4f
+
+// addrKey is an address's part of endpointKey. An IPv4 address is read
+// with As4 (addrKey4), not as its 16 bytes (Packet.srcKey says why).
+func addrKey(a netip.Addr) uint64 {
+	if a.Is4() {
+		b := a.As4()
+		return addrKey4(binary.LittleEndian.Uint32(b[:]))
+	}
+	b := a.As16()
+	return addrKey6(binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]))
+}
+
+// addrKey4 is addrKey of an IPv4 address given as a little-endian word:
+// what its 16 bytes in IPv6 form (::ffff:a.b.c.d) give, read as
+// little-endian words (high word zero), with the top bit flipped.
+func addrKey4(le uint32) uint64 {
+	return (uint64(le)<<32 | 0xffff0000) ^ 1<<63
+}
+
+// addrKey6 is addrKey of an IPv6 address given as two big-endian words:
+// its bytes read as little-endian words, the high one multiplied.
+func addrKey6(hi, lo uint64) uint64 {
+	hi, lo = bits.ReverseBytes64(hi), bits.ReverseBytes64(lo)
+	return hi*0x9e3779b97f4a7c15 ^ lo
 }
 
 // mix64 is SplitMix64's finaliser.

@@ -3,8 +3,14 @@ package analysis
 import (
 	"encoding/binary"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/synscope/synscope/capture"
 )
 
 // TestFlowTableAgainstMap drives the flow table and a map with the same
@@ -88,5 +94,63 @@ func TestEndpointKeyIPv4(t *testing.T) {
 				t.Errorf("%s:%d: key %#x, want %#x", s, port, got, want)
 			}
 		}
+	}
+}
+
+// TestPacketHash: the hash of a packet taken from the keys the decoder read
+// (Packet.srcKey) is connHash of its addresses, which eviction computes
+// from the flow's endpoints, and the pseudo-header sum from the decoder's
+// addrSum is the one the addresses give; an IPv4 packet inside IPv6 takes
+// the inner addresses'.
+func TestPacketHash(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	for i := range 400 {
+		var s, d [16]byte
+		for j := range s {
+			s[j], d[j] = byte(rnd.Uint32()), byte(rnd.Uint32())
+		}
+		var p Packet
+		if i%2 == 0 {
+			p.IPVersion = 4
+			p.setKeys4(s[:4], d[:4])
+			p.Src, p.Dst = netip.AddrFrom4([4]byte(s[:4])), netip.AddrFrom4([4]byte(d[:4]))
+		} else {
+			p.IPVersion = 6
+			p.setKeys6(s[:], d[:])
+			p.Src, p.Dst = netip.AddrFrom16(s), netip.AddrFrom16(d)
+		}
+		p.SrcPort, p.DstPort = uint16(rnd.Uint32()), uint16(rnd.Uint32())
+		want := connHash(p.Src, p.SrcPort, p.Dst, p.DstPort)
+		if got := packetHash(&p); got != want {
+			t.Fatalf("case %d %v:%d > %v:%d: packetHash %#x, connHash %#x", i, p.Src, p.SrcPort, p.Dst, p.DstPort, got, want)
+		}
+		q := p
+		q.keysSet = false
+		if got, want := pseudoSum(&p, 100), pseudoSum(&q, 100); got != want {
+			t.Fatalf("case %d %v > %v: pseudo-header sum %#x from the decoder's, %#x from the addresses", i, p.Src, p.Dst, got, want)
+		}
+	}
+
+	// IPv4 in IPv6: the decoder goes through the IPv6 header first.
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{0, 1, 2, 3, 4, 5}, DstMAC: net.HardwareAddr{0, 1, 2, 3, 4, 6}, EthernetType: layers.EthernetTypeIPv6}
+	outer := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolIPv4,
+		SrcIP: net.ParseIP("2001:db8::1"), DstIP: net.ParseIP("2001:db8::2")}
+	inner := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: net.IPv4(10, 0, 0, 1), DstIP: net.IPv4(10, 0, 0, 2)}
+	tcp := &layers.TCP{SrcPort: 40000, DstPort: 443, Seq: 1, SYN: true, Window: 1000}
+	if err := tcp.SetNetworkLayerForChecksum(inner); err != nil {
+		t.Fatal(err)
+	}
+	sb := gopacket.NewSerializeBuffer()
+	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
+	if err := gopacket.SerializeLayers(sb, opts, eth, outer, inner, tcp); err != nil {
+		t.Fatal(err)
+	}
+	var p Packet
+	NewDecoder().Decode(&capture.Record{Frame: 1, Data: sb.Bytes(), OrigLen: uint32(len(sb.Bytes())), LinkType: layers.LinkTypeEthernet}, &p)
+	if p.Tunnel != TunnelIPIP || p.IPVersion != 4 || p.TCPChecksum != CheckGood {
+		t.Fatalf("IPv4 in IPv6: tunnel %v, IP version %d, checksum %v", p.Tunnel, p.IPVersion, p.TCPChecksum)
+	}
+	if got, want := packetHash(&p), connHash(p.Src, p.SrcPort, p.Dst, p.DstPort); got != want {
+		t.Errorf("IPv4 in IPv6: packetHash %#x, connHash %#x", got, want)
 	}
 }

@@ -123,7 +123,7 @@ func fillBatch(r *capture.Reader, dec *Decoder, cfg Config, b *batch) (err error
 			b.state[i] = markYes
 		}
 		if p.HasTCP && b.state[i] != dropped {
-			b.hash[i] = connHash(p.Src, p.SrcPort, p.Dst, p.DstPort)
+			b.hash[i] = packetHash(p)
 		}
 		// Keep the bytes the flow stage reads; drop the others'
 		// references to the reader's buffer.
