@@ -184,8 +184,8 @@ func (a *Analyzer) addHashed(p *Packet, h uint64, mark int8) {
 		return
 	}
 	a.res.TCPFrames++
-	slot := a.tab.find(h, p)
-	f := a.tab.slots[slot].f
+	slot := a.tab.find(h, p, a.res.Flows)
+	f := a.tab.flow(slot, a.res.Flows)
 	var side Side
 	if f != nil {
 		side = f.sideOf(p)
@@ -202,12 +202,12 @@ func (a *Analyzer) addHashed(p *Packet, h uint64, mark int8) {
 			a.touch(old)
 			a.requeue(old)
 		}
-		a.tab.set(a.tab.find(h, p), h, f)
+		a.tab.set(a.tab.find(h, p, a.res.Flows), h, f)
 		side = f.sideOf(p)
 	}
 	if f == nil {
 		if a.makeRoom() {
-			slot = a.tab.find(h, p) // the table changed
+			slot = a.tab.find(h, p, a.res.Flows) // the table changed
 		}
 		f = a.newFlow(p)
 		a.tab.set(slot, h, f)

@@ -149,10 +149,17 @@ func (a *Analyzer) evict(f *Flow) {
 
 // compact takes the evicted flows' holes out of res.Flows.
 func (a *Analyzer) compact() {
+	n := int32(0)
+	for _, f := range a.res.Flows {
+		if f != nil {
+			f.pos = n
+			n++
+		}
+	}
+	a.tab.renumber(a.res.Flows)
 	fl := a.res.Flows[:0]
 	for _, f := range a.res.Flows {
 		if f != nil {
-			f.pos = int32(len(fl))
 			fl = append(fl, f)
 		}
 	}
@@ -162,7 +169,7 @@ func (a *Analyzer) compact() {
 }
 
 // bytesPerFlow is what a flow costs in memory, for sizing the default
-// MaxFlows: the Flow (640 bytes), its share of the flow table (16-byte
+// MaxFlows: the Flow (640 bytes), its share of the flow table (8-byte
 // slots, at most half full), its first packet references and findings,
 // and the garbage collector's headroom (the heap may grow to twice what is
 // live before a collection). Measured on SYN floods through MaxFlows

@@ -7,20 +7,32 @@ import (
 )
 
 // flowTable finds the current flow of a connection: an open-addressing
-// hash table (linear probing, at most half full) of flow pointers with
-// their hash, keyed by the two endpoints in either order. It does what a
-// map[key]*Flow did, at a fraction of the cost: the key is not stored (the
-// flow holds it), and the hash is computed once per packet, possibly on
-// another goroutine (see pipeline.go).
+// hash table (linear probing, at most half full) keyed by the two
+// endpoints in either order. It does what a map[key]*Flow did, at a
+// fraction of the cost: the key is not stored (the flow holds it), and the
+// hash is computed once per packet, possibly on another goroutine (see
+// pipeline.go).
+//
+// A slot holds the flow's place in Result.Flows and the top half of its
+// hash, which also gives the slot's home (its top bits): 8 bytes and no
+// pointer, so the collector does not scan the table, and a table outgrown
+// leaves half the garbage 16-byte slots of a pointer and a hash did (the
+// table and the garbage were 6 MB of the 85 MB peak on 100k short
+// connections). When Result.Flows closes up the places of evicted flows,
+// renumber follows it.
 type flowTable struct {
 	slots []flowSlot
 	n     int
+	shift uint // 32 minus log2(len(slots)): a tag's top bits are its home
 }
 
 type flowSlot struct {
-	h uint64
-	f *Flow // nil: empty
+	tag uint32 // the hash's top 32 bits
+	pos uint32 // the flow's place in Result.Flows, plus 1; 0: empty
 }
+
+// minTableSlots is the table's first size.
+const minTableSlots = 1024
 
 // packetHash is connHash of p's endpoints, from the keys the decoder read
 // (Packet.keysSet) when it did.
@@ -95,29 +107,39 @@ func sameConn(f *Flow, p *Packet) bool {
 	return f.Client.Port() == p.DstPort && f.Server.Port() == p.SrcPort && f.Client.Addr() == p.Dst && f.Server.Addr() == p.Src
 }
 
-// find returns the slot of p's connection: the slot holding its flow, or
-// the empty slot where it would go.
-func (t *flowTable) find(h uint64, p *Packet) int {
+// find returns the slot of p's connection, whose hash is h: the slot
+// holding its flow (one of flows, Result.Flows), or the empty slot where it
+// would go.
+func (t *flowTable) find(h uint64, p *Packet, flows []*Flow) int {
 	if len(t.slots) == 0 {
-		t.slots = make([]flowSlot, 1024)
+		t.slots, t.shift = make([]flowSlot, minTableSlots), 32-uint(bits.TrailingZeros(minTableSlots))
 	}
+	tag := uint32(h >> 32)
 	mask := len(t.slots) - 1
-	for i := int(h) & mask; ; i = (i + 1) & mask {
-		s := &t.slots[i]
-		if s.f == nil || (s.h == h && sameConn(s.f, p)) {
+	for i := int(tag >> t.shift); ; i = (i + 1) & mask {
+		s := t.slots[i]
+		if s.pos == 0 || (s.tag == tag && sameConn(flows[s.pos-1], p)) {
 			return i
 		}
 	}
 }
 
-// set puts f in slot i, which find returned. It may grow the table, after
-// which slot numbers from earlier finds are stale.
+// flow returns the flow in slot i, nil when it is empty.
+func (t *flowTable) flow(i int, flows []*Flow) *Flow {
+	if s := t.slots[i]; s.pos != 0 {
+		return flows[s.pos-1]
+	}
+	return nil
+}
+
+// set puts f, whose hash is h, in slot i, which find returned. It may grow
+// the table, after which slot numbers from earlier finds are stale.
 func (t *flowTable) set(i int, h uint64, f *Flow) {
 	s := &t.slots[i]
-	if s.f == nil {
+	if s.pos == 0 {
 		t.n++
 	}
-	s.h, s.f = h, f
+	s.tag, s.pos = uint32(h>>32), uint32(f.pos)+1
 	if 2*t.n > len(t.slots) {
 		t.grow()
 	}
@@ -126,33 +148,34 @@ func (t *flowTable) set(i int, h uint64, f *Flow) {
 func (t *flowTable) grow() {
 	old := t.slots
 	t.slots = make([]flowSlot, 2*len(old))
+	t.shift--
 	mask := len(t.slots) - 1
 	for _, s := range old {
-		if s.f == nil {
+		if s.pos == 0 {
 			continue
 		}
-		i := int(s.h) & mask
-		for t.slots[i].f != nil {
+		i := int(s.tag >> t.shift)
+		for t.slots[i].pos != 0 {
 			i = (i + 1) & mask
 		}
 		t.slots[i] = s
 	}
 }
 
-// remove takes f out of the table, if it is there (a flow whose ports a
-// newer flow took over is not).
+// remove takes f, whose hash is h, out of the table, if it is there (a
+// flow whose ports a newer flow took over is not).
 func (t *flowTable) remove(h uint64, f *Flow) {
 	if len(t.slots) == 0 {
 		return
 	}
 	mask := len(t.slots) - 1
-	i := int(h) & mask
+	i := int(uint32(h>>32) >> t.shift)
 	for {
 		s := t.slots[i]
-		if s.f == nil {
+		if s.pos == 0 {
 			return
 		}
-		if s.f == f {
+		if s.pos == uint32(f.pos)+1 {
 			break
 		}
 		i = (i + 1) & mask
@@ -166,17 +189,27 @@ func (t *flowTable) remove(h uint64, f *Flow) {
 		for {
 			j = (j + 1) & mask
 			s := t.slots[j]
-			if s.f == nil {
+			if s.pos == 0 {
 				t.n--
 				return
 			}
-			home := int(s.h) & mask
+			home := int(s.tag >> t.shift)
 			// s may move to i when i lies cyclically in [home, j).
 			if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
 				t.slots[i] = s
 				i = j
 				break
 			}
+		}
+	}
+}
+
+// renumber follows Result.Flows closing up: flows is the list as it was,
+// whose flows hold their new places (Flow.pos).
+func (t *flowTable) renumber(flows []*Flow) {
+	for i := range t.slots {
+		if s := &t.slots[i]; s.pos != 0 {
+			s.pos = uint32(flows[s.pos-1].pos) + 1
 		}
 	}
 }

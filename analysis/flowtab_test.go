@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -16,15 +17,22 @@ import (
 // TestFlowTableAgainstMap drives the flow table and a map with the same
 // random finds, inserts and removals, with real hashes and with hashes
 // forced to collide (long probe runs, wrapping around the end), and checks
-// that they agree.
+// that they agree; the list of flows closes up its removed flows' places
+// now and then, as Analyzer.compact does.
 func TestFlowTableAgainstMap(t *testing.T) {
 	for _, collide := range []bool{false, true} {
 		rng := rand.New(rand.NewPCG(1, 2))
-		var tab flowTable
+		var (
+			tab   flowTable
+			flows []*Flow // as Result.Flows: nil where a flow was removed
+		)
 		ref := map[[2]netip.AddrPort]*Flow{}
 		hash := func(p *Packet) uint64 {
 			if collide {
-				return uint64(p.SrcPort%4) + 1022 // near the end of the first table
+				// The home is the top bits: near the end of the table,
+				// whatever its size, and the same tag for a quarter of
+				// the connections.
+				return uint64(1020+p.SrcPort%4) << 54
 			}
 			return connHash(p.Src, p.SrcPort, p.Dst, p.DstPort)
 		}
@@ -46,24 +54,40 @@ func TestFlowTableAgainstMap(t *testing.T) {
 			i := rng.IntN(3000)
 			p := pkt(i)
 			h := hash(p)
-			slot := tab.find(h, p)
-			got := tab.slots[slot].f
+			slot := tab.find(h, p, flows)
+			got := tab.flow(slot, flows)
 			want := ref[key(p)]
 			if got != want {
 				t.Fatalf("collide=%v op %d: flow %p, want %p", collide, op, got, want)
 			}
 			switch {
 			case want == nil:
-				f := &Flow{Client: p.SrcAddrPort(), Server: p.DstAddrPort()}
+				f := &Flow{Client: p.SrcAddrPort(), Server: p.DstAddrPort(), pos: int32(len(flows))}
+				flows = append(flows, f)
 				tab.set(slot, h, f)
 				ref[key(p)] = f
 			case rng.IntN(2) == 0:
 				tab.remove(h, want)
+				flows[want.pos] = nil
 				delete(ref, key(p))
 			}
 			if tab.n != len(ref) {
 				t.Fatalf("collide=%v op %d: %d flows in the table, want %d", collide, op, tab.n, len(ref))
 			}
+			if op%997 == 996 { // close up, as Analyzer.compact
+				n := int32(0)
+				for _, f := range flows {
+					if f != nil {
+						f.pos = n
+						n++
+					}
+				}
+				tab.renumber(flows)
+				flows = slices.DeleteFunc(flows, func(f *Flow) bool { return f == nil })
+			}
+		}
+		if len(tab.slots) < 4096 {
+			t.Errorf("collide=%v: the table never grew past %d slots", collide, len(tab.slots))
 		}
 	}
 }
