@@ -106,8 +106,21 @@ func TestLiveMaxFlows(t *testing.T) {
 		t.Fatalf("exit status %d\nstderr: %s", code, syn.stderr.String())
 	}
 	flows := parseFlows(t, syn.stdout.String())
-	note := "3 flows evicted to stay within 2 flows at once (--max-flows)"
-	if len(flows) != 2 || !strings.Contains(syn.stderr.String(), note) {
-		t.Errorf("%d flows, stderr %q; want 2 flows and %q", len(flows), syn.stderr.String(), note)
+	// Three of the five connections are evicted, or more: a connection
+	// whose last packets (the server's FIN, the last ACK) come after the
+	// next one's SYN was evicted open if the two flows kept were both
+	// still open then, and those packets start a flow of their own, which
+	// is evicted in turn. Go's client closes each connection after its
+	// body is read, so the next SYN can come before the last FIN: 4
+	// evicted in 3 runs of 30 here, with the builds before and after the
+	// flow table's 8-byte slots alike.
+	var evicted int
+	for line := range strings.Lines(syn.stderr.String()) {
+		if strings.Contains(line, "flows evicted to stay within 2 flows at once (--max-flows)") {
+			fmt.Sscanf(strings.TrimPrefix(line, "synscope: "), "%d flows evicted", &evicted)
+		}
+	}
+	if len(flows) != 2 || evicted < 3 || evicted > 5 {
+		t.Errorf("%d flows, %d evicted, stderr %q; want 2 flows and 3 to 5 flows evicted to stay within 2 flows at once (--max-flows)", len(flows), evicted, syn.stderr.String())
 	}
 }
