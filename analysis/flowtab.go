@@ -16,10 +16,9 @@ import (
 // A slot holds the flow's place in Result.Flows and the top half of its
 // hash, which also gives the slot's home (its top bits): 8 bytes and no
 // pointer, so the collector does not scan the table, and a table outgrown
-// leaves half the garbage 16-byte slots of a pointer and a hash did (the
-// table and the garbage were 6 MB of the 85 MB peak on 100k short
-// connections). When Result.Flows closes up the places of evicted flows,
-// renumber follows it.
+// leaves half the garbage that 16-byte slots of a pointer and a hash did:
+// 3.6 MB less peak RSS on 100k short connections (85.4 MB before). When
+// Result.Flows closes up the places of evicted flows, renumber follows it.
 type flowTable struct {
 	slots []flowSlot
 	n     int
