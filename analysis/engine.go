@@ -119,6 +119,9 @@ type Analyzer struct {
 	// (allocFlow).
 	slab  []Flow
 	slabN int
+	// ahead counts the packets put in their flows by runAhead and
+	// addAhead, which load each packet's flow ahead of time.
+	ahead uint64
 }
 
 // NewAnalyzer returns an Analyzer for one capture.

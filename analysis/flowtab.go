@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"net/netip"
+	"unsafe"
 )
 
 // flowTable finds the current flow of a connection: an open-addressing
@@ -119,6 +120,24 @@ func (t *flowTable) find(h uint64, p *Packet, flows []*Flow) int {
 		s := t.slots[i]
 		if s.pos == 0 || (s.tag == tag && sameConn(flows[s.pos-1], p)) {
 			return i
+		}
+	}
+}
+
+// prefetchSlot starts loading the slot where a search for hash h starts.
+func (t *flowTable) prefetchSlot(h uint64) {
+	if s := t.slots; len(s) > 0 {
+		prefetch(unsafe.Pointer(&s[uint32(h>>32)>>t.shift&uint32(len(s)-1)]))
+	}
+}
+
+// prefetchFlow starts loading the flow whose hash is h, when the slot
+// where its search starts holds it (or another with the same tag).
+func (t *flowTable) prefetchFlow(h uint64, flows []*Flow) {
+	tag := uint32(h >> 32)
+	if s := t.slots; len(s) > 0 {
+		if s := s[tag>>t.shift&uint32(len(s)-1)]; s.tag == tag && uint(s.pos-1) < uint(len(flows)) {
+			prefetchFlow(flows[s.pos-1]) // nil, for an evicted flow's place: no fault
 		}
 	}
 }

@@ -164,12 +164,21 @@ func TestRunTruncatedWhileRead(t *testing.T) {
 	if _, err := synth.Write(&gen, synth.Config{Seed: 3, Conns: 400, Packets: 20000}); err != nil {
 		t.Fatal(err)
 	}
-	if gen.Len() < 8<<20 {
-		t.Fatalf("the generated capture is %d bytes: too small to cut inside the first mapped window", gen.Len())
+	// And with many connections open at the cut, where the flow stages
+	// hold packets decoded ahead.
+	ahead := aheadCapture(t, 20000)
+	for _, c := range [][]byte{gen.Bytes(), ahead} {
+		if len(c) < 8<<20 {
+			t.Fatalf("the generated capture is %d bytes: too small to cut inside the first mapped window", len(c))
+		}
 	}
-	for _, pipe := range []bool{false, true} {
+	for i, pipe := range []bool{false, true, false, true} {
+		capt := gen.Bytes()
+		if i >= 2 {
+			capt = ahead
+		}
 		path := filepath.Join(t.TempDir(), "cut.pcap")
-		if err := os.WriteFile(path, gen.Bytes(), 0o600); err != nil {
+		if err := os.WriteFile(path, capt, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		r, err := capture.Open(path)
@@ -199,6 +208,75 @@ func TestRunTruncatedWhileRead(t *testing.T) {
 		if res.Frames == 0 || res.Frames != de.Frame || de.Offset > 1<<20 {
 			t.Errorf("pipelined %v: %d frames analysed, the damage after frame %d at byte %d", pipe, res.Frames, de.Frame, de.Offset)
 		}
+		if i >= 2 && a.ahead == 0 {
+			t.Errorf("pipelined %v: no packet was put in its flow ahead", pipe)
+		}
 		t.Logf("pipelined %v: %v", pipe, err)
+	}
+}
+
+// aheadCapture is a capture whose connections are many and open at once,
+// so that the flow stages load flows ahead of time (Analyzer.manyOpen): a
+// SYN flood leaves more than aheadMinOpen connections open, and the
+// connections that follow meet them, half of them with an anomaly.
+func aheadCapture(t *testing.T, packets int) []byte {
+	t.Helper()
+	var gen bytes.Buffer
+	cfg := synth.Config{Seed: 11, Conns: 3000, Packets: packets, Anomalies: 0.5, Flood: 2*aheadMinOpen + 500, FloodRate: 1e6}
+	if _, err := synth.Write(&gen, cfg); err != nil {
+		t.Fatal(err)
+	}
+	return gen.Bytes()
+}
+
+// TestAheadMatchesPlain: putting packets in their flows while loading the
+// flows ahead of time, on one goroutine (runAhead) or two (addAhead),
+// gives the result Analyzer.Add gives packet by packet, with a filter, a
+// mark, and under eviction.
+func TestAheadMatchesPlain(t *testing.T) {
+	capt := aheadCapture(t, 40000)
+	odd := func(p *Packet) bool { return p.SrcPort%2 == 1 || p.DstPort%3 == 0 }
+	cfgs := []Config{{Name: "ahead"}, {Name: "ahead", Match: odd}, {Name: "ahead", Mark: odd}, {Name: "ahead", MaxFlows: 2*aheadMinOpen + 2000}}
+	for _, cfg := range cfgs {
+		run := func(how string) (*Result, uint64) {
+			r, err := capture.NewReader(bytes.NewReader(capt), "ahead", int64(len(capt)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := NewAnalyzer(cfg)
+			switch how {
+			case "add":
+				for {
+					rec, err := r.Next()
+					if err != nil {
+						break
+					}
+					a.Add(rec)
+				}
+			case "sequential":
+				err = runSequential(context.Background(), r, a)
+			case "pipelined":
+				err = runPipelined(context.Background(), r, a)
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", how, err)
+			}
+			return a.Finish(), a.ahead
+		}
+		want, _ := run("add")
+		if want.Frames < 40000 {
+			t.Fatalf("%d frames", want.Frames)
+		}
+		for _, how := range []string{"sequential", "pipelined"} {
+			got, ahead := run(how)
+			// Most packets come after the flood: most go ahead.
+			if ahead < want.Frames/2 {
+				t.Fatalf("%s, %+v: %d of %d packets loaded their flows ahead", how, cfg, ahead, want.Frames)
+			}
+			sameResult(t, how, want, got)
+		}
+		if cfg.MaxFlows > 0 && want.Evicted == 0 {
+			t.Fatalf("MaxFlows %d: nothing evicted", cfg.MaxFlows)
+		}
 	}
 }

@@ -1,0 +1,22 @@
+#include "textflag.h"
+
+// func prefetch(p unsafe.Pointer)
+TEXT ·prefetch(SB), NOSPLIT, $0-8
+	MOVQ	p+0(FP), AX
+	PREFETCHT0	(AX)
+	RET
+
+// func prefetchFlow(f *Flow)
+TEXT ·prefetchFlow(SB), NOSPLIT, $0-8
+	MOVQ	f+0(FP), AX
+	PREFETCHT0	(AX)
+	PREFETCHT0	64(AX)
+	PREFETCHT0	128(AX)
+	PREFETCHT0	192(AX)
+	PREFETCHT0	256(AX)
+	PREFETCHT0	320(AX)
+	PREFETCHT0	384(AX)
+	PREFETCHT0	448(AX)
+	PREFETCHT0	512(AX)
+	PREFETCHT0	576(AX)
+	RET
