@@ -1,6 +1,9 @@
 package analysis
 
-import "strings"
+import (
+	"math/bits"
+	"strings"
+)
 
 // This file computes what Zeek logs in conn.log for one TCP connection: the
 // conn_state and history fields. It follows Zeek's TCP analyzer
@@ -655,14 +658,8 @@ func (e *zeekEndpoint) initEndpoint(syn bool, seq, end uint32) {
 // updateHistory is update_history.
 func (z *zeekState) updateHistory(i int, e *zeekEndpoint, flags uint8, rel, n uint32) {
 	syn, fin, rst := flags&FlagSYN != 0, flags&FlagFIN != 0, flags&FlagRST != 0
-	bits := 0
-	for _, b := range [...]bool{syn, fin, rst} {
-		if b {
-			bits++
-		}
-	}
 	switch {
-	case bits > 1:
+	case bits.OnesCount8(flags&(FlagSYN|FlagFIN|FlagRST)) > 1:
 		if fin && rst {
 			z.checkHistory(i, zeekHistFINRST, 'I')
 		} else {
