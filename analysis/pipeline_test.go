@@ -280,3 +280,51 @@ func TestAheadMatchesPlain(t *testing.T) {
 		}
 	}
 }
+
+// TestAheadSwitchesBack: the flow stages load flows ahead only while many
+// connections are open, and go back to the plain path, with no packet held
+// back, once they close. The capture opens 4,600 connections, sends a
+// segment on each, and closes them: both paths are taken, and the result
+// is what Analyzer.Add gives packet by packet.
+func TestAheadSwitchesBack(t *testing.T) {
+	const conns = aheadMinOpen + 504
+	capt, _ := synthCapture(t, conns, 1)
+	run := func(how string) (*Result, uint64) {
+		r, err := capture.NewReader(bytes.NewReader(capt), "switch", int64(len(capt)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := NewAnalyzer(Config{Name: "switch"})
+		switch how {
+		case "add":
+			for {
+				rec, err := r.Next()
+				if err != nil {
+					break
+				}
+				a.Add(rec)
+			}
+		case "sequential":
+			err = runSequential(context.Background(), r, a)
+		case "pipelined":
+			err = runPipelined(context.Background(), r, a)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", how, err)
+		}
+		return a.Finish(), a.ahead
+	}
+	want, _ := run("add")
+	if len(want.Flows) != conns {
+		t.Fatalf("%d flows, want %d", len(want.Flows), conns)
+	}
+	for _, how := range []string{"sequential", "pipelined"} {
+		got, ahead := run(how)
+		// The segments are looked ahead; most of the closing is not.
+		if ahead < 2000 || ahead > want.Frames-2000 {
+			t.Fatalf("%s: %d of %d packets loaded their flows ahead", how, ahead, want.Frames)
+		}
+		t.Logf("%s: %d of %d packets loaded their flows ahead", how, ahead, want.Frames)
+		sameResult(t, how, want, got)
+	}
+}
