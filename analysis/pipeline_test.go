@@ -328,3 +328,45 @@ func TestAheadSwitchesBack(t *testing.T) {
 		sameResult(t, how, want, got)
 	}
 }
+
+// TestRunCancelled: Run stops soon after its context is cancelled, with the
+// context's error, on one goroutine and two, and while flows are loaded
+// ahead: the filter cancels it at the 10,000th packet, and Run must stop
+// within a few batches of it.
+func TestRunCancelled(t *testing.T) {
+	var gen bytes.Buffer
+	if _, err := synth.Write(&gen, synth.Config{Seed: 5, Conns: 400, Packets: 40000}); err != nil {
+		t.Fatal(err)
+	}
+	for _, capt := range [][]byte{gen.Bytes(), aheadCapture(t, 40000)} {
+		for _, pipe := range []bool{false, true} {
+			ctx, cancel := context.WithCancel(context.Background())
+			seen := 0
+			cfg := Config{Name: "cancel", Match: func(*Packet) bool {
+				if seen++; seen == 10000 {
+					cancel()
+				}
+				return true
+			}}
+			r, err := capture.NewReader(bytes.NewReader(capt), "cancel", int64(len(capt)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := NewAnalyzer(cfg)
+			if pipe {
+				err = runPipelined(ctx, r, a)
+			} else {
+				err = runSequential(ctx, r, a)
+			}
+			cancel()
+			res := a.Finish()
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("pipelined %v: %v, want the context's error", pipe, err)
+			}
+			if res.Frames < 9000 || res.Frames > 10000+(batches+2)*batchSize {
+				t.Fatalf("pipelined %v: %d frames analysed, cancelled at the 10,000th", pipe, res.Frames)
+			}
+			t.Logf("pipelined %v, %d packets loaded ahead: stopped after %d frames", pipe, a.ahead, res.Frames)
+		}
+	}
+}
