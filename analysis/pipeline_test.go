@@ -238,31 +238,7 @@ func TestAheadMatchesPlain(t *testing.T) {
 	odd := func(p *Packet) bool { return p.SrcPort%2 == 1 || p.DstPort%3 == 0 }
 	cfgs := []Config{{Name: "ahead"}, {Name: "ahead", Match: odd}, {Name: "ahead", Mark: odd}, {Name: "ahead", MaxFlows: 2*aheadMinOpen + 2000}}
 	for _, cfg := range cfgs {
-		run := func(how string) (*Result, uint64) {
-			r, err := capture.NewReader(bytes.NewReader(capt), "ahead", int64(len(capt)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			a := NewAnalyzer(cfg)
-			switch how {
-			case "add":
-				for {
-					rec, err := r.Next()
-					if err != nil {
-						break
-					}
-					a.Add(rec)
-				}
-			case "sequential":
-				err = runSequential(context.Background(), r, a)
-			case "pipelined":
-				err = runPipelined(context.Background(), r, a)
-			}
-			if err != nil {
-				t.Fatalf("%s: %v", how, err)
-			}
-			return a.Finish(), a.ahead
-		}
+		run := func(how string) (*Result, uint64) { return runHow(t, capt, cfg, how) }
 		want, _ := run("add")
 		if want.Frames < 40000 {
 			t.Fatalf("%d frames", want.Frames)
@@ -281,6 +257,37 @@ func TestAheadMatchesPlain(t *testing.T) {
 	}
 }
 
+// runHow analyses capt with cfg: packet by packet through Analyzer.Add
+// ("add"), or as Run does on one goroutine ("sequential") or two
+// ("pipelined"). It returns the result and the number of packets whose
+// flows were loaded ahead.
+func runHow(t *testing.T, capt []byte, cfg Config, how string) (*Result, uint64) {
+	t.Helper()
+	r, err := capture.NewReader(bytes.NewReader(capt), cfg.Name, int64(len(capt)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewAnalyzer(cfg)
+	switch how {
+	case "add":
+		for {
+			rec, err := r.Next()
+			if err != nil {
+				break
+			}
+			a.Add(rec)
+		}
+	case "sequential":
+		err = runSequential(context.Background(), r, a)
+	case "pipelined":
+		err = runPipelined(context.Background(), r, a)
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", how, err)
+	}
+	return a.Finish(), a.ahead
+}
+
 // TestAheadSwitchesBack: the flow stages load flows ahead only while many
 // connections are open, and go back to the plain path, with no packet held
 // back, once they close. The capture opens 4,600 connections, sends a
@@ -289,31 +296,7 @@ func TestAheadMatchesPlain(t *testing.T) {
 func TestAheadSwitchesBack(t *testing.T) {
 	const conns = aheadMinOpen + 504
 	capt, _ := synthCapture(t, conns, 1)
-	run := func(how string) (*Result, uint64) {
-		r, err := capture.NewReader(bytes.NewReader(capt), "switch", int64(len(capt)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		a := NewAnalyzer(Config{Name: "switch"})
-		switch how {
-		case "add":
-			for {
-				rec, err := r.Next()
-				if err != nil {
-					break
-				}
-				a.Add(rec)
-			}
-		case "sequential":
-			err = runSequential(context.Background(), r, a)
-		case "pipelined":
-			err = runPipelined(context.Background(), r, a)
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", how, err)
-		}
-		return a.Finish(), a.ahead
-	}
+	run := func(how string) (*Result, uint64) { return runHow(t, capt, Config{Name: "switch"}, how) }
 	want, _ := run("add")
 	if len(want.Flows) != conns {
 		t.Fatalf("%d flows, want %d", len(want.Flows), conns)
