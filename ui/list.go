@@ -33,7 +33,13 @@ type listModel struct {
 	cursor, offset int
 	sel            flowRef // the selected flow, kept across new views
 	hasSel         bool
-	height         int // rows on screen
+	// top: the cursor is on the first row, and stays there as new views
+	// come (the rows of a capture still loading, live flows, a filter),
+	// showing the worst flows first, until a key moves it down or a new
+	// sort order keeps it on its flow; from then on the flow it is on
+	// stays selected.
+	top    bool
+	height int // rows on screen
 
 	sortCol  sortColumn
 	sortDesc bool
@@ -57,7 +63,7 @@ func newListModel(c *common, ncaps int) listModel {
 	in.Placeholder = filterHelp(c.g)
 	in.SetStyles(inputStyles(in.Styles(), c.styles))
 	in.CharLimit = 512
-	return listModel{c: c, ncaps: ncaps, input: in, marks: map[flowRef]bool{}, sortCol: sortStatus}
+	return listModel{c: c, ncaps: ncaps, input: in, marks: map[flowRef]bool{}, sortCol: sortStatus, top: true}
 }
 
 // inputStyles styles the filter input from the theme. Its cursor does not
@@ -125,6 +131,12 @@ func (q query) hasMarked() bool {
 func (l *listModel) apply(v listView) {
 	l.view = v
 	l.busy = false
+	if l.top {
+		l.cursor = 0
+		l.clamp()
+		l.remember()
+		return
+	}
 	if l.hasSel && v.located && v.sel == l.sel {
 		// Found by the command: a scan of a large list here would hold
 		// up the frame.
@@ -182,6 +194,7 @@ func (l *listModel) clamp() {
 func (l *listModel) move(delta int) {
 	l.cursor += delta
 	l.clamp()
+	l.top = l.cursor == 0
 	l.remember()
 }
 
@@ -240,9 +253,11 @@ func (l listModel) updateKeys(msg tea.KeyPressMsg) (listModel, tea.Cmd) {
 		return l.setFilter("")
 	case key.Matches(msg, k.Sort):
 		l.sortCol = (l.sortCol + 1) % numSortColumns
+		l.top = false // a new order keeps the cursor on its flow
 		return l.refresh()
 	case key.Matches(msg, k.SortReverse):
 		l.sortDesc = !l.sortDesc
+		l.top = false
 		return l.refresh()
 	case key.Matches(msg, k.Mark):
 		if r := l.current(); r != nil {

@@ -377,3 +377,50 @@ func TestViewWidthsReused(t *testing.T) {
 		t.Errorf("widths of other rows %v, measured %v", widthsOf(got), widthsOf(want))
 	}
 }
+
+// TestListFollowsTop: while the cursor is on the first row, rows arriving
+// (a capture loading, live flows) keep it there, on the worst flow, rather
+// than on whichever flow was first when the first rows came. Once a key
+// moves it down, its flow stays selected as rows arrive; back on the top
+// (g), it follows the top again.
+func TestListFollowsTop(t *testing.T) {
+	all, _ := syntheticRows(40)
+	for i := range all {
+		all[i].Status = analysis.StatusOK
+	}
+	snapshot := func(m Model, n int, invalid ...int) Model {
+		rows := slices.Clone(all[:n])
+		var counts [4]int
+		for i := range rows {
+			if slices.Contains(invalid, rows[i].ID) {
+				rows[i].Status = analysis.StatusInvalid
+			}
+			counts[rows[i].Status]++
+		}
+		return update(t, m, SnapshotMsg{Rows: rows, Counts: counts, Taken: testClock,
+			Caps: []CapProgress{{Name: "synth.pcap", Flows: n}}})
+	}
+	m := New(testConfig([]Source{{Name: "synth.pcap"}}))
+	m.tick = func(int) tea.Cmd { return nil }
+	m = update(t, m, tea.WindowSizeMsg{Width: 120, Height: 40})
+	m.loading = true
+	m = snapshot(m, 10)
+	if id := m.list.current().ID; id != 1 {
+		t.Fatalf("first snapshot: cursor on flow %d, want 1", id)
+	}
+	m = snapshot(m, 20, 15)
+	if id := m.list.current().ID; id != 15 || m.list.cursor != 0 {
+		t.Fatalf("an invalid flow arrived: cursor on flow %d (row %d), want 15 on the first row", id, m.list.cursor)
+	}
+	m = press(t, m, "j")
+	sel := m.list.current().ID
+	m = snapshot(m, 30, 15, 25)
+	if id := m.list.current().ID; id != sel {
+		t.Fatalf("moved down to flow %d, then rows arrived: cursor on flow %d", sel, id)
+	}
+	m = press(t, m, "g")
+	m = snapshot(m, 40, 15, 25, 35)
+	if m.list.cursor != 0 {
+		t.Fatalf("back on the top, then rows arrived: cursor on row %d", m.list.cursor)
+	}
+}
