@@ -247,18 +247,24 @@ func decodePacketBlock(typ uint32, body []byte, be bool, ifaces []Interface, rec
 	rec.LinkType = ifc.LinkType
 	rec.Interface = ifc.Index
 	rec.Data = data
-	rec.Direction = DirUnknown
+	rec.Direction = flagsDirection(opts, be)
+	return ""
+}
+
+// flagsDirection returns the direction that a packet block's options give
+// in their epb_flags (the last one, if several), DirUnknown without.
+func flagsDirection(opts []byte, be bool) Direction {
+	dir := DirUnknown
 	o := options{b: opts, be: be}
 	for {
 		code, val, ok := o.next()
 		if !ok {
-			break
+			return dir
 		}
 		if code == optEpbFlags && len(val) == 4 {
-			rec.Direction = directionFromFlags(u32(val, be))
+			dir = directionFromFlags(u32(val, be))
 		}
 	}
-	return ""
 }
 
 // pow10 holds the powers of ten that fit in a uint64.

@@ -385,16 +385,7 @@ func (r *Reader) epbFast() bool {
 	rec.Data = body[20 : 20+caplen]
 	rec.Direction = DirUnknown
 	if opts := body[min(len(body), 20+int((caplen+3)&^3)):]; len(opts) >= 4 {
-		o := options{b: opts}
-		for {
-			code, val, ok := o.next()
-			if !ok {
-				break
-			}
-			if code == optEpbFlags && len(val) == 4 {
-				rec.Direction = directionFromFlags(binary.LittleEndian.Uint32(val))
-			}
-		}
+		rec.Direction = flagsDirection(opts, false)
 	}
 	rec.Offset = r.s.pos
 	r.mapped.pos += int(length)
