@@ -31,6 +31,10 @@ type flowSlot struct {
 	pos uint32 // the flow's place in Result.Flows, plus 1; 0: empty
 }
 
+// home is the slot where a search for a hash whose top half is tag
+// starts: the tag's top bits.
+func (t *flowTable) home(tag uint32) int { return int(tag >> t.shift) }
+
 // minTableSlots is the table's first size.
 const minTableSlots = 1024
 
@@ -116,7 +120,7 @@ func (t *flowTable) find(h uint64, p *Packet, flows []*Flow) int {
 	}
 	tag := uint32(h >> 32)
 	mask := len(t.slots) - 1
-	for i := int(tag >> t.shift); ; i = (i + 1) & mask {
+	for i := t.home(tag); ; i = (i + 1) & mask {
 		s := t.slots[i]
 		if s.pos == 0 || (s.tag == tag && sameConn(flows[s.pos-1], p)) {
 			return i
@@ -126,8 +130,8 @@ func (t *flowTable) find(h uint64, p *Packet, flows []*Flow) int {
 
 // prefetchSlot starts loading the slot where a search for hash h starts.
 func (t *flowTable) prefetchSlot(h uint64) {
-	if s := t.slots; len(s) > 0 {
-		prefetch(unsafe.Pointer(&s[uint32(h>>32)>>t.shift&uint32(len(s)-1)]))
+	if len(t.slots) > 0 {
+		prefetch(unsafe.Pointer(&t.slots[t.home(uint32(h>>32))]))
 	}
 }
 
@@ -135,8 +139,8 @@ func (t *flowTable) prefetchSlot(h uint64) {
 // where its search starts holds it (or another with the same tag).
 func (t *flowTable) prefetchFlow(h uint64, flows []*Flow) {
 	tag := uint32(h >> 32)
-	if s := t.slots; len(s) > 0 {
-		if s := s[tag>>t.shift&uint32(len(s)-1)]; s.tag == tag && uint(s.pos-1) < uint(len(flows)) {
+	if len(t.slots) > 0 {
+		if s := t.slots[t.home(tag)]; s.tag == tag && uint(s.pos-1) < uint(len(flows)) {
 			prefetchFlow(flows[s.pos-1]) // nil, for an evicted flow's place: no fault
 		}
 	}
@@ -172,7 +176,7 @@ func (t *flowTable) grow() {
 		if s.pos == 0 {
 			continue
 		}
-		i := int(s.tag >> t.shift)
+		i := t.home(s.tag)
 		for t.slots[i].pos != 0 {
 			i = (i + 1) & mask
 		}
@@ -187,7 +191,7 @@ func (t *flowTable) remove(h uint64, f *Flow) {
 		return
 	}
 	mask := len(t.slots) - 1
-	i := int(uint32(h>>32) >> t.shift)
+	i := t.home(uint32(h >> 32))
 	for {
 		s := t.slots[i]
 		if s.pos == 0 {
@@ -211,7 +215,7 @@ func (t *flowTable) remove(h uint64, f *Flow) {
 				t.n--
 				return
 			}
-			home := int(s.tag >> t.shift)
+			home := t.home(s.tag)
 			// s may move to i when i lies cyclically in [home, j).
 			if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
 				t.slots[i] = s
