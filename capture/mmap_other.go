@@ -10,8 +10,11 @@ import (
 // mapWindow is the mapping's window where there is one.
 const mapWindow = 4 << 20
 
-// mapSource is not available here: MapInput always declines.
-type mapSource struct{}
+// mapSource is not available here: MapInput always declines. Its
+// window is always empty.
+type mapSource struct {
+	pos int
+}
 
 func newMapSource(*os.File, int64) (*mapSource, error) {
 	return nil, errors.New("no memory mapping on this system")
@@ -23,3 +26,5 @@ func (*mapSource) Read([]byte) (int, error) { return 0, errors.New("not mapped")
 func (*mapSource) Size() int                { return 0 }
 func (*mapSource) close()                   {}
 func (*mapSource) contains(uintptr) bool    { return false }
+func (*mapSource) available() []byte        { return nil }
+func (*mapSource) prefetchAhead()           {}

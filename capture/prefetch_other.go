@@ -1,0 +1,7 @@
+//go:build !amd64
+
+package capture
+
+import "unsafe"
+
+func prefetchLines(p unsafe.Pointer, n int) {}
