@@ -47,9 +47,9 @@ func offloadSender(flows []*Flow) netip.Addr {
 
 func (f *Flow) addrOf(s Side) netip.Addr {
 	if s == FromClient {
-		return f.Client.Addr()
+		return f.ClientAddr()
 	}
-	return f.Server.Addr()
+	return f.ServerAddr()
 }
 
 // finishChecksums turns the flow's bad checksums into findings: one

@@ -261,15 +261,15 @@ func (a *Analyzer) newFlow(p *Packet) *Flow {
 	src, dst := p.SrcAddrPort(), p.DstAddrPort()
 	switch {
 	case p.Has(FlagSYN) && p.Flags&FlagACK == 0:
-		f.Client, f.Server = src, dst
+		f.SetEnds(src, dst)
 	case p.Has(FlagSYN | FlagACK):
-		f.Client, f.Server = dst, src
+		f.SetEnds(dst, src)
 	default:
 		f.DirectionGuessed = true
 		if serverLike(p.DstPort, p.SrcPort) {
-			f.Client, f.Server = src, dst
+			f.SetEnds(src, dst)
 		} else {
-			f.Client, f.Server = dst, src
+			f.SetEnds(dst, src)
 		}
 	}
 	if p.NVLAN > 0 {
@@ -320,7 +320,7 @@ func serverLike(a, b uint16) bool {
 
 // sideOf returns which side of f sent p.
 func (f *Flow) sideOf(p *Packet) Side {
-	if p.SrcPort == f.Client.Port() && p.Src == f.Client.Addr() {
+	if p.SrcPort == f.clientPort && p.Src == f.ClientAddr() {
 		return FromClient
 	}
 	return FromServer
@@ -397,7 +397,6 @@ func (f *Flow) closeState(p *Packet, side Side) {
 	if p.Flags&FlagRST != 0 {
 		if !f.rstSeen {
 			f.rstSeen = true
-			f.rstFrame = p.Frame
 			if !f.Has(CodeRefused) {
 				f.addFinding(Finding{Code: CodeRST, Frame: p.Frame, A: int64(side)})
 			}

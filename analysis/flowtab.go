@@ -105,10 +105,10 @@ func mix64(x uint64) uint64 {
 
 // sameConn reports whether f is a flow between p's two endpoints.
 func sameConn(f *Flow, p *Packet) bool {
-	if f.Client.Port() == p.SrcPort && f.Server.Port() == p.DstPort && f.Client.Addr() == p.Src && f.Server.Addr() == p.Dst {
+	if f.clientPort == p.SrcPort && f.serverPort == p.DstPort && f.ClientAddr() == p.Src && f.ServerAddr() == p.Dst {
 		return true
 	}
-	return f.Client.Port() == p.DstPort && f.Server.Port() == p.SrcPort && f.Client.Addr() == p.Dst && f.Server.Addr() == p.Src
+	return f.clientPort == p.DstPort && f.serverPort == p.SrcPort && f.ClientAddr() == p.Dst && f.ServerAddr() == p.Src
 }
 
 // find returns the slot of p's connection, whose hash is h: the slot

@@ -62,7 +62,8 @@ func TestFlowTableAgainstMap(t *testing.T) {
 			}
 			switch {
 			case want == nil:
-				f := &Flow{Client: p.SrcAddrPort(), Server: p.DstAddrPort(), pos: int32(len(flows))}
+				f := &Flow{pos: int32(len(flows))}
+				f.SetEnds(p.SrcAddrPort(), p.DstAddrPort())
 				flows = append(flows, f)
 				tab.set(slot, h, f)
 				ref[key(p)] = f

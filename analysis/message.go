@@ -102,7 +102,7 @@ func (f *Flow) appendMessage(b []byte, fi Finding) []byte {
 		b = append(b, "connection refused: the SYN (frame "...)
 		b = appendUint(b, fi.RelatedFrame)
 		b = append(b, ") was answered with a RST from "...)
-		return appendAddrPort(b, f.Server)
+		return appendAddrPort(b, f.Server())
 	case CodeUnanswered:
 		b = appendCount64(b, fi.A, " SYN")
 		b = append(b, " over "...)
@@ -243,9 +243,9 @@ func (f *Flow) appendMessage(b []byte, fi Finding) []byte {
 // netip.AddrPort.String writes them.
 func (f *Flow) appendEndpoint(b []byte, s Side) []byte {
 	if s == FromClient {
-		return appendAddrPort(b, f.Client)
+		return appendAddrPort(b, f.Client())
 	}
-	return appendAddrPort(b, f.Server)
+	return appendAddrPort(b, f.Server())
 }
 
 // appendAddrPort appends ap as netip.AddrPort.String writes it.

@@ -382,7 +382,7 @@ func joinByShape(a, b *Result, joined map[*Flow]*Flow, off float64) {
 		var best *Flow
 		bestScore := 0
 		for _, g := range free {
-			if taken[g] || g.Server.Port() != f.Server.Port() && g.Client.Port() != f.Client.Port() {
+			if taken[g] || g.Server().Port() != f.Server().Port() && g.Client().Port() != f.Client().Port() {
 				continue
 			}
 			// With both ISNs different, only the timing can tell the
@@ -578,13 +578,13 @@ func segName(r PacketRef) string {
 func (pa *Path) compareFlows(i int, a, b *Flow) {
 	j := i + 1
 	// Addresses and ports: NAT.
-	if a.Client != b.Client || a.Server != b.Server {
+	if a.Client() != b.Client() || a.Server() != b.Server() {
 		var parts []string
-		if a.Client != b.Client {
-			parts = append(parts, fmt.Sprintf("client %s at %s is %s at %s", a.Client, pa.Points[i], b.Client, pa.Points[j]))
+		if a.Client() != b.Client() {
+			parts = append(parts, fmt.Sprintf("client %s at %s is %s at %s", a.Client(), pa.Points[i], b.Client(), pa.Points[j]))
 		}
-		if a.Server != b.Server {
-			parts = append(parts, fmt.Sprintf("server %s at %s is %s at %s", a.Server, pa.Points[i], b.Server, pa.Points[j]))
+		if a.Server() != b.Server() {
+			parts = append(parts, fmt.Sprintf("server %s at %s is %s at %s", a.Server(), pa.Points[i], b.Server(), pa.Points[j]))
 		}
 		pa.add(b, PathFinding{Code: PathNAT, Point: j, Frame: b.FirstFrame, RelatedPoint: i, RelatedFrame: a.FirstFrame,
 			Message: "address translation: " + strings.Join(parts, "; ")})

@@ -91,8 +91,8 @@ func (f *Flow) Record(capture string) Record {
 	r := Record{
 		Capture:          capture,
 		ID:               f.ID,
-		Client:           f.Client.String(),
-		Server:           f.Server.String(),
+		Client:           f.Client().String(),
+		Server:           f.Server().String(),
 		DirectionGuessed: f.DirectionGuessed,
 		FirstFrame:       f.FirstFrame,
 		LastFrame:        f.LastFrame,

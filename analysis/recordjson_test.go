@@ -276,7 +276,8 @@ func TestAppendMessage(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	var flows []*Flow
 	for i := range 400 {
-		f := &Flow{Client: addrs[i%len(addrs)], Server: addrs[(i/len(addrs)+i)%len(addrs)]}
+		f := &Flow{}
+		f.SetEnds(addrs[i%len(addrs)], addrs[(i/len(addrs)+i)%len(addrs)])
 		h := &f.Handshake
 		h.SynFrame, h.SynAckFrame = uint64(rng.IntN(100)), uint64(rng.IntN(100))
 		h.ClientISN, h.ServerISN = rng.Uint32(), rng.Uint32()
@@ -408,7 +409,7 @@ func messageRef(f *Flow, fi Finding) string {
 		}
 		return fmt.Sprintf("SYN carries a TCP Fast Open cookie and %d byte%s of data; no SYN-ACK seen", fi.A, plural(int(fi.A)))
 	case CodeRefused:
-		return fmt.Sprintf("connection refused: the SYN (frame %d) was answered with a RST from %s", fi.RelatedFrame, f.Server)
+		return fmt.Sprintf("connection refused: the SYN (frame %d) was answered with a RST from %s", fi.RelatedFrame, f.Server())
 	case CodeUnanswered:
 		return fmt.Sprintf("%d SYN%s over %s with neither SYN-ACK nor RST in the capture", fi.A, plural(int(fi.A)), secondsRef(fi.B))
 	case CodeSynRetransmit:
@@ -559,9 +560,9 @@ func copyMessageRef(fi Finding) (string, bool) {
 // endpointRef is the old Flow.endpoint.
 func endpointRef(f *Flow, s Side) string {
 	if s == FromClient {
-		return f.Client.String()
+		return f.Client().String()
 	}
-	return f.Server.String()
+	return f.Server().String()
 }
 
 // tfoNoteRef is the old tfoNote.

@@ -189,8 +189,8 @@ func TestHandshakeRules(t *testing.T) {
 			if f.Status != tc.status {
 				t.Errorf("status %s, want %s (findings %v)", f.Status, tc.status, got)
 			}
-			if f.Client != testClient {
-				t.Errorf("client %s, want %s", f.Client, testClient)
+			if f.Client() != testClient {
+				t.Errorf("client %s, want %s", f.Client(), testClient)
 			}
 		})
 	}

@@ -54,8 +54,8 @@ func TestSeedClientEveryEncapsulation(t *testing.T) {
 			if !strings.Contains(f.Message(mm), "acknowledged the 2 bytes of SYN-ACK payload") {
 				t.Errorf("ack_mismatch message: %q", f.Message(mm))
 			}
-			if f.Client.Port() != 50183 || f.Server.Port() != 443 {
-				t.Errorf("client %s server %s", f.Client, f.Server)
+			if f.Client().Port() != 50183 || f.Server().Port() != 443 {
+				t.Errorf("client %s server %s", f.Client(), f.Server())
 			}
 		})
 	}

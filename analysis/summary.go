@@ -36,7 +36,7 @@ type FlowSummary struct {
 // (unanswered, incomplete, not seen) are not in yet.
 func (f *Flow) Summary() FlowSummary {
 	s := FlowSummary{
-		ID: f.ID, Client: f.Client, Server: f.Server, DirectionGuessed: f.DirectionGuessed,
+		ID: f.ID, Client: f.Client(), Server: f.Server(), DirectionGuessed: f.DirectionGuessed,
 		Status: f.Status, Handshake: f.Handshake.Status, Packets: f.Packets, Bytes: f.Bytes,
 		Start: f.Start, End: f.End, Codes: uint64(f.codes),
 	}

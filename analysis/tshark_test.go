@@ -212,7 +212,7 @@ func compareWithTshark(t *testing.T, file string, res *Result, v tsharkView) {
 				continue
 			}
 			if n := tsharkPackets(f); n != len(frames) {
-				t.Errorf("%s: flow %d (%s %s) has %d packets, tshark stream %d has %d", base, f.ID, f.Client, f.Server, n, s, len(frames))
+				t.Errorf("%s: flow %d (%s %s) has %d packets, tshark stream %d has %d", base, f.ID, f.Client(), f.Server(), n, s, len(frames))
 			}
 		}
 		n := 0

@@ -356,7 +356,7 @@ func (d *detailModel) summaryLines(w int) []string {
 	f := d.flow
 	h := &f.Handshake
 	title := statusStyle(st, f.Status).Render(StatusGlyph(g, f.Status)+" flow "+strconv.Itoa(f.ID)) + "  " +
-		st.Title.Render(f.Client.String()+" "+g.Arrow+" "+f.Server.String())
+		st.Title.Render(f.Client().String()+" "+g.Arrow+" "+f.Server().String())
 	if f.DirectionGuessed {
 		title += st.Dim.Render(" (direction guessed)")
 	}

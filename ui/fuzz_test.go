@@ -170,8 +170,7 @@ func viewPacket(t *testing.T, lt layers.LinkType, frame []byte, ascii bool, size
 	}
 	fl := &analysis.Flow{ID: 1, Refs: []analysis.PacketRef{ref}, Packets: 1}
 	if p.HasTCP {
-		fl.Client = netip.AddrPortFrom(p.Src, p.SrcPort)
-		fl.Server = netip.AddrPortFrom(p.Dst, p.DstPort)
+		fl.SetEnds(netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort))
 	}
 	cfg := testConfig(nil)
 	cfg.ASCII = ascii

@@ -191,7 +191,7 @@ func (p *pathModel) titleLine() string {
 		}
 	}
 	title := statusStyle(st, status).Render(StatusGlyph(g, status)+" connection "+strconv.Itoa(p.conn.ID)) + "  " +
-		st.Title.Render(f.Client.String()+" "+g.Arrow+" "+f.Server.String())
+		st.Title.Render(f.Client().String()+" "+g.Arrow+" "+f.Server().String())
 	names := make([]string, len(p.pa.Points))
 	for i := range p.pa.Points {
 		names[i] = p.c.safe(p.words.point(i))

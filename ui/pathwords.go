@@ -119,11 +119,11 @@ func (w *pathWords) sentence(fi analysis.PathFinding) string {
 	case analysis.PathNAT:
 		a, b := w.c.Flows[fi.RelatedPoint], w.c.Flows[fi.Point]
 		var parts []string
-		if a.Client != b.Client {
-			parts = append(parts, fmt.Sprintf("client %s at %s is %s at %s", a.Client, rel, b.Client, at))
+		if a.Client() != b.Client() {
+			parts = append(parts, fmt.Sprintf("client %s at %s is %s at %s", a.Client(), rel, b.Client(), at))
 		}
-		if a.Server != b.Server {
-			parts = append(parts, fmt.Sprintf("server %s at %s is %s at %s", a.Server, rel, b.Server, at))
+		if a.Server() != b.Server() {
+			parts = append(parts, fmt.Sprintf("server %s at %s is %s at %s", a.Server(), rel, b.Server(), at))
 		}
 		return "address translation: " + strings.Join(parts, "; ")
 	case analysis.PathISNRewritten:

@@ -130,7 +130,7 @@ func (rp *reporter) flow(f *analysis.Flow) {
 	if f.DirectionGuessed {
 		guess = " (direction guessed)"
 	}
-	fmt.Fprintf(rp.w, "\n%s %d  %s %s %s%s\n", StatusGlyph(rp.g, rp.status(f)), f.ID, f.Client, rp.g.Arrow, f.Server, guess)
+	fmt.Fprintf(rp.w, "\n%s %d  %s %s %s%s\n", StatusGlyph(rp.g, rp.status(f)), f.ID, f.Client(), rp.g.Arrow, f.Server(), guess)
 	sep := " · "
 	if rp.o.ASCII {
 		sep = ", "
