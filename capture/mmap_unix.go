@@ -34,6 +34,7 @@ type mapSource struct {
 	off  int64  // file offset of win[0]
 	pos  int    // next unread byte in win
 	pf   int    // bytes of win asked into the caches (prefetchAhead)
+	kept int    // where win's pages are still mapped from (dropBehind)
 }
 
 func newMapSource(f *os.File, at int64) (*mapSource, error) {
@@ -60,7 +61,7 @@ func (m *mapSource) remap(need int) error {
 	}
 	m.unmap()
 	m.off, m.pos = start, int(next-start)
-	m.pf = m.pos
+	m.pf, m.kept = m.pos, 0
 	if length == 0 {
 		return nil
 	}
@@ -99,7 +100,7 @@ const (
 // summing the checksums was where more than a quarter of one core's time
 // went on the benchmark file, waiting on memory (perf annotate put the
 // samples on the loads). With this, 0.84-0.94 of the time on files of
-// full-size segments; the same on small frames (BenchmarkPrefetch).
+// full-size segments; the same on small frames (BenchmarkRunFile).
 func (m *mapSource) prefetchAhead() {
 	if m.pf-m.pos < prefetchDistance-prefetchStep {
 		m.prefetchMore()
@@ -113,6 +114,30 @@ func (m *mapSource) prefetchMore() {
 		prefetchLines(unsafe.Pointer(unsafe.SliceData(m.win[from:])), end-from)
 	}
 	m.pf = end
+	if m.pos-m.kept >= dropLag+dropStep {
+		m.dropBehind()
+	}
+}
+
+// dropLag is how far behind the reading the window's pages stay in the
+// process's page tables, and dropStep how much dropBehind drops at a time.
+const (
+	dropLag  = 256 << 10
+	dropStep = 256 << 10
+)
+
+// dropBehind takes the pages the reading has left dropLag behind out of
+// the process's page tables (madvise MADV_DONTNEED: the page cache keeps
+// them, and a page touched again is mapped again from it), so that of
+// the window only about half a megabyte counts in the resident memory,
+// not the 4 MB it had when it was unmapped, and the work of unmapping is
+// spread over the reading instead of falling on the window's end.
+func (m *mapSource) dropBehind() {
+	to := (m.pos - dropLag) &^ int(m.page-1)
+	if to > m.kept {
+		unix.Madvise(m.win[m.kept:to], unix.MADV_DONTNEED)
+		m.kept = to
+	}
 }
 
 // available returns the unread bytes of the window.
