@@ -330,21 +330,23 @@ func (p *Packet) malformed(layer string, off int, reason string) {
 	p.MalformedReason = reason
 }
 
-// setKeys4 sets p's address keys and sum (Packet.keysSet) from the 4 bytes
+// setKeys4 sets p's address words and sum (Packet.keysSet) from the 4 bytes
 // of each IPv4 address.
 func (p *Packet) setKeys4(src, dst []byte) {
 	s, d := binary.BigEndian.Uint32(src[:4]), binary.BigEndian.Uint32(dst[:4])
-	p.srcKey, p.dstKey = addrKey4(bits.ReverseBytes32(s)), addrKey4(bits.ReverseBytes32(d))
+	p.srcW = [2]uint64{0, uint64(bits.ReverseBytes32(s))<<32 | 0xffff0000}
+	p.dstW = [2]uint64{0, uint64(bits.ReverseBytes32(d))<<32 | 0xffff0000}
 	p.addrSum = s>>16 + s&0xffff + d>>16 + d&0xffff
 	p.keysSet = true
 }
 
-// setKeys6 sets p's address keys and sum (Packet.keysSet) from the 16
+// setKeys6 sets p's address words and sum (Packet.keysSet) from the 16
 // bytes of each IPv6 address.
 func (p *Packet) setKeys6(src, dst []byte) {
 	sh, sl := binary.BigEndian.Uint64(src[:8]), binary.BigEndian.Uint64(src[8:16])
 	dh, dl := binary.BigEndian.Uint64(dst[:8]), binary.BigEndian.Uint64(dst[8:16])
-	p.srcKey, p.dstKey = addrKey6(sh, sl), addrKey6(dh, dl)
+	p.srcW = [2]uint64{bits.ReverseBytes64(sh), bits.ReverseBytes64(sl)}
+	p.dstW = [2]uint64{bits.ReverseBytes64(dh), bits.ReverseBytes64(dl)}
 	p.addrSum = words16(sh) + words16(sl) + words16(dh) + words16(dl)
 	p.keysSet = true
 }

@@ -320,7 +320,7 @@ func serverLike(a, b uint16) bool {
 
 // sideOf returns which side of f sent p.
 func (f *Flow) sideOf(p *Packet) Side {
-	if p.SrcPort == f.clientPort && p.Src == f.ClientAddr() {
+	if p.SrcPort == f.clientPort && f.clientW == p.srcWords() {
 		return FromClient
 	}
 	return FromServer

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net/netip"
 
 	"github.com/synscope/synscope/capture"
@@ -216,11 +217,12 @@ func (h *Handshake) IRTT() (ns int64, ok bool) {
 type Flow struct {
 	ID int
 
-	// The endpoints, which Client and Server return: each address in its
-	// 16-byte form (an IPv4 one IPv4-mapped) and its family (addrKind).
-	// Two netip.AddrPort took 64 bytes with their zones' pointers; these,
-	// with the small fields that follow, 24 fewer.
-	clientIP, serverIP     [16]byte
+	// The endpoints, which Client and Server return: each address's 16
+	// bytes (an IPv4 address IPv4-mapped) as two little-endian words
+	// (addrWords), its family (addrKind) and its port. Two netip.AddrPort
+	// took 64 bytes with their zones' pointers; these, with the small
+	// fields that follow, 24 fewer.
+	clientW, serverW       [2]uint64
 	clientPort, serverPort uint16
 	clientKind, serverKind addrKind
 
@@ -293,14 +295,32 @@ func (f *Flow) Client() netip.AddrPort { return netip.AddrPortFrom(f.ClientAddr(
 func (f *Flow) Server() netip.AddrPort { return netip.AddrPortFrom(f.ServerAddr(), f.serverPort) }
 
 // ClientAddr is Client().Addr(), and ServerAddr Server().Addr().
-func (f *Flow) ClientAddr() netip.Addr { return f.clientKind.addr(&f.clientIP) }
-func (f *Flow) ServerAddr() netip.Addr { return f.serverKind.addr(&f.serverIP) }
+func (f *Flow) ClientAddr() netip.Addr { return f.clientKind.addr(f.clientW) }
+func (f *Flow) ServerAddr() netip.Addr { return f.serverKind.addr(f.serverW) }
+
+// srcWords returns p's source address as a Flow keeps its endpoints
+// (addrWords): as the decoder read it, or made from Src for a packet made
+// otherwise.
+func (p *Packet) srcWords() [2]uint64 {
+	if p.keysSet {
+		return p.srcW
+	}
+	return addrWords(p.Src)
+}
 
 // SetEnds sets the flow's client and server. A zone is not kept: a
 // packet's addresses have none.
 func (f *Flow) SetEnds(client, server netip.AddrPort) {
-	f.clientIP, f.clientPort, f.clientKind = client.Addr().As16(), client.Port(), kindOf(client.Addr())
-	f.serverIP, f.serverPort, f.serverKind = server.Addr().As16(), server.Port(), kindOf(server.Addr())
+	f.clientW, f.clientPort, f.clientKind = addrWords(client.Addr()), client.Port(), kindOf(client.Addr())
+	f.serverW, f.serverPort, f.serverKind = addrWords(server.Addr()), server.Port(), kindOf(server.Addr())
+}
+
+// addrWords returns a's 16 bytes (As16) as two little-endian words: the
+// form a comparison takes in the fewest instructions (none to swap
+// bytes, which As16 has already done).
+func addrWords(a netip.Addr) [2]uint64 {
+	b := a.As16()
+	return [2]uint64{binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])}
 }
 
 // addrKind is an address's family as a Flow keeps it.
@@ -322,13 +342,16 @@ func kindOf(a netip.Addr) addrKind {
 	return addrNone
 }
 
-// addr returns the address whose 16-byte form is b.
-func (k addrKind) addr(b *[16]byte) netip.Addr {
+// addr returns the address whose words (addrWords) are w.
+func (k addrKind) addr(w [2]uint64) netip.Addr {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], w[0])
+	binary.LittleEndian.PutUint64(b[8:], w[1])
 	switch k {
 	case addrV4:
 		return netip.AddrFrom4([4]byte(b[12:]))
 	case addrV6:
-		return netip.AddrFrom16(*b)
+		return netip.AddrFrom16(b)
 	}
 	return netip.Addr{}
 }

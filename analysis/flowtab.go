@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"encoding/binary"
 	"math/bits"
 	"net/netip"
 	"unsafe"
@@ -38,11 +37,11 @@ func (t *flowTable) home(tag uint32) int { return int(tag >> t.shift) }
 // minTableSlots is the table's first size.
 const minTableSlots = 1024
 
-// packetHash is connHash of p's endpoints, from the keys the decoder read
-// (Packet.keysSet) when it did.
+// packetHash is connHash of p's endpoints, from the words the decoder
+// read (Packet.keysSet) when it did.
 func packetHash(p *Packet) uint64 {
 	if p.keysSet {
-		return mixKeys(p.srcKey+uint64(p.SrcPort)*portMul, p.dstKey+uint64(p.DstPort)*portMul)
+		return mixKeys(wordsKey(p.srcW)+uint64(p.SrcPort)*portMul, wordsKey(p.dstW)+uint64(p.DstPort)*portMul)
 	}
 	return connHash(p.Src, p.SrcPort, p.Dst, p.DstPort)
 }
@@ -61,37 +60,22 @@ func mixKeys(a, b uint64) uint64 {
 }
 
 // endpointKey folds an address and port into 64 bits, by multiplying and
-// adding (addrKey, then the port times portMul); an IPv4 address and the
-// same address mapped into IPv6 differ in the top bit.
+// adding (addrKey, then the port times portMul). An IPv4 address and the
+// same address mapped into IPv6 have one key: sameConn tells them apart.
 func endpointKey(a netip.Addr, port uint16) uint64 {
 	return addrKey(a) + uint64(port)*portMul
 }
 
 const portMul = 0xc2b2ae3d27d4eb4f
 
-// addrKey is an address's part of endpointKey. An IPv4 address is read
-// with As4 (addrKey4), not as its 16 bytes (Packet.srcKey says why).
-func addrKey(a netip.Addr) uint64 {
-	if a.Is4() {
-		b := a.As4()
-		return addrKey4(binary.LittleEndian.Uint32(b[:]))
-	}
-	b := a.As16()
-	return addrKey6(binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]))
-}
+// addrKey is an address's part of endpointKey: wordsKey of its words.
+func addrKey(a netip.Addr) uint64 { return wordsKey(addrWords(a)) }
 
-// addrKey4 is addrKey of an IPv4 address given as a little-endian word:
-// what its 16 bytes in IPv6 form (::ffff:a.b.c.d) give, read as
-// little-endian words (high word zero), with the top bit flipped.
-func addrKey4(le uint32) uint64 {
-	return (uint64(le)<<32 | 0xffff0000) ^ 1<<63
-}
-
-// addrKey6 is addrKey of an IPv6 address given as two big-endian words:
-// its bytes read as little-endian words, the high one multiplied.
-func addrKey6(hi, lo uint64) uint64 {
-	hi, lo = bits.ReverseBytes64(hi), bits.ReverseBytes64(lo)
-	return hi*0x9e3779b97f4a7c15 ^ lo
+// wordsKey is an address's part of endpointKey, from its words
+// (addrWords): the high word multiplied, the low one added in. An IPv4
+// address's high word is zero.
+func wordsKey(w [2]uint64) uint64 {
+	return w[0]*0x9e3779b97f4a7c15 ^ w[1]
 }
 
 // mix64 is SplitMix64's finaliser.
@@ -105,10 +89,19 @@ func mix64(x uint64) uint64 {
 
 // sameConn reports whether f is a flow between p's two endpoints.
 func sameConn(f *Flow, p *Packet) bool {
-	if f.clientPort == p.SrcPort && f.serverPort == p.DstPort && f.ClientAddr() == p.Src && f.ServerAddr() == p.Dst {
+	if !p.keysSet {
+		// A packet not from the decoder (tests).
+		c, s := f.Client(), f.Server()
+		src, dst := p.SrcAddrPort(), p.DstAddrPort()
+		return c == src && s == dst || c == dst && s == src
+	}
+	if (f.clientKind == addrV4) != (p.IPVersion == 4) {
+		return false
+	}
+	if f.clientPort == p.SrcPort && f.serverPort == p.DstPort && f.clientW == p.srcW && f.serverW == p.dstW {
 		return true
 	}
-	return f.clientPort == p.DstPort && f.serverPort == p.SrcPort && f.ClientAddr() == p.Dst && f.ServerAddr() == p.Src
+	return f.clientPort == p.DstPort && f.serverPort == p.SrcPort && f.clientW == p.dstW && f.serverW == p.srcW
 }
 
 // find returns the slot of p's connection, whose hash is h: the slot

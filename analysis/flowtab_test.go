@@ -93,28 +93,49 @@ func TestFlowTableAgainstMap(t *testing.T) {
 	}
 }
 
-// TestConnHashBothWays: both directions of a connection hash alike, and
-// IPv4 and IPv4-mapped IPv6 addresses do not.
+// TestConnHashBothWays: both directions of a connection hash alike; an
+// IPv4 address and the same address mapped into IPv6 key alike, and
+// sameConn tells their connections apart.
 func TestConnHashBothWays(t *testing.T) {
 	a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("192.168.1.2")
 	if connHash(a, 1000, b, 443) != connHash(b, 443, a, 1000) {
 		t.Error("the two directions hash differently")
 	}
-	m := netip.MustParseAddr("::ffff:10.0.0.1")
-	if endpointKey(a, 1000) == endpointKey(m, 1000) {
-		t.Error("10.0.0.1 and ::ffff:10.0.0.1 have the same key")
+	m, n := netip.MustParseAddr("::ffff:10.0.0.1"), netip.MustParseAddr("::ffff:192.168.1.2")
+	f := &Flow{}
+	f.SetEnds(netip.AddrPortFrom(a, 1000), netip.AddrPortFrom(b, 443))
+	for _, c := range []struct {
+		src, dst netip.Addr
+		want     bool
+	}{{a, b, true}, {b, a, true}, {m, n, false}, {n, m, false}} {
+		for _, decoded := range []bool{false, true} {
+			p := &Packet{Src: c.src, Dst: c.dst, SrcPort: 1000, DstPort: 443}
+			if c.src == b || c.src == n {
+				p.SrcPort, p.DstPort = 443, 1000
+			}
+			if decoded {
+				p.IPVersion = 4
+				if c.src.Is6() {
+					p.IPVersion = 6
+				}
+				p.srcW, p.dstW, p.keysSet = addrWords(c.src), addrWords(c.dst), true
+			}
+			if got := sameConn(f, p); got != c.want {
+				t.Errorf("sameConn(%s, %s -> %s, decoded %v) = %v", f.Client(), c.src, c.dst, decoded, got)
+			}
+		}
 	}
 }
 
 // TestEndpointKeyIPv4: an IPv4 address, read with As4, keys as its 16
-// bytes (the IPv4-mapped form) would, with the top bit flipped.
+// bytes (the IPv4-mapped form) would.
 func TestEndpointKeyIPv4(t *testing.T) {
 	for _, s := range []string{"0.0.0.0", "10.0.0.1", "192.168.1.2", "255.255.255.255", "172.16.2.179"} {
 		a := netip.MustParseAddr(s)
 		b := a.As16()
 		hi, lo := binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])
 		for _, port := range []uint16{0, 443, 65535} {
-			want := (hi*0x9e3779b97f4a7c15 ^ lo) + uint64(port)*0xc2b2ae3d27d4eb4f ^ 1<<63
+			want := (hi*0x9e3779b97f4a7c15 ^ lo) + uint64(port)*0xc2b2ae3d27d4eb4f
 			if got := endpointKey(a, port); got != want {
 				t.Errorf("%s:%d: key %#x, want %#x", s, port, got, want)
 			}
@@ -123,7 +144,7 @@ func TestEndpointKeyIPv4(t *testing.T) {
 }
 
 // TestPacketHash: the hash of a packet taken from the keys the decoder read
-// (Packet.srcKey) is connHash of its addresses, which eviction computes
+// (Packet.srcW) is connHash of its addresses, which eviction computes
 // from the flow's endpoints, and the pseudo-header sum from the decoder's
 // addrSum is the one the addresses give; an IPv4 packet inside IPv6 takes
 // the inner addresses'.

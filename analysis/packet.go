@@ -118,24 +118,26 @@ type Packet struct {
 
 	IPVersion uint8 // 0 when no IP layer was found
 	Src, Dst  netip.Addr
-	// srcKey and dstKey are Src's and Dst's parts of the flow table's
-	// key (addrKey), and addrSum the sum of their 16-bit words for the
+	// srcW and dstW are Src's and Dst's 16 bytes (an IPv4 address
+	// IPv4-mapped) as two little-endian words (addrWords), as a Flow keeps
+	// its endpoints, and addrSum the sum of their 16-bit words for the
 	// pseudo-header, read from the IP header's bytes by the decoder
-	// (keysSet). netip.Addr gives an IPv6 address's bytes only as an
+	// (keysSet): the flow table's key (wordsKey) and comparisons start
+	// from them. netip.Addr gives an IPv6 address's bytes only as an
 	// array, which the compiler builds with two 8-byte stores and copies
 	// with one 16-byte load: a failed store forward, 7% of a one-core run
 	// on an IPv6 capture when the hash and the checksum took them there.
-	srcKey, dstKey uint64
-	addrSum        uint32
-	keysSet        bool
-	Proto          uint8 // protocol of the innermost IP datagram
-	IPOffset       int   // byte offset of the innermost IP header in the frame
-	IPTotalLen     int   // IPv4 total length, or 40 + IPv6 payload length
-	IPID           uint32
-	TTL            uint8
-	TOS            uint8
-	DF             bool
-	IPChecksum     Check
+	srcW, dstW [2]uint64
+	addrSum    uint32
+	keysSet    bool
+	Proto      uint8 // protocol of the innermost IP datagram
+	IPOffset   int   // byte offset of the innermost IP header in the frame
+	IPTotalLen int   // IPv4 total length, or 40 + IPv6 payload length
+	IPID       uint32
+	TTL        uint8
+	TOS        uint8
+	DF         bool
+	IPChecksum Check
 	// Fragments is the number of IP fragments this datagram was reassembled
 	// from (0 when it was not fragmented). FragmentFrames lists the frames
 	// that held the earlier fragments; it is valid until the next Decode.
