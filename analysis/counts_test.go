@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"math/rand/v2"
+	"net/netip"
 	"testing"
 	"unsafe"
 )
@@ -87,5 +88,43 @@ func TestFlowSize(t *testing.T) {
 	const limit = 608
 	if n := unsafe.Sizeof(Flow{}); n > limit {
 		t.Errorf("Flow is %d bytes, more than %d: keep rare fields in flowNotes, and mind the padding", n, limit)
+	}
+}
+
+// TestFlowEnds: the endpoints a Flow keeps in its compact form (SetEnds)
+// come back as they were given, for IPv4, IPv6, IPv4-mapped IPv6 and the
+// zero address, at random and at the edges; a zone is dropped.
+func TestFlowEnds(t *testing.T) {
+	ends := []netip.AddrPort{
+		netip.MustParseAddrPort("0.0.0.0:0"),
+		netip.MustParseAddrPort("255.255.255.255:65535"),
+		netip.MustParseAddrPort("10.110.233.50:50183"),
+		netip.MustParseAddrPort("[::]:1"),
+		netip.MustParseAddrPort("[::ffff:10.0.0.1]:80"),
+		netip.MustParseAddrPort("[2001:db8::1]:443"),
+		netip.MustParseAddrPort("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535"),
+		{},
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 200 {
+		var b [16]byte
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		port := uint16(rng.Uint32())
+		ends = append(ends, netip.AddrPortFrom(netip.AddrFrom16(b), port), netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[:4])), port))
+	}
+	for i, c := range ends {
+		s := ends[(i*7+3)%len(ends)]
+		var f Flow
+		f.SetEnds(c, s)
+		if f.Client() != c || f.Server() != s || f.ClientAddr() != c.Addr() || f.ServerAddr() != s.Addr() {
+			t.Errorf("SetEnds(%v, %v): Client %v, Server %v", c, s, f.Client(), f.Server())
+		}
+	}
+	var f Flow
+	f.SetEnds(netip.MustParseAddrPort("[fe80::1%eth0]:22"), netip.MustParseAddrPort("[fe80::2]:1"))
+	if got := f.Client(); got != netip.MustParseAddrPort("[fe80::1]:22") {
+		t.Errorf("zoned client: %v", got)
 	}
 }
