@@ -122,7 +122,7 @@ func (a *Analyzer) evictOne() bool {
 func (a *Analyzer) evict(f *Flow) {
 	a.lists[f.list].remove(f)
 	f.list = evictNone
-	a.tab.remove(connHash(f.ClientAddr(), f.Client().Port(), f.ServerAddr(), f.Server().Port()), f)
+	a.tab.remove(flowHash(f), f)
 	a.res.Flows[f.pos] = nil
 	a.holes++
 	a.res.Evicted++

@@ -46,6 +46,11 @@ func packetHash(p *Packet) uint64 {
 	return connHash(p.Src, p.SrcPort, p.Dst, p.DstPort)
 }
 
+// flowHash is connHash of f's endpoints, from the words it keeps them in.
+func flowHash(f *Flow) uint64 {
+	return mixKeys(wordsKey(f.clientW)+uint64(f.clientPort)*portMul, wordsKey(f.serverW)+uint64(f.serverPort)*portMul)
+}
+
 // connHash hashes a connection's endpoints so that both directions give
 // the same value: each endpoint is folded into 64 bits, and the two are
 // combined by their sum and their exclusive or, which do not depend on

@@ -143,11 +143,11 @@ func TestEndpointKeyIPv4(t *testing.T) {
 	}
 }
 
-// TestPacketHash: the hash of a packet taken from the keys the decoder read
-// (Packet.srcW) is connHash of its addresses, which eviction computes
-// from the flow's endpoints, and the pseudo-header sum from the decoder's
-// addrSum is the one the addresses give; an IPv4 packet inside IPv6 takes
-// the inner addresses'.
+// TestPacketHash: the hash of a packet taken from the words the decoder
+// read (Packet.srcW) is connHash of its addresses, as is the hash eviction
+// computes from the flow's endpoints (flowHash), and the pseudo-header sum
+// from the decoder's addrSum is the one the addresses give; an IPv4 packet
+// inside IPv6 takes the inner addresses'.
 func TestPacketHash(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(3, 4))
 	for i := range 400 {
@@ -169,6 +169,11 @@ func TestPacketHash(t *testing.T) {
 		want := connHash(p.Src, p.SrcPort, p.Dst, p.DstPort)
 		if got := packetHash(&p); got != want {
 			t.Fatalf("case %d %v:%d > %v:%d: packetHash %#x, connHash %#x", i, p.Src, p.SrcPort, p.Dst, p.DstPort, got, want)
+		}
+		var f Flow
+		f.SetEnds(p.DstAddrPort(), p.SrcAddrPort())
+		if got := flowHash(&f); got != want {
+			t.Fatalf("case %d %v:%d > %v:%d: flowHash %#x, connHash %#x", i, p.Src, p.SrcPort, p.Dst, p.DstPort, got, want)
 		}
 		q := p
 		q.keysSet = false
