@@ -288,9 +288,9 @@ func (a *Analyzer) newFlow(p *Packet) *Flow {
 
 // allocFlow returns a new, zero Flow. Flows are allocated in arrays, from
 // 4 to 256 at a time as the capture proves to hold more. Allocated one by
-// one, a Flow (640 bytes with pointers) would take 704 bytes, its type
+// one, a Flow (608 bytes with pointers) would take 640 bytes, its type
 // header tipping it into the next size class, and the allocator's work was
-// a tenth of the flow stage; in arrays a Flow takes 640 bytes at a
+// a tenth of the flow stage; in arrays a Flow takes 608 bytes at a
 // fraction of the cost. A flow keeps its array alive; evicted flows are
 // reused (Analyzer.spare), so the arrays hold no dead flows.
 func (a *Analyzer) allocFlow() *Flow {

@@ -27,4 +27,4 @@ func (*mapSource) Size() int                { return 0 }
 func (*mapSource) close()                   {}
 func (*mapSource) contains(uintptr) bool    { return false }
 func (*mapSource) available() []byte        { return nil }
-func (*mapSource) prefetchAhead()           {}
+func (*mapSource) moved()                   {}

@@ -33,7 +33,7 @@ type mapSource struct {
 	win  []byte // the mapped window
 	off  int64  // file offset of win[0]
 	pos  int    // next unread byte in win
-	pf   int    // bytes of win asked into the caches (prefetchAhead)
+	pf   int    // bytes of win asked into the caches (moved)
 	kept int    // where win's pages are still mapped from (dropBehind)
 }
 
@@ -84,30 +84,32 @@ func (m *mapSource) unmap() {
 	}
 }
 
-// prefetchDistance is how far ahead of the reading prefetchAhead keeps
-// the caches filled, and prefetchStep how far the reading moves on before
-// it asks for more: a call for every few small packets, one for each
-// large one.
+// prefetchDistance is how far ahead of the reading moved keeps the caches
+// filled, and prefetchStep how far the reading moves on before it asks for
+// more: a call for every few small packets, one for each large one.
 const (
 	prefetchDistance = 4096
 	prefetchStep     = 512
 )
 
-// prefetchAhead asks the bytes that follow the next unread one into the
-// caches, each cache line once, so that a packet's bytes are there when it
-// is decoded and its checksum summed. The processor's own prefetcher stops
-// at the end of each 4 KB page, and the page cache's pages are scattered:
-// summing the checksums was where more than a quarter of one core's time
-// went on the benchmark file, waiting on memory (perf annotate put the
-// samples on the loads). With this, 0.84-0.94 of the time on files of
-// full-size segments; the same on small frames (BenchmarkRunFile).
-func (m *mapSource) prefetchAhead() {
+// moved is called each time the reading has moved on in the window. It
+// asks the bytes that follow the next unread one into the caches, each
+// cache line once, so that a packet's bytes are there when it is decoded
+// and its checksum summed, and drops the pages left behind from the page
+// tables (dropBehind). The processor's own prefetcher stops at the end of
+// each 4 KB page, and the page cache's pages are scattered: summing the
+// checksums was where more than a quarter of one core's time went on the
+// benchmark file, waiting on memory (perf annotate put the samples on the
+// loads). With this, 0.84-0.94 of the time on files of full-size segments;
+// the same on small frames (BenchmarkRunFile).
+func (m *mapSource) moved() {
 	if m.pf-m.pos < prefetchDistance-prefetchStep {
-		m.prefetchMore()
+		m.step()
 	}
 }
 
-func (m *mapSource) prefetchMore() {
+// step is moved's work, once the reading has moved prefetchStep bytes on.
+func (m *mapSource) step() {
 	from := max(m.pf, m.pos) &^ 63
 	end := min(m.pos+prefetchDistance, len(m.win))
 	if end > from {

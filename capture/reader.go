@@ -305,7 +305,7 @@ func (r *Reader) nextPcap() error {
 			caplen, reason := f.decodeRecordHeader(w[:f.hdrLen], &r.rec)
 			if n := f.hdrLen + int(caplen); reason == "" && n <= len(w) {
 				m.pos += n
-				m.prefetchAhead()
+				m.moved()
 				r.s.pos += int64(n)
 				r.rec.Offset = off
 				r.rec.Data = w[f.hdrLen:n:n]
@@ -390,7 +390,7 @@ func (r *Reader) epbFast() bool {
 	}
 	rec.Offset = r.s.pos
 	r.mapped.pos += int(length)
-	r.mapped.prefetchAhead()
+	r.mapped.moved()
 	r.s.pos += int64(length)
 	return true
 }
@@ -411,7 +411,7 @@ func (r *Reader) readBlock() (uint32, error) {
 			if u32(w, be) == blockEPB && checkBlockLen(blockEPB, length) == "" && int(length) <= len(w) &&
 				u32(w[length-4:], be) == length && decodePacketBlock(blockEPB, w[8:length-4], be, r.ifaces, &r.rec) == "" {
 				r.mapped.pos += int(length)
-				r.mapped.prefetchAhead()
+				r.mapped.moved()
 				r.s.pos += int64(length)
 				r.rec.Offset = off
 				return blockEPB, nil
