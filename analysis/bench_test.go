@@ -225,7 +225,13 @@ func FuzzDecode(f *testing.F) {
 // the plain 16-bit one on lengths to 3,096 bytes (every one to 256), a few
 // alignments and initial sums, and data that carries at every add (all
 // ones), none (zeros) or at random.
-func TestChecksumMatchesReference(t *testing.T) {
+func TestChecksumMatchesReference(t *testing.T) { checkChecksumReference(t) }
+
+// checkChecksumReference is TestChecksumMatchesReference, also run with
+// the vector kernel turned off where there is one (csum_amd64_test.go),
+// and on a few lengths of TSO segments up to 64 KiB, where each of the
+// kernel's lanes adds many words.
+func checkChecksumReference(t *testing.T) {
 	ref := func(b []byte, sum uint32) uint16 {
 		for len(b) >= 2 {
 			sum += uint32(b[0])<<8 | uint32(b[1])
@@ -258,6 +264,18 @@ func TestChecksumMatchesReference(t *testing.T) {
 					if got, want := internetChecksum(b, sum), ref(b, sum); got != want {
 						t.Fatalf("%s, length %d offset %d, sum %#x: %#04x, want %#04x", name, n, off, sum, got, want)
 					}
+				}
+			}
+		}
+		big := make([]byte, 65536+3)
+		for i := range big {
+			big[i] = fill(i)
+		}
+		for _, n := range []int{4096, 9000, 32768 + 7, 65535, 65536} {
+			for off := range 3 {
+				b := big[off : off+n]
+				if got, want := internetChecksum(b, 0xffff), ref(b, 0xffff); got != want {
+					t.Fatalf("%s, length %d offset %d: %#04x, want %#04x", name, n, off, got, want)
 				}
 			}
 		}

@@ -675,6 +675,13 @@ func internetChecksum(b []byte, sum uint32) uint16 {
 	s0 := sum>>16 + sum&0xffff
 	s0 = s0>>16 + s0&0xffff
 	acc, c := uint64(bits.ReverseBytes16(uint16(s0))), uint64(0)
+	if wideSum && len(b) >= wideMin {
+		// The sum of b's 32-bit words is congruent to the sum of its
+		// 16-bit words modulo 0xffff, which is all the fold below keeps.
+		n := len(b) &^ 127
+		acc, c = bits.Add64(acc, sumWide(b[:n]), 0)
+		b = b[n:]
+	}
 	for len(b) >= 64 {
 		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(b[0:]), c)
 		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(b[8:]), c)
