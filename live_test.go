@@ -68,6 +68,11 @@ var (
 func synscopeBinary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
+		if _, bench := t.(*testing.B); bench && os.Getenv("SYNSCOPE_BENCH_BINARY") != "" {
+			// Benchmarks may measure a build given by path (to compare two).
+			binPath = os.Getenv("SYNSCOPE_BENCH_BINARY")
+			return
+		}
 		dir, err := os.MkdirTemp("", "synscope-live-test-")
 		if err != nil {
 			binErr = err
@@ -89,7 +94,7 @@ func synscopeBinary(t testing.TB) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
+	if binPath != "" && binPath != os.Getenv("SYNSCOPE_BENCH_BINARY") {
 		os.RemoveAll(filepath.Dir(binPath))
 	}
 	os.Exit(code)

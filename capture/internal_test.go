@@ -5,5 +5,9 @@ package capture
 // HandoffMaxBytes is handoffMaxBytes.
 const HandoffMaxBytes = handoffMaxBytes
 
-// QueuedBytes returns the bytes of packet data the Handoff counts as queued.
-func (h *Handoff) QueuedBytes() int64 { return h.queued.Load() }
+// HeldBytes returns the bytes of the Handoff's batch buffers.
+func (h *Handoff) HeldBytes() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.held
+}

@@ -1100,14 +1100,16 @@ func TestLiveIntoSpool(t *testing.T) {
 	var refs []capture.SpoolRef
 	spoolDone := make(chan error, 1)
 	go func() {
-		for r := range h.C() {
-			ref, err := sp.WritePacket(r)
-			if err != nil {
-				spoolDone <- err
-				return
+		for b := range h.C() {
+			for i := range b.Recs {
+				ref, err := sp.WritePacket(&b.Recs[i])
+				if err != nil {
+					spoolDone <- err
+					return
+				}
+				refs = append(refs, ref)
 			}
-			refs = append(refs, ref)
-			h.Release(r)
+			h.Release(b)
 		}
 		spoolDone <- nil
 	}()

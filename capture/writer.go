@@ -99,7 +99,9 @@ type PcapngWriter struct {
 	buf    []byte
 }
 
-// NewPcapngWriter writes the section header and returns the writer.
+// NewPcapngWriter writes the section header and returns the writer. It
+// buffers what it writes, in w itself when w is a *bufio.Writer of 64 KiB
+// or more (bufio.NewWriterSize returns it then).
 func NewPcapngWriter(w io.Writer) (*PcapngWriter, error) {
 	nw := &PcapngWriter{w: bufio.NewWriterSize(w, 1<<16)}
 	b := nw.buf[:0]
@@ -166,7 +168,9 @@ func (nw *PcapngWriter) WritePacket(iface int, rec *Record, comments ...string) 
 	b = binary.LittleEndian.AppendUint32(b, uint32(ticks))
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(rec.Data)))
 	b = binary.LittleEndian.AppendUint32(b, orig)
-	b = append(b, rec.Data...)
+	head := len(b)
+	// The packet's bytes go to the buffered writer as they are, between
+	// the header and the rest of the block, not through nw.buf.
 	b = append(b, make([]byte, ngPad(len(rec.Data)))...)
 	if rec.Direction != DirUnknown {
 		b = appendOption(b, ngOptEpbFlags, binary.LittleEndian.AppendUint32(nil, uint32(rec.Direction)))
@@ -177,8 +181,18 @@ func (nw *PcapngWriter) WritePacket(iface int, rec *Record, comments ...string) 
 	if rec.Direction != DirUnknown || len(comments) > 0 {
 		b = appendOption(b, ngOptEnd, nil)
 	}
+	n := uint32(len(b) + len(rec.Data) + 4)
+	binary.LittleEndian.PutUint32(b[4:], n)
+	b = binary.LittleEndian.AppendUint32(b, n)
 	nw.buf = b
-	return nw.writeBlock()
+	if _, err := nw.w.Write(b[:head]); err != nil {
+		return err
+	}
+	if _, err := nw.w.Write(rec.Data); err != nil {
+		return err
+	}
+	_, err := nw.w.Write(b[head:])
+	return err
 }
 
 // Flush writes out what is buffered.
