@@ -187,8 +187,14 @@ func (a *Analyzer) addHashed(p *Packet, h uint64, mark int8) {
 		return
 	}
 	a.res.TCPFrames++
-	slot := a.tab.find(h, p, a.res.Flows)
-	f := a.tab.flow(slot, a.res.Flows)
+	slot := -1 // found only on a miss of the recent cache
+	f := a.tab.cached(h, p)
+	if f == nil {
+		slot = a.tab.find(h, p, a.res.Flows)
+		if f = a.tab.flow(slot, a.res.Flows); f != nil {
+			a.tab.remember(h, f)
+		}
+	}
 	var side Side
 	if f != nil {
 		side = f.sideOf(p)

@@ -54,20 +54,35 @@ func TestFlowTableAgainstMap(t *testing.T) {
 			i := rng.IntN(3000)
 			p := pkt(i)
 			h := hash(p)
+			want := ref[key(p)]
+			// The recent cache has the table's flow, or nothing.
+			if c := tab.cached(h, p); c != nil && c != want {
+				t.Fatalf("collide=%v op %d: the recent cache has flow %p, the table %p", collide, op, c, want)
+			}
 			slot := tab.find(h, p, flows)
 			got := tab.flow(slot, flows)
-			want := ref[key(p)]
 			if got != want {
 				t.Fatalf("collide=%v op %d: flow %p, want %p", collide, op, got, want)
 			}
-			switch {
-			case want == nil:
+			if got != nil && rng.IntN(3) == 0 {
+				tab.remember(h, got) // as Analyzer.addHashed after a find
+			}
+			newFlow := func() *Flow {
 				f := &Flow{pos: int32(len(flows))}
 				f.SetEnds(p.SrcAddrPort(), p.DstAddrPort())
 				flows = append(flows, f)
 				tab.set(slot, h, f)
 				ref[key(p)] = f
-			case rng.IntN(2) == 0:
+				return f
+			}
+			switch r := rng.IntN(4); {
+			case want == nil:
+				newFlow()
+			case r == 0:
+				// A new connection on the same ports: the new flow
+				// takes the old one's slot; the old one stays in flows.
+				newFlow()
+			case r == 1:
 				tab.remove(h, want)
 				flows[want.pos] = nil
 				delete(ref, key(p))
