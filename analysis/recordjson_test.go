@@ -676,3 +676,32 @@ func TestAppendJSONAddrPort(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONNamesPlain: every name appendJSONName writes unescaped is one
+// appendJSONString would not escape either.
+func TestJSONNamesPlain(t *testing.T) {
+	var names []string
+	for v := range 256 {
+		names = append(names, Code(v).String(), Severity(v).String(), Status(v).String(),
+			HandshakeStatus(v).String(), Tunnel(v).String())
+	}
+	for _, n := range names {
+		if got, want := string(appendJSONName(nil, n)), string(appendJSONString(nil, n)); got != want {
+			t.Errorf("%q: %s, appendJSONString writes %s", n, got, want)
+		}
+	}
+}
+
+// TestJSONAddrPort holds appendJSONAddrPort to netip's text.
+func TestJSONAddrPort(t *testing.T) {
+	for _, s := range []string{"0.0.0.0:0", "1.2.3.4:5", "9.10.99.100:80", "255.255.255.255:65535", "10.0.200.1:443",
+		"[::ffff:1.2.3.4]:80", "[2001:db8::1]:443", "[fe80::1%eth0]:22", "[::]:0"} {
+		ap := netip.MustParseAddrPort(s)
+		if got, want := string(appendJSONAddrPort(nil, ap)), `"`+ap.String()+`"`; got != want {
+			t.Errorf("%s: %s, want %s", s, got, want)
+		}
+	}
+	if got := string(appendJSONAddrPort(nil, netip.AddrPort{})); got != `"invalid AddrPort"` {
+		t.Errorf("the zero AddrPort: %s", got)
+	}
+}
