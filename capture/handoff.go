@@ -91,7 +91,7 @@ func (h *Handoff) Offer(rec *Record) bool {
 	r.Data = b.buf[start:len(b.buf):len(b.buf)]
 	b.Recs = append(b.Recs, r)
 	h.queued.Add(1)
-	if rec.Timestamp-b.first >= batchAge {
+	if d := rec.Timestamp - b.first; d >= batchAge || d < 0 { // < 0: the clock went back
 		h.publish()
 	}
 	return true

@@ -118,6 +118,12 @@ func TestHandoffBatches(t *testing.T) {
 			t.Fatalf("packet %d: frame %d, data % x", i, r.Frame, r.Data[:4])
 		}
 	}
+	// A clock that goes back does not hold packets back either.
+	offer(6_000_000, 60)
+	offer(1_000_000, 60)
+	if got := receive(t, h); len(got) != 2 {
+		t.Fatalf("%d packets handed over when the time stamps went back, want 2", len(got))
+	}
 	// A batch's bytes run out before its 512 packets: 1,500-byte
 	// packets, 174 to a 256 KB batch.
 	for range 175 {
