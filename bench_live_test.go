@@ -32,7 +32,8 @@ import (
 //
 //	go test -run '^$' -bench LiveVeth -benchtime 1x .
 //
-// It needs root (it makes the namespace) and tmux.
+// It needs root (it makes the namespace) and tmux. SYNSCOPE_BENCH_BINARY
+// names a build to measure instead of this tree's, to compare two.
 func BenchmarkLiveVeth(b *testing.B) {
 	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
 		b.Skip(liveRootMsg)
@@ -47,8 +48,6 @@ func BenchmarkLiveVeth(b *testing.B) {
 	// Making the frames allocated and dropped about 2 GB: collect now,
 	// and give the memory back, or the collector and the scavenger take
 	// this process's share of the CPUs during the first measurement.
-	// SYNSCOPE_BENCH_BINARY names a build to measure instead of this
-	// tree's.
 	debug.FreeOSMemory()
 	for _, rate := range []int{100_000, 300_000, 600_000, 1_200_000} {
 		b.Run(fmt.Sprintf("%dkpps/synscope", rate/1000), func(b *testing.B) {

@@ -27,8 +27,8 @@ import (
 // and the analysis one before the capture has to drop (and count) them:
 // at 300,000 packets a second, 400 ms of traffic, time for the analysis
 // to wait for the view's snapshot or the garbage collector. The queue's
-// 64 MB bound on their bytes (capture.Handoff) comes first for packets
-// longer than 500 bytes.
+// 64 MB of batches (capture.Handoff) bound it first for packets longer
+// than 512 bytes, and when batches go out part full.
 const handoffSize = 131072
 
 // Stopping on a signal or --duration, the capture goes on reading what the

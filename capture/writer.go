@@ -181,18 +181,8 @@ func (nw *PcapngWriter) WritePacket(iface int, rec *Record, comments ...string) 
 	if rec.Direction != DirUnknown || len(comments) > 0 {
 		b = appendOption(b, ngOptEnd, nil)
 	}
-	n := uint32(len(b) + len(rec.Data) + 4)
-	binary.LittleEndian.PutUint32(b[4:], n)
-	b = binary.LittleEndian.AppendUint32(b, n)
 	nw.buf = b
-	if _, err := nw.w.Write(b[:head]); err != nil {
-		return err
-	}
-	if _, err := nw.w.Write(rec.Data); err != nil {
-		return err
-	}
-	_, err := nw.w.Write(b[head:])
-	return err
+	return nw.writeBlockWith(head, rec.Data)
 }
 
 // Flush writes out what is buffered.
@@ -200,11 +190,21 @@ func (nw *PcapngWriter) Flush() error { return nw.w.Flush() }
 
 // writeBlock finishes the block in nw.buf (type and body, length still 0)
 // with its two length fields and writes it.
-func (nw *PcapngWriter) writeBlock() error {
-	n := uint32(len(nw.buf) + 4)
+func (nw *PcapngWriter) writeBlock() error { return nw.writeBlockWith(len(nw.buf), nil) }
+
+// writeBlockWith is writeBlock for a block whose body has data at byte at
+// of nw.buf, written from where it is rather than copied into nw.buf.
+func (nw *PcapngWriter) writeBlockWith(at int, data []byte) error {
+	n := uint32(len(nw.buf) + len(data) + 4)
 	binary.LittleEndian.PutUint32(nw.buf[4:], n)
 	nw.buf = binary.LittleEndian.AppendUint32(nw.buf, n)
-	_, err := nw.w.Write(nw.buf)
+	if _, err := nw.w.Write(nw.buf[:at]); err != nil {
+		return err
+	}
+	if _, err := nw.w.Write(data); err != nil {
+		return err
+	}
+	_, err := nw.w.Write(nw.buf[at:])
 	return err
 }
 
