@@ -19,18 +19,10 @@ import (
 // one behind.
 func TestMapWindowAligned(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "big.pcap")
-	data := bigCapture()
-	if err := os.WriteFile(path, data, 0o600); err != nil {
+	if err := os.WriteFile(path, bigCapture(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if !r.MapInput() {
-		t.Fatal("MapInput refused a regular file")
-	}
+	r := openMapped(t, path)
 	m := r.mapped
 	resStart := uintptr(unsafe.Pointer(unsafe.SliceData(m.reserved)))
 	resEnd := resStart + uintptr(len(m.reserved))
