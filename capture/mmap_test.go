@@ -115,9 +115,9 @@ func itoa(n int) string {
 	}
 }
 
-// openMappedAtFirst opens path through a mapping and reads its first
-// record.
-func openMappedAtFirst(t *testing.T, path string) *Reader {
+// openMapped opens path and reads it through the mapping; the reader is
+// closed when the test ends.
+func openMapped(t *testing.T, path string) *Reader {
 	t.Helper()
 	r, err := Open(path)
 	if err != nil {
@@ -127,6 +127,14 @@ func openMappedAtFirst(t *testing.T, path string) *Reader {
 	if !r.MapInput() {
 		t.Fatal("MapInput refused a regular file")
 	}
+	return r
+}
+
+// openMappedAtFirst opens path through a mapping and reads its first
+// record.
+func openMappedAtFirst(t *testing.T, path string) *Reader {
+	t.Helper()
+	r := openMapped(t, path)
 	if _, err := r.Next(); err != nil {
 		t.Fatal(err)
 	}

@@ -53,18 +53,3 @@ func TestDropBehind(t *testing.T) {
 		t.Fatalf("no page dropped in the first window (%d records)", len(want))
 	}
 }
-
-// openMapped opens path and reads it through the mapping; the reader is
-// closed when the test ends.
-func openMapped(t *testing.T, path string) *Reader {
-	t.Helper()
-	r, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	if !r.MapInput() {
-		t.Fatal("MapInput refused a regular file")
-	}
-	return r
-}
