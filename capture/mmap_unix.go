@@ -144,14 +144,6 @@ func (m *mapSource) release(keep int) error {
 	return nil
 }
 
-func (m *mapSource) unmap() {
-	m.win, m.mapped = nil, 0
-	if m.reserved != nil {
-		unix.Munmap(m.reserved)
-		m.reserved = nil
-	}
-}
-
 // prefetchDistance is how far ahead of the reading moved keeps the caches
 // filled, and prefetchStep how far the reading moves on before it asks for
 // more: a call for every few small packets, one for each large one.
@@ -280,7 +272,15 @@ func (m *mapSource) Read(p []byte) (int, error) {
 // by copying.
 func (m *mapSource) Size() int { return mapWindow }
 
-func (m *mapSource) close() { m.unmap() }
+// close unmaps the window with the whole reserved range, unless the
+// range was abandoned (release).
+func (m *mapSource) close() {
+	m.win, m.mapped = nil, 0
+	if m.reserved != nil {
+		unix.Munmap(m.reserved)
+		m.reserved = nil
+	}
+}
 
 // contains reports whether addr is in the mapped window.
 func (m *mapSource) contains(addr uintptr) bool {
