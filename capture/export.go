@@ -26,6 +26,11 @@ type ExportItem struct {
 type ExportSource struct {
 	Reader *Reader // the Reader the items' offsets come from
 	Items  []ExportItem
+	// Label is the name the user gave the capture (-r NAME=FILE: a
+	// capture point), empty for none. In a pcapng file it names the
+	// source's interfaces, and the name they had goes in their
+	// description (see exportInterface).
+	Label string
 }
 
 // ExportFormat returns the output format a file name asks for: "pcapng"
@@ -127,6 +132,40 @@ func pcapParams(srcs []ExportSource) (lt layers.LinkType, nanos bool, snaplen ui
 	return lt, nanos, snaplen, nil
 }
 
+// exportInterface is source interface i as an export names it: by the
+// source's label when it has one (its only interface "fw-inside", several
+// "fw-inside eth0", "fw-inside #2"), else by its own name or, without
+// one, the file's. A labelled interface keeps its description, or is
+// described by the file and the name it had, so that tshark's
+// frame.interface_description still tells where the packets came from.
+func exportInterface(s ExportSource, i int) Interface {
+	ifs := s.Reader.Interfaces()
+	in := ifs[i]
+	file := filepath.Base(s.Reader.Name())
+	if s.Label == "" {
+		if in.Name == "" {
+			in.Name = s.Reader.Name()
+		}
+		return in
+	}
+	own := in.Name
+	switch {
+	case len(ifs) == 1:
+		in.Name = s.Label
+	case own != "":
+		in.Name = s.Label + " " + own
+	default:
+		in.Name = fmt.Sprintf("%s #%d", s.Label, i+1)
+	}
+	if in.Description == "" {
+		in.Description = file
+		if own != "" {
+			in.Description = file + ", interface " + own
+		}
+	}
+	return in
+}
+
 func writeExport(w io.Writer, format string, srcs []ExportSource, lt layers.LinkType, nanos bool, snaplen uint32) (int, error) {
 	var (
 		pw  *PcapWriter
@@ -164,10 +203,7 @@ func writeExport(w io.Writer, format string, srcs []ExportSource, lt layers.Link
 			} else {
 				id, ok := ids[rec.Interface]
 				if !ok {
-					in := s.Reader.Interfaces()[rec.Interface]
-					if in.Name == "" {
-						in.Name = s.Reader.Name()
-					}
+					in := exportInterface(s, rec.Interface)
 					if id, err = nw.AddInterfaceLike(in); err != nil {
 						rr.Close()
 						return n, err

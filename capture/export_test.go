@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -119,6 +120,82 @@ func TestExportCommentsAndSeveralSources(t *testing.T) {
 		if err != nil || !strings.Contains(string(c), "handshake.ack_mismatch") {
 			t.Errorf("tshark does not show the comment: %q %v", c, err)
 		}
+	}
+}
+
+// TestExportLabels: a labelled source (-r NAME=FILE, a capture point)
+// names its interfaces in a pcapng export by its label, as the view names
+// the point, and the name they had goes in their description; an
+// unlabelled one keeps its interfaces' names (the file's when they have
+// none), and descriptions are kept.
+func TestExportLabels(t *testing.T) {
+	client, rc := readAll(t, "../testdata/seed-client.pcap")
+	defer rc.Close()
+	// A pcapng of two interfaces: one named, one described only.
+	multi := filepath.Join(t.TempDir(), "multi.pcapng")
+	f, err := os.Create(multi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nw, err := capture.NewPcapngWriter(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []capture.Interface{{Name: "eth0"}, {Description: "uplink"}} {
+		in.LinkType, in.TsResol = client[0].LinkType, 6
+		if _, err := nw.AddInterfaceLike(in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 4 {
+		if err := nw.WritePacket(i%2, &client[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	mrecs, rm := readAll(t, multi)
+	defer rm.Close()
+
+	type iface struct{ name, descr string }
+	cases := []struct {
+		name  string
+		label string
+		want  []iface
+	}{
+		{"labelled", "fw", []iface{{"client", "seed-client.pcap"}, {"fw eth0", "multi.pcapng, interface eth0"}, {"fw #2", "uplink"}}},
+		{"unlabelled", "", []iface{{"client", "seed-client.pcap"}, {"eth0", ""}, {multi, "uplink"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out.pcapng")
+			srcs := []capture.ExportSource{
+				{Reader: rc, Items: allItems(client[:2]), Label: "client"},
+				{Reader: rm, Items: allItems(mrecs), Label: tc.label},
+			}
+			if n, err := capture.Export(out, srcs, false); err != nil || n != 6 {
+				t.Fatalf("export: %d, %v", n, err)
+			}
+			got, r := readAll(t, out)
+			defer r.Close()
+			var ifs []iface
+			for _, in := range r.Interfaces() {
+				ifs = append(ifs, iface{in.Name, in.Description})
+			}
+			if !slices.Equal(ifs, tc.want) {
+				t.Errorf("interfaces %q, want %q", ifs, tc.want)
+			}
+			sameRecords(t, got[2:], mrecs, true)
+			if tshark, err := exec.LookPath("tshark"); err == nil {
+				c, err := exec.Command(tshark, "-r", out, "-T", "fields", "-e", "frame.interface_name").Output()
+				names := strings.Split(strings.TrimSpace(string(c)), "\n")
+				if err != nil || len(names) != 6 || names[0] != "client" || names[2] != tc.want[1].name || names[3] != tc.want[2].name {
+					t.Errorf("tshark reads the interface names as %q, %v", names, err)
+				}
+			}
+		})
 	}
 }
 

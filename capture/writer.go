@@ -85,6 +85,7 @@ const (
 	ngOptEnd        = 0
 	ngOptComment    = 1
 	ngOptIfName     = 2
+	ngOptIfDescr    = 3
 	ngOptTsResol    = 9
 	ngOptEpbFlags   = 2
 	ngOptShbUserApp = 4
@@ -123,9 +124,9 @@ func (nw *PcapngWriter) AddInterface(lt layers.LinkType, snaplen uint32, name st
 	return nw.AddInterfaceLike(Interface{LinkType: lt, SnapLen: snaplen, Name: name, TsResol: 9})
 }
 
-// AddInterfaceLike adds an interface with the link type, snap length, name
-// and time stamp resolution of a source's interface, so that packets keep
-// their precision; it returns the id for WritePacket.
+// AddInterfaceLike adds an interface with the link type, snap length,
+// name, description and time stamp resolution of a source's interface, so
+// that packets keep their precision; it returns the id for WritePacket.
 func (nw *PcapngWriter) AddInterfaceLike(in Interface) (int, error) {
 	resol := in.TsResol
 	if resol == 0 {
@@ -139,6 +140,9 @@ func (nw *PcapngWriter) AddInterfaceLike(in Interface) (int, error) {
 	b = binary.LittleEndian.AppendUint32(b, in.SnapLen)
 	if in.Name != "" {
 		b = appendOption(b, ngOptIfName, []byte(in.Name))
+	}
+	if in.Description != "" {
+		b = appendOption(b, ngOptIfDescr, []byte(in.Description))
 	}
 	if resol != 6 {
 		b = appendOption(b, ngOptTsResol, []byte{resol})

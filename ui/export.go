@@ -235,8 +235,15 @@ func (m *Model) fileExportJob(refs []flowRef) exportJob {
 	slices.Sort(caps)
 	results := make([]*analysis.Result, len(caps))
 	readers := make([]*capture.Reader, len(caps))
+	labels := make([]string, len(caps))
 	for i, c := range caps {
 		results[i], readers[i] = m.caps[c].Result, m.loader.caps[c].rd
+		if name := m.loader.caps[c].name; name != readers[i].Name() {
+			// Labelled (-r NAME=FILE, and --demo's points): the
+			// pcapng's interfaces are named as the view names the
+			// points.
+			labels[i] = name
+		}
 	}
 	job := exportJob{sources: len(caps), what: flowsWhat(refs, len(m.caps) > 1)}
 	job.name = exportName(m.caps[caps[0]].Name, refs, len(caps) > 1)
@@ -247,7 +254,7 @@ func (m *Model) fileExportJob(refs []flowRef) exportJob {
 			if err != nil {
 				return 0, err
 			}
-			srcs[i] = capture.ExportSource{Reader: readers[i], Items: items}
+			srcs[i] = capture.ExportSource{Reader: readers[i], Items: items, Label: labels[i]}
 		}
 		return capture.Export(path, srcs, overwrite)
 	}
