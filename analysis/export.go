@@ -3,6 +3,7 @@ package analysis
 import (
 	"cmp"
 	"fmt"
+	"net/netip"
 	"slices"
 
 	"github.com/synscope/synscope/capture"
@@ -59,8 +60,13 @@ func (a *Analyzer) ExportItems(ids []int) ([]capture.ExportItem, error) {
 
 // FlowCopy returns a copy of flow id as it stands, with its provisional
 // status before Finish (see Summary), that another goroutine may read
-// while the Analyzer goes on: its packets and findings are copied. The
-// caller serialises FlowCopy with Add. It returns false for an unknown id.
+// while the Analyzer goes on: its packets and findings are copied. Before
+// Finish the copy also has the checksum findings Finish would give it if
+// the capture ended now (checksum.offload, or checksum.bad), judged
+// against every flow so far as the rule is capture-wide: without them a
+// live drill-down showed no finding where the report of the same packets
+// had checksum.offload. The caller serialises FlowCopy with Add. It
+// returns false for an unknown id.
 func (a *Analyzer) FlowCopy(id int) (*Flow, bool) {
 	g := a.res.Flow(id)
 	if g == nil {
@@ -78,6 +84,24 @@ func (a *Analyzer) FlowCopy(id int) (*Flow, bool) {
 		f.notes = &n
 	}
 	if !f.finished {
+		if f.notes != nil && len(f.notes.badSums) > 0 {
+			// The capture's offload sender matters only for a packet
+			// whose direction is unknown and whose checksum field is not
+			// the pseudo-header sum (not on lo); finding it reads every
+			// flow, under the caller's lock.
+			var sender netip.Addr
+			if slices.ContainsFunc(f.notes.badSums, func(b badSum) bool { return !b.partial && b.dir == capture.DirUnknown }) {
+				flows := a.res.Flows
+				if a.holes > 0 {
+					flows = slices.DeleteFunc(slices.Clone(flows), func(g *Flow) bool { return g == nil })
+				}
+				sender = offloadSender(flows)
+			}
+			f.finishChecksums(sender)
+			slices.SortStableFunc(f.Findings, func(x, y Finding) int {
+				return cmp.Or(cmp.Compare(x.Frame, y.Frame), cmp.Compare(y.Severity(), x.Severity()))
+			})
+		}
 		f.Status, f.Handshake.Status = f.provisional()
 	}
 	return &f, true

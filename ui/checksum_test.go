@@ -1,11 +1,13 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/synscope/synscope/analysis"
 	"github.com/synscope/synscope/capture/fixture"
 )
 
@@ -82,17 +84,30 @@ func TestChecksumOffloadVerdict(t *testing.T) {
 				t.Errorf("frame 5: %q", g)
 			}
 
-			// Live: the flow is not final, so only what the packet
-			// itself says (its field, its direction) counts.
+			// Live: the flow is not final, but its copy is judged as if
+			// the capture ended at it, against every flow so far (the
+			// rule is capture-wide): the same verdict, in the packet
+			// pane and as a finding, as once the capture stops.
 			l := newFakeLive(t, memSource(t, "c.pcap", data))
 			l.feed(100)
 			lm := newLive(t, l, 120, 40)
 			lm = update(t, lm, runCmd(liveFlowCmd(l, 1))...)
 			got = checksumLine(t, lm, tc.frame)
-			wantLive := tc.offload && tc.name != "one sender with good ones later"
-			if strings.Contains(got, "not verifiable (offload)") != wantLive || strings.Contains(got, "✗ bad") == wantLive {
-				t.Fatalf("live, frame %d: %q, want offload %v", tc.frame, got, wantLive)
+			if strings.Contains(got, "not verifiable (offload)") != tc.offload || strings.Contains(got, "✗ bad") == tc.offload {
+				t.Fatalf("live, frame %d: %q, want offload %v", tc.frame, got, tc.offload)
 			}
+			code := analysis.CodeChecksumBad
+			if tc.offload {
+				code = analysis.CodeChecksumOffload
+			}
+			if !lm.detail.flow.Has(code) || lm.detail.flow.Has(analysis.CodeChecksumBad) == tc.offload {
+				t.Errorf("live flow's findings %+v, want %s", lm.detail.flow.Findings, code)
+			}
+			final := m.caps[0].Result.Flow(1)
+			if len(lm.detail.flow.Findings) != len(final.Findings) || lm.detail.flow.Status != final.Status {
+				t.Errorf("live: %d findings, %s; the file: %d, %s", len(lm.detail.flow.Findings), lm.detail.flow.Status, len(final.Findings), final.Status)
+			}
+			mustContain(t, lm, fmt.Sprintf("findings (%d)", len(final.Findings)))
 		})
 	}
 }
