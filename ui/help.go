@@ -1,14 +1,18 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 )
 
-// helpGroups are the full help's columns for what is under the help: the
-// enabled bindings of the KeyMap only, so help never lies.
+// helpGroups are the full help's columns for the view on screen: the
+// enabled bindings of the KeyMap only, so help never lies. updateKeys
+// takes them for the view under the help (helpUnder) before it gives the
+// keys to the help itself.
 func (m *Model) helpGroups() []helpGroup {
 	k := m.c.keys
 	move := helpGroup{"move", enabled(k.Up, k.Down, k.Top, k.Bottom, k.HalfPageDown, k.HalfPageUp, k.PageDown, k.PageUp)}
@@ -33,7 +37,7 @@ func (m *Model) shortHelp() []key.Binding {
 	case m.export.stage == exportBusy:
 		return enabled(k.ForceQuit)
 	case m.help:
-		return enabled(k.CloseHelp, k.Quit)
+		return enabled(k.Down, k.Up, k.CloseHelp, k.Quit)
 	case m.state == stateList && m.list.typing:
 		return enabled(k.Apply, k.Cancel, k.ForceQuit)
 	case m.state == stateDetail:
@@ -66,7 +70,7 @@ func (m *Model) helpView() []string {
 	w := m.c.width
 	lines := []string{st.Title.Render("synscope keys") + st.Dim.Render("   (? or esc closes)"), ""}
 	var cols [][]string
-	for _, grp := range m.helpGroups() {
+	for _, grp := range m.helpUnder {
 		if len(grp.bindings) == 0 {
 			continue
 		}
@@ -98,6 +102,66 @@ func (m *Model) helpView() []string {
 			st.Status.OK.Render(g.OK+" ok")+"  "+st.Status.Partial.Render(g.Partial+" partial"))
 	}
 	return lines
+}
+
+// helpPage is the part of the full help that fits above the help line.
+// When it does not all fit, its last line says how much more there is and
+// which keys scroll: at 60x15, 14 lines above the help line, the
+// drill-down's help is 21 lines and its general column, with quit, was cut
+// off.
+func (m *Model) helpPage() []string {
+	lines := m.helpView()
+	room := m.c.height - 1
+	if len(lines) <= room {
+		return lines
+	}
+	top := max(0, min(m.helpTop, m.helpMaxTop()))
+	shown := lines[top : top+room-1]
+	below := len(lines) - top - len(shown)
+	var parts []string
+	if below > 0 {
+		parts = append(parts, fmt.Sprintf("%s %d more line%s below", m.c.g.SortDesc, below, plural(below)))
+	}
+	if top > 0 {
+		parts = append(parts, fmt.Sprintf("%s %d above", m.c.g.SortAsc, top))
+	}
+	return append(shown, m.c.styles.Dim.Render(strings.Join(parts, m.c.g.Sep)+"  (j/k, pgdn/pgup, g/G scroll)"))
+}
+
+// helpMaxTop is the last first line the full help scrolls to: 0 when it
+// fits. Its last line on screen says what is out of sight.
+func (m *Model) helpMaxTop() int {
+	room := m.c.height - 1
+	n := len(m.helpView())
+	if n <= room {
+		return 0
+	}
+	return n - (room - 1)
+}
+
+// scrollHelp moves the full help by a scrolling key.
+func (m *Model) scrollHelp(msg tea.KeyPressMsg) {
+	k := m.c.keys
+	page := max(1, m.c.height-2)
+	switch {
+	case key.Matches(msg, k.Down):
+		m.helpTop++
+	case key.Matches(msg, k.Up):
+		m.helpTop--
+	case key.Matches(msg, k.PageDown):
+		m.helpTop += page
+	case key.Matches(msg, k.PageUp):
+		m.helpTop -= page
+	case key.Matches(msg, k.HalfPageDown):
+		m.helpTop += page / 2
+	case key.Matches(msg, k.HalfPageUp):
+		m.helpTop -= page / 2
+	case key.Matches(msg, k.Top):
+		m.helpTop = 0
+	case key.Matches(msg, k.Bottom):
+		m.helpTop = m.helpMaxTop()
+	}
+	m.helpTop = max(0, min(m.helpTop, m.helpMaxTop()))
 }
 
 // layoutColumns sets columns side by side as far as the width allows,

@@ -59,8 +59,10 @@ type listModel struct {
 
 func newListModel(c *common, ncaps int) listModel {
 	in := textinput.New()
+	// No placeholder: textinput draws a placeholder's first letter under
+	// the cursor, and without a width set only that letter ("/t", which
+	// read as typed text). statusLine adds the hint after the cursor.
 	in.Prompt = "/"
-	in.Placeholder = filterHelp(c.g)
 	in.SetStyles(inputStyles(in.Styles(), c.styles))
 	in.CharLimit = 512
 	return listModel{c: c, ncaps: ncaps, input: in, marks: map[flowRef]bool{}, sortCol: sortStatus, top: true}
@@ -544,6 +546,10 @@ func (l *listModel) statusLine() string {
 	switch {
 	case l.typing && l.filterErr != "":
 		return l.input.View() + "  " + st.Error.Render(l.c.safe(l.filterErr))
+	case l.typing && l.input.Value() == "":
+		// A hint, dim and in parentheses after the cursor, that cannot
+		// be taken for what was typed.
+		return l.input.View() + " " + st.Dim.Render("(filter words: "+filterHelp(l.c.g)+")")
 	case l.typing:
 		return l.input.View()
 	case l.filterErr != "":

@@ -57,6 +57,8 @@ type Model struct {
 
 	state      viewState
 	help       bool
+	helpTop    int         // the first line of the full help on screen
+	helpUnder  []helpGroup // the keys of the view under the help
 	list       listModel
 	detail     detailModel
 	detailBack viewState // where Back leaves the drill-down for
@@ -222,6 +224,14 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	if key.Matches(msg, k.ForceQuit) {
 		return m.quit()
 	}
+	if m.tooSmall() {
+		// Only the request to enlarge the terminal is on screen: any other
+		// key would act out of sight (w would write a file).
+		if key.Matches(msg, k.Quit) {
+			return m.quit()
+		}
+		return m, nil
+	}
 	if m.export.active() {
 		var cmd tea.Cmd
 		m.export, cmd = m.export.Update(msg)
@@ -238,10 +248,12 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 	case m.help:
 		if key.Matches(msg, k.CloseHelp) {
 			m.help = false
+			return m, nil
 		}
+		m.scrollHelp(msg)
 		return m, nil
 	case key.Matches(msg, k.Help):
-		m.help = true
+		m.help, m.helpTop = true, 0
 		return m, nil
 	}
 	m.note = ""
@@ -395,6 +407,7 @@ func (m *Model) relayout() {
 	m.list.height = max(1, m.c.height-listChrome)
 	m.list.clamp()
 	m.export.fit()
+	m.helpTop = min(m.helpTop, m.helpMaxTop())
 	switch m.state {
 	case stateDetail:
 		m.detail.fix()
@@ -412,6 +425,10 @@ func (m *Model) updateKeys() {
 	k := m.c.keys
 	k.setAll(false)
 	k.ForceQuit.SetEnabled(true)
+	if m.tooSmall() {
+		k.Quit.SetEnabled(true)
+		return
+	}
 	switch m.export.stage {
 	case exportNaming:
 		k.Write.SetEnabled(true)
@@ -469,6 +486,26 @@ func (m *Model) updateKeys() {
 		k.Back.SetEnabled(true)
 		k.Export.SetEnabled(true)
 	}
+	if m.help {
+		// The help lists the keys of the view under it; its own keys
+		// scroll it (when it is taller than the screen) and close it.
+		m.helpUnder = m.helpGroups()
+		k.setAll(false)
+		k.ForceQuit.SetEnabled(true)
+		k.Quit.SetEnabled(true)
+		k.CloseHelp.SetEnabled(true)
+		scroll := m.helpMaxTop() > 0
+		for _, b := range []*key.Binding{&k.Up, &k.Down, &k.Top, &k.Bottom, &k.HalfPageDown, &k.HalfPageUp, &k.PageDown, &k.PageUp} {
+			b.SetEnabled(scroll)
+		}
+	}
+}
+
+// tooSmall reports whether the terminal is below the minimum size, when
+// the screen asks for a larger one instead of drawing.
+func (m *Model) tooSmall() bool {
+	w, h := m.c.width, m.c.height
+	return w > 0 && h > 0 && (w < minWidth || h < minHeight)
 }
 
 // View draws the screen.
@@ -493,7 +530,7 @@ func (m Model) render() string {
 	var lines []string
 	switch {
 	case m.help:
-		lines = m.helpView()
+		lines = m.helpPage()
 	case m.state == stateDetail || m.state == statePath:
 		if m.state == stateDetail {
 			lines = m.detail.View()

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 )
 
@@ -293,4 +295,142 @@ func TestTooSmall(t *testing.T) {
 	// Growing again brings the list back.
 	m = update(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
 	mustContain(t, m, "10.110.233.50:50183")
+}
+
+// TestTooSmallKeys: while the screen asks for a larger terminal, only q
+// and ctrl+c act. w then enter wrote a file nobody saw (the demo's
+// client-conn1.pcapng, at 40x12), and enter and ? changed the view out of
+// sight.
+func TestTooSmallKeys(t *testing.T) {
+	srcs := seedPath(t)
+	t.Chdir(t.TempDir()) // where w would write
+	m := newLoaded(t, testConfig(srcs), 40, 12)
+	for _, keys := range [][]string{{"w", "enter"}, {"enter"}, {"?"}, {"/", "x", "enter"}, {"s"}, {"space"}, {"esc"}} {
+		before := m
+		m = press(t, m, keys...)
+		if m.state != stateList || m.help || m.export.active() || m.list.typing || m.list.filter != "" ||
+			m.list.sortCol != before.list.sortCol || len(m.list.marks) > 0 || m.note != "" {
+			t.Errorf("%v acted while too small: state %d, help %v, export %d, typing %v, filter %q, sort %d, marks %d, note %q",
+				keys, m.state, m.help, m.export.stage, m.list.typing, m.list.filter, m.list.sortCol, len(m.list.marks), m.note)
+		}
+		mustContain(t, m, "at least", "60x15", "40x12", "press q to quit")
+	}
+	if files, _ := os.ReadDir("."); len(files) > 0 {
+		t.Errorf("written while too small: %v", files)
+	}
+	for _, k := range []string{"q", "ctrl+c"} {
+		if _, cmd := step(t, m, k); !isQuit(cmd) {
+			t.Errorf("%s does not quit while too small", k)
+		}
+	}
+	// Large enough again, the keys act.
+	m = update(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
+	m = press(t, m, "enter")
+	if m.state != statePath {
+		t.Fatalf("enter at 80x24: state %d", m.state)
+	}
+	mustContain(t, m, "connection 1")
+	// Shrinking in the drill-down keeps it, and the keys, for later.
+	m = update(t, m, tea.WindowSizeMsg{Width: 59, Height: 30})
+	m = press(t, m, "esc", "w")
+	m = update(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
+	if m.state != statePath || m.export.active() {
+		t.Errorf("after esc and w while too small: state %d, export %d", m.state, m.export.stage)
+	}
+	checkFrame(t, m, 80, 24)
+}
+
+// TestFilterPromptEmpty: the empty filter prompt is / and the cursor on a
+// blank, then a dim hint in parentheses: textinput drew the placeholder's
+// first letter under the cursor ("/t"), which read as typed.
+func TestFilterPromptEmpty(t *testing.T) {
+	for _, sz := range []struct{ w, h int }{{60, 15}, {80, 24}, {120, 40}, {200, 50}} {
+		t.Run(sizeName(sz.w, sz.h), func(t *testing.T) {
+			m := press(t, newLoaded(t, testConfig(seed(t, "seed-client.pcap")), sz.w, sz.h), "/")
+			lines := strings.Split(plain(m), "\n")
+			status := lines[sz.h-2]
+			if !strings.HasPrefix(status, "/  (filter words: text · status:invalid") {
+				t.Errorf("empty prompt %q", status)
+			}
+			// The cursor is a blank in reverse video, not a letter.
+			raw := strings.Split(m.View().Content, "\n")[sz.h-2]
+			if !regexp.MustCompile(`/(\x1b\[[0-9;]*m)*\x1b\[[0-9;]*7m(\x1b\[[0-9;]*m)* `).MatchString(raw) {
+				t.Errorf("no blank cursor after /: %q", raw)
+			}
+			// Typing takes the hint away.
+			m = press(t, m, "p")
+			if status := strings.Split(plain(m), "\n")[sz.h-2]; strings.TrimRight(status, " ") != "/p" {
+				t.Errorf("prompt with p typed: %q", status)
+			}
+			m = press(t, m, "backspace")
+			mustContain(t, m, "/  (filter words:")
+			checkFrame(t, m, sz.w, sz.h)
+		})
+	}
+}
+
+// TestHelpScrolls: help taller than the screen scrolls with the move keys,
+// its last line saying what is out of sight, so that at 60x15 the general
+// column (quit) can be reached; help that fits neither scrolls nor says so.
+func TestHelpScrolls(t *testing.T) {
+	many := manyFlows(30)
+	m := newLoaded(t, testConfig([]Source{memSource(t, "many.pcap", many)}), 60, 15)
+	m = press(t, m, "?")
+	checkFrame(t, m, 60, 15)
+	lines := strings.Split(plain(m), "\n")
+	if !strings.HasPrefix(lines[0], "synscope keys") || !strings.Contains(lines[13], "more lines below") {
+		t.Fatalf("top of help:\n%s", plain(m))
+	}
+	if strings.Contains(plain(m), "ctrl+c  quit") {
+		t.Fatalf("the general column fits: nothing to test\n%s", plain(m))
+	}
+	mustContain(t, m, "?/esc close help", "q quit", "↓/j down")
+	all := m.helpView()
+	for _, tc := range []struct {
+		key string
+		top int // the help line shown first
+	}{{"j", 1}, {"down", 2}, {"k", 1}, {"up", 0}, {"up", 0}, {"pgdown", 13}, {"pgup", 0}, {"ctrl+d", 6}, {"ctrl+u", 0},
+		{"G", len(all) - 13}, {"j", len(all) - 13}, {"g", 0}, {"end", len(all) - 13}, {"home", 0}} {
+		m = press(t, m, tc.key)
+		want := min(tc.top, len(all)-13)
+		if m.helpTop != want || strings.Split(plain(m), "\n")[0] != ansi.Strip(all[want]) {
+			t.Fatalf("after %s: top %d, want %d:\n%s", tc.key, m.helpTop, want, plain(m))
+		}
+		if !m.help || m.state != stateList || m.list.cursor != 0 {
+			t.Fatalf("%s left the help or moved the list: help %v, cursor %d", tc.key, m.help, m.list.cursor)
+		}
+	}
+	m = press(t, m, "G")
+	mustContain(t, m, "ctrl+c  quit", "above")
+	if strings.Contains(plain(m), "below") {
+		t.Errorf("at the end, more below:\n%s", plain(m))
+	}
+	// Larger, the help fits: no scrolling, nothing said.
+	m = update(t, m, tea.WindowSizeMsg{Width: 120, Height: 40})
+	if m.helpTop != 0 || strings.Contains(plain(m), "more lines") || strings.Contains(plain(m), "↓/j down") {
+		t.Errorf("help that fits: top %d\n%s", m.helpTop, plain(m))
+	}
+	m = press(t, m, "j")
+	if m.helpTop != 0 || !m.help {
+		t.Errorf("j scrolled help that fits: top %d", m.helpTop)
+	}
+	checkFrame(t, m, 120, 40)
+	// Smaller again: still within bounds, and esc closes.
+	m = update(t, m, tea.WindowSizeMsg{Width: 60, Height: 15})
+	m = press(t, m, "G", "esc")
+	if m.help || m.state != stateList {
+		t.Errorf("esc: help %v, state %d", m.help, m.state)
+	}
+
+	// Over a one-flow list the help scrolls too, and still lists no
+	// movement keys, which that list does not have.
+	one := press(t, newLoaded(t, testConfig(seed(t, "seed-client.pcap")), 60, 15), "?")
+	mustContain(t, one, "more lines below", "↓/j down")
+	one = press(t, one, "G")
+	mustContain(t, one, "ctrl+c  quit")
+	for _, l := range strings.Split(plain(one), "\n")[:14] {
+		if strings.Contains(l, "half page") || strings.Contains(l, "first") {
+			t.Errorf("help over a one-flow list offers %q", l)
+		}
+	}
 }
