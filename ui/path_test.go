@@ -13,6 +13,7 @@ import (
 
 	"github.com/synscope/synscope/analysis"
 	"github.com/synscope/synscope/capture"
+	"github.com/synscope/synscope/themes"
 )
 
 // TestPathList: several captures are the points of one path; once read,
@@ -55,7 +56,7 @@ func TestPathVerdict(t *testing.T) {
 	p := &m.pathView
 	want := []string{
 		"SYN-ACK grew by 2 bytes between fw-inside and client (IP length 44 → 46, bytes 00 00: Ethernet padding?)",
-		"ACK (frame 3 at fw-inside) never reached fw-outside: dropped by the firewall; ACK 2180033888 ≠ server ISN+1 2180033886",
+		"ACK (frame 3 at fw-inside) never reached fw-outside: dropped on the way; ACK 2180033888 ≠ server ISN+1 2180033886",
 		"data segment (127 bytes) (frame 4 at fw-inside) never reached fw-outside: dropped between them",
 		"RST grew by 6 bytes between fw-inside and client (IP length 40 → 46, bytes 00 00 00 00 00 00: Ethernet padding?)",
 	}
@@ -75,14 +76,14 @@ func TestPathVerdict(t *testing.T) {
 		t.Error("the view shows the analysis' message text")
 	}
 	mustContain(t, m, "✗ SYN-ACK grew by 2 bytes between fw-inside and client (IP length 44 → 46, bytes",
-		"✗ ACK (frame 3 at fw-inside) never reached fw-outside: dropped by the firewall;",
-		"ACK 2180033888 ≠ server ISN+1 2180033886", "fw-inside clock -642.249s")
+		"✗ ACK (frame 3 at fw-inside) never reached fw-outside: dropped on the way; ACK",
+		"  2180033888 ≠ server ISN+1 2180033886", "fw-inside clock -642.249s")
 	// Info findings in words.
 	for _, f := range p.conn.Flows {
 		for _, fi := range m.path.Findings[f] {
 			switch fi.Code {
 			case analysis.PathClockOffset:
-				if s := p.words.sentence(fi); fi.Point == 1 && s != "fw-inside's clock is 642.249 s (10m42s) behind client's" {
+				if s := p.words.sentence(fi); fi.Point == 1 && s != "fw-inside's clock is 642.249 s (10m42s) behind client's (estimated from matched packets, path delay taken out)" {
 					t.Errorf("clock: %q", s)
 				}
 			case analysis.PathNAT:
@@ -92,6 +93,46 @@ func TestPathVerdict(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestPathWordsInReport: --report says every path finding in the words
+// the view says it (pathWords), so one finding never reads two ways (the
+// drop of the wrong ACK was "dropped by the firewall" in the view and
+// "dropped on the way" in the report).
+func TestPathWordsInReport(t *testing.T) {
+	m := newLoaded(t, testConfig(seedPath(t)), 80, 24)
+	results := make([]*analysis.Result, len(m.caps))
+	for i, c := range m.caps {
+		results[i] = c.Result
+	}
+	var buf strings.Builder
+	if err := WriteReport(&buf, results, ReportOptions{Path: m.path, PerCode: 100}); err != nil {
+		t.Fatal(err)
+	}
+	// The report wraps at 80 columns: compare with its lines joined.
+	report := strings.Join(strings.Fields(buf.String()), " ")
+	n := 0
+	for _, c := range m.path.Conns {
+		w := pathWords{pa: m.path, c: c, g: themes.Unicode}
+		for _, f := range c.Flows {
+			for _, fi := range m.path.Findings[f] {
+				s := strings.Join(strings.Fields(w.sentence(fi)), " ")
+				if !strings.Contains(report, fmt.Sprintf("frame %d: %s: %s", fi.Frame, fi.Code, s)) {
+					t.Errorf("the report lacks the view's %s of frame %d at %s: %q", fi.Code, fi.Frame, m.path.Points[fi.Point], s)
+				}
+				n++
+			}
+		}
+	}
+	if n < 10 {
+		t.Fatalf("%d path findings compared", n)
+	}
+	drop := "ACK (frame 3 at fw-inside) never reached fw-outside: dropped on the way; ACK 2180033888 ≠ server ISN+1 2180033886"
+	if !strings.Contains(report, drop) {
+		t.Errorf("the report lacks %q", drop)
+	}
+	m = press(t, m, "enter")
+	mustContain(t, m, "✗ ACK (frame 3 at fw-inside) never reached fw-outside: dropped on the way; ACK")
 }
 
 // TestPathLadder: one row per segment across the points, the SYN-ACK's
@@ -169,7 +210,8 @@ func TestPathKeys(t *testing.T) {
 }
 
 // TestPathExport: w on a connection writes one pcapng with one interface
-// per capture point, each point's packets byte for byte.
+// per capture point, named as the point, each point's packets byte for
+// byte.
 func TestPathExport(t *testing.T) {
 	srcs := seedPath(t)
 	m := press(t, newLoaded(t, testConfig(srcs), 80, 24), "enter", "w")
@@ -202,6 +244,13 @@ func TestPathExport(t *testing.T) {
 	}
 	if n := len(r.Interfaces()); n != 3 {
 		t.Fatalf("%d interfaces, want one per point", n)
+	}
+	// Each named by its point's label, as the view names it, its file in
+	// the description (tshark's frame.interface_name and _description).
+	for i, in := range r.Interfaces() {
+		if want := []string{"client", "fw-inside", "fw-outside"}[i]; in.Name != want || in.Description != filepath.Base(srcs[i].Reader.Name()) {
+			t.Errorf("interface %d: name %q, description %q; want %q, %q", i, in.Name, in.Description, want, filepath.Base(srcs[i].Reader.Name()))
+		}
 	}
 	for i, f := range m.pathView.conn.Flows {
 		samePackets(t, m.path.Points[i], per[i], flowPackets(t, srcs[i], f))
@@ -244,7 +293,7 @@ func TestGoldenPathASCII(t *testing.T) {
 			t.Fatalf("non-ASCII %q at byte %d:\n%s", r, i, v)
 		}
 	}
-	mustContain(t, m, "46~", "x dropped", "ACK 2180033888 != server ISN+1 2180033886")
+	mustContain(t, m, "46~", "x dropped", "2180033888 != server ISN+1 2180033886")
 	golden.RequireEqual(t, v)
 }
 

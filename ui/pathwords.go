@@ -14,7 +14,8 @@ import (
 
 // pathWords turns the path findings of one connection into sentences,
 // from their typed values and the packets they name: never from the
-// analysis' own message text.
+// analysis' own message text. The view and --report both say them, so
+// that one finding reads the same in both.
 type pathWords struct {
 	pa *analysis.Path
 	c  *analysis.Connection
@@ -95,8 +96,10 @@ func (w *pathWords) sentence(fi analysis.PathFinding) string {
 		how := "between them"
 		if f := w.c.Flows[fi.Point]; f != nil {
 			if a, ok := f.First(analysis.CodeAckMismatch); ok && a.Frame == fi.Frame {
-				// The wrong ACK is what a stateful firewall refuses.
-				how = fmt.Sprintf("by the firewall; ACK %d %s server ISN+1 %d", uint32(a.B), w.g.NotEqual, uint32(a.A))
+				// The wrong ACK is what a stateful firewall refuses
+				// (the flow's ack_mismatch finding says so); the points
+				// do not tell which device between them dropped it.
+				how = fmt.Sprintf("on the way; ACK %d %s server ISN+1 %d", uint32(a.B), w.g.NotEqual, uint32(a.A))
 			}
 		}
 		return fmt.Sprintf("%s (frame %d at %s) never reached %s: dropped %s", analysis.SegmentName(r), fi.Frame, at, rel, how)
@@ -115,7 +118,7 @@ func (w *pathWords) sentence(fi analysis.PathFinding) string {
 	case analysis.PathTTL:
 		return fmt.Sprintf("the %s's packets lose %d hop%s of TTL between %s and %s", sideWord(fi.RelatedPoint, fi.Point), fi.Hops, plural(fi.Hops), rel, at)
 	case analysis.PathClockOffset:
-		return fmt.Sprintf("%s's clock is %s %s's", at, analysis.ClockDifference(fi.Seconds), rel)
+		return fmt.Sprintf("%s's clock is %s %s's (estimated from matched packets, path delay taken out)", at, analysis.ClockDifference(fi.Seconds), rel)
 	case analysis.PathNAT:
 		a, b := w.c.Flows[fi.RelatedPoint], w.c.Flows[fi.Point]
 		var parts []string

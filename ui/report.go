@@ -214,6 +214,7 @@ func (rp *reporter) pathFindings(f *analysis.Flow) {
 		marks[i] = m + " " + rp.safe(pa.Points[i])
 	}
 	rp.joinWrapped(append([]string{fmt.Sprintf("path %d:", c.ID)}, marks...), "  ", "    ")
+	words := pathWords{pa: pa, c: c, g: rp.g}
 	shown := map[analysis.PathCode]int{}
 	all := pa.Findings[f]
 	for _, fi := range all {
@@ -230,7 +231,7 @@ func (rp *reporter) pathFindings(f *analysis.Flow) {
 			}
 			continue
 		}
-		line := fmt.Sprintf("%s %s frame %d: %s: %s", SeverityGlyph(rp.g, fi.Code.Severity()), rp.safe(pa.Points[fi.Point]), fi.Frame, fi.Code, rp.safe(fi.Message))
+		line := fmt.Sprintf("%s %s frame %d: %s: %s", SeverityGlyph(rp.g, fi.Code.Severity()), rp.safe(pa.Points[fi.Point]), fi.Frame, fi.Code, rp.safe(words.sentence(fi)))
 		rp.wrap(line, "    ", "      ")
 	}
 }
