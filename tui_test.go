@@ -241,8 +241,8 @@ func TestTmuxPath(t *testing.T) {
 	s.keys("Enter")
 	s.waitFor("✗ SYN-ACK grew by 2 bytes between fw-inside and client (IP length 44 → 46, bytes",
 		"  00 00: Ethernet padding?)",
-		"✗ ACK (frame 3 at fw-inside) never reached fw-outside: dropped by the firewall;",
-		"  ACK 2180033888 ≠ server ISN+1 2180033886",
+		"✗ ACK (frame 3 at fw-inside) never reached fw-outside: dropped on the way; ACK",
+		"  2180033888 ≠ server ISN+1 2180033886",
 		"▶ 1 client", "46Δ", "✗ dropped")
 	s.keys("Tab")
 	s.waitFor("▶ 2 fw-inside")
@@ -271,14 +271,38 @@ func TestTmuxPath(t *testing.T) {
 	if got := len(r.Interfaces()); got != 3 || n != 28 {
 		t.Errorf("%s: %d packets on %d interfaces, want 28 on 3", out, n, got)
 	}
+	// Each interface is named as the view names its point.
+	for i, in := range r.Interfaces() {
+		if want := []string{"client", "fw-inside", "fw-outside"}[i]; in.Name != want {
+			t.Errorf("%s: interface %d is named %q, want %q", out, i, in.Name, want)
+		}
+	}
 	r.Close()
 	s.keys("q")
 	if p := s.waitFor("READY$"); strings.Contains(p, "fw-inside") {
 		t.Errorf("the screen was not restored after q:\n%s", p)
 	}
 	// --demo is the same three points.
+	if err := os.Remove(out); err != nil {
+		t.Fatal(err)
+	}
 	s.keys("clear; '"+bin+"' --demo", "Enter")
 	s.waitFor("synscope  1 client → 2 fw-inside → 3 fw-outside", "● ● ● invalid")
+	// Too small, only q acts: w and Enter wrote the connection out of
+	// sight, Enter and ? changed the view.
+	s.tmux("resize-window", "-t", s.name, "-x", "40", "-y", "12")
+	s.waitFor("at least", "40x12")
+	s.keys("w")
+	s.keys("Enter")
+	s.keys("?")
+	s.keys("Enter")
+	time.Sleep(500 * time.Millisecond)
+	s.waitFor("at least", "40x12", "press q to quit")
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("%s written while the terminal was too small", out)
+	}
+	s.tmux("resize-window", "-t", s.name, "-x", "80", "-y", "24")
+	s.waitFor("synscope  1 client → 2 fw-inside → 3 fw-outside", "enter open flow")
 	s.keys("q")
 	s.waitFor("READY$")
 }
