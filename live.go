@@ -91,7 +91,7 @@ func runLive(ctx context.Context, o options, match func(*analysis.Packet) bool, 
 func runLiveTUI(ctx context.Context, o options, match func(*analysis.Packet) bool, stdout, stderr io.Writer) int {
 	if f, ok := stdout.(*os.File); !ok || !term.IsTerminal(f.Fd()) {
 		fmt.Fprintf(stderr, "synscope: the interactive view needs a terminal: add --report or --json\n")
-		return 2
+		return 1
 	}
 	say := func(msg string) { fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(msg, false)) }
 	signal.Ignore(syscall.SIGPIPE)
@@ -228,14 +228,14 @@ type livePipeline struct {
 func openLive(o options, match func(*analysis.Packet) bool, tell func(ui.LiveNote)) (*livePipeline, int) {
 	lo := o.live
 	p := &livePipeline{o: o, tell: tell}
-	fail := func(err error, status int) (*livePipeline, int) {
+	fail := func(err error) (*livePipeline, int) {
 		p.note(err.Error(), true)
 		p.close()
-		return nil, status
+		return nil, 1
 	}
 	prog, filterNote, err := kernelFilter(o)
 	if err != nil {
-		return fail(err, 2)
+		return fail(err)
 	}
 	p.src, err = capture.OpenLive(capture.LiveOptions{
 		Interface:  lo.iface,
@@ -246,7 +246,7 @@ func openLive(o options, match func(*analysis.Packet) bool, tell func(ui.LiveNot
 		Timeout:    flushIdle,
 	})
 	if err != nil {
-		return fail(err, 1)
+		return fail(err)
 	}
 	if prog != nil && !p.src.KernelFilter() && filterNote == "" {
 		filterNote = "this system's capture backend attaches no kernel filter"
@@ -256,7 +256,7 @@ func openLive(o options, match func(*analysis.Packet) bool, tell func(ui.LiveNot
 	}
 	if lo.user != "" {
 		if err := capture.DropPrivileges(lo.user); err != nil {
-			return fail(err, 1)
+			return fail(err)
 		}
 	}
 	p.in = p.src.Interface()
@@ -268,12 +268,12 @@ func openLive(o options, match func(*analysis.Packet) bool, tell func(ui.LiveNot
 	spooled := o.tui() || lo.spoolDir != "" || lo.keepSpool
 	if spooled {
 		if p.spool, err = newLiveSpool(p, lo); err != nil {
-			return fail(err, 1)
+			return fail(err)
 		}
 	}
 	if o.write != "" {
 		if p.out, err = newLiveOut(o.write, o.overwrite, p.in); err != nil {
-			return fail(err, 1)
+			return fail(overwriteHint(o.write, err))
 		}
 	}
 	// EXPR is applied in analyse, before the spool and -w; -c counts the
@@ -430,7 +430,7 @@ func (p *livePipeline) report(say func(string)) int {
 	}
 	if p.out != nil {
 		if p.outErr != nil {
-			say(p.outErr.Error())
+			say(overwriteHint(p.o.write, p.outErr).Error())
 			status = 1
 		} else {
 			say(fmt.Sprintf("wrote %d packet%s to %s", p.out.n, plural(p.out.n), p.o.write))
@@ -698,9 +698,6 @@ type liveOut struct {
 func newLiveOut(path string, overwrite bool, in capture.Interface) (*liveOut, error) {
 	f, err := capture.CreateAtomic(path, overwrite)
 	if err != nil {
-		if !overwrite && strings.Contains(err.Error(), "already exists") {
-			err = fmt.Errorf("%s: already exists; choose another name, or add --overwrite", path)
-		}
 		return nil, err
 	}
 	lw := &liveOut{path: path, f: f}
