@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"slices"
@@ -661,7 +662,9 @@ func (lr *liveRun) batch(recs []capture.Record) (done bool) {
 			}
 		}
 		if lr.out != nil {
-			lr.out.write(rec)
+			if err := lr.out.write(rec); err != nil {
+				lr.note(fmt.Sprintf("%s: %v: no more packets are saved (the capture goes on)", lr.out.path, bareError(err)))
+			}
 		}
 		kept = append(kept, *rec)
 		if lr.count > 0 && lr.matched >= lr.count {
@@ -684,13 +687,14 @@ func (lr *liveRun) batch(recs []capture.Record) (done bool) {
 // liveOut writes the captured packets to the -w file, atomically: under a
 // temporary name until commit.
 type liveOut struct {
-	path string
-	f    *capture.AtomicFile
-	pw   *capture.PcapWriter
-	nw   *capture.PcapngWriter
-	id   int
-	n    int
-	err  error
+	path  string
+	f     *capture.AtomicFile
+	pw    *capture.PcapWriter
+	nw    *capture.PcapngWriter
+	id    int
+	n     int // packets written
+	total int // packets given to write, written or not
+	err   error
 }
 
 // newLiveOut starts the -w file: pcapng, or pcap for a name that does not
@@ -714,10 +718,11 @@ func newLiveOut(path string, overwrite bool, in capture.Interface) (*liveOut, er
 }
 
 // write appends one packet; after an error it does nothing (commit
-// reports it).
-func (lw *liveOut) write(rec *capture.Record) {
+// reports it). It returns the error the first time a write fails.
+func (lw *liveOut) write(rec *capture.Record) error {
+	lw.total++
 	if lw.err != nil {
-		return
+		return nil
 	}
 	if lw.pw != nil {
 		lw.err = lw.pw.WritePacket(rec)
@@ -727,9 +732,13 @@ func (lw *liveOut) write(rec *capture.Record) {
 	if lw.err == nil {
 		lw.n++
 	}
+	return lw.err
 }
 
-// commit flushes the file and renames it into place.
+// commit flushes the file and renames it into place. On a full disk it
+// keeps the packets that fitted, as an export does: the file is cut after
+// its last whole record and put in place, and a capture.PartialError says
+// how many it holds.
 func (lw *liveOut) commit() error {
 	if lw.err == nil {
 		if lw.pw != nil {
@@ -738,11 +747,38 @@ func (lw *liveOut) commit() error {
 			lw.err = lw.nw.Flush()
 		}
 	}
-	if lw.err != nil {
-		lw.f.Abort()
-		return fmt.Errorf("%s: %w", lw.path, lw.err)
+	if lw.err == nil {
+		return lw.f.Commit()
 	}
-	return lw.f.Commit()
+	err := bareError(lw.err)
+	if !diskFull(lw.err) {
+		lw.f.Abort()
+		return fmt.Errorf("%s: %w", lw.path, err)
+	}
+	kept, cerr := lw.f.CommitPartial()
+	switch {
+	case cerr != nil:
+		return fmt.Errorf("%s: %v; and keeping what was written failed: %v", lw.path, err, cerr)
+	case kept == 0:
+		return fmt.Errorf("%s: %v: nothing written", lw.path, err)
+	}
+	lw.n = kept
+	return &capture.PartialError{Path: lw.path, Written: kept, Total: lw.total, Err: err}
+}
+
+// diskFull tells a write that failed for lack of space, as capture.Export
+// does.
+func diskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG)
+}
+
+// bareError drops the path of a *fs.PathError: the temporary file's name
+// (.out.pcap.tmp123) means nothing to the user, who is told the -w name.
+func bareError(err error) error {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		return pe.Err
+	}
+	return err
 }
 
 // abort removes the temporary file unless commit put it in place.

@@ -515,6 +515,55 @@ func TestLiveCount(t *testing.T) {
 	}
 }
 
+// TestLiveWriteDiskFull: a -w file that fills its disk keeps the packets
+// that fitted, as a valid capture under its name, and says so: at once
+// (the capture goes on) and at the end, with exit status 1. It once kept
+// nothing: the file was removed with the error.
+func TestLiveWriteDiskFull(t *testing.T) {
+	requireLiveRoot(t)
+	t.Parallel()
+	disk := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "synscope-test", disk).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", disk).Run() })
+	port := httpServer(t)
+	out := filepath.Join(disk, "out.pcap")
+	syn := startSynscope(t, "-i", "lo", "--json", "-w", out, fmt.Sprintf("tcp port %d", port))
+	get(t, port, 20) // 20 pages of 7,600 bytes: over 150 KB of packets
+	if !syn.stderr.waitFor("no more packets are saved (the capture goes on)", 5*time.Second) {
+		t.Fatalf("no word of the full disk during the capture\nstderr: %s", syn.stderr.String())
+	}
+	syn.cmd.Process.Signal(syscall.SIGTERM)
+	if code := syn.wait(t, 10*time.Second); code != 1 {
+		t.Fatalf("exit status %d, want 1\nstderr: %s", code, syn.stderr.String())
+	}
+	total := 0
+	for _, f := range parseFlows(t, syn.stdout.String()) {
+		total += f.Packets
+	}
+	m := regexp.MustCompile(`synscope: ` + regexp.QuoteMeta(out) + `: no space left on device: the file holds only the first (\d+) of (\d+) packets\n`).FindStringSubmatch(syn.stderr.String())
+	if m == nil {
+		t.Fatalf("stderr %q: want the line saying how many packets the file holds", syn.stderr.String())
+	}
+	kept, all := atoi(t, m[1]), atoi(t, m[2])
+	if n := countPackets(t, out); n != kept || kept == 0 || kept >= all || all != total {
+		t.Errorf("the file holds %d packets; stderr says %d of %d; the flows have %d", n, kept, all, total)
+	}
+	if left, _ := filepath.Glob(filepath.Join(disk, ".out.pcap.tmp*")); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // TestLiveSignals checks that SIGTERM and SIGHUP (the SSH session dropped)
 // stop the capture cleanly: exit status 0, the JSON printed, the -w file
 // complete and readable by tshark, the spool removed.
