@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -42,6 +43,14 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 		// -w OUT EXPR: the expression picks whole flows, it does not
 		// leave packets out of them.
 		cfg.Match, cfg.Mark = nil, match
+	}
+	if o.write != "" && !o.overwrite {
+		// Say so before reading the captures, which can take a while;
+		// the export checks again when it puts the file in place.
+		if _, err := os.Lstat(o.write); err == nil {
+			fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(overwriteHint(o.write, fs.ErrExist).Error(), false))
+			return 1
+		}
 	}
 	var all []loaded
 	defer func() {
@@ -164,7 +173,7 @@ func export(o options, all []loaded, stdout io.Writer) error {
 	}
 	n, err := capture.Export(o.write, srcs, o.overwrite)
 	if err != nil {
-		return err
+		return overwriteHint(o.write, err)
 	}
 	fmt.Fprintf(stdout, "wrote %d packet%s of %d flow%s to %s\n", n, plural(n), flows, plural(flows), ui.Safe(o.write, false))
 	return nil

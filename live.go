@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"slices"
@@ -91,7 +92,7 @@ func runLive(ctx context.Context, o options, match func(*analysis.Packet) bool, 
 func runLiveTUI(ctx context.Context, o options, match func(*analysis.Packet) bool, stdout, stderr io.Writer) int {
 	if f, ok := stdout.(*os.File); !ok || !term.IsTerminal(f.Fd()) {
 		fmt.Fprintf(stderr, "synscope: the interactive view needs a terminal: add --report or --json\n")
-		return 2
+		return 1
 	}
 	say := func(msg string) { fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(msg, false)) }
 	signal.Ignore(syscall.SIGPIPE)
@@ -228,14 +229,14 @@ type livePipeline struct {
 func openLive(o options, match func(*analysis.Packet) bool, tell func(ui.LiveNote)) (*livePipeline, int) {
 	lo := o.live
 	p := &livePipeline{o: o, tell: tell}
-	fail := func(err error, status int) (*livePipeline, int) {
+	fail := func(err error) (*livePipeline, int) {
 		p.note(err.Error(), true)
 		p.close()
-		return nil, status
+		return nil, 1
 	}
 	prog, filterNote, err := kernelFilter(o)
 	if err != nil {
-		return fail(err, 2)
+		return fail(err)
 	}
 	p.src, err = capture.OpenLive(capture.LiveOptions{
 		Interface:  lo.iface,
@@ -246,7 +247,7 @@ func openLive(o options, match func(*analysis.Packet) bool, tell func(ui.LiveNot
 		Timeout:    flushIdle,
 	})
 	if err != nil {
-		return fail(err, 1)
+		return fail(err)
 	}
 	if prog != nil && !p.src.KernelFilter() && filterNote == "" {
 		filterNote = "this system's capture backend attaches no kernel filter"
@@ -256,7 +257,7 @@ func openLive(o options, match func(*analysis.Packet) bool, tell func(ui.LiveNot
 	}
 	if lo.user != "" {
 		if err := capture.DropPrivileges(lo.user); err != nil {
-			return fail(err, 1)
+			return fail(err)
 		}
 	}
 	p.in = p.src.Interface()
@@ -268,12 +269,12 @@ func openLive(o options, match func(*analysis.Packet) bool, tell func(ui.LiveNot
 	spooled := o.tui() || lo.spoolDir != "" || lo.keepSpool
 	if spooled {
 		if p.spool, err = newLiveSpool(p, lo); err != nil {
-			return fail(err, 1)
+			return fail(err)
 		}
 	}
 	if o.write != "" {
 		if p.out, err = newLiveOut(o.write, o.overwrite, p.in); err != nil {
-			return fail(err, 1)
+			return fail(overwriteHint(o.write, err))
 		}
 	}
 	// EXPR is applied in analyse, before the spool and -w; -c counts the
@@ -430,7 +431,7 @@ func (p *livePipeline) report(say func(string)) int {
 	}
 	if p.out != nil {
 		if p.outErr != nil {
-			say(p.outErr.Error())
+			say(overwriteHint(p.o.write, p.outErr).Error())
 			status = 1
 		} else {
 			say(fmt.Sprintf("wrote %d packet%s to %s", p.out.n, plural(p.out.n), p.o.write))
@@ -661,7 +662,9 @@ func (lr *liveRun) batch(recs []capture.Record) (done bool) {
 			}
 		}
 		if lr.out != nil {
-			lr.out.write(rec)
+			if err := lr.out.write(rec); err != nil {
+				lr.note(fmt.Sprintf("%s: %v: no more packets are saved (the capture goes on)", lr.out.path, bareError(err)))
+			}
 		}
 		kept = append(kept, *rec)
 		if lr.count > 0 && lr.matched >= lr.count {
@@ -684,13 +687,14 @@ func (lr *liveRun) batch(recs []capture.Record) (done bool) {
 // liveOut writes the captured packets to the -w file, atomically: under a
 // temporary name until commit.
 type liveOut struct {
-	path string
-	f    *capture.AtomicFile
-	pw   *capture.PcapWriter
-	nw   *capture.PcapngWriter
-	id   int
-	n    int
-	err  error
+	path  string
+	f     *capture.AtomicFile
+	pw    *capture.PcapWriter
+	nw    *capture.PcapngWriter
+	id    int
+	n     int // packets written
+	total int // packets given to write, written or not
+	err   error
 }
 
 // newLiveOut starts the -w file: pcapng, or pcap for a name that does not
@@ -698,9 +702,6 @@ type liveOut struct {
 func newLiveOut(path string, overwrite bool, in capture.Interface) (*liveOut, error) {
 	f, err := capture.CreateAtomic(path, overwrite)
 	if err != nil {
-		if !overwrite && strings.Contains(err.Error(), "already exists") {
-			err = fmt.Errorf("%s: already exists; choose another name, or add --overwrite", path)
-		}
 		return nil, err
 	}
 	lw := &liveOut{path: path, f: f}
@@ -717,10 +718,11 @@ func newLiveOut(path string, overwrite bool, in capture.Interface) (*liveOut, er
 }
 
 // write appends one packet; after an error it does nothing (commit
-// reports it).
-func (lw *liveOut) write(rec *capture.Record) {
+// reports it). It returns the error the first time a write fails.
+func (lw *liveOut) write(rec *capture.Record) error {
+	lw.total++
 	if lw.err != nil {
-		return
+		return nil
 	}
 	if lw.pw != nil {
 		lw.err = lw.pw.WritePacket(rec)
@@ -730,9 +732,13 @@ func (lw *liveOut) write(rec *capture.Record) {
 	if lw.err == nil {
 		lw.n++
 	}
+	return lw.err
 }
 
-// commit flushes the file and renames it into place.
+// commit flushes the file and renames it into place. On a full disk it
+// keeps the packets that fitted, as an export does: the file is cut after
+// its last whole record and put in place, and a capture.PartialError says
+// how many it holds.
 func (lw *liveOut) commit() error {
 	if lw.err == nil {
 		if lw.pw != nil {
@@ -741,11 +747,38 @@ func (lw *liveOut) commit() error {
 			lw.err = lw.nw.Flush()
 		}
 	}
-	if lw.err != nil {
-		lw.f.Abort()
-		return fmt.Errorf("%s: %w", lw.path, lw.err)
+	if lw.err == nil {
+		return lw.f.Commit()
 	}
-	return lw.f.Commit()
+	err := bareError(lw.err)
+	if !diskFull(lw.err) {
+		lw.f.Abort()
+		return fmt.Errorf("%s: %w", lw.path, err)
+	}
+	kept, cerr := lw.f.CommitPartial()
+	switch {
+	case cerr != nil:
+		return fmt.Errorf("%s: %v; and keeping what was written failed: %v", lw.path, err, cerr)
+	case kept == 0:
+		return fmt.Errorf("%s: %v: nothing written", lw.path, err)
+	}
+	lw.n = kept
+	return &capture.PartialError{Path: lw.path, Written: kept, Total: lw.total, Err: err}
+}
+
+// diskFull tells a write that failed for lack of space, as capture.Export
+// does.
+func diskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG)
+}
+
+// bareError drops the path of a *fs.PathError: the temporary file's name
+// (.out.pcap.tmp123) means nothing to the user, who is told the -w name.
+func bareError(err error) error {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		return pe.Err
+	}
+	return err
 }
 
 // abort removes the temporary file unless commit put it in place.

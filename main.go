@@ -6,12 +6,14 @@
 //	synscope --demo                               the seed incident, embedded
 //	synscope -r FILE [-r FILE…] --json [EXPR]
 //	synscope -r FILE [-r FILE…] --report [EXPR]
+//	synscope -r FILE [-r FILE…] -w OUT [--flow IDS] [EXPR]
 //	synscope -i IFACE [EXPR]                      the interactive view, live
 //	synscope -i IFACE --json|--report [-c N] [--duration D] [-w FILE] [EXPR]
 //
 // EXPR is a packet filter in tcpdump syntax. Exit status: 0 when all went
-// well, 1 when an input could not be read (or was read only up to damage),
-// 2 on a usage error.
+// well, 1 otherwise: a mistake on the command line, an input that could
+// not be read (or was read only up to damage), an output that could not be
+// written. Each says why on one line of stderr.
 package main
 
 import (
@@ -19,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"slices"
@@ -35,45 +38,79 @@ import (
 	"github.com/synscope/synscope/ui"
 )
 
-const usage = `usage: synscope -r FILE [-r FILE...] [--json | --report] [--ascii] [--theme NAME]
-                [--max-flows N] [EXPR]
-       synscope --demo
-       synscope -i IFACE [--json | --report] [-w FILE] [-c COUNT] [--duration D]
+// usage is what --help prints. TestUsageListsEveryFlag checks that every
+// flag parseArgs and liveFlag accept is in it, and that every flag in it is
+// accepted.
+const usage = `usage: synscope -r FILE [-r FILE...] [--report | --json] [EXPR]
+       synscope -r FILE [-r FILE...] -w OUT [--flow IDS] [--overwrite] [EXPR]
+       synscope --demo [--report | --json | -w OUT]
+       synscope -i IFACE [--report | --json] [-w OUT] [-c COUNT] [--duration D]
                 [-s SNAPLEN] [-p] [-B KIB] [-Z USER] [--spool DIR]
-                [--spool-size SIZE] [--keep-spool] [-n] [EXPR]
+                [--spool-size SIZE] [--keep-spool] [EXPR]
+       synscope -h | --help
+Without --report, --json or -w: the interactive view (q quits).
 
-  -r FILE       read a pcap or pcapng capture (gzip allowed); "-" reads stdin
-  --demo        read the seed incident's three captures, built into synscope
-  --json        one JSON record per flow per line (NDJSON)
-  --report      a readable report at 80 columns
-                (without --json or --report: the interactive view)
-  --ascii       ASCII glyphs and borders only (the interactive view's
-                default when the locale is not UTF-8)
-  --theme NAME  dark (default), light, high-contrast or mono; NO_COLOR set
-                means mono
-  --max-flows N keep at most N flows at once (default 0: sized to a quarter
-                of the memory); past it the flows idle the longest are
-                evicted, clean ones first, and counted
-  EXPR          a packet filter in tcpdump syntax, e.g. 'tcp port 443 and not host 10.0.0.1'
+input:
+  -r, --read FILE     read a pcap or pcapng capture (gzip allowed); "-" reads
+                      stdin; several -r are capture points along one path,
+                      client side first; -r NAME=FILE names a point
+  --demo              read the seed incident's three captures, built in
+  -i, --interface IFACE
+                      capture live on IFACE ("any": every interface); see
+                      live capture below
+  EXPR                a packet filter in tcpdump syntax, after the flags,
+                      e.g. 'tcp port 443 and not host 10.0.0.1'
 
-live capture (needs root or CAP_NET_RAW; without --json, --report or -w:
-the interactive view, q quits; else it stops after COUNT packets, after D,
-or on ctrl-c, SIGTERM or SIGHUP, then prints as for a file):
-  -i IFACE      capture on IFACE ("any": every interface)
-  -c COUNT      stop after COUNT packets that match EXPR
-  --duration D  stop after D (e.g. 30s, 5m; a bare number is seconds)
-  -s SNAPLEN    keep at most SNAPLEN bytes of each packet (0: 262144)
-  -p            do not put the interface in promiscuous mode
-  -B KIB        kernel capture buffer in KiB (default 32768)
-  -Z USER       drop root for USER once the capture is open
-  -w FILE       also save the captured packets to FILE (.pcapng or .pcap)
-  --spool DIR   keep live packets in a private directory under DIR
-                (default $TMPDIR), removed at exit unless --keep-spool
-  --spool-size SIZE  bound the spool, oldest packets rotated out
-                (default 256M; K, M, G suffixes)
-  -n            accepted for tcpdump's habit: synscope never resolves names
+output:
+  --report            a readable report at 80 columns
+  --json              one JSON record per flow per line (NDJSON)
+  --max-flows N       keep at most N flows at once (default 0: sized to a
+                      quarter of the memory); past it the flows idle the
+                      longest are evicted, clean ones first, and counted
+  --ascii             ASCII glyphs and borders only (the interactive view's
+                      default when the locale is not UTF-8)
+  --theme NAME        the interactive view's colours: dark, light,
+                      high-contrast or mono (default: dark or light as the
+                      terminal's background is; NO_COLOR set: mono)
 
-exit status: 0 all went well, 1 an input could not be read, 2 usage error
+saving packets:
+  -w, --write OUT     with -r or --demo: write the packets of whole flows to
+                      OUT: the flows --flow names, else those with a packet
+                      matching EXPR, else all of them; with -i: save every
+                      captured packet that matches EXPR (also with --json
+                      or --report). OUT ending in .pcapng is pcapng, any
+                      other name pcap; a compressed name (.gz, .xz...) or
+                      "-" is refused. Written under a temporary name
+                      (mode 0600) and renamed into place
+  --flow IDS          the flows to write, by the ids --report and --json
+                      give: 3, 3,5 or 3-7,9 (--flows is the same)
+  --overwrite         let -w replace an existing OUT (without it, refused)
+
+live capture (-i; needs root or CAP_NET_RAW; stops after COUNT packets, after
+D, or on ctrl-c, SIGTERM or SIGHUP, then prints as for a file):
+  -c COUNT            stop after COUNT packets that match EXPR
+  --duration D        stop after D (e.g. 30s, 5m; a bare number is seconds)
+  -s SNAPLEN          keep at most SNAPLEN bytes of each packet (0: 262144)
+  -p                  do not put the interface in promiscuous mode
+  -B KIB              kernel capture buffer in KiB (default 32768)
+  -Z USER             drop root for USER once the capture is open
+  --spool DIR         keep live packets in a private directory under DIR
+                      (default $TMPDIR), removed at exit unless --keep-spool
+  --spool-size SIZE   bound the spool, oldest packets rotated out
+                      (default 256M; K, M, G suffixes)
+  --keep-spool        leave the spool in place at exit, and say where
+  -n                  accepted for tcpdump's habit (also with -r):
+                      synscope never resolves names
+
+  -h, --help          this text
+
+A flag's value is the next word, or follows "=" (--theme=mono); one-letter
+flags take it glued too (-c100, -rFILE). -json, -report, -ascii, -demo,
+-theme and -help are the same as with two dashes.
+
+exit status: 0 all went well; 1 a mistake on the command line, an input that
+could not be read (or only up to damage), or an output that could not be
+written: stderr says which and why, on one line
 `
 
 // options are the parsed command line.
@@ -112,17 +149,23 @@ type liveOptions struct {
 func (o options) tui() bool { return !o.json && !o.report && o.write == "" }
 
 // flagValue returns the value of a flag that takes one: the next word
-// (-c 5) or, for a one-letter flag, the rest of this one (-c5).
+// (-c 5), what follows "=" (--duration=5s, -c=5) or, for a one-letter flag,
+// the rest of this word (-c5). An empty value is refused: --theme= would
+// otherwise quietly mean the default.
 func flagValue(args []string, i *int, flag, what string) (string, error) {
 	a := args[*i]
-	if len(a) > len(flag) && strings.HasPrefix(a, flag) {
-		return strings.TrimPrefix(a[len(flag):], "="), nil
+	var v string
+	switch {
+	case len(a) > len(flag) && strings.HasPrefix(a, flag):
+		v = strings.TrimPrefix(a[len(flag):], "=")
+	case *i+1 < len(args):
+		*i++
+		v = args[*i]
 	}
-	if *i+1 >= len(args) {
-		return "", usageError{"flag " + flag + " needs " + what}
+	if v == "" {
+		return "", fmt.Errorf("flag %s needs %s", flag, what)
 	}
-	*i++
-	return args[*i], nil
+	return v, nil
 }
 
 // liveFlag parses the live-capture flag args[*i], if it is one.
@@ -135,24 +178,19 @@ func (o *options) liveFlag(args []string, i *int) (bool, error) {
 	num := func(flag, v string, lo int) (int, error) {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < lo {
-			return 0, usageError{fmt.Sprintf("flag %s: %q is not a number of %d or more", flag, v, lo)}
+			return 0, fmt.Errorf("flag %s: %q is not a number of %d or more", flag, v, lo)
 		}
 		return n, nil
 	}
 	var err error
 	var v string
 	switch {
-	case a == "-i" || a == "--interface" || strings.HasPrefix(a, "--interface=") || short("-i"):
+	case long("--interface") || short("-i"):
 		flag := "-i"
 		if strings.HasPrefix(a, "--") {
 			flag = "--interface"
 		}
-		if v, err = flagValue(args, i, flag, "an interface name (or any)"); err == nil {
-			if v == "" {
-				err = usageError{"flag -i needs an interface name (or any)"}
-			}
-			o.live.iface = v
-		}
+		o.live.iface, err = flagValue(args, i, flag, "an interface name (or any)")
 		return true, err
 	case short("-c"):
 		if v, err = flagValue(args, i, "-c", "a packet count"); err == nil {
@@ -170,17 +208,13 @@ func (o *options) liveFlag(args []string, i *int) (bool, error) {
 		if v, err = flagValue(args, i, "-B", "a buffer size in KiB"); err == nil {
 			o.live.bufferKiB, err = num("-B", v, 1)
 			if err == nil && o.live.bufferKiB > 1<<30 {
-				err = usageError{fmt.Sprintf("flag -B: %d KiB is too large", o.live.bufferKiB)}
+				err = fmt.Errorf("flag -B: %d KiB is too large", o.live.bufferKiB)
 			}
 		}
 	case short("-Z"):
-		if v, err = flagValue(args, i, "-Z", "a user name"); err == nil {
-			o.live.user = v
-		}
+		o.live.user, err = flagValue(args, i, "-Z", "a user name")
 	case long("--spool"):
-		if v, err = flagValue(args, i, "--spool", "a directory"); err == nil {
-			o.live.spoolDir = v
-		}
+		o.live.spoolDir, err = flagValue(args, i, "--spool", "a directory")
 	case long("--spool-size"):
 		if v, err = flagValue(args, i, "--spool-size", "a size, e.g. 512M"); err == nil {
 			o.live.spoolSize, err = parseSize(v)
@@ -189,9 +223,10 @@ func (o *options) liveFlag(args []string, i *int) (bool, error) {
 		o.live.keepSpool = true
 	case a == "-p":
 		o.live.noPromisc = true
+	case a == "-n":
+		return true, nil // accepted anywhere: synscope never resolves names
 	case len(a) >= 2 && a[0] == '-' && strings.Trim(a[1:], "np") == "":
-		// -n, -nn, -pn...: -n is accepted anywhere (synscope never
-		// resolves names); -p goes with -i.
+		// -nn, -pn...: -n is accepted anywhere; -p goes with -i.
 		if strings.Contains(a, "p") {
 			o.live.noPromisc = true
 			o.live.set = append(o.live.set, "-p")
@@ -215,12 +250,12 @@ func parseDuration(v string) (time.Duration, error) {
 	if err != nil {
 		f, ferr := strconv.ParseFloat(v, 64)
 		if ferr != nil {
-			return 0, usageError{fmt.Sprintf("--duration %q: not a duration (e.g. 30s, 5m, 1h)", v)}
+			return 0, fmt.Errorf("--duration %q: not a duration (e.g. 30s, 5m, 1h)", v)
 		}
 		d = time.Duration(f * float64(time.Second))
 	}
 	if d <= 0 {
-		return 0, usageError{fmt.Sprintf("--duration %q: must be more than zero", v)}
+		return 0, fmt.Errorf("--duration %q: must be more than zero", v)
 	}
 	return d, nil
 }
@@ -248,7 +283,7 @@ func parseSize(v string) (int64, error) {
 	}
 	n, err := strconv.ParseFloat(s, 64)
 	if err != nil || n <= 0 || n*float64(mult) > 1<<50 {
-		return 0, usageError{fmt.Sprintf("--spool-size %q: not a size (e.g. 512M, 2G)", v)}
+		return 0, fmt.Errorf("--spool-size %q: not a size (e.g. 512M, 2G)", v)
 	}
 	return int64(n * float64(mult)), nil
 }
@@ -258,7 +293,7 @@ func parseSize(v string) (int64, error) {
 func parseMaxFlows(v string) (int, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
-		return 0, usageError{fmt.Sprintf("flag --max-flows: %q is not a number of flows (0 or more; 0: sized to memory)", v)}
+		return 0, fmt.Errorf("flag --max-flows: %q is not a number of flows (0 or more; 0: sized to memory)", v)
 	}
 	return n, nil
 }
@@ -270,109 +305,127 @@ func evictedNote(res *analysis.Result) string {
 		res.Evicted, plural(int(res.Evicted)), res.MaxFlows)
 }
 
-// usageError is a mistake on the command line: exit status 2.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
-
 // parseArgs reads the command line the way tcpdump users expect: flags
-// first, then the filter expression as the remaining words.
+// first, then the filter expression as the remaining words. A mistake is
+// one line naming the flag and what is wrong with it; run prints it
+// without the usage, which would push it off an SSH session's screen.
 func parseArgs(args []string) (options, error) {
 	var o options
+	long := func(a, f string) bool { return a == f || strings.HasPrefix(a, f+"=") }
 	for i := 0; i < len(args); i++ {
 		a := args[i]
+		var (
+			v   string
+			err error
+		)
 		switch {
 		case a == "--":
 			o.expr = append(o.expr, args[i+1:]...)
-			return o, nil
-		case a == "-r" || a == "--read":
-			if i+1 >= len(args) {
-				return o, usageError{"flag " + a + " needs a file name"}
+			return o, o.check()
+		case a == "--report" || a == "-report":
+			// Before -r: -report is not -r eport.
+			o.report = true
+		case long(a, "--read") || a == "-r" || strings.HasPrefix(a, "-r") && !strings.HasPrefix(a, "--"):
+			flag := "-r"
+			if strings.HasPrefix(a, "--") {
+				flag = "--read"
 			}
-			i++
-			o.files = append(o.files, args[i])
-		case strings.HasPrefix(a, "-r") && !strings.HasPrefix(a, "--"):
-			o.files = append(o.files, a[2:])
-		case a == "-w" || a == "--write":
-			if i+1 >= len(args) {
-				return o, usageError{"flag " + a + " needs a file name"}
+			if v, err = flagValue(args, &i, flag, "a file name"); err == nil {
+				o.files = append(o.files, v)
 			}
-			i++
-			o.write = args[i]
-		case a == "--flow" || a == "--flows":
-			if i+1 >= len(args) {
-				return o, usageError{"flag " + a + " needs flow ids, e.g. 3 or 3,5 or 3-7"}
+		case long(a, "--write") || a == "-w" || strings.HasPrefix(a, "-w") && !strings.HasPrefix(a, "--"):
+			flag := "-w"
+			if strings.HasPrefix(a, "--") {
+				flag = "--write"
 			}
-			i++
-			ids, err := parseFlowIDs(args[i])
-			if err != nil {
-				return o, usageError{err.Error()}
+			o.write, err = flagValue(args, &i, flag, "a file name")
+		case long(a, "--flow") || long(a, "--flows"):
+			flag, _, _ := strings.Cut(a, "=")
+			if v, err = flagValue(args, &i, flag, "flow ids, e.g. 3 or 3,5 or 3-7"); err == nil {
+				var ids []int
+				ids, err = parseFlowIDs(v)
+				o.flows = append(o.flows, ids...)
 			}
-			o.flows = append(o.flows, ids...)
 		case a == "--overwrite":
 			o.overwrite = true
-		case a == "--max-flows" || strings.HasPrefix(a, "--max-flows="):
-			v, err := flagValue(args, &i, "--max-flows", "a number of flows")
-			if err != nil {
-				return o, err
-			}
-			if o.maxFlows, err = parseMaxFlows(v); err != nil {
-				return o, err
+		case long(a, "--max-flows"):
+			if v, err = flagValue(args, &i, "--max-flows", "a number of flows"); err == nil {
+				o.maxFlows, err = parseMaxFlows(v)
 			}
 		case a == "--json" || a == "-json":
 			o.json = true
-		case a == "--report" || a == "-report":
-			o.report = true
 		case a == "--ascii" || a == "-ascii":
 			o.ascii = true
 		case a == "--demo" || a == "-demo":
 			o.demo = true
-		case a == "--theme" || a == "-theme":
-			if i+1 >= len(args) {
-				return o, usageError{"flag " + a + " needs a theme name: " + strings.Join(ui.ThemeNames(), ", ")}
-			}
-			i++
-			o.theme = args[i]
-		case strings.HasPrefix(a, "--theme="):
-			o.theme = strings.TrimPrefix(a, "--theme=")
+		case long(a, "--theme") || long(a, "-theme"):
+			flag, _, _ := strings.Cut(a, "=")
+			o.theme, err = flagValue(args, &i, flag, "a theme name: "+strings.Join(ui.ThemeNames(), ", "))
 		case a == "-h" || a == "--help" || a == "-help":
 			o.help = true
 		case strings.HasPrefix(a, "-") && a != "-" && len(o.expr) == 0:
-			if ok, err := o.liveFlag(args, &i); ok || err != nil {
-				if err != nil {
-					return o, err
-				}
-				continue
+			var ok bool
+			if ok, err = o.liveFlag(args, &i); !ok && err == nil {
+				err = fmt.Errorf("unknown flag %s (synscope --help lists the flags)", a)
 			}
-			return o, usageError{fmt.Sprintf("unknown flag %q", a)}
 		default:
 			o.expr = append(o.expr, a)
 		}
+		if err != nil {
+			return o, err
+		}
 	}
+	return o, o.check()
+}
+
+// check checks that the flags go together.
+func (o options) check() error {
 	if o.help {
-		return o, nil
+		return nil
+	}
+	if o.write != "" {
+		if err := checkWrite(o.write); err != nil {
+			return err
+		}
+		if n := len(o.inputs()); n > 1 && capture.ExportFormat(o.write) != "pcapng" {
+			return fmt.Errorf("-w %s: the packets of %d captures go into a pcapng file (one interface per capture): name it .pcapng", o.write, n)
+		}
 	}
 	if o.live.iface != "" {
-		return o, o.checkLive()
+		return o.checkLive()
 	}
 	switch {
 	case len(o.live.set) > 0:
-		return o, usageError{fmt.Sprintf("%s is a live-capture flag: add -i IFACE", o.live.set[0])}
+		return fmt.Errorf("%s is a live-capture flag: add -i IFACE", o.live.set[0])
 	case len(o.files) == 0 && !o.demo:
-		return o, usageError{"no capture given: use -r FILE, or --demo, or -i IFACE"}
+		return errors.New("no capture given: use -r FILE, or --demo, or -i IFACE (synscope --help lists the flags)")
 	case o.json && o.report:
-		return o, usageError{"--json and --report cannot be used together"}
+		return errors.New("--json and --report cannot be used together")
 	case o.write != "" && (o.json || o.report):
-		return o, usageError{"-w writes a capture; it cannot be combined with --json or --report"}
+		return errors.New("-w writes a capture; it cannot be combined with --json or --report")
 	case len(o.flows) > 0 && o.write == "":
-		return o, usageError{"--flow picks flows to export: add -w FILE"}
+		return errors.New("--flow picks flows to export: add -w FILE")
 	}
-	return o, o.checkTheme()
+	return o.checkTheme()
+}
+
+// checkWrite checks the name -w is given. synscope writes pcap or pcapng,
+// uncompressed (capture.CheckExportName says why), and always to a file:
+// the file is written under a temporary name and renamed into place,
+// which standard output cannot be.
+func checkWrite(path string) error {
+	if path == "-" {
+		return errors.New("-w -: synscope writes captures to files, not to standard output: give a file name (./- for a file named -)")
+	}
+	if err := capture.CheckExportName(path); err != nil {
+		return fmt.Errorf("-w %w", err)
+	}
+	return nil
 }
 
 func (o options) checkTheme() error {
 	if o.theme != "" && !slices.Contains(ui.ThemeNames(), o.theme) {
-		return usageError{fmt.Sprintf("unknown theme %q: use %s", o.theme, strings.Join(ui.ThemeNames(), ", "))}
+		return fmt.Errorf("--theme %s: no such theme: use %s", o.theme, strings.Join(ui.ThemeNames(), ", "))
 	}
 	return nil
 }
@@ -381,13 +434,23 @@ func (o options) checkTheme() error {
 func (o options) checkLive() error {
 	switch {
 	case len(o.files) > 0 || o.demo:
-		return usageError{"-i captures live; it cannot be combined with -r or --demo"}
+		return errors.New("-i captures live; it cannot be combined with -r or --demo")
 	case o.json && o.report:
-		return usageError{"--json and --report cannot be used together"}
+		return errors.New("--json and --report cannot be used together")
 	case len(o.flows) > 0:
-		return usageError{"--flow picks flows of a capture file; with -i, give a filter EXPR"}
+		return errors.New("--flow picks flows of a capture file; with -i, give a filter EXPR")
 	}
 	return o.checkTheme()
+}
+
+// overwriteHint names --overwrite in the error of a -w file that exists:
+// the capture package, which the interactive view uses too (it asks y/n),
+// says only "allow overwriting".
+func overwriteHint(path string, err error) error {
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("-w %s: already exists; choose another name, or add --overwrite", path)
+	}
+	return err
 }
 
 // input is one capture to read: a file, standard input, or an embedded
@@ -438,8 +501,8 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	o, err := parseArgs(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "synscope: %s\n%s", ui.Safe(err.Error(), false), usage)
-		return 2
+		fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(err.Error(), false))
+		return 1
 	}
 	if o.help {
 		fmt.Fprint(stdout, usage)
@@ -448,7 +511,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	match, err := compileFilter(o.expr)
 	if err != nil {
 		fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(err.Error(), false))
-		return 2
+		return 1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
@@ -471,7 +534,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func runTUI(ctx context.Context, o options, match func(*analysis.Packet) bool, stdout, stderr io.Writer) int {
 	if f, ok := stdout.(*os.File); !ok || !term.IsTerminal(f.Fd()) {
 		fmt.Fprintf(stderr, "synscope: the interactive view needs a terminal: add --report or --json\n")
-		return 2
+		return 1
 	}
 	var sources []ui.Source
 	defer func() {

@@ -110,13 +110,13 @@ func TestExitStatuses(t *testing.T) {
 		stderr string // substring
 		stdout string // substring
 	}{
-		{"no input", []string{"--json"}, 2, "no capture given", ""},
-		{"unknown flag", []string{"-r", "testdata/seed-client.pcap", "--bogus"}, 2, `unknown flag "--bogus"`, ""},
-		{"both outputs", []string{"-r", "testdata/seed-client.pcap", "--json", "--report"}, 2, "cannot be used together", ""},
+		{"no input", []string{"--json"}, 1, "no capture given", ""},
+		{"unknown flag", []string{"-r", "testdata/seed-client.pcap", "--bogus"}, 1, "unknown flag --bogus", ""},
+		{"both outputs", []string{"-r", "testdata/seed-client.pcap", "--json", "--report"}, 1, "cannot be used together", ""},
 		{"missing file", []string{"-r", filepath.Join(dir, "nope.pcap"), "--json"}, 1, "nope.pcap: cannot open: no such file or directory", ""},
 		{"not a capture", []string{"-r", junk, "--json"}, 1, "junk.pcap: not a pcap or pcapng file", ""},
 		{"truncated", []string{"-r", trunc, "--report"}, 1, "trunc.pcap: damaged at byte", "damaged at byte"},
-		{"bad filter", []string{"-r", "testdata/seed-client.pcap", "--json", "tcp[13]", "&", "2", "!=", "0"}, 2, "filter", ""},
+		{"bad filter", []string{"-r", "testdata/seed-client.pcap", "--json", "tcp[13]", "&", "2", "!=", "0"}, 1, "filter", ""},
 		{"filter drops all", []string{"-r", "testdata/seed-client.pcap", "--report", "port", "80"}, 0, "", "0 TCP flows"},
 		{"filter keeps", []string{"-r", "testdata/seed-client-vlan.pcap", "--report", "vlan", "and", "host", "10.110.233.50", "and", "port", "443"}, 0, "", "1 TCP flow"},
 		{"help", []string{"--help"}, 0, "", "usage: synscope"},
@@ -133,7 +133,7 @@ func TestExitStatuses(t *testing.T) {
 			if !strings.Contains(out, tc.stdout) {
 				t.Errorf("stdout lacks %q:\n%s", tc.stdout, out)
 			}
-			if tc.code != 0 && tc.code != 2 && strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+			if tc.code != 0 && strings.Count(strings.TrimSpace(errs), "\n") != 0 {
 				t.Errorf("stderr is not one line: %q", errs)
 			}
 		})
@@ -266,7 +266,7 @@ func TestExportCLI(t *testing.T) {
 		t.Errorf("export of nothing: exit %d %q", code, stdout)
 	}
 	code, _, errs = runCLI(t, "-r", "testdata/seed-client.pcap", "--flow", "1")
-	if code != 2 || !strings.Contains(errs, "add -w FILE") {
+	if code != 1 || !strings.Contains(errs, "add -w FILE") {
 		t.Errorf("--flow without -w: exit %d %q", code, errs)
 	}
 }

@@ -22,12 +22,13 @@ func TestTUIFlags(t *testing.T) {
 		stderr string
 		stdout string
 	}{
-		{"no capture", nil, 2, "no capture given: use -r FILE, or --demo", ""},
-		{"unknown theme", []string{"--demo", "--theme", "pink"}, 2, `unknown theme "pink": use dark, light, high-contrast, mono`, ""},
-		{"theme without name", []string{"--demo", "--theme"}, 2, "needs a theme name", ""},
+		{"no capture", nil, 1, "no capture given: use -r FILE, or --demo", ""},
+		{"unknown theme", []string{"--demo", "--theme", "pink"}, 1, "--theme pink: no such theme: use dark, light, high-contrast, mono", ""},
+		{"theme without name", []string{"--demo", "--theme"}, 1, "needs a theme name", ""},
+		{"empty theme", []string{"--demo", "--theme="}, 1, "flag --theme needs a theme name", ""},
 		// The tests' stdout is not a terminal: the TUI says so rather than
 		// drawing into a pipe.
-		{"not a terminal", []string{"-r", "testdata/seed-client.pcap"}, 2, "the interactive view needs a terminal", ""},
+		{"not a terminal", []string{"-r", "testdata/seed-client.pcap"}, 1, "the interactive view needs a terminal", ""},
 		// --demo's captures are the seed's three capture points.
 		{"demo report", []string{"--demo", "--report", "--theme=mono"}, 0, "", "path: client → fw-inside → fw-outside"},
 		{"demo json", []string{"--demo", "--json"}, 0, "", `"capture":"fw-outside"`},

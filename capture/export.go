@@ -42,14 +42,37 @@ func ExportFormat(path string) string {
 	return "pcap"
 }
 
+// compressedExts are the names of compressed files. An export is written
+// uncompressed whatever its name, so one of these would be a pcap file
+// that its name says is not.
+var compressedExts = []string{".gz", ".gzip", ".tgz", ".z", ".bz2", ".xz", ".lz4", ".zst", ".zip", ".7z"}
+
+// CheckExportName refuses a name that asks for a compressed file. Exports
+// are not compressed: on a full disk an export keeps the packets that
+// fitted by cutting the file after its last whole record
+// (AtomicFile.CommitPartial), and a gzip stream cut anywhere is damaged;
+// ending it cleanly would take a trailer written to the full disk. Any
+// other name is pcap, or pcapng for .pcapng (ExportFormat).
+func CheckExportName(path string) error {
+	ext := strings.ToLower(filepath.Ext(path))
+	if slices.Contains(compressedExts, ext) {
+		return fmt.Errorf("%s: cannot write a compressed (%s) capture: name it .pcapng or .pcap, and compress it afterwards", path, ext)
+	}
+	return nil
+}
+
 // Export writes the sources' items to path, byte for byte with their
 // original time stamps, link types and precision, in capture order (source
 // by source). A .pcapng path gets one interface per source interface and
 // each item's comments; a pcap holds one link type, and a nanosecond
 // time-stamp format when any source has finer than microsecond time stamps.
 // The file is written atomically and created 0600; an existing one is
-// replaced only with overwrite. It returns the number of packets written.
+// replaced only with overwrite. A compressed name is refused
+// (CheckExportName). It returns the number of packets written.
 func Export(path string, srcs []ExportSource, overwrite bool) (int, error) {
+	if err := CheckExportName(path); err != nil {
+		return 0, err
+	}
 	format := ExportFormat(path)
 	var (
 		lt      layers.LinkType

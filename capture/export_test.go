@@ -2,6 +2,8 @@ package capture_test
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -206,8 +208,8 @@ func TestExportRefusesToOverwriteOrFollowLinks(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "x.pcap")
 	os.WriteFile(out, []byte("precious"), 0o600)
-	if _, err := capture.Export(out, src, false); err == nil || !strings.Contains(err.Error(), "already exists") {
-		t.Errorf("overwrote without leave: %v", err)
+	if _, err := capture.Export(out, src, false); err == nil || !strings.Contains(err.Error(), "already exists") || !errors.Is(err, fs.ErrExist) {
+		t.Errorf("overwrote without leave: %v (want fs.ErrExist, for the command line to name --overwrite)", err)
 	}
 	if b, _ := os.ReadFile(out); string(b) != "precious" {
 		t.Errorf("existing file changed")
@@ -229,6 +231,35 @@ func TestExportRefusesToOverwriteOrFollowLinks(t *testing.T) {
 	for _, e := range entries {
 		if strings.Contains(e.Name(), ".tmp") {
 			t.Errorf("temporary file left behind: %s", e.Name())
+		}
+	}
+}
+
+// TestExportRefusesCompressedNames: exports are written uncompressed, so a
+// name that says compressed is refused, and nothing is written, rather
+// than a pcap under a .gz name (as -w out.pcap.gz once gave).
+func TestExportRefusesCompressedNames(t *testing.T) {
+	recs, r := readAll(t, "../testdata/seed-outside.pcap")
+	defer r.Close()
+	src := []capture.ExportSource{{Reader: r, Items: allItems(recs)}}
+	dir := t.TempDir()
+	for _, name := range []string{"x.pcap.gz", "x.pcapng.GZ", "x.gzip", "x.tgz", "x.pcap.xz", "x.pcap.zst", "x.pcap.bz2", "x.pcap.Z", "x.lz4", "x.zip", "x.7z"} {
+		out := filepath.Join(dir, name)
+		ext := strings.ToLower(filepath.Ext(name))
+		want := out + ": cannot write a compressed (" + ext + ") capture: name it .pcapng or .pcap, and compress it afterwards"
+		if _, err := capture.Export(out, src, true); err == nil || err.Error() != want {
+			t.Errorf("%s: %v, want %q", name, err, want)
+		}
+		if err := capture.CheckExportName(out); err == nil || err.Error() != want {
+			t.Errorf("CheckExportName(%s): %v", name, err)
+		}
+		if _, err := os.Lstat(out); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s was written: %v", name, err)
+		}
+	}
+	for _, name := range []string{"x.pcap", "x.pcapng", "x.cap", "x.txt", "gz", "x.gz.pcap"} {
+		if err := capture.CheckExportName(filepath.Join(dir, name)); err != nil {
+			t.Errorf("CheckExportName(%s): %v", name, err)
 		}
 	}
 }

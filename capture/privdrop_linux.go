@@ -3,6 +3,7 @@
 package capture
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -76,7 +77,10 @@ func lookupUser(name string) (*user.User, error) {
 			return u, nil
 		}
 	}
-	return nil, fmt.Errorf("-Z %s: no such user: %v", name, err)
+	if errors.As(err, new(user.UnknownUserError)) {
+		return nil, fmt.Errorf("-Z %s: no such user", name)
+	}
+	return nil, fmt.Errorf("-Z %s: looking up the user: %v", name, err)
 }
 
 // clearCapabilities empties the ambient, inheritable, permitted and

@@ -116,3 +116,16 @@ func dropPrivilegesChild(t *testing.T) {
 	_, err = capture.OpenLive(capture.LiveOptions{Interface: "lo"})
 	fmt.Printf("RESULT reopen=%v\nRESULT reopen_is_permission=%v\n", err, errors.Is(err, capture.ErrPermission))
 }
+
+// TestDropPrivilegesUnknownUser: -Z with a user that does not exist is one
+// line naming the flag, before anything changes (so it runs in-process, as
+// any user). It once read "-Z x: no such user: user: unknown user x".
+func TestDropPrivilegesUnknownUser(t *testing.T) {
+	const name = "synscope-no-such-user"
+	if _, err := user.Lookup(name); err == nil {
+		t.Skipf("a user %s exists here", name)
+	}
+	if err := capture.DropPrivileges(name); err == nil || err.Error() != "-Z "+name+": no such user" {
+		t.Errorf("DropPrivileges(%q): %v, want \"-Z %s: no such user\"", name, err, name)
+	}
+}

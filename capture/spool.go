@@ -511,9 +511,13 @@ func openSegment(seg SpoolSegment) (*segmentReader, error) {
 // time stamps: a .pcapng file with the spool's interfaces and each item's
 // comments, else a pcap file with nanosecond time stamps. The file is
 // written atomically and created 0600; an existing one is replaced only
-// with overwrite. It returns the number of packets written; a packet
-// rotated out of the spool fails the export (nothing is written).
+// with overwrite; a compressed name is refused (CheckExportName). It
+// returns the number of packets written; a packet rotated out of the spool
+// fails the export (nothing is written).
 func (s *Spool) Export(path string, items []ExportItem, overwrite bool) (int, error) {
+	if err := CheckExportName(path); err != nil {
+		return 0, err
+	}
 	items = slices.Clone(items)
 	slices.SortFunc(items, func(a, b ExportItem) int { return cmp.Compare(a.Frame, b.Frame) })
 	var pw *PcapWriter

@@ -379,6 +379,14 @@ func TestSpoolExport(t *testing.T) {
 			t.Errorf("%s again without overwrite: %v", name, err)
 		}
 	}
+	// A compressed name is refused, as for a file's export.
+	gz := filepath.Join(dir, "out.pcap.gz")
+	if _, err := sp.Export(gz, items, false); err == nil || !strings.Contains(err.Error(), "cannot write a compressed (.gz) capture") {
+		t.Errorf("export to %s: %v", gz, err)
+	}
+	if _, err := os.Stat(gz); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused export left %s: %v", gz, err)
+	}
 	// A packet that is not there fails the whole export.
 	bad := append(items, capture.ExportItem{Frame: 999, Offset: 0})
 	path := filepath.Join(dir, "bad.pcapng")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -278,12 +279,23 @@ func checkTarget(path string, overwrite bool) error {
 	case err != nil:
 		return fmt.Errorf("%s: %w", path, pathErr(err))
 	case !overwrite:
-		return fmt.Errorf("%s: already exists; choose another name or allow overwriting", path)
+		return existsError(path)
 	case !fi.Mode().IsRegular():
 		return fmt.Errorf("%s: exists and is not a regular file; refusing to replace it", path)
 	}
 	return nil
 }
+
+// existsError says that path exists and may not be replaced. It is
+// fs.ErrExist to errors.Is, so that a caller can name its own way of
+// allowing it (the command line's --overwrite, the view's y).
+type existsError string
+
+func (e existsError) Error() string {
+	return string(e) + ": already exists; choose another name or allow overwriting"
+}
+
+func (e existsError) Unwrap() error { return fs.ErrExist }
 
 // Commit flushes the file to disk and puts it in place. Without overwrite
 // it is linked to its name, which fails if a file of that name appeared in
@@ -309,7 +321,7 @@ func (a *AtomicFile) Commit() error {
 			return nil
 		}
 		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("%s: already exists; choose another name or allow overwriting", a.path)
+			return existsError(a.path)
 		}
 		// A file system without hard links: check, then rename.
 		if err := checkTarget(a.path, false); err != nil {
