@@ -39,7 +39,13 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 		// 40k or 100k flows); peak RSS grows by 2-3% (DEVELOPERS.md).
 		defer debug.SetGCPercent(debug.SetGCPercent(200))
 	}
-	if o.write != "" && len(o.flows) == 0 && len(o.expr) > 0 {
+	// Several inputs are the points of one path: the expression picks
+	// connections, each whole and at every point, once they are joined
+	// (a connection whose flow matches at one point only, behind a NAT,
+	// is still compared with the others). Leaving packets out before
+	// that would leave out its flows at the other points.
+	selectConns := len(o.inputs()) > 1 && match != nil
+	if o.write != "" && len(o.flows) == 0 && len(o.expr) > 0 || selectConns {
 		// -w OUT EXPR: the expression picks whole flows, it does not
 		// leave packets out of them.
 		cfg.Match, cfg.Mark = nil, match
@@ -79,13 +85,6 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 			break
 		}
 	}
-	if o.write != "" {
-		if err := export(o, all, stdout); err != nil {
-			fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(err.Error(), false))
-			return 1
-		}
-		return status
-	}
 	var (
 		results []*analysis.Result
 		pa      *analysis.Path
@@ -93,7 +92,7 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 	for _, l := range all {
 		results = append(results, l.res)
 	}
-	if len(all) > 1 {
+	if len(all) > 1 && (o.write == "" || selectConns) {
 		var closers []io.Closer
 		pa, closers = correlate(all)
 		defer func() {
@@ -101,6 +100,30 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 				c.Close()
 			}
 		}()
+		if selectConns {
+			pa = pa.Select((*analysis.Connection).Marked)
+			results = pa.Results()
+		}
+	} else if selectConns {
+		// One input was read (the others could not be): its flows
+		// that matched.
+		for i, res := range results {
+			kept := *res
+			kept.Flows = nil
+			for _, f := range res.Flows {
+				if f.Marked {
+					kept.Flows = append(kept.Flows, f)
+				}
+			}
+			results[i] = &kept
+		}
+	}
+	if o.write != "" {
+		if err := export(o, all, results, pa != nil, stdout); err != nil {
+			fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(err.Error(), false))
+			return 1
+		}
+		return status
 	}
 	var err error
 	switch {
@@ -141,18 +164,24 @@ func correlate(all []loaded) (*analysis.Path, []io.Closer) {
 }
 
 // export writes the flows the flags pick (--flow IDs, or those with a
-// packet matching EXPR, or all) of every input to o.write.
-func export(o options, all []loaded, stdout io.Writer) error {
+// packet matching EXPR, or all) of every input to o.write. With several
+// inputs joined and selected by EXPR (selected), results holds each
+// point's flows of the connections EXPR picked.
+func export(o options, all []loaded, results []*analysis.Result, selected bool, stdout io.Writer) error {
 	var (
 		srcs  []capture.ExportSource
 		flows int
 	)
-	for _, l := range all {
+	for i, l := range all {
 		ids := o.flows
 		switch {
 		case len(ids) > 0:
 			if len(all) > 1 {
 				return fmt.Errorf("--flow picks flows of one capture; give one -r with it")
+			}
+		case selected:
+			for _, f := range results[i].Flows {
+				ids = append(ids, f.ID)
 			}
 		case len(o.expr) > 0:
 			ids = l.res.MarkedIDs()

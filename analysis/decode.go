@@ -9,6 +9,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/synscope/synscope/analysis/filter"
 	"github.com/synscope/synscope/capture"
 )
 
@@ -108,13 +109,13 @@ func (d *Decoder) Decode(rec *capture.Record, p *Packet) {
 	// Cleared in place, then set: a composite literal assigned to *p is
 	// built in a temporary on the stack and copied (424 bytes twice, the
 	// copy stalling on the fields just stored), a tenth of Decode.
-	frags := p.FragmentFrames[:0]
+	frags, outer := p.FragmentFrames[:0], p.Outer[:0]
 	*p = Packet{}
 	p.Frame, p.Offset, p.Time = rec.Frame, rec.Offset, rec.Timestamp
 	p.WireLen, p.CapLen = int(rec.OrigLen), len(rec.Data)
 	p.LinkType, p.Direction = rec.LinkType, rec.Direction
 	p.TCPOffset = -1
-	p.FragmentFrames = frags
+	p.FragmentFrames, p.Outer = frags, outer
 	data := rec.Data
 	if !d.slow && d.fast(p, data, rec.LinkType) {
 		return
@@ -174,12 +175,14 @@ func (d *Decoder) walk(p *Packet, typ gopacket.LayerType, data []byte, off int, 
 				p.Tunnel = TunnelIPIP
 			}
 			ipDepth++
+			p.keepOuter()
 			d.recordIPv4(p, data, off)
 		case layers.LayerTypeIPv6:
 			if ipDepth > 0 && p.Tunnel == TunnelNone {
 				p.Tunnel = TunnelIPIP
 			}
 			ipDepth++
+			p.keepOuter()
 			d.recordIPv6(p, data, off)
 		case layers.LayerTypeIPv6Fragment:
 			p.IPID = d.ip6f.Identification
@@ -200,6 +203,18 @@ func (d *Decoder) walk(p *Packet, typ gopacket.LayerType, data []byte, off int, 
 		data = payload
 		typ = next
 	}
+}
+
+// keepOuter appends the IP header recorded so far, if any, to p.Outer
+// before a tunnelled one replaces it: the tunnel's addresses, protocol
+// and, over UDP (VXLAN, Geneve), ports. IPVersion rather than walk's depth
+// tells, as a tunnel in a reassembled datagram is walked afresh.
+func (p *Packet) keepOuter() {
+	if p.IPVersion == 0 {
+		return
+	}
+	p.Outer = append(p.Outer, filter.IPLayer{IPVersion: int(p.IPVersion), Src: p.Src, Dst: p.Dst, Proto: p.Proto,
+		HasPorts: p.Proto == uint8(layers.IPProtocolUDP), SrcPort: p.SrcPort, DstPort: p.DstPort})
 }
 
 // fast decodes the common frame without gopacket's layers: Ethernet with

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/synscope/synscope/analysis/filter"
 	"github.com/synscope/synscope/capture"
 )
 
@@ -115,6 +116,13 @@ type Packet struct {
 	VLAN   [4]uint16 // 802.1Q tags, outermost first
 	NVLAN  int
 	Tunnel Tunnel
+	// Outer lists the IP headers the innermost IP datagram was tunnelled
+	// in, outermost first, each with the ports of the UDP header after it
+	// for VXLAN and Geneve; empty without a tunnel. It is what the packet
+	// filter tests besides the innermost layer (tcpdump users filter on
+	// the tunnel endpoints). Like FragmentFrames, it is valid until the
+	// next Decode.
+	Outer []filter.IPLayer
 
 	IPVersion uint8 // 0 when no IP layer was found
 	Src, Dst  netip.Addr

@@ -130,6 +130,87 @@ type Path struct {
 // ConnectionOf returns the connection a flow belongs to.
 func (pa *Path) ConnectionOf(f *Flow) *Connection { return pa.conn[f] }
 
+// Conn returns the connection with the given id, or nil when there is none
+// (or Select left it out).
+func (pa *Path) Conn(id int) *Connection {
+	i, ok := slices.BinarySearchFunc(pa.Conns, id, func(c *Connection, id int) int { return cmp.Compare(c.ID, id) })
+	if !ok {
+		return nil
+	}
+	return pa.Conns[i]
+}
+
+// Marked reports whether the connection's flow at any point is marked
+// (Config.Mark): with several captures, the packet filter picks
+// connections, whatever address NAT gave them at each point.
+func (c *Connection) Marked() bool {
+	for _, f := range c.Flows {
+		if f != nil && f.Marked {
+			return true
+		}
+	}
+	return false
+}
+
+// Select returns the path restricted to the connections keep accepts,
+// each whole: with its flow at every point, its path findings, and its id.
+// The points' Results are restricted to those flows (Results). The clock
+// offsets stay those estimated from every connection (the more matched
+// packets, the better the estimate), and each point's path.clock_offset
+// finding moves to the first connection kept that can carry it when the
+// one it was on is left out. pa is not changed.
+func (pa *Path) Select(keep func(*Connection) bool) *Path {
+	out := *pa
+	out.Conns = nil
+	out.conn = map[*Flow]*Connection{}
+	out.Findings = map[*Flow][]PathFinding{}
+	for _, c := range pa.Conns {
+		if !keep(c) {
+			continue
+		}
+		out.Conns = append(out.Conns, c)
+		for _, f := range c.Flows {
+			if f != nil {
+				out.conn[f] = c
+				if fs, ok := pa.Findings[f]; ok {
+					out.Findings[f] = fs
+				}
+			}
+		}
+	}
+	for i := 1; i < len(pa.points); i++ {
+		was, now := pa.clockConn(i), out.clockConn(i)
+		if math.IsNaN(pa.Offset[i]) || was == now || now == nil {
+			continue
+		}
+		f := now.Flows[i]
+		out.Findings[f] = append(slices.Clip(out.Findings[f]), pa.clockFinding(i, now))
+	}
+	out.points = make([]Point, len(pa.points))
+	for i, p := range pa.points {
+		res := *p.Result
+		res.Flows = nil
+		for _, f := range p.Result.Flows {
+			if out.conn[f] != nil {
+				res.Flows = append(res.Flows, f)
+			}
+		}
+		p.Result = &res
+		out.points[i] = p
+	}
+	return &out
+}
+
+// Results returns each point's Result, in path order: as given to
+// Correlate, or restricted to the connections Select kept.
+func (pa *Path) Results() []*Result {
+	out := make([]*Result, len(pa.points))
+	for i, p := range pa.points {
+		out[i] = p.Result
+	}
+	return out
+}
+
 // segKey identifies a segment independently of the capture point: its
 // direction, sequence and acknowledgement numbers relative to each side's
 // ISN there, its SYN/FIN/RST flags, and its occurrence (retransmissions are
@@ -256,19 +337,31 @@ func Correlate(points []Point) *Path {
 		}
 		// The offset is said once per point, on the first flow of
 		// that point joined with the first point.
-		for _, c := range pa.Conns {
-			if c.Flows[0] != nil && c.Flows[i] != nil {
-				f := c.Flows[i]
-				d := pa.Offset[i]
-				pa.add(f, PathFinding{Code: PathClockOffset, Point: i, Frame: f.FirstFrame, RelatedPoint: 0,
-					RelatedFrame: c.Flows[0].FirstFrame, Seconds: round6(d),
-					Message: fmt.Sprintf("%s's clock is %s %s %s's (estimated from matched packets, path delay taken out)",
-						pa.Points[i], clockSpan(math.Abs(d)), aheadBehind(d), pa.Points[0])})
-				break
-			}
+		if c := pa.clockConn(i); c != nil {
+			pa.add(c.Flows[i], pa.clockFinding(i, c))
 		}
 	}
 	return pa
+}
+
+// clockConn returns the first connection seen at point i and at the first
+// point, whose flow at point i says point i's clock offset; nil if none.
+func (pa *Path) clockConn(i int) *Connection {
+	for _, c := range pa.Conns {
+		if c.Flows[0] != nil && c.Flows[i] != nil {
+			return c
+		}
+	}
+	return nil
+}
+
+// clockFinding says point i's clock offset on connection c's flow there.
+func (pa *Path) clockFinding(i int, c *Connection) PathFinding {
+	f, d := c.Flows[i], pa.Offset[i]
+	return PathFinding{Code: PathClockOffset, Point: i, Frame: f.FirstFrame, RelatedPoint: 0,
+		RelatedFrame: c.Flows[0].FirstFrame, Seconds: round6(d),
+		Message: fmt.Sprintf("%s's clock is %s %s %s's (estimated from matched packets, path delay taken out)",
+			pa.Points[i], clockSpan(math.Abs(d)), aheadBehind(d), pa.Points[0])}
 }
 
 func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }

@@ -29,6 +29,8 @@ type FlowSummary struct {
 	// Evicted is set in a summary Analyzer.Changed returns for a flow
 	// that was evicted (Config.MaxFlows): the list should drop it.
 	Evicted bool
+	// Marked is Flow.Marked: a packet of the flow matched Config.Mark.
+	Marked bool
 }
 
 // Summary returns the flow's summary. Before Finish, status and handshake
@@ -48,7 +50,7 @@ func (f *Flow) Summary() FlowSummary {
 	if !f.finished {
 		s.Status, s.Handshake = f.provisional()
 	}
-	s.Evicted = f.evicted
+	s.Evicted, s.Marked = f.evicted, f.Marked
 	return s
 }
 

@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/synscope/synscope/analysis"
 	"github.com/synscope/synscope/themes"
 )
 
@@ -53,8 +54,10 @@ type listModel struct {
 	marks map[flowRef]bool
 
 	// points names the capture points in path mode, when the rows are
-	// connections.
+	// connections; path holds the connections, whose flows at every point
+	// the filter's address words are tested on.
 	points []string
+	path   *analysis.Path
 }
 
 func newListModel(c *common, ncaps int) listModel {
@@ -104,6 +107,7 @@ func (l listModel) refresh() (listModel, tea.Cmd) {
 	if q.hasMarked() {
 		q.marks = maps.Clone(l.marks)
 	}
+	q.path = l.path
 	rows, counts, col, desc, ncaps, gen := l.rows, l.counts, l.sortCol, l.sortDesc, l.ncaps, l.gen
 	sel, hasSel, prev := l.sel, l.hasSel, l.view
 	if len(rows) <= syncViewLimit {

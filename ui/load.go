@@ -60,7 +60,13 @@ type loader struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	match  func(*analysis.Packet) bool
-	now    func() time.Time
+	// selectConns is set when the filter picks connections (several
+	// captures, as points of one path): it marks flows instead of
+	// leaving packets out (Config.Mark), and the connections with a
+	// marked flow are kept once the points are joined (analysis.Path
+	// Select), whole at every point.
+	selectConns bool
+	now         func() time.Time
 	// maxFlows is the analysis's bound on flows kept (Config.MaxFlows,
 	// or its default).
 	maxFlows int
@@ -70,7 +76,8 @@ type loader struct {
 
 func newLoader(sources []Source, match func(*analysis.Packet) bool, maxFlows int, now func() time.Time) *loader {
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &loader{start: now(), ctx: ctx, cancel: cancel, match: match, now: now, maxFlows: maxFlows}
+	l := &loader{start: now(), ctx: ctx, cancel: cancel, match: match, now: now, maxFlows: maxFlows,
+		selectConns: len(sources) > 1 && match != nil}
 	if maxFlows <= 0 {
 		l.maxFlows = analysis.DefaultMaxFlows()
 	}
@@ -80,7 +87,11 @@ func newLoader(sources []Source, match func(*analysis.Packet) bool, maxFlows int
 			c.size = s.Reader.Size()
 			c.store = fileStore(s.Reader)
 		}
-		c.an = analysis.NewAnalyzer(analysis.Config{Name: s.Name, Match: match, MaxFlows: maxFlows})
+		cfg := analysis.Config{Name: s.Name, Match: match, MaxFlows: maxFlows}
+		if l.selectConns {
+			cfg.Match, cfg.Mark = nil, match
+		}
+		c.an = analysis.NewAnalyzer(cfg)
 		l.caps = append(l.caps, c)
 	}
 	return l
@@ -209,7 +220,7 @@ func (l *loader) snapshot(now time.Time) SnapshotMsg {
 			if c.final == nil {
 				c.final = make([]Row, 0, len(c.res.Flows))
 				for _, f := range c.res.Flows {
-					if f != nil {
+					if f != nil && (f.Marked || !l.selectConns) {
 						c.final = append(c.final, Row{Cap: i, FlowSummary: f.Summary()})
 					}
 				}
@@ -234,7 +245,11 @@ func (l *loader) snapshot(now time.Time) SnapshotMsg {
 			pr := c.an.Progress()
 			s.Rows = slices.Grow(s.Rows, pr.Flows)
 			for sm := range c.an.AllSummaries() {
-				s.Rows = append(s.Rows, Row{Cap: i, FlowSummary: sm})
+				// Until the points are joined, the flows that
+				// matched the filter themselves.
+				if sm.Marked || !l.selectConns {
+					s.Rows = append(s.Rows, Row{Cap: i, FlowSummary: sm})
+				}
 			}
 			p.Frames, p.Flows, p.Evicted, p.MaxFlows = pr.Frames, pr.Flows, pr.Evicted, l.maxFlows
 		}

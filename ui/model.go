@@ -206,7 +206,7 @@ func (m Model) applySnapshot(s SnapshotMsg) (Model, tea.Cmd) {
 		for i, c := range m.loader.caps {
 			stores[i] = c.store
 		}
-		cmds = append(cmds, correlateCmd(m.caps, stores))
+		cmds = append(cmds, correlateCmd(m.caps, stores, m.loader.selectConns))
 	}
 	if m.hasPending && m.state == stateList && m.caps[m.pending.cap].Done {
 		m.hasPending = false

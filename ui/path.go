@@ -22,14 +22,22 @@ const pathCap = -1
 // pathMsg carries the capture points joined.
 type pathMsg struct{ pa *analysis.Path }
 
-// correlateCmd joins the captures, off the UI goroutine. The bytes a
-// finding names are read back through the captures' stores.
-func correlateCmd(caps []CapProgress, stores []*packetStore) tea.Cmd {
+// correlateCmd joins the captures, off the UI goroutine, and keeps the
+// connections the command-line filter picked when selectConns is set
+// (loader.selectConns). The bytes a finding names are read back through
+// the captures' stores.
+func correlateCmd(caps []CapProgress, stores []*packetStore, selectConns bool) tea.Cmd {
 	points := make([]analysis.Point, len(caps))
 	for i, c := range caps {
 		points[i] = analysis.Point{Name: c.Name, Result: c.Result, Reread: stores[i].readAt}
 	}
-	return func() tea.Msg { return pathMsg{pa: analysis.Correlate(points)} }
+	return func() tea.Msg {
+		pa := analysis.Correlate(points)
+		if selectConns {
+			pa = pa.Select((*analysis.Connection).Marked)
+		}
+		return pathMsg{pa: pa}
+	}
 }
 
 // pathRows makes a row of each connection: the flow at the first point
@@ -107,7 +115,7 @@ func (m Model) applyPath(pa *analysis.Path) (Model, tea.Cmd) {
 		}
 	}
 	m.list.marks = marks
-	m.list.points = pa.Points
+	m.list.points, m.list.path = pa.Points, pa
 	rows, counts := pathRows(pa, m.c.g)
 	var cmd tea.Cmd
 	m.list, cmd = m.list.setRows(rows, counts)
@@ -116,10 +124,10 @@ func (m Model) applyPath(pa *analysis.Path) (Model, tea.Cmd) {
 
 // conn returns the connection with the given id.
 func (m *Model) conn(id int) *analysis.Connection {
-	if m.path == nil || id < 1 || id > len(m.path.Conns) {
+	if m.path == nil {
 		return nil
 	}
-	return m.path.Conns[id-1]
+	return m.path.Conn(id)
 }
 
 // pathExportJob writes connections: one export source per capture point,

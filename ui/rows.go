@@ -213,6 +213,11 @@ type term struct {
 type query struct {
 	terms []term
 	marks map[flowRef]bool // for "marked"
+	// path holds the connections of path mode's rows: on a connection,
+	// a word about addresses and ports holds when it holds for its flow
+	// at any point, as NAT gives it other ones at each (host:X finds the
+	// connection seen with X behind the NAT, -host:X leaves it out).
+	path *analysis.Path
 }
 
 // filterHelp is the reminder of the filter words.
@@ -258,8 +263,14 @@ func parseQuery(s string, ncaps int) (query, error) {
 			w += ":" + words[i] // "port 443" is port:443
 		}
 		k, v, ok := strings.Cut(w, ":")
-		// An IPv6 address has colons: "2001:db8::1" is text, not a key.
 		if ok && !isKey(k) {
+			// An address, or an address and port, has colons:
+			// "2001:db8::1", "[2001:db8::1]:443", "10.1.2.3:443" and
+			// ":443" are text. Another key is a mistake, which as
+			// text would quietly match nothing.
+			if !addressText(w) {
+				return query{}, fmt.Errorf("%s: unknown key %s (%s)", w, k, keyNames)
+			}
 			ok = false
 		}
 		if !ok {
@@ -281,6 +292,25 @@ func parseQuery(s string, ncaps int) (query, error) {
 		return query{}, errors.New("not: nothing follows it")
 	}
 	return q, nil
+}
+
+// keyNames lists the filter keys, for the error on another.
+const keyNames = "status, port, host, net, code, hs, cap"
+
+// addressText reports whether w, which has a colon, can be (part of) an
+// address or an address and port as the list writes them: hex digits,
+// dots, colons and brackets, then perhaps a zone after %.
+func addressText(w string) bool {
+	w, _, _ = strings.Cut(w, "%")
+	for _, c := range w {
+		switch {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F',
+			c == '.', c == ':', c == '[', c == ']':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func isKey(k string) bool {
@@ -392,34 +422,29 @@ func codesMatching(v string) uint64 {
 func (q *query) match(r *Row, buf []byte) bool {
 	for i := range q.terms {
 		t := &q.terms[i]
-		if t.test(r, q.marks, buf) == t.neg {
+		if t.test(r, q, buf) == t.neg {
 			return false
 		}
 	}
 	return true
 }
 
-func (t *term) test(r *Row, marks map[flowRef]bool, buf []byte) bool {
+func (t *term) test(r *Row, q *query, buf []byte) bool {
 	switch t.kind {
-	case termText:
-		buf = r.Client.AppendTo(buf[:0])
-		buf = append(buf, ' ')
-		buf = r.Server.AppendTo(buf)
-		// Addresses are written in lower case; a zone may not be.
-		for i, c := range buf {
-			if c >= 'A' && c <= 'Z' {
-				buf[i] = c + 'a' - 'A'
+	case termText, termPort, termHost, termNet:
+		if r.Cap == pathCap && q.path != nil {
+			if c := q.path.Conn(r.ID); c != nil {
+				for _, f := range c.Flows {
+					if f != nil && t.testEnds(f.Client(), f.Server(), buf) {
+						return true
+					}
+				}
+				return false
 			}
 		}
-		return bytes.Contains(buf, t.lower)
+		return t.testEnds(r.Client, r.Server, buf)
 	case termStatus:
 		return r.Status == t.status
-	case termPort:
-		return r.Client.Port() == t.port || r.Server.Port() == t.port
-	case termHost:
-		return r.Client.Addr().Unmap() == t.addr || r.Server.Addr().Unmap() == t.addr
-	case termNet:
-		return t.prefix.Contains(r.Client.Addr().Unmap()) || t.prefix.Contains(r.Server.Addr().Unmap())
 	case termCode:
 		return r.Codes&t.codes != 0
 	case termHandshake:
@@ -431,9 +456,33 @@ func (t *term) test(r *Row, marks map[flowRef]bool, buf []byte) bool {
 		}
 		return r.Cap == t.cap
 	case termMarked:
-		return marks[r.ref()]
+		return q.marks[r.ref()]
 	}
 	return true
+}
+
+// testEnds tests a word about addresses and ports on a flow's ends.
+func (t *term) testEnds(client, server netip.AddrPort, buf []byte) bool {
+	switch t.kind {
+	case termText:
+		buf = client.AppendTo(buf[:0])
+		buf = append(buf, ' ')
+		buf = server.AppendTo(buf)
+		// Addresses are written in lower case; a zone may not be.
+		for i, c := range buf {
+			if c >= 'A' && c <= 'Z' {
+				buf[i] = c + 'a' - 'A'
+			}
+		}
+		return bytes.Contains(buf, t.lower)
+	case termPort:
+		return client.Port() == t.port || server.Port() == t.port
+	case termHost:
+		return client.Addr().Unmap() == t.addr || server.Addr().Unmap() == t.addr
+	case termNet:
+		return t.prefix.Contains(client.Addr().Unmap()) || t.prefix.Contains(server.Addr().Unmap())
+	}
+	return false
 }
 
 // listView is the list as shown: the rows of a snapshot, the indexes of

@@ -49,7 +49,19 @@
 // Every IP-level primitive (host, net, port, portrange, proto, ip, ip6, tcp,
 // udp...) looks at the innermost IP layer and its transport header, as the
 // decoder reports them in Fields. "ip" is true when that layer is IPv4, "tcp"
-// when its protocol (after IPv6 extension headers) is 6. An IPv4 address
+// when its protocol (after IPv6 extension headers) is 6.
+//
+// Tunnels: an IP-level primitive also matches when it matches any IP header
+// of a tunnel around the innermost layer (Fields.Outer: VXLAN, Geneve, GRE,
+// IP-in-IP), with the UDP ports of VXLAN and Geneve. Network engineers
+// filter on the tunnel endpoints ("host 192.0.2.1", "udp port 4789", as
+// tcpdump reads them) and on the connection inside ("host 10.1.2.3", "tcp
+// port 443"); both work. Each primitive is tested on one layer at a time:
+// "tcp port 443" needs TCP and port 443 in the same layer, but "udp port
+// 4789 and tcp port 443" is the HTTPS connection inside VXLAN. A negated
+// primitive is negated as a whole: "not udp" leaves out every packet that
+// went through VXLAN, "not host 192.0.2.1" every packet of that tunnel
+// endpoint. An IPv4 address
 // never matches an IPv6 packet, including one carrying the IPv4-mapped form
 // ::ffff:a.b.c.d, and vice versa (as in tcpdump; write "host ::ffff:1.2.3.4"
 // to match the mapped form inside IPv6). port and portrange need
@@ -72,8 +84,11 @@
 // IP-level primitives match at any VLAN depth ("host 10.0.0.1" matches a
 // QinQ-tagged packet; tcpdump needs "vlan and vlan and host 10.0.0.1" and
 // then only matches frames with exactly two tags), in tunnels they look at the
-// inner packet, "tcp" and "port" follow all IPv6 extension headers, and "host"
-// does not match ARP/RARP packets (there are no ARP fields).
+// inner packet as well as the outer headers (tcpdump sees only the outermost
+// header unless the expression steps in with libpcap's "geneve": there "tcp"
+// does not match a VXLAN packet, and "not tcp" does), "tcp" and "port"
+// follow all IPv6 extension headers, and "host" does not match ARP/RARP
+// packets (there are no ARP fields).
 //
 // # Rejected
 //
@@ -105,7 +120,7 @@ import (
 )
 
 // Fields are what the decoder extracted from one packet, innermost IP and
-// transport layer.
+// transport layer, and the IP headers of the tunnels around it.
 type Fields struct {
 	// VLANs holds the 802.1Q/802.1ad (QinQ) tag VLAN IDs, outermost first.
 	VLANs [4]uint16
@@ -127,6 +142,23 @@ type Fields struct {
 	SrcPort, DstPort uint16
 	// Length is the wire (original) length of the frame, for less/greater.
 	Length int
+	// Outer lists the IP headers the innermost one was tunnelled in
+	// (VXLAN, Geneve, GRE, IP-in-IP), outermost first; empty without a
+	// tunnel. An IP-level primitive matches when it matches the innermost
+	// layer or any of these.
+	Outer []IPLayer
+}
+
+// IPLayer is one IP header of a tunnel around the innermost datagram: its
+// addresses, its protocol, and the ports of the UDP header after it when the
+// tunnel runs over UDP (VXLAN, Geneve). The fields mean what Fields' fields
+// of the same names mean.
+type IPLayer struct {
+	IPVersion        int
+	Src, Dst         netip.Addr
+	Proto            uint8
+	HasPorts         bool
+	SrcPort, DstPort uint16
 }
 
 // Expr is a compiled filter expression. The zero value and a nil *Expr match
@@ -171,7 +203,9 @@ func (e *Expr) Match(f *Fields) bool {
 	if f == nil {
 		f = &zero
 	}
-	return e.root.match(f)
+	in := IPLayer{IPVersion: f.IPVersion, Src: f.Src, Dst: f.Dst, Proto: f.Proto,
+		HasPorts: f.HasPorts, SrcPort: f.SrcPort, DstPort: f.DstPort}
+	return e.root.match(f, &in)
 }
 
 // String returns the canonical form of e: every primitive with all its
@@ -204,26 +238,27 @@ type node struct {
 	p    prim    // opPrim
 }
 
-func (n *node) match(f *Fields) bool {
+// match evaluates n on f, whose innermost IP layer is in.
+func (n *node) match(f *Fields, in *IPLayer) bool {
 	switch n.op {
 	case opAnd:
 		for _, k := range n.kids {
-			if !k.match(f) {
+			if !k.match(f, in) {
 				return false
 			}
 		}
 		return true
 	case opOr:
 		for _, k := range n.kids {
-			if k.match(f) {
+			if k.match(f, in) {
 				return true
 			}
 		}
 		return false
 	case opNot:
-		return !n.kids[0].match(f)
+		return !n.kids[0].match(f, in)
 	default:
-		return n.p.match(f)
+		return n.p.match(f, in)
 	}
 }
 
@@ -303,7 +338,40 @@ type prim struct {
 	hasID  bool
 }
 
-func (p *prim) match(f *Fields) bool {
+// match evaluates the primitive on f, whose innermost IP layer is in: the
+// frame-level ones on the frame, the IP-level ones on in and then on each
+// tunnel header around it, true at the first layer that matches. Each
+// layer is tested on its own ("src host A and dst port B" may find A in
+// the outer header and B in the inner one, but "tcp port 80" needs both in
+// one layer), as tcpdump tests each primitive at its own offset.
+func (p *prim) match(f *Fields, in *IPLayer) bool {
+	switch p.kind {
+	case pVLAN:
+		if f.NVLAN <= p.depth {
+			return false
+		}
+		if !p.hasID {
+			return true
+		}
+		return p.depth < len(f.VLANs) && int(f.VLANs[p.depth]) == p.num
+	case pLess:
+		return int64(f.Length) <= p.size
+	case pGreater:
+		return int64(f.Length) >= p.size
+	}
+	if p.matchIP(in) {
+		return true
+	}
+	for i := range f.Outer {
+		if p.matchIP(&f.Outer[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchIP evaluates an IP-level primitive on one IP layer.
+func (p *prim) matchIP(f *IPLayer) bool {
 	switch p.kind {
 	case pHost:
 		if !ipVersionIs(f, p.addr) {
@@ -345,18 +413,6 @@ func (p *prim) match(f *Fields) bool {
 		return int(f.Proto) == p.num
 	case pIPVer:
 		return int(p.ipver) == f.IPVersion
-	case pVLAN:
-		if f.NVLAN <= p.depth {
-			return false
-		}
-		if !p.hasID {
-			return true
-		}
-		return p.depth < len(f.VLANs) && int(f.VLANs[p.depth]) == p.num
-	case pLess:
-		return int64(f.Length) <= p.size
-	case pGreater:
-		return int64(f.Length) >= p.size
 	}
 	return false
 }
@@ -374,9 +430,8 @@ func (p *prim) dirMatch(src, dst bool) bool {
 	}
 }
 
-// ipVersionIs reports whether the packet's innermost IP version is the
-// family of a.
-func ipVersionIs(f *Fields, a netip.Addr) bool {
+// ipVersionIs reports whether the layer's IP version is the family of a.
+func ipVersionIs(f *IPLayer, a netip.Addr) bool {
 	if a.Is4() {
 		return f.IPVersion == 4
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -254,7 +255,7 @@ func TestCaptureDecodes(t *testing.T) {
 				got.HasPorts, got.SrcPort, got.DstPort = true, uint16(l.SrcPort), uint16(l.DstPort)
 			}
 		}
-		if got != want {
+		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: decoded %+v\nwant %+v", tp.name, got, want)
 		}
 	}

@@ -587,6 +587,7 @@ func matcherFields(p *analysis.Packet) filter.Fields {
 	return filter.Fields{
 		VLANs: p.VLAN, NVLAN: p.NVLAN, IPVersion: int(p.IPVersion), Src: p.Src, Dst: p.Dst, Proto: p.Proto,
 		HasPorts: p.HasTCP || p.Proto == 17, SrcPort: p.SrcPort, DstPort: p.DstPort, Length: p.WireLen,
+		Outer: p.Outer,
 	}
 }
 
