@@ -115,6 +115,11 @@ type Packet struct {
 	VLAN   [4]uint16 // 802.1Q tags, outermost first
 	NVLAN  int
 	Tunnel Tunnel
+	// Undecoded is set on a frame that may hold TCP but whose insides
+	// the decoder could not reach: an unknown link type, or an
+	// encapsulation it does not follow, which carried UndecodedProto.
+	Undecoded      Undecoded
+	UndecodedProto uint16
 
 	IPVersion uint8 // 0 when no IP layer was found
 	Src, Dst  netip.Addr
