@@ -80,6 +80,12 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 		if res.Evicted > 0 {
 			fmt.Fprintf(stderr, "synscope: %s: %s\n", ui.Safe(in.name, false), evictedNote(res))
 		}
+		if note := res.NotDecodedNote(); note != "" {
+			// Not damage (the exit status stays 0), but never silent:
+			// a capture of a link type synscope cannot read would
+			// otherwise look like one without TCP.
+			fmt.Fprintf(stderr, "synscope: %s: %s: any TCP in them is not in the output\n", ui.Safe(in.name, false), note)
+		}
 		all = append(all, loaded{in: in, reader: r, res: res})
 		if ctx.Err() != nil {
 			break

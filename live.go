@@ -461,6 +461,9 @@ func (p *livePipeline) summary(stderr io.Writer, say func(string)) {
 	if p.res != nil && p.res.Evicted > 0 {
 		say(evictedNote(p.res))
 	}
+	if p.res != nil && p.res.NotDecodedFrames > 0 {
+		say(p.res.NotDecodedNote() + ": any TCP in them is not in the output")
+	}
 	if st := p.spoolStats; st.Rotations > 0 {
 		fmt.Fprintf(stderr, "%d spool rotation%s: the oldest %d packets were rotated out of the spool\n",
 			st.Rotations, plural(int(st.Rotations)), st.RotatedPackets)
@@ -480,7 +483,7 @@ func (p *livePipeline) Status() ui.LiveStatus {
 
 func (p *livePipeline) status(pr analysis.Progress) ui.LiveStatus {
 	st := ui.LiveStatus{Packets: p.lr.n.Load(), Flows: pr.Flows, QueueDrops: p.h.Dropped(),
-		Evicted: pr.Evicted, MaxFlows: p.o.maxFlows}
+		Evicted: pr.Evicted, MaxFlows: p.o.maxFlows, NotDecoded: pr.NotDecoded}
 	if st.MaxFlows == 0 {
 		st.MaxFlows = analysis.DefaultMaxFlows()
 	}

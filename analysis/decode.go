@@ -51,6 +51,11 @@ type Decoder struct {
 	udp   layers.UDP
 	vxlan layers.VXLAN
 	gen   layers.Geneve
+	// Layers gopacket has no DecodingLayer for (encap.go), and ERSPAN.
+	ppp    pppLayer
+	pppoe  pppoeLayer
+	mpls   mplsLayer
+	erspan layers.ERSPANII
 
 	reasm *reassembler
 	// slow turns the fast path off (for the test that compares the two).
@@ -64,6 +69,7 @@ func NewDecoder() *Decoder {
 	for _, l := range []gopacket.DecodingLayer{
 		&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6,
 		&d.ip6x, &d.ip6f, &d.gre, &d.udp, &d.vxlan, &d.gen,
+		&d.ppp, &d.pppoe, &d.mpls, &d.erspan,
 	} {
 		c = c.Put(l)
 	}
@@ -73,34 +79,6 @@ func NewDecoder() *Decoder {
 
 // SetTruncated implements gopacket.DecodeFeedback.
 func (d *Decoder) SetTruncated() { d.truncated = true }
-
-// firstLayer maps a capture's link type to the first layer to decode.
-func firstLayer(lt layers.LinkType, data []byte) gopacket.LayerType {
-	switch lt {
-	case layers.LinkTypeEthernet:
-		return layers.LayerTypeEthernet
-	case layers.LinkTypeLinuxSLL:
-		return layers.LayerTypeLinuxSLL
-	case layers.LinkTypeLinuxSLL2:
-		return layers.LayerTypeLinuxSLL2
-	case layers.LinkTypeNull, layers.LinkTypeLoop:
-		return layers.LayerTypeLoopback
-	case linkTypeRawIPv4:
-		return layers.LayerTypeIPv4
-	case linkTypeRawIPv6:
-		return layers.LayerTypeIPv6
-	case linkTypeRaw, 12, 14:
-		if len(data) > 0 {
-			switch data[0] >> 4 {
-			case 4:
-				return layers.LayerTypeIPv4
-			case 6:
-				return layers.LayerTypeIPv6
-			}
-		}
-	}
-	return gopacket.LayerTypeZero
-}
 
 // Decode decodes one record into p, which it resets first. It never fails:
 // what cannot be decoded is recorded in p.MalformedLayer and friends, and a
@@ -120,21 +98,24 @@ func (d *Decoder) Decode(rec *capture.Record, p *Packet) {
 	if !d.slow && d.fast(p, data, rec.LinkType) {
 		return
 	}
-	typ := firstLayer(rec.LinkType, data)
-	if typ == gopacket.LayerTypeZero {
-		if rec.LinkType == linkTypeRaw || rec.LinkType == 12 || rec.LinkType == 14 {
-			if len(data) > 0 {
-				p.malformed("IP", 0, fmt.Sprintf("IP version %d is neither 4 nor 6", data[0]>>4))
-			}
-		}
+	typ, off, known := linkHeader(p, rec.LinkType, data)
+	if !known {
+		p.Undecoded = UndecodedLinkType
 		return
 	}
-	d.walk(p, typ, data, 0, rec.Frame, rec.Timestamp)
+	if typ == gopacket.LayerTypeZero {
+		return
+	}
+	d.walk(p, typ, data[off:], off, rec.Frame, rec.Timestamp)
 }
 
 // walk decodes layers from typ onwards. data starts at byte off of the frame.
 func (d *Decoder) walk(p *Packet, typ gopacket.LayerType, data []byte, off int, frame uint64, ts int64) {
 	ipDepth := 0
+	// The layer that named typ, and the Ethernet type that did when a
+	// link layer named it: what notFollowed needs to know.
+	var prev gopacket.LayerType
+	var et uint16
 	for range maxDecodeLayers {
 		if typ == layers.LayerTypeTCP {
 			d.decodeTCP(p, data, off)
@@ -146,6 +127,7 @@ func (d *Decoder) walk(p *Packet, typ gopacket.LayerType, data []byte, off int, 
 		}
 		dec, ok := d.layers.Decoder(typ)
 		if !ok {
+			d.notFollowed(p, prev, et, data)
 			return
 		}
 		d.truncated = false
@@ -156,17 +138,23 @@ func (d *Decoder) walk(p *Packet, typ gopacket.LayerType, data []byte, off int, 
 		contents := len(dec.(interface{ LayerContents() []byte }).LayerContents())
 		next := dec.NextLayerType()
 		payload := dec.LayerPayload()
+		nextEt := uint16(0)
 		switch typ {
+		case layers.LayerTypeEthernet:
+			nextEt = uint16(d.eth.EthernetType)
 		case layers.LayerTypeDot1Q:
+			nextEt = uint16(d.dot1q.Type)
 			if p.NVLAN < len(p.VLAN) {
 				p.VLAN[p.NVLAN] = d.dot1q.VLANIdentifier
 				p.NVLAN++
 			}
 		case layers.LayerTypeLinuxSLL:
+			nextEt = uint16(d.sll.EthernetType)
 			if p.Direction == capture.DirUnknown {
 				p.Direction = sllDirection(uint16(d.sll.PacketType))
 			}
 		case layers.LayerTypeLinuxSLL2:
+			nextEt = uint16(d.sll2.ProtocolType)
 			if p.Direction == capture.DirUnknown {
 				p.Direction = sllDirection(uint16(d.sll2.PacketType))
 			}
@@ -188,6 +176,21 @@ func (d *Decoder) walk(p *Packet, typ gopacket.LayerType, data []byte, off int, 
 			p.IPID = d.ip6f.Identification
 		case layers.LayerTypeGRE:
 			p.Tunnel = TunnelGRE
+			if d.gre.Protocol == etherTypeWCCP {
+				// A web cache redirect: WCCPv2 puts a 4-byte
+				// redirect header before the IP header, v1 none;
+				// like Wireshark, take a first byte that does not
+				// start an IPv4 header for the redirect header.
+				if len(payload) > 0 && payload[0]>>4 != 4 {
+					if len(payload) < 4 {
+						p.malformed("WCCP", off+contents, fmt.Sprintf("WCCP redirect header truncated: %d of 4 bytes captured", len(payload)))
+						return
+					}
+					contents += 4
+					payload = payload[4:]
+				}
+				next = ipByVersion(payload)
+			}
 		case layers.LayerTypeUDP:
 			p.Proto = uint8(layers.IPProtocolUDP)
 			p.SrcPort, p.DstPort = uint16(d.udp.SrcPort), uint16(d.udp.DstPort)
@@ -201,6 +204,7 @@ func (d *Decoder) walk(p *Packet, typ gopacket.LayerType, data []byte, off int, 
 		}
 		off += contents
 		data = payload
+		prev, et = typ, nextEt
 		typ = next
 	}
 }
@@ -215,6 +219,33 @@ func (p *Packet) keepOuter() {
 	}
 	p.Outer = append(p.Outer, filter.IPLayer{IPVersion: int(p.IPVersion), Src: p.Src, Dst: p.Dst, Proto: p.Proto,
 		HasPorts: p.Proto == uint8(layers.IPProtocolUDP), SrcPort: p.SrcPort, DstPort: p.DstPort})
+}
+
+// notFollowed notes on p, whose next layer the decoder does not follow,
+// whether that layer may hold TCP (Packet.Undecoded). data is the next
+// layer's bytes; prev is the layer that named it, et the Ethernet type
+// that did when a link layer named it.
+func (d *Decoder) notFollowed(p *Packet, prev gopacket.LayerType, et uint16, data []byte) {
+	if len(data) == 0 {
+		return
+	}
+	switch {
+	case prev == layers.LayerTypeGRE:
+		switch proto := uint16(d.gre.Protocol); proto {
+		case uint16(layers.EthernetTypeARP), etherTypeOSI, etherTypeNHRP, etherTypeCDP:
+			// Not a carrier of IP datagrams.
+		default:
+			p.Undecoded, p.UndecodedProto = UndecodedGRE, proto
+		}
+	case prev == layers.LayerTypeMPLS:
+		p.Undecoded, p.UndecodedProto = UndecodedMPLS, uint16(data[0]>>4)
+	case prev == layers.LayerTypePPP:
+		if pppCarrier(d.ppp.proto) != "" {
+			p.Undecoded, p.UndecodedProto = UndecodedPPP, d.ppp.proto
+		}
+	case et == etherTypeMACsec || et == etherTypePBB || et == etherTypeCMD:
+		p.Undecoded, p.UndecodedProto = UndecodedEtherType, et
+	}
 }
 
 // fast decodes the common frame without gopacket's layers: Ethernet with

@@ -49,6 +49,13 @@ type Result struct {
 	// Malformed lists damaged frames that could not be put in a flow.
 	Malformed      []CaptureFinding
 	MalformedCount uint64
+	// NotDecoded counts the frames the decoder could not look inside
+	// (an unknown link type, an encapsulation it does not follow), by
+	// what stopped it, in the order first met: the TCP they may hold is
+	// in no flow (NotDecodedNote says so). NotDecodedFrames counts them
+	// all, also past the kinds NotDecoded has room for.
+	NotDecoded       []NotDecoded
+	NotDecodedFrames uint64
 	// Damage says where a damaged capture stops being readable; the
 	// result holds everything before it. Empty when the file read cleanly.
 	Damage string
@@ -157,6 +164,9 @@ func (a *Analyzer) Add(rec *capture.Record) {
 func (a *Analyzer) addPacket(p *Packet) {
 	if a.cfg.Match != nil && !a.cfg.Match(p) {
 		a.res.Filtered++
+		if p.Undecoded != UndecodedNone {
+			a.res.notDecoded(p) // the filter could not look inside either
+		}
 		return
 	}
 	h := uint64(0)
@@ -178,6 +188,9 @@ const (
 func (a *Analyzer) addHashed(p *Packet, h uint64, mark int8) {
 	a.tick++
 	if !p.HasTCP {
+		if p.Undecoded != UndecodedNone {
+			a.res.notDecoded(p)
+		}
 		if p.MalformedLayer != "" && (p.Proto == 6 || p.IPVersion == 0 || p.MalformedLayer == "TCP") {
 			a.res.MalformedCount++
 			if len(a.res.Malformed) < maxFindingsPerCode {

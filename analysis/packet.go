@@ -123,6 +123,11 @@ type Packet struct {
 	// the tunnel endpoints). Like FragmentFrames, it is valid until the
 	// next Decode.
 	Outer []filter.IPLayer
+	// Undecoded is set on a frame that may hold TCP but whose insides
+	// the decoder could not reach: an unknown link type, or an
+	// encapsulation it does not follow, which carried UndecodedProto.
+	Undecoded      Undecoded
+	UndecodedProto uint16
 
 	IPVersion uint8 // 0 when no IP layer was found
 	Src, Dst  netip.Addr

@@ -63,6 +63,9 @@ func runPipelined(ctx context.Context, r *capture.Reader, a *Analyzer) error {
 			a.res.Frames++
 			if b.state[i] == dropped {
 				a.res.Filtered++
+				if p.Undecoded != UndecodedNone {
+					a.res.notDecoded(p)
+				}
 				continue
 			}
 			a.addHashed(p, b.hash[i], b.state[i])
@@ -151,6 +154,9 @@ func (a *Analyzer) addDecoded(p *Packet, hash uint64, state int8) {
 	a.res.Frames++
 	if state == dropped {
 		a.res.Filtered++
+		if p.Undecoded != UndecodedNone {
+			a.res.notDecoded(p)
+		}
 		return
 	}
 	a.addHashed(p, hash, state)

@@ -189,11 +189,14 @@ type Progress struct {
 	TCPFrames uint64
 	Flows     int    // flows kept
 	Evicted   uint64 // flows evicted (Config.MaxFlows)
+	// NotDecoded counts the frames the decoder could not look inside
+	// (Result.NotDecodedFrames).
+	NotDecoded uint64
 }
 
 // Progress returns the counts so far.
 func (a *Analyzer) Progress() Progress {
-	return Progress{Frames: a.res.Frames, TCPFrames: a.res.TCPFrames, Flows: a.live, Evicted: a.res.Evicted}
+	return Progress{Frames: a.res.Frames, TCPFrames: a.res.TCPFrames, Flows: a.live, Evicted: a.res.Evicted, NotDecoded: a.res.NotDecodedFrames}
 }
 
 const _ = uint(64 - numCodes) // FlowSummary.Codes holds one bit per code

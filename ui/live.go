@@ -42,6 +42,7 @@ type LiveStatus struct {
 	Flows          int
 	Evicted        uint64 // flows evicted to stay within --max-flows
 	MaxFlows       int    // that bound
+	NotDecoded     uint64 // frames the decoder could not look inside
 	KernelDrops    uint64 // the kernel's ring was full
 	QueueDrops     uint64 // the analysis fell behind the capture
 	Rotations      uint64 // spool files rotated out
@@ -64,7 +65,8 @@ type LiveNote struct {
 
 // same reports whether two statuses show the same thing.
 func (s LiveStatus) same(t LiveStatus) bool {
-	return s.Packets == t.Packets && s.Flows == t.Flows && s.Evicted == t.Evicted && s.KernelDrops == t.KernelDrops && s.QueueDrops == t.QueueDrops &&
+	return s.Packets == t.Packets && s.Flows == t.Flows && s.Evicted == t.Evicted && s.NotDecoded == t.NotDecoded &&
+		s.KernelDrops == t.KernelDrops && s.QueueDrops == t.QueueDrops &&
 		s.Rotations == t.Rotations && s.OldestFrame == t.OldestFrame && s.Stopped == t.Stopped && len(s.Notes) == len(t.Notes)
 }
 
@@ -183,6 +185,9 @@ func (m *Model) liveProgress() string {
 	parts = append(parts, drops)
 	if s.Evicted > 0 {
 		parts = append(parts, m.evictedNote(s.Evicted))
+	}
+	if s.NotDecoded > 0 {
+		parts = append(parts, m.notDecodedNote(s.NotDecoded))
 	}
 	if s.Rotations > 0 {
 		// The oldest part of the spool is gone: drill-down and export

@@ -85,7 +85,7 @@ func (f *fakeLive) Status() LiveStatus {
 	defer f.mu.Unlock()
 	st := f.st
 	pr := f.an.Progress()
-	st.Flows, st.Evicted = pr.Flows, pr.Evicted
+	st.Flows, st.Evicted, st.NotDecoded = pr.Flows, pr.Evicted, pr.NotDecoded
 	if pr.Evicted > 0 {
 		st.MaxFlows = pr.Flows
 	}

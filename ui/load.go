@@ -125,6 +125,7 @@ type CapProgress struct {
 	Flows       int
 	Evicted     uint64 // flows evicted to stay within MaxFlows
 	MaxFlows    int    // the bound that applied
+	NotDecoded  uint64 // frames the decoder could not look inside
 	Done        bool
 	Err         string // damage or a read error, already made Safe
 	Result      *analysis.Result
@@ -236,6 +237,7 @@ func (l *loader) snapshot(now time.Time) SnapshotMsg {
 			p.Flows = len(c.res.Flows)
 			p.Frames = c.res.Frames
 			p.Evicted, p.MaxFlows = c.res.Evicted, c.res.MaxFlows
+			p.NotDecoded = c.res.NotDecodedFrames
 			p.Result = c.res
 			if c.err != nil {
 				p.Err = c.err.Error()
@@ -252,6 +254,7 @@ func (l *loader) snapshot(now time.Time) SnapshotMsg {
 				}
 			}
 			p.Frames, p.Flows, p.Evicted, p.MaxFlows = pr.Frames, pr.Flows, pr.Evicted, l.maxFlows
+			p.NotDecoded = pr.NotDecoded
 		}
 		c.mu.Unlock()
 		if c.store.err != nil {

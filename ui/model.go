@@ -592,7 +592,7 @@ func (m *Model) titleLine() string {
 func (m *Model) progressLine() string {
 	st, g := m.c.styles, m.c.g
 	var read, total int64
-	var frames, evicted uint64
+	var frames, evicted, undecoded uint64
 	flows := 0
 	known := true
 	for _, c := range m.caps {
@@ -600,6 +600,7 @@ func (m *Model) progressLine() string {
 		frames += c.Frames
 		flows += c.Flows
 		evicted += c.Evicted
+		undecoded += c.NotDecoded
 		if c.Size < 0 {
 			known = false
 		}
@@ -620,6 +621,9 @@ func (m *Model) progressLine() string {
 			fmt.Sprintf("%s flow%s", commas(uint64(all)), plural(all))}
 		if evicted > 0 {
 			parts = append(parts, m.evictedNote(evicted))
+		}
+		if undecoded > 0 {
+			parts = append(parts, m.notDecodedNote(undecoded))
 		}
 		if shown != all {
 			parts = append(parts, fmt.Sprintf("%s shown", commas(uint64(shown))))
@@ -651,6 +655,9 @@ func (m *Model) progressLine() string {
 	if evicted > 0 {
 		parts = append(parts, m.evictedNote(evicted))
 	}
+	if undecoded > 0 {
+		parts = append(parts, m.notDecodedNote(undecoded))
+	}
 	if rate > 0 {
 		parts = append(parts, humanBytes(int64(rate))+"B/s")
 		if known && total > read {
@@ -673,6 +680,13 @@ func (m *Model) evictedNote(n uint64) string {
 		}
 	}
 	return st.Status.Warning.Render(s)
+}
+
+// notDecodedNote counts the frames the decoder could not look inside (a
+// link type or encapsulation it does not read): their TCP is in no flow.
+// The status line says which they are.
+func (m *Model) notDecodedNote(n uint64) string {
+	return m.c.styles.Status.Warning.Render(fmt.Sprintf("%s %s not decoded", m.c.g.Warning, commas(n)))
 }
 
 // fitProgress ends the progress line's parts with what the list shows
@@ -733,6 +747,16 @@ func (m *Model) statusLine() string {
 		if c.Err != "" {
 			return st.Error.Render(m.c.g.Invalid + " " + m.c.safe(c.Err) + ": the flows hold everything before it")
 		}
+	}
+	for _, c := range m.caps {
+		if c.Result == nil || c.Result.NotDecodedFrames == 0 {
+			continue
+		}
+		note := c.Result.NotDecodedNote()
+		if len(m.caps) > 1 {
+			note = m.c.safe(c.Name) + ": " + note
+		}
+		return st.Status.Warning.Render(m.c.g.Warning + " " + note + ": their TCP is in no flow")
 	}
 	return ""
 }

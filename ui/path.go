@@ -182,15 +182,19 @@ func joinedConns(pa *analysis.Path) int {
 // frames, the connections, and each point's clock against the first.
 func (m *Model) pathProgress() string {
 	pa := m.path
-	var frames, evicted uint64
+	var frames, evicted, undecoded uint64
 	for _, c := range m.caps {
 		frames += c.Frames
 		evicted += c.Evicted
+		undecoded += c.NotDecoded
 	}
 	parts := []string{fmt.Sprintf("%s frame%s", commas(frames), plural(int(frames))),
 		fmt.Sprintf("%d connection%s, %d at more than one point", len(pa.Conns), plural(len(pa.Conns)), joinedConns(pa))}
 	if evicted > 0 {
 		parts = append(parts, m.evictedNote(evicted))
+	}
+	if undecoded > 0 {
+		parts = append(parts, m.notDecodedNote(undecoded))
 	}
 	var offs []string
 	for i := 1; i < len(pa.Points); i++ {

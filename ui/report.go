@@ -88,8 +88,18 @@ func SeverityGlyph(g themes.Glyphs, s analysis.Severity) string {
 func (rp *reporter) safe(s string) string { return Safe(s, rp.o.ASCII) }
 
 func (rp *reporter) capture(res *analysis.Result) {
-	fmt.Fprintf(rp.w, "%s: %d frame%s, %d TCP flow%s", rp.safe(res.Name), res.Frames, plural(int(res.Frames)),
+	head := fmt.Sprintf("%s: %d frame%s, %d TCP flow%s", rp.safe(res.Name), res.Frames, plural(int(res.Frames)),
 		len(res.Flows), plural(len(res.Flows)))
+	if note := res.NotDecodedNote(); note != "" {
+		// Frames it could not look inside: their TCP is not here, and
+		// the heading says so, on its line when it fits.
+		if utf8.RuneCountInString(head)+2+len(note) <= rp.o.Width {
+			head += "; " + note
+		} else {
+			head += ";\n" + strings.Join(Wrap(note, rp.o.Width, "  ", "    "), "\n")
+		}
+	}
+	rp.w.WriteString(head)
 	if res.Evicted > 0 {
 		// The flows left out are counted where the report starts, not
 		// only on stderr: a report saved to a file says it is partial.

@@ -1,0 +1,95 @@
+package ui
+
+import (
+	"bytes"
+	"path/filepath"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/synscope/synscope/capture"
+)
+
+// serialCapture is the seed client's 12 Ethernet frames with 3 frames of
+// Frame Relay (link type 107, which the decoder does not read) among
+// them, in a pcapng file of two interfaces.
+func serialCapture(t *testing.T) []byte {
+	t.Helper()
+	r, err := capture.Open(filepath.Join(seedDir, "seed-client.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var buf bytes.Buffer
+	w, err := capture.NewPcapngWriter(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eth, _ := w.AddInterface(layers.LinkTypeEthernet, 65535, "eth0")
+	serial, _ := w.AddInterface(layers.LinkTypeFRelay, 65535, "serial0")
+	frame := []byte{0x18, 0x41, 0x03, 0xcc, 0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2}
+	for n := 0; ; n++ {
+		rec, err := r.Next()
+		if err != nil {
+			break
+		}
+		if n%4 == 0 {
+			fr := capture.Record{Timestamp: rec.Timestamp, Data: frame, OrigLen: uint32(len(frame))}
+			if err := w.WritePacket(serial, &fr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.WritePacket(eth, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestNotDecodedNote: frames the decoder could not look inside are counted
+// on the progress line, as the capture is read and once it is, and the
+// status line says which they are; a capture without any says nothing.
+func TestNotDecodedNote(t *testing.T) {
+	data := serialCapture(t)
+	m := newLoaded(t, testConfig([]Source{memSource(t, "serial.pcapng", data)}), 80, 24)
+	mustContain(t, m, "15 frames · 1 flow · ! 3 not decoded · sort",
+		"! 3 frames of link type Frame Relay (107) not decoded: their TCP is in no flow")
+	checkFrame(t, m, 80, 24)
+
+	// While reading: the count so far, on the progress line.
+	m = New(testConfig([]Source{memSource(t, "serial.pcapng", data)}))
+	m.tick = func(int) tea.Cmd { return nil }
+	m = update(t, m, tea.WindowSizeMsg{Width: 120, Height: 40})
+	c := m.loader.caps[0]
+	for range 5 {
+		rec, err := c.rd.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.an.Add(rec)
+	}
+	m = update(t, m, m.loader.snapshot(testClock))
+	if !m.loading {
+		t.Fatal("the capture reads as done")
+	}
+	mustContain(t, m, "5 pkts · 1 flow · ! 1 not decoded")
+
+	// Two captures: the status line names the one.
+	m = newLoaded(t, testConfig([]Source{openFile(t, filepath.Join(seedDir, "seed-client.pcap")), memSource(t, "serial.pcapng", data)}), 120, 40)
+	mustContain(t, m, "! 3 not decoded", "! serial.pcapng: 3 frames of link type Frame Relay (107) not decoded")
+
+	// Live: the count on the progress line.
+	l := newFakeLive(t, memSource(t, "serial.pcapng", data))
+	l.feed(1000)
+	m = newLive(t, l, 120, 40)
+	mustContain(t, m, "15 pkts · 1 flow · drops: 0 kernel, 0 queue · ! 3 not decoded")
+
+	m = newLoaded(t, testConfig(seed(t, "seed-client.pcap")), 80, 24)
+	if containsPlain(m, "not decoded") {
+		t.Errorf("a capture decoded whole says frames were not:\n%s", plain(m))
+	}
+}
