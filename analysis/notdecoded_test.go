@@ -384,6 +384,11 @@ func TestNewLinkHeaders(t *testing.T) {
 						t.Fatalf("frame %d: tunnel %v", rec.Frame, pw.Tunnel)
 					}
 					pw.Tunnel = TunnelNone
+					// and the tunnel's header is kept for the filter.
+					if len(pw.Outer) != 1 || pw.Outer[0].Src != netip.MustParseAddr("10.9.9.1") || pw.Outer[0].Proto != 47 {
+						t.Fatalf("frame %d: outer headers %+v", rec.Frame, pw.Outer)
+					}
+					pw.Outer = nil
 				}
 				if diff := packetDiff(&pe, &pw, moved); diff != "" {
 					t.Fatalf("frame %d (% x): %s", rec.Frame, data[:min(len(data), 64)], diff)
