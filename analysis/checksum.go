@@ -15,6 +15,30 @@ import (
 // so it is never offload, unless its checksum field holds the pseudo-header
 // sum that a stack leaves for its NIC (Linux CHECKSUM_PARTIAL, as on lo).
 
+// Which checksums a checksum finding is about, as bits of Finding.B (and
+// of badSum.sums): for checksum.bad those of its packet, for
+// checksum.offload those of all the packets it counts.
+const (
+	sumIPv4Bad       = 1 << iota // the IPv4 header checksum is wrong
+	sumTCPBad                    // the TCP checksum is wrong
+	sumTCPUnverified             // the TCP segment was not captured whole
+)
+
+// sumsOf returns the checksum bits of a packet with a bad checksum.
+func sumsOf(p *Packet) uint8 {
+	var s uint8
+	if p.IPChecksum == CheckBad {
+		s |= sumIPv4Bad
+	}
+	switch p.TCPChecksum {
+	case CheckBad:
+		s |= sumTCPBad
+	case CheckUnverified:
+		s |= sumTCPUnverified
+	}
+	return s
+}
+
 // offloadSender returns the one address all bad checksums of the capture
 // come from, when that address also sent packets with good checksums after
 // its first bad one in the same flow. It returns the zero Addr otherwise.
@@ -61,6 +85,7 @@ func (f *Flow) finishChecksums(offload netip.Addr) {
 	}
 	var first uint64
 	n := 0
+	var sums uint8
 	for _, b := range f.notes.badSums {
 		// A packet the capture marks as received is not the capturing
 		// host's own, whatever its sender does later.
@@ -74,12 +99,13 @@ func (f *Flow) finishChecksums(offload netip.Addr) {
 				first = b.frame
 			}
 			n++
+			sums |= b.sums
 			continue
 		}
-		f.addFinding(Finding{Code: CodeChecksumBad, Frame: b.frame, A: int64(b.side)})
+		f.addFinding(Finding{Code: CodeChecksumBad, Frame: b.frame, A: int64(b.side), B: int64(b.sums)})
 	}
 	if n > 0 {
-		f.addFinding(Finding{Code: CodeChecksumOffload, Frame: first, A: int64(n)})
+		f.addFinding(Finding{Code: CodeChecksumOffload, Frame: first, A: int64(n), B: int64(sums &^ sumTCPUnverified)})
 	}
 	f.notes.badSums = nil
 }

@@ -59,8 +59,9 @@ func (c copyNote) ok() bool { return c.ipID != 0 }
 // 24-31 the first packet's TTL, 32-39 the copy's, 40-61 the microseconds
 // between them (up to 4.19 s, more than copyWindow), and bit 62 set. Bit 0
 // is the side that sent the packet, where the sequence findings keep it in
-// B (bits 1-7 are 0, so Side(B) still reads it). B stays positive, and the
-// small numbers B holds otherwise never have bit 62.
+// B (Finding.side reads it), and bit 1 headerCutFlag, as on any finding of
+// the sequence analysis. B stays positive, and the small numbers B holds
+// otherwise never have bit 62.
 const (
 	copyFlag      int64 = 1 << 62
 	copyMicrosMax int64 = 1<<22 - 1
@@ -212,7 +213,7 @@ func (fi Finding) IsCopy() bool {
 // appendCopyMessage appends the sentence of a finding about the copy c:
 // what was seen again, the evidence, and what Wireshark calls it.
 func appendCopyMessage(b []byte, fi Finding, c copyNote) []byte {
-	side := Side(fi.B & 1)
+	side := fi.side()
 	switch fi.Code {
 	case CodeSynRetransmit:
 		side = FromClient

@@ -132,6 +132,13 @@ func (d *Decoder) walk(p *Packet, typ gopacket.LayerType, data []byte, off int, 
 		}
 		d.truncated = false
 		if err := dec.DecodeFromBytes(data, d); err != nil {
+			if need := headerNeed(typ, data); len(data) < need && off+len(data) == p.CapLen && p.CapLen < p.WireLen {
+				// The header runs past the bytes captured of a frame
+				// the capture cut short: sent, not captured.
+				p.malformed(typ.String(), off+len(data), fmt.Sprintf("header not captured whole: %d of %d bytes (snap length)", len(data), need))
+				p.HeaderCut = true
+				return
+			}
 			p.malformed(typ.String(), off, err.Error())
 			return
 		}
@@ -246,6 +253,56 @@ func (d *Decoder) notFollowed(p *Packet, prev gopacket.LayerType, et uint16, dat
 	case et == etherTypeMACsec || et == etherTypePBB || et == etherTypeCMD:
 		p.Undecoded, p.UndecodedProto = UndecodedEtherType, et
 	}
+}
+
+// headerNeed is how many bytes the header of a layer of type typ takes, as
+// far as its first bytes (data) tell; 0 for a layer it does not know.
+// walk compares it with the bytes captured to tell a header the snap
+// length cut short from a damaged one.
+func headerNeed(typ gopacket.LayerType, data []byte) int {
+	switch typ {
+	case layers.LayerTypeEthernet:
+		return 14
+	case layers.LayerTypeDot1Q, layers.LayerTypeLoopback:
+		return 4
+	case layers.LayerTypeLinuxSLL:
+		return 16
+	case layers.LayerTypeLinuxSLL2:
+		return 20
+	case layers.LayerTypeIPv4:
+		if len(data) == 0 {
+			return 20
+		}
+		if data[0]>>4 != 4 || data[0]&0x0f < 5 {
+			return 0 // damaged, however much was captured
+		}
+		return int(data[0]&0x0f) * 4
+	case layers.LayerTypeIPv6:
+		if len(data) > 0 && data[0]>>4 != 6 {
+			return 0
+		}
+		return 40
+	case layers.LayerTypeIPv6HopByHop, layers.LayerTypeIPv6Routing, layers.LayerTypeIPv6Destination:
+		if len(data) > 1 {
+			return (int(data[1]) + 1) * 8
+		}
+		return 8
+	case layers.LayerTypeIPv6Fragment, layers.LayerTypeUDP, layers.LayerTypeVXLAN:
+		return 8
+	case layers.LayerTypeGeneve:
+		if len(data) > 0 {
+			return 8 + int(data[0]&0x3f)*4
+		}
+		return 8
+	case layers.LayerTypeGRE:
+		n := 4
+		if len(data) > 0 {
+			// Checksum and offset, key, sequence number.
+			n += 4*int(data[0]>>7|data[0]>>6&1) + 4*int(data[0]>>5&1) + 4*int(data[0]>>4&1)
+		}
+		return n
+	}
+	return 0
 }
 
 // fast decodes the common frame without gopacket's layers: Ethernet with
@@ -500,6 +557,9 @@ func (d *Decoder) fragment(p *Packet, data []byte, at int, frame uint64, ts int6
 	}
 	if err != nil {
 		p.malformed(fmt.Sprintf("IPv%d fragment", p.IPVersion), p.IPOffset, err.Error())
+		// Cut by the snap length, the fragment was sent whole: its
+		// datagram is lost to the capture, not damaged.
+		p.HeaderCut = err == errFragTrunc && p.CapLen < p.WireLen
 		return
 	}
 	if full == nil {
@@ -545,31 +605,36 @@ func (d *Decoder) decodeTCPAt(p *Packet, data []byte, off int, segLen int) {
 	p.TCPOffset = off
 	at := max(off, 0)
 	p.Proto = uint8(layers.IPProtocolTCP)
-	if len(data) < 4 {
-		p.malformed("TCP", at, fmt.Sprintf("TCP header truncated: %d of 20 bytes captured", len(data)))
+	if len(data) < 16 {
+		if len(data) >= 4 {
+			p.SrcPort = binary.BigEndian.Uint16(data[0:2])
+			p.DstPort = binary.BigEndian.Uint16(data[2:4])
+		}
+		if segLen >= 20 {
+			// The datagram holds a whole header, the capture only its
+			// first bytes: sent, not captured (snap length). Without
+			// the sequence numbers the segment belongs in no flow.
+			p.malformed("TCP", at+len(data), fmt.Sprintf("header not captured whole: %d of 20 bytes (snap length)", len(data)))
+			p.HeaderCut = true
+			return
+		}
+		p.malformed("TCP", at, fmt.Sprintf("the %d-byte segment is shorter than a TCP header", segLen))
 		return
 	}
+	// Ports, sequence numbers, flags and window: enough for the segment to
+	// count in its flow even if the rest is missing, as Wireshark counts it.
+	p.HasTCP = true
 	p.SrcPort = binary.BigEndian.Uint16(data[0:2])
 	p.DstPort = binary.BigEndian.Uint16(data[2:4])
-	if len(data) >= 16 {
-		// Ports, sequence numbers, flags and window: enough for the
-		// segment to count in its flow even if the rest is missing, as
-		// Wireshark counts it.
-		p.HasTCP = true
-		p.Seq = binary.BigEndian.Uint32(data[4:8])
-		p.Ack = binary.BigEndian.Uint32(data[8:12])
-		p.HeaderLen = int(data[12]>>4) * 4
-		p.NS = data[12]&1 != 0
-		p.Flags = data[13]
-		p.Window = binary.BigEndian.Uint16(data[14:16])
+	p.Seq = binary.BigEndian.Uint32(data[4:8])
+	p.Ack = binary.BigEndian.Uint32(data[8:12])
+	p.HeaderLen = int(data[12]>>4) * 4
+	p.NS = data[12]&1 != 0
+	p.Flags = data[13]
+	p.Window = binary.BigEndian.Uint16(data[14:16])
+	if len(data) >= 20 {
+		p.Urgent = binary.BigEndian.Uint16(data[18:20])
 	}
-	if len(data) < 20 {
-		p.malformed("TCP", at, fmt.Sprintf("TCP header truncated: %d of 20 bytes captured", len(data)))
-		p.TCPChecksum = CheckUnverified
-		p.PayloadLen = max(segLen-max(p.HeaderLen, 20), 0)
-		return
-	}
-	p.Urgent = binary.BigEndian.Uint16(data[18:20])
 	switch {
 	case p.HeaderLen < 20:
 		p.malformed("TCP", at+12, fmt.Sprintf("bad TCP data offset %d (header length %d < 20)", p.HeaderLen/4, p.HeaderLen))
@@ -586,9 +651,18 @@ func (d *Decoder) decodeTCPAt(p *Packet, data []byte, off int, segLen int) {
 	}
 	p.PayloadLen = segLen - p.HeaderLen
 	if len(data) < p.HeaderLen {
-		p.malformed("TCP", at+len(data), fmt.Sprintf("TCP options truncated: %d of %d header bytes captured", len(data), p.HeaderLen))
-		parseOptions(&p.Opts, data[20:])
+		// The segment holds the whole header (HeaderLen <= segLen), the
+		// capture stopped inside it: the snap length (tcpdump -s 54 ends
+		// an Ethernet frame at the fixed TCP header), not damage. The
+		// options captured whole are kept; the rest are unknown.
+		p.HeaderCut = true
 		p.TCPChecksum = CheckUnverified
+		if p.HeaderLen > 20 {
+			parseCutOptions(&p.Opts, data[min(len(data), 20):], p.HeaderLen-20)
+			if p.Opts.Malformed {
+				p.malformed("TCP option", at+20+p.Opts.MalformedAt, "option length runs past the TCP header or is too short for its kind")
+			}
+		}
 		return
 	}
 	parseOptions(&p.Opts, data[20:p.HeaderLen])
@@ -626,12 +700,13 @@ func parseOptions(o *Options, b []byte) {
 	parseOptionList(o, b)
 }
 
-// parseOptionList is parseOptions without its shortcut.
-func parseOptionList(o *Options, b []byte) {
+// parseOptionList is parseOptions without its shortcut. It reports
+// whether it met the end-of-list option.
+func parseOptionList(o *Options, b []byte) bool {
 	for i := 0; i < len(b); {
 		kind := b[i]
 		if kind == 0 { // end of list
-			return
+			return true
 		}
 		if kind == 1 { // no-operation
 			i++
@@ -639,7 +714,7 @@ func parseOptionList(o *Options, b []byte) {
 		}
 		if i+1 >= len(b) || b[i+1] < 2 || i+int(b[i+1]) > len(b) {
 			o.Malformed, o.MalformedAt = true, i
-			return
+			return false
 		}
 		n := int(b[i+1])
 		v := b[i+2 : i+n]
@@ -686,9 +761,45 @@ func parseOptionList(o *Options, b []byte) {
 		}
 		if !ok {
 			o.Malformed, o.MalformedAt = true, i
-			return
+			return false
 		}
 		i += n
+	}
+	return false
+}
+
+// parseCutOptions decodes the options of a TCP header the capture cut
+// short (snap length): b holds the first bytes of its optLen bytes of
+// options. An option that runs past b but not past optLen was sent whole
+// and not captured: it and those after it are unknown (o.Cut), which is
+// not damage. An option whose length is impossible (for its kind, or
+// within the header) is.
+func parseCutOptions(o *Options, b []byte, optLen int) {
+	if parseOptionList(o, b) {
+		return // the list ended before the cut: nothing is missing
+	}
+	if !o.Malformed {
+		o.Cut = true
+		return
+	}
+	i := o.MalformedAt
+	if i+1 >= len(b) {
+		o.Malformed, o.MalformedAt, o.Cut = false, 0, true // its length was not captured
+		return
+	}
+	n, fixed := int(b[i+1]), 0 // fixed: the length of its kind, if it has one
+	switch b[i] {
+	case 2:
+		fixed = 4 // MSS
+	case 3:
+		fixed = 3 // window scale
+	case 4:
+		fixed = 2 // SACK permitted
+	case 8:
+		fixed = 10 // timestamps
+	}
+	if n >= 2 && i+n > len(b) && i+n <= optLen && (fixed == 0 || n == fixed) {
+		o.Malformed, o.MalformedAt, o.Cut = false, 0, true
 	}
 }
 

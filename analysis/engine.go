@@ -56,6 +56,12 @@ type Result struct {
 	// all, also past the kinds NotDecoded has room for.
 	NotDecoded       []NotDecoded
 	NotDecodedFrames uint64
+	// Uncaptured lists frames that could not be put in a flow because
+	// the capture's snap length cut them before their TCP sequence
+	// numbers, or cut an IP fragment: sent whole, captured in part, not
+	// damaged.
+	Uncaptured      []CaptureFinding
+	UncapturedCount uint64
 	// Damage says where a damaged capture stops being readable; the
 	// result holds everything before it. Empty when the file read cleanly.
 	Damage string
@@ -192,9 +198,13 @@ func (a *Analyzer) addHashed(p *Packet, h uint64, mark int8) {
 			a.res.notDecoded(p)
 		}
 		if p.MalformedLayer != "" && (p.Proto == 6 || p.IPVersion == 0 || p.MalformedLayer == "TCP") {
-			a.res.MalformedCount++
-			if len(a.res.Malformed) < maxFindingsPerCode {
-				a.res.Malformed = append(a.res.Malformed, CaptureFinding{p.Frame, p.MalformedLayer, p.MalformedOffset, p.MalformedReason})
+			list, n := &a.res.Malformed, &a.res.MalformedCount
+			if p.HeaderCut {
+				list, n = &a.res.Uncaptured, &a.res.UncapturedCount
+			}
+			*n++
+			if len(*list) < maxFindingsPerCode {
+				*list = append(*list, CaptureFinding{p.Frame, p.MalformedLayer, p.MalformedOffset, p.MalformedReason})
 			}
 		}
 		return
@@ -355,6 +365,9 @@ func (f *Flow) add(p *Packet, side Side, pool *refPool) {
 	if p.BadHeader {
 		bits |= RefBadHeader
 	}
+	if p.HeaderCut {
+		bits |= RefHeaderCut
+	}
 	if p.MalformedLayer != "" {
 		bits |= RefMalformed
 		f.addFinding(Finding{Code: CodeMalformed, Frame: p.Frame, A: int64(p.MalformedOffset)})
@@ -372,7 +385,7 @@ func (f *Flow) add(p *Packet, side Side, pool *refPool) {
 			f.noted = true
 		}
 		if n := f.note(); len(n.badSums) < maxFindingsPerCode {
-			n.badSums = append(n.badSums, badSum{p.Frame, side, p.Direction, p.PartialChecksum && p.IPChecksum != CheckBad})
+			n.badSums = append(n.badSums, badSum{p.Frame, side, p.Direction, p.PartialChecksum && p.IPChecksum != CheckBad, sumsOf(p)})
 		}
 	}
 	if p.TCPChecksum == CheckGood && f.notes != nil && len(f.notes.badSums) > 0 && f.notes.badSums[0].side == side && f.notes.badSums[0].frame < p.Frame {

@@ -147,6 +147,21 @@ func (f Finding) Severity() Severity {
 	return f.Code.Severity()
 }
 
+// headerCutFlag, in B of a finding of the sequence analysis (whose bit 0
+// is the side), marks a frame whose TCP header the capture's snap length
+// cut short (Packet.HeaderCut).
+const headerCutFlag int64 = 1 << 1
+
+// side returns the side that sent the packet of a finding of the sequence
+// analysis, which B holds in bit 0.
+func (fi Finding) side() Side { return Side(fi.B & 1) }
+
+// onHeaderCut reports whether fi is a finding of the sequence analysis on
+// a frame whose TCP header the capture cut short.
+func (fi Finding) onHeaderCut() bool {
+	return fi.Code >= CodeRetransmission && fi.Code <= CodeKeepAlive && fi.B >= 0 && fi.B&headerCutFlag != 0
+}
+
 // maxFindingsPerCode bounds the findings kept per code in one flow; Flow.Counts
 // keeps counting past it.
 const maxFindingsPerCode = 1000

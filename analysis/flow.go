@@ -83,8 +83,9 @@ type PacketRef struct {
 	Len    uint32 // TCP payload length
 	Window uint16
 	Flags  uint8
-	// Bits: refFromServer, refFragment (an earlier fragment of the datagram
-	// completed at a later frame: not counted as a packet), refMalformed.
+	// Bits: RefFromServer, RefFragment (an earlier fragment of the datagram
+	// completed at a later frame: not counted as a packet), RefMalformed
+	// and the others below.
 	Bits uint8
 	// IPLen is the IP datagram's total length; TTL and TOS its hop limit
 	// and traffic class.
@@ -103,6 +104,9 @@ const (
 	// Wireshark leaves such packets out of its conversation table;
 	// synscope keeps them in their flow, where they are evidence.
 	RefBadHeader
+	// RefHeaderCut marks a TCP header the capture's snap length cut
+	// short (Packet.HeaderCut).
+	RefHeaderCut
 )
 
 // Side returns which side sent the packet.
@@ -115,7 +119,10 @@ func (r PacketRef) Side() Side {
 
 // SideOptions are the options one side announced in its SYN or SYN-ACK.
 type SideOptions struct {
-	Seen      bool
+	Seen bool
+	// Cut is set when the capture's snap length cut the options short:
+	// an option missing here may have been sent (Options.Cut).
+	Cut       bool
 	MSS       uint16
 	HasMSS    bool
 	WScale    uint8
@@ -126,7 +133,7 @@ type SideOptions struct {
 }
 
 func optionsOf(o *Options) SideOptions {
-	return SideOptions{Seen: true, MSS: o.MSS, HasMSS: o.HasMSS, WScale: o.WScale, HasWScale: o.HasWScale,
+	return SideOptions{Seen: true, Cut: o.Cut, MSS: o.MSS, HasMSS: o.HasMSS, WScale: o.WScale, HasWScale: o.HasWScale,
 		SACKPerm: o.SACKPerm, HasTS: o.HasTS, TFO: o.TFO}
 }
 
@@ -438,6 +445,7 @@ type badSum struct {
 	dir   capture.Direction // as the capture marks the packet
 	// partial: the field holds the pseudo-header sum the NIC was to finish
 	partial bool
+	sums    uint8 // which checksums (sumIPv4Bad and friends)
 }
 
 // malformedNote keeps what a decode.malformed finding's message needs.

@@ -58,7 +58,7 @@ func (f *Flow) onSyn(p *Packet, cp copyNote) {
 	case p.PayloadLen > 0:
 		f.addFinding(Finding{Code: CodeSynPayload, Frame: p.Frame, A: int64(p.PayloadLen)})
 	}
-	if !p.Opts.HasMSS {
+	if !p.Opts.HasMSS && !p.Opts.Cut {
 		f.addFinding(Finding{Code: CodeMSSMissing, Frame: p.Frame})
 	}
 }
@@ -91,9 +91,14 @@ func (f *Flow) onSynAck(p *Packet, cp copyNote) {
 		f.addFinding(Finding{Code: CodeSynAckWithoutSyn, Frame: p.Frame})
 	} else {
 		expected := h.ClientISN + 1
-		if h.Client.TFO && p.Ack == h.ClientISN+1+uint32(h.SynPayload) {
+		switch {
+		case h.Client.TFO && p.Ack == h.ClientISN+1+uint32(h.SynPayload):
 			expected = p.Ack
 			h.TFOAccepted = h.SynPayload > 0
+		case h.Client.Cut && h.SynPayload > 0 && p.Ack == h.ClientISN+1+uint32(h.SynPayload):
+			// The SYN's options were not all captured: a Fast Open
+			// cookie may be among them, and this ACK accepts its data.
+			expected = p.Ack
 		}
 		for i := range f.Findings {
 			if fi := &f.Findings[i]; fi.Code == CodeTFO {
@@ -107,7 +112,9 @@ func (f *Flow) onSynAck(p *Packet, cp copyNote) {
 			f.addFinding(Finding{Code: CodeSynAckAckMismatch, Frame: p.Frame, RelatedFrame: h.SynFrame,
 				A: int64(expected), B: int64(p.Ack)})
 		}
-		if h.Client.HasWScale != h.Server.HasWScale {
+		// A side whose options were not all captured may have offered
+		// the window scale that is missing: nothing to conclude.
+		if h.Client.HasWScale != h.Server.HasWScale && !(h.Client.Cut && !h.Client.HasWScale) && !(h.Server.Cut && !h.Server.HasWScale) {
 			f.addFinding(Finding{Code: CodeWScaleOneSided, Frame: p.Frame, RelatedFrame: h.SynFrame})
 		}
 	}
@@ -118,7 +125,7 @@ func (f *Flow) onSynAck(p *Packet, cp copyNote) {
 		}
 		f.addFinding(Finding{Code: CodeSynAckPayload, Frame: p.Frame, A: int64(p.PayloadLen), B: hint})
 	}
-	if !p.Opts.HasMSS {
+	if !p.Opts.HasMSS && !p.Opts.Cut {
 		f.addFinding(Finding{Code: CodeMSSMissing, Frame: p.Frame})
 	}
 }

@@ -15,6 +15,19 @@ func (f *Flow) Message(fi Finding) string {
 // appendMessage appends Message's sentence for fi, made with appends only:
 // the JSON records write one per finding.
 func (f *Flow) appendMessage(b []byte, fi Finding) []byte {
+	b = f.appendSentence(b, fi)
+	if fi.onHeaderCut() {
+		// tshark 4.0 analyses such a frame (the next ACK's "ACK to the
+		// segment in frame N" counts it) but stops at the options it
+		// cannot read before it shows the frame's tcp.analysis flags.
+		b = append(b, " (its TCP header was not captured whole: Wireshark shows no analysis flags on such a frame)"...)
+	}
+	return b
+}
+
+// appendSentence appends the sentence of appendMessage, but for the note
+// on a frame whose TCP header was cut.
+func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 	h := &f.Handshake
 	if c, ok := fi.copied(); ok {
 		return appendCopyMessage(b, fi, c)
@@ -72,7 +85,7 @@ func (f *Flow) appendMessage(b []byte, fi Finding) []byte {
 		b = append(b, ", expected "...)
 		b = appendUint(b, uint64(uint32(fi.A)))
 		b = append(b, " (client ISN+1"...)
-		if h.Client.TFO && h.SynPayload > 0 {
+		if (h.Client.TFO || h.Client.Cut) && h.SynPayload > 0 {
 			b = append(b, ", or +"...)
 			b = appendInt(b, int64(h.SynPayload))
 			b = append(b, " with Fast Open data"...)
@@ -84,6 +97,9 @@ func (f *Flow) appendMessage(b []byte, fi Finding) []byte {
 		b = appendCount64(b, fi.A, " byte")
 		b = append(b, " of data ("...)
 		b = appendPayloadHex(b, h.SynBytes(), int(fi.A))
+		if h.Client.Cut {
+			return append(b, "); its options were not captured whole: whether it carries a TCP Fast Open cookie is unknown"...)
+		}
 		return append(b, ") without a TCP Fast Open cookie"...)
 	case CodeTFO:
 		if fi.A == 0 {
@@ -139,32 +155,32 @@ func (f *Flow) appendMessage(b []byte, fi Finding) []byte {
 		return append(b, "SYN without the MSS option"...)
 	case CodeRetransmission:
 		b = append(b, "retransmission by the "...)
-		b = append(b, sideName(Side(fi.B))...)
+		b = append(b, sideName(fi.side())...)
 		b = append(b, " ("...)
 		b = appendInt(b, fi.A)
 		return append(b, " bytes)"...)
 	case CodeFastRetransmission:
 		b = append(b, "fast retransmission by the "...)
-		b = append(b, sideName(Side(fi.B))...)
+		b = append(b, sideName(fi.side())...)
 		b = append(b, " after duplicate ACKs ("...)
 		b = appendInt(b, fi.A)
 		return append(b, " bytes)"...)
 	case CodeSpuriousRetransmission:
 		b = append(b, "spurious retransmission by the "...)
-		b = append(b, sideName(Side(fi.B))...)
+		b = append(b, sideName(fi.side())...)
 		return append(b, ": the data was already acknowledged"...)
 	case CodeOutOfOrder:
 		b = append(b, "out-of-order segment from the "...)
-		return append(b, sideName(Side(fi.B))...)
+		return append(b, sideName(fi.side())...)
 	case CodeLostSegment:
 		b = append(b, "previous segment from the "...)
-		b = append(b, sideName(Side(fi.B))...)
+		b = append(b, sideName(fi.side())...)
 		b = append(b, " not captured ("...)
 		b = appendInt(b, fi.A)
 		return append(b, " bytes missing)"...)
 	case CodeAckUnseen:
 		b = append(b, "the "...)
-		b = append(b, sideName(Side(fi.B))...)
+		b = append(b, sideName(fi.side())...)
 		b = append(b, " acknowledges data that was never captured (ACK "...)
 		b = appendUint(b, uint64(uint32(fi.A)))
 		return append(b, ')')
@@ -172,27 +188,27 @@ func (f *Flow) appendMessage(b []byte, fi Finding) []byte {
 		b = append(b, "duplicate ACK #"...)
 		b = appendInt(b, fi.A)
 		b = append(b, " from the "...)
-		return append(b, sideName(Side(fi.B))...)
+		return append(b, sideName(fi.side())...)
 	case CodeZeroWindow:
 		b = append(b, "zero window from the "...)
-		b = append(b, sideName(Side(fi.B))...)
+		b = append(b, sideName(fi.side())...)
 		return append(b, ": it cannot take more data"...)
 	case CodeZeroWindowProbe:
 		b = append(b, "zero window probe from the "...)
-		return append(b, sideName(Side(fi.B))...)
+		return append(b, sideName(fi.side())...)
 	case CodeWindowFull:
 		b = append(b, "the "...)
-		b = append(b, sideName(Side(fi.B))...)
+		b = append(b, sideName(fi.side())...)
 		return append(b, " filled the receiver's window"...)
 	case CodeWindowUpdate:
 		b = append(b, "window update from the "...)
-		b = append(b, sideName(Side(fi.B))...)
+		b = append(b, sideName(fi.side())...)
 		b = append(b, " (window "...)
 		b = appendInt(b, fi.A)
 		return append(b, ')')
 	case CodeKeepAlive:
 		b = append(b, "keep-alive from the "...)
-		return append(b, sideName(Side(fi.B))...)
+		return append(b, sideName(fi.side())...)
 	case CodeReusedPorts:
 		if fi.B == 1 {
 			return append(b, "SYN-ACK with a new ISN: the server started the connection over"...)
@@ -211,13 +227,20 @@ func (f *Flow) appendMessage(b []byte, fi Finding) []byte {
 		return append(b, " bytes of data after the connection was closed"...)
 	case CodeChecksumOffload:
 		b = appendCount64(b, fi.A, " packet")
-		return append(b, " sent by the capturing host with bad checksums: checksum offload (the NIC fills them in after the capture point)"...)
+		b = append(b, " sent by the capturing host with "...)
+		b = appendBadSums(b, fi.B, fi.A == 1, fi.A != 1)
+		return append(b, ": checksum offload (the NIC fills them in after the capture point)"...)
 	case CodeChecksumBad:
-		b = append(b, "bad checksum on a packet from the "...)
+		b = appendBadSums(b, fi.B, false, false)
+		b = append(b, " on a packet from the "...)
 		b = append(b, sideName(Side(fi.A))...)
 		b = append(b, " ("...)
 		b = f.appendEndpoint(b, Side(fi.A))
-		return append(b, ')')
+		b = append(b, ')')
+		if fi.B&(sumTCPBad|sumTCPUnverified) == sumTCPUnverified {
+			b = append(b, "; its TCP checksum is unverified: the segment was not captured whole"...)
+		}
+		return b
 	case CodeMalformed:
 		var notes []malformedNote
 		if f.notes != nil {
@@ -237,6 +260,32 @@ func (f *Flow) appendMessage(b []byte, fi Finding) []byte {
 		return appendInt(b, fi.A)
 	}
 	return append(b, fi.Code.String()...)
+}
+
+// appendBadSums names the bad checksums of a checksum finding, whose B
+// holds sumIPv4Bad and friends: "bad TCP checksum", "bad IPv4 header and
+// TCP checksums". The checksums of several packets (many) take a plural,
+// those of one packet an article: "a bad TCP checksum".
+func appendBadSums(b []byte, sums int64, one, many bool) []byte {
+	both := sums&(sumIPv4Bad|sumTCPBad) == sumIPv4Bad|sumTCPBad
+	if one && !both {
+		b = append(b, "a "...)
+	}
+	b = append(b, "bad "...)
+	switch {
+	case both:
+		return append(b, "IPv4 header and TCP checksums"...)
+	case sums&sumIPv4Bad != 0:
+		b = append(b, "IPv4 header checksum"...)
+	case sums&sumTCPBad != 0:
+		b = append(b, "TCP checksum"...)
+	default:
+		b = append(b, "checksum"...)
+	}
+	if many {
+		b = append(b, 's')
+	}
+	return b
 }
 
 // appendEndpoint appends the address and port of side s, as
@@ -296,17 +345,22 @@ func appendCount64(b []byte, n int64, unit string) []byte {
 }
 
 // appendPayloadHex shows the first bytes of a payload of n bytes in hex
-// (data holds those captured), noting how many more there are.
+// (data holds those kept, at most synBytesKept), noting how many more
+// there are, and those the capture did not hold (snap length): fewer kept
+// than synBytesKept means the capture ended there.
 func appendPayloadHex(b, data []byte, n int) []byte {
 	shown := min(n, len(data))
 	data = data[:shown]
-	if n == 0 {
-		return append(b, "not captured"...)
+	if shown == 0 {
+		return append(b, "by its IP length; the bytes were not captured"...)
 	}
 	b = appendSpacedHex(append(b, "bytes "...), data)
 	if n > shown {
 		b = append(b, " …+"...)
 		b = appendInt(b, int64(n-shown))
+		if shown < synBytesKept {
+			b = append(b, " not captured"...)
+		}
 	}
 	return b
 }

@@ -97,7 +97,11 @@ type Options struct {
 	NUnknown uint8
 	// Malformed is set when an option's length runs past the header or is
 	// too short for its kind; MalformedAt is its byte offset in the header.
-	Malformed   bool
+	Malformed bool
+	// Cut is set when the capture stopped inside the options (snap
+	// length): the options from the first one not captured whole on are
+	// unknown, and an option missing here may have been sent.
+	Cut         bool
 	MalformedAt int
 }
 
@@ -190,8 +194,7 @@ type Packet struct {
 	MalformedLayer  string
 	MalformedOffset int
 	MalformedReason string
-	// BadHeader is set when the TCP data offset is below 20 or the
-	// options run past the captured bytes.
+	// BadHeader is set when the TCP data offset is below 20.
 	BadHeader bool
 	// NoAnalysis is set on a TCP segment that is counted in its flow but
 	// not analysed: the first fragment of a datagram that cannot be
@@ -200,6 +203,15 @@ type Packet struct {
 	// Truncated is set when the capture holds fewer bytes than the IP
 	// datagram (snap length).
 	Truncated bool
+	// HeaderCut is set when the capture's snap length cut one of the
+	// frame's headers short: the bytes were sent but not captured, which
+	// is not damage. With HasTCP, it is the TCP header: what lies past
+	// the cut (the checksum, options from Opts.Cut on) is unknown, and no
+	// rule concludes anything from its absence. Without, the cut came
+	// before the TCP sequence numbers (or in an IP fragment, whose
+	// datagram cannot then be reassembled), and MalformedLayer and
+	// friends say in which header and where.
+	HeaderCut bool
 }
 
 // Has reports whether all the given TCP flag bits are set.

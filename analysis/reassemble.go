@@ -51,7 +51,7 @@ func newReassembler() *reassembler {
 var (
 	errFragTooLong  = errors.New("fragment runs past 65535 bytes")
 	errFragTooMany  = errors.New("more than 128 fragments in one datagram")
-	errFragTrunc    = errors.New("fragment truncated by the capture: datagram cannot be reassembled")
+	errFragTrunc    = errors.New("fragment not captured whole (snap length): its datagram cannot be reassembled")
 	errFragMisalign = errors.New("fragment that is not the last is not a multiple of 8 bytes")
 )
 

@@ -62,6 +62,9 @@ type RecordOptions struct {
 	SACKPermitted bool    `json:"sack_permitted,omitempty"`
 	Timestamps    bool    `json:"timestamps,omitempty"`
 	FastOpen      bool    `json:"fast_open,omitempty"`
+	// Truncated says the capture's snap length cut the options short: an
+	// option missing here may have been sent.
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // RecordFinding is one entry of the record's "findings".
@@ -157,7 +160,7 @@ func (f *Flow) Record(capture string) Record {
 }
 
 func recordOptions(o SideOptions) *RecordOptions {
-	r := &RecordOptions{SACKPermitted: o.SACKPerm, Timestamps: o.HasTS, FastOpen: o.TFO}
+	r := &RecordOptions{SACKPermitted: o.SACKPerm, Timestamps: o.HasTS, FastOpen: o.TFO, Truncated: o.Cut}
 	if o.HasMSS {
 		r.MSS = ptr(o.MSS)
 	}

@@ -232,6 +232,9 @@ func appendJSONOptions(b []byte, o SideOptions) []byte {
 	if o.TFO {
 		b = append(sep(b), `"fast_open":true`...)
 	}
+	if o.Cut {
+		b = append(sep(b), `"truncated":true`...)
+	}
 	return append(b, '}')
 }
 

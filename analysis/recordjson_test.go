@@ -360,6 +360,18 @@ func TestAppendMessage(t *testing.T) {
 // messageRef is Flow.Message as it was written with fmt, before
 // appendMessage: the sentences appendMessage must match byte for byte.
 func messageRef(f *Flow, fi Finding) string {
+	msg := sentenceRef(f, fi)
+	// A finding of the sequence analysis keeps its side in bit 0 of B,
+	// and bit 1 marks a frame whose TCP header was cut.
+	if fi.Code >= CodeRetransmission && fi.Code <= CodeKeepAlive && fi.B >= 0 && fi.B&2 != 0 {
+		msg += " (its TCP header was not captured whole: Wireshark shows no analysis flags on such a frame)"
+	}
+	return msg
+}
+
+// sentenceRef is messageRef but for the note on a frame whose TCP header
+// was cut.
+func sentenceRef(f *Flow, fi Finding) string {
 	if msg, ok := copyMessageRef(fi); ok {
 		return msg
 	}
@@ -396,6 +408,10 @@ func messageRef(f *Flow, fi Finding) string {
 		return fmt.Sprintf("SYN-ACK acknowledges %d, expected %d (client ISN+1%s): it does not answer the SYN of frame %d",
 			uint32(fi.B), uint32(fi.A), tfoNoteRef(h), h.SynFrame)
 	case CodeSynPayload:
+		if h.Client.Cut {
+			return fmt.Sprintf("SYN carries %d byte%s of data (%s); its options were not captured whole: whether it carries a TCP Fast Open cookie is unknown",
+				fi.A, plural(int(fi.A)), payloadHexRef(h.SynBytes(), int(fi.A)))
+		}
 		return fmt.Sprintf("SYN carries %d byte%s of data (%s) without a TCP Fast Open cookie", fi.A, plural(int(fi.A)),
 			payloadHexRef(h.SynBytes(), int(fi.A)))
 	case CodeTFO:
@@ -437,29 +453,29 @@ func messageRef(f *Flow, fi Finding) string {
 		}
 		return "SYN without the MSS option"
 	case CodeRetransmission:
-		return fmt.Sprintf("retransmission by the %s (%d bytes)", sideName(Side(fi.B)), fi.A)
+		return fmt.Sprintf("retransmission by the %s (%d bytes)", sideName(Side(fi.B&1)), fi.A)
 	case CodeFastRetransmission:
-		return fmt.Sprintf("fast retransmission by the %s after duplicate ACKs (%d bytes)", sideName(Side(fi.B)), fi.A)
+		return fmt.Sprintf("fast retransmission by the %s after duplicate ACKs (%d bytes)", sideName(Side(fi.B&1)), fi.A)
 	case CodeSpuriousRetransmission:
-		return fmt.Sprintf("spurious retransmission by the %s: the data was already acknowledged", sideName(Side(fi.B)))
+		return fmt.Sprintf("spurious retransmission by the %s: the data was already acknowledged", sideName(Side(fi.B&1)))
 	case CodeOutOfOrder:
-		return fmt.Sprintf("out-of-order segment from the %s", sideName(Side(fi.B)))
+		return fmt.Sprintf("out-of-order segment from the %s", sideName(Side(fi.B&1)))
 	case CodeLostSegment:
-		return fmt.Sprintf("previous segment from the %s not captured (%d bytes missing)", sideName(Side(fi.B)), fi.A)
+		return fmt.Sprintf("previous segment from the %s not captured (%d bytes missing)", sideName(Side(fi.B&1)), fi.A)
 	case CodeAckUnseen:
-		return fmt.Sprintf("the %s acknowledges data that was never captured (ACK %d)", sideName(Side(fi.B)), uint32(fi.A))
+		return fmt.Sprintf("the %s acknowledges data that was never captured (ACK %d)", sideName(Side(fi.B&1)), uint32(fi.A))
 	case CodeDupAck:
-		return fmt.Sprintf("duplicate ACK #%d from the %s", fi.A, sideName(Side(fi.B)))
+		return fmt.Sprintf("duplicate ACK #%d from the %s", fi.A, sideName(Side(fi.B&1)))
 	case CodeZeroWindow:
-		return fmt.Sprintf("zero window from the %s: it cannot take more data", sideName(Side(fi.B)))
+		return fmt.Sprintf("zero window from the %s: it cannot take more data", sideName(Side(fi.B&1)))
 	case CodeZeroWindowProbe:
-		return fmt.Sprintf("zero window probe from the %s", sideName(Side(fi.B)))
+		return fmt.Sprintf("zero window probe from the %s", sideName(Side(fi.B&1)))
 	case CodeWindowFull:
-		return fmt.Sprintf("the %s filled the receiver's window", sideName(Side(fi.B)))
+		return fmt.Sprintf("the %s filled the receiver's window", sideName(Side(fi.B&1)))
 	case CodeWindowUpdate:
-		return fmt.Sprintf("window update from the %s (window %d)", sideName(Side(fi.B)), fi.A)
+		return fmt.Sprintf("window update from the %s (window %d)", sideName(Side(fi.B&1)), fi.A)
 	case CodeKeepAlive:
-		return fmt.Sprintf("keep-alive from the %s", sideName(Side(fi.B)))
+		return fmt.Sprintf("keep-alive from the %s", sideName(Side(fi.B&1)))
 	case CodeReusedPorts:
 		if fi.B == 1 {
 			return "SYN-ACK with a new ISN: the server started the connection over"
@@ -471,10 +487,14 @@ func messageRef(f *Flow, fi Finding) string {
 	case CodeDataAfterClose:
 		return fmt.Sprintf("%d bytes of data after the connection was closed", fi.A)
 	case CodeChecksumOffload:
-		return fmt.Sprintf("%d packet%s sent by the capturing host with bad checksums: checksum offload (the NIC fills them in after the capture point)",
-			fi.A, plural(int(fi.A)))
+		return fmt.Sprintf("%d packet%s sent by the capturing host with %s: checksum offload (the NIC fills them in after the capture point)",
+			fi.A, plural(int(fi.A)), badSumsRef(fi.B, fi.A == 1))
 	case CodeChecksumBad:
-		return fmt.Sprintf("bad checksum on a packet from the %s (%s)", sideName(Side(fi.A)), endpointRef(f, Side(fi.A)))
+		msg := fmt.Sprintf("bad %s on a packet from the %s (%s)", sumNamesRef(fi.B), sideName(Side(fi.A)), endpointRef(f, Side(fi.A)))
+		if fi.B&(sumTCPBad|sumTCPUnverified) == sumTCPUnverified {
+			msg += "; its TCP checksum is unverified: the segment was not captured whole"
+		}
+		return msg
 	case CodeMalformed:
 		for _, m := range f.note().malformed {
 			if m.frame == fi.Frame {
@@ -567,22 +587,53 @@ func endpointRef(f *Flow, s Side) string {
 
 // tfoNoteRef is the old tfoNote.
 func tfoNoteRef(h *Handshake) string {
-	if h.Client.TFO && h.SynPayload > 0 {
+	if (h.Client.TFO || h.Client.Cut) && h.SynPayload > 0 {
 		return fmt.Sprintf(", or +%d with Fast Open data", h.SynPayload)
 	}
 	return ""
 }
 
+// sumNamesRef names the bad checksums of B: "IPv4 header checksum", "TCP
+// checksum", "IPv4 header and TCP checksums".
+func sumNamesRef(b int64) string {
+	switch {
+	case b&sumIPv4Bad != 0 && b&sumTCPBad != 0:
+		return "IPv4 header and TCP checksums"
+	case b&sumIPv4Bad != 0:
+		return "IPv4 header checksum"
+	case b&sumTCPBad != 0:
+		return "TCP checksum"
+	}
+	return "checksum"
+}
+
+// badSumsRef names the bad checksums of a checksum.offload finding: those
+// of one packet with an article, of several in the plural.
+func badSumsRef(b int64, one bool) string {
+	names := sumNamesRef(b)
+	switch {
+	case strings.HasSuffix(names, "s"):
+		return "bad " + names
+	case one:
+		return "a bad " + names
+	}
+	return "bad " + names + "s"
+}
+
 // payloadHexRef is the old payloadHex: the first bytes of a payload in
-// hex, noting how many more there are.
+// hex, noting how many more there are, and those not captured: fewer kept
+// than synBytesKept.
 func payloadHexRef(b []byte, n int) string {
 	shown := min(n, len(b))
-	s := strings.TrimSpace(spacedHexRef(b[:shown]))
+	if shown == 0 {
+		return "by its IP length; the bytes were not captured"
+	}
+	s := spacedHexRef(b[:shown])
 	if n > shown {
 		s += fmt.Sprintf(" …+%d", n-shown)
-	}
-	if s == "" {
-		return "not captured"
+		if shown < synBytesKept {
+			s += " not captured"
+		}
 	}
 	return "bytes " + s
 }

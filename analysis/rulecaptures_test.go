@@ -275,6 +275,71 @@ patch 3 ack=5011`,
 		frame: 2, msg: "SYN-ACK without the MSS option",
 		state: "ok/complete", quietState: "ok/complete"},
 
+	{name: "syn whose options were not captured", code: "handshake.mss_missing",
+		// tcpdump -s 54: the SYN's options (MSS first) were not captured,
+		// so nothing says the MSS was missing; the SYN-ACK's are cut
+		// after SACK-permitted, before its MSS.
+		fires: ruleHandshake + `patch 1 sackok`,
+		quiet: ruleHandshake + `patch 1 snap=54
+patch 2 sackok mss=1460 snap=56`,
+		frame: 1, msg: "SYN without the MSS option",
+		state: "ok/complete", quietState: "ok/complete"},
+
+	{name: "window scale not captured", code: "handshake.wscale_one_sided",
+		// The server's window scale option sits after its MSS option,
+		// which the snap length (14+20+20+4 bytes) ends with: whether
+		// the server offered one is not known.
+		fires: `
+0     C>S S  mss=1460 ws=2
++0.01 S>C SA mss=1460
++0.01 C>S A`,
+		quiet: `
+0     C>S S  mss=1460 ws=2
++0.01 S>C SA mss=1460 ws=7 snap=58
++0.01 C>S A`,
+		frame: 2, related: 1, msg: "window scaling offered by one side only (client offered shift 2, server did not): neither side scales",
+		state: "ok/complete", quietState: "ok/complete"},
+
+	{name: "synack payload not captured", code: "handshake.synack_payload",
+		// The seed cut by tcpdump -s 54: the IP total length says the
+		// SYN-ACK carries 2 bytes; the capture holds none of them.
+		fires: `
+0     C>S S  mss=1460 snap=54
++0.01 S>C SA mss=1460 data=zero:2 snap=54
++0.01 C>S A  ack=5001`,
+		quiet: `
+0     C>S S  mss=1460 snap=54
++0.01 S>C SA mss=1460 snap=54
++0.01 C>S A  ack=5001`,
+		frame: 2, msg: "SYN-ACK carries 2 bytes of TCP payload (by its IP length; the bytes were not captured); a SYN-ACK should carry none",
+		state: "invalid/invalid", quietState: "ok/complete"},
+
+	{name: "synack payload partly captured", code: "handshake.synack_payload",
+		fires: `
+0     C>S S  mss=1460
++0.01 S>C SA mss=1460 data=hex:01020304 snap=60
++0.01 C>S A  ack=5001`,
+		quiet: `
+0     C>S S  mss=1460
++0.01 S>C SA mss=1460 snap=60
++0.01 C>S A  ack=5001`,
+		frame: 2, msg: "SYN-ACK carries 4 bytes of TCP payload (bytes 01 02 …+2 not captured)",
+		state: "invalid/invalid", quietState: "ok/complete"},
+
+	{name: "syn payload with options not captured", code: "handshake.syn_payload",
+		// Data on a SYN whose options were cut: a Fast Open cookie may be
+		// among them. Still a warning, but the message says so.
+		fires: `
+0     C>S S  mss=1460 tfo=0102030405060708 data=text:hello snap=58
++0.01 S>C SA mss=1460 ack=1001
++0.01 C>S A`,
+		quiet: `
+0     C>S S  mss=1460 tfo=0102030405060708 snap=58
++0.01 S>C SA mss=1460
++0.01 C>S A`,
+		frame: 1, msg: "SYN carries 5 bytes of data (by its IP length; the bytes were not captured); its options were not captured whole: whether it carries a TCP Fast Open cookie is unknown",
+		state: "warning/complete", quietState: "ok/complete"},
+
 	// ---- tcp.* (Wireshark's sequence analysis; every capture is also
 	// compared with tshark by TestRuleCapturesAgainstTshark) ----
 
@@ -583,7 +648,7 @@ patch 2 mss=1460
 		quiet: "format pcapng\nclient dir=in\nserver dir=in\n" + ruleHandshake + `
 +0.01 C>S PA len=100 badsum=0x1234 # 4: a wrong value, not the pseudo-header sum offload leaves
 +0.01 S>C A`,
-		frame: 4, msg: "1 packet sent by the capturing host with bad checksums: checksum offload",
+		frame: 4, msg: "1 packet sent by the capturing host with a bad TCP checksum: checksum offload",
 		state: "ok/complete", quietState: "warning/complete"},
 
 	{name: "checksum offload, marked outgoing (SLL)", code: "checksum.offload",
@@ -594,7 +659,7 @@ patch 2 mss=1460
 		quiet: "link sll\nclient dir=in\nserver dir=in\n" + ruleHandshake + `
 +0.01 C>S PA len=100 badsum=0x1234 # 4: a wrong value, not the pseudo-header sum offload leaves
 +0.01 S>C A`,
-		frame: 4, msg: "1 packet sent by the capturing host with bad checksums",
+		frame: 4, msg: "1 packet sent by the capturing host with a bad TCP checksum",
 		state: "ok/complete", quietState: "warning/complete"},
 
 	{name: "checksum offload, pseudo-header sum left for the NIC", code: "checksum.offload",
@@ -607,7 +672,7 @@ patch 2 mss=1460
 		quiet: "link sll\nclient dir=in\nserver dir=in\n" + ruleHandshake + `
 +0.01 C>S PA len=100 badsum=0x1234 # 4
 +0.01 S>C A`,
-		frame: 4, msg: "1 packet sent by the capturing host with bad checksums",
+		frame: 4, msg: "1 packet sent by the capturing host with a bad TCP checksum",
 		state: "ok/complete", quietState: "warning/complete"},
 
 	{name: "checksum offload, one address with good ones later", code: "checksum.offload",
@@ -628,7 +693,7 @@ patch 2 mss=1460
 +0.01 C>S A  badsum=0x1234
 +0.01 C>S PA len=100             # 4: good
 +0.01 S>C A`,
-		frame: 1, msg: "2 packets sent by the capturing host with bad checksums",
+		frame: 1, msg: "2 packets sent by the capturing host with bad TCP checksums",
 		state: "ok/complete", quietState: "warning/complete"},
 
 	{name: "bad checksum from the far side", code: "checksum.bad",
@@ -639,7 +704,7 @@ patch 2 mss=1460
 		quiet: "format pcapng\nclient dir=out\nserver dir=in\n" + ruleHandshake + `
 +0.01 C>S PA len=100             # 4
 +0.01 S>C PA len=50              # 5`,
-		frame: 5, msg: "bad checksum on a packet from the server (10.0.0.2:80)",
+		frame: 5, msg: "bad TCP checksum on a packet from the server (10.0.0.2:80)",
 		state: "warning/complete", quietState: "ok/complete"},
 
 	{name: "bad checksum on a packet marked inbound", code: "checksum.bad",
@@ -655,7 +720,7 @@ patch 2 mss=1460
 +0.01 C>S PA len=100             # 4
 +0.01 S>C PA len=50              # 5
 +0.01 S>C PA len=50              # 6`,
-		frame: 5, msg: "bad checksum on a packet from the server (10.0.0.2:80)",
+		frame: 5, msg: "bad TCP checksum on a packet from the server (10.0.0.2:80)",
 		state: "warning/complete", quietState: "ok/complete"},
 
 	{name: "bad IPv4 header checksum", code: "checksum.bad",
@@ -665,7 +730,7 @@ patch 2 mss=1460
 		quiet: ruleHandshake + `
 +0.01 C>S PA len=100             # 4
 +0.01 S>C PA len=50              # 5`,
-		frame: 5, msg: "bad checksum on a packet from the server",
+		frame: 5, msg: "bad IPv4 header checksum on a packet from the server (10.0.0.2:80)",
 		state: "warning/complete", quietState: "ok/complete"},
 
 	{name: "bad checksum over IPv6", code: "checksum.bad",
@@ -676,7 +741,7 @@ patch 2 mss=1460
 		quiet: "client [2001:db8::1]:40000\nserver [2001:db8::2]:80\n" + ruleHandshake + `
 +0.01 C>S PA len=100             # 4
 +0.01 S>C PA len=50              # 5`,
-		frame: 5, msg: "bad checksum on a packet from the server ([2001:db8::2]:80)",
+		frame: 5, msg: "bad TCP checksum on a packet from the server ([2001:db8::2]:80)",
 		state: "warning/complete", quietState: "ok/complete"},
 
 	{name: "truncated segment: checksum unverified", code: "checksum.bad",
@@ -688,39 +753,88 @@ patch 2 mss=1460
 		quiet: ruleHandshake + `
 +0.01 C>S PA len=100             # 4
 +0.01 S>C PA len=50 badsum=0x1234 snap=60  # 5`,
-		frame: 5, msg: "bad checksum on a packet from the server",
+		frame: 5, msg: "bad TCP checksum on a packet from the server (10.0.0.2:80)",
 		state: "warning/complete", quietState: "ok/complete"},
 
 	// ---- damaged input ----
 
-	{name: "TCP header truncated to 10 bytes", code: "decode.malformed",
-		// Cut inside the TCP header (14+20+10 bytes): not even the
-		// sequence number, so no flow; a capture finding. Cut after the
-		// header, the segment only lacks payload: not damaged.
+	{name: "bad IPv4 header checksum, TCP segment cut by the snap length", code: "checksum.bad",
+		// tcpdump's heapoverflow-tcp_print.pcap: the IPv4 header checksum
+		// is wrong, the TCP checksum cannot be verified. The message says
+		// which is which.
 		fires: ruleHandshake + `
-+0.01 C>S PA len=100 snap=44     # 4`,
++0.01 C>S PA len=100             # 4
++0.01 S>C PA len=50 ipbadsum=0x1234 snap=70  # 5`,
 		quiet: ruleHandshake + `
-+0.01 C>S PA len=100 snap=54     # 4`,
-		frame: 4, msg: "TCP at byte 34: TCP header truncated: 10 of 20 bytes captured",
++0.01 C>S PA len=100             # 4
++0.01 S>C PA len=50 snap=70      # 5`,
+		frame: 5, msg: "bad IPv4 header checksum on a packet from the server (10.0.0.2:80); its TCP checksum is unverified: the segment was not captured whole",
+		state: "warning/complete", quietState: "ok/complete"},
+
+	{name: "bad IPv4 header and TCP checksums", code: "checksum.bad",
+		fires: ruleHandshake + `
++0.01 C>S PA len=100             # 4
++0.01 S>C PA len=50 ipbadsum=0x1234 badsum=0x1234  # 5`,
+		quiet: ruleHandshake + `
++0.01 C>S PA len=100             # 4
++0.01 S>C PA len=50              # 5`,
+		frame: 5, msg: "bad IPv4 header and TCP checksums on a packet from the server (10.0.0.2:80)",
+		state: "warning/complete", quietState: "ok/complete"},
+
+	// ---- damaged input ----
+	//
+	// A header the capture's snap length cut short was sent whole: it is
+	// not damaged, and the quiet capture of each pair below cuts the frame
+	// where its twin's datagram is damaged (TestSnapLengthCuts checks what
+	// becomes of the cut frames).
+
+	{name: "TCP header truncated to 10 bytes", code: "decode.malformed",
+		// The IP datagram ends 10 bytes into the TCP header (total length
+		// 30): not even the sequence number, so no flow; a capture
+		// finding. Cut there by the snap length instead, the segment was
+		// sent whole and only not captured.
+		fires: ruleHandshake + `
++0.01 C>S PA len=100 iplen=30    # 4`,
+		quiet: ruleHandshake + `
++0.01 C>S PA len=100 snap=44     # 4`,
+		frame: 4, msg: "TCP at byte 34: the 10-byte segment is shorter than a TCP header",
 		quietState: "ok/complete"},
 
 	{name: "IPv4 header truncated", code: "decode.malformed",
-		// Cut inside the IP header (14+16 bytes).
+		// An IPv4 total length (16) shorter than its header; cut inside
+		// the header (14+16 bytes) by the snap length instead.
 		fires: ruleHandshake + `
-+0.01 C>S PA len=100 snap=30     # 4`,
++0.01 C>S PA len=100 iplen=16    # 4`,
 		quiet: ruleHandshake + `
-+0.01 C>S PA len=100 snap=54     # 4`,
++0.01 C>S PA len=100 snap=30     # 4`,
 		frame: 4, msg: "IPv4 at byte 14",
 		quietState: "ok/complete"},
 
 	{name: "TCP header truncated to 16 bytes", code: "decode.malformed",
 		// Ports, numbers, flags and window are there: the packet counts in
-		// its flow, which carries the finding.
+		// its flow, which carries the finding. The datagram ends 16
+		// bytes into the header; cut there by the snap length instead,
+		// the header was sent whole and the flow has nothing to report.
 		fires: ruleHandshake + `
-+0.01 C>S PA len=100 snap=50     # 4`,
++0.01 C>S PA len=100 iplen=36    # 4`,
 		quiet: ruleHandshake + `
-+0.01 C>S PA len=100 snap=54     # 4`,
-		frame: 4, msg: "byte 34",
++0.01 C>S PA len=100 snap=50     # 4`,
+		frame: 4, msg: "TCP at byte 46: bad TCP data offset 5: header length 20 runs past the 16-byte segment",
+		state: "warning/complete", quietState: "ok/complete"},
+
+	{name: "TCP options cut by the snap length", code: "decode.malformed",
+		// tcpdump -s 54 ends an Ethernet frame at the fixed TCP header:
+		// the SYN's options were sent, not captured. An option running
+		// past the header is damage.
+		fires: `
+0     C>S S  optraw=020805b4
++0.01 S>C SA mss=1460
++0.01 C>S A`,
+		quiet: `
+0     C>S S  mss=1460 sackok ws=7 snap=54
++0.01 S>C SA mss=1460 snap=54
++0.01 C>S A`,
+		frame: 1, msg: "TCP option at byte 54",
 		state: "warning/complete", quietState: "ok/complete"},
 
 	{name: "TCP data offset below 20 bytes", code: "decode.malformed",

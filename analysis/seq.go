@@ -277,7 +277,10 @@ func (f *Flow) afterSeq(p *Packet, side Side) {
 	if p.Opts.HasWScale {
 		fwd.winScale = int8(min(p.Opts.WScale, 14))
 	}
-	if syn {
+	// A SYN whose header the capture cut short may carry a window scale
+	// that was not captured: the scale stays unknown, as in tshark 4.0,
+	// which checks it only after the options it cannot read.
+	if syn && !p.HeaderCut {
 		switch {
 		case fwd.winScale == wsUnknown:
 			fwd.winScale, rev.winScale = wsNone, wsNone
@@ -293,13 +296,17 @@ func (f *Flow) seqFindings(p *Packet, side Side, ta uint16, gap int64, dupNum ui
 	if ta == 0 {
 		return
 	}
+	cut := int64(0)
+	if p.HeaderCut {
+		cut = headerCutFlag
+	}
 	add := func(bit uint16, c Code, a int64) {
 		if ta&bit != 0 {
 			b := int64(side)
 			if cp.ok() && c.canBeCopy() {
 				b = cp.pack(side)
 			}
-			f.addFinding(Finding{Code: c, Frame: p.Frame, A: a, B: b})
+			f.addFinding(Finding{Code: c, Frame: p.Frame, A: a, B: b | cut})
 		}
 	}
 	add(aRetransmission, CodeRetransmission, int64(p.PayloadLen))

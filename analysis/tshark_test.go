@@ -50,6 +50,24 @@ var knownDifferences = map[string]string{
 	"bigtcp-ipv4-vxlan-ipv4.pcap":  "BIG TCP (GSO) frame: the outer UDP length is 0; tshark stops at 'Bad length value 0 < 8', synscope takes the length from the IP datagram and finds the inner TCP segment",
 }
 
+// knownDifference looks key up in knownDifferences, for a copy cut short
+// by snapCopy ("name-s54.pcap") also under the name of the capture it was
+// cut from.
+func knownDifference(key string) (string, bool) {
+	if reason, ok := knownDifferences[key]; ok {
+		return reason, true
+	}
+	name, rest, _ := strings.Cut(key, " ")
+	if i := strings.LastIndex(name, "-s"); i > 0 && strings.HasSuffix(name, ".pcap") {
+		if _, err := strconv.Atoi(strings.TrimSuffix(name[i+2:], ".pcap")); err == nil {
+			key = strings.TrimSpace(name[:i] + ".pcap " + rest)
+			reason, ok := knownDifferences[key]
+			return reason, ok
+		}
+	}
+	return "", false
+}
+
 // Deliberate differences that apply to every capture, and how the
 // comparison allows for them:
 //   - A packet whose TCP data offset is below 20 stays in its flow in
@@ -59,6 +77,12 @@ var knownDifferences = map[string]string{
 //     with a new ISN; the contract flags the old connection only when it had
 //     not ended. Flows that took over ports carry PrevID, and those are
 //     counted against tshark's flag.
+//   - A frame whose TCP header the capture's snap length cut short: tshark
+//     4.0 analyses it but stops at the header bytes it cannot read before
+//     it shows the frame's flags (TestSnapLengthTsharkHidesFlags); synscope
+//     reports what the frame is, and the message says that Wireshark shows
+//     nothing there. Such findings (Finding.onHeaderCut) are not counted
+//     against tshark's.
 
 // requireEnv fails the test instead of skipping when the variable is "1".
 func skipOrFail(t *testing.T, env, msg string) {
@@ -149,8 +173,13 @@ func analyzeFile(file string) (*Result, error) {
 }
 
 func TestAgainstTshark(t *testing.T) {
+	compareFilesWithTshark(t, tcpCaptures(t), 10)
+}
+
+// compareFilesWithTshark compares every TCP capture of files with tshark,
+// and fails when fewer than least were compared.
+func compareFilesWithTshark(t *testing.T, files []string, least int) {
 	tshark := tsharkPath(t)
-	files := tcpCaptures(t)
 	var (
 		mu       sync.Mutex
 		compared int
@@ -182,8 +211,8 @@ func TestAgainstTshark(t *testing.T) {
 	}
 	wg.Wait()
 	t.Logf("compared %d TCP captures with tshark", compared)
-	if compared < 10 {
-		t.Errorf("only %d TCP captures compared: the corpus should give about 120", compared)
+	if compared < least {
+		t.Errorf("only %d TCP captures compared, want %d or more", compared, least)
 	}
 }
 
@@ -199,7 +228,7 @@ func compareWithTshark(t *testing.T, file string, res *Result, v tsharkView) {
 			}
 		}
 	}
-	if reason, ok := knownDifferences[base]; ok {
+	if reason, ok := knownDifference(base); ok {
 		t.Logf("%s: packet counts not compared: %s", base, reason)
 	} else {
 		streams := slices.Sorted(mapsKeys(v.streams))
@@ -240,7 +269,7 @@ func compareWithTshark(t *testing.T, file string, res *Result, v tsharkView) {
 				// and spurious retransmissions.
 				sameField := fi.Code == fl.code || (fl.code == CodeRetransmission &&
 					(fi.Code == CodeFastRetransmission || fi.Code == CodeSpuriousRetransmission))
-				if !sameField || (fl.code == CodeReusedPorts && fi.B == 0) {
+				if !sameField || (fl.code == CodeReusedPorts && fi.B == 0) || fi.onHeaderCut() {
 					continue
 				}
 				ours++
@@ -251,7 +280,7 @@ func compareWithTshark(t *testing.T, file string, res *Result, v tsharkView) {
 			continue
 		}
 		key := base + " " + fl.code.String()
-		if reason, ok := knownDifferences[key]; ok {
+		if reason, ok := knownDifference(key); ok {
 			t.Logf("%s: %d vs tshark %d, known: %s", key, ours, v.flags[fl.field], reason)
 			continue
 		}

@@ -388,28 +388,37 @@ func (d *detailModel) summaryLines(w int) []string {
 			return s
 		}
 		opt := []string{}
+		// Options the snap length cut off are not known to be missing.
+		no := func(name string) {
+			if !o.Cut {
+				opt = append(opt, "no "+name)
+			}
+		}
 		if o.HasMSS {
 			opt = append(opt, fmt.Sprintf("MSS %d", o.MSS))
 		} else {
-			opt = append(opt, "no MSS")
+			no("MSS")
 		}
 		if o.HasWScale {
 			opt = append(opt, fmt.Sprintf("WS %d", o.WScale))
 		} else {
-			opt = append(opt, "no WS")
+			no("WS")
 		}
 		if o.SACKPerm {
 			opt = append(opt, "SACK")
 		} else {
-			opt = append(opt, "no SACK")
+			no("SACK")
 		}
 		if o.HasTS {
 			opt = append(opt, "TS")
 		} else {
-			opt = append(opt, "no TS")
+			no("TS")
 		}
 		if o.TFO {
 			opt = append(opt, "TFO")
+		}
+		if o.Cut {
+			opt = append(opt, "options not captured whole")
 		}
 		return s + "  " + strings.Join(opt, g.Sep)
 	}

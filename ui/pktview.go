@@ -274,16 +274,24 @@ func (d *detailModel) tcpLines(info *pktInfo, w int) []string {
 	if o := p.TCPOffset; o >= 0 && p.HeaderLen > 20 && o+20 <= len(info.data) {
 		end := min(o+p.HeaderLen, len(info.data))
 		opts := tcpOptions(info.data[o+20 : end])
+		if n := len(opts); p.Opts.Cut && n > 0 && opts[n-1].bad {
+			opts = opts[:n-1] // the option the snap length cut: not damaged
+		}
 		var ps []string
-		for i, op := range opts {
+		shown := 0
+		for _, op := range opts {
 			s := d.text(op.text)
 			if op.bad {
 				s = st.Status.Invalid.Render(g.Invalid + " " + s)
 			}
-			if i == 0 {
-				s = "options " + s
-			}
 			ps = append(ps, s)
+			shown += op.bytes
+		}
+		if p.Opts.Cut {
+			ps = append(ps, fmt.Sprintf("%d bytes not captured", p.HeaderLen-20-shown))
+		}
+		if len(ps) > 0 {
+			ps[0] = "options " + ps[0]
 		}
 		add(ps...)
 	} else if p.HeaderLen > 20 {

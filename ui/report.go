@@ -87,6 +87,22 @@ func SeverityGlyph(g themes.Glyphs, s analysis.Severity) string {
 
 func (rp *reporter) safe(s string) string { return Safe(s, rp.o.ASCII) }
 
+// frames lists the frames of a capture that are in no flow, count of them
+// (the list holds the first), under a heading whose %s takes the plural.
+func (rp *reporter) frames(list []analysis.CaptureFinding, count uint64, heading string) {
+	if count == 0 {
+		return
+	}
+	fmt.Fprintf(rp.w, "\n%s %d "+heading+":\n", rp.g.Warning, count, plural(int(count)))
+	for i, m := range list {
+		if i == rp.o.PerCode {
+			fmt.Fprintf(rp.w, "    %s %d more\n", rp.g.Ellipsis, count-uint64(i))
+			break
+		}
+		rp.wrap(fmt.Sprintf("frame %d: %s at byte %d: %s", m.Frame, m.Layer, m.Offset, rp.safe(m.Reason)), "    ", "      ")
+	}
+}
+
 func (rp *reporter) capture(res *analysis.Result) {
 	head := fmt.Sprintf("%s: %d frame%s, %d TCP flow%s", rp.safe(res.Name), res.Frames, plural(int(res.Frames)),
 		len(res.Flows), plural(len(res.Flows)))
@@ -113,16 +129,8 @@ func (rp *reporter) capture(res *analysis.Result) {
 	for _, f := range flows {
 		rp.flow(f)
 	}
-	if res.MalformedCount > 0 {
-		fmt.Fprintf(rp.w, "\n%s %d damaged frame%s outside any flow:\n", rp.g.Warning, res.MalformedCount, plural(int(res.MalformedCount)))
-		for i, m := range res.Malformed {
-			if i == rp.o.PerCode {
-				fmt.Fprintf(rp.w, "    %s %d more\n", rp.g.Ellipsis, res.MalformedCount-uint64(i))
-				break
-			}
-			rp.wrap(fmt.Sprintf("frame %d: %s at byte %d: %s", m.Frame, m.Layer, m.Offset, rp.safe(m.Reason)), "    ", "      ")
-		}
-	}
+	rp.frames(res.Malformed, res.MalformedCount, "damaged frame%s outside any flow")
+	rp.frames(res.Uncaptured, res.UncapturedCount, "frame%s cut short by the snap length, outside any flow")
 	var n [4]int
 	for _, f := range res.Flows {
 		n[rp.status(f)]++
