@@ -852,21 +852,27 @@ func (pa *Path) compareOptions(i int, a, b *Flow) {
 		if s.fromSide == FromServer {
 			up, down, ou, od, fu, fd, flow = j, i, s.ob, s.oa, s.fb, s.fa, a
 		}
-		if ou.HasMSS != od.HasMSS || ou.MSS != od.MSS {
+		// An option absent where the capture stopped inside the options
+		// (SideOptions.Cut) is unknown there, not missing: a point
+		// captured with a short snap length changes nothing.
+		unknown := func(has func(o SideOptions) bool) bool {
+			return ou.Cut && !has(ou) || od.Cut && !has(od)
+		}
+		if (ou.HasMSS != od.HasMSS || ou.MSS != od.MSS) && !unknown(func(o SideOptions) bool { return o.HasMSS }) {
 			pa.add(flow, PathFinding{Code: PathMSSChanged, Point: down, Frame: fd, RelatedPoint: up, RelatedFrame: fu,
 				Message: fmt.Sprintf("%s's MSS changed from %s at %s to %s at %s: MSS clamping", s.name, mssText(ou), pa.Points[up], mssText(od), pa.Points[down])})
 		}
 		var changed []string
-		if ou.HasWScale != od.HasWScale || ou.WScale != od.WScale {
+		if (ou.HasWScale != od.HasWScale || ou.WScale != od.WScale) && !unknown(func(o SideOptions) bool { return o.HasWScale }) {
 			changed = append(changed, fmt.Sprintf("window scale %s → %s", wsText(ou), wsText(od)))
 		}
-		if ou.SACKPerm != od.SACKPerm {
+		if ou.SACKPerm != od.SACKPerm && !unknown(func(o SideOptions) bool { return o.SACKPerm }) {
 			changed = append(changed, fmt.Sprintf("SACK permitted %v → %v", ou.SACKPerm, od.SACKPerm))
 		}
-		if ou.HasTS != od.HasTS {
+		if ou.HasTS != od.HasTS && !unknown(func(o SideOptions) bool { return o.HasTS }) {
 			changed = append(changed, fmt.Sprintf("timestamps %v → %v", ou.HasTS, od.HasTS))
 		}
-		if ou.TFO != od.TFO {
+		if ou.TFO != od.TFO && !unknown(func(o SideOptions) bool { return o.TFO }) {
 			changed = append(changed, fmt.Sprintf("Fast Open %v → %v", ou.TFO, od.TFO))
 		}
 		if len(changed) > 0 {

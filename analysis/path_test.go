@@ -290,3 +290,29 @@ func rewriteClientISN(text string, by uint32) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestPathSnapLength: a point captured with a short snap length, whose SYN
+// and SYN-ACK options were cut off, tells nothing about the options, so
+// the other point's options are not "changed" (they were reported as MSS
+// clamping and options changed before); at every snap length the seed's
+// own path findings stay.
+func TestPathSnapLength(t *testing.T) {
+	dir := t.TempDir()
+	for _, snap := range snapLens {
+		cut := snapCopy(t, "../testdata/seed-client.pcap", snap, dir)
+		pa := Correlate([]Point{pointFile(t, "client", cut), pointFile(t, "fw-inside", "../testdata/seed-inside.pcap")})
+		if len(pa.Conns) != 1 || pa.Conns[0].Flows[0] == nil || pa.Conns[0].Flows[1] == nil {
+			t.Fatalf("-s %d: not one connection seen at both points", snap)
+		}
+		for _, f := range pa.Conns[0].Flows {
+			for _, code := range []PathCode{PathMSSChanged, PathOptionsChanged} {
+				if fs := pathFindings(pa, f, code); len(fs) > 0 {
+					t.Errorf("-s %d: %+v", snap, fs)
+				}
+			}
+		}
+		if added := pathFindings(pa, pa.Conns[0].Flows[0], PathPayloadAdded); len(added) == 0 || added[0].Bytes != 2 {
+			t.Errorf("-s %d: payload_added %+v", snap, added)
+		}
+	}
+}
