@@ -13,12 +13,15 @@ import (
 var seedPathArgs = []string{"-r", "client=testdata/seed-client.pcap", "-r", "fw-inside=testdata/seed-inside.pcap",
 	"-r", "fw-outside=testdata/seed-outside.pcap"}
 
-// TestPathFilterCLI: with several captures, EXPR picks connections by
-// their flow at any point and keeps each whole. 10.110.235.202:55073 is
-// the seed's client after the firewall's NAT, seen at fw-outside only.
+// TestPathFilterCLI: with several captures, EXPR picks connections and
+// keeps each whole: each primitive holds for a connection when it holds
+// for a packet of its flow at any point, and and/or/not combine those.
+// 10.110.235.202:55073 is the seed's client after the firewall's NAT,
+// seen at fw-outside only; 10.110.233.50:50183 before it.
 func TestPathFilterCLI(t *testing.T) {
 	_, full, _ := runCLI(t, append(seedPathArgs, "--report")...)
-	for _, expr := range []string{"host 10.110.235.202", "port 55073", "host 10.110.233.50"} {
+	for _, expr := range []string{"host 10.110.235.202", "port 55073", "host 10.110.233.50",
+		"host 10.110.233.50 and port 55073"} {
 		code, out, errs := runCLI(t, append(seedPathArgs, "--report", expr)...)
 		if code != 0 || errs != "" {
 			t.Fatalf("%q: exit %d, stderr %q", expr, code, errs)
@@ -67,9 +70,17 @@ func TestPathFilterCLI(t *testing.T) {
 			t.Errorf("%q -w: %d packets in the file, want 28", expr, n)
 		}
 	}
-	code, out, _ := runCLI(t, append(seedPathArgs, "--report", "host 10.1.2.3")...)
-	if code != 0 || !strings.Contains(out, "0 connections, 0 seen at more than one point") || strings.Contains(out, "10.110.") {
-		t.Errorf("a filter matching nothing: exit %d\n%s", code, out)
+	// Negated, a primitive that holds at one point is false of the
+	// connection: the packets at the other points do not bring it back.
+	for _, expr := range []string{"host 10.1.2.3", "not port 55073", "not host 10.110.235.202", "not host 10.110.233.50"} {
+		code, out, _ := runCLI(t, append(seedPathArgs, "--report", expr)...)
+		if code != 0 || !strings.Contains(out, "0 connections, 0 seen at more than one point") || strings.Contains(out, "10.110.") {
+			t.Errorf("%q: exit %d, want no connection\n%s", expr, code, out)
+		}
+	}
+	code, out, _ := runCLI(t, append(seedPathArgs, "--report", "not host 10.1.2.3")...)
+	if code != 0 || out != full {
+		t.Errorf("not host 10.1.2.3: exit %d, want the unfiltered report\n%s", code, out)
 	}
 	// A second input that cannot be read leaves one: the filter still
 	// applies to it.

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/synscope/synscope/analysis"
+	"github.com/synscope/synscope/analysis/filter"
 	"github.com/synscope/synscope/capture"
 	"github.com/synscope/synscope/ui"
 )
@@ -44,8 +45,18 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 	// (a connection whose flow matches at one point only, behind a NAT,
 	// is still compared with the others). Leaving packets out before
 	// that would leave out its flows at the other points.
+	// Each primitive of it holds for a connection when it holds for a
+	// packet of the connection at any point, and and/or/not combine
+	// those (analysis.Path.Selector): "not port P" leaves out the
+	// connection seen with port P at one point.
 	selectConns := len(o.inputs()) > 1 && match != nil
-	if o.write != "" && len(o.flows) == 0 && len(o.expr) > 0 || selectConns {
+	var sel *filter.Expr
+	switch {
+	case selectConns:
+		// Parsed before, by compileFilter: it cannot fail here.
+		sel, _ = filter.ParseArgs(o.expr)
+		cfg.Match, cfg.Select = nil, sel
+	case o.write != "" && len(o.flows) == 0 && len(o.expr) > 0:
 		// -w OUT EXPR: the expression picks whole flows, it does not
 		// leave packets out of them.
 		cfg.Match, cfg.Mark = nil, match
@@ -107,12 +118,13 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 			}
 		}()
 		if selectConns {
-			pa = pa.Select((*analysis.Connection).Marked)
+			pa = pa.Select(pa.Selector(sel))
 			results = pa.Results()
 		}
 	} else if selectConns {
 		// One input was read (the others could not be): its flows
-		// that matched.
+		// for which the expression holds (Flow.Marked, as
+		// Config.Select decides it).
 		for i, res := range results {
 			kept := *res
 			kept.Flows = nil

@@ -556,7 +556,10 @@ func runTUI(ctx context.Context, o options, match func(*analysis.Packet) bool, s
 		}
 		sources = append(sources, ui.Source{Name: name, Reader: r})
 	}
-	cfg := ui.Config{Sources: sources, Match: match, MaxFlows: o.maxFlows, Theme: o.theme,
+	// Several captures: the filter picks connections (ui.Config.Filter).
+	// Parsed before, by compileFilter: it cannot fail here.
+	sel, _ := filter.ParseArgs(o.expr)
+	cfg := ui.Config{Sources: sources, Match: match, Filter: sel, MaxFlows: o.maxFlows, Theme: o.theme,
 		ASCII: o.ascii || !ui.LocaleIsUTF8(), NoColor: os.Getenv("NO_COLOR") != ""}
 	if err := ui.Run(ctx, cfg); err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 
+	"github.com/synscope/synscope/analysis/filter"
 	"github.com/synscope/synscope/capture"
 )
 
@@ -18,6 +19,13 @@ type Config struct {
 	// (Flow.Marked), without leaving other packets out: for exporting
 	// whole flows that match an expression.
 	Mark func(*Packet) bool
+	// Select, when set, records for each flow which primitives of the
+	// expression its packets matched (Result.PrimSet), for picking
+	// connections seen at several capture points (Path.Selector), and
+	// marks the flows for which the expression holds as a whole
+	// (filter.Expr.MatchSet: "not port 80" marks a flow none of whose
+	// packets has port 80). Mark is not used then. No packet is left out.
+	Select *filter.Expr
 	// MaxFlows bounds the flows kept at once: past it, the flows idle the
 	// longest are evicted, clean ones before those with findings (see
 	// evict.go), and Result.Evicted counts them. 0 means DefaultMaxFlows,
@@ -69,6 +77,10 @@ type Result struct {
 	// (they are not in Flows); MaxFlows is the bound that applied.
 	Evicted  uint64
 	MaxFlows int
+	// prims holds the sets of Config.Select's primitives per flow id,
+	// primWords words each (PrimSet).
+	prims     []uint64
+	primWords int
 }
 
 // Flow returns the flow with the given id, or nil when there is none: ids
@@ -132,6 +144,8 @@ type Analyzer struct {
 	// (allocFlow).
 	slab  []Flow
 	slabN int
+	// selFields is scratch space for Config.Select.
+	selFields filter.Fields
 	// ahead counts the packets put in their flows by runAhead and
 	// addAhead, which load each packet's flow ahead of time.
 	ahead uint64
@@ -245,12 +259,14 @@ func (a *Analyzer) addHashed(p *Packet, h uint64, mark int8) {
 		a.tab.set(slot, h, f)
 		side = f.sideOf(p)
 	}
-	switch mark {
-	case markLazy:
+	switch {
+	case a.cfg.Select != nil:
+		a.selectPacket(f, p)
+	case mark == markLazy:
 		if a.cfg.Mark != nil && !f.Marked && a.cfg.Mark(p) {
 			f.Marked = true
 		}
-	case markYes:
+	case mark == markYes:
 		f.Marked = true
 	}
 	f.lastActive = a.tick

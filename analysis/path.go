@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/synscope/synscope/analysis/filter"
 	"github.com/synscope/synscope/capture"
 )
 
@@ -140,16 +141,28 @@ func (pa *Path) Conn(id int) *Connection {
 	return pa.Conns[i]
 }
 
-// Marked reports whether the connection's flow at any point is marked
-// (Config.Mark): with several captures, the packet filter picks
-// connections, whatever address NAT gave them at each point.
-func (c *Connection) Marked() bool {
-	for _, f := range c.Flows {
-		if f != nil && f.Marked {
-			return true
+// Selector returns the function that tells whether the filter e, which
+// the points were read with as Config.Select, holds for a connection seen
+// at several points: each primitive (host, port, tcp...) holds when it
+// holds for a packet of the connection's flow at any point, and and, or,
+// not combine those (filter.Expr.MatchSet). Behind a NAT, "port P" keeps
+// the connection seen with port P at one point, "not port P" leaves it
+// out, and "host A and port P" keeps it when the client A is seen at one
+// point and the port P it was given at another. For Select.
+func (pa *Path) Selector(e *filter.Expr) func(*Connection) bool {
+	set := make([]uint64, max(1, (e.Prims()+63)/64))
+	return func(c *Connection) bool {
+		clear(set)
+		for i, f := range c.Flows {
+			if f == nil {
+				continue
+			}
+			for w, b := range pa.points[i].Result.PrimSet(f) {
+				set[w] |= b
+			}
 		}
+		return e.MatchSet(set)
 	}
-	return false
 }
 
 // Select returns the path restricted to the connections keep accepts,

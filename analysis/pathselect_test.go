@@ -16,8 +16,8 @@ import (
 )
 
 // markedPoint reads a capture into a path Point with the filter expr
-// marking flows (Config.Mark), as the command line does with several
-// captures.
+// recording each flow's primitives (Config.Select), as the command line
+// does with several captures.
 func markedPoint(t *testing.T, name string, data []byte, expr string) Point {
 	t.Helper()
 	e, err := filter.Parse(expr)
@@ -28,7 +28,7 @@ func markedPoint(t *testing.T, name string, data []byte, expr string) Point {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Run(context.Background(), r, Config{Name: name, Mark: Matcher(e)})
+	res, err := Run(context.Background(), r, Config{Name: name, Select: e})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,10 +61,11 @@ func twoConns(first, second string) []byte {
 	return append(fixture.Build(first), fixture.Build(second)[24:]...) // without the second pcap file header
 }
 
-// TestPathSelectAnyPoint: with several captures, a filter picks the
-// connections whose flow matches at any point, and keeps each whole. The
-// second connection is NAT'd between the points: 10.0.0.2:40001 at near,
-// 203.0.113.9:61000 at far.
+// TestPathSelectAnyPoint: with several captures, a filter picks
+// connections, and keeps each whole: each primitive holds for a connection
+// when it holds for a packet of its flow at any point, and and/or/not
+// combine those. The second connection is NAT'd between the points:
+// 10.0.0.2:40001 at near, 203.0.113.9:61000 at far.
 func TestPathSelectAnyPoint(t *testing.T) {
 	// The far point's clock runs 7 s behind, the packets take 1 ms on
 	// the way.
@@ -81,7 +82,15 @@ func TestPathSelectAnyPoint(t *testing.T) {
 		{"host 10.0.0.2", []int{2}}, // at near only
 		{"host 10.0.0.1", []int{1}},
 		{"host 192.0.2.80", []int{1, 2}},
-		{"not host 203.0.113.9", []int{1, 2}}, // the second connection's packets at near match
+		{"not host 203.0.113.9", []int{1}}, // seen with it at far: left out
+		{"not port 61000", []int{1}},
+		{"not host 10.0.0.2", []int{1}}, // seen with it at near
+		{"not host 10.9.9.9", []int{1, 2}},
+		{"host 10.0.0.2 and port 61000", []int{2}},         // at near, and at far
+		{"host 10.0.0.2 and not port 61000", []int{}},      // not port 61000 is false of it
+		{"host 10.0.0.1 or port 61000", []int{1, 2}},       // one at each
+		{"src host 10.0.0.2 and src port 61000", []int{2}}, // client side at either point
+		{"not (host 10.0.0.2 and port 40001)", []int{1}},
 		{"host 10.9.9.9", []int{}},
 	}
 	for _, tt := range tests {
@@ -90,7 +99,7 @@ func TestPathSelectAnyPoint(t *testing.T) {
 			t.Fatalf("%q: %d connections before selecting, want 2 joined", tt.expr, len(all.Conns))
 		}
 		before := len(all.Findings[all.Conns[0].Flows[1]])
-		pa := all.Select((*Connection).Marked)
+		pa := all.Select(all.Selector(mustParse(t, tt.expr)))
 		var ids []int
 		for _, c := range pa.Conns {
 			ids = append(ids, c.ID)
@@ -182,9 +191,13 @@ func TestPathSelectSeed(t *testing.T) {
 			}
 			points = append(points, markedPoint(t, p.name, data, expr))
 		}
-		return Correlate(points).Select((*Connection).Marked)
+		all := Correlate(points)
+		return all.Select(all.Selector(mustParse(t, expr)))
 	}
-	for _, expr := range []string{"host 10.110.235.202", "port 55073", "host 10.110.233.50 and port 50183"} {
+	// The client is 10.110.233.50:50183 at client and fw-inside,
+	// 10.110.235.202:55073 at fw-outside.
+	for _, expr := range []string{"host 10.110.235.202", "port 55073", "host 10.110.233.50 and port 50183",
+		"host 10.110.233.50 and port 55073", "port 50183 and port 55073", "not port 443 or port 55073"} {
 		pa := read(expr)
 		if len(pa.Conns) != 1 {
 			t.Fatalf("%q: %d connections", expr, len(pa.Conns))
@@ -200,9 +213,21 @@ func TestPathSelectSeed(t *testing.T) {
 			t.Errorf("%q: dropped %+v", expr, d)
 		}
 	}
-	if pa := read("host 10.110.235.203"); len(pa.Conns) != 0 {
-		t.Errorf("a filter matching nothing keeps %d connections", len(pa.Conns))
+	for _, expr := range []string{"host 10.110.235.203", "not port 55073", "not host 10.110.235.202",
+		"not host 10.110.233.50", "host 10.110.233.50 and not port 55073", "not (port 50183 or port 55073)"} {
+		if pa := read(expr); len(pa.Conns) != 0 {
+			t.Errorf("%q keeps %d connections, want none: it is false of the seed connection", expr, len(pa.Conns))
+		}
 	}
+}
+
+func mustParse(t *testing.T, expr string) *filter.Expr {
+	t.Helper()
+	e, err := filter.Parse(expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 func nonClock(fs []PathFinding) []PathFinding {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/synscope/synscope/analysis"
+	"github.com/synscope/synscope/analysis/filter"
 	"github.com/synscope/synscope/capture"
 	"github.com/synscope/synscope/themes"
 )
@@ -23,6 +24,13 @@ type Config struct {
 	// Match, when set, keeps only the packets it accepts (the tcpdump
 	// filter of the command line).
 	Match func(*analysis.Packet) bool
+	// Filter is the expression Match was made from. With several
+	// Sources (the capture points of one path) it picks connections
+	// instead, each whole at every point: a primitive of it (host, port,
+	// tcp...) holds for a connection when it holds for a packet of the
+	// connection at any point, and and, or, not combine those
+	// (analysis.Path.Selector).
+	Filter *filter.Expr
 	// Theme names the theme (ThemeNames); empty for the default, dark or
 	// light as the terminal's background is.
 	Theme string

@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/synscope/synscope/analysis"
+	"github.com/synscope/synscope/analysis/filter"
 	"github.com/synscope/synscope/capture"
 )
 
@@ -61,11 +62,13 @@ type loader struct {
 	cancel context.CancelFunc
 	match  func(*analysis.Packet) bool
 	// selectConns is set when the filter picks connections (several
-	// captures, as points of one path): it marks flows instead of
-	// leaving packets out (Config.Mark), and the connections with a
-	// marked flow are kept once the points are joined (analysis.Path
-	// Select), whole at every point.
+	// captures, as points of one path): it leaves no packet out, records
+	// which of its primitives each flow's packets match
+	// (analysis.Config.Select), and the connections it holds for are kept
+	// once the points are joined (analysis.Path.Selector), whole at every
+	// point. sel is the filter then.
 	selectConns bool
+	sel         *filter.Expr
 	now         func() time.Time
 	// maxFlows is the analysis's bound on flows kept (Config.MaxFlows,
 	// or its default).
@@ -74,10 +77,10 @@ type loader struct {
 	took atomic.Int64
 }
 
-func newLoader(sources []Source, match func(*analysis.Packet) bool, maxFlows int, now func() time.Time) *loader {
+func newLoader(sources []Source, match func(*analysis.Packet) bool, sel *filter.Expr, maxFlows int, now func() time.Time) *loader {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &loader{start: now(), ctx: ctx, cancel: cancel, match: match, now: now, maxFlows: maxFlows,
-		selectConns: len(sources) > 1 && match != nil}
+		selectConns: len(sources) > 1 && !sel.MatchesAll(), sel: sel}
 	if maxFlows <= 0 {
 		l.maxFlows = analysis.DefaultMaxFlows()
 	}
@@ -89,7 +92,7 @@ func newLoader(sources []Source, match func(*analysis.Packet) bool, maxFlows int
 		}
 		cfg := analysis.Config{Name: s.Name, Match: match, MaxFlows: maxFlows}
 		if l.selectConns {
-			cfg.Match, cfg.Mark = nil, match
+			cfg.Match, cfg.Select = nil, sel
 		}
 		c.an = analysis.NewAnalyzer(cfg)
 		l.caps = append(l.caps, c)
@@ -247,8 +250,8 @@ func (l *loader) snapshot(now time.Time) SnapshotMsg {
 			pr := c.an.Progress()
 			s.Rows = slices.Grow(s.Rows, pr.Flows)
 			for sm := range c.an.AllSummaries() {
-				// Until the points are joined, the flows that
-				// matched the filter themselves.
+				// Until the points are joined, the flows the
+				// filter holds for themselves.
 				if sm.Marked || !l.selectConns {
 					s.Rows = append(s.Rows, Row{Cap: i, FlowSummary: sm})
 				}
@@ -353,4 +356,13 @@ func tickDelay(n int, took time.Duration) time.Duration {
 		d = slowTick
 	}
 	return max(d, min(maxTick, snapshotCost*took))
+}
+
+// selectedBy returns the filter that picks connections once the points
+// are joined, or nil when none does (selectConns).
+func (l *loader) selectedBy() *filter.Expr {
+	if !l.selectConns {
+		return nil
+	}
+	return l.sel
 }

@@ -31,7 +31,7 @@ func TestLoadTruncatedWhileRead(t *testing.T) {
 	if err := os.Truncate(path, 1<<20); err != nil {
 		t.Fatal(err)
 	}
-	l := newLoader([]Source{src}, nil, 0, func() time.Time { return testClock })
+	l := newLoader([]Source{src}, nil, nil, 0, func() time.Time { return testClock })
 	c := l.caps[0]
 	l.read(c)
 	var de *capture.DamageError

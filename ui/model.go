@@ -96,7 +96,7 @@ func New(cfg Config) Model {
 		m.caps = []CapProgress{{Name: cfg.Live.Name(), Size: -1}}
 		m.liveStore = liveStore(cfg.Live)
 	}
-	m.loader = newLoader(cfg.Sources, cfg.Match, cfg.MaxFlows, now)
+	m.loader = newLoader(cfg.Sources, cfg.Match, cfg.Filter, cfg.MaxFlows, now)
 	l := m.loader
 	m.tick = func(n int) tea.Cmd { return tickCmd(n, time.Duration(l.took.Load())) }
 	for _, cl := range m.loader.caps {
@@ -206,7 +206,7 @@ func (m Model) applySnapshot(s SnapshotMsg) (Model, tea.Cmd) {
 		for i, c := range m.loader.caps {
 			stores[i] = c.store
 		}
-		cmds = append(cmds, correlateCmd(m.caps, stores, m.loader.selectConns))
+		cmds = append(cmds, correlateCmd(m.caps, stores, m.loader.selectedBy()))
 	}
 	if m.hasPending && m.state == stateList && m.caps[m.pending.cap].Done {
 		m.hasPending = false

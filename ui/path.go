@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/synscope/synscope/analysis"
+	"github.com/synscope/synscope/analysis/filter"
 	"github.com/synscope/synscope/themes"
 )
 
@@ -23,18 +24,18 @@ const pathCap = -1
 type pathMsg struct{ pa *analysis.Path }
 
 // correlateCmd joins the captures, off the UI goroutine, and keeps the
-// connections the command-line filter picked when selectConns is set
+// connections the command-line filter sel holds for when it is not nil
 // (loader.selectConns). The bytes a finding names are read back through
 // the captures' stores.
-func correlateCmd(caps []CapProgress, stores []*packetStore, selectConns bool) tea.Cmd {
+func correlateCmd(caps []CapProgress, stores []*packetStore, sel *filter.Expr) tea.Cmd {
 	points := make([]analysis.Point, len(caps))
 	for i, c := range caps {
 		points[i] = analysis.Point{Name: c.Name, Result: c.Result, Reread: stores[i].readAt}
 	}
 	return func() tea.Msg {
 		pa := analysis.Correlate(points)
-		if selectConns {
-			pa = pa.Select((*analysis.Connection).Marked)
+		if sel != nil {
+			pa = pa.Select(pa.Selector(sel))
 		}
 		return pathMsg{pa: pa}
 	}

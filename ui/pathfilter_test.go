@@ -85,8 +85,10 @@ func TestPathFilterAnyPoint(t *testing.T) {
 }
 
 // TestPathCommandLineFilter: with several captures the command-line
-// filter picks connections by their flow at any point, and keeps each
-// whole (every point, its path findings), as --report does.
+// filter picks connections, and keeps each whole (every point, its path
+// findings), as --report does: each primitive holds for a connection when
+// it holds for a packet of its flow at any point, and and/or/not combine
+// those, as the view's words do (TestPathFilterAnyPoint).
 func TestPathCommandLineFilter(t *testing.T) {
 	for _, tc := range []struct {
 		expr  string
@@ -95,14 +97,18 @@ func TestPathCommandLineFilter(t *testing.T) {
 		{"host 10.110.235.202", 1}, // at fw-outside only
 		{"port 55073", 1},
 		{"host 10.110.233.50", 1}, // at the client and fw-inside
+		{"host 10.110.233.50 and port 55073", 1},
+		{"not host 10.1.2.3", 1},
 		{"host 10.1.2.3", 0},
+		{"not port 55073", 0}, // seen with it at fw-outside: left out
+		{"not host 10.110.235.202", 0},
 	} {
 		e, err := filter.Parse(tc.expr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		cfg := testConfig(seedPath(t))
-		cfg.Match = analysis.Matcher(e)
+		cfg.Match, cfg.Filter = analysis.Matcher(e), e
 		m := newLoaded(t, cfg, 80, 24)
 		if m.path == nil {
 			t.Fatalf("%q: the points are not joined", tc.expr)

@@ -164,7 +164,8 @@ type IPLayer struct {
 // Expr is a compiled filter expression. The zero value and a nil *Expr match
 // every packet. An Expr is immutable and safe for concurrent use.
 type Expr struct {
-	root *node // nil: match everything
+	root  *node   // nil: match everything
+	prims []*prim // the primitives, numbered as Prims and MatchPrims number them
 }
 
 // Parse compiles a filter expression. An empty or all-space string gives a
@@ -180,7 +181,23 @@ func Parse(s string) (*Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Expr{root: root}, nil
+	e := &Expr{root: root}
+	if root != nil {
+		root.number(&e.prims)
+	}
+	return e, nil
+}
+
+// number gives each primitive under n its place in prims, left to right.
+func (n *node) number(prims *[]*prim) {
+	if n.op == opPrim {
+		n.idx = len(*prims)
+		*prims = append(*prims, &n.p)
+		return
+	}
+	for _, k := range n.kids {
+		k.number(prims)
+	}
 }
 
 // ParseArgs compiles the filter given as trailing command-line arguments,
@@ -206,6 +223,76 @@ func (e *Expr) Match(f *Fields) bool {
 	in := IPLayer{IPVersion: f.IPVersion, Src: f.Src, Dst: f.Dst, Proto: f.Proto,
 		HasPorts: f.HasPorts, SrcPort: f.SrcPort, DstPort: f.DstPort}
 	return e.root.match(f, &in)
+}
+
+// Prims returns the number of primitives in e (host, port, tcp, vlan...,
+// each as often as it is written), which MatchPrims numbers from 0, left to
+// right. A set of them takes (Prims()+63)/64 words.
+func (e *Expr) Prims() int {
+	if e == nil {
+		return 0
+	}
+	return len(e.prims)
+}
+
+// MatchPrims sets bit i of set (set[i/64] bit i%64) for each primitive i
+// of e that holds for the packet described by f, leaving the other bits as
+// they are. Over the packets of a connection, set then says which
+// primitives hold for some packet of it, for MatchSet. set has at least
+// (Prims()+63)/64 words. A nil f is treated as a packet with no fields set.
+func (e *Expr) MatchPrims(f *Fields, set []uint64) {
+	if e == nil || len(e.prims) == 0 {
+		return
+	}
+	var zero Fields
+	if f == nil {
+		f = &zero
+	}
+	in := IPLayer{IPVersion: f.IPVersion, Src: f.Src, Dst: f.Dst, Proto: f.Proto,
+		HasPorts: f.HasPorts, SrcPort: f.SrcPort, DstPort: f.DstPort}
+	for i, p := range e.prims {
+		w, b := i>>6, uint64(1)<<(i&63)
+		if set[w]&b == 0 && p.match(f, &in) {
+			set[w] |= b
+		}
+	}
+}
+
+// MatchSet evaluates e with each primitive i true when bit i of set is
+// (as MatchPrims fills it), and and, or, not combining those: the filter
+// applied to a whole connection, whose primitives hold when they hold for
+// any of its packets. "not port 80" is then true of a connection none of
+// whose packets has port 80, and "host a and port b" of one with a packet
+// from host a and a packet on port b. A nil or match-all e gives true.
+func (e *Expr) MatchSet(set []uint64) bool {
+	if e == nil || e.root == nil {
+		return true
+	}
+	return e.root.eval(set)
+}
+
+// eval evaluates n on a set of primitives that hold (MatchSet).
+func (n *node) eval(set []uint64) bool {
+	switch n.op {
+	case opAnd:
+		for _, k := range n.kids {
+			if !k.eval(set) {
+				return false
+			}
+		}
+		return true
+	case opOr:
+		for _, k := range n.kids {
+			if k.eval(set) {
+				return true
+			}
+		}
+		return false
+	case opNot:
+		return !n.kids[0].eval(set)
+	default:
+		return set[n.idx>>6]&(1<<(n.idx&63)) != 0
+	}
 }
 
 // String returns the canonical form of e: every primitive with all its
@@ -236,6 +323,7 @@ type node struct {
 	op   opKind
 	kids []*node // opAnd, opOr: two or more; opNot: exactly one
 	p    prim    // opPrim
+	idx  int     // opPrim: its number in Expr.prims
 }
 
 // match evaluates n on f, whose innermost IP layer is in.

@@ -194,6 +194,13 @@ func TestMatch(t *testing.T) {
 			if e.Match(&f) {
 				got = append(got, mf.name)
 			}
+			// A connection of one packet: the primitives that hold
+			// for it, combined, give the packet's answer.
+			set := make([]uint64, (e.Prims()+63)/64)
+			e.MatchPrims(&f, set)
+			if e.MatchSet(set) != e.Match(&f) {
+				t.Errorf("%q on %s: MatchSet %v, Match %v", tt.expr, mf.name, e.MatchSet(set), e.Match(&f))
+			}
 		}
 		sort.Strings(got)
 		if !slices.Equal(got, want) {
