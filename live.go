@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/signal"
 	"slices"
@@ -666,7 +665,7 @@ func (lr *liveRun) batch(recs []capture.Record) (done bool) {
 		}
 		if lr.out != nil {
 			if err := lr.out.write(rec); err != nil {
-				lr.note(fmt.Sprintf("%s: %v: no more packets are saved (the capture goes on)", lr.out.path, bareError(err)))
+				lr.note(fmt.Sprintf("%s: %v: no more packets are saved (the capture goes on)", lr.out.path, capture.BareError(err)))
 			}
 		}
 		kept = append(kept, *rec)
@@ -753,8 +752,8 @@ func (lw *liveOut) commit() error {
 	if lw.err == nil {
 		return lw.f.Commit()
 	}
-	err := bareError(lw.err)
-	if !diskFull(lw.err) {
+	err := capture.BareError(lw.err)
+	if !capture.DiskFull(lw.err) {
 		lw.f.Abort()
 		return fmt.Errorf("%s: %w", lw.path, err)
 	}
@@ -767,21 +766,6 @@ func (lw *liveOut) commit() error {
 	}
 	lw.n = kept
 	return &capture.PartialError{Path: lw.path, Written: kept, Total: lw.total, Err: err}
-}
-
-// diskFull tells a write that failed for lack of space, as capture.Export
-// does.
-func diskFull(err error) bool {
-	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG)
-}
-
-// bareError drops the path of a *fs.PathError: the temporary file's name
-// (.out.pcap.tmp123) means nothing to the user, who is told the -w name.
-func bareError(err error) error {
-	if pe, ok := errors.AsType[*fs.PathError](err); ok {
-		return pe.Err
-	}
-	return err
 }
 
 // abort removes the temporary file unless commit put it in place.
