@@ -614,7 +614,8 @@ type liveRun struct {
 	match    func(*analysis.Packet) bool
 	dec      *analysis.Decoder
 	pkt      analysis.Packet
-	n        atomic.Uint64 // packets taken from the queue
+	undec    []analysis.NotDecoded // of the batch, left out by EXPR
+	n        atomic.Uint64         // packets taken from the queue
 	full     chan struct{}
 	spoolErr error
 	note     func(string)
@@ -647,6 +648,9 @@ func (lr *liveRun) batch(recs []capture.Record) (done bool) {
 		if lr.match != nil {
 			lr.dec.Decode(rec, &lr.pkt)
 			if !lr.match(&lr.pkt) {
+				if lr.pkt.Undecoded != analysis.UndecodedNone {
+					lr.notDecoded(&lr.pkt)
+				}
 				continue
 			}
 		}
@@ -675,15 +679,33 @@ func (lr *liveRun) batch(recs []capture.Record) (done bool) {
 		}
 	}
 	lr.mu.Lock()
+	for _, u := range lr.undec {
+		lr.an.AddNotDecoded(u)
+	}
 	for i := range kept {
 		lr.an.Add(&kept[i])
 	}
 	lr.mu.Unlock()
+	lr.undec = lr.undec[:0]
 	lr.n.Store(n)
 	if done {
 		close(lr.full)
 	}
 	return done
+}
+
+// notDecoded keeps p, which EXPR left out, for the Analyzer to count when
+// the decoder could not look inside it, as the analysis of a file does:
+// EXPR could not look inside it either, and on a link type synscope does
+// not decode a capture with a filter showed no flows and did not say why.
+// Such frames are counted by kind, a batch's run of one kind at once.
+func (lr *liveRun) notDecoded(p *analysis.Packet) {
+	u := analysis.NotDecodedOf(p)
+	if k := len(lr.undec) - 1; k >= 0 && lr.undec[k].Same(u) {
+		lr.undec[k].Frames++
+		return
+	}
+	lr.undec = append(lr.undec, u)
 }
 
 // liveOut writes the captured packets to the -w file, atomically: under a
