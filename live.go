@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/signal"
 	"slices"
@@ -615,7 +614,8 @@ type liveRun struct {
 	match    func(*analysis.Packet) bool
 	dec      *analysis.Decoder
 	pkt      analysis.Packet
-	n        atomic.Uint64 // packets taken from the queue
+	undec    []analysis.NotDecoded // of the batch, left out by EXPR
+	n        atomic.Uint64         // packets taken from the queue
 	full     chan struct{}
 	spoolErr error
 	note     func(string)
@@ -648,6 +648,9 @@ func (lr *liveRun) batch(recs []capture.Record) (done bool) {
 		if lr.match != nil {
 			lr.dec.Decode(rec, &lr.pkt)
 			if !lr.match(&lr.pkt) {
+				if lr.pkt.Undecoded != analysis.UndecodedNone {
+					lr.notDecoded(&lr.pkt)
+				}
 				continue
 			}
 		}
@@ -666,7 +669,7 @@ func (lr *liveRun) batch(recs []capture.Record) (done bool) {
 		}
 		if lr.out != nil {
 			if err := lr.out.write(rec); err != nil {
-				lr.note(fmt.Sprintf("%s: %v: no more packets are saved (the capture goes on)", lr.out.path, bareError(err)))
+				lr.note(fmt.Sprintf("%s: %v: no more packets are saved (the capture goes on)", lr.out.path, capture.BareError(err)))
 			}
 		}
 		kept = append(kept, *rec)
@@ -676,15 +679,33 @@ func (lr *liveRun) batch(recs []capture.Record) (done bool) {
 		}
 	}
 	lr.mu.Lock()
+	for _, u := range lr.undec {
+		lr.an.AddNotDecoded(u)
+	}
 	for i := range kept {
 		lr.an.Add(&kept[i])
 	}
 	lr.mu.Unlock()
+	lr.undec = lr.undec[:0]
 	lr.n.Store(n)
 	if done {
 		close(lr.full)
 	}
 	return done
+}
+
+// notDecoded keeps p, which EXPR left out, for the Analyzer to count when
+// the decoder could not look inside it, as the analysis of a file does:
+// EXPR could not look inside it either, and on a link type synscope does
+// not decode a capture with a filter showed no flows and did not say why.
+// Such frames are counted by kind, a batch's run of one kind at once.
+func (lr *liveRun) notDecoded(p *analysis.Packet) {
+	u := analysis.NotDecodedOf(p)
+	if k := len(lr.undec) - 1; k >= 0 && lr.undec[k].Same(u) {
+		lr.undec[k].Frames++
+		return
+	}
+	lr.undec = append(lr.undec, u)
 }
 
 // liveOut writes the captured packets to the -w file, atomically: under a
@@ -753,8 +774,8 @@ func (lw *liveOut) commit() error {
 	if lw.err == nil {
 		return lw.f.Commit()
 	}
-	err := bareError(lw.err)
-	if !diskFull(lw.err) {
+	err := capture.BareError(lw.err)
+	if !capture.DiskFull(lw.err) {
 		lw.f.Abort()
 		return fmt.Errorf("%s: %w", lw.path, err)
 	}
@@ -767,21 +788,6 @@ func (lw *liveOut) commit() error {
 	}
 	lw.n = kept
 	return &capture.PartialError{Path: lw.path, Written: kept, Total: lw.total, Err: err}
-}
-
-// diskFull tells a write that failed for lack of space, as capture.Export
-// does.
-func diskFull(err error) bool {
-	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG)
-}
-
-// bareError drops the path of a *fs.PathError: the temporary file's name
-// (.out.pcap.tmp123) means nothing to the user, who is told the -w name.
-func bareError(err error) error {
-	if pe, ok := errors.AsType[*fs.PathError](err); ok {
-		return pe.Err
-	}
-	return err
 }
 
 // abort removes the temporary file unless commit put it in place.

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/synscope/synscope/analysis"
 	"github.com/synscope/synscope/capture"
 )
 
@@ -86,5 +88,65 @@ func TestNotDecodedCLI(t *testing.T) {
 	code, _, errs = runCLI(t, "-r", "testdata/seed-client.pcap", "--report")
 	if code != 0 || errs != "" {
 		t.Errorf("seed: exit %d, stderr %q", code, errs)
+	}
+}
+
+// TestLiveNotDecodedFiltered: a live capture with a filter counts the
+// frames it could not look inside, as the analysis of a file does, though
+// the filter leaves them out before the Analyzer: on a link type synscope
+// does not decode, `-i IF tcp port 80` showed no flows and no "not
+// decoded" note. The packets go through liveRun.batch as the capture
+// goroutine hands them over, in batches.
+func TestLiveNotDecodedFiltered(t *testing.T) {
+	path := frameRelayCapture(t, t.TempDir())
+	r, err := capture.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var recs []capture.Record
+	for {
+		rec, err := r.Next()
+		if err != nil {
+			break
+		}
+		c := *rec
+		c.Data = slices.Clone(rec.Data)
+		recs = append(recs, c)
+	}
+	if len(recs) != 15 {
+		t.Fatalf("%s: %d frames, want 15", path, len(recs))
+	}
+	note := "3 frames of link type Frame Relay (107) not decoded"
+	for _, c := range []struct {
+		expr    string
+		packets uint64 // analysed
+		flows   int
+	}{
+		{"tcp port 80", 0, 0}, // every frame left out
+		{"port 443", 12, 1},   // the Ethernet ones kept
+	} {
+		match, err := compileFilter(strings.Fields(c.expr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lr := &liveRun{
+			full:  make(chan struct{}),
+			note:  func(s string) { t.Errorf("%s: note %q", c.expr, s) },
+			match: match,
+			dec:   analysis.NewDecoder(),
+			an:    analysis.NewAnalyzer(analysis.Config{Name: "serial0", NoPacketIndex: true}),
+		}
+		batch := slices.Clone(recs)
+		lr.batch(batch[:8])
+		if got := lr.an.Progress().NotDecoded; got != 2 {
+			t.Errorf("%s: after the first batch, %d frames not decoded, want 2", c.expr, got)
+		}
+		lr.batch(batch[8:])
+		res := lr.an.Finish()
+		if got := res.NotDecodedNote(); got != note || lr.n.Load() != c.packets || len(res.Flows) != c.flows {
+			t.Errorf("%s: note %q, want %q; %d packets, want %d; %d flows, want %d",
+				c.expr, got, note, lr.n.Load(), c.packets, len(res.Flows), c.flows)
+		}
 	}
 }

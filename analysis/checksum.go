@@ -69,6 +69,57 @@ func offloadSender(flows []*Flow) netip.Addr {
 	return sender
 }
 
+// offloadTally is what offloadSender finds, kept up to date as packets are
+// added, for FlowCopy before Finish: a live drill-down asks for it on
+// every poll, and reading every flow for it held the Analyzer's lock, and
+// so the capture's queue, for as long as a million flows take. Only a
+// flow side's first bad checksum and a flow's first good one after them
+// change it (Flow.add), and an evicted flow takes its part out (remove):
+// nothing is done for a flow without bad checksums.
+type offloadTally struct {
+	// senders counts the flow sides with a bad checksum in badSums, by
+	// the address that sent them.
+	senders map[netip.Addr]int
+	late    int // flows with goodAfterBad
+}
+
+// addSide counts side s of f, which has its first bad checksum in badSums.
+func (t *offloadTally) addSide(f *Flow, s Side) {
+	if t.senders == nil {
+		t.senders = make(map[netip.Addr]int)
+	}
+	t.senders[f.addrOf(s)]++
+}
+
+// remove takes out what f counted, before f is evicted.
+func (t *offloadTally) remove(f *Flow) {
+	if f.notes == nil {
+		return
+	}
+	for s := range Side(2) {
+		if f.notes.badSides&(1<<s) == 0 {
+			continue
+		}
+		addr := f.addrOf(s)
+		if t.senders[addr]--; t.senders[addr] <= 0 {
+			delete(t.senders, addr)
+		}
+	}
+	if f.goodAfterBad {
+		t.late--
+	}
+}
+
+// sender is offloadSender of the flows the Analyzer holds.
+func (t *offloadTally) sender() netip.Addr {
+	if t.late > 0 && len(t.senders) == 1 {
+		for addr := range t.senders {
+			return addr
+		}
+	}
+	return netip.Addr{}
+}
+
 func (f *Flow) addrOf(s Side) netip.Addr {
 	if s == FromClient {
 		return f.ClientAddr()

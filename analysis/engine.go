@@ -149,6 +149,8 @@ type Analyzer struct {
 	// ahead counts the packets put in their flows by runAhead and
 	// addAhead, which load each packet's flow ahead of time.
 	ahead uint64
+	// offload is offloadSender of the flows held, for FlowCopy.
+	offload offloadTally
 }
 
 // NewAnalyzer returns an Analyzer for one capture.
@@ -271,9 +273,9 @@ func (a *Analyzer) addHashed(p *Packet, h uint64, mark int8) {
 	}
 	f.lastActive = a.tick
 	if a.cfg.NoPacketIndex {
-		f.add(p, side, nil)
+		f.add(p, side, nil, &a.offload)
 	} else {
-		f.add(p, side, &a.refs)
+		f.add(p, side, &a.refs, &a.offload)
 	}
 	a.touch(f)
 	if f.list != f.evictClass() {
@@ -372,8 +374,9 @@ func (f *Flow) sideOf(p *Packet) Side {
 }
 
 // add updates f with one of its packets, which side sent (sideOf). Refs
-// grow from pool; with no pool, they are not kept.
-func (f *Flow) add(p *Packet, side Side, pool *refPool) {
+// grow from pool; with no pool, they are not kept. tally learns of the
+// flow's bad checksums.
+func (f *Flow) add(p *Packet, side Side, pool *refPool, tally *offloadTally) {
 	var bits uint8
 	if side == FromServer {
 		bits |= RefFromServer
@@ -402,9 +405,16 @@ func (f *Flow) add(p *Packet, side Side, pool *refPool) {
 		}
 		if n := f.note(); len(n.badSums) < maxFindingsPerCode {
 			n.badSums = append(n.badSums, badSum{p.Frame, side, p.Direction, p.PartialChecksum && p.IPChecksum != CheckBad, sumsOf(p)})
+			if n.badSides&(1<<side) == 0 {
+				n.badSides |= 1 << side
+				tally.addSide(f, side)
+			}
 		}
 	}
 	if p.TCPChecksum == CheckGood && f.notes != nil && len(f.notes.badSums) > 0 && f.notes.badSums[0].side == side && f.notes.badSums[0].frame < p.Frame {
+		if !f.goodAfterBad {
+			tally.late++
+		}
 		f.goodAfterBad = true
 	}
 	if pool != nil {

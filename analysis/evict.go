@@ -141,6 +141,7 @@ func (a *Analyzer) evict(f *Flow) {
 	// arrays, so that a flood of new flows does not churn the heap.
 	n := f.notes
 	if n != nil {
+		a.offload.remove(f)
 		*n = flowNotes{badSums: n.badSums[:0], malformed: n.malformed[:0], sent: n.sent}
 	}
 	*f = Flow{Refs: f.Refs[:0], Findings: f.Findings[:0], notes: n}

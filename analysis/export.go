@@ -63,7 +63,7 @@ func (a *Analyzer) ExportItems(ids []int) ([]capture.ExportItem, error) {
 // while the Analyzer goes on: its packets and findings are copied. Before
 // Finish the copy also has the checksum findings Finish would give it if
 // the capture ended now (checksum.offload, or checksum.bad), judged
-// against every flow so far as the rule is capture-wide: without them a
+// against every flow held so far as the rule is capture-wide: without them a
 // live drill-down showed no finding where the report of the same packets
 // had checksum.offload. The caller serialises FlowCopy with Add. It
 // returns false for an unknown id.
@@ -87,15 +87,12 @@ func (a *Analyzer) FlowCopy(id int) (*Flow, bool) {
 		if f.notes != nil && len(f.notes.badSums) > 0 {
 			// The capture's offload sender matters only for a packet
 			// whose direction is unknown and whose checksum field is not
-			// the pseudo-header sum (not on lo); finding it reads every
-			// flow, under the caller's lock.
+			// the pseudo-header sum (not on lo). It is kept as packets
+			// are added (offloadTally): finding it here read every flow,
+			// under the caller's lock, on every poll of a live drill-down.
 			var sender netip.Addr
 			if slices.ContainsFunc(f.notes.badSums, func(b badSum) bool { return !b.partial && b.dir == capture.DirUnknown }) {
-				flows := a.res.Flows
-				if a.holes > 0 {
-					flows = slices.DeleteFunc(slices.Clone(flows), func(g *Flow) bool { return g == nil })
-				}
-				sender = offloadSender(flows)
+				sender = a.offload.sender()
 			}
 			f.finishChecksums(sender)
 			slices.SortStableFunc(f.Findings, func(x, y Finding) int {

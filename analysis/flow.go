@@ -373,6 +373,7 @@ type flowNotes struct {
 	counts    [numCodes]uint32
 	counted   bool
 	badSums   []badSum
+	badSides  uint8 // bit 1<<Side: a side with a bad checksum in badSums
 	malformed []malformedNote
 	// sent holds the last packets of each side once the flow has shown a
 	// copy (Flow.copies; copy.go). An evicted flow keeps it for the flow

@@ -26,22 +26,45 @@ type NotDecoded struct {
 const maxNotDecodedKinds = 16
 
 // notDecoded counts p, which the decoder could not look inside.
-func (res *Result) notDecoded(p *Packet) {
-	res.NotDecodedFrames++
+func (res *Result) notDecoded(p *Packet) { res.addNotDecoded(NotDecodedOf(p)) }
+
+// NotDecodedOf is frame p, which the decoder could not look inside
+// (p.Undecoded is not UndecodedNone), as Result.NotDecoded counts it.
+func NotDecodedOf(p *Packet) NotDecoded {
+	n := NotDecoded{What: p.Undecoded, Proto: p.UndecodedProto, Frames: 1, First: p.Frame}
+	if p.Undecoded == UndecodedLinkType {
+		n.LinkType = p.LinkType
+	}
+	return n
+}
+
+// Same reports whether n and m count frames not decoded for one reason.
+func (n NotDecoded) Same(m NotDecoded) bool {
+	return n.What == m.What && n.Proto == m.Proto && n.LinkType == m.LinkType
+}
+
+// addNotDecoded counts the frames of n.
+func (res *Result) addNotDecoded(n NotDecoded) {
+	res.NotDecodedFrames += n.Frames
 	for i := range res.NotDecoded {
-		n := &res.NotDecoded[i]
-		if n.What == p.Undecoded && n.Proto == p.UndecodedProto && (n.What != UndecodedLinkType || n.LinkType == p.LinkType) {
-			n.Frames++
+		if m := &res.NotDecoded[i]; m.Same(n) {
+			m.Frames += n.Frames
 			return
 		}
 	}
 	if len(res.NotDecoded) < maxNotDecodedKinds {
-		n := NotDecoded{What: p.Undecoded, Proto: p.UndecodedProto, Frames: 1, First: p.Frame}
-		if p.Undecoded == UndecodedLinkType {
-			n.LinkType = p.LinkType
-		}
 		res.NotDecoded = append(res.NotDecoded, n)
 	}
+}
+
+// AddNotDecoded counts frames that the decoder could not look inside and
+// that the caller's own filter left out, as Add counts those that
+// Config.Match leaves out: the filter could not look inside them either,
+// and a live capture with a filter on a link type synscope does not read
+// would otherwise show nothing and not say why. n is one or several
+// frames of one kind (NotDecodedOf, its Frames added up).
+func (a *Analyzer) AddNotDecoded(n NotDecoded) {
+	a.res.addNotDecoded(n)
 }
 
 // String says which frames these are: "30 frames of link type IPoIB (242)".

@@ -93,7 +93,7 @@ func Export(path string, srcs []ExportSource, overwrite bool) (int, error) {
 	if err == nil {
 		return n, out.Commit()
 	}
-	if !diskFull(err) {
+	if !DiskFull(err) {
 		out.Abort()
 		return 0, fmt.Errorf("%s: %w", path, err)
 	}
@@ -105,11 +105,11 @@ func Export(path string, srcs []ExportSource, overwrite bool) (int, error) {
 	kept, cerr := out.CommitPartial()
 	switch {
 	case cerr != nil:
-		return 0, fmt.Errorf("%s: %v; and keeping what was written failed: %v", path, pathErr(err), cerr)
+		return 0, fmt.Errorf("%s: %v; and keeping what was written failed: %v", path, BareError(err), cerr)
 	case kept == 0:
-		return 0, fmt.Errorf("%s: %v: nothing written", path, pathErr(err))
+		return 0, fmt.Errorf("%s: %v: nothing written", path, BareError(err))
 	}
-	return kept, &PartialError{Path: path, Written: kept, Total: total, Err: pathErr(err)}
+	return kept, &PartialError{Path: path, Written: kept, Total: total, Err: BareError(err)}
 }
 
 // PartialError says that an export stopped part way, its file holding the
@@ -126,8 +126,10 @@ func (e *PartialError) Error() string {
 
 func (e *PartialError) Unwrap() error { return e.Err }
 
-// diskFull tells a write that failed for lack of space.
-func diskFull(err error) bool {
+// DiskFull tells a write that failed for lack of space (a full disk, a
+// quota, a file size limit): what Export and a live capture's -w file
+// answer by keeping the packets that fitted.
+func DiskFull(err error) bool {
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG)
 }
 

@@ -3,12 +3,14 @@ package capture_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/synscope/synscope/capture"
@@ -261,5 +263,36 @@ func TestExportRefusesCompressedNames(t *testing.T) {
 		if err := capture.CheckExportName(filepath.Join(dir, name)); err != nil {
 			t.Errorf("CheckExportName(%s): %v", name, err)
 		}
+	}
+}
+
+// TestDiskFullAndBareError: the helpers a live capture's -w file shares
+// with Export. A write that failed for lack of space, wrapped as os.File
+// wraps it, is told apart from any other failure; BareError keeps the
+// cause of a *fs.PathError without the (temporary) file's name, and
+// leaves any other error as it is.
+func TestDiskFullAndBareError(t *testing.T) {
+	tmp := &fs.PathError{Op: "write", Path: "out.pcap.tmp123", Err: syscall.ENOSPC}
+	for _, c := range []struct {
+		err  error
+		full bool
+		bare string
+	}{
+		{tmp, true, "no space left on device"},
+		{fmt.Errorf("flush: %w", &fs.PathError{Op: "write", Path: "x.tmp1", Err: syscall.EDQUOT}), true, "disk quota exceeded"},
+		{&fs.PathError{Op: "write", Path: "x.tmp1", Err: syscall.EFBIG}, true, "file too large"},
+		{&fs.PathError{Op: "write", Path: "x.tmp1", Err: syscall.EIO}, false, "input/output error"},
+		{errors.New("short write"), false, "short write"},
+	} {
+		if got := capture.DiskFull(c.err); got != c.full {
+			t.Errorf("DiskFull(%v) = %v, want %v", c.err, got, c.full)
+		}
+		bare := capture.BareError(c.err)
+		if bare.Error() != c.bare || strings.Contains(bare.Error(), ".tmp") {
+			t.Errorf("BareError(%v) = %q, want %q", c.err, bare, c.bare)
+		}
+	}
+	if !errors.Is(capture.BareError(tmp), syscall.ENOSPC) {
+		t.Error("BareError lost the cause")
 	}
 }

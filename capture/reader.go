@@ -90,12 +90,12 @@ func Open(path string) (*Reader, error) {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: cannot open: %w", path, pathErr(err))
+		return nil, fmt.Errorf("%s: cannot open: %w", path, BareError(err))
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s: cannot open: %w", path, pathErr(err))
+		return nil, fmt.Errorf("%s: cannot open: %w", path, BareError(err))
 	}
 	if fi.IsDir() {
 		f.Close()
@@ -117,9 +117,12 @@ func Open(path string) (*Reader, error) {
 	return r, nil
 }
 
-// pathErr strips the *fs.PathError wrapping, whose message repeats the
-// path, keeping the cause (so errors.Is(err, fs.ErrNotExist) still holds).
-func pathErr(err error) error {
+// BareError strips the *fs.PathError wrapping, whose message repeats the
+// path, keeping the cause (so errors.Is(err, fs.ErrNotExist) still holds):
+// for a message that names the file itself, or names another (a temporary
+// file's name, .out.pcap.tmp123, means nothing to the user, who is told
+// the name they gave).
+func BareError(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err
@@ -585,7 +588,7 @@ func isCorrupt(err error) bool {
 
 // readError reports an input error.
 func (r *Reader) readError(off int64, err error, what string) error {
-	return fmt.Errorf("%s: %s at byte %d: %w", r.name, what, off, pathErr(err))
+	return fmt.Errorf("%s: %s at byte %d: %w", r.name, what, off, BareError(err))
 }
 
 // Name returns the name of the input: the path given to Open ("standard
@@ -686,7 +689,7 @@ func (r *Reader) Close() error {
 	c := r.closer
 	r.closer = nil
 	if err := c.Close(); err != nil {
-		return fmt.Errorf("%s: close: %w", r.name, pathErr(err))
+		return fmt.Errorf("%s: close: %w", r.name, BareError(err))
 	}
 	return nil
 }

@@ -57,7 +57,7 @@ func (r *Reader) Rereader() (*Rereader, error) {
 		// Rereader does not depend on the Reader staying open.
 		f, err := os.Open(r.path)
 		if err != nil {
-			return nil, fmt.Errorf("%s: cannot open for re-reading: %w", r.name, pathErr(err))
+			return nil, fmt.Errorf("%s: cannot open for re-reading: %w", r.name, BareError(err))
 		}
 		rr.ra, rr.closer = f, f
 	case r.ra != nil:
@@ -234,7 +234,7 @@ func (rr *Rereader) fetchError(offset int64, frame uint64, err error) error {
 	if err == io.ErrUnexpectedEOF {
 		return fmt.Errorf("%s: re-reading frame %d at byte %d: the file ends before the record does: %w", rr.name, frame, offset, err)
 	}
-	return fmt.Errorf("%s: re-reading frame %d at byte %d: %w", rr.name, frame, offset, pathErr(err))
+	return fmt.Errorf("%s: re-reading frame %d at byte %d: %w", rr.name, frame, offset, BareError(err))
 }
 
 // Close releases the file the Rereader opened, if any.
@@ -246,7 +246,7 @@ func (rr *Rereader) Close() error {
 	c := rr.closer
 	rr.closer = nil
 	if err := c.Close(); err != nil {
-		return fmt.Errorf("%s: close: %w", rr.name, pathErr(err))
+		return fmt.Errorf("%s: close: %w", rr.name, BareError(err))
 	}
 	return nil
 }

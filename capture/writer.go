@@ -264,7 +264,7 @@ func CreateAtomic(path string, overwrite bool) (*AtomicFile, error) {
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return nil, fmt.Errorf("%s: cannot create: %w", path, pathErr(err))
+		return nil, fmt.Errorf("%s: cannot create: %w", path, BareError(err))
 	}
 	return &AtomicFile{File: f, path: path, overwrite: overwrite}, nil
 }
@@ -277,7 +277,7 @@ func checkTarget(path string, overwrite bool) error {
 	case errors.Is(err, os.ErrNotExist):
 		return nil
 	case err != nil:
-		return fmt.Errorf("%s: %w", path, pathErr(err))
+		return fmt.Errorf("%s: %w", path, BareError(err))
 	case !overwrite:
 		return existsError(path)
 	case !fi.Mode().IsRegular():
@@ -310,10 +310,10 @@ func (a *AtomicFile) Commit() error {
 	defer os.Remove(tmp) // after a link, or after a failure
 	if err := a.File.Sync(); err != nil {
 		a.File.Close()
-		return fmt.Errorf("%s: %w", a.path, pathErr(err))
+		return fmt.Errorf("%s: %w", a.path, BareError(err))
 	}
 	if err := a.File.Close(); err != nil {
-		return fmt.Errorf("%s: %w", a.path, pathErr(err))
+		return fmt.Errorf("%s: %w", a.path, BareError(err))
 	}
 	if !a.overwrite {
 		err := os.Link(tmp, a.path)
@@ -331,7 +331,7 @@ func (a *AtomicFile) Commit() error {
 		return err
 	}
 	if err := os.Rename(tmp, a.path); err != nil {
-		return fmt.Errorf("%s: %w", a.path, pathErr(err))
+		return fmt.Errorf("%s: %w", a.path, BareError(err))
 	}
 	return nil
 }
@@ -352,7 +352,7 @@ func (a *AtomicFile) CommitPartial() (int, error) {
 	}
 	if err := a.File.Truncate(end); err != nil {
 		a.Abort()
-		return 0, fmt.Errorf("%s: %w", a.path, pathErr(err))
+		return 0, fmt.Errorf("%s: %w", a.path, BareError(err))
 	}
 	return packets, a.Commit()
 }
