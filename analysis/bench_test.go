@@ -3,7 +3,6 @@ package analysis
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -158,7 +157,12 @@ func TestDecodeAllocatesNothing(t *testing.T) {
 
 // FuzzDecode feeds arbitrary frames of every supported link type through the
 // decoder and the flow analysis: no panic, and what is decoded stays within
-// the frame.
+// the frame. extra is how much longer than the captured frame the frame
+// on the wire was (a snap length cut it): the fast path and the general
+// one must agree either way; a frame captured whole has no header cut
+// (HeaderCut), and one cut short is damaged only where it is damaged
+// whole. Decoding into a Packet and with a Decoder that decoded other
+// frames before must give what fresh ones give.
 func FuzzDecode(f *testing.F) {
 	data, _ := synthCapture(f, 1, 2)
 	r, _ := capture.NewReader(bytes.NewReader(data), "seed", -1)
@@ -167,12 +171,33 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			break
 		}
-		f.Add(uint16(layers.LinkTypeEthernet), bytes.Clone(rec.Data))
-		f.Add(uint16(layers.LinkTypeRaw), bytes.Clone(rec.Data[14:]))
+		f.Add(uint16(layers.LinkTypeEthernet), bytes.Clone(rec.Data), uint16(0))
+		f.Add(uint16(layers.LinkTypeRaw), bytes.Clone(rec.Data[14:]), uint16(0))
 		for _, kind := range []string{"vlan", "qinq", "sll", "sll2"} {
 			data, lt := rewrap(rec.Data, kind, 5)
-			f.Add(uint16(lt), data)
+			f.Add(uint16(lt), data, uint16(0))
 		}
+		// Behind every other link header and encapsulation, whole and
+		// cut at each snap length of the snap-length tests.
+		et := uint16(rec.Data[12])<<8 | uint16(rec.Data[13])
+		for _, w := range linkWraps {
+			data := w.wrap(bytes.Clone(rec.Data[14:]), et)
+			f.Add(uint16(w.lt), data, uint16(0))
+			for _, snap := range snapLens {
+				if snap < len(data) {
+					f.Add(uint16(w.lt), data[:snap], uint16(len(data)-snap))
+				}
+			}
+		}
+		for _, snap := range snapLens {
+			if snap < len(rec.Data) {
+				f.Add(uint16(layers.LinkTypeEthernet), bytes.Clone(rec.Data[:snap]), uint16(len(rec.Data)-snap))
+			}
+		}
+	}
+	// Every header TestSnapLengthCutLayers cuts, cut there.
+	for _, c := range snapLayerFrames {
+		f.Add(uint16(c.lt), c.frame[:c.cut], uint16(len(c.frame)-c.cut))
 	}
 	// Every frame of the fixtures, and the first frames of each corpus
 	// capture: every link type and encapsulation there is.
@@ -186,13 +211,15 @@ func FuzzDecode(f *testing.F) {
 			if err != nil {
 				break
 			}
-			f.Add(uint16(rec.LinkType), bytes.Clone(rec.Data))
+			f.Add(uint16(rec.LinkType), bytes.Clone(rec.Data), uint16(rec.OrigLen-rec.CapLen))
 		}
 		r.Close()
 	}
-	f.Fuzz(func(t *testing.T, lt uint16, frame []byte) {
+	used := usedDecodes(f)
+	f.Fuzz(func(t *testing.T, lt uint16, frame []byte, extra uint16) {
 		a := NewAnalyzer(Config{Name: "fuzz"})
-		rec := capture.Record{Frame: 1, LinkType: layers.LinkType(lt), Data: frame, CapLen: uint32(len(frame)), OrigLen: uint32(len(frame))}
+		wire := len(frame) + int(extra)
+		rec := capture.Record{Frame: 1, LinkType: layers.LinkType(lt), Data: frame, CapLen: uint32(len(frame)), OrigLen: uint32(wire)}
 		var p, ps Packet
 		a.dec.Decode(&rec, &p)
 		// The fast path and gopacket's layers must agree on every frame.
@@ -202,16 +229,40 @@ func FuzzDecode(f *testing.F) {
 		if !reflect.DeepEqual(p, ps) {
 			t.Fatalf("fast path\n%+v\ngeneral path\n%+v", p, ps)
 		}
+		// A Packet and a Decoder used before: nothing of the frames
+		// before may stay.
+		du, pu := used.decoded()
+		du.Decode(&rec, &pu)
+		if !samePacket(&p, &pu) {
+			t.Fatalf("fresh\n%+v\nafter other frames\n%+v", p, pu)
+		}
 		if len(p.Payload) > len(frame) || len(p.Padding) > len(frame) {
 			t.Fatalf("payload %d / padding %d bytes from a %d-byte frame", len(p.Payload), len(p.Padding), len(frame))
+		}
+		if extra == 0 && p.HeaderCut {
+			t.Fatalf("a frame captured whole has a header cut: %s at byte %d: %s", p.MalformedLayer, p.MalformedOffset, p.MalformedReason)
+		}
+		if p.HeaderCut && !p.HasTCP && !strings.HasSuffix(p.MalformedLayer, "fragment") && p.MalformedOffset != len(frame) {
+			t.Fatalf("header cut at byte %d of %d captured: %s: %s", p.MalformedOffset, len(frame), p.MalformedLayer, p.MalformedReason)
+		}
+		if extra > 0 && p.MalformedLayer != "" && !p.HeaderCut {
+			// Damaged when cut: so it is when whole; the cut adds no
+			// damage.
+			whole := rec
+			whole.OrigLen = whole.CapLen
+			var pw Packet
+			NewDecoder().Decode(&whole, &pw)
+			if pw.MalformedLayer == "" {
+				t.Fatalf("cut from %d bytes, damaged (%s at byte %d: %s); captured whole, not", wire, p.MalformedLayer, p.MalformedOffset, p.MalformedReason)
+			}
 		}
 		// The same frame twice, and its halves, through the analysis.
 		for i := range 3 {
 			rec.Frame = uint64(i + 1)
-			binary.BigEndian.PutUint64(make([]byte, 8), rec.Frame)
 			a.Add(&rec)
 		}
 		rec.Data = frame[:len(frame)/2]
+		rec.CapLen = uint32(len(rec.Data))
 		a.Add(&rec)
 		res := a.Finish()
 		var buf bytes.Buffer
@@ -219,6 +270,91 @@ func FuzzDecode(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// usedFrames are frames decoded into a Packet, with one Decoder, before
+// FuzzDecode's frame: a datagram of two IPv4 fragments carrying a TCP
+// segment with options through a GRE tunnel with a VLAN tag, the second
+// fragment last (so the Packet holds its FragmentFrames and Outer, the
+// slices Decode keeps for their room), after frames of PPP, MPLS and a
+// damaged one, which leave their own state in the Decoder's layers.
+type usedFrames struct {
+	recs []capture.Record
+}
+
+// decoded is a Decoder that decoded the frames, and the Packet it decoded
+// them into.
+func (u usedFrames) decoded() (*Decoder, Packet) {
+	var p Packet
+	d := NewDecoder()
+	for i := range u.recs {
+		d.Decode(&u.recs[i], &p)
+	}
+	return d, p
+}
+
+func usedDecodes(tb testing.TB) usedFrames {
+	tb.Helper()
+	sb := gopacket.NewSerializeBuffer()
+	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: net.IPv4(10, 7, 0, 1), DstIP: net.IPv4(10, 7, 0, 2), Id: 77}
+	tcp := &layers.TCP{SrcPort: 4000, DstPort: 443, Seq: 1, SYN: true, Window: 1000,
+		Options: []layers.TCPOption{{OptionType: layers.TCPOptionKindMSS, OptionLength: 4, OptionData: []byte{5, 180}},
+			{OptionType: layers.TCPOptionKindSACKPermitted, OptionLength: 2}}}
+	tcp.SetNetworkLayerForChecksum(ip)
+	if err := gopacket.SerializeLayers(sb, opts, ip, tcp, gopacket.Payload(bytes.Repeat([]byte("u"), 40))); err != nil {
+		tb.Fatal(err)
+	}
+	dgram := bytes.Clone(sb.Bytes())
+	// The datagram in two fragments: 24 bytes of its payload, then the rest.
+	var frags [][]byte
+	for i, part := range [][2]int{{0, 24}, {24, len(dgram) - 20}} {
+		h := bytes.Clone(dgram[:20])
+		n := 20 + part[1] - part[0]
+		h[2], h[3] = byte(n>>8), byte(n)
+		fo := uint16(part[0] / 8)
+		if i == 0 {
+			fo |= 0x2000 // more fragments
+		}
+		h[6], h[7] = byte(fo>>8), byte(fo)
+		h[10], h[11] = 0, 0
+		sum := internetChecksum(h, 0)
+		h[10], h[11] = byte(sum>>8), byte(sum)
+		inner := append(h, dgram[20+part[0]:20+part[1]]...)
+		frame := append([]byte{0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 6, 0x81, 0, 0, 42, 0x08, 0}, greIPv4(append([]byte{0, 0, 0x08, 0}, inner...))...)
+		frags = append(frags, frame)
+	}
+	var u usedFrames
+	add := func(lt layers.LinkType, data []byte, wire int) {
+		u.recs = append(u.recs, capture.Record{Frame: uint64(len(u.recs) + 1), Timestamp: int64(len(u.recs)), LinkType: lt, Data: data,
+			CapLen: uint32(len(data)), OrigLen: uint32(wire)})
+	}
+	add(layers.LinkTypePPP, append([]byte{0xff, 0x03, 0, 0x21}, snapIPv4...), 44)
+	add(layers.LinkTypeEthernet, append(append(ethHeader(0x8847), 0, 0x10, 0, 64, 0, 0x20, 1, 64), snapIPv4...), 62)
+	add(linkTypeJuniperEther, []byte("MGC\x80\x00"), 100)
+	add(layers.LinkTypeEthernet, frags[0], len(frags[0]))
+	add(layers.LinkTypeEthernet, frags[1], len(frags[1]))
+	// Hold the frames to what this says of them.
+	_, p := u.decoded()
+	if !p.HasTCP || p.Fragments != 2 || len(p.FragmentFrames) != 1 || len(p.Outer) != 1 || !p.Opts.HasMSS || p.NVLAN != 1 {
+		tb.Fatalf("the frames before decode to %+v", p)
+	}
+	return u
+}
+
+// samePacket reports whether a and b decoded the same, but for the room of
+// the slices Decode keeps (FragmentFrames and Outer: empty is nil).
+func samePacket(a, b *Packet) bool {
+	x, y := *a, *b
+	for _, p := range []*Packet{&x, &y} {
+		if len(p.FragmentFrames) == 0 {
+			p.FragmentFrames = nil
+		}
+		if len(p.Outer) == 0 {
+			p.Outer = nil
+		}
+	}
+	return reflect.DeepEqual(x, y)
 }
 
 // TestChecksumMatchesReference checks the fast one's complement sum against

@@ -132,11 +132,8 @@ func (d *Decoder) walk(p *Packet, typ gopacket.LayerType, data []byte, off int, 
 		}
 		d.truncated = false
 		if err := dec.DecodeFromBytes(data, d); err != nil {
-			if need := headerNeed(typ, data); len(data) < need && off+len(data) == p.CapLen && p.CapLen < p.WireLen {
-				// The header runs past the bytes captured of a frame
-				// the capture cut short: sent, not captured.
-				p.malformed(typ.String(), off+len(data), fmt.Sprintf("header not captured whole: %d of %d bytes (snap length)", len(data), need))
-				p.HeaderCut = true
+			if need := headerNeed(typ, data); p.cutIn(off, len(data), need) {
+				p.headerCut(typ.String(), off, len(data), need)
 				return
 			}
 			p.malformed(typ.String(), off, err.Error())
@@ -190,7 +187,11 @@ func (d *Decoder) walk(p *Packet, typ gopacket.LayerType, data []byte, off int, 
 				// start an IPv4 header for the redirect header.
 				if len(payload) > 0 && payload[0]>>4 != 4 {
 					if len(payload) < 4 {
-						p.malformed("WCCP", off+contents, fmt.Sprintf("WCCP redirect header truncated: %d of 4 bytes captured", len(payload)))
+						if at := off + contents; p.cutIn(at, len(payload), 4) {
+							p.headerCut("WCCP", at, len(payload), 4)
+						} else {
+							p.malformed("WCCP", at, fmt.Sprintf("WCCP redirect header truncated: %d of 4 bytes captured", len(payload)))
+						}
 						return
 					}
 					contents += 4
@@ -295,15 +296,74 @@ func headerNeed(typ gopacket.LayerType, data []byte) int {
 		}
 		return 8
 	case layers.LayerTypeGRE:
-		n := 4
-		if len(data) > 0 {
-			// Checksum and offset, key, sequence number.
-			n += 4*int(data[0]>>7|data[0]>>6&1) + 4*int(data[0]>>5&1) + 4*int(data[0]>>4&1)
+		return greNeed(data)
+	case layers.LayerTypePPP:
+		// The address and control bytes (0xff 0x03), if there, then a
+		// protocol of one byte, or two when its first is even.
+		n := 0
+		if len(data) >= 2 && data[0] == 0xff {
+			n = 2
 		}
-		return n
+		if len(data) > n && data[n]&1 == 0 {
+			return n + 2
+		}
+		return n + 1
+	case layers.LayerTypePPPoE:
+		return 6
+	case layers.LayerTypeMPLS:
+		// The label stack ends with the entry whose bottom-of-stack
+		// bit is set; without one captured, at least one entry more.
+		off := 0
+		for ; off+4 <= len(data); off += 4 {
+			if data[off+2]&1 != 0 {
+				return off + 4
+			}
+		}
+		return off + 4
+	case layers.LayerTypeERSPANII:
+		if len(data) > 0 && data[0]>>4 > layers.ERSPANIIVersion {
+			return 0 // Type III or unknown: not this header
+		}
+		return 8
 	}
 	return 0
 }
+
+// greNeed is headerNeed for GRE (RFC 2784, 2890; RFC 2637's enhanced GRE
+// of version 1): 4 bytes, then the checksum and offset, key and sequence
+// number fields the flags say are there, the source routes of RFC 1701
+// (as far as they were captured: each says its own length) and version
+// 1's acknowledgement number, as gopacket's GRE reads them.
+func greNeed(data []byte) int {
+	if len(data) < 2 {
+		return 4
+	}
+	n := 4 + 4*int(data[0]>>7|data[0]>>6&1) + 4*int(data[0]>>5&1) + 4*int(data[0]>>4&1)
+	if data[0]&0x40 != 0 {
+		// Source route entries up to the null one, as long as each
+		// entry's header was captured; one that was not is at least 4.
+		for range maxGRERoutes + 1 {
+			if len(data) < n+4 {
+				n += 4
+				break
+			}
+			l := int(data[n+3])
+			n += 4 + l
+			if l == 0 && data[n-4] == 0 && data[n-3] == 0 {
+				break
+			}
+		}
+	}
+	if data[1]&7 == 1 && data[1]&0x80 != 0 {
+		n += 4 // the acknowledgement number
+	}
+	return n
+}
+
+// maxGRERoutes is gopacket's bound on the source route entries of a GRE
+// header (maxGRESourceRouteEntries): past it the header is refused as
+// damaged, whatever was captured.
+const maxGRERoutes = 32
 
 // fast decodes the common frame without gopacket's layers: Ethernet with
 // up to four 802.1Q or 802.1ad tags, or Linux cooked capture (SLL or
@@ -422,6 +482,26 @@ func sllDirection(packetType uint16) capture.Direction {
 		return capture.DirInbound
 	}
 	return capture.DirUnknown
+}
+
+// cutIn reports whether the capture stopped inside a header of need bytes
+// at byte at of the frame, of which it holds have: the record is shorter
+// than the frame on the wire (snap length) and its bytes end inside the
+// header. That header was sent whole and not captured, which is not
+// damage; a header that ends early anywhere else (a frame captured whole,
+// or bytes that end before the record does, bounded by the length of a
+// header around them) is. Every decision between the two is made here.
+// A datagram reassembled from fragments (Packet.Fragments) was captured
+// whole, or it would not have been reassembled: nothing in it is cut.
+func (p *Packet) cutIn(at, have, need int) bool {
+	return have < need && p.CapLen < p.WireLen && at+have == p.CapLen && p.Fragments == 0
+}
+
+// headerCut records on p that the capture stopped inside the header of
+// layer (cutIn): where, and how much of it was captured.
+func (p *Packet) headerCut(layer string, at, have, need int) {
+	p.malformed(layer, at+have, fmt.Sprintf("header not captured whole: %d of %d bytes (snap length)", have, need))
+	p.HeaderCut = true
 }
 
 func (p *Packet) malformed(layer string, off int, reason string) {
@@ -556,10 +636,16 @@ func (d *Decoder) fragment(p *Packet, data []byte, at int, frame uint64, ts int6
 		return
 	}
 	if err != nil {
-		p.malformed(fmt.Sprintf("IPv%d fragment", p.IPVersion), p.IPOffset, err.Error())
+		layer := fmt.Sprintf("IPv%d fragment", p.IPVersion)
+		if err == errFragTrunc && !p.cutIn(at, len(data), p.IPOffset+p.IPTotalLen-at) {
+			// Not the snap length: the IP length runs past the frame.
+			p.malformed(layer, p.IPOffset, fmt.Sprintf("IP length %d, %d bytes there: the fragment's datagram cannot be reassembled", p.IPTotalLen, at+len(data)-p.IPOffset))
+			return
+		}
+		p.malformed(layer, p.IPOffset, err.Error())
 		// Cut by the snap length, the fragment was sent whole: its
 		// datagram is lost to the capture, not damaged.
-		p.HeaderCut = err == errFragTrunc && p.CapLen < p.WireLen
+		p.HeaderCut = err == errFragTrunc
 		return
 	}
 	if full == nil {
@@ -610,15 +696,19 @@ func (d *Decoder) decodeTCPAt(p *Packet, data []byte, off int, segLen int) {
 			p.SrcPort = binary.BigEndian.Uint16(data[0:2])
 			p.DstPort = binary.BigEndian.Uint16(data[2:4])
 		}
-		if segLen >= 20 {
+		switch {
+		case segLen < 20:
+			p.malformed("TCP", at, fmt.Sprintf("the %d-byte segment is shorter than a TCP header", segLen))
+		case p.cutIn(at, len(data), 20):
 			// The datagram holds a whole header, the capture only its
 			// first bytes: sent, not captured (snap length). Without
 			// the sequence numbers the segment belongs in no flow.
-			p.malformed("TCP", at+len(data), fmt.Sprintf("header not captured whole: %d of 20 bytes (snap length)", len(data)))
-			p.HeaderCut = true
-			return
+			p.headerCut("TCP", at, len(data), 20)
+		default:
+			// The datagram claims a whole header, but the header
+			// around it (a tunnel's outer IP length) ends before.
+			p.malformed("TCP", at+len(data), fmt.Sprintf("header truncated: %d of 20 bytes", len(data)))
 		}
-		p.malformed("TCP", at, fmt.Sprintf("the %d-byte segment is shorter than a TCP header", segLen))
 		return
 	}
 	// Ports, sequence numbers, flags and window: enough for the segment to
@@ -651,23 +741,31 @@ func (d *Decoder) decodeTCPAt(p *Packet, data []byte, off int, segLen int) {
 	}
 	p.PayloadLen = segLen - p.HeaderLen
 	if len(data) < p.HeaderLen {
-		// The segment holds the whole header (HeaderLen <= segLen), the
-		// capture stopped inside it: the snap length (tcpdump -s 54 ends
-		// an Ethernet frame at the fixed TCP header), not damage. The
-		// options captured whole are kept; the rest are unknown.
-		p.HeaderCut = true
+		// Never so on the fast path: its segment is all captured.
 		p.TCPChecksum = CheckUnverified
+		if !p.cutIn(at, len(data), p.HeaderLen) {
+			// The segment holds the whole header (HeaderLen <=
+			// segLen) but the datagram around it ends before.
+			p.malformed("TCP", at+len(data), fmt.Sprintf("header truncated: %d of %d bytes", len(data), p.HeaderLen))
+			p.NoAnalysis = true
+			return
+		}
+		// The capture stopped inside the header: the snap length
+		// (tcpdump -s 54 ends an Ethernet frame at the fixed TCP
+		// header), not damage. The options captured whole are kept;
+		// the rest are unknown.
+		p.HeaderCut = true
 		if p.HeaderLen > 20 {
 			parseCutOptions(&p.Opts, data[min(len(data), 20):], p.HeaderLen-20)
 			if p.Opts.Malformed {
-				p.malformed("TCP option", at+20+p.Opts.MalformedAt, "option length runs past the TCP header or is too short for its kind")
+				p.badOption(at)
 			}
 		}
 		return
 	}
 	parseOptions(&p.Opts, data[20:p.HeaderLen])
 	if p.Opts.Malformed {
-		p.malformed("TCP option", at+20+p.Opts.MalformedAt, "option length runs past the TCP header or is too short for its kind")
+		p.badOption(at)
 	}
 	p.Payload = data[p.HeaderLen:]
 	if len(data) < segLen || p.Truncated {
@@ -685,6 +783,12 @@ func (d *Decoder) decodeTCPAt(p *Packet, data []byte, off int, segLen int) {
 		ps := ^internetChecksum(nil, pseudoSum(p, len(data)))
 		p.PartialChecksum = field == ps || field == ^ps
 	}
+}
+
+// badOption records the damaged TCP option p.Opts found in the header at
+// byte at of the frame.
+func (p *Packet) badOption(at int) {
+	p.malformed("TCP option", at+20+p.Opts.MalformedAt, "option length runs past the TCP header or is too short for its kind")
 }
 
 // parseOptions decodes TCP options into o. It stops at the end-of-list

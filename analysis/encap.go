@@ -113,10 +113,22 @@ func linkHeader(p *Packet, lt layers.LinkType, data []byte) (typ gopacket.LayerT
 // payload at byte at.
 func etherHeader(p *Packet, name string, data []byte, n, at int) (gopacket.LayerType, int, bool) {
 	if len(data) < n {
-		p.malformed(name, 0, fmt.Sprintf("%s header truncated: %d of %d bytes captured", name, len(data), n))
-		return gopacket.LayerTypeZero, 0, true
+		return linkTruncated(p, name, name+" header", 0, data, n)
 	}
 	return layers.EthernetType(binary.BigEndian.Uint16(data[at : at+2])).LayerType(), n, true
+}
+
+// linkTruncated records on p a link header of n bytes of which data holds
+// fewer: cut by the snap length (cutIn), or damaged from byte at, where
+// the part of the header what names starts. It returns what linkHeader
+// returns.
+func linkTruncated(p *Packet, name, what string, at int, data []byte, n int) (gopacket.LayerType, int, bool) {
+	if p.cutIn(0, len(data), n) {
+		p.headerCut(name, 0, len(data), n)
+	} else {
+		p.malformed(name, at, fmt.Sprintf("%s truncated: %d of %d bytes captured", what, len(data), n))
+	}
+	return gopacket.LayerTypeZero, 0, true
 }
 
 // ipByVersion is the IP layer whose version the first nibble of b names,
@@ -142,8 +154,7 @@ func ipByVersion(b []byte) gopacket.LayerType {
 func juniperEther(p *Packet, data []byte) (gopacket.LayerType, int, bool) {
 	const name = "Juniper"
 	if len(data) < 4 {
-		p.malformed(name, 0, fmt.Sprintf("Juniper header truncated: %d of 4 bytes captured", len(data)))
-		return gopacket.LayerTypeZero, 0, true
+		return linkTruncated(p, name, "Juniper header", 0, data, 4)
 	}
 	if data[0] != 'M' || data[1] != 'G' || data[2] != 'C' {
 		p.malformed(name, 0, fmt.Sprintf("no Juniper magic number (0x4d4743): 0x%02x%02x%02x", data[0], data[1], data[2]))
@@ -152,22 +163,20 @@ func juniperEther(p *Packet, data []byte) (gopacket.LayerType, int, bool) {
 	flags, n := data[3], 4
 	if flags&0x80 != 0 {
 		if len(data) < 6 {
-			p.malformed(name, 4, fmt.Sprintf("Juniper extension length truncated: %d of 6 bytes captured", len(data)))
-			return gopacket.LayerTypeZero, 0, true
+			return linkTruncated(p, name, "Juniper extension length", 4, data, 6)
 		}
 		n = 6 + int(binary.BigEndian.Uint16(data[4:6]))
 	}
 	if flags&0x02 != 0 {
+		// With the IP version after it: what follows.
 		n += 4
 		if len(data) < n+1 {
-			p.malformed(name, 0, fmt.Sprintf("Juniper header truncated: %d of %d bytes captured", len(data), n+1))
-			return gopacket.LayerTypeZero, 0, true
+			return linkTruncated(p, name, "Juniper header", 0, data, n+1)
 		}
 		return ipByVersion(data[n:]), n, true
 	}
 	if len(data) < n {
-		p.malformed(name, 4, fmt.Sprintf("Juniper extensions truncated: %d of %d bytes captured", len(data), n))
-		return gopacket.LayerTypeZero, 0, true
+		return linkTruncated(p, name, "Juniper extensions", 4, data, n)
 	}
 	return layers.LayerTypeEthernet, n, true
 }
@@ -179,8 +188,7 @@ func juniperEther(p *Packet, data []byte) (gopacket.LayerType, int, bool) {
 // Linux reassembles split packets before they are captured.
 func arcnetLinux(p *Packet, data []byte) (gopacket.LayerType, int, bool) {
 	if len(data) < 5 {
-		p.malformed("ARCNET", 0, fmt.Sprintf("ARCNET header truncated: %d of 5 bytes captured", len(data)))
-		return gopacket.LayerTypeZero, 0, true
+		return linkTruncated(p, "ARCNET", "ARCNET header", 0, data, 5)
 	}
 	var typ gopacket.LayerType
 	switch data[4] {
@@ -194,8 +202,7 @@ func arcnetLinux(p *Packet, data []byte) (gopacket.LayerType, int, bool) {
 		typ = layers.LayerTypeIPv6
 	}
 	if len(data) < 8 {
-		p.malformed("ARCNET", 0, fmt.Sprintf("ARCNET header truncated: %d of 8 bytes captured", len(data)))
-		return gopacket.LayerTypeZero, 0, true
+		return linkTruncated(p, "ARCNET", "ARCNET header", 0, data, 8)
 	}
 	return typ, 8, true
 }

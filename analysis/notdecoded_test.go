@@ -307,54 +307,7 @@ func TestNewLinkHeaders(t *testing.T) {
 	if _, err := synth.Write(&gen, synth.Config{Seed: 9, Conns: 40, Anomalies: 0.5}); err != nil {
 		t.Fatal(err)
 	}
-	wraps := []struct {
-		name string
-		lt   layers.LinkType
-		// wrap puts the IP datagram ip, of Ethernet type et, behind a header.
-		wrap func(ip []byte, et uint16) []byte
-	}{
-		{"PPP", layers.LinkTypePPP, func(ip []byte, et uint16) []byte { return append([]byte{0xff, 0x03, 0, pppProto(et)}, ip...) }},
-		{"PPP without address", layers.LinkTypePPP, func(ip []byte, et uint16) []byte { return append([]byte{0, pppProto(et)}, ip...) }},
-		{"PPP compressed protocol", layers.LinkTypePPP, func(ip []byte, et uint16) []byte { return append([]byte{pppProto(et)}, ip...) }},
-		{"PPP serial", linkTypePPPSerial, func(ip []byte, et uint16) []byte { return append([]byte{0xff, 0x03, 0, pppProto(et)}, ip...) }},
-		{"Cisco HDLC in PPP serial", linkTypePPPSerial, func(ip []byte, et uint16) []byte { return append([]byte{0x0f, 0, byte(et >> 8), byte(et)}, ip...) }},
-		{"Cisco HDLC", linkTypeCHDLC, func(ip []byte, et uint16) []byte { return append([]byte{0x8f, 0, byte(et >> 8), byte(et)}, ip...) }},
-		{"IPoIB", linkTypeIPoIB, func(ip []byte, et uint16) []byte {
-			h := make([]byte, 44)
-			h[40], h[41] = byte(et>>8), byte(et)
-			return append(h, ip...)
-		}},
-		{"Juniper Ethernet", linkTypeJuniperEther, func(ip []byte, et uint16) []byte {
-			h := []byte{'M', 'G', 'C', 0x80, 0, 3, 3, 1, 1}
-			return append(append(h, ethHeader(et)...), ip...)
-		}},
-		{"Juniper without L2", linkTypeJuniperEther, func(ip []byte, et uint16) []byte {
-			return append([]byte{'M', 'G', 'C', 0x03, 2, 0, 0, 0}, ip...)
-		}},
-		{"ARCNET RFC 1201", linkTypeARCNETLinux, func(ip []byte, et uint16) []byte {
-			typ := byte(212)
-			if et == 0x86dd {
-				typ = 0xc4
-			}
-			return append([]byte{1, 2, 0, 0, typ, 0, 0, 1}, ip...)
-		}},
-		{"MPLS", layers.LinkTypeEthernet, func(ip []byte, et uint16) []byte {
-			return append(append(ethHeader(0x8847), 0, 0x10, 0, 64, 0, 0x20, 1, 64), ip...)
-		}},
-		{"PPPoE", layers.LinkTypeEthernet, func(ip []byte, et uint16) []byte {
-			n := len(ip) + 2
-			return append(append(ethHeader(0x8864), 0x11, 0, 0, 7, byte(n>>8), byte(n), 0, pppProto(et)), ip...)
-		}},
-		{"WCCP redirect", layers.LinkTypeRaw, func(ip []byte, et uint16) []byte {
-			outer := []byte{0x45, 0, 0, 0, 0, 1, 0, 0, 64, 47, 0, 0, 10, 9, 9, 1, 10, 9, 9, 2}
-			n := 20 + 8 + len(ip)
-			outer[2], outer[3] = byte(n>>8), byte(n)
-			sum := internetChecksum(outer, 0)
-			outer[10], outer[11] = byte(sum>>8), byte(sum)
-			return append(append(outer, 0, 0, 0x88, 0x3e, 0x02, 0, 0, 0), ip...)
-		}},
-	}
-	for _, w := range wraps {
+	for _, w := range linkWraps {
 		t.Run(w.name, func(t *testing.T) {
 			eth, err := capture.NewReader(bytes.NewReader(gen.Bytes()), "synth", int64(gen.Len()))
 			if err != nil {
@@ -408,6 +361,56 @@ func TestNewLinkHeaders(t *testing.T) {
 			}
 		})
 	}
+}
+
+// linkWraps are the link headers and encapsulations of TestNewLinkHeaders
+// (FuzzDecode seeds its input with them too).
+var linkWraps = []struct {
+	name string
+	lt   layers.LinkType
+	// wrap puts the IP datagram ip, of Ethernet type et, behind a header.
+	wrap func(ip []byte, et uint16) []byte
+}{
+	{"PPP", layers.LinkTypePPP, func(ip []byte, et uint16) []byte { return append([]byte{0xff, 0x03, 0, pppProto(et)}, ip...) }},
+	{"PPP without address", layers.LinkTypePPP, func(ip []byte, et uint16) []byte { return append([]byte{0, pppProto(et)}, ip...) }},
+	{"PPP compressed protocol", layers.LinkTypePPP, func(ip []byte, et uint16) []byte { return append([]byte{pppProto(et)}, ip...) }},
+	{"PPP serial", linkTypePPPSerial, func(ip []byte, et uint16) []byte { return append([]byte{0xff, 0x03, 0, pppProto(et)}, ip...) }},
+	{"Cisco HDLC in PPP serial", linkTypePPPSerial, func(ip []byte, et uint16) []byte { return append([]byte{0x0f, 0, byte(et >> 8), byte(et)}, ip...) }},
+	{"Cisco HDLC", linkTypeCHDLC, func(ip []byte, et uint16) []byte { return append([]byte{0x8f, 0, byte(et >> 8), byte(et)}, ip...) }},
+	{"IPoIB", linkTypeIPoIB, func(ip []byte, et uint16) []byte {
+		h := make([]byte, 44)
+		h[40], h[41] = byte(et>>8), byte(et)
+		return append(h, ip...)
+	}},
+	{"Juniper Ethernet", linkTypeJuniperEther, func(ip []byte, et uint16) []byte {
+		h := []byte{'M', 'G', 'C', 0x80, 0, 3, 3, 1, 1}
+		return append(append(h, ethHeader(et)...), ip...)
+	}},
+	{"Juniper without L2", linkTypeJuniperEther, func(ip []byte, et uint16) []byte {
+		return append([]byte{'M', 'G', 'C', 0x03, 2, 0, 0, 0}, ip...)
+	}},
+	{"ARCNET RFC 1201", linkTypeARCNETLinux, func(ip []byte, et uint16) []byte {
+		typ := byte(212)
+		if et == 0x86dd {
+			typ = 0xc4
+		}
+		return append([]byte{1, 2, 0, 0, typ, 0, 0, 1}, ip...)
+	}},
+	{"MPLS", layers.LinkTypeEthernet, func(ip []byte, et uint16) []byte {
+		return append(append(ethHeader(0x8847), 0, 0x10, 0, 64, 0, 0x20, 1, 64), ip...)
+	}},
+	{"PPPoE", layers.LinkTypeEthernet, func(ip []byte, et uint16) []byte {
+		n := len(ip) + 2
+		return append(append(ethHeader(0x8864), 0x11, 0, 0, 7, byte(n>>8), byte(n), 0, pppProto(et)), ip...)
+	}},
+	{"WCCP redirect", layers.LinkTypeRaw, func(ip []byte, et uint16) []byte {
+		outer := []byte{0x45, 0, 0, 0, 0, 1, 0, 0, 64, 47, 0, 0, 10, 9, 9, 1, 10, 9, 9, 2}
+		n := 20 + 8 + len(ip)
+		outer[2], outer[3] = byte(n>>8), byte(n)
+		sum := internetChecksum(outer, 0)
+		outer[10], outer[11] = byte(sum>>8), byte(sum)
+		return append(append(outer, 0, 0, 0x88, 0x3e, 0x02, 0, 0, 0), ip...)
+	}},
 }
 
 // pppProto is the PPP protocol (low byte; the high byte is 0) of an IP

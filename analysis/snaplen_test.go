@@ -10,6 +10,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/synscope/synscope/capture"
 )
 
 // Captures cut short by a snap length (tcpdump -s 54, -s 96, -s 128 are
@@ -415,6 +419,153 @@ func TestSnapLengthWindowScaleUnknown(t *testing.T) {
 		}
 		if got := v.frames["tcp.analysis.window_full"]; slices.Equal(got, []uint64{4}) != tc.full {
 			t.Errorf("%q: tshark's window_full on frames %v, want on frame 4: %v", tc.snap, got, tc.full)
+		}
+	}
+}
+
+// snapIPv4 is an IPv4 datagram of a TCP SYN without options: what the
+// frames of TestSnapLengthCutLayers carry.
+var snapIPv4 = []byte{0x45, 0, 0, 40, 0, 1, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+	0, 80, 0, 81, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0x20, 0, 0, 0, 0, 0}
+
+// greIPv4 is an IPv4 datagram of protocol 47 (GRE) holding gre.
+func greIPv4(gre []byte) []byte {
+	n := 20 + len(gre)
+	outer := []byte{0x45, 0, byte(n >> 8), byte(n), 0, 1, 0, 0, 64, 47, 0, 0, 10, 9, 9, 1, 10, 9, 9, 2}
+	sum := internetChecksum(outer, 0)
+	outer[10], outer[11] = byte(sum>>8), byte(sum)
+	return append(outer, gre...)
+}
+
+// snapLayerFrames are frames of each header whose cut TestSnapLengthCutLayers
+// tells from damage, with where to cut them (inside that header).
+var snapLayerFrames = []struct {
+	name  string
+	lt    layers.LinkType
+	frame []byte
+	cut   int    // the bytes kept
+	layer string // the header cut
+	start int    // where the header starts
+	need  int    // its length, as far as the bytes kept tell
+	// counted: a frame cut before its IP header, or in its TCP datagram,
+	// counts in Result.Uncaptured (or, damaged, Result.Malformed); one
+	// cut in a tunnel outside TCP (GRE) in neither.
+	counted bool
+}{
+	{"PPP", layers.LinkTypePPP, append([]byte{0xff, 0x03, 0, 0x21}, snapIPv4...), 3, "PPP", 0, 4, true},
+	{"PPPoE", layers.LinkTypeEthernet, append(append(ethHeader(0x8864), 0x11, 0, 0, 7, 0, 42, 0, 0x21), snapIPv4...), 18, "PPPoE", 14, 6, true},
+	{"MPLS", layers.LinkTypeEthernet, append(append(ethHeader(0x8847), 0, 0x10, 0, 64, 0, 0x20, 1, 64), snapIPv4...), 20, "MPLS", 14, 8, true},
+	{"ERSPAN II", layers.LinkTypeRaw, greIPv4(slices.Concat([]byte{0x10, 0, 0x88, 0xbe, 0, 0, 0, 1},
+		[]byte{0x10, 0x01, 0x00, 0x01, 0, 0, 0, 0}, ethHeader(0x0800), snapIPv4)), 20 + 8 + 5, "ERSPAN Type II", 28, 8, false},
+	{"WCCP redirect", layers.LinkTypeRaw, greIPv4(slices.Concat([]byte{0, 0, 0x88, 0x3e}, []byte{0x02, 0, 0, 0}, snapIPv4)), 20 + 4 + 2, "WCCP", 24, 4, false},
+	// PPTP's enhanced GRE (version 1): key (payload length and call ID),
+	// sequence and acknowledgement numbers, then PPP.
+	{"GRE v1 acknowledgement", layers.LinkTypeRaw, greIPv4(slices.Concat([]byte{0x30, 0x81, 0x88, 0x0b, 0, 44, 0, 7, 0, 0, 0, 1, 0, 0, 0, 1},
+		[]byte{0xff, 0x03, 0, 0x21}, snapIPv4)), 20 + 14, "GRE", 20, 16, false},
+	{"Cisco HDLC", linkTypeCHDLC, append([]byte{0x0f, 0, 0x08, 0}, snapIPv4...), 2, "Cisco HDLC", 0, 4, true},
+	{"IPoIB", linkTypeIPoIB, append(append(make([]byte, 40), 0x08, 0, 0, 0), snapIPv4...), 30, "IPoIB", 0, 44, true},
+	{"Juniper", linkTypeJuniperEther, slices.Concat([]byte("MGC\x80\x00\x03\x03\x01\x01"), ethHeader(0x0800), snapIPv4), 2, "Juniper", 0, 4, true},
+	{"Juniper extension length", linkTypeJuniperEther, slices.Concat([]byte("MGC\x80\x00\x03\x03\x01\x01"), ethHeader(0x0800), snapIPv4), 5, "Juniper", 0, 6, true},
+	{"Juniper extensions", linkTypeJuniperEther, slices.Concat([]byte("MGC\x80\x00\x03\x03\x01\x01"), ethHeader(0x0800), snapIPv4), 7, "Juniper", 0, 9, true},
+	{"Juniper without L2", linkTypeJuniperEther, append([]byte("MGC\x03\x02\x00\x00\x00"), snapIPv4...), 6, "Juniper", 0, 9, true},
+	{"ARCNET", linkTypeARCNETLinux, append([]byte{1, 2, 0, 0, 212, 0, 0, 1}, snapIPv4...), 3, "ARCNET", 0, 5, true},
+	{"ARCNET RFC 1201", linkTypeARCNETLinux, append([]byte{1, 2, 0, 0, 212, 0, 0, 1}, snapIPv4...), 6, "ARCNET", 0, 8, true},
+}
+
+// TestSnapLengthCutLayers cuts a frame inside each header of the layers
+// the decoder reads besides Ethernet, VLAN tags, Linux cooked capture, IP,
+// UDP tunnels and TCP (which TestSnapLengthCuts cuts): cut by the snap
+// length (the record shorter than the frame on the wire), the header is
+// marked not captured (Packet.HeaderCut, Result.Uncaptured) and is not
+// damage; the same bytes as the whole frame (the record as long as the
+// frame on the wire) are a damaged header, and not a cut one.
+func TestSnapLengthCutLayers(t *testing.T) {
+	for _, c := range snapLayerFrames {
+		// Whole, the frame decodes to its TCP segment.
+		whole := capture.Record{Frame: 1, LinkType: c.lt, Data: c.frame, CapLen: uint32(len(c.frame)), OrigLen: uint32(len(c.frame))}
+		var p Packet
+		NewDecoder().Decode(&whole, &p)
+		if !p.HasTCP || p.MalformedLayer != "" || p.SrcPort != 80 {
+			t.Fatalf("%s: whole frame: TCP %v, ports %d > %d, malformed %q %q", c.name, p.HasTCP, p.SrcPort, p.DstPort, p.MalformedLayer, p.MalformedReason)
+		}
+		for _, cut := range []bool{true, false} {
+			rec := capture.Record{Frame: 1, LinkType: c.lt, Data: c.frame[:c.cut], CapLen: uint32(c.cut), OrigLen: uint32(c.cut)}
+			name := c.name + " damaged"
+			if cut {
+				rec.OrigLen = uint32(len(c.frame))
+				name = c.name + " cut"
+			}
+			NewDecoder().Decode(&rec, &p)
+			snap := strings.Contains(p.MalformedReason, "snap length")
+			if p.HeaderCut != cut || snap != cut || p.MalformedLayer != c.layer || p.HasTCP {
+				t.Errorf("%s at %d bytes: header cut %v, TCP %v, %s at byte %d: %q; want cut %v in %s",
+					name, c.cut, p.HeaderCut, p.HasTCP, p.MalformedLayer, p.MalformedOffset, p.MalformedReason, cut, c.layer)
+			}
+			if want := fmt.Sprintf("header not captured whole: %d of %d bytes (snap length)", c.cut-c.start, c.need); cut && (p.MalformedOffset != c.cut || p.MalformedReason != want) {
+				t.Errorf("%s: at byte %d: %q, want at byte %d: %q", name, p.MalformedOffset, p.MalformedReason, c.cut, want)
+			}
+			a := NewAnalyzer(Config{Name: name})
+			a.Add(&rec)
+			res := a.Finish()
+			var wantCut, wantDamaged uint64
+			if c.counted && cut {
+				wantCut = 1
+			} else if c.counted {
+				wantDamaged = 1
+			}
+			if res.UncapturedCount != wantCut || res.MalformedCount != wantDamaged || len(res.Flows) != 0 {
+				t.Errorf("%s: %d cut, %d damaged frames, %d flows; want %d, %d, 0", name, res.UncapturedCount, res.MalformedCount, len(res.Flows), wantCut, wantDamaged)
+			}
+		}
+	}
+}
+
+// TestSnapLengthDamageNotCut: a header that ends before the record does is
+// damaged, even in a record the snap length cut short (the bytes that
+// are missing are not those the capture left out), and an IP fragment
+// whose length runs past a frame captured whole is damaged, not cut.
+func TestSnapLengthDamageNotCut(t *testing.T) {
+	// IPv4 in IPv4 whose outer length ends inside the inner TCP header,
+	// then trailing bytes: the record ends past the outer datagram.
+	ipip := func(tcpBytes int) []byte {
+		n := 20 + 20 + tcpBytes
+		outer := []byte{0x45, 0, byte(n >> 8), byte(n), 0, 2, 0, 0, 64, 4, 0, 0, 10, 9, 9, 1, 10, 9, 9, 2}
+		return append(outer, snapIPv4...)
+	}
+	frag := []byte{0x45, 0, 0x03, 0xe8, 0, 9, 0x20, 0xb9, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2}
+	frag = append(frag, make([]byte, 20)...)
+	for _, c := range []struct {
+		name    string
+		frame   []byte
+		wire    int
+		cut     bool // HeaderCut
+		tcp     bool
+		layer   string
+		reason  string
+		counted [2]uint64 // damaged, cut frames outside any flow
+	}{
+		{"tunnel ends in the fixed TCP header", ipip(10), 100, false, false, "TCP", "header truncated: 10 of 20 bytes", [2]uint64{1, 0}},
+		{"tunnel ends past the ports and numbers", ipip(18), 100, false, true, "TCP", "header truncated: 18 of 20 bytes", [2]uint64{0, 0}},
+		{"fragment longer than the frame", frag, len(frag), false, false, "IPv4 fragment", "IP length 1000, 40 bytes there: the fragment's datagram cannot be reassembled", [2]uint64{1, 0}},
+		{"fragment cut by the snap length", frag, 1014, true, false, "IPv4 fragment", errFragTrunc.Error(), [2]uint64{0, 1}},
+	} {
+		rec := capture.Record{Frame: 1, LinkType: layers.LinkTypeRaw, Data: c.frame, CapLen: uint32(len(c.frame)), OrigLen: uint32(c.wire)}
+		var p Packet
+		NewDecoder().Decode(&rec, &p)
+		if p.HeaderCut != c.cut || p.HasTCP != c.tcp || p.MalformedLayer != c.layer || p.MalformedReason != c.reason {
+			t.Errorf("%s: cut %v, TCP %v, %s: %q; want cut %v, TCP %v, %s: %q", c.name, p.HeaderCut, p.HasTCP, p.MalformedLayer, p.MalformedReason, c.cut, c.tcp, c.layer, c.reason)
+		}
+		a := NewAnalyzer(Config{Name: c.name})
+		a.Add(&rec)
+		res := a.Finish()
+		if got := [2]uint64{res.MalformedCount, res.UncapturedCount}; got != c.counted {
+			t.Errorf("%s: %d damaged and %d cut frames outside any flow, want %v", c.name, got[0], got[1], c.counted)
+		}
+		if c.tcp {
+			// In its flow, said to be damaged.
+			if len(res.Flows) != 1 || !res.Flows[0].Has(CodeMalformed) || res.Flows[0].Refs[0].Bits&RefHeaderCut != 0 {
+				t.Errorf("%s: %d flows, want one with decode.malformed", c.name, len(res.Flows))
+			}
 		}
 	}
 }
