@@ -30,6 +30,10 @@ type listModel struct {
 	gen    int      // generation of the latest view asked for
 	busy   bool     // a view is being computed off the UI goroutine
 	stale  bool     // rows arrived while busy: compute them next
+	// none says why the list is empty once every capture has been read
+	// (Model.noneNote); while reading, and live, it is empty and the
+	// list says "no flows yet".
+	none string
 
 	cursor, offset int
 	sel            flowRef // the selected flow, kept across new views
@@ -525,6 +529,9 @@ func (l *listModel) rowsView() []string {
 	}
 	if len(l.view.idx) == 0 {
 		msg := "no flows yet"
+		if l.none != "" {
+			msg = l.none
+		}
 		switch {
 		case l.busy:
 			msg = "sorting" + l.c.g.Ellipsis

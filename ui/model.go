@@ -185,6 +185,24 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
+// noneNote is what an empty list says once every capture has been read:
+// that the command line's filter left nothing out of what was read, or
+// that the captures hold no TCP flow. "no flows yet" would read as if
+// the reading had not finished.
+func (m Model) noneNote() string {
+	what, where := "flow", "this capture"
+	if len(m.cfg.Sources) > 1 {
+		what, where = "connection", "these captures"
+	}
+	if !m.cfg.Filter.MatchesAll() || (m.cfg.Filter == nil && m.cfg.Match != nil) {
+		if e := m.cfg.Filter.String(); e != "" {
+			return fmt.Sprintf("no %s matches the filter %s given on the command line", what, m.c.safe(e))
+		}
+		return fmt.Sprintf("no %s matches the filter given on the command line", what)
+	}
+	return "no TCP flow in " + where
+}
+
 // applySnapshot shows a new snapshot and asks for the next one while
 // loading. Snapshots may arrive out of order: a stale one is dropped.
 func (m Model) applySnapshot(s SnapshotMsg) (Model, tea.Cmd) {
@@ -193,6 +211,9 @@ func (m Model) applySnapshot(s SnapshotMsg) (Model, tea.Cmd) {
 		return m, nil
 	}
 	m.caps, m.taken, m.loading = s.Caps, s.Taken, !s.Done
+	if !m.loading {
+		m.list.none = m.noneNote()
+	}
 	var cmds []tea.Cmd
 	var cmd tea.Cmd
 	m.list, cmd = m.list.setRows(s.Rows, s.Counts)
