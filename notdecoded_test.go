@@ -1,59 +1,28 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/gopacket/gopacket/layers"
-
 	"github.com/synscope/synscope/analysis"
 	"github.com/synscope/synscope/capture"
+	"github.com/synscope/synscope/capture/fixture"
 )
 
-// frameRelayCapture writes a pcapng file to dir with the seed client's 12
-// Ethernet frames on one interface and 3 frames of Frame Relay (link type
-// 107, which synscope does not decode) on another, interleaved.
+// frameRelayCapture writes fixture.FrameRelayMix of the seed client to
+// dir: its 12 Ethernet frames and 3 frames of Frame Relay, which synscope
+// does not decode.
 func frameRelayCapture(t *testing.T, dir string) string {
 	t.Helper()
-	r, err := capture.Open("testdata/seed-client.pcap")
+	data, err := fixture.FrameRelayMix("testdata/seed-client.pcap")
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var buf bytes.Buffer
-	w, err := capture.NewPcapngWriter(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eth, _ := w.AddInterface(layers.LinkTypeEthernet, 65535, "eth0")
-	serial, _ := w.AddInterface(layers.LinkTypeFRelay, 65535, "serial0")
-	// Q.922 address, UI, NLPID IP, then an IPv4 header: what the frames
-	// hold does not matter, only that synscope cannot look inside.
-	frame := []byte{0x18, 0x41, 0x03, 0xcc, 0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2}
-	for n := 0; ; n++ {
-		rec, err := r.Next()
-		if err != nil {
-			break
-		}
-		if err := w.WritePacket(eth, rec); err != nil {
-			t.Fatal(err)
-		}
-		if n%4 == 0 {
-			fr := capture.Record{Timestamp: rec.Timestamp, Data: frame, OrigLen: uint32(len(frame))}
-			if err := w.WritePacket(serial, &fr); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "serial.pcapng")
-	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -1,53 +1,24 @@
 package ui
 
 import (
-	"bytes"
 	"path/filepath"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/gopacket/gopacket/layers"
 
-	"github.com/synscope/synscope/capture"
+	"github.com/synscope/synscope/capture/fixture"
 )
 
-// serialCapture is the seed client's 12 Ethernet frames with 3 frames of
-// Frame Relay (link type 107, which the decoder does not read) among
-// them, in a pcapng file of two interfaces.
+// serialCapture is fixture.FrameRelayMix of the seed client: its 12
+// Ethernet frames with 3 frames of Frame Relay, which the decoder does not
+// read, among them.
 func serialCapture(t *testing.T) []byte {
 	t.Helper()
-	r, err := capture.Open(filepath.Join(seedDir, "seed-client.pcap"))
+	data, err := fixture.FrameRelayMix(filepath.Join(seedDir, "seed-client.pcap"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
-	var buf bytes.Buffer
-	w, err := capture.NewPcapngWriter(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eth, _ := w.AddInterface(layers.LinkTypeEthernet, 65535, "eth0")
-	serial, _ := w.AddInterface(layers.LinkTypeFRelay, 65535, "serial0")
-	frame := []byte{0x18, 0x41, 0x03, 0xcc, 0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2}
-	for n := 0; ; n++ {
-		rec, err := r.Next()
-		if err != nil {
-			break
-		}
-		if n%4 == 0 {
-			fr := capture.Record{Timestamp: rec.Timestamp, Data: frame, OrigLen: uint32(len(frame))}
-			if err := w.WritePacket(serial, &fr); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := w.WritePacket(eth, rec); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return data
 }
 
 // TestNotDecodedNote: frames the decoder could not look inside are counted
