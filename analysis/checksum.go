@@ -134,6 +134,14 @@ func (f *Flow) finishChecksums(offload netip.Addr) {
 	if f.notes == nil {
 		return
 	}
+	f.checksumFindings(offload, f.addFinding)
+	f.notes.badSums = nil
+}
+
+// checksumFindings calls add with each finding the flow's bad checksums
+// come to, offload the capture's offload sender: finishChecksums adds
+// them, and a summary before Finish looks at them (Summary).
+func (f *Flow) checksumFindings(offload netip.Addr, add func(Finding)) {
 	var first uint64
 	n := 0
 	var sums uint8
@@ -153,10 +161,9 @@ func (f *Flow) finishChecksums(offload netip.Addr) {
 			sums |= b.sums
 			continue
 		}
-		f.addFinding(Finding{Code: CodeChecksumBad, Frame: b.frame, A: int64(b.side), B: int64(b.sums)})
+		add(Finding{Code: CodeChecksumBad, Frame: b.frame, A: int64(b.side), B: int64(b.sums)})
 	}
 	if n > 0 {
-		f.addFinding(Finding{Code: CodeChecksumOffload, Frame: first, A: int64(n), B: int64(sums &^ sumTCPUnverified)})
+		add(Finding{Code: CodeChecksumOffload, Frame: first, A: int64(n), B: int64(sums &^ sumTCPUnverified)})
 	}
-	f.notes.badSums = nil
 }

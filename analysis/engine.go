@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"cmp"
+	"net/netip"
 	"slices"
 
 	"github.com/synscope/synscope/analysis/filter"
@@ -151,6 +152,8 @@ type Analyzer struct {
 	ahead uint64
 	// offload is offloadSender of the flows held, for FlowCopy.
 	offload offloadTally
+	// sumSender is offload's sender when Changed last gave summaries.
+	sumSender netip.Addr
 }
 
 // NewAnalyzer returns an Analyzer for one capture.

@@ -99,7 +99,8 @@ func (a *Analyzer) FlowCopy(id int) (*Flow, bool) {
 				return cmp.Or(cmp.Compare(x.Frame, y.Frame), cmp.Compare(y.Severity(), x.Severity()))
 			})
 		}
-		f.Status, f.Handshake.Status = f.provisional()
+		worst, _ := f.WorstSeverity()
+		f.Status, f.Handshake.Status = f.provisional(worst)
 	}
 	return &f, true
 }

@@ -35,30 +35,53 @@ type FlowSummary struct {
 
 // Summary returns the flow's summary. Before Finish, status and handshake
 // status are provisional: the verdicts that need the whole capture
-// (unanswered, incomplete, not seen) are not in yet.
+// (unanswered, incomplete, not seen) are not in yet, and its bad checksums
+// have no finding yet (the Analyzer's summaries give them, as FlowCopy).
 func (f *Flow) Summary() FlowSummary {
+	return f.summary(false, netip.Addr{})
+}
+
+// summary is Summary. Before Finish, with checksums set, it also counts
+// the findings the flow's bad checksums would come to if the capture ended
+// now, offload being the capture's offload sender so far: a live list
+// showed a flow with bad checksums as ok, and code:checksum.bad found
+// nothing, until the capture stopped.
+func (f *Flow) summary(checksums bool, offload netip.Addr) FlowSummary {
 	s := FlowSummary{
 		ID: f.ID, Client: f.Client(), Server: f.Server(), DirectionGuessed: f.DirectionGuessed,
 		Status: f.Status, Handshake: f.Handshake.Status, Packets: f.Packets, Bytes: f.Bytes,
 		Start: f.Start, End: f.End, Codes: uint64(f.codes),
 	}
+	worst := Info
 	for _, fi := range f.Findings {
 		if !s.HasFirst || fi.Severity() > s.First.Severity() {
 			s.First, s.HasFirst = fi, true
 		}
+		worst = max(worst, fi.Severity())
 	}
 	if !f.finished {
-		s.Status, s.Handshake = f.provisional()
+		if checksums && f.notes != nil && len(f.notes.badSums) > 0 {
+			f.checksumFindings(offload, func(fi Finding) {
+				s.Codes |= 1 << fi.Code
+				// As after Finish, whose findings are in frame order.
+				if sev := fi.Severity(); !s.HasFirst || sev > s.First.Severity() ||
+					(sev == s.First.Severity() && fi.Frame < s.First.Frame) {
+					s.First, s.HasFirst = fi, true
+				}
+				worst = max(worst, fi.Severity())
+			})
+		}
+		s.Status, s.Handshake = f.provisional(worst)
 	}
 	s.Evicted, s.Marked = f.evicted, f.Marked
 	return s
 }
 
 // provisional gives the status and handshake status the flow would have if
-// the capture ended now, without adding findings.
-func (f *Flow) provisional() (Status, HandshakeStatus) {
+// the capture ended now, without adding findings, worst being the most
+// severe of its findings (Info when it has none).
+func (f *Flow) provisional(worst Severity) (Status, HandshakeStatus) {
 	h := &f.Handshake
-	worst, _ := f.WorstSeverity()
 	hs := HSNotSeen
 	switch {
 	case f.Has(CodeRefused):
@@ -102,8 +125,9 @@ func (a *Analyzer) Summaries(dst []FlowSummary) []FlowSummary {
 // copy fewer, which counts at a million flows).
 func (a *Analyzer) AllSummaries() iter.Seq[FlowSummary] {
 	return func(yield func(FlowSummary) bool) {
+		sender := a.offload.sender()
 		for _, f := range a.res.Flows {
-			if f != nil && !yield(f.Summary()) {
+			if f != nil && !yield(f.summary(true, sender)) {
 				return
 			}
 		}
@@ -128,6 +152,12 @@ type Gen uint64
 // The Analyzer notes touched flows only once Changed has been called, so
 // that a reader that never calls it pays nothing.
 func (a *Analyzer) Changed(dst []FlowSummary, since Gen) (_ []FlowSummary, _ Gen, full bool) {
+	// A change of the capture's offload sender changes the checksum
+	// findings of flows it does not touch: give every flow.
+	sender := a.offload.sender()
+	if sender != a.sumSender {
+		a.sumSender, a.tracking = sender, false
+	}
 	if !a.tracking || since != a.gen {
 		a.tracking = !a.finished
 		dst = a.Summaries(dst)
@@ -138,7 +168,7 @@ func (a *Analyzer) Changed(dst []FlowSummary, since Gen) (_ []FlowSummary, _ Gen
 			// An entry is stale when its flow was evicted and the
 			// Flow reused for another: the eviction is in gone.
 			if d.f.ID == d.id && !d.f.evicted {
-				dst = append(dst, d.f.Summary())
+				dst = append(dst, d.f.summary(true, sender))
 			}
 		}
 		dst = append(dst, a.gone...)
