@@ -109,7 +109,7 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 	for _, l := range all {
 		results = append(results, l.res)
 	}
-	if len(all) > 1 && (o.write == "" || selectConns) {
+	if len(all) > 1 {
 		var closers []io.Closer
 		pa, closers = correlate(all)
 		defer func() {
@@ -137,7 +137,7 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 		}
 	}
 	if o.write != "" {
-		if err := export(o, all, results, pa != nil, stdout); err != nil {
+		if err := export(o, all, results, pa, selectConns, stdout); err != nil {
 			fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(err.Error(), false))
 			return 1
 		}
@@ -183,9 +183,11 @@ func correlate(all []loaded) (*analysis.Path, []io.Closer) {
 
 // export writes the flows the flags pick (--flow IDs, or those with a
 // packet matching EXPR, or all) of every input to o.write. With several
-// inputs joined and selected by EXPR (selected), results holds each
-// point's flows of the connections EXPR picked.
-func export(o options, all []loaded, results []*analysis.Result, selected bool, stdout io.Writer) error {
+// inputs joined (pa) and selected by EXPR (selected), results holds each
+// point's flows of the connections EXPR picked. The path's findings go
+// into the packets' comments with the flows' own, and each interface is
+// named as the report names its point.
+func export(o options, all []loaded, results []*analysis.Result, pa *analysis.Path, selected bool, stdout io.Writer) error {
 	var (
 		srcs  []capture.ExportSource
 		flows int
@@ -212,8 +214,15 @@ func export(o options, all []loaded, results []*analysis.Result, selected bool, 
 		if err != nil {
 			return err
 		}
+		label := ""
+		if pa != nil {
+			pa.ExportComments(i, ids, items)
+			if l.in.name != l.reader.Name() {
+				label = l.in.name
+			}
+		}
 		flows += len(ids)
-		srcs = append(srcs, capture.ExportSource{Reader: l.reader, Items: items})
+		srcs = append(srcs, capture.ExportSource{Reader: l.reader, Items: items, Label: label})
 	}
 	if len(srcs) > 1 && capture.ExportFormat(o.write) != "pcapng" {
 		return fmt.Errorf("%s: packets of several captures go into a pcapng file (one interface per capture): name it .pcapng", o.write)

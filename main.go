@@ -24,6 +24,7 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -406,7 +407,30 @@ func (o options) check() error {
 	case len(o.flows) > 0 && o.write == "":
 		return errors.New("--flow picks flows to export: add -w FILE")
 	}
+	if err := o.checkPointNames(); err != nil {
+		return err
+	}
 	return o.checkTheme()
+}
+
+// checkPointNames refuses two captures that would be shown by one name:
+// with -r x=in.pcap -r x=out.pcap the report said "x's clock is 2.000 s
+// ahead of x's", and the JSON records of both points said "capture":"x".
+// The views name a point by its label or its file's base name.
+func (o options) checkPointNames() error {
+	seen := map[string]string{}
+	for i, in := range o.inputs() {
+		given := "--demo"
+		if i < len(o.files) {
+			given = "-r " + o.files[i]
+		}
+		short := filepath.Base(in.name)
+		if prev, ok := seen[short]; ok {
+			return fmt.Errorf("%s: the capture point %s has that name already (%s): label each point, as -r NAME=FILE", given, short, prev)
+		}
+		seen[short] = given
+	}
+	return nil
 }
 
 // checkWrite checks the name -w is given. synscope writes pcap or pcapng,

@@ -270,3 +270,51 @@ func TestExportCLI(t *testing.T) {
 		t.Errorf("--flow without -w: exit %d %q", code, errs)
 	}
 }
+
+// TestPointNamesUnique: two capture points shown by one name are refused:
+// "x's clock is 2.000 s ahead of x's" told nothing, and both points' JSON
+// records said "capture":"x".
+func TestPointNamesUnique(t *testing.T) {
+	for _, args := range [][]string{
+		{"-r", "x=testdata/seed-client.pcap", "-r", "x=testdata/seed-inside.pcap"},
+		{"-r", "testdata/seed-client.pcap", "-r", "./testdata/seed-client.pcap"},
+		{"--demo", "-r", "client=testdata/seed-client.pcap"},
+	} {
+		code, _, errs := runCLI(t, append(args, "--report")...)
+		if code != 1 || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "has that name already") || !strings.Contains(errs, "-r NAME=FILE") {
+			t.Errorf("%v: exit %d, %q", args, code, errs)
+		}
+	}
+	if code, _, errs := runCLI(t, "-r", "a=testdata/seed-client.pcap", "-r", "b=testdata/seed-client.pcap", "--report"); code != 0 {
+		t.Errorf("one file at two labelled points: exit %d, %q", code, errs)
+	}
+}
+
+// TestExportPathComments: -w with several captures writes the path's
+// findings (the seed's drop at the firewall) into the packets' comments,
+// and names each interface by its point's label.
+func TestExportPathComments(t *testing.T) {
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		if os.Getenv("SYNSCOPE_REQUIRE_TSHARK") == "1" {
+			t.Fatal("tshark is not installed and SYNSCOPE_REQUIRE_TSHARK=1")
+		}
+		t.Skip("tshark is not installed")
+	}
+	out := filepath.Join(t.TempDir(), "seed.pcapng")
+	code, _, errs := runCLI(t, "-r", "client=testdata/seed-client.pcap", "-r", "fw-inside=testdata/seed-inside.pcap",
+		"-r", "fw-outside=testdata/seed-outside.pcap", "-w", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	b, err := exec.Command(tshark, "-r", out, "-T", "fields", "-E", "separator=|", "-e", "frame.interface_name", "-e", "frame.comment").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for _, want := range []string{"fw-inside|", "synscope: path.dropped: ACK (frame 3 at fw-inside) never reached fw-outside", "synscope: path.payload_added: SYN-ACK grew by 2 bytes"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("tshark's fields lack %q:\n%s", want, text)
+		}
+	}
+}

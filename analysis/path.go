@@ -46,6 +46,9 @@ const (
 	PathTTL
 	PathClockOffset
 	PathUnjoined
+	PathResegmented
+	PathDuplicated
+	PathOneWay
 	numPathCodes
 )
 
@@ -66,6 +69,9 @@ var pathCodeInfo = [numPathCodes]struct {
 	PathTTL:            {"path.ttl", Info},
 	PathClockOffset:    {"path.clock_offset", Info},
 	PathUnjoined:       {"path.unjoined", Info},
+	PathResegmented:    {"path.resegmented", Info},
+	PathDuplicated:     {"path.duplicated", Warning},
+	PathOneWay:         {"path.one_way", Warning},
 }
 
 func (c PathCode) String() string { return pathCodeInfo[c].name }
@@ -85,7 +91,12 @@ type PathFinding struct {
 	Seconds      float64 // clock offset
 	Hops         int     // TTL difference
 	Data         []byte  // the bytes added or removed, when they could be read
-	Message      string
+	// Count is how many packets or segments the finding stands for
+	// (path.resegmented, path.one_way); Pieces the payload lengths a
+	// resegmented segment was cut into.
+	Count   int
+	Pieces  []uint32
+	Message string
 }
 
 // Point is one capture point along the path.
@@ -224,85 +235,16 @@ func (pa *Path) Results() []*Result {
 	return out
 }
 
-// segKey identifies a segment independently of the capture point: its
-// direction, sequence and acknowledgement numbers relative to each side's
-// ISN there, its SYN/FIN/RST flags, and its occurrence (retransmissions are
-// matched by order).
-type segKey struct {
-	side     Side
-	rel, ack uint32
-	flags    uint8
-	n        int
-}
-
-// base returns the sequence numbers a flow's sides count from at its point:
-// the ISNs when the handshake was seen, else the first numbers seen.
-func base(f *Flow) (client, server uint32) {
-	h := &f.Handshake
-	var haveC, haveS bool
-	if h.HaveSyn {
-		client, haveC = h.ClientISN, true
-	}
-	if h.HaveSynAck {
-		server, haveS = h.ServerISN, true
-	}
-	for _, r := range f.Refs {
-		if r.Bits&RefFragment != 0 {
-			continue
-		}
-		if r.Side() == FromClient && !haveC {
-			client, haveC = r.Seq-1, true
-		}
-		if r.Side() == FromServer && !haveS {
-			server, haveS = r.Seq-1, true
-		}
-	}
-	return client, server
-}
-
-// segments lists a flow's segments by key.
-func segments(f *Flow) map[segKey]int {
-	cb, sb := base(f)
-	seen := map[segKey]int{}
-	out := make(map[segKey]int, len(f.Refs))
-	for i, r := range f.Refs {
-		if r.Bits&RefFragment != 0 {
-			continue
-		}
-		k := keyOfRef(r, cb, sb)
-		n := seen[k]
-		seen[k]++
-		k.n = n
-		out[k] = i
-	}
-	return out
-}
-
-func keyOfRef(r PacketRef, cb, sb uint32) segKey {
-	k := segKey{side: r.Side(), flags: r.Flags & (FlagSYN | FlagFIN | FlagRST)}
-	mine, theirs := cb, sb
-	if k.side == FromServer {
-		mine, theirs = sb, cb
-	}
-	k.rel = r.Seq - mine
-	if r.Flags&FlagACK != 0 {
-		k.ack = r.Ack - theirs
-	}
-	return k
-}
-
 // shape is a flow's first segments, relative numbers and lengths, for
 // joining flows whose ISNs a middlebox rewrote.
-func shape(f *Flow, n int) []segKey {
+func shape(f *Flow, n int) []shapeKey {
 	cb, sb := base(f)
-	var out []segKey
+	var out []shapeKey
 	for _, r := range f.Refs {
 		if r.Bits&RefFragment != 0 {
 			continue
 		}
-		k := keyOfRef(r, cb, sb)
-		k.n = int(r.Len)
-		out = append(out, k)
+		out = append(out, shapeKey{keyOfRef(r, [2]uint32{cb, sb}), r.Len})
 		if len(out) == n {
 			break
 		}
@@ -335,6 +277,7 @@ func Correlate(points []Point) *Path {
 	for i := 0; i+1 < len(points); i++ {
 		off := pairOffset(next[i])
 		joinByShape(points[i].Result, points[i+1].Result, next[i], off)
+		joinBySeq(points[i].Result, points[i+1].Result, next[i])
 		if n := pairOffset(next[i]); !math.IsNaN(n) {
 			off = n
 		}
@@ -372,9 +315,23 @@ func (pa *Path) clockConn(i int) *Connection {
 func (pa *Path) clockFinding(i int, c *Connection) PathFinding {
 	f, d := c.Flows[i], pa.Offset[i]
 	return PathFinding{Code: PathClockOffset, Point: i, Frame: f.FirstFrame, RelatedPoint: 0,
-		RelatedFrame: c.Flows[0].FirstFrame, Seconds: round6(d),
-		Message: fmt.Sprintf("%s's clock is %s %s %s's (estimated from matched packets, path delay taken out)",
-			pa.Points[i], clockSpan(math.Abs(d)), aheadBehind(d), pa.Points[0])}
+		RelatedFrame: c.Flows[0].FirstFrame, Seconds: round6(d), Message: ClockText(pa.Points[i], pa.Points[0], d)}
+}
+
+// ClockText says a path.clock_offset finding: point at's clock against
+// point rel's, seconds apart.
+func ClockText(at, rel string, seconds float64) string {
+	return fmt.Sprintf("%s's clock is %s %s's (estimated from matched packets, path delay taken out)", at, ClockDifference(seconds), rel)
+}
+
+// ClockOffset says a point's clock offset in seconds, for the caller to
+// add the unit: "+0.500", or "±0" under half a millisecond, which
+// "-0.000" said before.
+func ClockOffset(seconds float64) string {
+	if math.Abs(seconds) < 0.0005 {
+		return "±0"
+	}
+	return fmt.Sprintf("%+.3f", seconds)
 }
 
 func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
@@ -522,35 +479,145 @@ func joinByShape(a, b *Result, joined map[*Flow]*Flow, off float64) {
 	}
 }
 
+// joinBySeq joins the flows still left over when their segments carry
+// the same absolute sequence and acknowledgement numbers: a connection
+// whose handshake one point did not see (its capture started later, or
+// the connection is older than both) has no ISN to join by and no shape
+// from its start, and was taken for two connections, each with every
+// packet "dropped" at the other point. A sequence number and an
+// acknowledgement number together are 64 bits no unrelated connection
+// shares; two segments must agree (one when a flow has only one).
+// Numbers a middlebox rewrote, or sides swapped by a guessed direction,
+// do not join this way.
+func joinBySeq(a, b *Result, joined map[*Flow]*Flow) {
+	taken := map[*Flow]bool{}
+	for _, g := range joined {
+		taken[g] = true
+	}
+	var fa, fb []*Flow
+	for _, f := range a.Flows {
+		if _, ok := joined[f]; !ok {
+			fa = append(fa, f)
+		}
+	}
+	for _, g := range b.Flows {
+		if !taken[g] {
+			fb = append(fb, g)
+		}
+	}
+	// The capture that started later holds the other's segments from its
+	// own first ones on: index the first segments of each flow of one
+	// point (not all, which would cost a map entry per packet), look up
+	// every segment of the other's, then the other way round.
+	seqJoin(fa, fb, func(f, g *Flow) { joined[f] = g })
+	left := fb[:0]
+	for _, g := range fb {
+		if !taken[g] {
+			left = append(left, g)
+		}
+	}
+	seqJoin(left, fa, func(g, f *Flow) {
+		if _, ok := joined[f]; !ok {
+			joined[f] = g
+		}
+	})
+}
+
+// ackOf returns a segment's ACK number, 0 when it has no ACK flag.
+func ackOf(r PacketRef) uint32 {
+	if r.Flags&FlagACK == 0 {
+		return 0
+	}
+	return r.Ack
+}
+
+// seqJoin joins each flow of from to the flow of into whose first
+// segments carry the same absolute numbers as its own (joinBySeq); join
+// is called once for each, and a flow of into is joined once.
+func seqJoin(from, into []*Flow, join func(from, into *Flow)) {
+	const first = 32
+	type abs struct {
+		side     Side
+		seq, ack uint32
+	}
+	index := map[abs][]*Flow{}
+	for _, g := range into {
+		n := 0
+		for _, r := range g.Refs {
+			if r.Bits&RefFragment != 0 {
+				continue
+			}
+			k := abs{r.Side(), r.Seq, ackOf(r)}
+			if l := index[k]; len(l) == 0 || l[len(l)-1] != g {
+				index[k] = append(l, g)
+			}
+			if n++; n == first {
+				break
+			}
+		}
+	}
+	if len(index) == 0 {
+		return
+	}
+	used := map[*Flow]bool{}
+	for _, f := range from {
+		votes := map[*Flow]int{}
+		var best *Flow
+		for _, r := range f.Refs {
+			if r.Bits&RefFragment != 0 {
+				continue
+			}
+			for _, g := range index[abs{r.Side(), r.Seq, ackOf(r)}] {
+				// Without an ACK number, 32 bits: only with the
+				// same addresses and ports.
+				if used[g] || r.Flags&FlagACK == 0 && (g.Client() != f.Client() || g.Server() != f.Server()) {
+					continue
+				}
+				votes[g]++
+				if best == nil || votes[g] > votes[best] {
+					best = g
+				}
+			}
+			if best != nil && votes[best] >= 4 {
+				break
+			}
+		}
+		if best != nil && votes[best] >= min(2, len(f.Refs), len(best.Refs)) {
+			used[best] = true
+			join(f, best)
+		}
+	}
+}
+
 // pairOffset estimates the clock offset between two neighbouring points,
 // in seconds (the later point's clock minus the earlier one's), from the
 // matched segments of the joined flows: half the sum of the median
 // difference each way, which takes out the path delay when it is the same
-// both ways. NaN when nothing was matched.
+// both ways. Only segments seen once at each point count when there are
+// any: a retransmission paired with the wrong copy is off by its RTO. NaN
+// when nothing was matched.
 func pairOffset(joined map[*Flow]*Flow) float64 {
-	var toServer, toClient []float64
+	var d [2][2][]float64 // [unique][side]
 	for a, b := range joined {
-		sa, sb := segments(a), segments(b)
-		for k, i := range sa {
-			j, ok := sb[k]
-			if !ok {
-				continue
+		m := matchSegs(a, b, math.NaN())
+		for _, p := range m.pairs {
+			side, u := a.Refs[p.a].Side(), 0
+			if p.unique {
+				u = 1
 			}
-			d := float64(b.Refs[j].Time-a.Refs[i].Time) / 1e9
-			if k.side == FromClient {
-				toServer = append(toServer, d)
-			} else {
-				toClient = append(toClient, d)
-			}
+			d[u][side] = append(d[u][side], float64(b.Refs[p.b].Time-a.Refs[p.a].Time)/1e9)
 		}
 	}
-	switch {
-	case len(toServer) > 0 && len(toClient) > 0:
-		return (median(toServer) + median(toClient)) / 2
-	case len(toServer) > 0:
-		return median(toServer)
-	case len(toClient) > 0:
-		return median(toClient)
+	for _, dd := range [][2][]float64{d[1], d[0]} {
+		toServer, toClient := dd[FromClient], dd[FromServer]
+		switch {
+		case len(toServer) > 0 && len(toClient) > 0:
+			return (median(toServer) + median(toClient)) / 2
+		case len(toServer) > 0:
+			return median(toServer)
+		case len(toClient) > 0:
+			return median(toClient)
+		}
 	}
 	return math.NaN()
 }
@@ -650,8 +717,12 @@ func (pa *Path) covers(to, at int, t int64) bool {
 	if first > last || math.IsNaN(pa.Offset[to]) || math.IsNaN(pa.Offset[at]) {
 		return false
 	}
+	// Only between the first and last packet the capture holds: before
+	// its first packet it may not have been running (a second's slack
+	// called a connection that ended before the capture started
+	// "dropped").
 	tt := t + int64((pa.Offset[to]-pa.Offset[at])*1e9)
-	return tt >= first-int64(time.Second) && tt <= last
+	return tt >= first && tt <= last
 }
 
 func (pa *Path) dropped(at, to int, f *Flow, r PacketRef) PathFinding {
@@ -710,58 +781,101 @@ func (pa *Path) compareFlows(i int, a, b *Flow) {
 	}
 	pa.compareOptions(i, a, b)
 
-	sa, sb := segments(a), segments(b)
+	m := matchSegs(a, b, pa.pairOff(i, j))
+	flows, pts := [2]*Flow{a, b}, [2]int{i, j}
+	bases := [2][2]uint32{m.ba, m.bb}
+	index := [2]map[segKey][]int{m.ka, m.kb}
+	// upOf is which of the two (0 for a, 1 for b) a side's packets pass
+	// first: the client's travel from a to b.
+	upOf := func(s Side) int { return int(s) }
+	explained := [2]map[int]bool{{}, {}}
+	reseg := pa.resegmented(i, a, b, &m, &explained)
 	var ttlDiff [2][]int
 	windowSaid, tosSaid := [2]bool{}, [2]bool{}
-	for k, ia := range sa {
-		ra := a.Refs[ia]
-		ib, ok := sb[k]
-		if !ok {
-			// Not at the neighbour: dropped if it was travelling there,
-			// injected if it came from there.
-			if k.side == FromClient && pa.covers(j, i, ra.Time) {
-				pa.add(a, pa.dropped(i, j, a, ra))
-			} else if k.side == FromServer && pa.covers(j, i, ra.Time) {
-				pa.add(a, PathFinding{Code: PathInjected, Point: i, Frame: ra.Frame, RelatedPoint: j,
-					Message: fmt.Sprintf("%s (frame %d at %s) was not seen at %s, which it should have passed: injected between them", segName(ra), ra.Frame, pa.Points[i], pa.Points[j])})
-			}
-			continue
-		}
-		rb := b.Refs[ib]
+	for n, p := range m.pairs {
+		ra, rb := a.Refs[p.a], b.Refs[p.b]
+		side := ra.Side()
 		// up is where the segment was first, down where it went next.
 		up, down, fd, ru, rd := i, j, b, ra, rb
-		if k.side == FromServer {
+		if side == FromServer {
 			up, down, fd, ru, rd = j, i, a, rb, ra
 		}
-		if rd.Len != ru.Len {
+		if rd.Len != ru.Len && !reseg[n] {
 			pa.add(fd, pa.payloadChange(up, down, ru, rd))
 		}
 		if ru.TTL >= rd.TTL {
-			ttlDiff[k.side] = append(ttlDiff[k.side], int(ru.TTL)-int(rd.TTL))
+			ttlDiff[side] = append(ttlDiff[side], int(ru.TTL)-int(rd.TTL))
 		}
-		if ru.Window != rd.Window && !windowSaid[k.side] {
-			windowSaid[k.side] = true
+		if ru.Window != rd.Window && !windowSaid[side] {
+			windowSaid[side] = true
 			pa.add(fd, PathFinding{Code: PathWindowChanged, Point: down, Frame: rd.Frame, RelatedPoint: up, RelatedFrame: ru.Frame,
-				Message: fmt.Sprintf("window of the %s's %s changed from %d at %s to %d at %s", sideName(k.side), segName(ru), ru.Window, pa.Points[up], rd.Window, pa.Points[down])})
+				Message: fmt.Sprintf("window of the %s's %s changed from %d at %s to %d at %s", sideName(side), segName(ru), ru.Window, pa.Points[up], rd.Window, pa.Points[down])})
 		}
-		if ru.TOS != rd.TOS && !tosSaid[k.side] {
-			tosSaid[k.side] = true
+		if ru.TOS != rd.TOS && !tosSaid[side] {
+			tosSaid[side] = true
 			pa.add(fd, PathFinding{Code: PathTOSChanged, Point: down, Frame: rd.Frame, RelatedPoint: up, RelatedFrame: ru.Frame,
-				Message: fmt.Sprintf("TOS/traffic class of the %s's packets changed from %#02x at %s to %#02x at %s", sideName(k.side), ru.TOS, pa.Points[up], rd.TOS, pa.Points[down])})
+				Message: fmt.Sprintf("TOS/traffic class of the %s's packets changed from %#02x at %s to %#02x at %s", sideName(side), ru.TOS, pa.Points[up], rd.TOS, pa.Points[down])})
 		}
 	}
-	// Segments at the later point that the earlier one did not see.
-	for k, ib := range sb {
-		if _, ok := sa[k]; ok {
+	// The packets each point saw of each side.
+	var sent [2][2]int
+	for x, f := range flows {
+		for _, r := range f.Refs {
+			if r.Bits&RefFragment == 0 {
+				sent[x][r.Side()]++
+			}
+		}
+	}
+	// Segments seen at one point only: dropped when the point is where
+	// they come from, else copied or injected on the way.
+	var unseen [2][]PacketRef // per side, seen downstream only
+	for x, only := range [2][]int{m.onlyA, m.onlyB} {
+		f, at, other := flows[x], pts[x], pts[1-x]
+		for _, idx := range only {
+			if explained[x][idx] {
+				continue
+			}
+			r := f.Refs[idx]
+			side := r.Side()
+			if !pa.covers(other, at, r.Time) {
+				continue
+			}
+			if x == upOf(side) {
+				pa.add(f, pa.dropped(at, other, f, r))
+				continue
+			}
+			// A copy of the same length at the other point (a pure ACK
+			// and the data after it have one key).
+			copies := index[1-x][keyOfRef(r, bases[x])]
+			if k := slices.IndexFunc(copies, func(k int) bool { return flows[1-x].Refs[k].Len == r.Len }); k >= 0 {
+				ro := flows[1-x].Refs[copies[k]]
+				pa.add(f, PathFinding{Code: PathDuplicated, Point: at, Frame: r.Frame, RelatedPoint: other, RelatedFrame: ro.Frame,
+					Message: fmt.Sprintf("%s (frame %d at %s) is one more copy of frame %d at %s, which %s saw fewer times: duplicated between them",
+						segName(r), r.Frame, pa.Points[at], ro.Frame, pa.Points[other], pa.Points[other])})
+				continue
+			}
+			unseen[side] = append(unseen[side], r)
+		}
+	}
+	for side, rs := range unseen {
+		if len(rs) == 0 {
 			continue
 		}
-		rb := b.Refs[ib]
-		switch {
-		case k.side == FromServer && pa.covers(i, j, rb.Time):
-			pa.add(b, pa.dropped(j, i, b, rb))
-		case k.side == FromClient && pa.covers(i, j, rb.Time):
-			pa.add(b, PathFinding{Code: PathInjected, Point: j, Frame: rb.Frame, RelatedPoint: i,
-				Message: fmt.Sprintf("%s (frame %d at %s) was not seen at %s, which it should have passed: injected between them", segName(rb), rb.Frame, pa.Points[j], pa.Points[i])})
+		x := 1 - upOf(Side(side))
+		f, at, other := flows[x], pts[x], pts[1-x]
+		// None of a side's packets at the point they should have passed
+		// first: they took another way (asymmetric routing), or that
+		// capture leaves them out. Said once, not as a forged packet
+		// each. A few (a RST a middlebox forged) stay injected.
+		if sent[1-x][side] == 0 && len(rs) >= 3 {
+			fi := PathFinding{Code: PathOneWay, Point: at, Frame: rs[0].Frame, RelatedPoint: other, Count: len(rs)}
+			fi.Message = OneWayText(fi, Side(side), pa.Points[at], pa.Points[other])
+			pa.add(f, fi)
+			continue
+		}
+		for _, r := range rs {
+			pa.add(f, PathFinding{Code: PathInjected, Point: at, Frame: r.Frame, RelatedPoint: other,
+				Message: fmt.Sprintf("%s (frame %d at %s) was not seen at %s, which it should have passed: injected between them", segName(r), r.Frame, pa.Points[at], pa.Points[other])})
 		}
 	}
 	for side, d := range ttlDiff {
@@ -948,6 +1062,37 @@ func (pa *Path) Decorate(r *Record, f *Flow) {
 	}
 }
 
+// ExportComments adds the path findings of point p's flows ids to the
+// comments of their packets among items (Result.ExportItems of those
+// flows), as "synscope: path.dropped: message": the pcapng an engineer
+// hands on carried the flows' own findings and none of the path's
+// diagnosis.
+func (pa *Path) ExportComments(p int, ids []int, items []capture.ExportItem) {
+	if p < 0 || p >= len(pa.points) {
+		return
+	}
+	res := pa.points[p].Result
+	byFrame := map[uint64][]string{}
+	for _, id := range ids {
+		f := res.Flow(id)
+		if f == nil {
+			continue
+		}
+		for _, fi := range pa.Findings[f] {
+			byFrame[fi.Frame] = append(byFrame[fi.Frame], "synscope: "+fi.Code.String()+": "+fi.Message)
+		}
+	}
+	if len(byFrame) == 0 {
+		return
+	}
+	for i := range items {
+		if c := byFrame[items[i].Frame]; c != nil {
+			items[i].Comments = slices.Concat(items[i].Comments, c)
+			delete(byFrame, items[i].Frame)
+		}
+	}
+}
+
 // Status returns a flow's status with its path findings counted in.
 func (pa *Path) Status(f *Flow) Status {
 	st := f.Status
@@ -980,8 +1125,12 @@ func (pa *Path) WriteJSON(w io.Writer) error {
 }
 
 // ClockDifference says a clock offset in seconds (a PathFinding's Seconds)
-// in words: "642.249 s (10m42s) behind", "0.250 s ahead of".
+// in words: "642.249 s (10m42s) behind", "0.250 s ahead of", "within 1 ms
+// of".
 func ClockDifference(seconds float64) string {
+	if math.Abs(seconds) < 0.0005 {
+		return "within 1 ms of"
+	}
 	return clockSpan(math.Abs(seconds)) + " " + aheadBehind(seconds)
 }
 
@@ -995,59 +1144,4 @@ func SegmentName(r PacketRef) string { return segName(r) }
 type LadderRow struct {
 	Side Side
 	Refs []int
-}
-
-// Ladder lines a connection's segments up across its capture points, as
-// Correlate matched them, in the order they travelled: by the time each
-// was first seen, each point's clock offset taken out. IP fragments that
-// only complete a datagram are left out.
-func (pa *Path) Ladder(c *Connection) []LadderRow {
-	byKey := map[segKey]*LadderRow{}
-	at := map[*LadderRow]int64{}
-	var rows []*LadderRow
-	for i, f := range c.Flows {
-		if f == nil {
-			continue
-		}
-		off := int64(0)
-		if i < len(pa.Offset) && !math.IsNaN(pa.Offset[i]) {
-			off = int64(pa.Offset[i] * 1e9)
-		}
-		for k, idx := range segments(f) {
-			r := byKey[k]
-			if r == nil {
-				r = &LadderRow{Side: k.side, Refs: make([]int, len(c.Flows))}
-				for j := range r.Refs {
-					r.Refs[j] = -1
-				}
-				byKey[k] = r
-				at[r] = math.MaxInt64
-				rows = append(rows, r)
-			}
-			r.Refs[i] = idx
-			at[r] = min(at[r], f.Refs[idx].Time-off)
-		}
-	}
-	// Same time: the order the first point to see both saw them in.
-	firstIdx := func(r *LadderRow) (int, int) {
-		for i, idx := range r.Refs {
-			if idx >= 0 {
-				return i, idx
-			}
-		}
-		return len(r.Refs), 0
-	}
-	slices.SortFunc(rows, func(a, b *LadderRow) int {
-		if c := cmp.Compare(at[a], at[b]); c != 0 {
-			return c
-		}
-		ptA, ia := firstIdx(a)
-		ptB, ib := firstIdx(b)
-		return cmp.Or(cmp.Compare(ptA, ptB), cmp.Compare(ia, ib))
-	})
-	out := make([]LadderRow, len(rows))
-	for i, r := range rows {
-		out[i] = *r
-	}
-	return out
 }

@@ -206,7 +206,7 @@ func TestPathVariants(t *testing.T) {
 			}, true},
 		{"IPv6", "",
 			nil, true},
-		{"unrelated connections sharing a port", strings.Replace(strings.Replace(near, "seq=1000", "seq=31337", 1), "seq=5000", "seq=9999", 1),
+		{"unrelated connections sharing a port", rewriteServerISN(rewriteClientISN(near, 30337), 4999),
 			func(t *testing.T, pa *Path) {
 				if len(pa.Conns) != 2 {
 					t.Fatalf("%d connections, want 2 (not joined)", len(pa.Conns))
@@ -267,14 +267,20 @@ func shiftTime(text, to string) string {
 // rewriteClientISN moves the client's sequence numbers at the far point by
 // an offset (and the server's acknowledgements with them), as a Cisco ASA
 // does for the inside host.
-func rewriteClientISN(text string, by uint32) string {
+func rewriteClientISN(text string, by uint32) string { return rewriteISN(text, " C>S ", " S>C ", by) }
+
+// rewriteServerISN moves the server's sequence numbers, as
+// rewriteClientISN the client's.
+func rewriteServerISN(text string, by uint32) string { return rewriteISN(text, " S>C ", " C>S ", by) }
+
+func rewriteISN(text, sender, receiver string, by uint32) string {
 	var out []string
 	for _, line := range strings.Split(text, "\n") {
 		key := ""
 		switch {
-		case strings.Contains(line, " C>S "):
+		case strings.Contains(line, sender):
 			key = "seq="
-		case strings.Contains(line, " S>C "):
+		case strings.Contains(line, receiver):
 			key = "ack="
 		}
 		if i := strings.Index(line, key); key != "" && i >= 0 {

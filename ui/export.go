@@ -245,6 +245,7 @@ func (m *Model) fileExportJob(refs []flowRef) exportJob {
 			labels[i] = name
 		}
 	}
+	pa := m.path // the path's findings go into the comments too
 	job := exportJob{sources: len(caps), what: flowsWhat(refs, len(m.caps) > 1)}
 	job.name = exportName(m.caps[caps[0]].Name, refs, len(caps) > 1)
 	job.write = func(path string, overwrite bool) (int, error) {
@@ -253,6 +254,9 @@ func (m *Model) fileExportJob(refs []flowRef) exportJob {
 			items, err := results[i].ExportItems(byCap[c])
 			if err != nil {
 				return 0, err
+			}
+			if pa != nil {
+				pa.ExportComments(c, byCap[c], items)
 			}
 			srcs[i] = capture.ExportSource{Reader: readers[i], Items: items, Label: labels[i]}
 		}

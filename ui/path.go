@@ -200,7 +200,7 @@ func (m *Model) pathProgress() string {
 	var offs []string
 	for i := 1; i < len(pa.Points); i++ {
 		if !math.IsNaN(pa.Offset[i]) {
-			offs = append(offs, fmt.Sprintf("%s %+.3fs", m.c.safe(filepath.Base(pa.Points[i])), pa.Offset[i]))
+			offs = append(offs, m.c.safe(filepath.Base(pa.Points[i]))+" "+analysis.ClockOffset(pa.Offset[i])+"s")
 		}
 	}
 	if len(offs) > 0 {

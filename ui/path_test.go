@@ -1,9 +1,12 @@
 package ui
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +16,7 @@ import (
 
 	"github.com/synscope/synscope/analysis"
 	"github.com/synscope/synscope/capture"
+	"github.com/synscope/synscope/capture/fixture"
 	"github.com/synscope/synscope/themes"
 )
 
@@ -77,13 +81,13 @@ func TestPathVerdict(t *testing.T) {
 	}
 	mustContain(t, m, "✗ SYN-ACK grew by 2 bytes between fw-inside and client (IP length 44 → 46, bytes",
 		"✗ ACK (frame 3 at fw-inside) never reached fw-outside: dropped on the way; ACK",
-		"  2180033888 ≠ server ISN+1 2180033886", "fw-inside clock -642.249s")
+		"  2180033888 ≠ server ISN+1 2180033886", "fw-inside clock -642.250s")
 	// Info findings in words.
 	for _, f := range p.conn.Flows {
 		for _, fi := range m.path.Findings[f] {
 			switch fi.Code {
 			case analysis.PathClockOffset:
-				if s := p.words.sentence(fi); fi.Point == 1 && s != "fw-inside's clock is 642.249 s (10m42s) behind client's (estimated from matched packets, path delay taken out)" {
+				if s := p.words.sentence(fi); fi.Point == 1 && s != "fw-inside's clock is 642.250 s (10m42s) behind client's (estimated from matched packets, path delay taken out)" {
 					t.Errorf("clock: %q", s)
 				}
 			case analysis.PathNAT:
@@ -328,4 +332,63 @@ func TestPathMono(t *testing.T) {
 	if !regexp.MustCompile(`\x1b\[(1;7|7;1)m *46`).MatchString(v) {
 		t.Errorf("the changed IP length is not bold and reversed:\n%q", v)
 	}
+}
+
+// TestPathWordsNewCodes: the path findings a session-17 review asked for
+// (a segment resegmented by TSO, a one-way point, a copy made on the way)
+// read in the view's words as the analysis says them, and the view's
+// verdict names a resegmented segment rather than "the same segments".
+func TestPathWordsNewCodes(t *testing.T) {
+	head := "format pcap\nlink ethernet\nclient 10.0.0.5:40010\nserver 203.0.113.10:443\n"
+	conn := []string{
+		"+0 C>S S seq=1000 mss=1460", "+0.02 S>C SA seq=5000 ack=1001 mss=1460", "+0.0002 C>S A seq=1001 ack=5001",
+		"+0.001 C>S PA seq=1001 ack=5001 len=3000", "+0.02 S>C PA seq=5001 ack=4001 len=10", "+0.02 S>C PA seq=5011 ack=4001 len=10",
+		"+0.02 S>C PA seq=5021 ack=4001 len=10", "+0.02 C>S A seq=4001 ack=5031",
+	}
+	// The far point: the data cut in two, none of the server's packets,
+	// the last ACK twice.
+	far := []string{conn[0], conn[2], "+0.001 C>S A seq=1001 ack=5001 len=1500", "+0 C>S PA seq=2501 ack=5001 len=1500",
+		"+0.08 C>S A seq=4001 ack=5031", "+0.0001 C>S A seq=4001 ack=5031"}
+	points := []analysis.Point{
+		{Name: "host", Result: resultOf(t, head+"time 2026-01-01T00:00:00Z\n"+strings.Join(conn, "\n")+"\n")},
+		{Name: "fw", Result: resultOf(t, head+"time 2026-01-01T00:00:00.0002Z\n"+strings.Join(far, "\n")+"\n")},
+	}
+	pa := analysis.Correlate(points)
+	if len(pa.Conns) != 1 {
+		t.Fatalf("%d connections", len(pa.Conns))
+	}
+	w := pathWords{pa: pa, c: pa.Conns[0], g: themes.Unicode}
+	seen := map[analysis.PathCode]bool{}
+	for _, f := range pa.Conns[0].Flows {
+		for _, fi := range pa.Findings[f] {
+			seen[fi.Code] = true
+			if s := w.sentence(fi); s != fi.Message {
+				t.Errorf("%s:\n view %q\n analysis %q", fi.Code, s, fi.Message)
+			}
+		}
+	}
+	for _, c := range []analysis.PathCode{analysis.PathResegmented, analysis.PathOneWay, analysis.PathDuplicated} {
+		if !seen[c] {
+			t.Errorf("no %s finding: the case tests too little", c)
+		}
+	}
+	items := w.verdict(func(analysis.PathFinding) int { return 0 })
+	if !slices.ContainsFunc(items, func(it verdictItem) bool { return it.fi.Code == analysis.PathResegmented }) {
+		t.Errorf("the verdict leaves out the resegmented segment: %+v", items)
+	}
+}
+
+// resultOf reads a fixture description into a Result.
+func resultOf(t *testing.T, desc string) *analysis.Result {
+	t.Helper()
+	data := fixture.Build(desc)
+	r, err := capture.NewReader(bytes.NewReader(data), "c.pcap", int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := analysis.Run(context.Background(), r, analysis.Config{Name: "c.pcap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }

@@ -263,7 +263,7 @@ func (p *pathModel) infoLine() string {
 	var parts []string
 	for i := 1; i < len(p.pa.Points); i++ {
 		if !math.IsNaN(p.pa.Offset[i]) {
-			parts = append(parts, fmt.Sprintf("%s clock %+.3fs", p.c.safe(p.words.point(i)), p.pa.Offset[i]))
+			parts = append(parts, p.c.safe(p.words.point(i))+" clock "+analysis.ClockOffset(p.pa.Offset[i])+"s")
 		}
 	}
 	for _, f := range p.conn.Flows {

@@ -118,7 +118,7 @@ func (w *pathWords) sentence(fi analysis.PathFinding) string {
 	case analysis.PathTTL:
 		return fmt.Sprintf("the %s's packets lose %d hop%s of TTL between %s and %s", sideWord(fi.RelatedPoint, fi.Point), fi.Hops, plural(fi.Hops), rel, at)
 	case analysis.PathClockOffset:
-		return fmt.Sprintf("%s's clock is %s %s's (estimated from matched packets, path delay taken out)", at, analysis.ClockDifference(fi.Seconds), rel)
+		return analysis.ClockText(at, rel, fi.Seconds)
 	case analysis.PathNAT:
 		a, b := w.c.Flows[fi.RelatedPoint], w.c.Flows[fi.Point]
 		var parts []string
@@ -141,6 +141,13 @@ func (w *pathWords) sentence(fi analysis.PathFinding) string {
 		return fmt.Sprintf("sequence numbers rewritten between %s and %s: %s", rel, at, strings.Join(parts, ", "))
 	case analysis.PathUnjoined:
 		return fmt.Sprintf("seen at %s only: no flow at the other points has its ISNs or its segments", at)
+	case analysis.PathResegmented:
+		return analysis.ResegmentedText(fi, r, at, rel)
+	case analysis.PathDuplicated:
+		return fmt.Sprintf("%s (frame %d at %s) is one more copy of frame %d at %s, which %s saw fewer times: duplicated between them",
+			analysis.SegmentName(r), fi.Frame, at, fi.RelatedFrame, rel, rel)
+	case analysis.PathOneWay:
+		return analysis.OneWayText(fi, r.Side(), at, rel)
 	}
 	return fi.Code.String()
 }
@@ -225,6 +232,13 @@ func (w *pathWords) short(fi analysis.PathFinding) string {
 		return "clock"
 	case analysis.PathUnjoined:
 		return "one point only"
+	case analysis.PathResegmented:
+		r, _ := w.refAt(fi.Point, fi.Frame)
+		return fmt.Sprintf("%s = %d segs", shortSeg(r), len(fi.Pieces))
+	case analysis.PathDuplicated:
+		return "duplicated"
+	case analysis.PathOneWay:
+		return "one way"
 	}
 	return fi.Code.String()
 }
@@ -237,7 +251,8 @@ type verdictItem struct {
 	more int
 }
 
-// verdict lists the connection's warnings and errors, most severe first,
+// verdict lists the connection's warnings and errors (and resegmented
+// segments), most severe first,
 // then in the order the segments travelled (row gives a finding's ladder
 // row), alike ones together.
 func (w *pathWords) verdict(row func(analysis.PathFinding) int) []verdictItem {
@@ -247,7 +262,10 @@ func (w *pathWords) verdict(row func(analysis.PathFinding) int) []verdictItem {
 			continue
 		}
 		for _, fi := range w.pa.Findings[f] {
-			if fi.Code.Severity() >= analysis.Warning {
+			// Resegmentation too, though only info: without it the
+			// view said "the same segments, lengths and options at
+			// every point" of a connection whose segments differed.
+			if fi.Code.Severity() >= analysis.Warning || fi.Code == analysis.PathResegmented {
 				all = append(all, fi)
 			}
 		}

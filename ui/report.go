@@ -203,7 +203,7 @@ func (rp *reporter) pathHeader(pa *analysis.Path) {
 		if math.IsNaN(pa.Offset[i]) {
 			offs = append(offs, names[i]+" unknown")
 		} else {
-			offs = append(offs, fmt.Sprintf("%s %+.3f s", names[i], pa.Offset[i]))
+			offs = append(offs, names[i]+" "+analysis.ClockOffset(pa.Offset[i])+" s")
 		}
 	}
 	rp.wrap(fmt.Sprintf("%d connection%s, %d seen at more than one point; clocks relative to %s: %s",

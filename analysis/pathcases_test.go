@@ -1,0 +1,335 @@
+package analysis
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/synscope/synscope/capture/fixture"
+)
+
+// The path cases a review found wrong: each is a connection seen at two
+// points, "near" (the client's side) and "far", whose captures differ the
+// way real ones do. Every number is written out, so that both points'
+// packets carry exactly the numbers the case is about.
+
+// pathCase joins near and far, checks that they are one connection seen
+// at both points, and returns the path and the connection.
+func pathCase(t *testing.T, near, far string) (*Path, *Connection) {
+	t.Helper()
+	pa := Correlate([]Point{pointOf(t, "near", fixture.Build(near)), pointOf(t, "far", fixture.Build(far))})
+	var both []*Connection
+	for _, c := range pa.Conns {
+		if c.Flows[0] != nil && c.Flows[1] != nil {
+			both = append(both, c)
+		}
+	}
+	if len(both) != 1 {
+		t.Fatalf("%d connections seen at both points (%d in all), want 1", len(both), len(pa.Conns))
+	}
+	return pa, both[0]
+}
+
+// codesOf lists the codes of the path findings of the flows of c, at
+// every point, as "point:code@frame", but those in skip.
+func codesOf(pa *Path, c *Connection, skip ...PathCode) []string {
+	var out []string
+	for _, f := range c.Flows {
+		if f == nil {
+			continue
+		}
+		for _, fi := range pa.Findings[f] {
+			if !slices.Contains(skip, fi.Code) {
+				out = append(out, fmt.Sprintf("%s:%s@%d", pa.Points[fi.Point], fi.Code, fi.Frame))
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// from returns packet lines from the k-th on, the k-th at +0.
+func from(lines []string, k int) string {
+	first := strings.Fields(lines[k])
+	first[0] = "+0"
+	return strings.Join(append([]string{strings.Join(first, " ")}, lines[k+1:]...), "\n") + "\n"
+}
+
+const pathHead = `format pcap
+link ethernet
+client 10.0.0.5:40010 ttl=64
+server 203.0.113.10:443 ttl=60
+`
+
+// longConn is a connection of 12 requests and answers, 270 ms apart.
+func longConn() []string {
+	lines := []string{
+		"+0      C>S S  seq=1000 mss=1460",
+		"+0.020  S>C SA seq=5000 ack=1001 mss=1460",
+		"+0.0002 C>S A  seq=1001 ack=5001",
+	}
+	for i := range 12 {
+		c, s := 1001+48*i, 5001+10*i
+		lines = append(lines,
+			fmt.Sprintf("+0.25 C>S PA seq=%d ack=%d len=48", c, s),
+			fmt.Sprintf("+0.02 S>C PA seq=%d ack=%d len=10", s, c+48))
+	}
+	return lines
+}
+
+// A long connection: the far point's capture starts in its middle, 1.5 s
+// after the near one's, and holds no handshake. It was taken for a second
+// connection, and every packet of both for a drop at the other point.
+func TestPathLateCapture(t *testing.T) {
+	lines := longConn()
+	near := pathHead + "time 2026-01-01T00:00:00Z\n" + strings.Join(lines, "\n") + "\n"
+	// From the 7th request on (sent at 1.8902 s), 1 ms later.
+	far := pathHead + "time 2026-01-01T00:00:01.8912Z\n" + from(lines, 15)
+	pa, c := pathCase(t, near, far)
+	if c.Flows[1].Handshake.HaveSyn || len(pa.Conns) != 1 {
+		t.Fatalf("far point saw the handshake, or %d connections: the case tests nothing", len(pa.Conns))
+	}
+	if got := codesOf(pa, c, PathTTL, PathClockOffset); len(got) > 0 {
+		t.Errorf("findings %v, want none but TTL and clock", got)
+	}
+	if math.Abs(pa.Offset[1]-0.001) > 0.0005 {
+		t.Errorf("clock offset %.4f s, want 0.001", pa.Offset[1])
+	}
+	// The other way round: the near point's capture started late.
+	pa, c = pathCase(t, pathHead+"time 2026-01-01T00:00:01.8902Z\n"+from(lines, 15),
+		pathHead+"time 2026-01-01T00:00:00.001Z\n"+strings.Join(lines, "\n")+"\n")
+	if got := codesOf(pa, c, PathTTL, PathClockOffset); len(got) > 0 {
+		t.Errorf("near capture started late: findings %v, want none but TTL and clock", got)
+	}
+}
+
+// A connection that ended before the far point's capture started is not
+// "dropped" there: nothing shows the capture was running. A second's slack
+// before its first packet called it so.
+func TestPathBeforeCaptureStart(t *testing.T) {
+	lines := longConn()
+	short := "client 10.0.0.5:40011\n" +
+		"+0 C>S S seq=7000 mss=1460\n+0.02 S>C SA seq=9000 ack=7001 mss=1460\n+0.0002 C>S A seq=7001 ack=9001\n" +
+		"+0.001 C>S PA seq=7001 ack=9001 len=20\n+0.02 S>C FA seq=9001 ack=7021\n+0.0002 C>S FA seq=7021 ack=9002\n"
+	// The short connection runs from 1.2 s to 1.24 s at near; the far
+	// capture starts at 1.8912 s.
+	near := pathHead + "time 2026-01-01T00:00:00Z\n" + strings.Join(lines[:10], "\n") + "\n" + short +
+		"client 10.0.0.5:40010\n" + strings.Join(lines[10:], "\n") + "\n"
+	far := pathHead + "time 2026-01-01T00:00:01.8912Z\n" + from(lines, 15)
+	pa := Correlate([]Point{pointOf(t, "near", fixture.Build(near)), pointOf(t, "far", fixture.Build(far))})
+	if len(pa.Conns) != 2 {
+		t.Fatalf("%d connections, want 2", len(pa.Conns))
+	}
+	for _, c := range pa.Conns {
+		if got := codesOf(pa, c, PathTTL, PathClockOffset, PathUnjoined); len(got) > 0 {
+			t.Errorf("connection %d (%s): findings %v, want none", c.ID, c.Flows[0].Client(), got)
+		}
+	}
+}
+
+// oneWay keeps the lines of one direction ("C>S" or "S>C"), the first at
+// +0, with their times as they were.
+func oneWay(lines []string, dir string) string {
+	var out []string
+	var at, last float64
+	for _, l := range lines {
+		f := strings.Fields(l)
+		var d float64
+		fmt.Sscanf(f[0], "+%g", &d)
+		at += d
+		if f[1] == dir {
+			f[0] = fmt.Sprintf("+%.6f", at-last)
+			if len(out) == 0 {
+				f[0] = "+0"
+			}
+			last = at
+			out = append(out, strings.Join(f, " "))
+		}
+	}
+	return strings.Join(out, "\n") + "\n"
+}
+
+// A firewall that sees only the client's direction (the server's answers
+// take another route, or its capture filter leaves them out). The
+// client's packets, the same at both points, were all "dropped" at one and
+// "injected" at the other, and each of the server's "injected": one
+// path.one_way now says what happened.
+func TestPathOneWay(t *testing.T) {
+	lines := longConn()
+	near := pathHead + "time 2026-01-01T00:00:00Z\n" + strings.Join(lines, "\n") + "\n"
+	far := pathHead + "time 2026-01-01T00:00:00.001Z\n" + oneWay(lines, "C>S")
+	pa, c := pathCase(t, near, far)
+	got := codesOf(pa, c, PathTTL, PathClockOffset)
+	if want := []string{"near:path.one_way@2"}; !slices.Equal(got, want) {
+		t.Fatalf("findings %v, want %v", got, want)
+	}
+	fi := pathFindings(pa, c.Flows[0], PathOneWay)[0]
+	// The last answer came after far's capture ended.
+	if fi.Count != 12 || !strings.Contains(fi.Message, "none of the server's 12 packets seen at near while far's capture ran (from frame 2) passed far") {
+		t.Errorf("one_way %+v", fi)
+	}
+	// Fewer than three of the server's packets missing at far are each
+	// injected (as a middlebox's forged RST would be), not a route.
+	short := append(slices.Clone(lines[:6]), "+0.001 C>S A seq=1097 ack=5021")
+	pa, c = pathCase(t, pathHead+"time 2026-01-01T00:00:00Z\n"+strings.Join(short, "\n")+"\n",
+		pathHead+"time 2026-01-01T00:00:00.001Z\n"+oneWay(short, "C>S"))
+	got = codesOf(pa, c, PathTTL, PathClockOffset)
+	if want := []string{"near:path.injected@2", "near:path.injected@5"}; !slices.Equal(got, want) {
+		t.Errorf("three of the server's packets missing: findings %v, want %v", got, want)
+	}
+}
+
+// A capture on the sending host sees a segment as large as the NIC will
+// cut (TSO/GSO); the next hop sees the pieces. A capture on the receiving
+// host sees the pieces merged (GRO/LRO). Both were called payload removed
+// or added (errors, the seed's own signature) with each other piece
+// injected or dropped.
+func TestPathResegmented(t *testing.T) {
+	hs := []string{
+		"+0      C>S S  seq=1000 mss=1460",
+		"+0.020  S>C SA seq=5000 ack=1001 mss=1460",
+		"+0.0002 C>S A  seq=1001 ack=5001",
+	}
+	tail := []string{
+		"+0.020 S>C A seq=5001 ack=5001",
+		"+0.001 C>S PA seq=5001 ack=5001 len=100",
+		"+0.020 S>C A seq=5001 ack=5101",
+	}
+	whole := append(append(slices.Clone(hs), "+0.001 C>S PA seq=1001 ack=5001 len=4000"), tail...)
+	cut := append(append(slices.Clone(hs),
+		"+0.001 C>S A seq=1001 ack=5001 len=1448",
+		"+0      C>S A seq=2449 ack=5001 len=1448",
+		"+0      C>S PA seq=3897 ack=5001 len=1104"), tail...)
+	host := pathHead + "time 2026-01-01T00:00:00Z\n" + strings.Join(whole, "\n") + "\n"
+	wire := pathHead + "time 2026-01-01T00:00:00.0005Z\n" + strings.Join(cut, "\n") + "\n"
+
+	pa, c := pathCase(t, host, wire)
+	if got, want := codesOf(pa, c, PathTTL, PathClockOffset), []string{"near:path.resegmented@4"}; !slices.Equal(got, want) {
+		t.Fatalf("TSO: findings %v, want %v", got, want)
+	}
+	fi := pathFindings(pa, c.Flows[0], PathResegmented)[0]
+	if !slices.Equal(fi.Pieces, []uint32{1448, 1448, 1104}) || fi.Count != 1 || fi.RelatedFrame != 4 ||
+		!strings.Contains(fi.Message, "the client's 4000-byte data segment (frame 4 at near) is 3 segments at far (1448+1448+1104 bytes, from frame 4)") ||
+		!strings.Contains(fi.Message, "TSO/GSO") {
+		t.Errorf("TSO: %+v", fi)
+	}
+	// The same segments, the host now the receiver, after the wire.
+	pa, c = pathCase(t, strings.Replace(wire, ":00.0005Z", ":00Z", 1), strings.Replace(host, ":00Z", ":00.0005Z", 1))
+	if got, want := codesOf(pa, c, PathTTL, PathClockOffset), []string{"far:path.resegmented@4"}; !slices.Equal(got, want) {
+		t.Fatalf("GRO: findings %v, want %v", got, want)
+	}
+	if fi := pathFindings(pa, c.Flows[1], PathResegmented)[0]; !strings.Contains(fi.Message, "GRO/LRO") {
+		t.Errorf("GRO: %+v", fi)
+	}
+	// Pieces that do not make up the whole are not resegmentation: the
+	// bytes lost between the points stay a finding.
+	short := strings.Replace(wire, "C>S PA seq=3897 ack=5001 len=1104", "C>S PA seq=3897 ack=5001 len=1000", 1)
+	pa, c = pathCase(t, host, short)
+	if got := codesOf(pa, c, PathTTL, PathClockOffset); slices.ContainsFunc(got, func(s string) bool { return strings.Contains(s, "resegmented") }) || len(got) == 0 {
+		t.Errorf("pieces 96 bytes short: findings %v, want no resegmentation", got)
+	}
+}
+
+// Copies of one segment pair by time: the copy that got through is the
+// one matched, and the one that did not is the one dropped. Paired in
+// order, the first SYN was matched with the retry the far point saw, and
+// the retry called dropped.
+func TestPathRetransmissionsByTime(t *testing.T) {
+	// The far point's capture runs from before the first SYN (an
+	// earlier connection's packets).
+	other := "client 10.0.0.5:40001\n+0 C>S S seq=100 mss=1460\n+0.02 S>C R seq=0 ack=101\n+0.5 C>S S seq=200 mss=1460\n+0.02 S>C R seq=0 ack=201\n"
+	syns := []string{
+		"+0      C>S S  seq=1000 mss=1460",
+		"+1      C>S S  seq=1000 mss=1460",
+		"+2      C>S S  seq=1000 mss=1460",
+		"+0.020  S>C SA seq=5000 ack=1001 mss=1460",
+		"+0.0002 C>S A  seq=1001 ack=5001",
+		"+0.001  C>S PA seq=1001 ack=5001 len=100",
+		"+0.3    C>S PA seq=1001 ack=5001 len=100",
+		"+0.020  S>C A  seq=5001 ack=1101",
+	}
+	near := pathHead + "time 2026-01-01T00:00:01Z\n" + strings.Join(syns, "\n") + "\n"
+	// Only the third SYN and the second copy of the data got through.
+	through := []string{syns[2], syns[3], syns[4], syns[6], syns[7]}
+	far := pathHead + "time 2026-01-01T00:00:00Z\n" + other + "client 10.0.0.5:40010\n+3.4605 " +
+		strings.Join(strings.Fields(through[0])[1:], " ") + "\n" + strings.Join(through[1:], "\n") + "\n"
+	far = strings.Replace(far, "+0.3    C>S PA", "+0.301  C>S PA", 1)
+	pa, c := pathCase(t, near, far)
+	got := codesOf(pa, c, PathTTL, PathClockOffset)
+	if want := []string{"near:path.dropped@1", "near:path.dropped@2", "near:path.dropped@6"}; !slices.Equal(got, want) {
+		t.Errorf("findings %v, want %v", got, want)
+	}
+	if math.Abs(pa.Offset[1]-0.0005) > 0.001 {
+		t.Errorf("clock offset %.4f s, want 0.0005", pa.Offset[1])
+	}
+}
+
+// A segment the far point saw twice and the near point once was copied
+// between them (a mirror, a loop, a bonding fault): not injected.
+func TestPathDuplicated(t *testing.T) {
+	lines := longConn()[:7]
+	near := pathHead + "time 2026-01-01T00:00:00Z\n" + strings.Join(lines, "\n") + "\n"
+	twice := slices.Insert(slices.Clone(lines), 4, "+0.00001 C>S PA seq=1001 ack=5001 len=48")
+	pa, c := pathCase(t, near, pathHead+"time 2026-01-01T00:00:00.001Z\n"+strings.Join(twice, "\n")+"\n")
+	got := codesOf(pa, c, PathTTL, PathClockOffset)
+	if want := []string{"far:path.duplicated@5"}; !slices.Equal(got, want) {
+		t.Fatalf("findings %v, want %v", got, want)
+	}
+	if fi := pathFindings(pa, c.Flows[1], PathDuplicated)[0]; fi.RelatedFrame != 4 || !strings.Contains(fi.Message, "one more copy of frame 4 at near") {
+		t.Errorf("duplicated %+v", fi)
+	}
+}
+
+// The path's findings go into an export's packet comments with the
+// flow's own: the pcapng an engineer hands on carried none of them.
+func TestPathExportComments(t *testing.T) {
+	pa := Correlate([]Point{
+		pointFile(t, "client", "../testdata/seed-client.pcap"),
+		pointFile(t, "fw-inside", "../testdata/seed-inside.pcap"),
+		pointFile(t, "fw-outside", "../testdata/seed-outside.pcap"),
+	})
+	inside := pa.Results()[1]
+	items, err := inside.ExportItems([]int{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa.ExportComments(1, []int{1}, items)
+	var frame3 []string
+	n := 0
+	for _, it := range items {
+		if it.Frame == 3 {
+			frame3 = it.Comments
+		}
+		for _, c := range it.Comments {
+			if strings.HasPrefix(c, "synscope: path.dropped: ") {
+				n++
+			}
+		}
+	}
+	if !slices.ContainsFunc(frame3, func(c string) bool {
+		return strings.HasPrefix(c, "synscope: path.dropped: ACK (frame 3 at fw-inside) never reached fw-outside")
+	}) || !slices.ContainsFunc(frame3, func(c string) bool { return strings.HasPrefix(c, "synscope: handshake.ack_mismatch: ") }) {
+		t.Errorf("frame 3's comments %q: want its ack_mismatch and its path.dropped", frame3)
+	}
+	if want := len(pathFindings(pa, inside.Flows[0], PathDropped)); n != want || n == 0 {
+		t.Errorf("%d path.dropped comments, want %d", n, want)
+	}
+}
+
+// Clocks less than half a millisecond apart read as such, not as
+// "-0.000 s" or "0.000 s behind".
+func TestClockWithinAMillisecond(t *testing.T) {
+	for _, d := range []float64{0, -0.0004, 0.0004} {
+		if got := ClockOffset(d); got != "±0" {
+			t.Errorf("ClockOffset(%g) = %q", d, got)
+		}
+		if got := ClockText("fw", "host", d); !strings.HasPrefix(got, "fw's clock is within 1 ms of host's") {
+			t.Errorf("ClockText(%g) = %q", d, got)
+		}
+	}
+	if got := ClockOffset(-0.0006); got != "-0.001" {
+		t.Errorf("ClockOffset(-0.0006) = %q", got)
+	}
+}

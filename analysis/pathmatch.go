@@ -1,0 +1,441 @@
+package analysis
+
+// This file matches the segments of one connection seen at two
+// neighbouring capture points: which packet at one point is which at the
+// other.
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// segKey identifies a segment independently of the capture point: its
+// direction, its sequence and acknowledgement numbers relative to what
+// each side's sequence space counts from at that point (pairBases), and
+// its SYN/FIN/RST flags. A retransmission has the key of the segment it
+// repeats.
+type segKey struct {
+	side     Side
+	rel, ack uint32
+	flags    uint8
+}
+
+// shapeKey is a segment's key and payload length, for joinByShape.
+type shapeKey struct {
+	segKey
+	len uint32
+}
+
+// sideBases returns, per side, what a flow's sequence numbers count from
+// at its point: the ISN when the handshake showed it (isn), else the
+// first number seen less one; have is false for a side that sent nothing
+// there.
+func sideBases(f *Flow) (b [2]uint32, isn, have [2]bool) {
+	h := &f.Handshake
+	if h.HaveSyn {
+		b[FromClient], isn[FromClient], have[FromClient] = h.ClientISN, true, true
+	}
+	if h.HaveSynAck {
+		b[FromServer], isn[FromServer], have[FromServer] = h.ServerISN, true, true
+	}
+	for _, r := range f.Refs {
+		if r.Bits&RefFragment != 0 {
+			continue
+		}
+		if s := r.Side(); !have[s] {
+			b[s], have[s] = r.Seq-1, true
+		}
+		if have[FromClient] && have[FromServer] {
+			break
+		}
+	}
+	return b, isn, have
+}
+
+// base returns the sequence numbers a flow's sides count from at its own
+// point alone (sideBases), for its shape.
+func base(f *Flow) (client, server uint32) {
+	b, _, _ := sideBases(f)
+	return b[FromClient], b[FromServer]
+}
+
+// pairBases returns what each side's sequence numbers count from at two
+// points' flows of one connection, so that one segment has one key at
+// both. Where both points saw a side's ISN, each counts from its own,
+// which takes out a middlebox's constant rewriting (joinByISN, joinByShape
+// found it). Otherwise the numbers are taken as unchanged between the
+// points and both count from the same one: a point that missed the
+// handshake (its capture started late, or the connection is older), or
+// that saw no packet of a side at all (a one-way capture), counted from
+// its own first number or from zero, and matched nothing of the other's.
+func pairBases(a, b *Flow) (ba, bb [2]uint32) {
+	na, isnA, haveA := sideBases(a)
+	nb, isnB, _ := sideBases(b)
+	for s := range Side(2) {
+		switch {
+		case isnA[s] && isnB[s]:
+			ba[s], bb[s] = na[s], nb[s]
+		case isnA[s] || (!isnB[s] && haveA[s]):
+			ba[s], bb[s] = na[s], na[s]
+		default:
+			ba[s], bb[s] = nb[s], nb[s]
+		}
+	}
+	return ba, bb
+}
+
+func keyOfRef(r PacketRef, b [2]uint32) segKey {
+	k := segKey{side: r.Side(), flags: r.Flags & (FlagSYN | FlagFIN | FlagRST)}
+	k.rel = r.Seq - b[k.side]
+	if r.Flags&FlagACK != 0 {
+		k.ack = r.Ack - b[1-k.side]
+	}
+	return k
+}
+
+// segIndex lists a flow's segments by key: the indexes in f.Refs of each
+// key's copies, in capture order. IP fragments that only complete a
+// datagram are left out.
+func segIndex(f *Flow, b [2]uint32) map[segKey][]int {
+	out := make(map[segKey][]int, len(f.Refs))
+	for i, r := range f.Refs {
+		if r.Bits&RefFragment == 0 {
+			k := keyOfRef(r, b)
+			out[k] = append(out[k], i)
+		}
+	}
+	return out
+}
+
+// segPair is one segment seen at two points: its indexes in each flow's
+// Refs. unique is set when its key has one copy at each point.
+type segPair struct {
+	a, b   int
+	unique bool
+}
+
+// segMatch is what matchSegs found of two points' flows of a connection.
+type segMatch struct {
+	ba, bb       [2]uint32        // pairBases
+	ka, kb       map[segKey][]int // segIndex at each point
+	pairs        []segPair        // by index at a
+	onlyA, onlyB []int            // copies seen at one point only, in order
+}
+
+// matchSegs matches the segments of a connection's flows at two
+// neighbouring points, a before b, off being b's clock less a's in seconds
+// (NaN when not known). A key with one copy at each point is one segment.
+// The copies of a retransmitted segment are paired by time: each with the
+// copy at the other point nearest in time, clock offset taken out, so that
+// of a SYN sent three times the one that got through is the one matched
+// (pairing in order matched the first, and called the one that passed
+// "dropped"). Without an offset they pair in order.
+func matchSegs(a, b *Flow, off float64) segMatch {
+	m := segMatch{}
+	m.ba, m.bb = pairBases(a, b)
+	m.ka, m.kb = segIndex(a, m.ba), segIndex(b, m.bb)
+	usedB := map[int]bool{}
+	for k, la := range m.ka {
+		lb := m.kb[k]
+		switch {
+		case len(lb) == 0:
+			m.onlyA = append(m.onlyA, la...)
+			continue
+		case len(la) == 1 && len(lb) == 1:
+			m.pairs = append(m.pairs, segPair{la[0], lb[0], true})
+			usedB[lb[0]] = true
+			continue
+		}
+		paired := pairCopies(a, b, la, lb, off)
+		usedA := map[int]bool{}
+		for _, p := range paired {
+			m.pairs = append(m.pairs, p)
+			usedA[p.a], usedB[p.b] = true, true
+		}
+		for _, i := range la {
+			if !usedA[i] {
+				m.onlyA = append(m.onlyA, i)
+			}
+		}
+	}
+	for _, lb := range m.kb {
+		for _, i := range lb {
+			if !usedB[i] {
+				m.onlyB = append(m.onlyB, i)
+			}
+		}
+	}
+	slices.SortFunc(m.pairs, func(x, y segPair) int { return cmp.Compare(x.a, y.a) })
+	slices.Sort(m.onlyA)
+	slices.Sort(m.onlyB)
+	return m
+}
+
+// pairCopies pairs the copies of one segment at two points (ref indexes
+// la at a, lb at b): those of the same payload length first, then nearest
+// in time (in order without a clock offset).
+func pairCopies(a, b *Flow, la, lb []int, off float64) []segPair {
+	n := min(len(la), len(lb))
+	out := make([]segPair, 0, n)
+	// A key seen thousands of times (keep-alives, a storm of duplicate
+	// ACKs) would make every pair a candidate: pair those in order.
+	if len(la)*len(lb) > 4096 {
+		for i := range n {
+			out = append(out, segPair{a: la[i], b: lb[i]})
+		}
+		return out
+	}
+	type cand struct {
+		i, j  int
+		other bool // payload lengths differ
+		d     float64
+	}
+	cands := make([]cand, 0, len(la)*len(lb))
+	for i, x := range la {
+		for j, y := range lb {
+			d := float64(b.Refs[y].Time-a.Refs[x].Time)/1e9 - off
+			if math.IsNaN(off) {
+				d = float64(i - j) // in order
+			}
+			cands = append(cands, cand{i, j, a.Refs[x].Len != b.Refs[y].Len, math.Abs(d)})
+		}
+	}
+	// A pure ACK and the data segment after it have one key: the same
+	// length first, then the nearest in time, to the millisecond (copies
+	// closer than that pair in order: a retransmission waits longer).
+	slices.SortStableFunc(cands, func(x, y cand) int {
+		if x.other != y.other {
+			if x.other {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(math.Round(x.d*1e3), math.Round(y.d*1e3))
+	})
+	usedA, usedB := make([]bool, len(la)), make([]bool, len(lb))
+	for _, c := range cands {
+		if !usedA[c.i] && !usedB[c.j] {
+			usedA[c.i], usedB[c.j] = true, true
+			out = append(out, segPair{a: la[c.i], b: lb[c.j]})
+		}
+	}
+	return out
+}
+
+// Ladder lines a connection's segments up across its capture points, as
+// Correlate matched them (matchSegs between each pair of neighbouring
+// points), in the order they travelled: by the time each was first seen,
+// each point's clock offset taken out. IP fragments that only complete a
+// datagram are left out.
+func (pa *Path) Ladder(c *Connection) []LadderRow {
+	type node struct{ point, idx int }
+	rowOf := map[node]*LadderRow{}
+	var rows []*LadderRow
+	newRow := func(n node, side Side) *LadderRow {
+		r := &LadderRow{Side: side, Refs: make([]int, len(c.Flows))}
+		for j := range r.Refs {
+			r.Refs[j] = -1
+		}
+		r.Refs[n.point] = n.idx
+		rowOf[n] = r
+		rows = append(rows, r)
+		return r
+	}
+	for i, f := range c.Flows {
+		if f == nil {
+			continue
+		}
+		var m segMatch
+		g := (*Flow)(nil)
+		if i+1 < len(c.Flows) {
+			g = c.Flows[i+1]
+		}
+		if g != nil {
+			m = matchSegs(f, g, pa.pairOff(i, i+1))
+		}
+		for idx, r := range f.Refs {
+			if r.Bits&RefFragment == 0 && rowOf[node{i, idx}] == nil {
+				newRow(node{i, idx}, r.Side())
+			}
+		}
+		for _, p := range m.pairs {
+			r := rowOf[node{i, p.a}]
+			r.Refs[i+1] = p.b
+			rowOf[node{i + 1, p.b}] = r
+		}
+	}
+	at := map[*LadderRow]int64{}
+	for _, r := range rows {
+		at[r] = math.MaxInt64
+		for i, idx := range r.Refs {
+			if idx < 0 {
+				continue
+			}
+			off := int64(0)
+			if i < len(pa.Offset) && !math.IsNaN(pa.Offset[i]) {
+				off = int64(pa.Offset[i] * 1e9)
+			}
+			at[r] = min(at[r], c.Flows[i].Refs[idx].Time-off)
+		}
+	}
+	// Same time: the order the first point to see both saw them in.
+	firstIdx := func(r *LadderRow) (int, int) {
+		for i, idx := range r.Refs {
+			if idx >= 0 {
+				return i, idx
+			}
+		}
+		return len(r.Refs), 0
+	}
+	slices.SortFunc(rows, func(a, b *LadderRow) int {
+		if c := cmp.Compare(at[a], at[b]); c != 0 {
+			return c
+		}
+		ptA, ia := firstIdx(a)
+		ptB, ib := firstIdx(b)
+		return cmp.Or(cmp.Compare(ptA, ptB), cmp.Compare(ia, ib))
+	})
+	out := make([]LadderRow, len(rows))
+	for i, r := range rows {
+		out[i] = *r
+	}
+	return out
+}
+
+// pairOff returns point j's clock less point i's, in seconds; NaN when
+// either is not known.
+func (pa *Path) pairOff(i, j int) float64 {
+	return pa.Offset[j] - pa.Offset[i]
+}
+
+// resegmented finds the data segments that one point of a pair (i, i+1)
+// saw as one and the other as several: a capture on the sending host
+// sees a segment as large as the NIC will cut (TSO/GSO), a capture on the
+// receiving host one the NIC or stack merged (GRO/LRO), and a middlebox
+// may resegment too. The first piece has the whole segment's key, so it
+// was matched to it (and its length difference taken for bytes added or
+// removed); the rest were seen at one point only (and taken for dropped
+// or injected). When the pieces' payloads tile the whole one exactly, the
+// pair is marked in the result (by index in m.pairs), the other pieces in
+// explained, and one path.resegmented finding per side says so.
+func (pa *Path) resegmented(i int, a, b *Flow, m *segMatch, explained *[2]map[int]bool) map[int]bool {
+	flows, bases := [2]*Flow{a, b}, [2][2]uint32{m.ba, m.bb}
+	type start struct {
+		side Side
+		rel  uint32
+	}
+	// The data segments seen at one point only, by where they start.
+	var loose [2]map[start][]int
+	for x, only := range [2][]int{m.onlyA, m.onlyB} {
+		loose[x] = map[start][]int{}
+		for _, idx := range only {
+			r := flows[x].Refs[idx]
+			if r.Len > 0 && r.Flags&FlagSYN == 0 {
+				k := start{r.Side(), keyOfRef(r, bases[x]).rel}
+				loose[x][k] = append(loose[x][k], idx)
+			}
+		}
+	}
+	type first struct {
+		big, small int // 0 for a, 1 for b
+		bigRef     PacketRef
+		pieces     []PacketRef
+		n          int
+	}
+	var said [2]*first
+	var out map[int]bool
+	for n, p := range m.pairs {
+		ra, rb := a.Refs[p.a], b.Refs[p.b]
+		if ra.Len == rb.Len || ra.Len == 0 || rb.Len == 0 || ra.Flags&FlagSYN != 0 {
+			continue
+		}
+		big, small := 0, 1
+		if rb.Len > ra.Len {
+			big, small = 1, 0
+		}
+		idx := [2]int{p.a, p.b}
+		bigRef, smallRef := flows[big].Refs[idx[big]], flows[small].Refs[idx[small]]
+		side := bigRef.Side()
+		rel := keyOfRef(smallRef, bases[small]).rel
+		cur, end := rel+smallRef.Len, rel+bigRef.Len
+		pieces := []int{idx[small]}
+		for cur != end {
+			next := -1
+			for _, c := range loose[small][start{side, cur}] {
+				if !explained[small][c] && !slices.Contains(pieces, c) {
+					next = c
+					break
+				}
+			}
+			if next < 0 || int32(cur+flows[small].Refs[next].Len-end) > 0 {
+				break
+			}
+			pieces = append(pieces, next)
+			cur += flows[small].Refs[next].Len
+		}
+		if cur != end {
+			continue
+		}
+		if out == nil {
+			out = map[int]bool{}
+		}
+		out[n] = true
+		for _, c := range pieces[1:] {
+			explained[small][c] = true
+		}
+		if said[side] == nil {
+			fs := &first{big: big, small: small, bigRef: bigRef}
+			for _, c := range pieces {
+				fs.pieces = append(fs.pieces, flows[small].Refs[c])
+			}
+			said[side] = fs
+		}
+		said[side].n++
+	}
+	pts := [2]int{i, i + 1}
+	for _, fs := range said {
+		if fs == nil {
+			continue
+		}
+		lens := make([]uint32, len(fs.pieces))
+		for k, r := range fs.pieces {
+			lens[k] = r.Len
+		}
+		fi := PathFinding{Code: PathResegmented, Point: pts[fs.big], Frame: fs.bigRef.Frame, RelatedPoint: pts[fs.small],
+			RelatedFrame: fs.pieces[0].Frame, Count: fs.n, Pieces: lens}
+		fi.Message = ResegmentedText(fi, fs.bigRef, pa.Points[pts[fs.big]], pa.Points[pts[fs.small]])
+		pa.add(flows[fs.big], fi)
+	}
+	return out
+}
+
+// ResegmentedText says a path.resegmented finding fi, whose segment r
+// point whole saw as one and point split as fi.Pieces.
+func ResegmentedText(fi PathFinding, r PacketRef, whole, split string) string {
+	words := make([]string, len(fi.Pieces))
+	for k, n := range fi.Pieces {
+		words[k] = strconv.Itoa(int(n))
+	}
+	more := ""
+	if fi.Count > 1 {
+		more = fmt.Sprintf(", and %d more like it", fi.Count-1)
+	}
+	// Seen whole nearer its sender: the client's travel to later points.
+	side := r.Side()
+	why := fmt.Sprintf("merged before %s's capture saw them, as the receiving host's GRO/LRO does", whole)
+	if side == FromClient && fi.Point < fi.RelatedPoint || side == FromServer && fi.Point > fi.RelatedPoint {
+		why = fmt.Sprintf("cut after %s's capture saw it, as the sending host's TSO/GSO does", whole)
+	}
+	return fmt.Sprintf("the %s's %d-byte data segment (frame %d at %s) is %d segments at %s (%s bytes, from frame %d)%s: %s",
+		sideName(side), r.Len, fi.Frame, whole, len(fi.Pieces), split, strings.Join(words, "+"), fi.RelatedFrame, more, why)
+}
+
+// OneWayText says a path.one_way finding fi about side's packets.
+func OneWayText(fi PathFinding, side Side, at, other string) string {
+	return fmt.Sprintf("none of the %s's %d packets seen at %s while %s's capture ran (from frame %d) passed %s: they take another route (asymmetric routing), or %s's capture leaves them out",
+		sideName(side), fi.Count, at, other, fi.Frame, other, other)
+}
