@@ -49,6 +49,7 @@ const (
 	PathResegmented
 	PathDuplicated
 	PathOneWay
+	PathScaling
 	numPathCodes
 )
 
@@ -72,6 +73,7 @@ var pathCodeInfo = [numPathCodes]struct {
 	PathResegmented:    {"path.resegmented", Info},
 	PathDuplicated:     {"path.duplicated", Warning},
 	PathOneWay:         {"path.one_way", Warning},
+	PathScaling:        {"path.wscale_mismatch", Error},
 }
 
 func (c PathCode) String() string { return pathCodeInfo[c].name }
@@ -694,6 +696,58 @@ func (pa *Path) compare(c *Connection) {
 			pa.missing(i+1, i, b, FromServer)
 		}
 	}
+	pa.scalingAgreement(c)
+}
+
+// scalingAgreement says when the two ends of a connection disagree about
+// window scaling because a middlebox changed the option on the way (one
+// finding per hop says that it changed): each end scales only when both
+// its SYN and the SYN-ACK it saw carried it, so with the option stripped
+// from one of them on one side only, one end multiplies every window the
+// other announces, or neither is read as it was meant.
+func (pa *Path) scalingAgreement(c *Connection) {
+	// The ends' views: the point nearest each end that saw the whole
+	// handshake, its options not cut by a snap length.
+	cl, sv := -1, -1
+	for i, f := range c.Flows {
+		if f == nil || !f.Handshake.HaveSyn || !f.Handshake.HaveSynAck || f.Handshake.Client.Cut || f.Handshake.Server.Cut {
+			continue
+		}
+		if cl < 0 {
+			cl = i
+		}
+		sv = i
+	}
+	if cl < 0 || cl == sv {
+		return
+	}
+	hc, hs := &c.Flows[cl].Handshake, &c.Flows[sv].Handshake
+	clientScales := hc.Client.HasWScale && hc.Server.HasWScale
+	serverScales := hs.Client.HasWScale && hs.Server.HasWScale
+	if clientScales == serverScales && (!clientScales || hc.Server.WScale == hs.Server.WScale && hc.Client.WScale == hs.Client.WScale) {
+		return
+	}
+	fi := PathFinding{Code: PathScaling, Point: sv, Frame: hs.SynFrame, RelatedPoint: cl, RelatedFrame: hc.SynAckFrame}
+	fi.Message = ScalingText(fi, pa.Points[cl], pa.Points[sv], hc, hs)
+	pa.add(c.Flows[sv], fi)
+}
+
+// ScalingText says a path.wscale_mismatch finding: the handshake as the
+// client's side saw it (hc, at point cl) and as the server's (hs, at sv).
+func ScalingText(fi PathFinding, cl, sv string, hc, hs *Handshake) string {
+	view := func(h *Handshake, who, at string) string {
+		switch {
+		case h.Client.HasWScale && h.Server.HasWScale:
+			return fmt.Sprintf("the %s scales (at %s: SYN WS %d, SYN-ACK WS %d)", who, at, h.Client.WScale, h.Server.WScale)
+		case !h.Client.HasWScale && !h.Server.HasWScale:
+			return fmt.Sprintf("the %s does not (at %s: neither SYN nor SYN-ACK has WS)", who, at)
+		case !h.Client.HasWScale:
+			return fmt.Sprintf("the %s does not (at %s: the SYN has no WS)", who, at)
+		}
+		return fmt.Sprintf("the %s does not (at %s: the SYN-ACK has no WS)", who, at)
+	}
+	return fmt.Sprintf("window scaling changed on the way, so the ends disagree: %s, %s; every window one end announces is read wrongly by the other, which stalls or floods the connection",
+		view(hc, "client", cl), view(hs, "server", sv))
 }
 
 // missing reports the packets of flow f at point at that travel towards a

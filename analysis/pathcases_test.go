@@ -333,3 +333,39 @@ func TestClockWithinAMillisecond(t *testing.T) {
 		t.Errorf("ClockOffset(-0.0006) = %q", got)
 	}
 }
+
+// Each end scales only when its SYN and the SYN-ACK it saw both carry
+// window scaling. A middlebox that strips the option from the SYN-ACK
+// leaves the server scaling and the client not: an error of its own, not
+// only "options changed". Stripped from the SYN, a server that follows the
+// RFC answers without it and the ends agree.
+func TestPathScalingAgreement(t *testing.T) {
+	conn := func(syn, synack, at string) string {
+		return pathHead + "time 2026-01-01T00:00:00" + at + "Z\n" +
+			"+0 C>S S seq=1000 mss=1460" + syn + "\n+0.02 S>C SA seq=5000 ack=1001 mss=1460" + synack + "\n" +
+			"+0.0002 C>S A seq=1001 ack=5001\n+0.001 C>S PA seq=1001 ack=5001 len=100\n+0.02 S>C A seq=5001 ack=1101\n"
+	}
+	for _, tc := range []struct {
+		name                             string
+		nearSyn, nearAck, farSyn, farAck string
+		want                             string
+	}{
+		{"stripped from the SYN-ACK", " ws=7", "", " ws=7", " ws=8",
+			"the client does not (at near: the SYN-ACK has no WS), the server scales (at far: SYN WS 7, SYN-ACK WS 8)"},
+		{"stripped from the SYN, the server answers with it", " ws=7", " ws=8", "", " ws=8",
+			"the client scales (at near: SYN WS 7, SYN-ACK WS 8), the server does not (at far: the SYN has no WS)"},
+		{"the SYN's shift changed", " ws=7", " ws=8", " ws=2", " ws=8",
+			"the client scales (at near: SYN WS 7, SYN-ACK WS 8), the server scales (at far: SYN WS 2, SYN-ACK WS 8)"},
+		{"stripped from the SYN, the server answers without", " ws=7", "", "", "", ""},
+		{"untouched", " ws=7", " ws=8", " ws=7", " ws=8", ""},
+	} {
+		pa, c := pathCase(t, conn(tc.nearSyn, tc.nearAck, ""), conn(tc.farSyn, tc.farAck, ".001"))
+		got := pathFindings(pa, c.Flows[1], PathScaling)
+		switch {
+		case tc.want == "" && len(got) > 0:
+			t.Errorf("%s: %+v", tc.name, got)
+		case tc.want != "" && (len(got) != 1 || !strings.Contains(got[0].Message, tc.want)):
+			t.Errorf("%s: %+v, want %q", tc.name, got, tc.want)
+		}
+	}
+}

@@ -148,6 +148,8 @@ func (w *pathWords) sentence(fi analysis.PathFinding) string {
 			analysis.SegmentName(r), fi.Frame, at, fi.RelatedFrame, rel, rel)
 	case analysis.PathOneWay:
 		return analysis.OneWayText(fi, r.Side(), at, rel)
+	case analysis.PathScaling:
+		return analysis.ScalingText(fi, rel, at, &w.c.Flows[fi.RelatedPoint].Handshake, &w.c.Flows[fi.Point].Handshake)
 	}
 	return fi.Code.String()
 }
@@ -239,6 +241,8 @@ func (w *pathWords) short(fi analysis.PathFinding) string {
 		return "duplicated"
 	case analysis.PathOneWay:
 		return "one way"
+	case analysis.PathScaling:
+		return "WS mismatch"
 	}
 	return fi.Code.String()
 }
