@@ -96,19 +96,7 @@ func TestFlowCopyChecksums(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			data := fixture.Build(tc.desc)
-			r, err := capture.NewReader(bytes.NewReader(data), "c.pcap", int64(len(data)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			a := NewAnalyzer(Config{Name: "c.pcap"})
-			for {
-				rec, err := r.Next()
-				if err != nil {
-					break
-				}
-				a.Add(rec)
-			}
+			a := analyzerOf(t, tc.desc)
 			cp, ok := a.FlowCopy(1)
 			if !ok {
 				t.Fatal("no flow 1")
@@ -136,5 +124,24 @@ func TestFlowCopyChecksums(t *testing.T) {
 				t.Errorf("copy's findings out of frame order: %+v", cp.Findings)
 			}
 		})
+	}
+}
+
+// analyzerOf returns an Analyzer that has read the capture a fixture
+// description builds, not yet finished.
+func analyzerOf(t testing.TB, desc string) *Analyzer {
+	t.Helper()
+	data := fixture.Build(desc)
+	r, err := capture.NewReader(bytes.NewReader(data), "c.pcap", int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewAnalyzer(Config{Name: "c.pcap"})
+	for {
+		rec, err := r.Next()
+		if err != nil {
+			return a
+		}
+		a.Add(rec)
 	}
 }

@@ -1,11 +1,7 @@
 package analysis
 
 import (
-	"bytes"
 	"testing"
-
-	"github.com/synscope/synscope/capture"
-	"github.com/synscope/synscope/capture/fixture"
 )
 
 const checksumCodes = 1<<CodeChecksumBad | 1<<CodeChecksumOffload
@@ -33,19 +29,7 @@ func TestSummaryChecksumsBeforeFinish(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			data := fixture.Build(tc.desc)
-			r, err := capture.NewReader(bytes.NewReader(data), "c.pcap", int64(len(data)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			a := NewAnalyzer(Config{Name: "c.pcap"})
-			for {
-				rec, err := r.Next()
-				if err != nil {
-					break
-				}
-				a.Add(rec)
-			}
+			a := analyzerOf(t, tc.desc)
 			live, _, _ := a.Changed(nil, 0)
 			all := a.Summaries(nil)
 			res := a.Finish()

@@ -379,7 +379,7 @@ func TestPathWordsNewCodes(t *testing.T) {
 }
 
 // resultOf reads a fixture description into a Result.
-func resultOf(t *testing.T, desc string) *analysis.Result {
+func resultOf(t testing.TB, desc string) *analysis.Result {
 	t.Helper()
 	data := fixture.Build(desc)
 	r, err := capture.NewReader(bytes.NewReader(data), "c.pcap", int64(len(data)))

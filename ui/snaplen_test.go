@@ -2,14 +2,12 @@ package ui
 
 import (
 	"bytes"
-	"context"
 	"strings"
 	"testing"
 
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/synscope/synscope/analysis"
-	"github.com/synscope/synscope/capture"
 	"github.com/synscope/synscope/capture/fixture"
 )
 
@@ -73,22 +71,15 @@ func TestSnapLengthOptionsView(t *testing.T) {
 // TestReportSnapLengthFrames: frames cut before their TCP sequence numbers
 // are listed apart from damaged frames, as not captured.
 func TestReportSnapLengthFrames(t *testing.T) {
-	data := fixture.Build(`client 10.0.0.1:40000
+	const desc = `client 10.0.0.1:40000
 server 10.0.0.2:443
 0     C>S S  mss=1460
 +0.01 S>C SA mss=1380
 +0.01 C>S A
 +0.01 C>S PA len=100 snap=44
 +0.01 C>S PA len=100 iplen=30
-`)
-	r, err := capture.NewReader(bytes.NewReader(data), "c.pcap", int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := analysis.Run(context.Background(), r, analysis.Config{Name: "c.pcap"})
-	if err != nil {
-		t.Fatal(err)
-	}
+`
+	res := resultOf(t, desc)
 	var buf bytes.Buffer
 	if err := WriteReport(&buf, []*analysis.Result{res}, ReportOptions{ASCII: true}); err != nil {
 		t.Fatal(err)
