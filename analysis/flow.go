@@ -145,6 +145,12 @@ type Handshake struct {
 	AckChecked                   bool // the third segment was seen and its ACK compared
 	TFOAccepted                  bool
 	Client, Server               SideOptions
+	// When the capture has no SYN-ACK, answeredAfter is how many frames
+	// after the SYN came the first packet that shows the SYN was answered
+	// (answered), and answeredBy the side that sent it: 0 when none. They
+	// fill what was padding before SynFrame.
+	answeredBy    Side
+	answeredAfter uint32
 
 	SynFrame, SynAckFrame, AckFrame uint64
 	SynTime, SynAckTime, AckTime    int64

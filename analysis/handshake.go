@@ -1,5 +1,7 @@
 package analysis
 
+import "math"
+
 // This file holds the handshake rules of the contract: what the SYN, the
 // SYN-ACK and the third segment must look like, checked as each arrives,
 // and the verdicts that need the whole capture (unanswered, incomplete, not
@@ -13,17 +15,90 @@ func (f *Flow) handshake(p *Packet, side Side, cp copyNote) {
 	switch {
 	case syn && !ack && side == FromClient:
 		f.onSyn(p, cp)
-	case syn && ack && side == FromServer:
+	case syn && ack && (side == FromServer || f.selfConnected()):
+		// A socket connected to its own address and port (the ephemeral
+		// port self-connect) opens simultaneously with itself: its
+		// packets all come from the client's side, and its SYN-ACK
+		// repeats the SYN's ISN (tshark flags it a retransmission).
 		f.onSynAck(p, cp)
-	case rst && side == FromServer && h.HaveSyn && !h.HaveSynAck && !h.HaveAck:
+	case rst && side == FromServer && h.HaveSyn && !h.HaveSynAck && !h.HaveAck && h.answeredAfter == 0:
 		// The answer to the SYN is a reset: the port is closed, or a
 		// firewall refused the connection.
 		if !f.Has(CodeRefused) {
 			f.addFinding(Finding{Code: CodeRefused, Frame: p.Frame, RelatedFrame: h.SynFrame})
 		}
-	case ack && !syn && side == FromClient && h.HaveSynAck && !h.HaveAck:
+	case rst && side == FromClient && h.HaveSyn && h.HaveSynAck && !h.HaveAck:
+		// The client aborts the handshake (it timed out, or its socket
+		// was closed; Windows answers with RST,ACK): a reset is never the
+		// third segment, whatever its ACK says. RFC 9293 takes the server
+		// back to LISTEN, no firewall lets the connection through, and
+		// Zeek's history has no 'A' (RSTO ShR). The finding is made now,
+		// and it ends the search for a third segment.
+		if !f.Has(CodeIncomplete) {
+			f.addFinding(Finding{Code: CodeIncomplete, Frame: h.SynAckFrame, RelatedFrame: p.Frame, A: incompleteReset})
+		}
+	case ack && !syn && !rst && side == FromClient && h.HaveSynAck && !h.HaveAck && !f.Has(CodeIncomplete):
 		f.onThirdSegment(p)
+	case ack && !syn && !rst && h.HaveSyn && !h.HaveSynAck && h.answeredAfter == 0 && !f.Has(CodeRefused):
+		f.noteAnswer(p, side)
 	}
+}
+
+// Finding.A of a handshake.incomplete finding: the client reset the
+// connection instead of sending the third segment (RelatedFrame is the
+// reset).
+const incompleteReset = 1
+
+// Finding.A of a handshake.not_seen finding: the capture starts
+// mid-connection; or it has the SYN but not the SYN-ACK, which a later
+// packet from the server, or an ACK from the client, shows was sent
+// (RelatedFrame is that packet, 0 when too far from the SYN to name).
+const (
+	notSeenMidConnection = iota
+	notSeenSynAckByServer
+	notSeenSynAckByClient
+)
+
+// noteAnswer notes p when it shows that the SYN was answered though the
+// capture has no SYN-ACK: a segment from the server that acknowledges the
+// SYN and no more than the client has sent (so the server had the SYN, and
+// answered it with a SYN-ACK the capture missed), or an ACK from the
+// client after its SYN (a client sends no ACK before it has a SYN-ACK).
+// The capture dropped the SYN-ACK, or holds one direction only (asymmetric
+// routing, a one-way SPAN, tcpdump -Q out): the SYN was not unanswered,
+// and calling it so sends the engineer looking for a firewall that drops
+// SYNs. A server that still holds an older connection on these ports
+// answers with a challenge ACK (RFC 5961) for that connection's numbers
+// instead: no answer to this SYN, and the client resets.
+func (f *Flow) noteAnswer(p *Packet, side Side) {
+	h := &f.Handshake
+	switch {
+	case side == FromClient && seqLT(p.Seq, h.ClientISN+1):
+		return // not after this SYN
+	case side == FromServer && seqLT(p.Ack, h.ClientISN+1):
+		return // not about this SYN
+	case side == FromServer && f.dir[FromClient].nextSeq != 0 && seqGT(p.Ack, f.dir[FromClient].nextSeq):
+		return // acknowledges what the client never sent: not this connection's
+	}
+	h.answeredBy = side
+	h.answeredAfter = uint32(min(p.Frame-h.SynFrame, math.MaxUint32))
+	if h.answeredAfter == 0 {
+		h.answeredAfter = 1 // the same frame number: a capture that repeats them
+	}
+}
+
+// answerFrame returns the frame noteAnswer noted, 0 when it is too far
+// from the SYN to name.
+func (h *Handshake) answerFrame() uint64 {
+	if h.answeredAfter == math.MaxUint32 {
+		return 0
+	}
+	return h.SynFrame + uint64(h.answeredAfter)
+}
+
+// selfConnected reports whether both ends of f are one address and port.
+func (f *Flow) selfConnected() bool {
+	return f.clientPort == f.serverPort && f.clientW == f.serverW && f.clientKind == f.serverKind
 }
 
 func (f *Flow) onSyn(p *Packet, cp copyNote) {
@@ -150,33 +225,52 @@ func (f *Flow) onThirdSegment(p *Packet) {
 func (f *Flow) finishHandshake() {
 	h := &f.Handshake
 	switch {
+	case h.HaveSyn && !h.HaveSynAck && h.answeredAfter != 0:
+		a := int64(notSeenSynAckByServer)
+		if h.answeredBy == FromClient {
+			a = notSeenSynAckByClient
+		}
+		f.addFinding(Finding{Code: CodeNotSeen, Frame: h.SynFrame, RelatedFrame: h.answerFrame(), A: a})
 	case h.HaveSyn && !h.HaveSynAck && !f.Has(CodeRefused):
 		f.addFinding(Finding{Code: CodeUnanswered, Frame: h.SynFrame, A: int64(h.Syns), B: h.LastSynTime - h.SynTime})
-	case h.HaveSyn && h.HaveSynAck && !h.HaveAck:
+	case h.HaveSyn && h.HaveSynAck && !h.HaveAck && !f.Has(CodeIncomplete):
 		f.addFinding(Finding{Code: CodeIncomplete, Frame: h.SynAckFrame, RelatedFrame: h.SynFrame})
 	case !h.HaveSyn && !h.HaveSynAck:
-		f.addFinding(Finding{Code: CodeNotSeen, Frame: f.FirstFrame})
+		f.addFinding(Finding{Code: CodeNotSeen, Frame: f.FirstFrame, A: notSeenMidConnection})
 	}
-	invalid := false
+	h.Status = f.handshakeStatus()
+}
+
+// handshakeStatus returns the handshake status of what was seen so far.
+// finishHandshake sets it, and provisional gives it before the end.
+//
+// The contract defines incomplete as "SYN and SYN-ACK seen, no third
+// segment", and complete as all three. Where it is silent, the status says
+// what a network engineer would conclude: a SYN-ACK whose SYN came before
+// the capture (it started just after the client connected) is not_seen,
+// with handshake.synack_without_syn, whether or not the third segment
+// follows; so is a SYN whose SYN-ACK the capture missed though a later
+// packet shows it was sent (noteAnswer), not unanswered.
+func (f *Flow) handshakeStatus() HandshakeStatus {
+	h := &f.Handshake
 	for _, fi := range f.Findings {
 		if fi.Code.IsHandshake() && fi.Severity() == Error && fi.Code != CodeRefused && fi.Code != CodeUnanswered {
-			invalid = true
+			return HSInvalid
 		}
 	}
 	switch {
-	case invalid:
-		h.Status = HSInvalid
 	case f.Has(CodeRefused):
-		h.Status = HSRefused
-	case f.Has(CodeUnanswered):
-		h.Status = HSUnanswered
-	case h.HaveSyn && h.HaveSynAck && h.HaveAck:
-		h.Status = HSComplete
-	case h.HaveSyn || h.HaveSynAck:
-		h.Status = HSIncomplete
-	default:
-		h.Status = HSNotSeen
+		return HSRefused
+	case !h.HaveSyn:
+		return HSNotSeen
+	case h.HaveSynAck && h.HaveAck:
+		return HSComplete
+	case h.HaveSynAck:
+		return HSIncomplete
+	case h.answeredAfter != 0:
+		return HSNotSeen
 	}
+	return HSUnanswered
 }
 
 // looksLikePadding reports whether a segment's payload is what a device in

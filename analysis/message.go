@@ -137,10 +137,23 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 		b = appendInt(b, fi.A)
 		return append(b, "): the server never saw an acceptable third segment"...)
 	case CodeIncomplete:
-		return append(b, "SYN and SYN-ACK seen, but no third segment from the client"...)
+		b = append(b, "SYN and SYN-ACK seen, but no third segment from the client"...)
+		if fi.A == incompleteReset {
+			b = append(b, ": the client reset the connection instead (frame "...)
+			b = appendUint(b, fi.RelatedFrame)
+			b = append(b, ')')
+		}
+		return b
 	case CodeSynAckWithoutSyn:
 		return append(b, "SYN-ACK with no SYN in the capture"...)
 	case CodeNotSeen:
+		switch fi.A {
+		case notSeenSynAckByServer, notSeenSynAckByClient:
+			b = append(b, "no SYN-ACK in the capture, but "...)
+			b = appendAnswer(b, fi)
+			return append(b, ": the SYN-ACK was sent but not captured (dropped by the capture, or it took a path the capture "+
+				"does not see: asymmetric routing, a one-way SPAN), not an unanswered SYN"...)
+		}
 		return append(b, "the capture starts mid-connection: no handshake seen"...)
 	case CodeWScaleOneSided:
 		b = append(b, "window scaling offered by one side only (client "...)
@@ -203,8 +216,8 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 	case CodeWindowUpdate:
 		b = append(b, "window update from the "...)
 		b = append(b, sideName(fi.side())...)
-		b = append(b, " (window "...)
-		b = appendInt(b, fi.A)
+		b = append(b, " ("...)
+		b = f.appendWindow(b, fi)
 		return append(b, ')')
 	case CodeKeepAlive:
 		b = append(b, "keep-alive from the "...)
@@ -260,6 +273,65 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 		return appendInt(b, fi.A)
 	}
 	return append(b, fi.Code.String()...)
+}
+
+// appendAnswer appends what shows that the SYN of a handshake.not_seen
+// finding was answered (notSeenSynAckByServer or ByClient).
+func appendAnswer(b []byte, fi Finding) []byte {
+	if fi.A == notSeenSynAckByServer {
+		if fi.RelatedFrame == 0 {
+			return append(b, "a later packet from the server shows that the SYN was answered"...)
+		}
+		b = append(b, "frame "...)
+		b = appendUint(b, fi.RelatedFrame)
+		return append(b, " from the server shows that the SYN was answered"...)
+	}
+	if fi.RelatedFrame == 0 {
+		return append(b, "a later ACK from the client shows that it received one"...)
+	}
+	b = append(b, "the client's ACK in frame "...)
+	b = appendUint(b, fi.RelatedFrame)
+	return append(b, " shows that it received one"...)
+}
+
+// appendWindow appends the window of a tcp.window_update finding: in
+// bytes, the field scaled by the sender's window scale (Finding.A is the
+// field, B the scale: windowScaleOf), as Wireshark's tcp.window_size and
+// its Info column (Win=) show it. Unscaled, "window 93" read as 93 bytes
+// where Linux on lo meant 95,232 (shift 10), and with the internet's
+// usual shift of 7 every window read 128 times too small.
+func (f *Flow) appendWindow(b []byte, fi Finding) []byte {
+	n, known := windowBytes(fi)
+	switch ws := windowScaleOf(fi); {
+	case ws > 0:
+		b = append(b, "window "...)
+		b = appendInt(b, n)
+		b = append(b, " bytes, field "...)
+		b = appendInt(b, fi.A)
+		b = append(b, " × "...)
+		return appendInt(b, 1<<ws)
+	case !known:
+		b = append(b, "window field "...)
+		b = appendInt(b, fi.A)
+		b = append(b, ", unscaled: "...)
+		syn, o := "SYN", &f.Handshake.Client
+		if fi.side() == FromServer {
+			syn, o = "SYN-ACK", &f.Handshake.Server
+		}
+		if o.Seen && o.Cut {
+			b = append(b, "the options of the "...)
+			b = append(b, syn...)
+			return append(b, " were not captured whole, so the window scale is unknown"...)
+		}
+		b = append(b, "the "...)
+		b = append(b, syn...)
+		return append(b, " is not in the capture, so the window scale is unknown"...)
+	}
+	// No window scaling (wsNone), or a shift of 0: the field is the
+	// window.
+	b = append(b, "window "...)
+	b = appendInt(b, n)
+	return append(b, " bytes"...)
 }
 
 // appendBadSums names the bad checksums of a checksum finding, whose B

@@ -295,6 +295,8 @@ func TestAppendMessage(t *testing.T) {
 		h.Client.TFO = rng.IntN(2) == 0
 		h.Client.HasWScale, h.Client.WScale = rng.IntN(2) == 0, uint8(rng.IntN(15))
 		h.Server.HasWScale, h.Server.WScale = rng.IntN(2) == 0, uint8(rng.IntN(15))
+		h.Client.Seen, h.Client.Cut = rng.IntN(4) != 0, rng.IntN(2) == 0
+		h.Server.Seen, h.Server.Cut = rng.IntN(4) != 0, rng.IntN(2) == 0
 		f.note().malformed = []malformedNote{{3, "TCP", "TCP header truncated: 7 of 20 bytes captured"}, {4, "IP \"v\"", "a\nb\x01\xff é"}}
 		flows = append(flows, f)
 	}
@@ -433,10 +435,25 @@ func sentenceRef(f *Flow, fi Finding) string {
 	case CodeSynAckRetransmit:
 		return fmt.Sprintf("SYN-ACK sent again (same ISN %d, #%d): the server never saw an acceptable third segment", h.ServerISN, fi.A)
 	case CodeIncomplete:
+		if fi.A == 1 {
+			return fmt.Sprintf("SYN and SYN-ACK seen, but no third segment from the client: the client reset the connection instead (frame %d)", fi.RelatedFrame)
+		}
 		return "SYN and SYN-ACK seen, but no third segment from the client"
 	case CodeSynAckWithoutSyn:
 		return "SYN-ACK with no SYN in the capture"
 	case CodeNotSeen:
+		const missed = ": the SYN-ACK was sent but not captured (dropped by the capture, or it took a path the capture " +
+			"does not see: asymmetric routing, a one-way SPAN), not an unanswered SYN"
+		switch {
+		case fi.A == 1 && fi.RelatedFrame == 0:
+			return "no SYN-ACK in the capture, but a later packet from the server shows that the SYN was answered" + missed
+		case fi.A == 1:
+			return fmt.Sprintf("no SYN-ACK in the capture, but frame %d from the server shows that the SYN was answered", fi.RelatedFrame) + missed
+		case fi.A == 2 && fi.RelatedFrame == 0:
+			return "no SYN-ACK in the capture, but a later ACK from the client shows that it received one" + missed
+		case fi.A == 2:
+			return fmt.Sprintf("no SYN-ACK in the capture, but the client's ACK in frame %d shows that it received one", fi.RelatedFrame) + missed
+		}
 		return "the capture starts mid-connection: no handshake seen"
 	case CodeWScaleOneSided:
 		c, s := "did not", "did not"
@@ -473,7 +490,23 @@ func sentenceRef(f *Flow, fi Finding) string {
 	case CodeWindowFull:
 		return fmt.Sprintf("the %s filled the receiver's window", sideName(Side(fi.B&1)))
 	case CodeWindowUpdate:
-		return fmt.Sprintf("window update from the %s (window %d)", sideName(Side(fi.B&1)), fi.A)
+		// B bits 8-15: the sender's window scale, -1 unknown, -2 none.
+		ws := min(int8(uint8(fi.B>>8)), 14)
+		s := Side(fi.B & 1)
+		switch {
+		case ws > 0:
+			return fmt.Sprintf("window update from the %s (window %d bytes, field %d × %d)", sideName(s), fi.A<<ws, fi.A, 1<<ws)
+		case ws == -1:
+			syn, o := "SYN", h.Client
+			if s == FromServer {
+				syn, o = "SYN-ACK", h.Server
+			}
+			if o.Seen && o.Cut {
+				return fmt.Sprintf("window update from the %s (window field %d, unscaled: the options of the %s were not captured whole, so the window scale is unknown)", sideName(s), fi.A, syn)
+			}
+			return fmt.Sprintf("window update from the %s (window field %d, unscaled: the %s is not in the capture, so the window scale is unknown)", sideName(s), fi.A, syn)
+		}
+		return fmt.Sprintf("window update from the %s (window %d bytes)", sideName(s), fi.A)
 	case CodeKeepAlive:
 		return fmt.Sprintf("keep-alive from the %s", sideName(Side(fi.B&1)))
 	case CodeReusedPorts:

@@ -189,6 +189,89 @@ patch 3 ack=5011`,
 		frame: 1, msg: "3 SYNs over 3s with neither SYN-ACK nor RST in the capture",
 		state: "invalid/unanswered", quietState: "warning/incomplete"},
 
+	{name: "unanswered: the client gives up", code: "handshake.unanswered",
+		// A SYN, then only the client's reset: nothing says the SYN was
+		// answered. An ACK from the client instead would say that it had
+		// a SYN-ACK, which the capture missed (the next pair).
+		fires: `
+0  C>S S  mss=1460
++3 C>S R  seq=1001`,
+		quiet: `
+0  C>S S  mss=1460
++3 C>S A  seq=1001 ack=5001`,
+		frame: 1, msg: "1 SYN over 0s with neither SYN-ACK nor RST in the capture",
+		state: "invalid/unanswered", quietState: "partial/not_seen"},
+
+	{name: "synack not captured, the client's ACK shows it", code: "handshake.not_seen",
+		// Only the client's direction is captured (asymmetric routing, a
+		// one-way SPAN, tcpdump -Q out): the client's ACK after its SYN
+		// acknowledges the server's ISN+1, so it had the SYN-ACK. Not
+		// unanswered (an error that sends the engineer looking for a
+		// firewall that drops SYNs); the handshake was not seen whole.
+		fires: `
+0      C>S S  mss=1460 ws=7
++0.02  C>S A  seq=1001 ack=5001
++0.001 C>S PA seq=1001 ack=5001 len=200
++0.03  C>S A  seq=1201 ack=6401
++0.01  C>S FA seq=1201 ack=6402`,
+		quiet: `
+0      C>S S  mss=1460 ws=7
++0.01  S>C SA mss=1460 ws=7
++0.01  C>S A  seq=1001 ack=5001
++0.001 C>S PA seq=1001 ack=5001 len=200
++0.03  C>S A  seq=1201 ack=6401
++0.01  C>S FA seq=1201 ack=6402`,
+		frame: 1, related: 2, msg: "no SYN-ACK in the capture, but the client's ACK in frame 2 shows that it received one: the SYN-ACK was sent but not captured",
+		state: "partial/not_seen", quietState: "warning/complete"},
+
+	{name: "synack not captured, the server's segment shows it", code: "handshake.not_seen",
+		// The capture dropped the SYN-ACK and the client's ACK: the
+		// server's banner acknowledges the SYN, so the server had it and
+		// answered. Its reset later ends the connection: not a refusal.
+		fires: `
+0      C>S S  mss=1460
++0.02  S>C PA seq=5001 ack=1001 len=20
++0.01  C>S A  seq=1001 ack=5021
++1     S>C RA seq=5021 ack=1001`,
+		quiet: `
+0      C>S S  mss=1460
++0.01  S>C SA mss=1460
++0.01  C>S A  seq=1001 ack=5001
++0.001 S>C PA seq=5001 ack=1001 len=20
++0.01  C>S A  seq=1001 ack=5021
++1     S>C RA seq=5021 ack=1001`,
+		frame: 1, related: 2, msg: "no SYN-ACK in the capture, but frame 2 from the server shows that the SYN was answered",
+		state: "partial/not_seen", quietState: "warning/complete"},
+
+	{name: "unanswered: a challenge ACK is no answer", code: "handshake.unanswered",
+		// The server still holds an older connection on these ports: it
+		// answers the SYN with an ACK for that connection's numbers (RFC
+		// 5961's challenge ACK), and the client resets. Nothing answered
+		// this SYN. An ACK of the SYN's ISN+1 would have (the quiet one).
+		fires: `
+0     C>S S  mss=1460
++0.01 S>C A  seq=90000 ack=70001
++0.01 C>S R  seq=70001`,
+		quiet: `
+0     C>S S  mss=1460
++0.01 S>C A  seq=5001 ack=1001
++0.01 C>S A  seq=1001 ack=5001`,
+		frame: 1, msg: "1 SYN over 0s with neither SYN-ACK nor RST in the capture",
+		state: "invalid/unanswered", quietState: "partial/not_seen"},
+
+	{name: "refused, and a reset after the SYN-ACK was missed", code: "handshake.refused",
+		// A reset from the server after a packet that shows the SYN was
+		// answered ends a connection; it does not refuse one.
+		fires: `
+0     C>S S  mss=1460
++0.01 S>C RA ack=1001`,
+		quiet: `
+0     C>S S  mss=1460
++0.02 C>S A  seq=1001 ack=5001
++0.01 S>C RA seq=5001 ack=1001`,
+		frame: 2, related: 1, msg: "connection refused",
+		state: "invalid/refused", quietState: "partial/not_seen"},
+
 	{name: "syn retransmitted", code: "handshake.syn_retransmit",
 		// The same ISN again; with another ISN the SYN starts a new
 		// connection on the same ports instead.
@@ -228,6 +311,53 @@ patch 3 ack=5011`,
 		frame: 2, related: 1, msg: "SYN and SYN-ACK seen, but no third segment from the client",
 		state: "warning/incomplete", quietState: "ok/complete"},
 
+	{name: "incomplete: the client resets instead", code: "handshake.incomplete",
+		// A RST,ACK (a Windows client that gave up, or closed its socket)
+		// where the third segment should be: its ACK is the server's
+		// ISN+1, but a reset never completes a handshake (RFC 9293 takes
+		// the server back to LISTEN; Zeek: RSTO ShR). Once the third
+		// segment came, the reset ends an established connection.
+		fires: `
+0      C>S S  mss=1460
++0.01  S>C SA mss=1460
++0.001 C>S RA seq=1001 ack=5001`,
+		quiet: ruleHandshake + `
++0.001 C>S RA seq=1001 ack=5001`,
+		frame: 2, related: 3, msg: "SYN and SYN-ACK seen, but no third segment from the client: the client reset the connection instead (frame 3)",
+		state: "warning/incomplete", quietState: "warning/complete"},
+
+	{name: "incomplete: the client resets (no ACK) instead", code: "handshake.incomplete",
+		// The same with a bare RST (a half-open scan): the same verdict.
+		fires: `
+0      C>S S  mss=1460
++0.01  S>C SA mss=1460
++0.001 C>S R  seq=1001`,
+		quiet: ruleHandshake + `
++0.001 C>S R  seq=1001`,
+		frame: 2, related: 3, msg: "the client reset the connection instead (frame 3)",
+		state: "warning/incomplete", quietState: "warning/complete"},
+
+	{name: "self-connect", code: "handshake.unanswered",
+		// A socket bound to 127.0.0.1:47014 connects to itself (the
+		// ephemeral-port self-connect): a simultaneous open on one
+		// 4-tuple, every packet from the same end. Its SYN-ACK (frame 2,
+		// the SYN's ISN again: tshark calls it a retransmission) answers
+		// the SYN. With the SYN alone it is unanswered.
+		fires: `
+client 127.0.0.1:47014
+server 127.0.0.1:47014
+0 C>S S mss=1460 seq=1000`,
+		quiet: `
+client 127.0.0.1:47014
+server 127.0.0.1:47014
+0        C>S S  mss=1460 seq=1000
++0.00001 C>S SA mss=1460 seq=1000 ack=1001
++0.00001 C>S A  seq=1001 ack=1001
++0.00001 C>S PA seq=1001 ack=1001 len=4
++0.00001 C>S A  seq=1005 ack=1005`,
+		frame: 1, msg: "1 SYN over 0s with neither SYN-ACK nor RST in the capture",
+		state: "invalid/unanswered", quietState: "warning/complete"},
+
 	{name: "synack without syn", code: "handshake.synack_without_syn",
 		fires: `
 # 0   C>S S  mss=1460  (not captured)
@@ -238,7 +368,25 @@ patch 3 ack=5011`,
 0.01  S>C SA mss=1460 ack=1001
 0.02  C>S A  seq=1001`,
 		frame: 1, msg: "SYN-ACK with no SYN in the capture",
-		state: "partial/incomplete", quietState: "ok/complete"},
+		// The contract's incomplete is "SYN and SYN-ACK seen, no third
+		// segment": here the SYN is before the capture, and the third
+		// segment is there. Not seen (partial), not incomplete.
+		state: "partial/not_seen", quietState: "ok/complete"},
+
+	{name: "synack without syn, then data", code: "handshake.synack_without_syn",
+		// The capture starts between the SYN and its SYN-ACK (just after
+		// the client connected): the connection is established.
+		fires: `
+0.01  S>C SA mss=1460 ack=1001
+0.02  C>S A  seq=1001
+0.021 C>S PA len=10
+0.03  S>C A`,
+		quiet: `
+0.02  C>S A  seq=1001 ack=5001
+0.021 C>S PA len=10
+0.03  S>C A`,
+		frame: 1, msg: "SYN-ACK with no SYN in the capture",
+		state: "partial/not_seen", quietState: "partial/not_seen"},
 
 	{name: "handshake not seen", code: "handshake.not_seen",
 		fires: `
@@ -529,8 +677,42 @@ patch 2 mss=1460
 +0.01 C>S PA len=100             # 4
 +0.01 S>C A  win=1000            # 5
 +0.01 S>C A  win=1000            # 6`,
-		frame: 6, msg: "window update from the server (window 2000)",
+		frame: 6, msg: "window update from the server (window 2000 bytes)",
 		state: "ok/complete", quietState: "ok/complete"},
+
+	{name: "window update with window scaling", code: "tcp.window_update",
+		// The window is in bytes: the field scaled by the server's shift
+		// (2 here), as tshark's tcp.window_size and Win= show it
+		// (TestWindowUpdateBytesAgainstTshark). lo3.pcap said "window 93"
+		// for 95,232 bytes.
+		fires: ruleHandshake + `
+patch 1 mss=1460 ws=7
+patch 2 mss=1460 ws=2
++0.01 C>S PA len=100             # 4
++0.01 S>C A  win=1000            # 5
++0.01 S>C A  win=2000            # 6`,
+		quiet: ruleHandshake + `
+patch 1 mss=1460 ws=7
+patch 2 mss=1460 ws=2
++0.01 C>S PA len=100             # 4
++0.01 S>C A  win=1000            # 5
++0.01 S>C A  win=1000            # 6`,
+		frame: 6, msg: "window update from the server (window 8000 bytes, field 2000 × 4)",
+		state: "ok/complete", quietState: "ok/complete"},
+
+	{name: "window update, window scale unknown", code: "tcp.window_update",
+		// Without the handshake the scale is unknown: the message says the
+		// number is the field, unscaled.
+		fires: `
+0.03  C>S PA seq=1001 ack=5001 len=100
+0.04  S>C A  seq=5001 ack=1101 win=1000
+0.05  S>C A  seq=5001 ack=1101 win=2000`,
+		quiet: `
+0.03  C>S PA seq=1001 ack=5001 len=100
+0.04  S>C A  seq=5001 ack=1101 win=1000
+0.05  S>C A  seq=5001 ack=1101 win=1000`,
+		frame: 3, msg: "window update from the server (window field 2000, unscaled: the SYN-ACK is not in the capture, so the window scale is unknown)",
+		state: "partial/not_seen", quietState: "partial/not_seen"},
 
 	{name: "keep-alive", code: "tcp.keep_alive",
 		// An empty segment one byte before the next sequence number, after

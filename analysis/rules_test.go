@@ -155,7 +155,7 @@ func TestHandshakeRules(t *testing.T) {
 		{"synack retransmitted, no third segment", []seg{c("S", cISN, 0, 0, 0), s("SA", sISN, cISN+1, 0, 10), s("SA", sISN, cISN+1, 0, 3010)},
 			[]string{"handshake.synack_retransmit", "handshake.incomplete"}, []string{"handshake.ack_mismatch"}, HSIncomplete, StatusWarning},
 		{"synack without syn", []seg{s("SA", sISN, cISN+1, 0, 10), c("A", cISN+1, sISN+1, 0, 20)},
-			[]string{"handshake.synack_without_syn"}, []string{"handshake.not_seen"}, HSIncomplete, StatusPartial},
+			[]string{"handshake.synack_without_syn"}, []string{"handshake.not_seen"}, HSNotSeen, StatusPartial},
 		{"mid-connection", []seg{c("PA", cISN+1, sISN+1, 100, 0), s("A", sISN+1, cISN+101, 0, 10)},
 			[]string{"handshake.not_seen"}, nil, HSNotSeen, StatusPartial},
 		{"window scaling on one side", []seg{c("S", cISN, 0, 0, 0).with(func(s *seg) { s.opts = mssWS }), s("SA", sISN, cISN+1, 0, 10), c("A", cISN+1, sISN+1, 0, 20)},

@@ -290,6 +290,35 @@ func (f *Flow) afterSeq(p *Packet, side Side) {
 	}
 }
 
+// windowScaleShift is where B of a tcp.window_update finding keeps the
+// sender's window scale, as dirState.winScale holds it (a shift, wsUnknown
+// or wsNone), in 8 bits.
+const windowScaleShift = 8
+
+// windowScaleOf returns the sender's window scale that a tcp.window_update
+// finding keeps (a shift of at most 14, wsUnknown or wsNone).
+func windowScaleOf(fi Finding) int8 {
+	ws := int8(uint8(fi.B >> windowScaleShift))
+	if ws > 14 {
+		return 14 // as afterSeq caps it
+	}
+	return ws
+}
+
+// windowBytes returns the window of a tcp.window_update finding in bytes,
+// as tshark's tcp.window_size gives it: the field shifted by the sender's
+// window scale; and false when that scale is unknown, and the number is
+// the field.
+func windowBytes(fi Finding) (int64, bool) {
+	switch ws := windowScaleOf(fi); {
+	case ws > 0:
+		return fi.A << ws, true
+	case ws == wsUnknown:
+		return fi.A, false
+	}
+	return fi.A, true
+}
+
 // seqFindings turns the analysis flags of one segment into findings. On a
 // copy (cp), those that take it for a packet sent again carry its evidence.
 func (f *Flow) seqFindings(p *Packet, side Side, ta uint16, gap int64, dupNum uint32, cp copyNote) {
@@ -319,7 +348,11 @@ func (f *Flow) seqFindings(p *Packet, side Side, ta uint16, gap int64, dupNum ui
 	add(aZeroWindow, CodeZeroWindow, 0)
 	add(aZeroWindowProbe, CodeZeroWindowProbe, 0)
 	add(aWindowFull, CodeWindowFull, 0)
-	add(aWindowUpdate, CodeWindowUpdate, int64(p.Window))
+	if ta&aWindowUpdate != 0 {
+		// B holds the sender's window scale too (windowScaleOf).
+		f.addFinding(Finding{Code: CodeWindowUpdate, Frame: p.Frame, A: int64(p.Window),
+			B: int64(side) | cut | int64(uint8(f.dir[side].winScale))<<windowScaleShift})
+	}
 	add(aKeepAlive, CodeKeepAlive, 0)
 	if ta&aReusedPorts != 0 {
 		f.addFinding(Finding{Code: CodeReusedPorts, Frame: p.Frame, A: int64(f.ID), B: 1})

@@ -82,22 +82,7 @@ func (f *Flow) summary(checksums bool, offload netip.Addr) FlowSummary {
 // severe of its findings (Info when it has none).
 func (f *Flow) provisional(worst Severity) (Status, HandshakeStatus) {
 	h := &f.Handshake
-	hs := HSNotSeen
-	switch {
-	case f.Has(CodeRefused):
-		hs = HSRefused
-	case h.HaveSyn && h.HaveSynAck && h.HaveAck:
-		hs = HSComplete
-	case h.HaveSyn && !h.HaveSynAck:
-		hs = HSUnanswered
-	case h.HaveSyn || h.HaveSynAck:
-		hs = HSIncomplete
-	}
-	for _, fi := range f.Findings {
-		if fi.Code.IsHandshake() && fi.Severity() == Error && fi.Code != CodeRefused && fi.Code != CodeUnanswered {
-			hs = HSInvalid
-		}
-	}
+	hs := f.handshakeStatus() // as finishHandshake will set it
 	st := StatusOK
 	switch {
 	case worst == Error:
