@@ -213,6 +213,15 @@ func (f *Flow) onThirdSegment(p *Packet) {
 	h.AckFrame, h.AckTime = p.Frame, p.Time
 	h.ExpectedAck = h.ServerISN + 1
 	h.ActualAck = p.Ack
+	// A client ACK of server data the capture holds, beyond the SYN-ACK's
+	// own payload, means the capture missed the third segment (a server
+	// that speaks first, SSH or SMTP, answers it at once): this one
+	// acknowledges bytes that were sent, and is no third segment to
+	// compare with ISN+1.
+	if sv := &f.dir[FromServer]; p.Ack != h.ExpectedAck && sv.nextSeq != 0 &&
+		seqGT(p.Ack, h.ExpectedAck+uint32(max(h.SynAckPayload, 0))) && seqLE(p.Ack, sv.nextSeq) {
+		return
+	}
 	h.AckChecked = true
 	if p.Ack != h.ExpectedAck {
 		f.addFinding(Finding{Code: CodeAckMismatch, Frame: p.Frame, RelatedFrame: h.SynAckFrame,

@@ -111,6 +111,25 @@ patch 3 ack=5011`,
 		frame: 3, related: 2, msg: "ACK expected 5001 (server ISN+1), got 5011 (+10): it acknowledges bytes that were never sent",
 		state: "invalid/invalid", quietState: "ok/complete"},
 
+	{name: "ack acknowledges bytes the server never sent, third segment not captured", code: "handshake.ack_mismatch",
+		// A server that speaks first (SSH, SMTP) sends its banner as
+		// soon as the third segment arrives; a capture that missed that
+		// segment has the client's ACK of the banner first. It
+		// acknowledges bytes that were sent: no mismatch (quiet). Past
+		// them it acknowledges bytes never sent (fires).
+		fires: `
+0      C>S S  mss=1460
++0.01  S>C SA mss=1460
++0.011 S>C PA seq=5001 ack=1001 len=20
++0.01  C>S A  seq=1001 ack=5041`,
+		quiet: `
+0      C>S S  mss=1460
++0.01  S>C SA mss=1460
++0.011 S>C PA seq=5001 ack=1001 len=20
++0.01  C>S A  seq=1001 ack=5021`,
+		frame: 4, related: 2, msg: "ACK expected 5001 (server ISN+1), got 5041 (+40): it acknowledges bytes that were never sent",
+		state: "invalid/invalid", quietState: "ok/complete"},
+
 	{name: "ack acknowledges the synack padding", code: "handshake.ack_mismatch",
 		// The seed's inside capture: the SYN-ACK leaves with 2 bytes of
 		// Ethernet padding (a 58-byte frame) and the client acknowledges 2
