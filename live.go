@@ -126,7 +126,10 @@ func runLiveTUI(ctx context.Context, o options, match func(*analysis.Packet) boo
 		case <-watch.Done():
 		}
 	}()
-	cfg := ui.Config{Live: p, MaxFlows: o.maxFlows, Theme: o.theme, ASCII: o.ascii || !ui.LocaleIsUTF8(), NoColor: os.Getenv("NO_COLOR") != ""}
+	// The filter is shown on the view's title line. Parsed before, by
+	// compileFilter: it cannot fail here.
+	sel, _ := filter.ParseArgs(o.expr)
+	cfg := ui.Config{Live: p, Filter: sel, MaxFlows: o.maxFlows, Theme: o.theme, ASCII: o.ascii || !ui.LocaleIsUTF8(), NoColor: os.Getenv("NO_COLOR") != ""}
 	uiErr := ui.Run(ctx, cfg)
 	unwatch()
 	p.stop("")

@@ -307,3 +307,34 @@ func TestTmuxPath(t *testing.T) {
 	s.keys("q")
 	s.waitFor("READY$")
 }
+
+// TestTmuxDumbTerminal runs the real binary with TERM=dumb, whose colour
+// profile shows no attribute at all: not one SGR sequence reaches the
+// terminal, so the selection's background and reverse are lost, and every
+// row looked the same. The selected row carries the cursor glyph instead,
+// in the list and in the ladder, and it moves with the cursor.
+func TestTmuxDumbTerminal(t *testing.T) {
+	needTmux(t)
+	bin := synscopeBinary(t)
+	s := newTmux(t, 80, 24, "LANG=C.UTF-8")
+	s.keys("clear; TERM=dumb '"+bin+"' -r testdata/seed-client.pcap -r testdata/seed-inside.pcap", "Enter")
+	s.waitFor("▶✗  1 10.110.233.50:50183")
+	if esc := s.tmux("capture-pane", "-t", s.name, "-p", "-e"); sgr.MatchString(esc) {
+		t.Errorf("SGR sequences with TERM=dumb: %q", sgr.FindAllString(esc, -1))
+	}
+	s.keys("Enter")
+	p := s.waitFor("✗ connection 1")
+	sel := 0
+	for _, l := range strings.Split(p, "\n") {
+		if strings.HasPrefix(l, "▶") {
+			sel++
+		}
+	}
+	if sel != 1 {
+		t.Errorf("%d rows start with the cursor, want 1:\n%s", sel, p)
+	}
+	s.keys("j")
+	s.waitFor("▶→ A")
+	s.keys("q")
+	s.waitFor("READY$")
+}

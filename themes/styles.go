@@ -70,12 +70,15 @@ func New(t Theme) *Styles {
 	s.Header = fg(n().Bold(true), t.Header)
 	s.Dim = fg(n().Faint(true), t.Dim)
 	s.Border = fg(n(), t.Border)
-	// The selected row is reversed in mono (no background to paint), and
-	// always carries the cursor glyph as well.
+	// The selected row is reversed in mono (no background to paint).
+	// A colour theme paints both its background and its foreground, so
+	// that it reads whatever the terminal's default colours are. Where
+	// the terminal shows no attribute at all (TERM=dumb), the views put
+	// the cursor glyph in the row's first column.
 	if t.Selected == nil {
 		s.Selected = n().Reverse(true)
 	} else {
-		s.Selected = n().Background(t.Selected).Bold(true)
+		s.Selected = fg(n().Background(t.Selected).Bold(true), t.SelectedText)
 	}
 	s.Unfocused = n().Underline(true)
 	s.Mark = fg(n().Bold(true), t.Mark)

@@ -28,7 +28,13 @@ type Theme struct {
 	Border   color.Color // lines between panes
 	Accent   color.Color // keys in help, the filter prompt
 	Selected color.Color // background of the selected row
-	Mark     color.Color // the mark of a marked flow
+	// SelectedText is the selected row's foreground: with its own
+	// background the row must not take the terminal's default
+	// foreground, which on a light terminal the dark theme was chosen
+	// for (one that does not answer the background query) is black on
+	// Selected's dark grey.
+	SelectedText color.Color
+	Mark         color.Color // the mark of a marked flow
 
 	// Expected and Actual show a number that should have been (expected)
 	// against the one that was (actual), as for a wrong ACK.
@@ -45,12 +51,16 @@ type Theme struct {
 // The themes --theme chooses from.
 var (
 	// Dark is the default: the 16 ANSI colours, which follow the user's
-	// terminal palette.
+	// terminal palette. It is also what a terminal that does not answer
+	// the background query gets (PuTTY, serial consoles), light or not:
+	// the title keeps the terminal's own foreground (bright white was
+	// invisible on white), and the selected row sets its foreground
+	// with its background.
 	Dark = Theme{
 		Name: "dark", Dark: true,
 		OK: lipgloss.Green, Warning: lipgloss.Yellow, Invalid: lipgloss.BrightRed, Partial: lipgloss.Cyan, Info: lipgloss.BrightBlack,
-		Title: lipgloss.BrightWhite, Header: lipgloss.BrightBlue, Dim: lipgloss.BrightBlack, Border: lipgloss.BrightBlack,
-		Accent: lipgloss.BrightCyan, Selected: lipgloss.Color("237"), Mark: lipgloss.BrightMagenta,
+		Title: nil, Header: lipgloss.BrightBlue, Dim: lipgloss.BrightBlack, Border: lipgloss.BrightBlack,
+		Accent: lipgloss.BrightCyan, Selected: lipgloss.Color("237"), SelectedText: lipgloss.Color("255"), Mark: lipgloss.BrightMagenta,
 		Expected: lipgloss.BrightGreen, Actual: lipgloss.BrightRed,
 		PayloadOnSYN: lipgloss.BrightYellow, Padding: lipgloss.BrightBlack,
 		ProgressFull: lipgloss.BrightCyan, ProgressEmpty: lipgloss.BrightBlack,
@@ -61,7 +71,7 @@ var (
 		OK: lipgloss.Color("28"), Warning: lipgloss.Color("130"), Invalid: lipgloss.Color("160"), Partial: lipgloss.Color("25"),
 		Info:  lipgloss.Color("244"),
 		Title: lipgloss.Black, Header: lipgloss.Color("25"), Dim: lipgloss.Color("244"), Border: lipgloss.Color("250"),
-		Accent: lipgloss.Color("31"), Selected: lipgloss.Color("254"), Mark: lipgloss.Color("127"),
+		Accent: lipgloss.Color("31"), Selected: lipgloss.Color("254"), SelectedText: lipgloss.Color("232"), Mark: lipgloss.Color("127"),
 		Expected: lipgloss.Color("28"), Actual: lipgloss.Color("160"),
 		PayloadOnSYN: lipgloss.Color("130"), Padding: lipgloss.Color("244"),
 		ProgressFull: lipgloss.Color("31"), ProgressEmpty: lipgloss.Color("250"),
@@ -74,7 +84,7 @@ var (
 		OK: lipgloss.BrightCyan, Warning: lipgloss.BrightYellow, Invalid: lipgloss.Color("202"), Partial: lipgloss.BrightMagenta,
 		Info:  lipgloss.BrightWhite,
 		Title: lipgloss.BrightWhite, Header: lipgloss.BrightWhite, Dim: lipgloss.White, Border: lipgloss.BrightWhite,
-		Accent: lipgloss.BrightYellow, Selected: lipgloss.Blue, Mark: lipgloss.BrightYellow,
+		Accent: lipgloss.BrightYellow, Selected: lipgloss.Blue, SelectedText: lipgloss.BrightWhite, Mark: lipgloss.BrightYellow,
 		Expected: lipgloss.BrightCyan, Actual: lipgloss.Color("202"),
 		PayloadOnSYN: lipgloss.BrightYellow, Padding: lipgloss.White,
 		ProgressFull: lipgloss.BrightWhite, ProgressEmpty: lipgloss.White,

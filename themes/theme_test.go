@@ -1,12 +1,15 @@
 package themes
 
 import (
+	"image/color"
 	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"charm.land/lipgloss/v2"
 )
 
 func TestThemes(t *testing.T) {
@@ -20,12 +23,14 @@ func TestThemes(t *testing.T) {
 		if hasColour := colour(out); hasColour != (name != "mono") {
 			t.Errorf("theme %s renders %q: colour %v", name, out, hasColour)
 		}
-		// Every role but mono's has a colour.
+		// Every role but mono's has a colour, except the dark theme's
+		// title (TestUnknownBackground).
 		if name != "mono" {
 			v := reflect.ValueOf(th)
 			for i := range v.NumField() {
-				if f := v.Field(i); f.Kind() == reflect.Interface && f.IsNil() {
-					t.Errorf("theme %s: role %s has no colour", name, v.Type().Field(i).Name)
+				role := v.Type().Field(i).Name
+				if f := v.Field(i); f.Kind() == reflect.Interface && f.IsNil() && (name != "dark" || role != "Title") {
+					t.Errorf("theme %s: role %s has no colour", name, role)
 				}
 			}
 		}
@@ -36,6 +41,43 @@ func TestThemes(t *testing.T) {
 	}
 	if _, ok := Named("pink"); ok {
 		t.Error("a theme called pink")
+	}
+}
+
+// TestUnknownBackground: a terminal that does not answer the background
+// query gets the dark theme, light background or not. What must read on
+// either: the selected row paints its own foreground on its background
+// (it was the terminal's default foreground, black on a light terminal,
+// on dark grey), and the title keeps the terminal's foreground (bright
+// white was invisible on white). A colour theme's selection sets both;
+// mono reverses.
+func TestUnknownBackground(t *testing.T) {
+	for _, name := range Names() {
+		th, _ := Named(name)
+		s := New(th)
+		_, fgSet := s.Selected.GetForeground().(lipgloss.NoColor)
+		_, bgSet := s.Selected.GetBackground().(lipgloss.NoColor)
+		switch {
+		case name == "mono" && !s.Selected.GetReverse():
+			t.Errorf("mono: the selected row is not reversed")
+		case name != "mono" && (fgSet || bgSet):
+			t.Errorf("theme %s: the selected row sets its foreground %v and background %v: it needs both",
+				name, !fgSet, !bgSet)
+		}
+	}
+	s := New(Dark)
+	if _, ok := s.Title.GetForeground().(lipgloss.NoColor); !ok || !s.Title.GetBold() {
+		t.Errorf("dark: the title is %v, bold %v: want the terminal's own foreground, bold", s.Title.GetForeground(), s.Title.GetBold())
+	}
+	// The selected row's colours differ in lightness (a 256-colour grey
+	// on a 256-colour grey, far apart).
+	bg, fg := s.Selected.GetBackground(), s.Selected.GetForeground()
+	lum := func(c color.Color) uint32 {
+		r, g, b, _ := c.RGBA()
+		return (r + g + b) / 3 >> 8
+	}
+	if d := int(lum(fg)) - int(lum(bg)); d < 128 {
+		t.Errorf("dark: the selected row's foreground %v is too close to its background %v (%d)", fg, bg, d)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/synscope/synscope/analysis"
 	"github.com/synscope/synscope/analysis/filter"
@@ -29,7 +30,8 @@ type Config struct {
 	// instead, each whole at every point: a primitive of it (host, port,
 	// tcp...) holds for a connection when it holds for a packet of the
 	// connection at any point, and and, or, not combine those
-	// (analysis.Path.Selector).
+	// (analysis.Path.Selector). The title line shows it, a live
+	// capture's too (which the capture applies: Match is nil then).
 	Filter *filter.Expr
 	// Theme names the theme (ThemeNames); empty for the default, dark or
 	// light as the terminal's background is.
@@ -71,6 +73,22 @@ type common struct {
 	ascii         bool
 	keys          *KeyMap
 	now           func() time.Time
+	// noAttrs: the terminal shows no attribute at all (TERM=dumb is
+	// colorprofile.NoTTY), so neither the selection's background nor
+	// reverse reaches it: the selected row carries the cursor glyph in
+	// its first column instead (cursorLead).
+	noAttrs bool
+}
+
+// cursorLead puts the cursor glyph in the first column of a selected row's
+// plain text, which is blank, when the terminal shows no attribute; else
+// it returns the line as it is.
+func (c *common) cursorLead(line string) string {
+	if !c.noAttrs || line == "" {
+		return line
+	}
+	_, size := utf8.DecodeRuneInString(line)
+	return c.g.Cursor + line[size:]
 }
 
 // safe makes text taken from a packet or a file name harmless for the

@@ -504,11 +504,14 @@ func (d *detailModel) ladderLines(w, h int) []string {
 	}
 	head := fmt.Sprintf("%s %s %s %s %s %s %s %s", padLeft("frame", lc.frame), padLeft("time", 9), padRight("flags", 5, ""),
 		padLeft("seq", lc.num), padLeft("ack", lc.num), padLeft("len", 5), padLeft("win", 5), "  ("+mode+")")
-	lines := []string{truncate(d.paneTitle(paneLadder, "")+st.Header.Render(head), w, "")}
+	title := d.paneTitle(paneLadder, "") + st.Header.Render(head)
 	off := max(0, min(d.offset, len(d.flow.Refs)-h))
+	end := min(len(d.flow.Refs), off+h)
+	note := scrollNote(g, off, len(d.flow.Refs)-end, "packet", w-width(title)-2)
+	lines := []string{rightNote(title, note, st.Dim, w, "")}
 	hs := &d.flow.Handshake
 	start := d.flow.Start
-	for i := off; i < min(len(d.flow.Refs), off+h); i++ {
+	for i := off; i < end; i++ {
 		r := d.flow.Refs[i]
 		side := r.Side()
 		arrow := g.ToServer
@@ -539,7 +542,7 @@ func (d *detailModel) ladderLines(w, h int) []string {
 		}
 		selected := i == d.cursor
 		if selected {
-			line := " " + arrow + " " + strings.Join(cells, " ") + " " + glyph + " " + words
+			line := d.c.cursorLead(" " + arrow + " " + strings.Join(cells, " ") + " " + glyph + " " + words)
 			sty := st.Selected
 			if d.pane != paneLadder {
 				sty = st.Unfocused
@@ -571,19 +574,39 @@ func (d *detailModel) ladderLines(w, h int) []string {
 // the lines on screen are styled.
 func (d *detailModel) findingsPane(w, h int) []string {
 	st, g := d.c.styles, d.c.g
-	lines := []string{d.tabs(paneFindings, w)}
 	if len(d.flow.Findings) == 0 {
-		return append(lines, st.Dim.Render("  no findings: nothing wrong was seen in this flow"))
+		return []string{d.tabs(paneFindings, w, 0, 0, ""), st.Dim.Render("  no findings: nothing wrong was seen in this flow")}
 	}
 	fl := d.findingLines(w)
 	off := max(0, min(d.foffset, len(fl.lines)-h))
-	for i := off; i < min(len(fl.lines), off+h); i++ {
+	end := min(len(fl.lines), off+h)
+	// The findings not wholly on screen: above, those that start above
+	// it; below, those that end below it (the last with the note of
+	// findings not kept).
+	above, below := 0, 0
+	for i, start := range fl.starts {
+		stop := len(fl.lines)
+		if i+1 < len(fl.starts) {
+			stop = fl.starts[i+1]
+		}
+		if start < off {
+			above++
+		}
+		if stop > end {
+			below++
+		}
+	}
+	lines := []string{d.tabs(paneFindings, w, above, below, "finding")}
+	for i := off; i < end; i++ {
 		text := fl.lines[i]
 		switch {
 		case fl.owner[i] < 0:
 			text = st.Dim.Render(text)
 		case !fl.head[i]:
 		case fl.owner[i] == d.fcursor && d.pane == paneFindings:
+			if d.c.noAttrs {
+				text = g.Cursor + text
+			}
 			text = st.Selected.Render(padRight(text, w, g.Ellipsis))
 		default:
 			text = severityStyle(st, d.flow.Findings[fl.owner[i]].Severity()).Render(truncate(text, w, g.Ellipsis))
@@ -677,8 +700,16 @@ func sumCounts(f *analysis.Flow) uint64 {
 }
 
 // tabs is the title line of the lower pane: in the small layout it names
-// both the packet and the findings, the one shown in brackets.
-func (d *detailModel) tabs(shown pane, w int) string {
+// both the packet and the findings, the one shown in brackets. It ends
+// with how many of the pane's rows (what) are out of view above and below.
+func (d *detailModel) tabs(shown pane, w, above, below int, what string) string {
+	names := d.tabNames(shown, w)
+	note := scrollNote(d.c.g, above, below, what, w-width(names)-2)
+	return rightNote(names, note, d.c.styles.Dim, w, "")
+}
+
+// tabNames is tabs without its note.
+func (d *detailModel) tabNames(shown pane, w int) string {
 	st := d.c.styles
 	pkt := "packet"
 	if d.cursor < len(d.flow.Refs) {

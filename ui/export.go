@@ -49,11 +49,14 @@ type exportModel struct {
 	err   string // why the name was refused
 }
 
-// exportCheckedMsg says whether the file chosen for an export exists.
+// exportCheckedMsg says whether the file chosen for an export exists, and
+// when it does, whether it is a file that may be replaced.
 type exportCheckedMsg struct {
-	path   string
-	exists bool
-	err    error
+	path    string
+	exists  bool
+	dir     bool // a directory
+	special bool // neither a regular file nor a directory: a link, a device...
+	err     error
 }
 
 // exportDoneMsg reports a finished export.
@@ -101,6 +104,12 @@ func (e exportModel) Update(msg tea.Msg) (exportModel, tea.Cmd) {
 		switch {
 		case msg.err != nil:
 			return e.refuse(msg.err.Error())
+		case msg.dir:
+			// Said before asking to overwrite it, which y would then
+			// refuse.
+			return e.refuse(e.path + " is a directory: name a file in it")
+		case msg.special:
+			return e.refuse(e.path + " exists and is not a regular file: it is never replaced")
 		case msg.exists:
 			e.stage = exportConfirm
 			e.input.Blur()
@@ -152,6 +161,11 @@ func (e exportModel) submit() (exportModel, tea.Cmd) {
 	case e.job.sources > 1 && capture.ExportFormat(path) != "pcapng":
 		return e.refuse(fmt.Sprintf("packets of %d captures go into a pcapng file (one interface per capture): name it .pcapng", e.job.sources))
 	}
+	if err := capture.CheckExportName(path); err != nil {
+		// Said here, the name still in the prompt to correct, rather
+		// than after the prompt has closed.
+		return e.refuse(err.Error())
+	}
 	e.path, e.stage, e.err = path, exportBusy, ""
 	e.input.Blur()
 	return e, checkFileCmd(path)
@@ -176,10 +190,10 @@ func expandHome(p string) string {
 // checkFileCmd looks whether path exists, off the UI goroutine.
 func checkFileCmd(path string) tea.Cmd {
 	return func() tea.Msg {
-		_, err := os.Lstat(path)
+		fi, err := os.Lstat(path)
 		switch {
 		case err == nil:
-			return exportCheckedMsg{path: path, exists: true}
+			return exportCheckedMsg{path: path, exists: true, dir: fi.IsDir(), special: !fi.IsDir() && !fi.Mode().IsRegular()}
 		case errors.Is(err, os.ErrNotExist):
 			return exportCheckedMsg{path: path}
 		}
@@ -195,21 +209,27 @@ func writeExportCmd(job exportJob, path string, overwrite bool) tea.Cmd {
 	}
 }
 
-// View is the prompt's status line.
-func (e *exportModel) View() string {
-	st, g := e.c.styles, e.c.g
+// View is the prompt's status line. Why a name was refused goes on the
+// lines above the name, wrapped: after it, the input's width left it no
+// room at all (an empty name said nothing). A path too long for the line
+// is cut in its middle, so that its end, the file's name, stays.
+func (e *exportModel) View() []string {
+	st, g, w := e.c.styles, e.c.g, e.c.width
 	switch e.stage {
 	case exportNaming:
 		if e.err != "" {
-			return e.input.View() + "  " + st.Error.Render(e.c.safe(e.err))
+			return append(wrapStyled(st.Error, e.c.safe(e.err), w, g.Invalid+" ", "  ", g.Ellipsis), e.input.View())
 		}
-		return e.input.View()
+		return []string{e.input.View()}
 	case exportConfirm:
-		return st.Status.Warning.Render(g.Warning+" "+e.c.safe(e.path)+" exists: overwrite it?") + " " + st.HelpKey.Render("y") + st.Dim.Render("/") + st.HelpKey.Render("n")
+		ask := " exists: overwrite it?"
+		path := shortenMiddle(e.c.safe(e.path), w-width(g.Warning+" "+ask+" y/n"), g.Ellipsis)
+		return []string{st.Status.Warning.Render(g.Warning+" "+path+ask) + " " + st.HelpKey.Render("y") + st.Dim.Render("/") + st.HelpKey.Render("n")}
 	case exportBusy:
-		return st.Dim.Render("writing " + e.c.safe(e.path) + g.Ellipsis)
+		path := shortenMiddle(e.c.safe(e.path), w-width("writing "+g.Ellipsis), g.Ellipsis)
+		return []string{st.Dim.Render("writing " + path + g.Ellipsis)}
 	}
-	return ""
+	return nil
 }
 
 // doneNote says how an export went, in one line.

@@ -114,7 +114,8 @@ func TestExportCurrentFlow(t *testing.T) {
 	if want := "wrote 2 packets of flow 3 to " + out; m.note != want || m.noteErr {
 		t.Errorf("note %q, want %q", m.note, want)
 	}
-	mustContain(t, m, "wrote 2 packets of flow 3 to /")
+	// Longer than the line: the path goes whole on the next one.
+	mustContain(t, m, "wrote 2 packets of flow 3 to\n  "+out+"\n")
 	samePackets(t, "flow 3", readAll(t, out), flowPackets(t, src, f))
 	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("%s: %v, %v; want mode 0600", out, fi.Mode(), err)
@@ -264,4 +265,67 @@ func TestGoldenExport(t *testing.T) {
 			})
 		})
 	}
+}
+
+// bottom joins the screen's lines above the help line that a message may
+// take, a wrapped line's break and indent read as a space: what the user
+// reads.
+func bottom(m Model) string {
+	lines := strings.Split(plain(m), "\n")
+	return strings.ReplaceAll(strings.Join(lines[len(lines)-1-noteLines-1:len(lines)-1], "\n"), "\n  ", " ")
+}
+
+// TestExportPromptSays: the prompt says why it refuses a name, in full,
+// at 80 columns. A directory asked "overwrite it?", and only y said it
+// would not be replaced; why a name was refused went after the input,
+// which takes the whole line, so an empty name said nothing at all; and
+// messages longer than the line lost their end (the advice, the file's
+// name).
+func TestExportPromptSays(t *testing.T) {
+	m := newLoaded(t, testConfig(seed(t, "seed-client.pcap")), 80, 24)
+	dir := t.TempDir()
+	link := filepath.Join(dir, "link.pcapng")
+	if err := os.Symlink(filepath.Join(dir, "elsewhere"), link); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, says string }{
+		{dir, "✗ " + dir + " is a directory: name a file in it"},
+		{link, "✗ " + link + " exists and is not a regular file: it is never replaced"},
+		{"", "✗ give a file name (.pcapng or .pcap)"},
+		{"   ", "✗ give a file name (.pcapng or .pcap)"},
+		{"x.pcap.gz", "✗ x.pcap.gz: cannot write a compressed (.gz) capture: name it .pcapng or .pcap, and compress it afterwards"},
+	} {
+		p := press(t, typeName(t, press(t, m, "w"), tc.name), "enter")
+		if p.export.stage != exportNaming {
+			t.Errorf("%q: stage %d, want the name prompt still open", tc.name, p.export.stage)
+		}
+		// The name is still there to correct, on the last line.
+		if l := screenLine(p, -2); !strings.HasPrefix(l, "write flow 1 to "+tc.name) {
+			t.Errorf("%q: status line %q", tc.name, l)
+		}
+		if b := bottom(p); !strings.Contains(b, tc.says) {
+			t.Errorf("%q: the screen's bottom lines do not say %q:\n%s", tc.name, tc.says, b)
+		}
+		checkFrame(t, p, 80, 24)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "elsewhere")); err == nil {
+		t.Error("the link was followed")
+	}
+
+	// A path longer than the line: written, and said whole.
+	long := filepath.Join(dir, strings.Repeat("a", 90)+".pcapng")
+	p := press(t, typeName(t, press(t, m, "w"), long), "enter")
+	// Cut where the line ends: read without the spaces.
+	if b := strings.ReplaceAll(bottom(p), " ", ""); !strings.Contains(b, "wrote12packetsofflow1to"+long) {
+		t.Errorf("the note does not say the whole path:\n%s", b)
+	}
+	checkFrame(t, p, 80, 24)
+	// Exists: the question keeps the file's name and y/n, the path cut in
+	// its middle.
+	p = press(t, typeName(t, press(t, p, "w"), long), "enter")
+	l := screenLine(p, -2)
+	if p.export.stage != exportConfirm || !strings.HasPrefix(l, "! "+dir[:5]) || !strings.HasSuffix(l, "aaaa.pcapng exists: overwrite it? y/n") {
+		t.Errorf("stage %d, question %q", p.export.stage, l)
+	}
+	checkFrame(t, p, 80, 24)
 }

@@ -73,7 +73,8 @@ func inState(s viewState) func(t *testing.T, m Model, cmd tea.Cmd) {
 	}
 }
 
-// listCases run on a list of 60 flows at 80x24 (19 rows on screen).
+// listCases run on a list of 60 flows at 80x24 (18 rows on screen, and
+// the line that says how many are above and below).
 var listCases = []bindingCase{
 	{"Down", "j", nil, cursorAt(1)},
 	{"Down", "down", nil, cursorAt(1)},
@@ -85,10 +86,10 @@ var listCases = []bindingCase{
 	{"Top", "home", []string{"G"}, cursorAt(0)},
 	{"HalfPageDown", "ctrl+d", nil, cursorAt(9)},
 	{"HalfPageUp", "ctrl+u", []string{"G"}, cursorAt(50)},
-	{"PageDown", "pgdown", nil, cursorAt(19)},
-	{"PageDown", "ctrl+f", nil, cursorAt(19)},
-	{"PageUp", "pgup", []string{"G"}, cursorAt(40)},
-	{"PageUp", "ctrl+b", []string{"G"}, cursorAt(40)},
+	{"PageDown", "pgdown", nil, cursorAt(18)},
+	{"PageDown", "ctrl+f", nil, cursorAt(18)},
+	{"PageUp", "pgup", []string{"G"}, cursorAt(41)},
+	{"PageUp", "ctrl+b", []string{"G"}, cursorAt(41)},
 	{"Open", "enter", nil, func(t *testing.T, m Model, cmd tea.Cmd) {
 		inState(stateDetail)(t, m, cmd)
 		if cmd == nil {

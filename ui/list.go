@@ -52,7 +52,8 @@ type listModel struct {
 	input     textinput.Model
 	typing    bool   // the filter input has the keys
 	filter    string // the filter applied
-	query     query
+	query     query  // the filter in force: filter's, or the words typed so far when they parse
+	queryText string // the text query was parsed from
 	filterErr string
 
 	marks map[flowRef]bool
@@ -187,11 +188,21 @@ func (l *listModel) current() *Row {
 	return &l.view.rows[l.view.idx[l.cursor]]
 }
 
+// rowsShown is how many rows are on screen: the list's height, less the
+// line that says how many are out of view when they do not all fit.
+func (l *listModel) rowsShown() int {
+	h := max(1, l.height)
+	if len(l.view.idx) > h && h > 1 {
+		return h - 1
+	}
+	return h
+}
+
 // clamp keeps the cursor on a row and the row on screen.
 func (l *listModel) clamp() {
 	n := len(l.view.idx)
 	l.cursor = max(0, min(l.cursor, n-1))
-	h := max(1, l.height)
+	h := l.rowsShown()
 	if l.cursor < l.offset {
 		l.offset = l.cursor
 	}
@@ -231,7 +242,7 @@ func (l listModel) Update(msg tea.Msg) (listModel, tea.Cmd) {
 
 func (l listModel) updateKeys(msg tea.KeyPressMsg) (listModel, tea.Cmd) {
 	k := l.c.keys
-	h := max(1, l.height)
+	h := l.rowsShown()
 	switch {
 	case key.Matches(msg, k.Up):
 		l.move(-1)
@@ -300,6 +311,11 @@ func (l listModel) updateKeys(msg tea.KeyPressMsg) (listModel, tea.Cmd) {
 
 // updateInput gives every key to the filter input, except enter (apply)
 // and esc (cancel). A small list filters as the user types.
+//
+// Words that do not parse are never in force: the filter applied before
+// stays, so the list never says "no flow matches" a filter that was not
+// applied. Enter on them keeps the prompt open and says what is wrong,
+// whatever the mistake (an unknown key, a bad value, a word alone).
 func (l listModel) updateInput(msg tea.KeyPressMsg) (listModel, tea.Cmd) {
 	k := l.c.keys
 	switch {
@@ -307,36 +323,51 @@ func (l listModel) updateInput(msg tea.KeyPressMsg) (listModel, tea.Cmd) {
 		q, err := parseQuery(l.input.Value(), l.ncaps)
 		if err != nil {
 			l.filterErr = err.Error()
-			return l, nil
+			return l.keepApplied()
 		}
 		l.typing = false
 		l.input.Blur()
-		l.filter, l.query, l.filterErr = strings.TrimSpace(l.input.Value()), q, ""
+		l.filter, l.filterErr = strings.TrimSpace(l.input.Value()), ""
+		l.query, l.queryText = q, l.filter
 		return l.refresh()
 	case key.Matches(msg, k.Cancel):
 		l.typing = false
 		l.input.Blur()
 		l.input.SetValue(l.filter)
-		q, _ := parseQuery(l.filter, l.ncaps)
-		l.query, l.filterErr = q, ""
-		return l.refresh()
+		l.filterErr = ""
+		return l.keepApplied()
 	}
 	var cmd tea.Cmd
 	before := l.input.Value()
 	l.input, cmd = l.input.Update(msg)
 	if v := l.input.Value(); v != before {
-		// A small list follows the words as they are typed; a word not
-		// finished yet (status:partia) keeps the last filter that parsed,
-		// and is explained only on enter.
+		// A small list follows the words as they are typed; words that
+		// do not parse (status:partia, a word not finished) leave the
+		// applied filter in force, and are explained only on enter.
 		l.filterErr = ""
-		if q, err := parseQuery(v, l.ncaps); err == nil && len(l.rows) <= syncViewLimit {
-			l.query = q
+		if len(l.rows) <= syncViewLimit {
 			var c2 tea.Cmd
-			l, c2 = l.refresh()
+			if q, err := parseQuery(v, l.ncaps); err == nil {
+				l.query, l.queryText = q, strings.TrimSpace(v)
+				l, c2 = l.refresh()
+			} else {
+				l, c2 = l.keepApplied()
+			}
 			cmd = tea.Batch(cmd, c2)
 		}
 	}
 	return l, cmd
+}
+
+// keepApplied puts the applied filter back in force, when the words typed
+// were.
+func (l listModel) keepApplied() (listModel, tea.Cmd) {
+	if l.queryText == l.filter {
+		return l, nil
+	}
+	q, _ := parseQuery(l.filter, l.ncaps)
+	l.query, l.queryText = q, l.filter
+	return l.refresh()
 }
 
 // setFilter applies a filter text.
@@ -346,7 +377,8 @@ func (l listModel) setFilter(s string) (listModel, tea.Cmd) {
 		l.filterErr = err.Error()
 		return l, nil
 	}
-	l.filter, l.query, l.filterErr = strings.TrimSpace(s), q, ""
+	l.filter, l.filterErr = strings.TrimSpace(s), ""
+	l.query, l.queryText = q, l.filter
 	return l.refresh()
 }
 
@@ -504,8 +536,14 @@ func (l *listModel) rowLine(r *Row, c columns, selected bool) string {
 	}
 	cells = append(cells, truncate(finding, c.finding, g.Ellipsis))
 	if selected {
-		line := mark + glyph + " " + strings.Join(cells, " ")
-		return st.Selected.Render(padRight(line, l.c.width, ""))
+		lead := mark + glyph + " "
+		if l.c.noAttrs {
+			// No background or reverse reaches the terminal: the
+			// cursor takes the mark's column, the mark the column after
+			// the status.
+			lead = g.Cursor + glyph + mark
+		}
+		return st.Selected.Render(padRight(lead+strings.Join(cells, " "), l.c.width, ""))
 	}
 	ss := statusStyle(st, r.Status)
 	if mark != " " {
@@ -518,16 +556,26 @@ func (l *listModel) rowLine(r *Row, c columns, selected bool) string {
 	return mark + ss.Render(glyph) + " " + strings.Join(cells, " ")
 }
 
-// rowsView draws the visible rows.
+// rowsView draws the visible rows, and under them, when some are out of
+// view, how many are above and below.
 func (l *listModel) rowsView() []string {
 	c := l.layoutColumns()
 	lines := []string{l.headerLine(c)}
-	end := min(l.offset+l.height, len(l.view.idx))
+	n := len(l.view.idx)
+	end := min(l.offset+l.rowsShown(), n)
 	for pos := l.offset; pos < end; pos++ {
 		r := &l.view.rows[l.view.idx[pos]]
 		lines = append(lines, l.rowLine(r, c, pos == l.cursor))
 	}
-	if len(l.view.idx) == 0 {
+	if l.offset > 0 || end < n {
+		what := "flow"
+		if l.points != nil {
+			what = "connection"
+		}
+		note := scrollNote(l.c.g, l.offset, n-end, what, l.c.width-2)
+		lines = append(lines, l.c.styles.Dim.Render("  "+note))
+	}
+	if n == 0 {
 		msg := "no flows yet"
 		if l.none != "" {
 			msg = l.none
@@ -536,11 +584,9 @@ func (l *listModel) rowsView() []string {
 		case l.busy:
 			msg = "sorting" + l.c.g.Ellipsis
 		case len(l.rows) > 0:
-			f := l.filter
-			if l.typing {
-				f = l.input.Value()
-			}
-			msg = fmt.Sprintf("no flow matches the filter %s (esc clears it)", l.c.safe(strings.TrimSpace(f)))
+			// The filter in force, which is never words that did not
+			// parse.
+			msg = fmt.Sprintf("no flow matches the filter %s (esc clears it)", l.c.safe(l.queryText))
 		}
 		lines = append(lines, l.c.styles.Dim.Render("  "+msg))
 	}
@@ -550,25 +596,30 @@ func (l *listModel) rowsView() []string {
 	return lines
 }
 
-// statusLine is the line under the rows: the filter input while typing,
-// else the filter in force or why it was refused.
-func (l *listModel) statusLine() string {
-	st := l.c.styles
+// statusLines are the lines under the rows: the filter input while
+// typing, else the filter in force or why it was refused. An error too
+// long to follow the input goes on the lines above it.
+func (l *listModel) statusLines() []string {
+	st, g, w := l.c.styles, l.c.g, l.c.width
 	switch {
 	case l.typing && l.filterErr != "":
-		return l.input.View() + "  " + st.Error.Render(l.c.safe(l.filterErr))
+		in, msg := l.input.View(), l.c.safe(l.filterErr)
+		if width(in)+2+width(msg) <= w {
+			return []string{in + "  " + st.Error.Render(msg)}
+		}
+		return append(wrapStyled(st.Error, msg, w, "", "  ", g.Ellipsis), in)
 	case l.typing && l.input.Value() == "":
 		// A hint, dim and in parentheses after the cursor, that cannot
 		// be taken for what was typed.
-		return l.input.View() + " " + st.Dim.Render("(filter words: "+filterHelp(l.c.g)+")")
+		return []string{l.input.View() + " " + st.Dim.Render("(filter words: "+filterHelp(l.c.g)+")")}
 	case l.typing:
-		return l.input.View()
+		return []string{l.input.View()}
 	case l.filterErr != "":
-		return st.Error.Render(l.c.safe(l.filterErr))
+		return wrapStyled(st.Error, l.c.safe(l.filterErr), w, "", "  ", g.Ellipsis)
 	case l.filter != "":
-		return st.FilterPrompt.Render("filter: ") + l.c.safe(l.filter) + st.Dim.Render("  (/ edits, esc clears)")
+		return []string{st.FilterPrompt.Render("filter: ") + l.c.safe(l.filter) + st.Dim.Render("  (/ edits, esc clears)")}
 	}
-	return ""
+	return nil
 }
 
 // shown returns how many flows pass the filter, and how many there are.

@@ -131,8 +131,10 @@ type CapProgress struct {
 	NotDecoded  uint64 // frames the decoder could not look inside
 	Done        bool
 	Err         string // damage or a read error, already made Safe
-	Result      *analysis.Result
-	RereadErr   string // why packets cannot be read again, if so
+	// Damage is Err when it is damage: where it starts.
+	Damage    *capture.DamageError
+	Result    *analysis.Result
+	RereadErr string // why packets cannot be read again, if so
 }
 
 // runCmd reads every capture and returns loadDoneMsg when done. It runs in
@@ -244,6 +246,7 @@ func (l *loader) snapshot(now time.Time) SnapshotMsg {
 			p.Result = c.res
 			if c.err != nil {
 				p.Err = c.err.Error()
+				errors.As(c.err, &p.Damage)
 			}
 		} else {
 			s.Done = false

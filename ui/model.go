@@ -14,6 +14,7 @@ import (
 	"charm.land/bubbles/v2/progress"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
 
 	"github.com/synscope/synscope/analysis"
 	"github.com/synscope/synscope/themes"
@@ -130,6 +131,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.c.width, m.c.height = msg.Width, msg.Height
 		m.relayout()
+	case tea.ColorProfileMsg:
+		m.c.noAttrs = msg.Profile <= colorprofile.NoTTY
 	case tea.BackgroundColorMsg:
 		if m.cfg.Theme == "" && !m.cfg.NoColor {
 			t := themes.Dark
@@ -558,22 +561,32 @@ func (m Model) render() string {
 		} else {
 			lines = m.pathView.View()
 		}
-		if s := m.statusLine(); s != "" {
-			for len(lines) < h-1 {
-				lines = append(lines, "")
-			}
-			lines[h-2] = s
-		}
+		lines = placeStatus(lines, m.statusLines(), h)
 	default:
 		lines = append(lines, m.titleLine(), m.progressLine())
 		lines = append(lines, m.list.rowsView()...)
-		lines = append(lines, m.statusLine())
+		lines = placeStatus(lines, m.statusLines(), h)
 	}
 	for len(lines) < h-1 {
 		lines = append(lines, "")
 	}
 	lines = append(lines[:h-1], m.helpLine())
 	return screen(lines, w, h, g.Ellipsis)
+}
+
+// placeStatus puts the status lines at the bottom of the screen's lines,
+// over the help line. A message longer than the line (an export's error,
+// a long path) takes the lines above it for as long as it is shown.
+func placeStatus(lines, status []string, h int) []string {
+	for len(lines) < h-1 {
+		lines = append(lines, "")
+	}
+	lines = lines[:h-1]
+	if len(status) > h-3 {
+		status = status[len(status)-(h-3):]
+	}
+	copy(lines[h-1-len(status):], status)
+	return lines
 }
 
 // titleLine names the captures and counts the flows per status.
@@ -602,8 +615,19 @@ func (m *Model) titleLine() string {
 		// The capture points, in path order.
 		sep = " " + m.c.g.Arrow + " "
 	}
-	left := st.Title.Render("synscope") + "  " + strings.Join(names, sep)
+	left := st.Title.Render("synscope") + "  "
 	room := m.c.width - width(counts) - 1
+	if e := m.cfg.Filter.String(); e != "" {
+		// The command line's filter: the list holds only what it
+		// matched (and, with one capture, numbers the flows among the
+		// packets it kept). The names give way to it, down to a few
+		// columns.
+		expr := st.Dim.Render("filter ") + m.c.safe(e)
+		nw := max(12, room-width(left)-2-width(expr))
+		left += truncate(strings.Join(names, sep), nw, g.Ellipsis) + "  " + expr
+	} else {
+		left += strings.Join(names, sep)
+	}
 	left = truncate(left, room, g.Ellipsis)
 	return left + strings.Repeat(" ", max(1, m.c.width-width(left)-width(counts))) + counts
 }
@@ -637,7 +661,7 @@ func (m *Model) progressLine() string {
 		return st.Dim.Render("joining the capture points" + g.Ellipsis)
 	}
 	if !m.loading {
-		shown, all := m.list.shown()
+		_, all := m.list.shown()
 		parts := []string{fmt.Sprintf("%s frame%s", commas(frames), plural(int(frames))),
 			fmt.Sprintf("%s flow%s", commas(uint64(all)), plural(all))}
 		if evicted > 0 {
@@ -646,14 +670,7 @@ func (m *Model) progressLine() string {
 		if undecoded > 0 {
 			parts = append(parts, m.notDecodedNote(undecoded))
 		}
-		if shown != all {
-			parts = append(parts, fmt.Sprintf("%s shown", commas(uint64(shown))))
-		}
-		if n := m.list.markedCount(); n > 0 {
-			parts = append(parts, st.Mark.Render(fmt.Sprintf("%s %d marked", g.Mark, n)))
-		}
-		parts = append(parts, m.list.sortLabel())
-		return strings.Join(parts, g.Sep)
+		return m.fitProgress(parts)
 	}
 	elapsed := m.taken.Sub(m.loader.start)
 	var rate float64
@@ -710,23 +727,132 @@ func (m *Model) notDecodedNote(n uint64) string {
 	return m.c.styles.Status.Warning.Render(fmt.Sprintf("%s %s not decoded", m.c.g.Warning, commas(n)))
 }
 
-// fitProgress ends the progress line's parts with what the list shows
-// (how many pass the filter, the marks, the sort) and leaves out, from the
-// end, the parts that do not fit.
-func (m *Model) fitProgress(parts []string) string {
+// fitProgress ends the progress line's parts with a damaged capture's
+// notice, then spare (facts the line can do without: the points' clocks),
+// then what the list shows (how many pass the filter, the marks, the
+// sort). A line too narrow for them all leaves out spare first, then the
+// sort, then the first part (the frames or packets counted), then cuts the
+// longest part left; never a warning, nor what is shown and marked (w
+// writes marked flows even when the filter hides them). At 80 columns the
+// clocks of two points had pushed out "5 shown · ● 2 marked".
+func (m *Model) fitProgress(parts []string, spare ...string) string {
 	st, g := m.c.styles, m.c.g
-	shown, all := m.list.shown()
-	if shown != all {
-		parts = append(parts, fmt.Sprintf("%s shown", commas(uint64(shown))))
+	type part struct {
+		text string
+		drop int // the highest is left out first; 0 never
+	}
+	var all []part
+	for i, p := range parts {
+		drop := 0
+		if i == 0 {
+			drop = 1
+		}
+		all = append(all, part{p, drop})
+	}
+	if d := m.damagePart(); d != "" {
+		all = append(all, part{d, 0})
+	}
+	for _, p := range spare {
+		all = append(all, part{p, 3})
+	}
+	shown, total := m.list.shown()
+	if shown != total {
+		all = append(all, part{fmt.Sprintf("%s shown", commas(uint64(shown))), 0})
 	}
 	if n := m.list.markedCount(); n > 0 {
-		parts = append(parts, st.Mark.Render(fmt.Sprintf("%s %d marked", g.Mark, n)))
+		all = append(all, part{st.Mark.Render(fmt.Sprintf("%s %d marked", g.Mark, n)), 0})
 	}
-	parts = append(parts, m.list.sortLabel())
-	for len(parts) > 1 && width(strings.Join(parts, g.Sep)) > m.c.width {
-		parts = parts[:len(parts)-1]
+	all = append(all, part{m.list.sortLabel(), 2})
+	line := func() string {
+		s := make([]string, len(all))
+		for i, p := range all {
+			s[i] = p.text
+		}
+		return strings.Join(s, g.Sep)
 	}
-	return truncate(strings.Join(parts, g.Sep), m.c.width, g.Ellipsis)
+	for width(line()) > m.c.width {
+		drop := -1
+		for i, p := range all {
+			if p.drop > 0 && (drop < 0 || p.drop >= all[drop].drop) {
+				drop = i
+			}
+		}
+		if drop < 0 {
+			// Only what must stay is left: the longest part gives way.
+			long := 0
+			for i, p := range all {
+				if width(p.text) > width(all[long].text) {
+					long = i
+				}
+			}
+			if cut := width(all[long].text) - (width(line()) - m.c.width); cut >= 10 {
+				all[long].text = truncate(all[long].text, cut, g.Ellipsis)
+			}
+			break
+		}
+		all = slices.Delete(all, drop, drop+1)
+	}
+	return truncate(line(), m.c.width, g.Ellipsis)
+}
+
+// damagePart is the progress line's word on captures read only up to
+// damage, which stays whatever the status line shows (a filter, a note):
+// where the damage starts, "✗ damaged after frame 135".
+func (m *Model) damagePart() string {
+	var bad []CapProgress
+	for _, c := range m.caps {
+		if c.Err != "" {
+			bad = append(bad, c)
+		}
+	}
+	if len(bad) == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("%s %d captures damaged", m.c.g.Invalid, len(bad))
+	if len(bad) == 1 {
+		c := bad[0]
+		frame := c.Frames
+		if c.Damage != nil {
+			frame = c.Damage.Frame
+		}
+		name := ""
+		if len(m.caps) > 1 {
+			name = m.c.safe(filepath.Base(c.Name)) + " "
+		}
+		s = fmt.Sprintf("%s %sdamaged after frame %s", m.c.g.Invalid, name, commas(frame))
+	}
+	return m.c.styles.Error.Render(s)
+}
+
+// damageNote is the status line's notice of a capture read only up to
+// damage: the capture, where the damage starts and that the flows hold
+// everything before it come first, in w columns (the capture's name cut
+// in its middle when needed); the reason follows as far as it fits.
+func (m *Model) damageNote(c CapProgress, w int) string {
+	g := m.c.g
+	d := c.Damage
+	if d == nil {
+		return g.Invalid + " " + m.c.safe(c.Err) + ": the flows hold everything before it"
+	}
+	where := fmt.Sprintf(": damaged at byte %d after frame %d", d.Offset, d.Frame)
+	name := m.c.safe(c.Name)
+	var s string
+	for _, held := range []string{"; everything before it is shown", "; shown up to there"} {
+		s = g.Invalid + " " + name + where + held
+		if width(s) <= w {
+			break
+		}
+	}
+	if width(s) > w {
+		room := w - (width(s) - width(name))
+		s = g.Invalid + " " + shortenMiddle(name, max(8, room), g.Ellipsis) + where + "; shown up to there"
+	}
+	if w-width(s) < 8 {
+		// Too little room for the reason to say anything: without it,
+		// no ellipsis cuts the end of the sentence.
+		return s
+	}
+	return s + " (" + m.c.safe(d.Reason) + ")"
 }
 
 // currentName is the name of the capture being read.
@@ -742,31 +868,32 @@ func (m *Model) currentName() string {
 	return ""
 }
 
-// statusLine is the line under the list: the filter, a note, or what went
-// wrong reading a capture.
-func (m *Model) statusLine() string {
-	st := m.c.styles
+// statusLines are the lines under the list (or the drill-down): the
+// export prompt, a note, the filter, or what went wrong reading a capture.
+// Most are one line; a note or an error longer than the line is wrapped.
+func (m *Model) statusLines() []string {
+	st, g, w := m.c.styles, m.c.g, m.c.width
 	if m.export.active() {
 		return m.export.View()
 	}
 	if m.note != "" {
 		if m.noteErr {
-			return st.Error.Render(m.c.g.Invalid + " " + m.c.safe(m.note))
+			return wrapStyled(st.Error, m.c.safe(m.note), w, g.Invalid+" ", "  ", g.Ellipsis)
 		}
-		return st.Dim.Render(m.c.safe(m.note))
+		return wrapStyled(st.Dim, m.c.safe(m.note), w, "", "  ", g.Ellipsis)
 	}
 	if m.state != stateList {
-		return ""
+		return nil
 	}
-	if s := m.list.statusLine(); s != "" {
+	if s := m.list.statusLines(); len(s) > 0 {
 		return s
 	}
 	if s := m.liveNote(); s != "" {
-		return s
+		return []string{s}
 	}
 	for _, c := range m.caps {
 		if c.Err != "" {
-			return st.Error.Render(m.c.g.Invalid + " " + m.c.safe(c.Err) + ": the flows hold everything before it")
+			return []string{st.Error.Render(truncate(m.damageNote(c, w), w, g.Ellipsis))}
 		}
 	}
 	for _, c := range m.caps {
@@ -777,9 +904,27 @@ func (m *Model) statusLine() string {
 		if len(m.caps) > 1 {
 			note = m.c.safe(c.Name) + ": " + note
 		}
-		return st.Status.Warning.Render(m.c.g.Warning + " " + note + ": their TCP is in no flow")
+		return []string{st.Status.Warning.Render(m.c.g.Warning + " " + note + ": their TCP is in no flow")}
 	}
-	return ""
+	return nil
+}
+
+// noteLines is how many lines a message may take at the bottom of the
+// screen: past them it is cut, with an ellipsis.
+const noteLines = 3
+
+// wrapStyled wraps plain text s into at most noteLines lines of w
+// columns, the first starting with first, and styles each.
+func wrapStyled(sty lipgloss.Style, s string, w int, first, rest, tail string) []string {
+	lines := plainWrap(s, w, first, rest)
+	if len(lines) > noteLines {
+		lines = lines[:noteLines]
+		lines[noteLines-1] = truncate(lines[noteLines-1]+" "+tail, w, tail)
+	}
+	for i, l := range lines {
+		lines[i] = sty.Render(truncate(l, w, tail))
+	}
+	return lines
 }
 
 // colorOr returns c, or no colour when the theme has none for the role.

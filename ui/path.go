@@ -197,6 +197,7 @@ func (m *Model) pathProgress() string {
 	if undecoded > 0 {
 		parts = append(parts, m.notDecodedNote(undecoded))
 	}
+	n := len(parts) // what follows, the clocks, goes first when the line is too narrow
 	var offs []string
 	for i := 1; i < len(pa.Points); i++ {
 		if !math.IsNaN(pa.Offset[i]) {
@@ -206,5 +207,5 @@ func (m *Model) pathProgress() string {
 	if len(offs) > 0 {
 		parts = append(parts, "clocks "+strings.Join(offs, ", "))
 	}
-	return m.fitProgress(parts)
+	return m.fitProgress(parts[:n], parts[n:]...)
 }

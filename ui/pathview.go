@@ -109,7 +109,7 @@ func (p pathModel) Update(msg tea.Msg) (pathModel, tea.Cmd) {
 	}
 	k := p.c.keys
 	n := len(p.conn.Flows)
-	h := max(1, p.ladderHeight())
+	h := p.rowsShown()
 	const far = 1 << 30
 	switch {
 	case key.Matches(km, k.NextPoint):
@@ -137,10 +137,21 @@ func (p pathModel) Update(msg tea.Msg) (pathModel, tea.Cmd) {
 	return p, nil
 }
 
+// rowsShown is how many of the ladder's rows are on screen: its height,
+// less the line that says how many are out of view when they do not all
+// fit.
+func (p *pathModel) rowsShown() int {
+	h := max(1, p.ladderHeight())
+	if len(p.rows) > h && h > 1 {
+		return h - 1
+	}
+	return h
+}
+
 // fix keeps the cursor on a row and the row on screen.
 func (p *pathModel) fix() {
 	p.cursor = max(0, min(p.cursor, len(p.rows)-1))
-	h := max(1, p.ladderHeight())
+	h := p.rowsShown()
 	if p.cursor < p.offset {
 		p.offset = p.cursor
 	}
@@ -545,7 +556,7 @@ func (p *pathModel) rowLine(i int, lay pathLayout) string {
 				line += " " + severityStyle(st, sev).Render(SeverityGlyph(g, sev)) + " " + st.Dim.Render(truncate(p.words.short(fi), room, g.Ellipsis))
 			}
 			if i == p.cursor {
-				return st.Selected.Render(padRight(ansi.Strip(line), p.c.width, g.Ellipsis))
+				return st.Selected.Render(padRight(p.c.cursorLead(ansi.Strip(line)), p.c.width, g.Ellipsis))
 			}
 			return truncate(line, p.c.width, g.Ellipsis)
 		}
@@ -554,13 +565,18 @@ func (p *pathModel) rowLine(i int, lay pathLayout) string {
 }
 
 // View draws the connection's drill-down, without the status and help
-// lines.
+// lines; under the ladder, when some of its rows are out of view, how many
+// are above and below.
 func (p *pathModel) View() []string {
 	lines := p.head()
 	lay := p.layout()
-	h := max(1, p.ladderHeight())
-	for i := p.offset; i < min(len(p.rows), p.offset+h); i++ {
+	end := min(len(p.rows), p.offset+p.rowsShown())
+	for i := p.offset; i < end; i++ {
 		lines = append(lines, p.rowLine(i, lay))
+	}
+	if p.offset > 0 || end < len(p.rows) {
+		note := scrollNote(p.c.g, p.offset, len(p.rows)-end, "segment", p.c.width-2)
+		lines = append(lines, p.c.styles.Dim.Render("  "+note))
 	}
 	return lines
 }

@@ -16,10 +16,11 @@ import (
 // packetPane draws the selected packet: its decoded headers, or its hex
 // dump, scrolled to pktOff.
 func (d *detailModel) packetPane(w, h int) []string {
-	lines := []string{d.tabs(panePacket, w)}
 	all := d.packetLines(w)
 	off := max(0, min(d.pktOff, len(all)-h))
-	for i := off; i < min(len(all), off+h); i++ {
+	end := min(len(all), off+h)
+	lines := []string{d.tabs(panePacket, w, off, len(all)-end, "line")}
+	for i := off; i < end; i++ {
 		lines = append(lines, all[i])
 	}
 	return lines
