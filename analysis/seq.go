@@ -358,3 +358,29 @@ func (f *Flow) seqFindings(p *Packet, side Side, ta uint16, gap int64, dupNum ui
 		f.addFinding(Finding{Code: CodeReusedPorts, Frame: p.Frame, A: int64(f.ID), B: 1})
 	}
 }
+
+// WindowShift returns the window scale of side's packets: the shift its
+// windows are multiplied by after the handshake (0 when the handshake
+// showed that no side scales), and false when the capture does not tell
+// (no handshake, or its options cut). A SYN's window is never scaled.
+func (f *Flow) WindowShift(side Side) (uint8, bool) {
+	switch ws := f.dir[side].winScale; {
+	case ws == wsUnknown:
+		return 0, false
+	case ws > 0:
+		return uint8(min(ws, 14)), true
+	}
+	return 0, true
+}
+
+// WindowBytes returns the window a segment of the flow announces, in
+// bytes: its field shifted by the sender's window scale, as tshark's
+// tcp.window_size; and false when the scale is unknown and the number is
+// the field.
+func (f *Flow) WindowBytes(r PacketRef) (uint64, bool) {
+	if r.Flags&FlagSYN != 0 {
+		return uint64(r.Window), true
+	}
+	shift, ok := f.WindowShift(r.Side())
+	return uint64(r.Window) << shift, ok
+}

@@ -63,6 +63,7 @@ type detailModel struct {
 	clientBase, serverBase uint32
 	haveBase               [2]bool
 	relWidth               int // widest relative seq or ack
+	winWidth               int // widest window (window)
 
 	// flines caches the findings laid out at one width: they never change.
 	flines *findingLayout
@@ -108,11 +109,23 @@ func newDetailModel(c *common, capIdx int, capName string, f *analysis.Flow, ps 
 			}
 		}
 	}
-	d.relWidth = 3
+	d.relWidth, d.winWidth = 3, 5
 	for _, r := range f.Refs {
 		d.relWidth = max(d.relWidth, len(d.rel(r.Seq, r.Side())), len(d.rel(r.Ack, 1-r.Side())))
+		d.winWidth = max(d.winWidth, len(d.window(r)))
 	}
 	return d
+}
+
+// window returns a segment's window as the ladder shows it: in bytes,
+// scaled by its sender's window scale, as tshark's Win= ("64" on lo was
+// 65536 bytes); the field with a "?" when the scale is unknown.
+func (d *detailModel) window(r analysis.PacketRef) string {
+	n, ok := d.flow.WindowBytes(r)
+	if !ok {
+		return strconv.FormatUint(n, 10) + "?"
+	}
+	return strconv.FormatUint(n, 10)
 }
 
 // init starts the drill-down on the flow's most telling packet: the frame
@@ -481,10 +494,10 @@ func (d *detailModel) rel(v uint32, side analysis.Side) string {
 }
 
 // ladderCols are the widths of the ladder's columns.
-type ladderCols struct{ frame, num int }
+type ladderCols struct{ frame, num, win int }
 
 func (d *detailModel) ladderCols() ladderCols {
-	lc := ladderCols{frame: len("frame"), num: d.relWidth}
+	lc := ladderCols{frame: len("frame"), num: d.relWidth, win: d.winWidth}
 	if n := len(d.flow.Refs); n > 0 {
 		lc.frame = max(lc.frame, len(strconv.FormatUint(d.flow.Refs[n-1].Frame, 10)))
 	}
@@ -503,7 +516,7 @@ func (d *detailModel) ladderLines(w, h int) []string {
 		mode = "absolute"
 	}
 	head := fmt.Sprintf("%s %s %s %s %s %s %s %s", padLeft("frame", lc.frame), padLeft("time", 9), padRight("flags", 5, ""),
-		padLeft("seq", lc.num), padLeft("ack", lc.num), padLeft("len", 5), padLeft("win", 5), "  ("+mode+")")
+		padLeft("seq", lc.num), padLeft("ack", lc.num), padLeft("len", 5), padLeft("win", lc.win), "  ("+mode+")")
 	title := d.paneTitle(paneLadder, "") + st.Header.Render(head)
 	off := max(0, min(d.offset, len(d.flow.Refs)-h))
 	end := min(len(d.flow.Refs), off+h)
@@ -529,10 +542,10 @@ func (d *detailModel) ladderLines(w, h int) []string {
 				ack = d.rel(r.Ack, 1-side)
 			}
 			ln = strconv.FormatUint(uint64(r.Len), 10)
-			win = strconv.Itoa(int(r.Window))
+			win = d.window(r)
 		}
 		cells := []string{padLeft(strconv.FormatUint(r.Frame, 10), lc.frame), padLeft(t, 9), padRight(flags, 5, ""),
-			padLeft(seq, lc.num), padLeft(ack, lc.num), padLeft(ln, 5), padLeft(win, 5)}
+			padLeft(seq, lc.num), padLeft(ack, lc.num), padLeft(ln, 5), padLeft(win, lc.win)}
 		note, hasNote := d.notes[r.Frame]
 		glyph, words := " ", ""
 		if hasNote && r.Bits&analysis.RefFragment == 0 {

@@ -134,7 +134,7 @@ func (d *detailModel) headerLines(info *pktInfo, w int) []string {
 		r := info.ref
 		add(st.Header.Render("TCP")+" reassembled from fragments (their bytes are not shown)",
 			"seq "+d.rel(r.Seq, r.Side()), "ack "+d.rel(r.Ack, 1-r.Side()), "flags "+flagWords(r.Flags, false),
-			fmt.Sprintf("window %d", r.Window), fmt.Sprintf("payload %d bytes", r.Len))
+			d.windowWords(r), fmt.Sprintf("payload %d bytes", r.Len))
 		return lines
 	}
 	if !p.HasTCP {
@@ -259,7 +259,7 @@ func (d *detailModel) tcpLines(info *pktInfo, w int) []string {
 	add(seq, ack)
 
 	flags := fmt.Sprintf("flags 0x%03x %s", uint16(p.Flags)|boolBit(p.NS)<<8, flagWords(p.Flags, p.NS))
-	parts := []string{flags, fmt.Sprintf("window %d", p.Window)}
+	parts := []string{flags, d.windowWords(info.ref)}
 	if o := p.TCPOffset; o >= 0 && o+18 <= len(info.data) {
 		if res := info.data[o+12] & 0x0e; res != 0 {
 			parts = append(parts, fmt.Sprintf("reserved bits 0x%x", res>>1))
@@ -412,4 +412,18 @@ func (d *detailModel) hexLines(info *pktInfo, w int) []string {
 		lines = append(lines, "      "+strings.Join(legend, "  "))
 	}
 	return lines
+}
+
+// windowWords says a segment's window: the field, and in bytes when its
+// sender scales ("window 93 × 1024 = 95232 bytes", tshark's calculated
+// window size).
+func (d *detailModel) windowWords(r analysis.PacketRef) string {
+	shift, ok := d.flow.WindowShift(r.Side())
+	switch {
+	case r.Flags&analysis.FlagSYN != 0 || ok && shift == 0:
+		return fmt.Sprintf("window %d", r.Window)
+	case !ok:
+		return fmt.Sprintf("window %d (scale unknown: no handshake captured)", r.Window)
+	}
+	return fmt.Sprintf("window %d × %d = %d bytes", r.Window, 1<<shift, uint64(r.Window)<<shift)
 }
