@@ -21,7 +21,6 @@ import (
 	"io"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/synscope/synscope/analysis/filter"
@@ -76,10 +75,20 @@ var pathCodeInfo = [numPathCodes]struct {
 	PathScaling:        {"path.wscale_mismatch", Error},
 }
 
-func (c PathCode) String() string { return pathCodeInfo[c].name }
+func (c PathCode) String() string {
+	if c >= numPathCodes {
+		return "unknown"
+	}
+	return pathCodeInfo[c].name
+}
 
 // Severity returns the code's severity.
-func (c PathCode) Severity() Severity { return pathCodeInfo[c].sev }
+func (c PathCode) Severity() Severity {
+	if c >= numPathCodes {
+		return Info
+	}
+	return pathCodeInfo[c].sev
+}
 
 // PathFinding is a finding about a flow as seen from another capture point.
 // It sits on the flow (Point, Frame) where the change is seen.
@@ -299,6 +308,7 @@ func Correlate(points []Point) *Path {
 			pa.add(c.Flows[i], pa.clockFinding(i, c))
 		}
 	}
+	pa.sentences()
 	return pa
 }
 
@@ -317,13 +327,13 @@ func (pa *Path) clockConn(i int) *Connection {
 func (pa *Path) clockFinding(i int, c *Connection) PathFinding {
 	f, d := c.Flows[i], pa.Offset[i]
 	return PathFinding{Code: PathClockOffset, Point: i, Frame: f.FirstFrame, RelatedPoint: 0,
-		RelatedFrame: c.Flows[0].FirstFrame, Seconds: round6(d), Message: ClockText(pa.Points[i], pa.Points[0], d)}
+		RelatedFrame: c.Flows[0].FirstFrame, Seconds: round6(d)}
 }
 
-// ClockText says a path.clock_offset finding: point at's clock against
+// clockText says a path.clock_offset finding: point at's clock against
 // point rel's, seconds apart.
-func ClockText(at, rel string, seconds float64) string {
-	return fmt.Sprintf("%s's clock is %s %s's (estimated from matched packets, path delay taken out)", at, ClockDifference(seconds), rel)
+func clockText(at, rel string, seconds float64) string {
+	return fmt.Sprintf("%s's clock is %s %s's (estimated from matched packets, path delay taken out)", at, clockDifference(seconds), rel)
 }
 
 // ClockOffset says a point's clock offset in seconds, for the caller to
@@ -680,8 +690,7 @@ func (pa *Path) compare(c *Connection) {
 	if seen == 1 && len(c.Flows) > 1 {
 		for i, f := range c.Flows {
 			if f != nil {
-				pa.add(f, PathFinding{Code: PathUnjoined, Point: i, Frame: f.FirstFrame, RelatedPoint: -1,
-					Message: fmt.Sprintf("seen at %s only: no flow at the other points has its ISNs or its segments", pa.Points[i])})
+				pa.add(f, PathFinding{Code: PathUnjoined, Point: i, Frame: f.FirstFrame, RelatedPoint: -1})
 			}
 		}
 	}
@@ -728,13 +737,12 @@ func (pa *Path) scalingAgreement(c *Connection) {
 		return
 	}
 	fi := PathFinding{Code: PathScaling, Point: sv, Frame: hs.SynFrame, RelatedPoint: cl, RelatedFrame: hc.SynAckFrame}
-	fi.Message = ScalingText(fi, pa.Points[cl], pa.Points[sv], hc, hs)
 	pa.add(c.Flows[sv], fi)
 }
 
-// ScalingText says a path.wscale_mismatch finding: the handshake as the
+// scalingText says a path.wscale_mismatch finding: the handshake as the
 // client's side saw it (hc, at point cl) and as the server's (hs, at sv).
-func ScalingText(fi PathFinding, cl, sv string, hc, hs *Handshake) string {
+func scalingText(fi PathFinding, cl, sv string, hc, hs *Handshake) string {
 	view := func(h *Handshake, who, at string) string {
 		switch {
 		case h.Client.HasWScale && h.Server.HasWScale:
@@ -759,7 +767,7 @@ func (pa *Path) missing(at, to int, f *Flow, travel Side) {
 			continue
 		}
 		if pa.covers(to, at, r.Time) {
-			pa.add(f, pa.dropped(at, to, f, r))
+			pa.add(f, pa.dropped(at, to, r))
 		}
 	}
 }
@@ -779,13 +787,8 @@ func (pa *Path) covers(to, at int, t int64) bool {
 	return tt >= first && tt <= last
 }
 
-func (pa *Path) dropped(at, to int, f *Flow, r PacketRef) PathFinding {
-	msg := fmt.Sprintf("%s (frame %d at %s) never reached %s: dropped between them", segName(r), r.Frame, pa.Points[at], pa.Points[to])
-	if fi, ok := f.First(CodeAckMismatch); ok && fi.Frame == r.Frame {
-		msg = fmt.Sprintf("%s (frame %d at %s) never reached %s: dropped on the way; ACK %d ≠ server ISN+1 %d, which a stateful firewall refuses",
-			segName(r), r.Frame, pa.Points[at], pa.Points[to], uint32(fi.B), uint32(fi.A))
-	}
-	return PathFinding{Code: PathDropped, Point: at, Frame: r.Frame, RelatedPoint: to, Message: msg}
+func (pa *Path) dropped(at, to int, r PacketRef) PathFinding {
+	return PathFinding{Code: PathDropped, Point: at, Frame: r.Frame, RelatedPoint: to}
 }
 
 // segName names a segment by its flags, as a person would.
@@ -817,8 +820,7 @@ func (pa *Path) compareFlows(i int, a, b *Flow) {
 		if a.Server() != b.Server() {
 			parts = append(parts, fmt.Sprintf("server %s at %s is %s at %s", a.Server(), pa.Points[i], b.Server(), pa.Points[j]))
 		}
-		pa.add(b, PathFinding{Code: PathNAT, Point: j, Frame: b.FirstFrame, RelatedPoint: i, RelatedFrame: a.FirstFrame,
-			Message: "address translation: " + strings.Join(parts, "; ")})
+		pa.add(b, PathFinding{Code: PathNAT, Point: j, Frame: b.FirstFrame, RelatedPoint: i, RelatedFrame: a.FirstFrame})
 	}
 	// ISNs rewritten by a constant offset.
 	ha, hb := &a.Handshake, &b.Handshake
@@ -830,8 +832,7 @@ func (pa *Path) compareFlows(i int, a, b *Flow) {
 		rew = append(rew, fmt.Sprintf("server ISN %d at %s is %d at %s (%+d)", ha.ServerISN, pa.Points[i], hb.ServerISN, pa.Points[j], int32(hb.ServerISN-ha.ServerISN)))
 	}
 	if len(rew) > 0 {
-		pa.add(b, PathFinding{Code: PathISNRewritten, Point: j, Frame: b.FirstFrame, RelatedPoint: i, RelatedFrame: a.FirstFrame,
-			Message: "sequence numbers rewritten by a constant offset: " + strings.Join(rew, "; ")})
+		pa.add(b, PathFinding{Code: PathISNRewritten, Point: j, Frame: b.FirstFrame, RelatedPoint: i, RelatedFrame: a.FirstFrame})
 	}
 	pa.compareOptions(i, a, b)
 
@@ -862,13 +863,11 @@ func (pa *Path) compareFlows(i int, a, b *Flow) {
 		}
 		if ru.Window != rd.Window && !windowSaid[side] {
 			windowSaid[side] = true
-			pa.add(fd, PathFinding{Code: PathWindowChanged, Point: down, Frame: rd.Frame, RelatedPoint: up, RelatedFrame: ru.Frame,
-				Message: fmt.Sprintf("window of the %s's %s changed from %d at %s to %d at %s", sideName(side), segName(ru), ru.Window, pa.Points[up], rd.Window, pa.Points[down])})
+			pa.add(fd, PathFinding{Code: PathWindowChanged, Point: down, Frame: rd.Frame, RelatedPoint: up, RelatedFrame: ru.Frame})
 		}
 		if ru.TOS != rd.TOS && !tosSaid[side] {
 			tosSaid[side] = true
-			pa.add(fd, PathFinding{Code: PathTOSChanged, Point: down, Frame: rd.Frame, RelatedPoint: up, RelatedFrame: ru.Frame,
-				Message: fmt.Sprintf("TOS/traffic class of the %s's packets changed from %#02x at %s to %#02x at %s", sideName(side), ru.TOS, pa.Points[up], rd.TOS, pa.Points[down])})
+			pa.add(fd, PathFinding{Code: PathTOSChanged, Point: down, Frame: rd.Frame, RelatedPoint: up, RelatedFrame: ru.Frame})
 		}
 	}
 	// The packets each point saw of each side.
@@ -895,7 +894,7 @@ func (pa *Path) compareFlows(i int, a, b *Flow) {
 				continue
 			}
 			if x == upOf(side) {
-				pa.add(f, pa.dropped(at, other, f, r))
+				pa.add(f, pa.dropped(at, other, r))
 				continue
 			}
 			// A copy of the same length at the other point (a pure ACK
@@ -903,9 +902,7 @@ func (pa *Path) compareFlows(i int, a, b *Flow) {
 			copies := index[1-x][keyOfRef(r, bases[x])]
 			if k := slices.IndexFunc(copies, func(k int) bool { return flows[1-x].Refs[k].Len == r.Len }); k >= 0 {
 				ro := flows[1-x].Refs[copies[k]]
-				pa.add(f, PathFinding{Code: PathDuplicated, Point: at, Frame: r.Frame, RelatedPoint: other, RelatedFrame: ro.Frame,
-					Message: fmt.Sprintf("%s (frame %d at %s) is one more copy of frame %d at %s, which %s saw fewer times: duplicated between them",
-						segName(r), r.Frame, pa.Points[at], ro.Frame, pa.Points[other], pa.Points[other])})
+				pa.add(f, PathFinding{Code: PathDuplicated, Point: at, Frame: r.Frame, RelatedPoint: other, RelatedFrame: ro.Frame})
 				continue
 			}
 			unseen[side] = append(unseen[side], r)
@@ -923,13 +920,11 @@ func (pa *Path) compareFlows(i int, a, b *Flow) {
 		// each. A few (a RST a middlebox forged) stay injected.
 		if sent[1-x][side] == 0 && len(rs) >= 3 {
 			fi := PathFinding{Code: PathOneWay, Point: at, Frame: rs[0].Frame, RelatedPoint: other, Count: len(rs)}
-			fi.Message = OneWayText(fi, Side(side), pa.Points[at], pa.Points[other])
 			pa.add(f, fi)
 			continue
 		}
 		for _, r := range rs {
-			pa.add(f, PathFinding{Code: PathInjected, Point: at, Frame: r.Frame, RelatedPoint: other,
-				Message: fmt.Sprintf("%s (frame %d at %s) was not seen at %s, which it should have passed: injected between them", segName(r), r.Frame, pa.Points[at], pa.Points[other])})
+			pa.add(f, PathFinding{Code: PathInjected, Point: at, Frame: r.Frame, RelatedPoint: other})
 		}
 	}
 	for side, d := range ttlDiff {
@@ -945,8 +940,7 @@ func (pa *Path) compareFlows(i int, a, b *Flow) {
 		if Side(side) == FromServer {
 			up, down, f = j, i, a
 		}
-		pa.add(f, PathFinding{Code: PathTTL, Point: down, Frame: f.FirstFrame, RelatedPoint: up, Hops: hops,
-			Message: fmt.Sprintf("the %s's packets lose %d from their TTL between %s and %s: %d hop%s", sideName(Side(side)), hops, pa.Points[up], pa.Points[down], hops, plural(hops))})
+		pa.add(f, PathFinding{Code: PathTTL, Point: down, Frame: f.FirstFrame, RelatedPoint: up, Hops: hops})
 	}
 	sortFindings(pa.Findings[a])
 	sortFindings(pa.Findings[b])
@@ -956,29 +950,19 @@ func sortFindings(fs []PathFinding) {
 	slices.SortStableFunc(fs, func(x, y PathFinding) int { return cmp.Compare(x.Frame, y.Frame) })
 }
 
-// payloadChange describes a segment whose payload length changed between
-// up (where it was first) and down.
+// payloadChange is the finding on a segment whose payload length changed
+// between up (where it was first) and down, with the bytes added when
+// they can be read back.
 func (pa *Path) payloadChange(up, down int, ru, rd PacketRef) PathFinding {
-	code, verb := PathPayloadAdded, "grew"
+	code := PathPayloadAdded
 	n := int(rd.Len) - int(ru.Len)
 	if n < 0 {
-		code, verb, n = PathPayloadRemoved, "shrank", -n
+		code, n = PathPayloadRemoved, -n
 	}
 	fi := PathFinding{Code: code, Point: down, Frame: rd.Frame, RelatedPoint: up, RelatedFrame: ru.Frame, Bytes: n}
-	detail := fmt.Sprintf("IP length %d → %d", ru.IPLen, rd.IPLen)
 	if code == PathPayloadAdded {
-		if data := pa.payloadTail(down, rd, int(ru.Len)); data != nil {
-			fi.Data = data
-			detail += ", bytes " + spacedHex(data[:min(len(data), 16)])
-			if len(data) > 16 {
-				detail += " …"
-			}
-			if allZero(data) && int(rd.IPLen)+14 <= 64 {
-				detail += ": Ethernet padding?"
-			}
-		}
+		fi.Data = pa.payloadTail(down, rd, int(ru.Len))
 	}
-	fi.Message = fmt.Sprintf("%s %s by %d byte%s between %s and %s (%s)", segName(ru), verb, n, plural(n), pa.Points[up], pa.Points[down], detail)
 	return fi
 }
 
@@ -1019,12 +1003,11 @@ func (pa *Path) compareOptions(i int, a, b *Flow) {
 		have     bool
 		oa, ob   SideOptions
 		fa, fb   uint64
-		name     string
 		fromSide Side
 	}
 	for _, s := range []syn{
-		{ha.HaveSyn && hb.HaveSyn, ha.Client, hb.Client, ha.SynFrame, hb.SynFrame, "SYN", FromClient},
-		{ha.HaveSynAck && hb.HaveSynAck, ha.Server, hb.Server, ha.SynAckFrame, hb.SynAckFrame, "SYN-ACK", FromServer},
+		{ha.HaveSyn && hb.HaveSyn, ha.Client, hb.Client, ha.SynFrame, hb.SynFrame, FromClient},
+		{ha.HaveSynAck && hb.HaveSynAck, ha.Server, hb.Server, ha.SynAckFrame, hb.SynAckFrame, FromServer},
 	} {
 		if !s.have {
 			continue
@@ -1040,41 +1023,16 @@ func (pa *Path) compareOptions(i int, a, b *Flow) {
 			return ou.Cut && !has(ou) || od.Cut && !has(od)
 		}
 		if (ou.HasMSS != od.HasMSS || ou.MSS != od.MSS) && !unknown(func(o SideOptions) bool { return o.HasMSS }) {
-			pa.add(flow, PathFinding{Code: PathMSSChanged, Point: down, Frame: fd, RelatedPoint: up, RelatedFrame: fu,
-				Message: fmt.Sprintf("%s's MSS changed from %s at %s to %s at %s: MSS clamping", s.name, mssText(ou), pa.Points[up], mssText(od), pa.Points[down])})
+			pa.add(flow, PathFinding{Code: PathMSSChanged, Point: down, Frame: fd, RelatedPoint: up, RelatedFrame: fu})
 		}
-		var changed []string
-		if (ou.HasWScale != od.HasWScale || ou.WScale != od.WScale) && !unknown(func(o SideOptions) bool { return o.HasWScale }) {
-			changed = append(changed, fmt.Sprintf("window scale %s → %s", wsText(ou), wsText(od)))
-		}
-		if ou.SACKPerm != od.SACKPerm && !unknown(func(o SideOptions) bool { return o.SACKPerm }) {
-			changed = append(changed, fmt.Sprintf("SACK permitted %v → %v", ou.SACKPerm, od.SACKPerm))
-		}
-		if ou.HasTS != od.HasTS && !unknown(func(o SideOptions) bool { return o.HasTS }) {
-			changed = append(changed, fmt.Sprintf("timestamps %v → %v", ou.HasTS, od.HasTS))
-		}
-		if ou.TFO != od.TFO && !unknown(func(o SideOptions) bool { return o.TFO }) {
-			changed = append(changed, fmt.Sprintf("Fast Open %v → %v", ou.TFO, od.TFO))
-		}
-		if len(changed) > 0 {
-			pa.add(flow, PathFinding{Code: PathOptionsChanged, Point: down, Frame: fd, RelatedPoint: up, RelatedFrame: fu,
-				Message: fmt.Sprintf("%s's options changed between %s and %s: %s", s.name, pa.Points[up], pa.Points[down], strings.Join(changed, ", "))})
+		changed := (ou.HasWScale != od.HasWScale || ou.WScale != od.WScale) && !unknown(func(o SideOptions) bool { return o.HasWScale }) ||
+			ou.SACKPerm != od.SACKPerm && !unknown(func(o SideOptions) bool { return o.SACKPerm }) ||
+			ou.HasTS != od.HasTS && !unknown(func(o SideOptions) bool { return o.HasTS }) ||
+			ou.TFO != od.TFO && !unknown(func(o SideOptions) bool { return o.TFO })
+		if changed {
+			pa.add(flow, PathFinding{Code: PathOptionsChanged, Point: down, Frame: fd, RelatedPoint: up, RelatedFrame: fu})
 		}
 	}
-}
-
-func mssText(o SideOptions) string {
-	if !o.HasMSS {
-		return "none"
-	}
-	return fmt.Sprint(o.MSS)
-}
-
-func wsText(o SideOptions) string {
-	if !o.HasWScale {
-		return "none"
-	}
-	return fmt.Sprint(o.WScale)
 }
 
 // PathRecord is the "path" object of a flow's JSON record.
@@ -1178,10 +1136,10 @@ func (pa *Path) WriteJSON(w io.Writer) error {
 	return nil
 }
 
-// ClockDifference says a clock offset in seconds (a PathFinding's Seconds)
+// clockDifference says a clock offset in seconds (a PathFinding's Seconds)
 // in words: "642.249 s (10m42s) behind", "0.250 s ahead of", "within 1 ms
 // of".
-func ClockDifference(seconds float64) string {
+func clockDifference(seconds float64) string {
 	if math.Abs(seconds) < 0.0005 {
 		return "within 1 ms of"
 	}
@@ -1199,3 +1157,5 @@ type LadderRow struct {
 	Side Side
 	Refs []int
 }
+
+const _ = uint(32 - numPathCodes) // the view's rows hold one bit per path code in a uint32

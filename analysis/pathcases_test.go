@@ -325,8 +325,8 @@ func TestClockWithinAMillisecond(t *testing.T) {
 		if got := ClockOffset(d); got != "±0" {
 			t.Errorf("ClockOffset(%g) = %q", d, got)
 		}
-		if got := ClockText("fw", "host", d); !strings.HasPrefix(got, "fw's clock is within 1 ms of host's") {
-			t.Errorf("ClockText(%g) = %q", d, got)
+		if got := clockText("fw", "host", d); !strings.HasPrefix(got, "fw's clock is within 1 ms of host's") {
+			t.Errorf("clockText(%g) = %q", d, got)
 		}
 	}
 	if got := ClockOffset(-0.0006); got != "-0.001" {

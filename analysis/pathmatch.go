@@ -407,15 +407,14 @@ func (pa *Path) resegmented(i int, a, b *Flow, m *segMatch, explained *[2]map[in
 		}
 		fi := PathFinding{Code: PathResegmented, Point: pts[fs.big], Frame: fs.bigRef.Frame, RelatedPoint: pts[fs.small],
 			RelatedFrame: fs.pieces[0].Frame, Count: fs.n, Pieces: lens}
-		fi.Message = ResegmentedText(fi, fs.bigRef, pa.Points[pts[fs.big]], pa.Points[pts[fs.small]])
 		pa.add(flows[fs.big], fi)
 	}
 	return out
 }
 
-// ResegmentedText says a path.resegmented finding fi, whose segment r
+// resegmentedText says a path.resegmented finding fi, whose segment r
 // point whole saw as one and point split as fi.Pieces.
-func ResegmentedText(fi PathFinding, r PacketRef, whole, split string) string {
+func resegmentedText(fi PathFinding, r PacketRef, whole, split string) string {
 	words := make([]string, len(fi.Pieces))
 	for k, n := range fi.Pieces {
 		words[k] = strconv.Itoa(int(n))
@@ -434,8 +433,8 @@ func ResegmentedText(fi PathFinding, r PacketRef, whole, split string) string {
 		sideName(side), r.Len, fi.Frame, whole, len(fi.Pieces), split, strings.Join(words, "+"), fi.RelatedFrame, more, why)
 }
 
-// OneWayText says a path.one_way finding fi about side's packets.
-func OneWayText(fi PathFinding, side Side, at, other string) string {
+// oneWayText says a path.one_way finding fi about side's packets.
+func oneWayText(fi PathFinding, side Side, at, other string) string {
 	return fmt.Sprintf("none of the %s's %d packets seen at %s while %s's capture ran (from frame %d) passed %s: they take another route (asymmetric routing), or %s's capture leaves them out",
 		sideName(side), fi.Count, at, other, fi.Frame, other, other)
 }

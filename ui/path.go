@@ -70,6 +70,7 @@ func pathRows(pa *analysis.Path, g themes.Glyphs) ([]Row, [4]int) {
 			}
 			r.Codes |= s.Codes
 			for _, fi := range pa.Findings[f] {
+				r.PathCodes |= 1 << fi.Code
 				if fi.Code.Severity() >= analysis.Warning && (!r.HasVerdict || fi.Code.Severity() > r.Verdict.Code.Severity() ||
 					fi.Code.Severity() == r.Verdict.Code.Severity() && i < r.Verdict.Point) {
 					r.Verdict, r.HasVerdict = fi, true

@@ -392,3 +392,24 @@ func resultOf(t testing.TB, desc string) *analysis.Result {
 	}
 	return res
 }
+
+// TestPathCodeFilter: code: takes the path findings' codes too, by name,
+// the part after the dot, or a prefix: code:path.dropped said "no finding
+// code is called that" in the view of several captures.
+func TestPathCodeFilter(t *testing.T) {
+	m := newLoaded(t, testConfig(seedPath(t)), 80, 24)
+	for _, f := range []string{"code:path.dropped", "code:dropped", "code:path.", "code:path.nat"} {
+		m2 := typeFilter(t, m, f)
+		if m2.list.filterErr != "" || len(m2.list.view.idx) != 1 {
+			t.Errorf("%s: %d connections shown, error %v", f, len(m2.list.view.idx), m2.list.filterErr)
+		}
+	}
+	m2 := typeFilter(t, m, "code:path.duplicated")
+	if m2.list.filterErr != "" || len(m2.list.view.idx) != 0 {
+		t.Errorf("code:path.duplicated: %d connections shown, error %v", len(m2.list.view.idx), m2.list.filterErr)
+	}
+	m2 = typeFilter(t, m, "code:path.bogus")
+	if m2.list.filterErr == "" {
+		t.Error("code:path.bogus: no error")
+	}
+}

@@ -12,10 +12,10 @@ import (
 	"github.com/synscope/synscope/themes"
 )
 
-// pathWords turns the path findings of one connection into sentences,
-// from their typed values and the packets they name: never from the
-// analysis' own message text. The view and --report both say them, so
-// that one finding reads the same in both.
+// pathWords says the path findings of one connection: in sentences
+// (Path.Sentence, from their typed values and the packets they name, with
+// the terminal's glyphs), which the JSON record and export comments say
+// too, and in short words for list and ladder rows.
 type pathWords struct {
 	pa *analysis.Path
 	c  *analysis.Connection
@@ -64,142 +64,10 @@ func flowLevel(c analysis.PathCode) bool {
 	return false
 }
 
-// sideWord names the side that sends the packets travelling from point up
-// to point down.
-func sideWord(up, down int) string {
-	if up < down {
-		return "client"
-	}
-	return "server"
-}
-
-// sentence says one path finding in words.
+// sentence says one path finding in words, as the analysis says it
+// (Path.Sentence) with this terminal's glyphs.
 func (w *pathWords) sentence(fi analysis.PathFinding) string {
-	at, rel := w.point(fi.Point), w.point(fi.RelatedPoint)
-	r, _ := w.refAt(fi.Point, fi.Frame)
-	ru, _ := w.refAt(fi.RelatedPoint, fi.RelatedFrame)
-	switch fi.Code {
-	case analysis.PathPayloadAdded, analysis.PathPayloadRemoved:
-		verb := "grew"
-		if fi.Code == analysis.PathPayloadRemoved {
-			verb = "shrank"
-		}
-		detail := fmt.Sprintf("IP length %d %s %d", ru.IPLen, w.g.Arrow, r.IPLen)
-		if len(fi.Data) > 0 {
-			detail += ", bytes " + hexBytes(fi.Data, 16)
-			if allZero(fi.Data) && int(r.IPLen)+14 <= 64 {
-				detail += ": Ethernet padding?"
-			}
-		}
-		return fmt.Sprintf("%s %s by %d byte%s between %s and %s (%s)", analysis.SegmentName(ru), verb, fi.Bytes, plural(fi.Bytes), rel, at, detail)
-	case analysis.PathDropped:
-		how := "between them"
-		if f := w.c.Flows[fi.Point]; f != nil {
-			if a, ok := f.First(analysis.CodeAckMismatch); ok && a.Frame == fi.Frame {
-				// The wrong ACK is what a stateful firewall refuses
-				// (the flow's ack_mismatch finding says so); the points
-				// do not tell which device between them dropped it.
-				how = fmt.Sprintf("on the way; ACK %d %s server ISN+1 %d", uint32(a.B), w.g.NotEqual, uint32(a.A))
-			}
-		}
-		return fmt.Sprintf("%s (frame %d at %s) never reached %s: dropped %s", analysis.SegmentName(r), fi.Frame, at, rel, how)
-	case analysis.PathInjected:
-		return fmt.Sprintf("%s (frame %d at %s) was not seen at %s, which it should have passed: injected between them", analysis.SegmentName(r), fi.Frame, at, rel)
-	case analysis.PathMSSChanged, analysis.PathOptionsChanged:
-		name, ou, od := w.synOptions(fi)
-		if fi.Code == analysis.PathMSSChanged {
-			return fmt.Sprintf("%s's MSS changed from %s at %s to %s at %s: MSS clamping", name, mssWord(ou), rel, mssWord(od), at)
-		}
-		return fmt.Sprintf("%s's options changed between %s and %s: %s %s %s", name, rel, at, optionsText(ou, w.g), w.g.Arrow, optionsText(od, w.g))
-	case analysis.PathWindowChanged:
-		return fmt.Sprintf("the %s's window changed from %d at %s to %d at %s (%s, frame %d)", sideWord(fi.RelatedPoint, fi.Point), ru.Window, rel, r.Window, at, analysis.SegmentName(r), fi.Frame)
-	case analysis.PathTOSChanged:
-		return fmt.Sprintf("the %s's TOS changed from %#02x at %s to %#02x at %s", sideWord(fi.RelatedPoint, fi.Point), ru.TOS, rel, r.TOS, at)
-	case analysis.PathTTL:
-		return fmt.Sprintf("the %s's packets lose %d hop%s of TTL between %s and %s", sideWord(fi.RelatedPoint, fi.Point), fi.Hops, plural(fi.Hops), rel, at)
-	case analysis.PathClockOffset:
-		return analysis.ClockText(at, rel, fi.Seconds)
-	case analysis.PathNAT:
-		a, b := w.c.Flows[fi.RelatedPoint], w.c.Flows[fi.Point]
-		var parts []string
-		if a.Client() != b.Client() {
-			parts = append(parts, fmt.Sprintf("client %s at %s is %s at %s", a.Client(), rel, b.Client(), at))
-		}
-		if a.Server() != b.Server() {
-			parts = append(parts, fmt.Sprintf("server %s at %s is %s at %s", a.Server(), rel, b.Server(), at))
-		}
-		return "address translation: " + strings.Join(parts, "; ")
-	case analysis.PathISNRewritten:
-		ha, hb := &w.c.Flows[fi.RelatedPoint].Handshake, &w.c.Flows[fi.Point].Handshake
-		var parts []string
-		if ha.HaveSyn && hb.HaveSyn && ha.ClientISN != hb.ClientISN {
-			parts = append(parts, fmt.Sprintf("client ISN %+d", int32(hb.ClientISN-ha.ClientISN)))
-		}
-		if ha.HaveSynAck && hb.HaveSynAck && ha.ServerISN != hb.ServerISN {
-			parts = append(parts, fmt.Sprintf("server ISN %+d", int32(hb.ServerISN-ha.ServerISN)))
-		}
-		return fmt.Sprintf("sequence numbers rewritten between %s and %s: %s", rel, at, strings.Join(parts, ", "))
-	case analysis.PathUnjoined:
-		return fmt.Sprintf("seen at %s only: no flow at the other points has its ISNs or its segments", at)
-	case analysis.PathResegmented:
-		return analysis.ResegmentedText(fi, r, at, rel)
-	case analysis.PathDuplicated:
-		return fmt.Sprintf("%s (frame %d at %s) is one more copy of frame %d at %s, which %s saw fewer times: duplicated between them",
-			analysis.SegmentName(r), fi.Frame, at, fi.RelatedFrame, rel, rel)
-	case analysis.PathOneWay:
-		return analysis.OneWayText(fi, r.Side(), at, rel)
-	case analysis.PathScaling:
-		return analysis.ScalingText(fi, rel, at, &w.c.Flows[fi.RelatedPoint].Handshake, &w.c.Flows[fi.Point].Handshake)
-	}
-	return fi.Code.String()
-}
-
-// synOptions returns the SYN's or SYN-ACK's name and options upstream and
-// downstream for an options finding.
-func (w *pathWords) synOptions(fi analysis.PathFinding) (string, analysis.SideOptions, analysis.SideOptions) {
-	down, up := w.c.Flows[fi.Point], w.c.Flows[fi.RelatedPoint]
-	if down.Handshake.HaveSynAck && fi.Frame == down.Handshake.SynAckFrame {
-		return "SYN-ACK", up.Handshake.Server, down.Handshake.Server
-	}
-	return "SYN", up.Handshake.Client, down.Handshake.Client
-}
-
-func mssWord(o analysis.SideOptions) string {
-	if !o.HasMSS {
-		return "none"
-	}
-	return fmt.Sprint(o.MSS)
-}
-
-// optionsText lists the options a side announced: "MSS 1460 · WS 2 · SACK
-// · no TS".
-func optionsText(o analysis.SideOptions, g themes.Glyphs) string {
-	opt := []string{"no MSS", "no WS", "no SACK", "no TS"}
-	if o.HasMSS {
-		opt[0] = fmt.Sprintf("MSS %d", o.MSS)
-	}
-	if o.HasWScale {
-		opt[1] = fmt.Sprintf("WS %d", o.WScale)
-	}
-	if o.SACKPerm {
-		opt[2] = "SACK"
-	}
-	if o.HasTS {
-		opt[3] = "TS"
-	}
-	if o.TFO {
-		opt = append(opt, "TFO")
-	}
-	return strings.Join(opt, g.Sep)
-}
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
+	return w.pa.Sentence(w.c, fi, analysis.PathGlyphs{Arrow: w.g.Arrow, NotEqual: w.g.NotEqual, Sep: w.g.Sep})
 }
 
 // shortPath says a path finding in a few words, for a list or ladder row.

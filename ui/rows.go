@@ -30,6 +30,8 @@ type Row struct {
 	Verdict    analysis.PathFinding
 	HasVerdict bool
 	Short      string // the verdict in a few words
+	// PathCodes is a bit set of the codes of its path findings.
+	PathCodes uint32
 }
 
 // flowRef names a flow across captures.
@@ -205,6 +207,7 @@ type term struct {
 	addr   netip.Addr
 	prefix netip.Prefix
 	codes  uint64 // bit set of codes
+	pcodes uint32 // bit set of path codes
 	hs     analysis.HandshakeStatus
 	cap    int
 }
@@ -357,9 +360,9 @@ func (t *term) parse(k, v string, ncaps int) error {
 		t.kind, t.prefix = termNet, p.Masked()
 	case "code":
 		t.kind = termCode
-		t.codes = codesMatching(strings.ToLower(v))
-		if t.codes == 0 {
-			return fmt.Errorf("code:%s: no finding code is called that (e.g. code:handshake.ack_mismatch)", v)
+		t.codes, t.pcodes = codesMatching(strings.ToLower(v)), pathCodesMatching(strings.ToLower(v))
+		if t.codes == 0 && t.pcodes == 0 {
+			return fmt.Errorf("code:%s: no finding code is called that (e.g. code:ack_mismatch, code:path.dropped)", v)
 		}
 	case "hs", "handshake":
 		t.kind = termHandshake
@@ -393,6 +396,29 @@ var allCodes = func() []analysis.Code {
 	}
 	return cs
 }()
+
+// pathCodesMatching is codesMatching for the path findings' codes
+// (path.dropped, dropped, path.): code:path.dropped found nothing in the
+// view of several captures, which is there to find such connections.
+func pathCodesMatching(v string) uint32 {
+	var set uint32
+	for c := analysis.PathCode(0); c.String() != "unknown"; c++ {
+		name := c.String()
+		_, short, _ := strings.Cut(name, ".")
+		if name == v || short == v {
+			set |= 1 << c
+		}
+	}
+	if set != 0 {
+		return set
+	}
+	for c := analysis.PathCode(0); c.String() != "unknown"; c++ {
+		if strings.HasPrefix(c.String(), v) {
+			set |= 1 << c
+		}
+	}
+	return set
+}
 
 // codesMatching returns the codes named v: the full name
 // (handshake.ack_mismatch), the part after the dot (ack_mismatch), or a
@@ -446,7 +472,7 @@ func (t *term) test(r *Row, q *query, buf []byte) bool {
 	case termStatus:
 		return r.Status == t.status
 	case termCode:
-		return r.Codes&t.codes != 0
+		return r.Codes&t.codes != 0 || r.PathCodes&t.pcodes != 0
 	case termHandshake:
 		return r.Handshake == t.hs
 	case termCapture:

@@ -1,0 +1,200 @@
+package analysis
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// PathGlyphs are the characters a path sentence uses that a terminal in
+// ASCII mode does not show.
+type PathGlyphs struct{ Arrow, NotEqual, Sep string }
+
+// unicodeGlyphs are the glyphs of the JSON record's and export's text.
+var unicodeGlyphs = PathGlyphs{Arrow: "→", NotEqual: "≠", Sep: " · "}
+
+// pathWords is what a sentence is said from.
+type pathWords struct {
+	pa *Path
+	c  *Connection
+	g  PathGlyphs
+}
+
+// refAt returns the packet of point p's flow with the given frame.
+func (w *pathWords) refAt(p int, frame uint64) (PacketRef, bool) {
+	if p < 0 || p >= len(w.c.Flows) || w.c.Flows[p] == nil {
+		return PacketRef{}, false
+	}
+	refs := w.c.Flows[p].Refs
+	i := sort.Search(len(refs), func(i int) bool { return refs[i].Frame >= frame })
+	for ; i < len(refs) && refs[i].Frame == frame; i++ {
+		if refs[i].Bits&RefFragment == 0 {
+			return refs[i], true
+		}
+	}
+	return PacketRef{}, false
+}
+
+// point names a capture point: its label, or its file's base name.
+func (w *pathWords) point(p int) string {
+	if p < 0 || p >= len(w.pa.Points) {
+		return "?"
+	}
+	return filepath.Base(w.pa.Points[p])
+}
+
+// sideWord names the side that sends the packets travelling from point up
+// to point down.
+func sideWord(up, down int) string {
+	if up < down {
+		return "client"
+	}
+	return "server"
+}
+
+// hexUpTo gives the first max bytes of b in hex, and how many more.
+func hexUpTo(b []byte, max int) string {
+	s := spacedHex(b[:min(len(b), max)])
+	if len(b) > max {
+		s += fmt.Sprintf(" …+%d", len(b)-max)
+	}
+	return s
+}
+
+// sentences sets the Message of every path finding: Sentence's words.
+func (pa *Path) sentences() {
+	for _, c := range pa.Conns {
+		for _, f := range c.Flows {
+			fs := pa.Findings[f]
+			for i := range fs {
+				fs[i].Message = pa.Sentence(c, fs[i], unicodeGlyphs)
+			}
+		}
+	}
+}
+
+// Sentence says path finding fi of connection c in words, from its typed
+// values and the packets it names, with the glyphs g: the one wording of
+// a path finding, in the view, --report, the JSON record and an export's
+// packet comments (they read differently, and the report's lacked what
+// the JSON said).
+func (pa *Path) Sentence(c *Connection, fi PathFinding, g PathGlyphs) string {
+	w := pathWords{pa, c, g}
+	at, rel := w.point(fi.Point), w.point(fi.RelatedPoint)
+	r, _ := w.refAt(fi.Point, fi.Frame)
+	ru, _ := w.refAt(fi.RelatedPoint, fi.RelatedFrame)
+	switch fi.Code {
+	case PathPayloadAdded, PathPayloadRemoved:
+		verb := "grew"
+		if fi.Code == PathPayloadRemoved {
+			verb = "shrank"
+		}
+		detail := fmt.Sprintf("IP length %d %s %d", ru.IPLen, w.g.Arrow, r.IPLen)
+		if len(fi.Data) > 0 {
+			detail += ", bytes " + hexUpTo(fi.Data, 16)
+			if allZero(fi.Data) && int(r.IPLen)+14 <= 64 {
+				detail += ": Ethernet padding?"
+			}
+		}
+		return fmt.Sprintf("%s %s by %d byte%s between %s and %s (%s)", SegmentName(ru), verb, fi.Bytes, plural(fi.Bytes), rel, at, detail)
+	case PathDropped:
+		how := "between them"
+		if f := w.c.Flows[fi.Point]; f != nil {
+			if a, ok := f.First(CodeAckMismatch); ok && a.Frame == fi.Frame {
+				// The wrong ACK is what a stateful firewall refuses
+				// (the flow's ack_mismatch finding says so); the points
+				// do not tell which device between them dropped it.
+				how = fmt.Sprintf("on the way; ACK %d %s server ISN+1 %d", uint32(a.B), w.g.NotEqual, uint32(a.A))
+			}
+		}
+		return fmt.Sprintf("%s (frame %d at %s) never reached %s: dropped %s", SegmentName(r), fi.Frame, at, rel, how)
+	case PathInjected:
+		return fmt.Sprintf("%s (frame %d at %s) was not seen at %s, which it should have passed: injected between them", SegmentName(r), fi.Frame, at, rel)
+	case PathMSSChanged, PathOptionsChanged:
+		name, ou, od := w.synOptions(fi)
+		if fi.Code == PathMSSChanged {
+			return fmt.Sprintf("%s's MSS changed from %s at %s to %s at %s: MSS clamping", name, mssWord(ou), rel, mssWord(od), at)
+		}
+		return fmt.Sprintf("%s's options changed between %s and %s: %s %s %s", name, rel, at, optionsText(ou, w.g.Sep), w.g.Arrow, optionsText(od, w.g.Sep))
+	case PathWindowChanged:
+		return fmt.Sprintf("the %s's window changed from %d at %s to %d at %s (%s, frame %d)", sideWord(fi.RelatedPoint, fi.Point), ru.Window, rel, r.Window, at, SegmentName(r), fi.Frame)
+	case PathTOSChanged:
+		return fmt.Sprintf("the %s's TOS changed from %#02x at %s to %#02x at %s", sideWord(fi.RelatedPoint, fi.Point), ru.TOS, rel, r.TOS, at)
+	case PathTTL:
+		return fmt.Sprintf("the %s's packets lose %d hop%s of TTL between %s and %s", sideWord(fi.RelatedPoint, fi.Point), fi.Hops, plural(fi.Hops), rel, at)
+	case PathClockOffset:
+		return clockText(at, rel, fi.Seconds)
+	case PathNAT:
+		a, b := w.c.Flows[fi.RelatedPoint], w.c.Flows[fi.Point]
+		var parts []string
+		if a.Client() != b.Client() {
+			parts = append(parts, fmt.Sprintf("client %s at %s is %s at %s", a.Client(), rel, b.Client(), at))
+		}
+		if a.Server() != b.Server() {
+			parts = append(parts, fmt.Sprintf("server %s at %s is %s at %s", a.Server(), rel, b.Server(), at))
+		}
+		return "address translation: " + strings.Join(parts, "; ")
+	case PathISNRewritten:
+		ha, hb := &w.c.Flows[fi.RelatedPoint].Handshake, &w.c.Flows[fi.Point].Handshake
+		var parts []string
+		if ha.HaveSyn && hb.HaveSyn && ha.ClientISN != hb.ClientISN {
+			parts = append(parts, fmt.Sprintf("client ISN %d at %s is %d at %s (%+d)", ha.ClientISN, rel, hb.ClientISN, at, int32(hb.ClientISN-ha.ClientISN)))
+		}
+		if ha.HaveSynAck && hb.HaveSynAck && ha.ServerISN != hb.ServerISN {
+			parts = append(parts, fmt.Sprintf("server ISN %d at %s is %d at %s (%+d)", ha.ServerISN, rel, hb.ServerISN, at, int32(hb.ServerISN-ha.ServerISN)))
+		}
+		return "sequence numbers rewritten by a constant offset: " + strings.Join(parts, "; ")
+	case PathUnjoined:
+		return fmt.Sprintf("seen at %s only: no flow at the other points has its ISNs or its segments", at)
+	case PathResegmented:
+		return resegmentedText(fi, r, at, rel)
+	case PathDuplicated:
+		return fmt.Sprintf("%s (frame %d at %s) is one more copy of frame %d at %s, which %s saw fewer times: duplicated between them",
+			SegmentName(r), fi.Frame, at, fi.RelatedFrame, rel, rel)
+	case PathOneWay:
+		return oneWayText(fi, r.Side(), at, rel)
+	case PathScaling:
+		return scalingText(fi, rel, at, &w.c.Flows[fi.RelatedPoint].Handshake, &w.c.Flows[fi.Point].Handshake)
+	}
+	return fi.Code.String()
+}
+
+// synOptions returns the SYN's or SYN-ACK's name and options upstream and
+// downstream for an options finding.
+func (w *pathWords) synOptions(fi PathFinding) (string, SideOptions, SideOptions) {
+	down, up := w.c.Flows[fi.Point], w.c.Flows[fi.RelatedPoint]
+	if down.Handshake.HaveSynAck && fi.Frame == down.Handshake.SynAckFrame {
+		return "SYN-ACK", up.Handshake.Server, down.Handshake.Server
+	}
+	return "SYN", up.Handshake.Client, down.Handshake.Client
+}
+
+func mssWord(o SideOptions) string {
+	if !o.HasMSS {
+		return "none"
+	}
+	return fmt.Sprint(o.MSS)
+}
+
+// optionsText lists the options a side announced: "MSS 1460 · WS 2 · SACK
+// · no TS".
+func optionsText(o SideOptions, sep string) string {
+	opt := []string{"no MSS", "no WS", "no SACK", "no TS"}
+	if o.HasMSS {
+		opt[0] = fmt.Sprintf("MSS %d", o.MSS)
+	}
+	if o.HasWScale {
+		opt[1] = fmt.Sprintf("WS %d", o.WScale)
+	}
+	if o.SACKPerm {
+		opt[2] = "SACK"
+	}
+	if o.HasTS {
+		opt[3] = "TS"
+	}
+	if o.TFO {
+		opt = append(opt, "TFO")
+	}
+	return strings.Join(opt, sep)
+}
