@@ -197,6 +197,7 @@ type livePipeline struct {
 	notesMu sync.Mutex
 	notes   []ui.LiveNote
 	tell    func(ui.LiveNote) // where notes go: stderr, or only notes
+	down    time.Time         // when the interface went down; zero while it is up
 
 	stopping atomic.Bool
 	capErr   error
@@ -247,6 +248,7 @@ func openLive(o options, match func(*analysis.Packet) bool, tell func(ui.LiveNot
 		BufferSize: lo.bufferKiB << 10,
 		Filter:     prog,
 		Timeout:    flushIdle,
+		OnLink:     p.linkNote,
 	})
 	if err != nil {
 		return fail(err)
@@ -321,6 +323,25 @@ func (p *livePipeline) note(text string, isErr bool) {
 	if tell != nil {
 		tell(n)
 	}
+}
+
+// linkNote says that the interface went down or came back up
+// (capture.LiveOptions.OnLink): the capture goes on, and a gap in the
+// traffic has its reason.
+func (p *livePipeline) linkNote(c capture.LinkChange) {
+	name, at := p.o.live.iface, c.Time.Format("15:04:05")
+	p.notesMu.Lock()
+	since := p.down
+	p.down = time.Time{}
+	if !c.Up {
+		p.down = c.Time
+	}
+	p.notesMu.Unlock()
+	if !c.Up {
+		p.note(fmt.Sprintf("%s went down at %s: still capturing, waiting for it to come back up", name, at), false)
+		return
+	}
+	p.note(fmt.Sprintf("%s came back up at %s (down for about %s)", name, at, c.Time.Sub(since).Round(100*time.Millisecond)), false)
 }
 
 // toNotes keeps the notes from now on for the interactive view's status
@@ -403,6 +424,14 @@ func (p *livePipeline) stop(why string) {
 		p.stopMu.Lock()
 		p.res, p.stats, p.statsErr, p.outErr, p.stopped = res, stats, statsErr, outErr, why
 		p.stopMu.Unlock()
+		if p.capErr != nil {
+			// The view shows it before any note not yet seen, such
+			// as the interface going down just before it was
+			// removed; stderr has it from report.
+			p.notesMu.Lock()
+			p.notes = append(p.notes, ui.LiveNote{Text: why, Err: true})
+			p.notesMu.Unlock()
+		}
 	})
 }
 
@@ -501,6 +530,7 @@ func (p *livePipeline) status(pr analysis.Progress) ui.LiveStatus {
 	p.stopMu.Unlock()
 	p.notesMu.Lock()
 	st.Notes = append([]ui.LiveNote(nil), p.notes...)
+	st.Down = p.down
 	p.notesMu.Unlock()
 	return st
 }

@@ -40,6 +40,22 @@ var ErrPermission = errors.New("capture: permission denied")
 // without a packet. The source is still open: call Next again.
 var ErrTimeout = errors.New("capture: no packet before the timeout")
 
+// ErrInterfaceRemoved is matched (errors.Is) by the error LiveSource.Next
+// returns, "capturing on IFACE: the interface was removed", once the
+// interface is gone (ip link del, or moved to another network namespace)
+// and every packet the kernel had taken from it was returned. An interface
+// that only goes down does not end the capture (LiveOptions.OnLink).
+var ErrInterfaceRemoved = errors.New("the interface was removed")
+
+// LinkChange tells that the interface captured on went down (ip link set
+// down, an HA failover) or came back up. The capture goes on through
+// both: while the link is down no packet comes, and the packets the
+// kernel took before it went down are all returned.
+type LinkChange struct {
+	Up   bool      // it came back up; false: it went down
+	Time time.Time // when the capture saw it
+}
+
 // PermissionError says that capturing on an interface needs a privilege
 // the process lacks. Its Error is a single line telling what to do.
 type PermissionError struct {
@@ -97,6 +113,11 @@ type LiveOptions struct {
 	// Timeout is how long Next waits for a packet before it returns
 	// ErrTimeout; 0 means until a packet comes or Close is called.
 	Timeout time.Duration
+	// OnLink, if set, is called when the interface goes down or comes
+	// back up (Linux; not for "any", which no interface takes down). It
+	// runs in the goroutine calling Next, before Next returns: it must
+	// not call the source.
+	OnLink func(LinkChange)
 }
 
 // LiveStats are a live source's counters since it was opened. The kernel
@@ -127,7 +148,8 @@ type liveBackend interface {
 	// buf[:0], link-layer header first, or returns the packet's bytes
 	// where they are (meta.borrowed) when it has nothing to add. It
 	// returns errNoPacket when none came in time; skip is set (and out
-	// is empty) for a packet to leave out, such as a loopback duplicate.
+	// is empty) for a packet to leave out, such as a loopback duplicate,
+	// and when meta.link is the only news.
 	next(buf []byte) (out []byte, meta packetMeta, err error)
 	// stats returns the kernel's counters since the source was opened.
 	stats() (kernelStats, error)
@@ -144,6 +166,9 @@ type packetMeta struct {
 	// borrowed is set when out is the backend's own bytes (the kernel's
 	// ring), valid until the next call, rather than appended to buf.
 	borrowed bool
+	// link, if set, is news of the interface to pass on first
+	// (LiveOptions.OnLink); with skip, it is all there is.
+	link *LinkChange
 }
 
 type kernelStats struct {
@@ -166,6 +191,7 @@ type LiveSource struct {
 	name    string
 	snaplen int
 	timeout time.Duration
+	onLink  func(LinkChange)
 	info    liveInfo
 
 	mu     sync.Mutex // held by Next; Close takes it to release the socket
@@ -221,6 +247,7 @@ func OpenLive(opts LiveOptions) (*LiveSource, error) {
 		name:    opts.Interface,
 		snaplen: opts.SnapLen,
 		timeout: opts.Timeout,
+		onLink:  opts.OnLink,
 		info:    info,
 		be:      be,
 	}, nil
@@ -243,8 +270,10 @@ func clampFilter(prog []bpf.Instruction, snaplen uint32) []bpf.Instruction {
 // next call to Next. Its Frame counts the packets returned, from 1; its
 // Offset is -1 (it is in no file); Timestamp has nanoseconds; Interface is
 // 0. After Close, Next returns io.EOF; with LiveOptions.Timeout it may
-// return ErrTimeout. Other errors come from the system: the interface went
-// away, for one.
+// return ErrTimeout. Other errors come from the system and end the
+// capture: the interface was removed (ErrInterfaceRemoved), for one. An
+// interface going down is not one of them: Next waits for it to come back
+// up, and tells LiveOptions.OnLink.
 func (s *LiveSource) Next() (*Record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -279,6 +308,9 @@ func (s *LiveSource) next(borrow bool) (*Record, error) {
 			return nil, io.EOF
 		}
 		out, meta, err := s.be.next(s.buf)
+		if meta.link != nil && s.onLink != nil {
+			s.onLink(*meta.link)
+		}
 		if err == errNoPacket {
 			if !deadline.IsZero() && !time.Now().Before(deadline) {
 				return nil, ErrTimeout

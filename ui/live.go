@@ -51,6 +51,9 @@ type LiveStatus struct {
 	// Stopped says why the capture stopped (-c, --duration, an error);
 	// empty while it runs. The flows are final then.
 	Stopped string
+	// Down is when the interface went down (ip link set down, an HA
+	// failover), zero while it is up: the capture waits for it.
+	Down time.Time
 	// Notes are things to say once each (the filter runs in userspace
 	// only, the spool is full, a write failed), oldest first. The slice
 	// only grows.
@@ -67,7 +70,7 @@ type LiveNote struct {
 func (s LiveStatus) same(t LiveStatus) bool {
 	return s.Packets == t.Packets && s.Flows == t.Flows && s.Evicted == t.Evicted && s.NotDecoded == t.NotDecoded &&
 		s.KernelDrops == t.KernelDrops && s.QueueDrops == t.QueueDrops &&
-		s.Rotations == t.Rotations && s.OldestFrame == t.OldestFrame && s.Stopped == t.Stopped && len(s.Notes) == len(t.Notes)
+		s.Rotations == t.Rotations && s.OldestFrame == t.OldestFrame && s.Stopped == t.Stopped && s.Down.Equal(t.Down) && len(s.Notes) == len(t.Notes)
 }
 
 // Live snapshots are taken every liveTick at most, slower when a snapshot
@@ -198,7 +201,9 @@ func (m *Model) liveProgress() string {
 }
 
 // liveNote is the status line of a live capture: the newest note not yet
-// seen (a key press sees them), else why the capture stopped.
+// seen (a key press sees them), else why the capture stopped, else that
+// the interface is down, for as long as it is: no packet comes then, and a
+// quiet list must not read as quiet traffic.
 func (m *Model) liveNote() string {
 	if m.cfg.Live == nil {
 		return ""
@@ -214,6 +219,10 @@ func (m *Model) liveNote() string {
 	}
 	if s.Stopped != "" {
 		return st.Dim.Render("capture stopped: " + m.c.safe(s.Stopped) + "; the flows are final")
+	}
+	if !s.Down.IsZero() {
+		return st.Status.Warning.Render(fmt.Sprintf("%s %s is down since %s: waiting for it to come back up",
+			g.Warning, m.c.safe(m.cfg.Live.Name()), s.Down.Format("15:04:05")))
 	}
 	return ""
 }

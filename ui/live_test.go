@@ -214,6 +214,40 @@ func TestLiveNotes(t *testing.T) {
 	}
 }
 
+// TestLiveLinkDown: the interface going down is a note, as any; once a
+// key has seen it, the status line still says that the interface is down
+// for as long as it is, and says nothing once it is back up.
+func TestLiveLinkDown(t *testing.T) {
+	l := newFakeLive(t, memSource(t, "many.pcap", manyFlows(5)))
+	l.feed(10)
+	m := newLive(t, l, 80, 24)
+	down := time.Date(2026, 12, 4, 14, 3, 7, 0, time.Local)
+	l.set(func(s *LiveStatus) {
+		s.Down = down
+		s.Notes = append(s.Notes, LiveNote{Text: "eth0 went down at 14:03:07: still capturing, waiting for it to come back up"})
+	})
+	m, _ = poll(t, m)
+	mustContain(t, m, "! eth0 went down at 14:03:07: still capturing")
+	m = press(t, m, "j")
+	mustContain(t, m, "! eth0 is down since 14:03:07: waiting for it to come back up")
+	l.set(func(s *LiveStatus) {
+		s.Down = time.Time{}
+		s.Notes = append(s.Notes, LiveNote{Text: "eth0 came back up at 14:03:09 (down for about 2s)"})
+	})
+	m, _ = poll(t, m)
+	mustContain(t, m, "! eth0 came back up at 14:03:09 (down for about 2s)")
+	m = press(t, m, "k")
+	if containsPlain(m, "eth0 is down") || containsPlain(m, "came back up") {
+		t.Errorf("the status line still speaks of the link:\n%s", plain(m))
+	}
+	// A capture that stopped while the interface was down says why it
+	// stopped.
+	l.set(func(s *LiveStatus) { s.Down = down })
+	l.stop("capturing on eth0: the interface was removed")
+	m, _ = poll(t, m)
+	mustContain(t, m, "capture stopped: capturing on eth0: the interface was removed")
+}
+
 // TestLiveDrillDown: Enter copies the flow as it stands and reads its
 // packets back from the spool; a packet rotated out says so.
 func TestLiveDrillDown(t *testing.T) {
