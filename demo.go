@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"path"
 
@@ -31,7 +32,7 @@ var demoFiles = []struct{ point, file string }{
 func demoInputs() []input {
 	var ins []input
 	for _, d := range demoFiles {
-		ins = append(ins, input{name: d.point, open: func() (*capture.Reader, error) {
+		ins = append(ins, input{name: d.point, open: func(context.Context) (*capture.Reader, error) {
 			data, err := demoFS.ReadFile(d.file)
 			if err != nil {
 				return nil, err

@@ -76,17 +76,26 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 		}
 	}()
 	for _, in := range o.inputs() {
-		r, err := in.open()
+		r, err := in.open(ctx)
 		if err != nil {
 			fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(err.Error(), false))
 			status = 1
+			if ctx.Err() != nil {
+				break
+			}
 			continue
 		}
 		cfg.Name = in.name
 		res, err := analysis.Run(ctx, r, cfg)
 		if err != nil {
+			// Damage, or a stop (a signal): either way the output
+			// holds only the frames before it, and the exit status
+			// says so.
 			fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(err.Error(), false))
 			status = 1
+		}
+		for _, note := range res.Notes {
+			fmt.Fprintf(stderr, "synscope: %s: %s\n", ui.Safe(in.name, false), ui.Safe(note, false))
 		}
 		if res.Evicted > 0 {
 			fmt.Fprintf(stderr, "synscope: %s: %s\n", ui.Safe(in.name, false), evictedNote(res))
@@ -144,6 +153,21 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 		return status
 	}
 	var err error
+	filterWords := ""
+	if len(o.expr) > 0 {
+		// Parsed before, by compileFilter: it cannot fail here.
+		e, _ := filter.ParseArgs(o.expr)
+		filterWords = e.String()
+	}
+	if o.json && filterWords != "" && len(all) > 0 && noFlows(results) {
+		// No record at all is right for NDJSON, but would read as a
+		// capture without TCP; the view and the report say why.
+		what := "flow"
+		if len(all) > 1 {
+			what = "connection"
+		}
+		fmt.Fprintf(stderr, "synscope: no %s matches the filter %s given on the command line\n", what, ui.Safe(filterWords, false))
+	}
 	switch {
 	case o.json && pa != nil:
 		err = pa.WriteJSON(stdout)
@@ -154,12 +178,22 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 			}
 		}
 	case o.report:
-		err = ui.WriteReport(stdout, results, ui.ReportOptions{ASCII: o.ascii, Path: pa})
+		err = ui.WriteReport(stdout, results, ui.ReportOptions{ASCII: o.ascii, Path: pa, Filter: filterWords})
 	}
 	if err != nil {
 		return writeFailed(stderr, err)
 	}
 	return status
+}
+
+// noFlows reports whether no result holds a flow.
+func noFlows(results []*analysis.Result) bool {
+	for _, res := range results {
+		if len(res.Flows) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // correlate joins the inputs as the capture points of one path. The

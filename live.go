@@ -273,12 +273,12 @@ func openLive(o options, match func(*analysis.Packet) bool, tell func(ui.LiveNot
 	spooled := o.tui() || lo.spoolDir != "" || lo.keepSpool
 	if spooled {
 		if p.spool, err = newLiveSpool(p, lo); err != nil {
-			return fail(err)
+			return fail(userHint(lo.user, err))
 		}
 	}
 	if o.write != "" {
 		if p.out, err = newLiveOut(o.write, o.overwrite, p.in); err != nil {
-			return fail(overwriteHint(o.write, err))
+			return fail(userHint(lo.user, overwriteHint(o.write, err)))
 		}
 	}
 	// EXPR is applied in analyse, before the spool and -w; -c counts the

@@ -418,6 +418,15 @@ func (o options) check() error {
 // ahead of x's", and the JSON records of both points said "capture":"x".
 // The views name a point by its label or its file's base name.
 func (o options) checkPointNames() error {
+	stdin := 0
+	for _, f := range o.files {
+		if f == "-" {
+			stdin++
+		}
+	}
+	if stdin > 1 {
+		return errors.New("-r - is given twice: standard input can be read once")
+	}
 	seen := map[string]string{}
 	for i, in := range o.inputs() {
 		given := "--demo"
@@ -444,6 +453,11 @@ func checkWrite(path string) error {
 	if err := capture.CheckExportName(path); err != nil {
 		return fmt.Errorf("-w %w", err)
 	}
+	// Said now: "already exists; ... or add --overwrite" would suggest a
+	// flag that cannot help.
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("-w %s: is a directory: give the name of a file to write, e.g. %s", path, filepath.Join(path, "capture.pcapng"))
+	}
 	return nil
 }
 
@@ -467,6 +481,15 @@ func (o options) checkLive() error {
 	return o.checkTheme()
 }
 
+// userHint names -Z in the error of a file synscope could not create after
+// dropping root for USER: as root, "permission denied" is a riddle.
+func userHint(user string, err error) error {
+	if user != "" && errors.Is(err, fs.ErrPermission) {
+		return fmt.Errorf("%w (as user %s, from -Z)", err, user)
+	}
+	return err
+}
+
 // overwriteHint names --overwrite in the error of a -w file that exists:
 // the capture package, which the interactive view uses too (it asks y/n),
 // says only "allow overwriting".
@@ -478,18 +501,22 @@ func overwriteHint(path string, err error) error {
 }
 
 // input is one capture to read: a file, standard input, or an embedded
-// demo capture.
+// demo capture. open gives way when ctx is done (capture.OpenContext).
 type input struct {
 	name string
-	open func() (*capture.Reader, error)
+	open func(ctx context.Context) (*capture.Reader, error)
 }
 
-// inputs lists the captures the options name, in order.
+// inputs lists the captures the options name, in order. Standard input
+// ("-") goes by capture.StdinName, as its errors name it.
 func (o options) inputs() []input {
 	var ins []input
 	for _, arg := range o.files {
 		name, path := splitLabel(arg)
-		ins = append(ins, input{name: name, open: func() (*capture.Reader, error) { return capture.Open(path) }})
+		if name == "-" {
+			name = capture.StdinName
+		}
+		ins = append(ins, input{name: name, open: func(ctx context.Context) (*capture.Reader, error) { return capture.OpenContext(ctx, path) }})
 	}
 	if o.demo {
 		ins = append(ins, demoInputs()...)
@@ -537,7 +564,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(err.Error(), false))
 		return 1
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	ctx, stop := signalContext(stderr)
 	defer stop()
 
 	if o.live.iface != "" && o.tui() {
@@ -567,18 +594,14 @@ func runTUI(ctx context.Context, o options, match func(*analysis.Packet) bool, s
 		}
 	}()
 	for _, in := range o.inputs() {
-		r, err := in.open()
+		r, err := in.open(ctx)
 		if err != nil {
 			fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(err.Error(), o.ascii))
 			return 1
 		}
 		// Several captures are the points of a path, named by their
 		// labels (-r NAME=FILE) or as given, as in the report.
-		name := in.name
-		if name == "-" {
-			name = r.Name()
-		}
-		sources = append(sources, ui.Source{Name: name, Reader: r})
+		sources = append(sources, ui.Source{Name: in.name, Reader: r})
 	}
 	// Several captures: the filter picks connections (ui.Config.Filter).
 	// Parsed before, by compileFilter: it cannot fail here.

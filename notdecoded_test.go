@@ -47,9 +47,10 @@ func TestNotDecodedCLI(t *testing.T) {
 		t.Errorf("--report: exit %d, stderr %q; report starts %.200q, want %q", code, errs, out, head)
 	}
 
-	// A filter cannot look inside them either: they are still said.
+	// A filter cannot look inside them either: they are still said,
+	// and that nothing matched.
 	code, _, errs = runCLI(t, "-r", path, "--json", "port", "80")
-	if code != 0 || errs != warn {
+	if code != 0 || errs != warn+"synscope: no flow matches the filter port 80 given on the command line\n" {
 		t.Errorf("--json with a filter: exit %d, stderr %q", code, errs)
 	}
 

@@ -74,6 +74,13 @@ type Result struct {
 	// Damage says where a damaged capture stops being readable; the
 	// result holds everything before it. Empty when the file read cleanly.
 	Damage string
+	// Stopped says where reading stopped because the run was stopped
+	// (ctrl-c, a signal): not damage; the result holds the frames
+	// before it (capture.InterruptedError).
+	Stopped string
+	// Notes are what the reader found worth a word about the input that
+	// is not damage (capture.Reader.Notes), one line each.
+	Notes []string
 	// Evicted counts the flows dropped to stay within Config.MaxFlows
 	// (they are not in Flows); MaxFlows is the bound that applied.
 	Evicted  uint64

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -350,6 +352,59 @@ func TestRunCancelled(t *testing.T) {
 				t.Fatalf("pipelined %v: %d frames analysed, cancelled at the 10,000th", pipe, res.Frames)
 			}
 			t.Logf("pipelined %v, %d packets loaded ahead: stopped after %d frames", pipe, a.ahead, res.Frames)
+		}
+	}
+}
+
+// TestRunInterrupted: a run stopped by a signal (its context cancelled
+// with the signal as the cause, as main does) is not damage. Run used to
+// put "context canceled" in Result.Damage, which the report showed as
+// "✗ context canceled". Now Result.Stopped and the error say which signal
+// stopped reading and after which frame, and where the next one starts,
+// on one goroutine and two.
+func TestRunInterrupted(t *testing.T) {
+	var gen bytes.Buffer
+	if _, err := synth.Write(&gen, synth.Config{Seed: 5, Conns: 400, Packets: 40000}); err != nil {
+		t.Fatal(err)
+	}
+	capt := gen.Bytes()
+	sigint := errors.New("SIGINT")
+	for _, procs := range []int{1, 2} {
+		prev := runtime.GOMAXPROCS(procs)
+		ctx, cancel := context.WithCancelCause(context.Background())
+		seen := 0
+		cfg := Config{Name: "big.pcap", Match: func(*Packet) bool {
+			if seen++; seen == 10000 {
+				cancel(sigint)
+			}
+			return true
+		}}
+		r, err := capture.NewReader(bytes.NewReader(capt), "big.pcap", int64(len(capt)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Run(ctx, r, cfg)
+		runtime.GOMAXPROCS(prev)
+		var ie *capture.InterruptedError
+		if !errors.As(err, &ie) || !errors.Is(err, sigint) {
+			t.Fatalf("GOMAXPROCS %d: %v, want an InterruptedError naming SIGINT", procs, err)
+		}
+		if res.Damage != "" || res.Stopped != err.Error() || ie.Frame != res.Frames || res.Frames < 10000 || res.Frames > 20000 {
+			t.Fatalf("GOMAXPROCS %d: %d frames, damage %q, stopped %q", procs, res.Frames, res.Damage, res.Stopped)
+		}
+		// Where the next frame starts, as a Reader gives it.
+		again, _ := capture.NewReader(bytes.NewReader(capt), "big.pcap", int64(len(capt)))
+		var next int64
+		for range res.Frames + 1 {
+			rec, err := again.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			next = rec.Offset
+		}
+		want := fmt.Sprintf("big.pcap: reading stopped by SIGINT after frame %d (at byte %d): the output holds the frames before it", res.Frames, next)
+		if err.Error() != want {
+			t.Errorf("GOMAXPROCS %d:\n got %s\nwant %s", procs, err, want)
 		}
 	}
 }

@@ -12,7 +12,10 @@ import (
 // Run reads every record of r into a new Analyzer and returns the result.
 // When the capture is damaged part way, the result holds everything up to
 // the damage, Result.Damage says where it starts, and the damage is also
-// returned as the error. Run stops early, with ctx's error, when ctx is done.
+// returned as the error. When ctx is done first, Run stops early: the
+// result holds the frames read, and Result.Stopped and the error (a
+// *capture.InterruptedError naming context.Cause(ctx), "SIGINT") say
+// after which.
 //
 // With two cores or more, reading and decoding run on a goroutine of their
 // own, ahead of the flow analysis (pipeline.go); the result is the same.
@@ -31,7 +34,17 @@ func Run(ctx context.Context, r *capture.Reader, cfg Config) (*Result, error) {
 		err = runSequential(ctx, r, a)
 	}
 	res := a.Finish()
-	if err != nil {
+	res.Notes = r.Notes()
+	var ie *capture.InterruptedError
+	switch {
+	case err == nil:
+	case errors.As(err, &ie):
+		// The input gave way to ctx (capture.OpenContext).
+		res.Stopped = err.Error()
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		err = r.Interrupted(context.Cause(ctx))
+		res.Stopped = err.Error()
+	default:
 		res.Damage = err.Error()
 	}
 	return res, err

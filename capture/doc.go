@@ -23,7 +23,17 @@
 // by headers are checked before anything is allocated for them: a packet
 // may hold at most MaxCapLen bytes, a pcapng block at most MaxBlockLen, and
 // a block's buffer only grows as its bytes actually arrive. Every error is
-// a single line that starts with the file's name.
+// a single line that starts with the file's name. Bytes after the end of
+// gzip data that are not gzip are damage too, said as such.
+//
+// # Stopping
+//
+// OpenContext ties the reading to a context: opening a FIFO that waits for
+// a writer, and reading a pipe, FIFO, terminal or socket that waits for
+// data, give way when it is done, with an *InterruptedError that says
+// after which frame reading stopped and why (the context's cause). It is
+// not damage. Reader.Interrupted makes the same error for a caller that
+// stops reading a file between packets.
 //
 // # Differences from libpcap and Wireshark
 //
@@ -44,7 +54,9 @@
 //     as it is.
 //   - The link-layer header is returned as it is in the file: Wireshark
 //     moves some of them (SunATM, for one) into a pseudo-header.
-//   - Malformed pcapng options are ignored rather than reported.
+//   - Malformed pcapng options are ignored rather than reported as
+//     damage; an interface description block's are noted (Reader.Notes),
+//     as they may hide the interface's time resolution or offset.
 //   - pcapng files with several link types or byte orders are read
 //     (libpcap refuses them; Wireshark reads them too).
 //   - Simple Packet Blocks have no time stamp: their Timestamp is 0.

@@ -105,12 +105,14 @@ type section struct {
 }
 
 // options iterates over the options of a block body. A malformed option
-// list (an option running past the end of the block) ends the iteration
-// quietly: options only refine what we show, so a broken one is ignored
-// rather than reported, as Wireshark does for most of them.
+// list (an option running past the end of the block) ends the iteration,
+// and sets bad: options only refine what we show, so a broken one is
+// ignored rather than taken as damage, as Wireshark does for most of them.
+// Only an interface's is noted (decodeIDB says why).
 type options struct {
-	b  []byte
-	be bool
+	b   []byte
+	be  bool
+	bad bool // an option ran past the end of the block
 }
 
 // next returns the next option, or ok=false at the end.
@@ -121,6 +123,7 @@ func (o *options) next() (code uint16, val []byte, ok bool) {
 	code = u16(o.b, o.be)
 	n := int(u16(o.b[2:], o.be))
 	if code == optEndOfOpt || 4+n > len(o.b) {
+		o.bad = code != optEndOfOpt
 		o.b = nil
 		return 0, nil, false
 	}
@@ -130,9 +133,12 @@ func (o *options) next() (code uint16, val []byte, ok bool) {
 }
 
 // decodeIDB decodes the body of an Interface Description Block (without
-// the block header and trailer).
-func decodeIDB(body []byte, be bool) Interface {
-	ifc := Interface{
+// the block header and trailer). bad reports a malformed option list: the
+// options from the broken one on are lost, and among them may be the
+// interface's if_tsresol or if_tsoffset, without which every time stamp
+// of the interface is wrong (read as microseconds, or off by the offset).
+func decodeIDB(body []byte, be bool) (ifc Interface, bad bool) {
+	ifc = Interface{
 		LinkType: layers.LinkType(u16(body, be)),
 		SnapLen:  u32(body[4:], be),
 		TsResol:  defaultTsResol,
@@ -142,7 +148,7 @@ func decodeIDB(body []byte, be bool) Interface {
 	for {
 		code, val, ok := opts.next()
 		if !ok {
-			break
+			return ifc, opts.bad
 		}
 		switch code {
 		case optIfName:
@@ -171,7 +177,6 @@ func decodeIDB(body []byte, be bool) Interface {
 			}
 		}
 	}
-	return ifc
 }
 
 // optString turns an option value into a string, dropping any trailing NUL

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"compress/flate"
 	"compress/gzip"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -49,6 +50,7 @@ type Reader struct {
 	ra     io.ReaderAt // the input, if Rereader can read it again
 	base   int64       // offset of the capture's first byte in ra
 	stdin  bool
+	ctx    context.Context // OpenContext's; nil otherwise
 
 	s      stream
 	disk   *countingReader // counts the bytes read from the input
@@ -66,55 +68,11 @@ type Reader struct {
 	sec    *section
 	secNum int
 	ifaces []Interface
-}
 
-// Open opens a capture file; "-" reads standard input, which may be a pipe.
-// The format and any gzip compression are recognised by content, not by
-// name.
-func Open(path string) (*Reader, error) {
-	if path == "-" {
-		// Standard input redirected from a file has a size; a pipe
-		// has not.
-		size := int64(-1)
-		if fi, err := os.Stdin.Stat(); err == nil && fi.Mode().IsRegular() {
-			if pos, err := os.Stdin.Seek(0, io.SeekCurrent); err == nil {
-				size = fi.Size() - pos
-			}
-		}
-		r, err := newReader(os.Stdin, StdinName, size)
-		if err != nil {
-			return nil, err
-		}
-		r.stdin = true
-		return r, nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: cannot open: %w", path, BareError(err))
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: cannot open: %w", path, BareError(err))
-	}
-	if fi.IsDir() {
-		f.Close()
-		return nil, fmt.Errorf("%s: is a directory, not a capture file", path)
-	}
-	size := int64(-1)
-	if fi.Mode().IsRegular() {
-		size = fi.Size()
-	}
-	r, err := newReader(f, path, size)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	r.closer = f
-	if fi.Mode().IsRegular() {
-		r.path = path
-	}
-	return r, nil
+	// badOpts counts the interface description blocks with a malformed
+	// option list; badOpt is the first one's note.
+	badOpts int
+	badOpt  string
 }
 
 // BareError strips the *fs.PathError wrapping, whose message repeats the
@@ -138,11 +96,13 @@ func NewReader(r io.Reader, name string, size int64) (*Reader, error) {
 	if r == nil {
 		return nil, fmt.Errorf("%s: no input", name)
 	}
-	return newReader(r, name, size)
+	return newReader(nil, r, name, size)
 }
 
-func newReader(src io.Reader, name string, size int64) (*Reader, error) {
-	r := &Reader{name: name, size: size, meta: &layout{}}
+// newReader reads a capture from src; ctx is OpenContext's, whose cause
+// an *InterruptedError names (src gives way to it, ctxReader), or nil.
+func newReader(ctx context.Context, src io.Reader, name string, size int64) (*Reader, error) {
+	r := &Reader{name: name, size: size, meta: &layout{}, ctx: ctx}
 	// Remember whether the input can be read again by offset: a file
 	// or anything else with ReadAt, except what cannot seek (a pipe).
 	if ra, ok := src.(io.ReaderAt); ok {
@@ -166,8 +126,11 @@ func newReader(src io.Reader, name string, size int64) (*Reader, error) {
 	}
 	if len(m) == 2 && binary.BigEndian.Uint16(m) == magicGzip {
 		r.meta.gzip = true
-		gz, err := gzip.NewReader(r.diskBr)
+		gz, err := newGzipStream(r)
 		if err != nil {
+			if isStopped(err) {
+				return nil, r.interrupted(0, err)
+			}
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
 				return nil, fmt.Errorf("%s: gzip header truncated", name)
 			}
@@ -219,7 +182,33 @@ func (r *Reader) readHeader() error {
 		le == magicPcap || le == magicPcapNs || le == magicModified:
 		return r.readPcapHeader()
 	}
+	if what := compression(m); what != "" && !r.meta.gzip {
+		return fmt.Errorf("%s: %s; synscope reads gzip only", r.name, what)
+	}
 	return fmt.Errorf("%s: not a pcap or pcapng file (starts with 0x%x)", r.name, m)
+}
+
+// compression names the compression (or archive) whose magic number a file
+// starts with, and says how to undo it; "" for none synscope knows. tshark
+// reads xz, zstd and lz4 itself; synscope reads gzip only.
+func compression(m []byte) string {
+	switch be := binary.BigEndian.Uint32(m); {
+	case be == 0xfd377a58: // FD '7zXZ' 00
+		return "xz-compressed: decompress it first (xz -d)"
+	case be == 0x28b52ffd: // frame magic 0xFD2FB528, little-endian
+		return "zstd-compressed: decompress it first (zstd -d)"
+	case be>>8 == 0x425a68 && m[3] >= '1' && m[3] <= '9': // 'BZh' and the block size
+		return "bzip2-compressed: decompress it first (bzip2 -d)"
+	case be == 0x04224d18 || be == 0x02214c18: // frame, legacy frame
+		return "lz4-compressed: decompress it first (lz4 -d)"
+	case be == 0x4c5a4950: // 'LZIP'
+		return "lzip-compressed: decompress it first (lzip -d)"
+	case be>>16 == 0x1f9d:
+		return "compressed by compress(1): decompress it first (uncompress, or gzip -d)"
+	case be == 0x504b0304: // 'PK' 03 04
+		return "a zip archive: extract the capture first (unzip)"
+	}
+	return ""
 }
 
 // readPcapHeader reads the 24-byte header of a classic pcap file.
@@ -550,7 +539,10 @@ func (r *Reader) addInterface(off int64, body []byte) error {
 	if len(m.ifaces) >= maxInterfaces {
 		return r.damage(off, nil, fmt.Sprintf("more than %d interfaces", maxInterfaces))
 	}
-	ifc := decodeIDB(body, r.sec.be)
+	ifc, bad := decodeIDB(body, r.sec.be)
+	if bad {
+		r.noteBadOptions(off, len(m.ifaces))
+	}
 	ifc.Index = len(m.ifaces)
 	ifc.Section = r.secNum
 	ifc.ID = r.sec.nIfaces
@@ -562,12 +554,45 @@ func (r *Reader) addInterface(off int64, body []byte) error {
 	return nil
 }
 
+// noteBadOptions notes the interface description block at off, of
+// interface index, whose option list is malformed.
+func (r *Reader) noteBadOptions(off int64, index int) {
+	if r.badOpts++; r.badOpts == 1 {
+		r.badOpt = fmt.Sprintf("interface %d's description block (byte %d) has a malformed option list: the options from the broken one on are ignored; if if_tsresol or if_tsoffset was among them, its times are wrong", index, off)
+	}
+}
+
+// Notes returns what the Reader found worth a word about the input read so
+// far that is not damage (the frames are read all the same): one line
+// each, without the input's name. It must not be called while Next runs.
+func (r *Reader) Notes() []string {
+	switch r.badOpts {
+	case 0:
+		return nil
+	case 1:
+		return []string{r.badOpt}
+	}
+	return []string{fmt.Sprintf("%s; %d more interfaces' blocks are alike", r.badOpt, r.badOpts-1)}
+}
+
 // damage builds the error for damage found in the record or block at off.
 // A read error that is not about the data itself (an I/O error) is
 // reported as such instead.
 func (r *Reader) damage(off int64, cause error, reason string) error {
 	if cause == io.EOF {
 		cause = io.ErrUnexpectedEOF
+	}
+	var trail *gzipTrailError
+	if errors.As(cause, &trail) {
+		if r.s.pos == off {
+			// Nothing of the record was read: the frames before
+			// are the whole capture, and gzip -d would say the
+			// same of the bytes after it.
+			reason = trail.Error()
+		} else {
+			reason += " (the gzip data ends there, " + trail.followed() + ")"
+		}
+		return &DamageError{Path: r.name, Offset: off, Frame: r.frame, Reason: reason, Err: cause}
 	}
 	if cause != nil && cause != io.ErrUnexpectedEOF && !isCorrupt(cause) {
 		return r.readError(off, cause, "read error")
@@ -586,8 +611,12 @@ func isCorrupt(err error) bool {
 	return errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.As(err, &ce)
 }
 
-// readError reports an input error.
+// readError reports an input error; a read that gave way to the Reader's
+// context is not one, but an *InterruptedError.
 func (r *Reader) readError(off int64, err error, what string) error {
+	if isStopped(err) {
+		return r.interrupted(off, err)
+	}
 	return fmt.Errorf("%s: %s at byte %d: %w", r.name, what, off, BareError(err))
 }
 

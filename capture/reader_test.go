@@ -674,12 +674,21 @@ func TestRejected(t *testing.T) {
 		{"pcap bad version", pcapBadVersion, "f: unsupported pcap version 3.4", false},
 		{"pcapng bad version", ngBadVersion, "f: unsupported pcapng version 2.0", false},
 		{"pcapng bad BOM", ngBadBOM, "f: not a pcapng file: bad byte-order magic 0x61626364", false},
-		{"pcap header truncated", pcapFile(le, false, 1)[:10], "f: damaged at byte 0 after frame 0: pcap file header truncated: 10 of 24 bytes", true},
-		{"pcapng SHB truncated", ngHeader[:20], "f: damaged at byte 0 after frame 0: section header block truncated: 20 of 28 bytes", true},
+		{"pcap header truncated", pcapFile(le, false, 1)[:10], "f: damaged at byte 0: pcap file header truncated: 10 of 24 bytes", true},
+		{"pcapng SHB truncated", ngHeader[:20], "f: damaged at byte 0: section header block truncated: 20 of 28 bytes", true},
 		{"gzip empty", gz(t, nil), "f: empty capture (the gzip data decompresses to nothing)", false},
 		{"gzip bad header", []byte{0x1f, 0x8b, 0, 0, 0, 0, 0, 0, 0, 0}, "f: bad gzip header: gzip: invalid header", false},
 		{"gzip truncated header", []byte{0x1f, 0x8b, 8}, "f: gzip header truncated", false},
 		{"gzip text", gz(t, []byte("hello")), "f: not a pcap or pcapng file (starts with 0x68656c6c)", false},
+		// Other compressions, by their magic numbers: named, with the
+		// command that undoes them, not by their first bytes.
+		{"xz", []byte("\xfd7zXZ\x00\x00\x04"), "f: xz-compressed: decompress it first (xz -d); synscope reads gzip only", false},
+		{"zstd", []byte{0x28, 0xb5, 0x2f, 0xfd, 0x24, 0x00}, "f: zstd-compressed: decompress it first (zstd -d); synscope reads gzip only", false},
+		{"bzip2", []byte("BZh91AY&SY"), "f: bzip2-compressed: decompress it first (bzip2 -d); synscope reads gzip only", false},
+		{"lz4", []byte{0x04, 0x22, 0x4d, 0x18, 0x64, 0x40}, "f: lz4-compressed: decompress it first (lz4 -d); synscope reads gzip only", false},
+		{"lz4 legacy", []byte{0x02, 0x21, 0x4c, 0x18, 0, 0}, "f: lz4-compressed: decompress it first (lz4 -d); synscope reads gzip only", false},
+		{"BZh not bzip2", []byte("BZhx"), "f: not a pcap or pcapng file (starts with 0x425a6878)", false},
+		{"gzip of xz", gz(t, []byte("\xfd7zXZ\x00\x00\x04")), "f: not a pcap or pcapng file (starts with 0xfd377a58)", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			recs, r, err := readAll(t, tc.data, "f")

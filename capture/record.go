@@ -177,9 +177,17 @@ type DamageError struct {
 	Err error
 }
 
-// Error returns "<path>: damaged at byte N after frame K: reason".
+// Error returns "<path>: damaged at byte N after frame K: reason"; before
+// the first frame, "at byte N, before the first frame", and at byte 0 (the
+// file's header) "at byte 0" alone.
 func (e *DamageError) Error() string {
-	return fmt.Sprintf("%s: damaged at byte %d after frame %d: %s", e.Path, e.Offset, e.Frame, e.Reason)
+	switch {
+	case e.Frame > 0:
+		return fmt.Sprintf("%s: damaged at byte %d after frame %d: %s", e.Path, e.Offset, e.Frame, e.Reason)
+	case e.Offset > 0:
+		return fmt.Sprintf("%s: damaged at byte %d, before the first frame: %s", e.Path, e.Offset, e.Reason)
+	}
+	return fmt.Sprintf("%s: damaged at byte 0: %s", e.Path, e.Reason)
 }
 
 // Unwrap returns the underlying cause, if any, so that

@@ -50,7 +50,11 @@ type capLoad struct {
 	done  bool
 	res   *analysis.Result
 	err   error
-	final []Row // the rows of a finished capture, made once
+	// stopped says where reading stopped when the loader was stopped
+	// before the capture's end (a *capture.InterruptedError): not
+	// damage.
+	stopped error
+	final   []Row // the rows of a finished capture, made once
 }
 
 // loader reads every capture in turn, in a tea.Cmd, and hands out
@@ -59,8 +63,12 @@ type loader struct {
 	caps   []*capLoad
 	start  time.Time
 	ctx    context.Context
-	cancel context.CancelFunc
-	match  func(*analysis.Packet) bool
+	cancel context.CancelCauseFunc
+	// started is set when runCmd's reading begins, and finished is
+	// closed when it ends.
+	started  atomic.Bool
+	finished chan struct{}
+	match    func(*analysis.Packet) bool
 	// selectConns is set when the filter picks connections (several
 	// captures, as points of one path): it leaves no packet out, records
 	// which of its primitives each flow's packets match
@@ -78,8 +86,8 @@ type loader struct {
 }
 
 func newLoader(sources []Source, match func(*analysis.Packet) bool, sel *filter.Expr, maxFlows int, now func() time.Time) *loader {
-	ctx, cancel := context.WithCancel(context.Background())
-	l := &loader{start: now(), ctx: ctx, cancel: cancel, match: match, now: now, maxFlows: maxFlows,
+	ctx, cancel := context.WithCancelCause(context.Background())
+	l := &loader{start: now(), ctx: ctx, cancel: cancel, finished: make(chan struct{}), match: match, now: now, maxFlows: maxFlows,
 		selectConns: len(sources) > 1 && !sel.MatchesAll(), sel: sel}
 	if maxFlows <= 0 {
 		l.maxFlows = analysis.DefaultMaxFlows()
@@ -141,6 +149,8 @@ type CapProgress struct {
 // its own goroutine, as every tea.Cmd does.
 func (l *loader) runCmd() tea.Cmd {
 	return func() tea.Msg {
+		l.started.Store(true)
+		defer close(l.finished)
 		for _, c := range l.caps {
 			l.read(c)
 		}
@@ -164,9 +174,20 @@ func (l *loader) read(c *capLoad) {
 	if c.rd != nil {
 		c.bytes = c.rd.BytesRead()
 	}
-	if err != nil && !errors.Is(err, context.Canceled) {
+	var ie *capture.InterruptedError
+	switch {
+	case errors.As(err, &ie):
+		// The input gave way to the run's context (a signal).
+		c.stopped = err
+	case errors.Is(err, context.Canceled):
+		// The loader was stopped: q, or a signal (stopBy's cause).
+		c.stopped = c.rd.Interrupted(context.Cause(l.ctx))
+	case err != nil:
 		c.res.Damage = err.Error()
 		c.err = err
+	}
+	if c.stopped != nil {
+		c.res.Stopped = c.stopped.Error()
 	}
 	c.done = true
 }
@@ -276,10 +297,20 @@ func (l *loader) snapshot(now time.Time) SnapshotMsg {
 }
 
 // stop ends the reading at the next packet and closes the rereaders.
-func (l *loader) stop() {
-	l.cancel()
+func (l *loader) stop() { l.stopBy(nil) }
+
+// stopBy is stop, for cause (a signal; nil: the user quit).
+func (l *loader) stopBy(cause error) {
+	l.cancel(cause)
 	for _, c := range l.caps {
 		c.store.close()
+	}
+}
+
+// wait waits until the reading has ended, if it began.
+func (l *loader) wait() {
+	if l.started.Load() {
+		<-l.finished
 	}
 }
 

@@ -25,6 +25,10 @@ type ReportOptions struct {
 	// Path, when the captures are points of one path, adds each flow's
 	// connection and path findings.
 	Path *analysis.Path
+	// Filter is the command line's filter (filter.Expr.String), "" for
+	// none: each capture's heading says its flows are those that match
+	// it, so that "0 TCP flows" is not read as a capture without TCP.
+	Filter string
 }
 
 // WriteReport writes the readable report of one or more captures: per
@@ -106,6 +110,19 @@ func (rp *reporter) frames(list []analysis.CaptureFinding, count uint64, heading
 func (rp *reporter) capture(res *analysis.Result) {
 	head := fmt.Sprintf("%s: %d frame%s, %d TCP flow%s", rp.safe(res.Name), res.Frames, plural(int(res.Frames)),
 		len(res.Flows), plural(len(res.Flows)))
+	switch {
+	case rp.o.Filter != "" && rp.o.Path != nil:
+		// Several points: the filter picks connections (the view's
+		// "no connection matches the filter ...").
+		head += " of the connections that match the filter " + rp.safe(rp.o.Filter)
+	case rp.o.Filter != "" && len(res.Flows) == 1:
+		head += " matches the filter " + rp.safe(rp.o.Filter)
+	case rp.o.Filter != "":
+		head += " match the filter " + rp.safe(rp.o.Filter)
+	}
+	if utf8.RuneCountInString(head) > rp.o.Width {
+		head = strings.Join(Wrap(head, rp.o.Width, "", "  "), "\n")
+	}
 	if note := res.NotDecodedNote(); note != "" {
 		// Frames it could not look inside: their TCP is not here, and
 		// the heading says so, on its line when it fits.
@@ -116,6 +133,10 @@ func (rp *reporter) capture(res *analysis.Result) {
 		}
 	}
 	rp.w.WriteString(head)
+	for _, note := range res.Notes {
+		// Not damage: said where the report starts, as on stderr.
+		rp.w.WriteString("\n" + strings.Join(Wrap(rp.safe(note), rp.o.Width, "  ", "    "), "\n"))
+	}
 	if res.Evicted > 0 {
 		// The flows left out are counted where the report starts, not
 		// only on stderr: a report saved to a file says it is partial.
@@ -140,6 +161,10 @@ func (rp *reporter) capture(res *analysis.Result) {
 		rp.g.OK, n[analysis.StatusOK], rp.g.Partial, n[analysis.StatusPartial])
 	if res.Damage != "" {
 		rp.wrap(fmt.Sprintf("%s %s: the flows above hold everything before that point", rp.g.Invalid, rp.safe(res.Damage)), "", "  ")
+	}
+	if res.Stopped != "" {
+		// Not damage (no ✗): the run was stopped (ctrl-c, a signal).
+		rp.wrap(fmt.Sprintf("%s %s", rp.g.Info, rp.safe(res.Stopped)), "", "  ")
 	}
 }
 
