@@ -6,7 +6,7 @@
 //	synscope --demo                               the seed incident, embedded
 //	synscope -r FILE [-r FILE…] --json [EXPR]
 //	synscope -r FILE [-r FILE…] --report [EXPR]
-//	synscope -r FILE [-r FILE…] -w OUT [--flow IDS] [EXPR]
+//	synscope -r FILE [-r FILE…] -w OUT [EXPR], or -r FILE -w OUT --flow IDS
 //	synscope -i IFACE [EXPR]                      the interactive view, live
 //	synscope -i IFACE --json|--report [-c N] [--duration D] [-w FILE] [EXPR]
 //
@@ -43,7 +43,8 @@ import (
 // flag parseArgs and liveFlag accept is in it, and that every flag in it is
 // accepted.
 const usage = `usage: synscope -r FILE [-r FILE...] [--report | --json] [EXPR]
-       synscope -r FILE [-r FILE...] -w OUT [--flow IDS] [--overwrite] [EXPR]
+       synscope -r FILE [-r FILE...] -w OUT [--overwrite] [EXPR]
+       synscope -r FILE -w OUT --flow IDS [--overwrite]
        synscope --demo [--report | --json | -w OUT]
        synscope -i IFACE [--report | --json] [-w OUT] [-c COUNT] [--duration D]
                 [-s SNAPLEN] [-p] [-B KIB] [-Z USER] [--spool DIR]
@@ -406,6 +407,10 @@ func (o options) check() error {
 		return errors.New("-w writes a capture; it cannot be combined with --json or --report")
 	case len(o.flows) > 0 && o.write == "":
 		return errors.New("--flow picks flows to export: add -w FILE")
+	case o.overwrite && o.write == "":
+		return errors.New("--overwrite lets -w replace an existing file: add -w FILE")
+	case o.demo && len(o.files) > 0:
+		return errors.New("--demo reads the built-in incident's three captures; it cannot be combined with -r")
 	}
 	if err := o.checkPointNames(); err != nil {
 		return err
@@ -429,10 +434,10 @@ func (o options) checkPointNames() error {
 	}
 	seen := map[string]string{}
 	for i, in := range o.inputs() {
-		given := "--demo"
-		if i < len(o.files) {
-			given = "-r " + o.files[i]
+		if i >= len(o.files) {
+			break // --demo's, which -r cannot join
 		}
+		given := "-r " + o.files[i]
 		short := filepath.Base(in.name)
 		if prev, ok := seen[short]; ok {
 			return fmt.Errorf("%s: the capture point %s has that name already (%s): label each point, as -r NAME=FILE", given, short, prev)
@@ -477,6 +482,8 @@ func (o options) checkLive() error {
 		return errors.New("--json and --report cannot be used together")
 	case len(o.flows) > 0:
 		return errors.New("--flow picks flows of a capture file; with -i, give a filter EXPR")
+	case o.overwrite && o.write == "":
+		return errors.New("--overwrite lets -w replace an existing file: add -w FILE")
 	}
 	return o.checkTheme()
 }

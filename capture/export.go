@@ -154,6 +154,15 @@ func pcapParams(srcs []ExportSource) (lt layers.LinkType, nanos bool, snaplen ui
 			}
 		}
 	}
+	// No packet to write: the file still says what the capture was, as
+	// tcpdump's does (it said link type 0, BSD loopback).
+	if !found {
+		for _, s := range srcs {
+			if ifs := s.Reader.Interfaces(); len(ifs) > 0 {
+				return ifs[0].LinkType, ifs[0].TsResol != 6, ifs[0].SnapLen, nil
+			}
+		}
+	}
 	return lt, nanos, snaplen, nil
 }
 
@@ -206,6 +215,16 @@ func writeExport(w io.Writer, format string, srcs []ExportSource, lt layers.Link
 		return 0, err
 	}
 	n := 0
+	if nw != nil && !slices.ContainsFunc(srcs, func(s ExportSource) bool { return len(s.Items) > 0 }) {
+		// No packet: the interfaces still say what the captures were.
+		for _, s := range srcs {
+			for i := range s.Reader.Interfaces() {
+				if _, err := nw.AddInterfaceLike(exportInterface(s, i)); err != nil {
+					return 0, err
+				}
+			}
+		}
+	}
 	for _, s := range srcs {
 		if len(s.Items) == 0 {
 			continue

@@ -296,3 +296,24 @@ func TestDiskFullAndBareError(t *testing.T) {
 		t.Error("BareError lost the cause")
 	}
 }
+
+// TestExportNothing: an export with no packet (a filter that matched
+// nothing) keeps the capture's link type, as tcpdump's empty -w file
+// does: a pcap said link type 0 (BSD loopback), a pcapng had no
+// interface at all.
+func TestExportNothing(t *testing.T) {
+	_, r := readAll(t, "../testdata/seed-client.pcap")
+	defer r.Close()
+	for _, name := range []string{"none.pcap", "none.pcapng"} {
+		out := filepath.Join(t.TempDir(), name)
+		if n, err := capture.Export(out, []capture.ExportSource{{Reader: r}}, false); err != nil || n != 0 {
+			t.Fatalf("%s: %d, %v", name, n, err)
+		}
+		got, rr := readAll(t, out)
+		ifs := rr.Interfaces()
+		rr.Close()
+		if len(got) != 0 || len(ifs) != 1 || ifs[0].LinkType != r.Interfaces()[0].LinkType {
+			t.Errorf("%s: %d packets, interfaces %+v: want none and the source's link type", name, len(got), ifs)
+		}
+	}
+}
