@@ -34,8 +34,12 @@ func (s stopSignal) Error() string {
 // repeatGrace is how long after the first stop signal another one is taken
 // as the same request. systemd, with SendSIGHUP=yes, sends SIGHUP right
 // after SIGTERM; a hung-up terminal can bring SIGHUP from the kernel and
-// from the shell. A second ctrl-c pressed on purpose comes later.
-const repeatGrace = 250 * time.Millisecond
+// from the shell; and an impatient hand presses ctrl-c twice. Every read
+// gives way to the first at once, so only a run that is still going after
+// this long is stuck: a second signal within it, which ended a live
+// capture before its -w file was flushed and renamed into place, waits
+// like the first.
+const repeatGrace = 3 * time.Second
 
 // signalContext returns a context that the first SIGINT, SIGTERM or SIGHUP
 // cancels, with a stopSignal as its cause; the run then ends as soon as
