@@ -487,8 +487,12 @@ func (p *livePipeline) summary(stderr io.Writer, say func(string)) {
 	if p.statsErr != nil {
 		say(p.statsErr.Error())
 	}
+	// Received by filter as tcpdump means it: by EXPR. The kernel counted
+	// what its coarser filter let through (tcp on a veth: 51 received,
+	// 48 captured, 0 dropped, three ICMPv6 packets unaccounted for).
+	received := p.stats.Received - min(p.stats.Received, p.lr.rejected.Load())
 	fmt.Fprintf(stderr, "%d packet%s captured, %d received by filter, %d dropped by kernel, %d dropped by synscope\n",
-		p.lr.n.Load(), plural(int(p.lr.n.Load())), p.stats.Received, p.stats.Dropped, p.h.Dropped())
+		p.lr.n.Load(), plural(int(p.lr.n.Load())), received, p.stats.Dropped, p.h.Dropped())
 	if p.res != nil && p.res.Evicted > 0 {
 		say(evictedNote(p.res))
 	}
@@ -649,6 +653,11 @@ type liveRun struct {
 	pkt      analysis.Packet
 	undec    []analysis.NotDecoded // of the batch, left out by EXPR
 	n        atomic.Uint64         // packets taken from the queue
+	// rejected counts the packets the kernel's filter let through and
+	// EXPR, checked on the decoded packet, left out: the kernel's is a
+	// coarser pre-filter (it lets tunnels and IPv6 extension headers
+	// through for the decoder to look inside).
+	rejected atomic.Uint64
 	full     chan struct{}
 	spoolErr error
 	note     func(string)
@@ -681,6 +690,7 @@ func (lr *liveRun) batch(recs []capture.Record) (done bool) {
 		if lr.match != nil {
 			lr.dec.Decode(rec, &lr.pkt)
 			if !lr.match(&lr.pkt) {
+				lr.rejected.Add(1)
 				if lr.pkt.Undecoded != analysis.UndecodedNone {
 					lr.notDecoded(&lr.pkt)
 				}
