@@ -642,17 +642,17 @@ func capturePackets(src *capture.LiveSource, h *capture.Handoff, stopping *atomi
 // goroutine. The Analyzer is shared with the interactive view under mu;
 // the other fields are read once it is done (n at any time).
 type liveRun struct {
-	mu       sync.Mutex
-	an       *analysis.Analyzer
-	spool    *capture.Spool
-	out      *liveOut
-	count    uint64 // -c; 0: no limit
-	matched  uint64 // packets that matched EXPR
-	match    func(*analysis.Packet) bool
-	dec      *analysis.Decoder
-	pkt      analysis.Packet
-	undec    []analysis.NotDecoded // of the batch, left out by EXPR
-	n        atomic.Uint64         // packets taken from the queue
+	mu      sync.Mutex
+	an      *analysis.Analyzer
+	spool   *capture.Spool
+	out     *liveOut
+	count   uint64 // -c; 0: no limit
+	matched uint64 // packets that matched EXPR
+	match   func(*analysis.Packet) bool
+	dec     *analysis.Decoder
+	pkt     analysis.Packet
+	undec   []analysis.NotDecoded // of the batch, left out by EXPR
+	n       atomic.Uint64         // packets taken from the queue
 	// rejected counts the packets the kernel's filter let through and
 	// EXPR, checked on the decoded packet, left out: the kernel's is a
 	// coarser pre-filter (it lets tunnels and IPv6 extension headers
