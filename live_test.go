@@ -935,12 +935,23 @@ func TestLiveTUIHangup(t *testing.T) {
 	port := httpServer(t)
 	s, pidFile := liveTUI(t, dir, "-i", "lo", "--spool", dir, "--keep-spool", fmt.Sprintf("tcp port %d", port))
 	get(t, port, 3)
-	p := s.waitFor("3 flows")
-	m := regexp.MustCompile(`(\d+) pkts`).FindStringSubmatch(p)
-	if m == nil {
-		t.Fatalf("no packet count:\n%s", p)
+	s.waitFor("3 flows")
+	// The third flow shows with its first packet: wait for the count to
+	// settle (under -race the view showed 30 of the 36 packets).
+	pkts := regexp.MustCompile(`(\d+) pkts`)
+	shown := -1
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+		p := s.pane()
+		m := pkts.FindStringSubmatch(p)
+		if m == nil {
+			t.Fatalf("no packet count:\n%s", p)
+		}
+		n, _ := strconv.Atoi(m[1])
+		if n == shown || time.Now().After(deadline) {
+			break
+		}
+		shown = n
 	}
-	shown, _ := strconv.Atoi(m[1])
 	s.tmux("kill-server")
 	if !processGone(t, pidFile, 10*time.Second) {
 		t.Fatal("synscope still runs 10 s after its terminal went away")
