@@ -121,15 +121,18 @@ type options struct {
 	write     string // -w: export flows to this file
 	flows     []int  // --flow: the flows to export
 	overwrite bool   // --overwrite: -w may replace an existing file
-	demo      bool
-	json      bool
-	report    bool
-	ascii     bool
-	theme     string
-	help      bool
-	maxFlows  int // --max-flows; 0: analysis.DefaultMaxFlows
-	expr      []string
-	live      liveOptions // -i and the flags that go with it
+	// given holds the value of each flag that takes one value, by its
+	// short name: such a flag given twice is an error (once).
+	given    map[string]string
+	demo     bool
+	json     bool
+	report   bool
+	ascii    bool
+	theme    string
+	help     bool
+	maxFlows int // --max-flows; 0: analysis.DefaultMaxFlows
+	expr     []string
+	live     liveOptions // -i and the flags that go with it
 }
 
 // liveOptions are the live-capture flags.
@@ -170,6 +173,20 @@ func flagValue(args []string, i *int, flag, what string) (string, error) {
 	return v, nil
 }
 
+// once records that flag (its short name) was given value v, and refuses
+// it given again: -w a.pcap -w b.pcap wrote only b.pcap, -i lo -i eth0
+// captured on eth0, and nothing said so.
+func (o *options) once(flag, v string) error {
+	if prev, ok := o.given[flag]; ok {
+		return fmt.Errorf("flag %s given twice (%s, then %s): give it once", flag, prev, v)
+	}
+	if o.given == nil {
+		o.given = map[string]string{}
+	}
+	o.given[flag] = v
+	return nil
+}
+
 // liveFlag parses the live-capture flag args[*i], if it is one.
 func (o *options) liveFlag(args []string, i *int) (bool, error) {
 	a := args[*i]
@@ -192,33 +209,54 @@ func (o *options) liveFlag(args []string, i *int) (bool, error) {
 		if strings.HasPrefix(a, "--") {
 			flag = "--interface"
 		}
-		o.live.iface, err = flagValue(args, i, flag, "an interface name (or any)")
+		if o.live.iface, err = flagValue(args, i, flag, "an interface name (or any)"); err == nil {
+			err = o.once("-i", o.live.iface)
+		}
 		return true, err
 	case short("-c"):
 		if v, err = flagValue(args, i, "-c", "a packet count"); err == nil {
+			if err = o.once("-c", v); err != nil {
+				return true, err
+			}
 			o.live.count, err = num("-c", v, 1)
 		}
 	case long("--duration"):
 		if v, err = flagValue(args, i, "--duration", "a duration, e.g. 30s"); err == nil {
+			if err = o.once("--duration", v); err != nil {
+				return true, err
+			}
 			o.live.duration, err = parseDuration(v)
 		}
 	case short("-s"):
 		if v, err = flagValue(args, i, "-s", "a snapshot length in bytes"); err == nil {
+			if err = o.once("-s", v); err != nil {
+				return true, err
+			}
 			o.live.snaplen, err = num("-s", v, 0)
 		}
 	case short("-B"):
 		if v, err = flagValue(args, i, "-B", "a buffer size in KiB"); err == nil {
+			if err = o.once("-B", v); err != nil {
+				return true, err
+			}
 			o.live.bufferKiB, err = num("-B", v, 1)
 			if err == nil && o.live.bufferKiB > 1<<30 {
 				err = fmt.Errorf("flag -B: %d KiB is too large", o.live.bufferKiB)
 			}
 		}
 	case short("-Z"):
-		o.live.user, err = flagValue(args, i, "-Z", "a user name")
+		if o.live.user, err = flagValue(args, i, "-Z", "a user name"); err == nil {
+			err = o.once("-Z", o.live.user)
+		}
 	case long("--spool"):
-		o.live.spoolDir, err = flagValue(args, i, "--spool", "a directory")
+		if o.live.spoolDir, err = flagValue(args, i, "--spool", "a directory"); err == nil {
+			err = o.once("--spool", o.live.spoolDir)
+		}
 	case long("--spool-size"):
 		if v, err = flagValue(args, i, "--spool-size", "a size, e.g. 512M"); err == nil {
+			if err = o.once("--spool-size", v); err != nil {
+				return true, err
+			}
 			o.live.spoolSize, err = parseSize(v)
 		}
 	case a == "--keep-spool":
@@ -340,7 +378,9 @@ func parseArgs(args []string) (options, error) {
 			if strings.HasPrefix(a, "--") {
 				flag = "--write"
 			}
-			o.write, err = flagValue(args, &i, flag, "a file name")
+			if o.write, err = flagValue(args, &i, flag, "a file name"); err == nil {
+				err = o.once("-w", o.write)
+			}
 		case long(a, "--flow") || long(a, "--flows"):
 			flag, _, _ := strings.Cut(a, "=")
 			if v, err = flagValue(args, &i, flag, "flow ids, e.g. 3 or 3,5 or 3-7"); err == nil {
@@ -352,7 +392,9 @@ func parseArgs(args []string) (options, error) {
 			o.overwrite = true
 		case long(a, "--max-flows"):
 			if v, err = flagValue(args, &i, "--max-flows", "a number of flows"); err == nil {
-				o.maxFlows, err = parseMaxFlows(v)
+				if o.maxFlows, err = parseMaxFlows(v); err == nil {
+					err = o.once("--max-flows", v)
+				}
 			}
 		case a == "--json" || a == "-json":
 			o.json = true
@@ -362,7 +404,9 @@ func parseArgs(args []string) (options, error) {
 			o.demo = true
 		case long(a, "--theme") || long(a, "-theme"):
 			flag, _, _ := strings.Cut(a, "=")
-			o.theme, err = flagValue(args, &i, flag, "a theme name: "+strings.Join(ui.ThemeNames(), ", "))
+			if o.theme, err = flagValue(args, &i, flag, "a theme name: "+strings.Join(ui.ThemeNames(), ", ")); err == nil {
+				err = o.once("--theme", o.theme)
+			}
 		case a == "-h" || a == "--help" || a == "-help":
 			o.help = true
 		case strings.HasPrefix(a, "-") && a != "-" && len(o.expr) == 0:
