@@ -129,6 +129,7 @@ type Analyzer struct {
 	tab  flowTable
 	refs refPool
 	res  Result
+	odd  oddFrames
 
 	// Eviction (evict.go): the flows in their eviction classes, the
 	// number of packets seen (the clock), and the evicted flows' holes
@@ -188,6 +189,7 @@ func (a *Analyzer) Add(rec *capture.Record) {
 	// Counted once decoded: a mapped file truncated meanwhile faults in
 	// Decode (Run), and the packet is not analysed.
 	a.res.Frames++
+	a.odd.see(p)
 	a.addPacket(p)
 }
 

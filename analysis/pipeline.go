@@ -61,6 +61,7 @@ func runPipelined(ctx context.Context, r *capture.Reader, a *Analyzer) error {
 		for i := range a.addAhead(b) {
 			p := &b.pkts[i]
 			a.res.Frames++
+			a.odd.see(p)
 			if b.state[i] == dropped {
 				a.res.Filtered++
 				if p.Undecoded != UndecodedNone {
@@ -152,6 +153,7 @@ func decodeKept(rec *capture.Record, dec *Decoder, cfg *Config, p *Packet, hash 
 // flow, unless the filter left it out.
 func (a *Analyzer) addDecoded(p *Packet, hash uint64, state int8) {
 	a.res.Frames++
+	a.odd.see(p)
 	if state == dropped {
 		a.res.Filtered++
 		if p.Undecoded != UndecodedNone {

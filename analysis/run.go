@@ -34,7 +34,7 @@ func Run(ctx context.Context, r *capture.Reader, cfg Config) (*Result, error) {
 		err = runSequential(ctx, r, a)
 	}
 	res := a.Finish()
-	res.Notes = r.Notes()
+	res.Notes = append(r.Notes(), a.odd.notes()...)
 	var ie *capture.InterruptedError
 	switch {
 	case err == nil:
