@@ -49,6 +49,7 @@ const (
 	PathDuplicated
 	PathOneWay
 	PathScaling
+	PathUncaptured
 	numPathCodes
 )
 
@@ -73,6 +74,7 @@ var pathCodeInfo = [numPathCodes]struct {
 	PathDuplicated:     {"path.duplicated", Warning},
 	PathOneWay:         {"path.one_way", Warning},
 	PathScaling:        {"path.wscale_mismatch", Error},
+	PathUncaptured:     {"path.uncaptured", Info},
 }
 
 func (c PathCode) String() string {
@@ -460,12 +462,16 @@ func joinByShape(a, b *Result, joined map[*Flow]*Flow, off float64) {
 			if taken[g] || g.Server().Port() != f.Server().Port() && g.Client().Port() != f.Client().Port() {
 				continue
 			}
-			// With both ISNs different, only the timing can tell the
-			// same connection from another to the same port: it needs
-			// a clock offset from connections already joined.
+			// A middlebox that rewrites ISNs rewrites one side's (the
+			// inside host's): the other must be the same. With both
+			// different, two clients' SYNs to one port, or two
+			// sources' identical health checks, have one shape: a
+			// client whose SYNs never reached the next point was
+			// joined to another's, with NAT and a rewrite made up and
+			// the drop hidden.
 			sameISN := f.Handshake.HaveSyn && g.Handshake.HaveSyn && f.Handshake.ClientISN == g.Handshake.ClientISN ||
 				f.Handshake.HaveSynAck && g.Handshake.HaveSynAck && f.Handshake.ServerISN == g.Handshake.ServerISN
-			if math.IsNaN(off) && !sameISN {
+			if !sameISN {
 				continue
 			}
 			if !math.IsNaN(off) && math.Abs(float64(g.Start-f.Start)/1e9-off) > 1 {
@@ -605,9 +611,9 @@ func seqJoin(from, into []*Flow, join func(from, into *Flow)) {
 // in seconds (the later point's clock minus the earlier one's), from the
 // matched segments of the joined flows: half the sum of the median
 // difference each way, which takes out the path delay when it is the same
-// both ways. Only segments seen once at each point count when there are
-// any: a retransmission paired with the wrong copy is off by its RTO. NaN
-// when nothing was matched.
+// both ways. Only segments seen once at each point count: a
+// retransmission paired with the wrong copy is off by its RTO. NaN when
+// no such segment was matched.
 func pairOffset(joined map[*Flow]*Flow) float64 {
 	var d [2][2][]float64 // [unique][side]
 	for a, b := range joined {
@@ -620,7 +626,9 @@ func pairOffset(joined map[*Flow]*Flow) float64 {
 			d[u][side] = append(d[u][side], float64(b.Refs[p.b].Time-a.Refs[p.a].Time)/1e9)
 		}
 	}
-	for _, dd := range [][2][]float64{d[1], d[0]} {
+	// Copies paired in order (no offset yet) may be minutes apart: a
+	// keep-alive connection gave 675 s where the clocks were 0.5 ms apart.
+	for _, dd := range [][2][]float64{d[1]} {
 		toServer, toClient := dd[FromClient], dd[FromServer]
 		switch {
 		case len(toServer) > 0 && len(toClient) > 0:
@@ -834,9 +842,9 @@ func (pa *Path) compareFlows(i int, a, b *Flow) {
 	if len(rew) > 0 {
 		pa.add(b, PathFinding{Code: PathISNRewritten, Point: j, Frame: b.FirstFrame, RelatedPoint: i, RelatedFrame: a.FirstFrame})
 	}
-	pa.compareOptions(i, a, b)
 
 	m := matchSegs(a, b, pa.pairOff(i, j))
+	pa.compareOptions(i, a, b, &m)
 	flows, pts := [2]*Flow{a, b}, [2]int{i, j}
 	bases := [2][2]uint32{m.ba, m.bb}
 	index := [2]map[segKey][]int{m.ka, m.kb}
@@ -879,6 +887,11 @@ func (pa *Path) compareFlows(i int, a, b *Flow) {
 			}
 		}
 	}
+	// How far each point saw each side's data acknowledged.
+	acked := [2][2]ackLine{}
+	for x, f := range flows {
+		acked[x] = ackLines(f, bases[x])
+	}
 	// Segments seen at one point only: dropped when the point is where
 	// they come from, else copied or injected on the way.
 	var unseen [2][]PacketRef // per side, seen downstream only
@@ -894,6 +907,19 @@ func (pa *Path) compareFlows(i int, a, b *Flow) {
 				continue
 			}
 			if x == upOf(side) {
+				// Not at the next point, but its receiver acknowledged
+				// it there, and no copy of it reached that point: the
+				// capture there missed it (a busy firewall's tcpdump
+				// drops packets), or it went another way. It was called
+				// dropped, against that point's own ack_unseen.
+				k := keyOfRef(r, bases[x])
+				sameLen := func(c int) bool { return flows[1-x].Refs[c].Len == r.Len }
+				if end := k.rel + r.Len + uint32(r.Flags&FlagFIN); (r.Len > 0 || r.Flags&FlagFIN != 0) && !slices.ContainsFunc(index[1-x][k], sameLen) {
+					if ack, ok := acked[1-x][side].by(end); ok {
+						pa.add(f, PathFinding{Code: PathUncaptured, Point: at, Frame: r.Frame, RelatedPoint: other, RelatedFrame: ack})
+						continue
+					}
+				}
 				pa.add(f, pa.dropped(at, other, r))
 				continue
 			}
@@ -996,7 +1022,7 @@ func allZero(b []byte) bool {
 
 // compareOptions compares the options of the SYN and the SYN-ACK between
 // two points: MSS clamping, and any other option that came or went.
-func (pa *Path) compareOptions(i int, a, b *Flow) {
+func (pa *Path) compareOptions(i int, a, b *Flow, m *segMatch) {
 	j := i + 1
 	ha, hb := &a.Handshake, &b.Handshake
 	type syn struct {
@@ -1009,7 +1035,11 @@ func (pa *Path) compareOptions(i int, a, b *Flow) {
 		{ha.HaveSyn && hb.HaveSyn, ha.Client, hb.Client, ha.SynFrame, hb.SynFrame, FromClient},
 		{ha.HaveSynAck && hb.HaveSynAck, ha.Server, hb.Server, ha.SynAckFrame, hb.SynAckFrame, FromServer},
 	} {
-		if !s.have {
+		// The options kept are the first SYN's (SYN-ACK's) at each
+		// point: compared only when those are one packet. A SYN lost
+		// before the next point, and retried with fewer options (macOS
+		// drops them on retries), changed nothing on the way.
+		if !s.have || !m.pairedFrames(a, b, s.fa, s.fb) {
 			continue
 		}
 		up, down, ou, od, fu, fd, flow := i, j, s.oa, s.ob, s.fa, s.fb, b

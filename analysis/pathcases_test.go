@@ -369,3 +369,20 @@ func TestPathScalingAgreement(t *testing.T) {
 		}
 	}
 }
+
+// A segment missing from the far point's capture that the receiver there
+// acknowledged, with no copy of it coming, was not dropped: far's capture
+// missed it (a busy firewall's tcpdump drops packets). It was
+// path.dropped, an error, against far's own tcp.ack_unseen.
+func TestPathUncaptured(t *testing.T) {
+	far := strings.Replace(pathConn, "+0.001  C>S PA seq=1001 ack=5001 len=200\n", "", 1)
+	pa, c := pathCase(t, pathConn, shiftTime(far, "2026-01-01T00:00:00.001Z"))
+	got := codesOf(pa, c, PathTTL, PathClockOffset)
+	if want := []string{"near:path.uncaptured@4"}; !slices.Equal(got, want) {
+		t.Fatalf("findings %v, want %v", got, want)
+	}
+	fi := pathFindings(pa, c.Flows[0], PathUncaptured)[0]
+	if !strings.Contains(fi.Message, "data segment (200 bytes) (frame 4 at near) is not in far's capture, though its receiver acknowledged it there (frame 4)") {
+		t.Errorf("uncaptured %+v", fi)
+	}
+}

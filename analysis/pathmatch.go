@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -175,6 +176,17 @@ func matchSegs(a, b *Flow, off float64) segMatch {
 	return m
 }
 
+// pairedFrames reports whether frame fa of a and frame fb of b are one
+// segment, as matched.
+func (m *segMatch) pairedFrames(a, b *Flow, fa, fb uint64) bool {
+	for _, p := range m.pairs {
+		if a.Refs[p.a].Frame == fa {
+			return b.Refs[p.b].Frame == fb
+		}
+	}
+	return false
+}
+
 // pairCopies pairs the copies of one segment at two points (ref indexes
 // la at a, lb at b): those of the same payload length first, then nearest
 // in time (in order without a clock offset).
@@ -182,10 +194,28 @@ func pairCopies(a, b *Flow, la, lb []int, off float64) []segPair {
 	n := min(len(la), len(lb))
 	out := make([]segPair, 0, n)
 	// A key seen thousands of times (keep-alives, a storm of duplicate
-	// ACKs) would make every pair a candidate: pair those in order.
+	// ACKs) would make every pair a candidate: walk the two lists in time
+	// order instead, pairing copies less than a second apart (in order,
+	// a capture that started late paired host's first keep-alive with
+	// fw's first, and called the last 30 dropped).
 	if len(la)*len(lb) > 4096 {
-		for i := range n {
-			out = append(out, segPair{a: la[i], b: lb[i]})
+		if math.IsNaN(off) {
+			for i := range n {
+				out = append(out, segPair{a: la[i], b: lb[i]})
+			}
+			return out
+		}
+		for i, j := 0, 0; i < len(la) && j < len(lb); {
+			d := float64(b.Refs[lb[j]].Time-a.Refs[la[i]].Time)/1e9 - off
+			switch {
+			case math.Abs(d) < 1:
+				out = append(out, segPair{a: la[i], b: lb[j]})
+				i, j = i+1, j+1
+			case d > 0:
+				i++
+			default:
+				j++
+			}
 		}
 		return out
 	}
@@ -205,8 +235,10 @@ func pairCopies(a, b *Flow, la, lb []int, off float64) []segPair {
 		}
 	}
 	// A pure ACK and the data segment after it have one key: the same
-	// length first, then the nearest in time, to the millisecond (copies
-	// closer than that pair in order: a retransmission waits longer).
+	// length first, then the nearest in time, to 100 µs (copies closer
+	// than that pair in order; a fast retransmission in a data centre
+	// comes 0.3 ms after the original, which a millisecond did not tell
+	// apart).
 	slices.SortStableFunc(cands, func(x, y cand) int {
 		if x.other != y.other {
 			if x.other {
@@ -214,7 +246,7 @@ func pairCopies(a, b *Flow, la, lb []int, off float64) []segPair {
 			}
 			return -1
 		}
-		return cmp.Compare(math.Round(x.d*1e3), math.Round(y.d*1e3))
+		return cmp.Compare(math.Round(x.d*1e4), math.Round(y.d*1e4))
 	})
 	usedA, usedB := make([]bool, len(la)), make([]bool, len(lb))
 	for _, c := range cands {
@@ -437,4 +469,42 @@ func resegmentedText(fi PathFinding, r PacketRef, whole, split string) string {
 func oneWayText(fi PathFinding, side Side, at, other string) string {
 	return fmt.Sprintf("none of the %s's %d packets seen at %s while %s's capture ran (from frame %d) passed %s: they take another route (asymmetric routing), or %s's capture leaves them out",
 		sideName(side), fi.Count, at, other, fi.Frame, other, other)
+}
+
+// ackLine is how far a point saw one side's data acknowledged, packet by
+// packet: the highest relative ACK number so far, and the frame that
+// brought it.
+type ackLine struct {
+	upTo  []int64 // non-decreasing
+	frame []uint64
+}
+
+// ackLines returns, per side, how far f's point saw that side's data
+// acknowledged (by the other side's packets), in the numbers bases count
+// from.
+func ackLines(f *Flow, b [2]uint32) [2]ackLine {
+	var out [2]ackLine
+	for _, r := range f.Refs {
+		if r.Bits&RefFragment != 0 || r.Flags&FlagACK == 0 {
+			continue
+		}
+		data := 1 - r.Side() // the side whose data this acknowledges
+		rel := int64(int32(r.Ack - b[data]))
+		l := &out[data]
+		if n := len(l.upTo); n == 0 || rel > l.upTo[n-1] {
+			l.upTo = append(l.upTo, rel)
+			l.frame = append(l.frame, r.Frame)
+		}
+	}
+	return out
+}
+
+// by returns the first frame that acknowledged everything up to end, a
+// relative sequence number.
+func (l *ackLine) by(end uint32) (uint64, bool) {
+	i := sort.Search(len(l.upTo), func(i int) bool { return l.upTo[i] >= int64(int32(end)) })
+	if i == len(l.upTo) {
+		return 0, false
+	}
+	return l.frame[i], true
 }

@@ -111,6 +111,8 @@ func (w *pathWords) short(fi analysis.PathFinding) string {
 		return "one way"
 	case analysis.PathScaling:
 		return "WS mismatch"
+	case analysis.PathUncaptured:
+		return "not captured"
 	}
 	return fi.Code.String()
 }
