@@ -50,6 +50,7 @@ const (
 	PathOneWay
 	PathScaling
 	PathUncaptured
+	PathBypassed
 	numPathCodes
 )
 
@@ -75,6 +76,7 @@ var pathCodeInfo = [numPathCodes]struct {
 	PathOneWay:         {"path.one_way", Warning},
 	PathScaling:        {"path.wscale_mismatch", Error},
 	PathUncaptured:     {"path.uncaptured", Info},
+	PathBypassed:       {"path.bypassed", Warning},
 }
 
 func (c PathCode) String() string {
@@ -296,7 +298,20 @@ func Correlate(points []Point) *Path {
 		}
 		pa.Offset[i+1] = pa.Offset[i] + off
 	}
-	pa.buildConnections(next)
+	// A connection the middle one of three points missed (another route,
+	// the other firewall of a pair): its flows at the points either side
+	// join by their ISNs. It was two connections, "unjoined", every packet
+	// "dropped" on its way to the middle point.
+	skip := make([]map[*Flow]*Flow, len(points))
+	for i := 0; i+2 < len(points); i++ {
+		skip[i] = joinAcross(points[i].Result, points[i+2].Result, next[i], next[i+1])
+		if len(skip[i]) > 0 && math.IsNaN(pa.Offset[i+2]) {
+			if off := pairOffset(skip[i]); !math.IsNaN(off) {
+				pa.Offset[i+2] = pa.Offset[i] + off
+			}
+		}
+	}
+	pa.buildConnections(next, skip)
 	for _, c := range pa.Conns {
 		pa.compare(c)
 	}
@@ -549,6 +564,31 @@ func ackOf(r PacketRef) uint32 {
 	return r.Ack
 }
 
+// joinAcross joins, by their ISNs, the flows of point a (left over by its
+// join with the next point, ab) and of the point after that, c (left over
+// by its join with the one before, bc).
+func joinAcross(a, c *Result, ab, bc map[*Flow]*Flow) map[*Flow]*Flow {
+	fromB := map[*Flow]bool{}
+	for _, g := range bc {
+		fromB[g] = true
+	}
+	var la, lc Result
+	for _, f := range a.Flows {
+		if _, ok := ab[f]; !ok && (f.Handshake.HaveSyn || f.Handshake.HaveSynAck) {
+			la.Flows = append(la.Flows, f)
+		}
+	}
+	for _, g := range c.Flows {
+		if !fromB[g] && (g.Handshake.HaveSyn || g.Handshake.HaveSynAck) {
+			lc.Flows = append(lc.Flows, g)
+		}
+	}
+	if len(la.Flows) == 0 || len(lc.Flows) == 0 {
+		return nil
+	}
+	return joinByISN(&la, &lc)
+}
+
 // seqJoin joins each flow of from to the flow of into whose first
 // segments carry the same absolute numbers as its own (joinBySeq); join
 // is called once for each, and a flow of into is joined once.
@@ -653,15 +693,22 @@ func median(x []float64) float64 {
 
 // buildConnections chains the joins into connections, numbered in order of
 // their first flow (point by point).
-func (pa *Path) buildConnections(next []map[*Flow]*Flow) {
+func (pa *Path) buildConnections(next, skip []map[*Flow]*Flow) {
 	prev := make([]map[*Flow]bool, len(pa.points))
-	for i := range next {
-		if next[i] == nil {
-			continue
+	mark := func(at int, m map[*Flow]*Flow) {
+		if prev[at] == nil {
+			prev[at] = map[*Flow]bool{}
 		}
-		prev[i+1] = map[*Flow]bool{}
-		for _, g := range next[i] {
-			prev[i+1][g] = true
+		for _, g := range m {
+			prev[at][g] = true
+		}
+	}
+	for i := range next {
+		if next[i] != nil {
+			mark(i+1, next[i])
+		}
+		if skip[i] != nil {
+			mark(i+2, skip[i])
 		}
 	}
 	for i, p := range pa.points {
@@ -670,13 +717,17 @@ func (pa *Path) buildConnections(next []map[*Flow]*Flow) {
 				continue
 			}
 			c := &Connection{ID: len(pa.Conns) + 1, Flows: make([]*Flow, len(pa.points))}
-			for j, g := i, f; g != nil; j++ {
+			for j, g := i, f; g != nil; {
 				c.Flows[j] = g
 				pa.conn[g] = c
 				if j+1 >= len(pa.points) || next[j] == nil {
 					break
 				}
-				g = next[j][g]
+				if h := next[j][g]; h != nil || skip[j] == nil || skip[j][g] == nil {
+					g, j = h, j+1
+				} else {
+					g, j = skip[j][g], j+2
+				}
 			}
 			pa.Conns = append(pa.Conns, c)
 		}
@@ -704,9 +755,16 @@ func (pa *Path) compare(c *Connection) {
 	}
 	for i := 0; i+1 < len(c.Flows); i++ {
 		a, b := c.Flows[i], c.Flows[i+1]
+		// Seen either side of point i+1 (joinAcross), not there.
+		across := i+2 < len(c.Flows) && b == nil && a != nil && c.Flows[i+2] != nil
+		behind := i >= 1 && a == nil && b != nil && c.Flows[i-1] != nil
 		switch {
+		case across:
+			pa.add(a, PathFinding{Code: PathBypassed, Point: i, Frame: a.FirstFrame, RelatedPoint: i + 1, RelatedFrame: c.Flows[i+2].FirstFrame})
+			pa.compareFlows(i, i+2, a, c.Flows[i+2])
+		case behind:
 		case a != nil && b != nil:
-			pa.compareFlows(i, a, b)
+			pa.compareFlows(i, i+1, a, b)
 		case a != nil && b == nil:
 			pa.missing(i, i+1, a, FromClient)
 		case a == nil && b != nil:
@@ -817,8 +875,7 @@ func segName(r PacketRef) string {
 }
 
 // compareFlows compares the same connection at points i and i+1.
-func (pa *Path) compareFlows(i int, a, b *Flow) {
-	j := i + 1
+func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 	// Addresses and ports: NAT.
 	if a.Client() != b.Client() || a.Server() != b.Server() {
 		var parts []string
@@ -844,7 +901,7 @@ func (pa *Path) compareFlows(i int, a, b *Flow) {
 	}
 
 	m := matchSegs(a, b, pa.pairOff(i, j))
-	pa.compareOptions(i, a, b, &m)
+	pa.compareOptions(i, j, a, b, &m)
 	flows, pts := [2]*Flow{a, b}, [2]int{i, j}
 	bases := [2][2]uint32{m.ba, m.bb}
 	index := [2]map[segKey][]int{m.ka, m.kb}
@@ -852,7 +909,7 @@ func (pa *Path) compareFlows(i int, a, b *Flow) {
 	// first: the client's travel from a to b.
 	upOf := func(s Side) int { return int(s) }
 	explained := [2]map[int]bool{{}, {}}
-	reseg := pa.resegmented(i, a, b, &m, &explained)
+	reseg := pa.resegmented(i, j, a, b, &m, &explained)
 	var ttlDiff [2][]int
 	windowSaid, tosSaid := [2]bool{}, [2]bool{}
 	for n, p := range m.pairs {
@@ -1022,8 +1079,7 @@ func allZero(b []byte) bool {
 
 // compareOptions compares the options of the SYN and the SYN-ACK between
 // two points: MSS clamping, and any other option that came or went.
-func (pa *Path) compareOptions(i int, a, b *Flow, m *segMatch) {
-	j := i + 1
+func (pa *Path) compareOptions(i, j int, a, b *Flow, m *segMatch) {
 	ha, hb := &a.Handshake, &b.Handshake
 	type syn struct {
 		have     bool

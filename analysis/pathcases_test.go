@@ -386,3 +386,42 @@ func TestPathUncaptured(t *testing.T) {
 		t.Errorf("uncaptured %+v", fi)
 	}
 }
+
+// Three points; the second connection passed the first and the third but
+// not the middle one (another route, the other firewall of a pair), whose
+// capture ran throughout. It was two connections, each "unjoined" though
+// the other point had its ISNs, with every packet "dropped" on its way to
+// the middle point.
+func TestPathAcrossAMissingPoint(t *testing.T) {
+	x := strings.Join(longConn()[:7], "\n") + "\n"
+	y := "client 10.0.0.5:40070\n+0.01 C>S S seq=7000 mss=1460\n+0.02 S>C SA seq=9000 ack=7001 mss=1460\n" +
+		"+0.0002 C>S A seq=7001 ack=9001\n+0.001 C>S PA seq=7001 ack=9001 len=20\n+0.02 S>C A seq=9001 ack=7021\n"
+	after := "client 10.0.0.5:40010\n+0.01 C>S A seq=1145 ack=5031\n"
+	with := pathHead + "time 2026-01-01T00:00:00Z\n" + x + y + after
+	without := pathHead + "time 2026-01-01T00:00:00Z\n" + x + strings.Replace(after, "+0.01", "+0.0612", 1)
+	pa := Correlate([]Point{
+		pointOf(t, "a", fixture.Build(with)),
+		pointOf(t, "b", fixture.Build(strings.Replace(without, ":00Z", ":00.001Z", 1))),
+		pointOf(t, "c", fixture.Build(strings.Replace(with, ":00Z", ":00.002Z", 1))),
+	})
+	if len(pa.Conns) != 2 {
+		t.Fatalf("%d connections, want 2", len(pa.Conns))
+	}
+	c := pa.Conns[1]
+	if c.Flows[0] == nil || c.Flows[1] != nil || c.Flows[2] == nil {
+		t.Fatalf("the second connection seen at %v, want a and c", c.Present())
+	}
+	if got, want := codesOf(pa, c, PathTTL, PathClockOffset), []string{"a:path.bypassed@8"}; !slices.Equal(got, want) {
+		t.Errorf("findings %v, want %v", got, want)
+	}
+	fi := pathFindings(pa, c.Flows[0], PathBypassed)[0]
+	if !strings.Contains(fi.Message, "the connection was not seen at b, though a and c saw it") {
+		t.Errorf("bypassed %+v", fi)
+	}
+	// The ladder lines a and c up.
+	for _, r := range pa.Ladder(c) {
+		if r.Refs[0] < 0 || r.Refs[1] >= 0 || r.Refs[2] < 0 {
+			t.Errorf("ladder row %+v: want seen at a and c", r)
+		}
+	}
+}

@@ -281,13 +281,19 @@ func (pa *Path) Ladder(c *Connection) []LadderRow {
 		if f == nil {
 			continue
 		}
+		// The next point that saw it: the one after, or the one after
+		// that when the middle point missed it (joinAcross).
 		var m segMatch
+		k := i + 1
+		if k < len(c.Flows) && c.Flows[k] == nil && k+1 < len(c.Flows) {
+			k++
+		}
 		g := (*Flow)(nil)
-		if i+1 < len(c.Flows) {
-			g = c.Flows[i+1]
+		if k < len(c.Flows) {
+			g = c.Flows[k]
 		}
 		if g != nil {
-			m = matchSegs(f, g, pa.pairOff(i, i+1))
+			m = matchSegs(f, g, pa.pairOff(i, k))
 		}
 		for idx, r := range f.Refs {
 			if r.Bits&RefFragment == 0 && rowOf[node{i, idx}] == nil {
@@ -296,8 +302,8 @@ func (pa *Path) Ladder(c *Connection) []LadderRow {
 		}
 		for _, p := range m.pairs {
 			r := rowOf[node{i, p.a}]
-			r.Refs[i+1] = p.b
-			rowOf[node{i + 1, p.b}] = r
+			r.Refs[k] = p.b
+			rowOf[node{k, p.b}] = r
 		}
 	}
 	at := map[*LadderRow]int64{}
@@ -354,7 +360,7 @@ func (pa *Path) pairOff(i, j int) float64 {
 // or injected). When the pieces' payloads tile the whole one exactly, the
 // pair is marked in the result (by index in m.pairs), the other pieces in
 // explained, and one path.resegmented finding per side says so.
-func (pa *Path) resegmented(i int, a, b *Flow, m *segMatch, explained *[2]map[int]bool) map[int]bool {
+func (pa *Path) resegmented(i, j int, a, b *Flow, m *segMatch, explained *[2]map[int]bool) map[int]bool {
 	flows, bases := [2]*Flow{a, b}, [2][2]uint32{m.ba, m.bb}
 	type start struct {
 		side Side
@@ -428,7 +434,7 @@ func (pa *Path) resegmented(i int, a, b *Flow, m *segMatch, explained *[2]map[in
 		}
 		said[side].n++
 	}
-	pts := [2]int{i, i + 1}
+	pts := [2]int{i, j}
 	for _, fs := range said {
 		if fs == nil {
 			continue

@@ -154,6 +154,9 @@ func (pa *Path) Sentence(c *Connection, fi PathFinding, g PathGlyphs) string {
 			SegmentName(r), fi.Frame, at, fi.RelatedFrame, rel, rel)
 	case PathOneWay:
 		return oneWayText(fi, r.Side(), at, rel)
+	case PathBypassed:
+		c := w.point(fi.RelatedPoint + 1)
+		return fmt.Sprintf("the connection was not seen at %s, though %s and %s saw it: it went another way (ECMP, the other firewall of a pair), or %s's capture left it out", rel, at, c, rel)
 	case PathUncaptured:
 		return fmt.Sprintf("%s (frame %d at %s) is not in %s's capture, though its receiver acknowledged it there (frame %d) and no copy of it came: %s's capture missed it, or it went another way",
 			segName(r), fi.Frame, at, rel, fi.RelatedFrame, rel)
