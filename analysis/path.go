@@ -51,6 +51,7 @@ const (
 	PathScaling
 	PathUncaptured
 	PathBypassed
+	PathSwapped
 	numPathCodes
 )
 
@@ -77,6 +78,7 @@ var pathCodeInfo = [numPathCodes]struct {
 	PathScaling:        {"path.wscale_mismatch", Error},
 	PathUncaptured:     {"path.uncaptured", Info},
 	PathBypassed:       {"path.bypassed", Warning},
+	PathSwapped:        {"path.direction_guessed", Info},
 }
 
 func (c PathCode) String() string {
@@ -152,6 +154,9 @@ type Path struct {
 	// span is each point's capture time span (first and last packet of
 	// its flows), in its own clock.
 	span [][2]int64
+	// swapped holds the joins of flows whose sides differ (joinSwapped),
+	// from the earlier point's flow: their packets are not compared.
+	swapped map[*Flow]*Flow
 }
 
 // ConnectionOf returns the connection a flow belongs to.
@@ -270,7 +275,7 @@ func shape(f *Flow, n int) []shapeKey {
 // Correlate joins the captures of one path, given in path order (client
 // side first).
 func Correlate(points []Point) *Path {
-	pa := &Path{Findings: map[*Flow][]PathFinding{}, conn: map[*Flow]*Connection{}, points: points}
+	pa := &Path{Findings: map[*Flow][]PathFinding{}, conn: map[*Flow]*Connection{}, points: points, swapped: map[*Flow]*Flow{}}
 	for _, p := range points {
 		pa.Points = append(pa.Points, p.Name)
 	}
@@ -293,6 +298,10 @@ func Correlate(points []Point) *Path {
 		off := pairOffset(next[i])
 		joinByShape(points[i].Result, points[i+1].Result, next[i], off)
 		joinBySeq(points[i].Result, points[i+1].Result, next[i])
+		for f, g := range joinSwapped(points[i].Result, points[i+1].Result, next[i]) {
+			next[i][f] = g
+			pa.swapped[f] = g
+		}
 		if n := pairOffset(next[i]); !math.IsNaN(n) {
 			off = n
 		}
@@ -589,6 +598,52 @@ func joinAcross(a, c *Result, ab, bc map[*Flow]*Flow) map[*Flow]*Flow {
 	return joinByISN(&la, &lc)
 }
 
+// joinSwapped joins the flows still left over whose segments carry the
+// same absolute numbers with the sides the other way round, where one of
+// them had its direction guessed (no SYN seen at its point): PAT to a port
+// below the server's made the guess take the server for the client, and
+// the connection was two, each with every packet "dropped" at the other
+// point. They are one connection, whose packets are not compared.
+func joinSwapped(a, b *Result, joined map[*Flow]*Flow) map[*Flow]*Flow {
+	taken := map[*Flow]bool{}
+	for _, g := range joined {
+		taken[g] = true
+	}
+	var fa, fb []*Flow
+	for _, f := range a.Flows {
+		if _, ok := joined[f]; !ok {
+			fa = append(fa, f)
+		}
+	}
+	for _, g := range b.Flows {
+		if !taken[g] {
+			fb = append(fb, g)
+		}
+	}
+	if len(fa) == 0 || len(fb) == 0 {
+		return nil
+	}
+	// fb's flows as their other side would see them: a copy with each
+	// segment's side turned over, for seqJoin's keys.
+	turned := make([]*Flow, len(fb))
+	orig := map[*Flow]*Flow{}
+	for i, g := range fb {
+		t := &Flow{Refs: make([]PacketRef, len(g.Refs)), DirectionGuessed: g.DirectionGuessed}
+		for k, r := range g.Refs {
+			r.Bits ^= RefFromServer
+			t.Refs[k] = r
+		}
+		turned[i], orig[t] = t, g
+	}
+	out := map[*Flow]*Flow{}
+	seqJoin(fa, turned, func(f, t *Flow) {
+		if f.DirectionGuessed || t.DirectionGuessed {
+			out[f] = orig[t]
+		}
+	})
+	return out
+}
+
 // seqJoin joins each flow of from to the flow of into whose first
 // segments carry the same absolute numbers as its own (joinBySeq); join
 // is called once for each, and a flow of into is joined once.
@@ -763,6 +818,13 @@ func (pa *Path) compare(c *Connection) {
 			pa.add(a, PathFinding{Code: PathBypassed, Point: i, Frame: a.FirstFrame, RelatedPoint: i + 1, RelatedFrame: c.Flows[i+2].FirstFrame})
 			pa.compareFlows(i, i+2, a, c.Flows[i+2])
 		case behind:
+		case a != nil && b != nil && pa.swapped[a] == b:
+			// Said on the flow whose direction was guessed.
+			g, at, other := b, i+1, i
+			if a.DirectionGuessed && !b.DirectionGuessed {
+				g, at, other = a, i, i+1
+			}
+			pa.add(g, PathFinding{Code: PathSwapped, Point: at, Frame: g.FirstFrame, RelatedPoint: other})
 		case a != nil && b != nil:
 			pa.compareFlows(i, i+1, a, b)
 		case a != nil && b == nil:

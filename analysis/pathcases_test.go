@@ -425,3 +425,22 @@ func TestPathAcrossAMissingPoint(t *testing.T) {
 		}
 	}
 }
+
+// PAT to a port below the server's, and a far capture that started after
+// the SYN: there synscope guesses the direction from the ports, the other
+// way round. The two flows are one connection (its numbers, sides turned
+// over), said once, not compared: it was two connections, each with every
+// packet "dropped" at the other point.
+func TestPathDirectionGuessedTheOtherWay(t *testing.T) {
+	near := "format pcap\nlink ethernet\nclient 10.0.0.5:50123\nserver 203.0.113.10:8443\ntime 2026-01-01T00:00:00Z\n" +
+		strings.Join(longConn()[:9], "\n") + "\n"
+	far := "format pcap\nlink ethernet\nclient 198.51.100.1:1500\nserver 203.0.113.10:8443\ntime 2026-01-01T00:00:00.001Z\n" +
+		from(longConn()[:9], 3)
+	pa, c := pathCase(t, near, far)
+	if !c.Flows[1].DirectionGuessed || c.Flows[1].Client().Port() != 8443 {
+		t.Fatalf("far's flow %s → %s, guessed %v: the case tests nothing", c.Flows[1].Client(), c.Flows[1].Server(), c.Flows[1].DirectionGuessed)
+	}
+	if got, want := codesOf(pa, c), []string{"far:path.direction_guessed@1"}; !slices.Equal(got, want) {
+		t.Errorf("findings %v, want %v", got, want)
+	}
+}

@@ -154,6 +154,8 @@ func (pa *Path) Sentence(c *Connection, fi PathFinding, g PathGlyphs) string {
 			SegmentName(r), fi.Frame, at, fi.RelatedFrame, rel, rel)
 	case PathOneWay:
 		return oneWayText(fi, r.Side(), at, rel)
+	case PathSwapped:
+		return fmt.Sprintf("the same connection as at %s (the same sequence and ACK numbers), its direction guessed the other way at %s, which saw no SYN: its packets are not compared between the two", rel, at)
 	case PathBypassed:
 		c := w.point(fi.RelatedPoint + 1)
 		return fmt.Sprintf("the connection was not seen at %s, though %s and %s saw it: it went another way (ECMP, the other firewall of a pair), or %s's capture left it out", rel, at, c, rel)

@@ -113,6 +113,8 @@ func (w *pathWords) short(fi analysis.PathFinding) string {
 		return "WS mismatch"
 	case analysis.PathUncaptured:
 		return "not captured"
+	case analysis.PathSwapped:
+		return "direction guessed"
 	case analysis.PathBypassed:
 		return "bypassed " + w.point(fi.RelatedPoint)
 	}
