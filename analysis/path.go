@@ -1016,8 +1016,18 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 	var unseen [2][]PacketRef // per side, seen downstream only
 	for x, only := range [2][]int{m.onlyA, m.onlyB} {
 		f, at, other := flows[x], pts[x], pts[1-x]
+		// A point that captures each packet twice (a SPAN of both
+		// directions, -i any on a router) has copies the flow's own
+		// analysis recognised (same IP ID, microseconds apart): one
+		// packet, not one dropped or duplicated on the way.
+		copies := map[uint64]bool{}
+		for _, fi := range f.Findings {
+			if fi.IsCopy() {
+				copies[fi.Frame] = true
+			}
+		}
 		for _, idx := range only {
-			if explained[x][idx] {
+			if explained[x][idx] || copies[f.Refs[idx].Frame] {
 				continue
 			}
 			r := f.Refs[idx]

@@ -444,3 +444,35 @@ func TestPathDirectionGuessedTheOtherWay(t *testing.T) {
 		t.Errorf("findings %v, want %v", got, want)
 	}
 }
+
+// A point whose capture holds every packet twice (a SPAN of both
+// directions, -i any on a router): its flow's analysis recognises the
+// copies (same IP ID, 20 µs apart), and the path takes each pair for one
+// packet. The copies were each "dropped" or "duplicated" on the way.
+func TestPathPointSeesEachPacketTwice(t *testing.T) {
+	lines := longConn()[:7]
+	var near, far []string
+	for i, l := range lines {
+		l = fmt.Sprintf("%s id=%d", l, 100+i)
+		near = append(near, l)
+		f := strings.Fields(l)
+		far = append(far, l, strings.Join(append([]string{"+0.00002"}, f[1:]...), " "))
+	}
+	pa, c := pathCase(t, pathHead+"time 2026-01-01T00:00:00Z\n"+strings.Join(near, "\n")+"\n",
+		pathHead+"time 2026-01-01T00:00:00.001Z\n"+strings.Join(far, "\n")+"\n")
+	copies := 0
+	for _, fi := range c.Flows[1].Findings {
+		if fi.IsCopy() {
+			copies++
+		}
+	}
+	if copies == 0 {
+		t.Fatal("far's flow shows no copy: the case tests nothing")
+	}
+	if got := codesOf(pa, c, PathTTL, PathClockOffset); len(got) > 0 {
+		t.Errorf("findings %v, want none", got)
+	}
+	if math.Abs(pa.Offset[1]-0.001) > 0.0005 {
+		t.Errorf("clock offset %v, want 0.001 s: a packet and its copy tell the clocks", pa.Offset[1])
+	}
+}

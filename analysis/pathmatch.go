@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // segKey identifies a segment independently of the capture point: its
@@ -152,8 +153,13 @@ func matchSegs(a, b *Flow, off float64) segMatch {
 			continue
 		}
 		paired := pairCopies(a, b, la, lb, off)
+		// Copies a capture made of one packet (a SPAN of both
+		// directions) come within a millisecond: one segment, which
+		// tells the clocks as well as a key seen once.
+		once := spanUnder(a, la, time.Millisecond) && spanUnder(b, lb, time.Millisecond)
 		usedA := map[int]bool{}
 		for _, p := range paired {
+			p.unique = once
 			m.pairs = append(m.pairs, p)
 			usedA[p.a], usedB[p.b] = true, true
 		}
@@ -174,6 +180,15 @@ func matchSegs(a, b *Flow, off float64) segMatch {
 	slices.Sort(m.onlyA)
 	slices.Sort(m.onlyB)
 	return m
+}
+
+// spanUnder reports whether the packets of f at idx span less than d.
+func spanUnder(f *Flow, idx []int, d time.Duration) bool {
+	lo, hi := f.Refs[idx[0]].Time, f.Refs[idx[0]].Time
+	for _, i := range idx[1:] {
+		lo, hi = min(lo, f.Refs[i].Time), max(hi, f.Refs[i].Time)
+	}
+	return hi-lo < int64(d)
 }
 
 // pairedFrames reports whether frame fa of a and frame fb of b are one
