@@ -532,21 +532,7 @@ func joinByShape(a, b *Result, joined map[*Flow]*Flow, off float64) {
 // Numbers a middlebox rewrote, or sides swapped by a guessed direction,
 // do not join this way.
 func joinBySeq(a, b *Result, joined map[*Flow]*Flow) {
-	taken := map[*Flow]bool{}
-	for _, g := range joined {
-		taken[g] = true
-	}
-	var fa, fb []*Flow
-	for _, f := range a.Flows {
-		if _, ok := joined[f]; !ok {
-			fa = append(fa, f)
-		}
-	}
-	for _, g := range b.Flows {
-		if !taken[g] {
-			fb = append(fb, g)
-		}
-	}
+	fa, fb, taken := leftOver(a, b, joined)
 	// The capture that started later holds the other's segments from its
 	// own first ones on: index the first segments of each flow of one
 	// point (not all, which would cost a map entry per packet), look up
@@ -598,18 +584,13 @@ func joinAcross(a, c *Result, ab, bc map[*Flow]*Flow) map[*Flow]*Flow {
 	return joinByISN(&la, &lc)
 }
 
-// joinSwapped joins the flows still left over whose segments carry the
-// same absolute numbers with the sides the other way round, where one of
-// them had its direction guessed (no SYN seen at its point): PAT to a port
-// below the server's made the guess take the server for the client, and
-// the connection was two, each with every packet "dropped" at the other
-// point. They are one connection, whose packets are not compared.
-func joinSwapped(a, b *Result, joined map[*Flow]*Flow) map[*Flow]*Flow {
-	taken := map[*Flow]bool{}
+// leftOver returns the flows of a and of b that joined does not join, and
+// the flows of b it does.
+func leftOver(a, b *Result, joined map[*Flow]*Flow) (fa, fb []*Flow, taken map[*Flow]bool) {
+	taken = map[*Flow]bool{}
 	for _, g := range joined {
 		taken[g] = true
 	}
-	var fa, fb []*Flow
 	for _, f := range a.Flows {
 		if _, ok := joined[f]; !ok {
 			fa = append(fa, f)
@@ -620,6 +601,17 @@ func joinSwapped(a, b *Result, joined map[*Flow]*Flow) map[*Flow]*Flow {
 			fb = append(fb, g)
 		}
 	}
+	return fa, fb, taken
+}
+
+// joinSwapped joins the flows still left over whose segments carry the
+// same absolute numbers with the sides the other way round, where one of
+// them had its direction guessed (no SYN seen at its point): PAT to a port
+// below the server's made the guess take the server for the client, and
+// the connection was two, each with every packet "dropped" at the other
+// point. They are one connection, whose packets are not compared.
+func joinSwapped(a, b *Result, joined map[*Flow]*Flow) map[*Flow]*Flow {
+	fa, fb, _ := leftOver(a, b, joined)
 	if len(fa) == 0 || len(fb) == 0 {
 		return nil
 	}
