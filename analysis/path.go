@@ -537,14 +537,14 @@ func joinBySeq(a, b *Result, joined map[*Flow]*Flow) {
 	// own first ones on: index the first segments of each flow of one
 	// point (not all, which would cost a map entry per packet), look up
 	// every segment of the other's, then the other way round.
-	seqJoin(fa, fb, func(f, g *Flow) { joined[f] = g })
+	seqJoin(fa, fb, false, func(f, g *Flow) { joined[f] = g })
 	left := fb[:0]
 	for _, g := range fb {
 		if !taken[g] {
 			left = append(left, g)
 		}
 	}
-	seqJoin(left, fa, func(g, f *Flow) {
+	seqJoin(left, fa, false, func(g, f *Flow) {
 		if _, ok := joined[f]; !ok {
 			joined[f] = g
 		}
@@ -615,22 +615,29 @@ func joinSwapped(a, b *Result, joined map[*Flow]*Flow) map[*Flow]*Flow {
 	if len(fa) == 0 || len(fb) == 0 {
 		return nil
 	}
-	// fb's flows as their other side would see them: a copy with each
-	// segment's side turned over, for seqJoin's keys.
-	turned := make([]*Flow, len(fb))
-	orig := map[*Flow]*Flow{}
-	for i, g := range fb {
-		t := &Flow{Refs: make([]PacketRef, len(g.Refs)), DirectionGuessed: g.DirectionGuessed}
-		for k, r := range g.Refs {
-			r.Bits ^= RefFromServer
-			t.Refs[k] = r
-		}
-		turned[i], orig[t] = t, g
-	}
+	// Either capture may have started later: look up each side's
+	// segments among the other's first ones, the sides turned over.
 	out := map[*Flow]*Flow{}
-	seqJoin(fa, turned, func(f, t *Flow) {
-		if f.DirectionGuessed || t.DirectionGuessed {
-			out[f] = orig[t]
+	usedB := map[*Flow]bool{}
+	seqJoin(fa, fb, true, func(f, g *Flow) {
+		if f.DirectionGuessed || g.DirectionGuessed {
+			out[f], usedB[g] = g, true
+		}
+	})
+	var la, lb []*Flow
+	for _, f := range fa {
+		if out[f] == nil {
+			la = append(la, f)
+		}
+	}
+	for _, g := range fb {
+		if !usedB[g] {
+			lb = append(lb, g)
+		}
+	}
+	seqJoin(lb, la, true, func(g, f *Flow) {
+		if (f.DirectionGuessed || g.DirectionGuessed) && out[f] == nil {
+			out[f] = g
 		}
 	})
 	return out
@@ -639,7 +646,7 @@ func joinSwapped(a, b *Result, joined map[*Flow]*Flow) map[*Flow]*Flow {
 // seqJoin joins each flow of from to the flow of into whose first
 // segments carry the same absolute numbers as its own (joinBySeq); join
 // is called once for each, and a flow of into is joined once.
-func seqJoin(from, into []*Flow, join func(from, into *Flow)) {
+func seqJoin(from, into []*Flow, turn bool, join func(from, into *Flow)) {
 	const first = 32
 	type abs struct {
 		side     Side
@@ -653,6 +660,9 @@ func seqJoin(from, into []*Flow, join func(from, into *Flow)) {
 				continue
 			}
 			k := abs{r.Side(), r.Seq, ackOf(r)}
+			if turn {
+				k.side = 1 - k.side
+			}
 			if l := index[k]; len(l) == 0 || l[len(l)-1] != g {
 				index[k] = append(l, g)
 			}
@@ -674,8 +684,8 @@ func seqJoin(from, into []*Flow, join func(from, into *Flow)) {
 			}
 			for _, g := range index[abs{r.Side(), r.Seq, ackOf(r)}] {
 				// Without an ACK number, 32 bits: only with the
-				// same addresses and ports.
-				if used[g] || r.Flags&FlagACK == 0 && (g.Client() != f.Client() || g.Server() != f.Server()) {
+				// same addresses and ports, the same way round.
+				if used[g] || r.Flags&FlagACK == 0 && (turn || g.Client() != f.Client() || g.Server() != f.Server()) {
 					continue
 				}
 				votes[g]++
