@@ -223,6 +223,20 @@ func TestPathResegmented(t *testing.T) {
 	if fi := pathFindings(pa, c.Flows[1], PathResegmented)[0]; !strings.Contains(fi.Message, "GRO/LRO") {
 		t.Errorf("GRO: %+v", fi)
 	}
+	// The middle piece lost on the wire, and sent again later: the
+	// segment was still resegmented, and that piece dropped (it was
+	// payload removed, an error, and the last piece injected).
+	lost := strings.Replace(wire, "+0      C>S A seq=2449 ack=5001 len=1448\n", "", 1) +
+		"+0.2 C>S A seq=2449 ack=5001 len=1448\n"
+	hostLost := host + "+0.2 C>S A seq=2449 ack=5001 len=1448\n"
+	pa, c = pathCase(t, hostLost, lost)
+	got := codesOf(pa, c, PathTTL, PathClockOffset)
+	if want := []string{"near:path.dropped@4", "near:path.resegmented@4"}; !slices.Equal(got, want) {
+		t.Errorf("TSO, a piece lost: findings %v, want %v", got, want)
+	} else if fi := pathFindings(pa, c.Flows[0], PathDropped)[0]; fi.Bytes != 1448 ||
+		!strings.Contains(fi.Message, "1448 of the 4000 bytes of data segment (4000 bytes) (frame 4 at near) never reached far") {
+		t.Errorf("TSO, a piece lost: %+v", fi)
+	}
 	// Pieces that do not make up the whole are not resegmentation: the
 	// bytes lost between the points stay a finding.
 	short := strings.Replace(wire, "C>S PA seq=3897 ack=5001 len=1104", "C>S PA seq=3897 ack=5001 len=1000", 1)

@@ -393,6 +393,22 @@ func (pa *Path) resegmented(i, j int, a, b *Flow, m *segMatch, explained *[2]map
 			}
 		}
 	}
+	// Where each point's loose data segments start, per side, in order.
+	var starts [2][2][]uint32
+	for x := range loose {
+		for k := range loose[x] {
+			starts[x][k.side] = append(starts[x][k.side], k.rel)
+		}
+		for s := range starts[x] {
+			slices.SortFunc(starts[x][s], func(p, q uint32) int { return cmp.Compare(int32(p-q), 0) })
+		}
+	}
+	type gap struct {
+		big, small int
+		ref        PacketRef
+		bytes      uint32
+	}
+	var gaps []gap
 	type first struct {
 		big, small int // 0 for a, 1 for b
 		bigRef     PacketRef
@@ -416,12 +432,25 @@ func (pa *Path) resegmented(i, j int, a, b *Flow, m *segMatch, explained *[2]map
 		rel := keyOfRef(smallRef, bases[small]).rel
 		cur, end := rel+smallRef.Len, rel+bigRef.Len
 		pieces := []int{idx[small]}
+		var holes []uint32
 		for cur != end {
 			next := -1
 			for _, c := range loose[small][start{side, cur}] {
 				if !explained[small][c] && !slices.Contains(pieces, c) {
 					next = c
 					break
+				}
+			}
+			if next < 0 && big == int(side) {
+				// Seen whole nearer its sender (TSO), a piece missing
+				// further on: that piece was lost on the way. The
+				// next piece that starts within the segment goes on.
+				st := starts[small][side]
+				k := sort.Search(len(st), func(k int) bool { return int32(st[k]-cur) > 0 })
+				if k < len(st) && int32(st[k]-end) < 0 {
+					holes = append(holes, st[k]-cur)
+					cur = st[k]
+					continue
 				}
 			}
 			if next < 0 || int32(cur+flows[small].Refs[next].Len-end) > 0 {
@@ -432,6 +461,9 @@ func (pa *Path) resegmented(i, j int, a, b *Flow, m *segMatch, explained *[2]map
 		}
 		if cur != end {
 			continue
+		}
+		for _, h := range holes {
+			gaps = append(gaps, gap{big, small, bigRef, h})
 		}
 		if out == nil {
 			out = map[int]bool{}
@@ -450,6 +482,9 @@ func (pa *Path) resegmented(i, j int, a, b *Flow, m *segMatch, explained *[2]map
 		said[side].n++
 	}
 	pts := [2]int{i, j}
+	for _, g := range gaps {
+		pa.add(flows[g.big], PathFinding{Code: PathDropped, Point: pts[g.big], Frame: g.ref.Frame, RelatedPoint: pts[g.small], Bytes: int(g.bytes)})
+	}
 	for _, fs := range said {
 		if fs == nil {
 			continue

@@ -108,6 +108,11 @@ func (pa *Path) Sentence(c *Connection, fi PathFinding, g PathGlyphs) string {
 				how = fmt.Sprintf("on the way; ACK %d %s server ISN+1 %d", uint32(a.B), w.g.NotEqual, uint32(a.A))
 			}
 		}
+		if fi.Bytes > 0 && uint32(fi.Bytes) < r.Len {
+			// A piece of a segment cut on the way (resegmented).
+			return fmt.Sprintf("%d of the %d bytes of %s (frame %d at %s) never reached %s, the segment cut into pieces on the way: that piece was dropped between them",
+				fi.Bytes, r.Len, SegmentName(r), fi.Frame, at, rel)
+		}
 		return fmt.Sprintf("%s (frame %d at %s) never reached %s: dropped %s", SegmentName(r), fi.Frame, at, rel, how)
 	case PathInjected:
 		return fmt.Sprintf("%s (frame %d at %s) was not seen at %s, which it should have passed: injected between them", SegmentName(r), fi.Frame, at, rel)

@@ -81,6 +81,9 @@ func (w *pathWords) short(fi analysis.PathFinding) string {
 		return fmt.Sprintf("%s -%dB", shortSeg(r), fi.Bytes)
 	case analysis.PathDropped:
 		r, _ := w.refAt(fi.Point, fi.Frame)
+		if fi.Bytes > 0 && uint32(fi.Bytes) < r.Len {
+			return fmt.Sprintf("%dB of %s dropped", fi.Bytes, shortSeg(r))
+		}
 		return shortSeg(r) + " dropped"
 	case analysis.PathInjected:
 		return "injected"
