@@ -31,11 +31,14 @@ import (
 // than 512 bytes, and when batches go out part full.
 const handoffSize = 131072
 
-// Stopping on a signal or --duration, the capture goes on reading what the
-// kernel already holds until it has been idle for drainIdle, for at most
-// drainMax: nothing captured before the stop is lost. Whenever the kernel
-// has had no packet for flushIdle, the capture hands over the packets it
-// has batched (capture.Handoff.Flush).
+// Stopping on a signal or --duration, the capture reads the kernel's
+// counters for the last time (capture.LiveSource.Settle) and goes on
+// reading the packets they counted, for at most drainMax: nothing captured
+// before the stop is lost, and every packet received by the filter is
+// captured or left out by EXPR. Where the backend cannot tell which
+// packets were counted (macOS), it reads until the kernel has been idle
+// for drainIdle. Whenever the kernel has had no packet for flushIdle, the
+// capture hands over the packets it has batched (capture.Handoff.Flush).
 const (
 	drainIdle = 100 * time.Millisecond
 	drainMax  = 500 * time.Millisecond
@@ -605,11 +608,20 @@ func (p *livePipeline) Export(path string, ids []int, overwrite bool) (int, erro
 }
 
 // capturePackets reads src into h until src is closed, or, once stopping
-// is set, until the kernel has no more packets (or drainMax has passed).
+// is set, until it has read the packets the kernel had counted then (or,
+// where the backend cannot tell those, until the kernel has no more), for
+// at most drainMax.
 func capturePackets(src *capture.LiveSource, h *capture.Handoff, stopping *atomic.Bool) error {
 	var drainEnd, idleSince time.Time
+	settled, exact := false, false
 	offer := func(rec *capture.Record) { h.Offer(rec) } // copies the ring's bytes
 	for {
+		if !settled && stopping.Load() {
+			// An error reading the counters is Stats', said in the
+			// summary: the capture drains until idle then.
+			settled, drainEnd = true, time.Now().Add(drainMax)
+			exact, _ = src.Settle()
+		}
 		err := src.NextFunc(offer)
 		switch {
 		case err == nil:
@@ -619,7 +631,9 @@ func capturePackets(src *capture.LiveSource, h *capture.Handoff, stopping *atomi
 			if idleSince.IsZero() {
 				idleSince = time.Now().Add(-flushIdle)
 			}
-			if stopping.Load() && time.Since(idleSince) >= drainIdle {
+			// Settled, the packets counted in the block the kernel
+			// is filling come when its retire timer hands it over.
+			if settled && (!exact && time.Since(idleSince) >= drainIdle || time.Now().After(drainEnd)) {
 				return nil
 			}
 			continue
@@ -628,12 +642,8 @@ func capturePackets(src *capture.LiveSource, h *capture.Handoff, stopping *atomi
 		default:
 			return err
 		}
-		if stopping.Load() {
-			if drainEnd.IsZero() {
-				drainEnd = time.Now().Add(drainMax)
-			} else if time.Now().After(drainEnd) {
-				return nil
-			}
+		if settled && time.Now().After(drainEnd) {
+			return nil
 		}
 	}
 }

@@ -147,6 +147,9 @@ func (b *darwinBackend) next(buf []byte) ([]byte, packetMeta, error) {
 
 func (b *darwinBackend) stats() (kernelStats, error) { return kernelStats{}, nil }
 
+// settle cannot tell which packets were counted: there are no counters.
+func (b *darwinBackend) settle() (kernelStats, bool, error) { return kernelStats{}, false, nil }
+
 func (b *darwinBackend) close() error {
 	close(b.done)
 	b.timer.Stop()

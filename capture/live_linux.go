@@ -96,6 +96,12 @@ type linuxBackend struct {
 	checkedAt time.Time
 
 	dups atomic.Uint64
+	// ringRead is how many packets were read from the ring, those
+	// skipped too; once settled, next stops at target, the packets the
+	// kernel had put in it when its counters were read for the last time.
+	ringRead uint64
+	settled  bool
+	target   uint64
 	// kernel counters: afpacket's 32-bit totals as last read, their
 	// 64-bit sums, and the sums when the filter was attached
 	last [3]uint32
@@ -325,6 +331,9 @@ func packetSocket(tp *afpacket.TPacket) (fd, ifindex int, err error) {
 }
 
 func (b *linuxBackend) next(buf []byte) ([]byte, packetMeta, error) {
+	if b.settled && b.ringRead >= b.target {
+		return nil, packetMeta{}, errSettled
+	}
 	data, _, err := b.tp.ZeroCopyReadPacketData()
 	switch {
 	case err == afpacket.ErrTimeout:
@@ -342,6 +351,7 @@ func (b *linuxBackend) next(buf []byte) ([]byte, packetMeta, error) {
 	case err != nil:
 		return nil, packetMeta{}, err
 	}
+	b.ringRead++
 	var change *LinkChange
 	if b.down {
 		// Packets the kernel took before the down, or after it came
@@ -503,6 +513,23 @@ func (b *linuxBackend) stats() (kernelStats, error) {
 		freezes:    b.sum[2] - b.base[2],
 		duplicates: b.dups.Load(),
 	}, nil
+}
+
+// settle reads the counters for the last time. The kernel counts a packet
+// (tp_packets) as it takes its place in the ring, under the lock that
+// orders the places (net/packet/af_packet.c, tpacket_rcv), and counts a
+// packet with no place as dropped, in tp_packets too: the ring's first
+// received-minus-dropped packets since afpacket cleared the counters, once
+// the ring was set up, are those counted. A packet that came between the
+// ring's set-up and the clearing is in the ring and not counted; it makes
+// next stop that many packets early, never late.
+func (b *linuxBackend) settle() (kernelStats, bool, error) {
+	k, err := b.stats()
+	if err != nil {
+		return k, false, err
+	}
+	b.settled, b.target = true, b.sum[0]-b.sum[1]
+	return k, true, nil
 }
 
 func (b *linuxBackend) close() error {
