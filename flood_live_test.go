@@ -159,42 +159,46 @@ func floodVeth(t testing.TB) (host, ns, peer string) {
 	}
 }
 
-// packetSocketIn opens a sending packet socket on an interface inside a
-// namespace: a thread moves into the namespace to open it, and is left to
-// die with its goroutine rather than return to the pool there.
-func packetSocketIn(t testing.TB, ns, ifname string) (fd, ifindex int) {
-	t.Helper()
-	type res struct {
-		fd, index int
-		err       error
-	}
-	ch := make(chan res, 1)
+// inNamespace runs fn on a thread moved into the namespace ns. The thread
+// is left to die with its goroutine rather than return to the pool in the
+// namespace; what fn opens there (a socket) stays there.
+func inNamespace(ns string, fn func() error) error {
+	ch := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		f, err := os.Open("/var/run/netns/" + ns)
 		if err != nil {
-			ch <- res{err: err}
+			ch <- err
 			return
 		}
 		defer f.Close()
 		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			ch <- res{err: fmt.Errorf("setns %s: %w", ns, err)}
+			ch <- fmt.Errorf("setns %s: %w", ns, err)
 			return
 		}
+		ch <- fn()
+	}()
+	return <-ch
+}
+
+// packetSocketIn opens a sending packet socket on an interface inside a
+// namespace.
+func packetSocketIn(t testing.TB, ns, ifname string) (fd, ifindex int) {
+	t.Helper()
+	err := inNamespace(ns, func() error {
 		ifc, err := net.InterfaceByName(ifname)
 		if err != nil {
-			ch <- res{err: err}
-			return
+			return err
 		}
 		// Protocol 0: the socket sends and receives nothing.
-		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, 0)
-		ch <- res{fd, ifc.Index, err}
-	}()
-	r := <-ch
-	if r.err != nil {
-		t.Fatalf("packet socket in %s: %v", ns, r.err)
+		ifindex = ifc.Index
+		fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, 0)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("packet socket in %s: %v", ns, err)
 	}
-	return r.fd, r.index
+	return fd, ifindex
 }
 
 // vmHWM returns the VmHWM line of a /proc/PID/status file, in KiB; 0 when

@@ -12,13 +12,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // TestLiveLinkFlap is the review's case: `synscope -i VETH -w f.pcap
@@ -121,39 +118,21 @@ func flapVeth(t *testing.T) (host, addr string) {
 	ipRun(t, "-n", ns, "link", "set", peer, "up")
 	waitLinkUp(t, host)
 
-	// The listening socket is opened by a thread moved into the
-	// namespace, and stays there; the thread is left to die with its
-	// goroutine rather than return to the pool in the namespace.
-	type res struct {
-		ln  net.Listener
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		runtime.LockOSThread()
-		f, err := os.Open("/var/run/netns/" + ns)
-		if err != nil {
-			ch <- res{err: err}
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			ch <- res{err: fmt.Errorf("setns %s: %w", ns, err)}
-			return
-		}
-		ln, err := net.Listen("tcp4", peerIP+":0")
-		ch <- res{ln, err}
-	}()
-	r := <-ch
-	if r.err != nil {
-		t.Fatalf("listening in %s: %v", ns, r.err)
+	// The listening socket is opened in the namespace, and stays there.
+	var ln net.Listener
+	err := inNamespace(ns, func() (err error) {
+		ln, err = net.Listen("tcp4", peerIP+":0")
+		return err
+	})
+	if err != nil {
+		t.Fatalf("listening in %s: %v", ns, err)
 	}
 	page := bytes.Repeat([]byte("synscope link flap test\n"), 200)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(page) }),
 		ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(r.ln)
+	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	return host, r.ln.Addr().String()
+	return host, ln.Addr().String()
 }
 
 // ipLink runs ip with args.
