@@ -52,6 +52,8 @@ const (
 	PathUncaptured
 	PathBypassed
 	PathSwapped
+	PathFragmented
+	PathReordered
 	numPathCodes
 )
 
@@ -79,6 +81,8 @@ var pathCodeInfo = [numPathCodes]struct {
 	PathUncaptured:     {"path.uncaptured", Info},
 	PathBypassed:       {"path.bypassed", Warning},
 	PathSwapped:        {"path.direction_guessed", Info},
+	PathFragmented:     {"path.fragmented", Warning},
+	PathReordered:      {"path.reordered", Info},
 }
 
 func (c PathCode) String() string {
@@ -111,9 +115,12 @@ type PathFinding struct {
 	// Count is how many packets or segments the finding stands for
 	// (path.resegmented, path.one_way); Pieces the payload lengths a
 	// resegmented segment was cut into.
-	Count   int
-	Pieces  []uint32
-	Message string
+	Count  int
+	Pieces []uint32
+	// OtherFrame is a second frame at Point the finding names
+	// (path.reordered: the segment that overtook this one).
+	OtherFrame uint64
+	Message    string
 }
 
 // Point is one capture point along the path.
@@ -976,16 +983,26 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 	reseg := pa.resegmented(i, j, a, b, &m, &explained)
 	var ttlDiff [2][]int
 	windowSaid, tosSaid := [2]bool{}, [2]bool{}
+	var frag [2]fragmentation
+	var transits [2][]transit
 	for n, p := range m.pairs {
 		ra, rb := a.Refs[p.a], b.Refs[p.b]
 		side := ra.Side()
 		// up is where the segment was first, down where it went next.
 		up, down, fd, ru, rd := i, j, b, ra, rb
+		fu, iu, id := a, p.a, p.b
 		if side == FromServer {
 			up, down, fd, ru, rd = j, i, a, rb, ra
+			fu, iu, id = b, p.b, p.a
 		}
-		if rd.Len != ru.Len && !reseg[n] {
-			pa.add(fd, pa.payloadChange(up, down, ru, rd))
+		if !reseg[n] {
+			if rd.Len != ru.Len {
+				pa.add(fd, pa.payloadChange(up, down, ru, rd))
+			}
+			frag[side].see(fu, iu, fd, id, ru, rd)
+			if ru.Len > 0 || ru.Flags&(FlagSYN|FlagFIN) != 0 {
+				transits[side] = append(transits[side], transit{up: ru.Time, down: rd.Time, upFrame: ru.Frame, downFrame: rd.Frame})
+			}
 		}
 		if ru.TTL >= rd.TTL {
 			ttlDiff[side] = append(ttlDiff[side], int(ru.TTL)-int(rd.TTL))
@@ -997,6 +1014,18 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 		if ru.TOS != rd.TOS && !tosSaid[side] {
 			tosSaid[side] = true
 			pa.add(fd, PathFinding{Code: PathTOSChanged, Point: down, Frame: rd.Frame, RelatedPoint: up, RelatedFrame: ru.Frame})
+		}
+	}
+	for side := range 2 {
+		up, down, fd := i, j, b
+		if Side(side) == FromServer {
+			up, down, fd = j, i, a
+		}
+		if g := frag[side]; g.n > 0 {
+			pa.add(fd, PathFinding{Code: PathFragmented, Point: down, Frame: g.rd.Frame, RelatedPoint: up, RelatedFrame: g.ru.Frame, Count: g.n})
+		}
+		if n, late, early := reordering(transits[side]); n > 0 {
+			pa.add(fd, PathFinding{Code: PathReordered, Point: down, Frame: late.downFrame, RelatedPoint: up, RelatedFrame: late.upFrame, OtherFrame: early.downFrame, Count: n})
 		}
 	}
 	// The packets each point saw of each side.

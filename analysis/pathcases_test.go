@@ -490,3 +490,96 @@ func TestPathPointSeesEachPacketTwice(t *testing.T) {
 		t.Errorf("clock offset %v, want 0.001 s: a packet and its copy tell the clocks", pa.Offset[1])
 	}
 }
+
+// A segment sent whole at near and in IP fragments at far (a link with a
+// smaller MTU between them, DF clear), and the other way round (a
+// firewall's virtual reassembly): both said, once per side, by
+// path.fragmented. They matched and nothing was said.
+func TestPathFragmented(t *testing.T) {
+	lines := longConn()
+	frag := slices.Clone(lines)
+	frag[3] += " frag=24"
+	frag[5] += " frag=24"
+	whole := pathHead + "time 2026-01-01T00:00:00Z\n" + strings.Join(lines, "\n") + "\n"
+	split := pathHead + "time 2026-01-01T00:00:00.001Z\n" + strings.Join(frag, "\n") + "\n"
+	pa, c := pathCase(t, whole, split)
+	got := codesOf(pa, c, PathTTL, PathClockOffset)
+	// Frames 4-6 at far are the first request's fragments.
+	if want := []string{"far:path.fragmented@6"}; !slices.Equal(got, want) {
+		t.Fatalf("findings %v, want %v", got, want)
+	}
+	fi := pathFindings(pa, c.Flows[1], PathFragmented)[0]
+	if fi.Count != 2 || fi.Code.Severity() != Warning ||
+		!strings.Contains(fi.Message, "(frame 6 at far) left near whole and reached far in 3 IP fragments: fragmented between them: a link with a smaller MTU") ||
+		!strings.Contains(fi.Message, "2 of the client's segments in all") {
+		t.Errorf("fragmented %+v", fi)
+	}
+	// Reassembled on the way.
+	pa, c = pathCase(t, pathHead+"time 2026-01-01T00:00:00Z\n"+strings.Join(frag, "\n")+"\n",
+		pathHead+"time 2026-01-01T00:00:00.001Z\n"+strings.Join(lines, "\n")+"\n")
+	got = codesOf(pa, c, PathTTL, PathClockOffset)
+	if want := []string{"far:path.fragmented@4"}; !slices.Equal(got, want) {
+		t.Fatalf("reassembled: findings %v, want %v", got, want)
+	}
+	if fi := pathFindings(pa, c.Flows[1], PathFragmented)[0]; !strings.Contains(fi.Message, "left near in 3 IP fragments and reached far whole: reassembled between them") {
+		t.Errorf("reassembled %+v", fi)
+	}
+	// Fragmented alike at both points: nothing to say.
+	pa, c = pathCase(t, pathHead+"time 2026-01-01T00:00:00Z\n"+strings.Join(frag, "\n")+"\n", split)
+	if got := codesOf(pa, c, PathTTL, PathClockOffset); len(got) > 0 {
+		t.Errorf("fragmented alike: findings %v, want none", got)
+	}
+}
+
+// Two requests sent back to back reach far the other way round (parallel
+// links): path.reordered at far, on the one overtaken. Each point's times
+// are compared with its own only, so a clock offset does not matter.
+func TestPathReordered(t *testing.T) {
+	hs := []string{
+		"+0      C>S S  seq=1000 mss=1460",
+		"+0.020  S>C SA seq=5000 ack=1001 mss=1460",
+		"+0.0002 C>S A  seq=1001 ack=5001",
+	}
+	sent := append(slices.Clone(hs),
+		"+0.25   C>S PA seq=1001 ack=5001 len=48",
+		"+0.0001 C>S PA seq=1049 ack=5001 len=48",
+		"+0.0001 C>S PA seq=1097 ack=5001 len=48",
+		"+0.02   S>C A  seq=5001 ack=1145",
+	)
+	arrived := append(slices.Clone(hs),
+		"+0.25   C>S PA seq=1049 ack=5001 len=48",
+		"+0.0001 C>S PA seq=1001 ack=5001 len=48",
+		"+0.0001 C>S PA seq=1097 ack=5001 len=48",
+		"+0.02   S>C A  seq=5001 ack=1145",
+	)
+	near := pathHead + "time 2026-01-01T00:00:00Z\n" + strings.Join(sent, "\n") + "\n"
+	far := pathHead + "time 2026-01-01T00:00:07Z\n" + strings.Join(arrived, "\n") + "\n"
+	pa, c := pathCase(t, near, far)
+	got := codesOf(pa, c, PathTTL, PathClockOffset)
+	if want := []string{"far:path.reordered@5"}; !slices.Equal(got, want) {
+		t.Fatalf("findings %v, want %v", got, want)
+	}
+	fi := pathFindings(pa, c.Flows[1], PathReordered)[0]
+	if fi.Count != 1 || fi.OtherFrame != 4 || fi.Code.Severity() != Info ||
+		!strings.Contains(fi.Message, "(frame 5 at far) passed near before the segment of frame 4 at far, but reached far after it: reordered between them") {
+		t.Errorf("reordered %+v", fi)
+	}
+	// In order at both points: nothing.
+	pa, c = pathCase(t, near, pathHead+"time 2026-01-01T00:00:07Z\n"+strings.Join(sent, "\n")+"\n")
+	if got := codesOf(pa, c, PathTTL, PathClockOffset); len(got) > 0 {
+		t.Errorf("in order: findings %v, want none", got)
+	}
+}
+
+func TestReorderingSameTimeSaysNoOrder(t *testing.T) {
+	// Sent in the same microsecond at the first point: either order at
+	// the next is no reordering.
+	ts := []transit{{up: 10, down: 20, upFrame: 1, downFrame: 2}, {up: 10, down: 19, upFrame: 2, downFrame: 1}, {up: 11, down: 21, upFrame: 3, downFrame: 3}}
+	if n, _, _ := reordering(ts); n != 0 {
+		t.Errorf("%d reordered, want 0", n)
+	}
+	ts = append(ts, transit{up: 12, down: 18, upFrame: 4, downFrame: 0})
+	if n, late, early := reordering(ts); n != 3 || late.upFrame != 1 && late.upFrame != 2 || early.upFrame != 4 {
+		t.Errorf("%d reordered (late %+v, early %+v), want 3 overtaken by frame 4", n, late, early)
+	}
+}

@@ -167,6 +167,10 @@ func (pa *Path) Sentence(c *Connection, fi PathFinding, g PathGlyphs) string {
 	case PathUncaptured:
 		return fmt.Sprintf("%s (frame %d at %s) is not in %s's capture, though its receiver acknowledged it there (frame %d) and no copy of it came: %s's capture missed it, or it went another way",
 			segName(r), fi.Frame, at, rel, fi.RelatedFrame, rel)
+	case PathFragmented:
+		return fragmentedText(&w, fi)
+	case PathReordered:
+		return reorderedText(&w, fi)
 	case PathScaling:
 		return scalingText(fi, rel, at, &w.c.Flows[fi.RelatedPoint].Handshake, &w.c.Flows[fi.Point].Handshake)
 	}

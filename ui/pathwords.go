@@ -118,6 +118,10 @@ func (w *pathWords) short(fi analysis.PathFinding) string {
 		return "not captured"
 	case analysis.PathSwapped:
 		return "direction guessed"
+	case analysis.PathFragmented:
+		return "fragmented"
+	case analysis.PathReordered:
+		return "reordered"
 	case analysis.PathBypassed:
 		return "bypassed " + w.point(fi.RelatedPoint)
 	}

@@ -306,6 +306,23 @@ func (rp *reporter) wrap(s, first, rest string) {
 	}
 }
 
+// unitAfter reports whether the space at s[sp] is between a number and
+// its unit ("0.001 s", "48 ms").
+func unitAfter(s string, sp int) bool {
+	if sp == 0 || s[sp-1] < '0' || s[sp-1] > '9' {
+		return false
+	}
+	w := s[sp+1:]
+	if i := strings.IndexAny(w, " ,;:)"); i >= 0 {
+		w = w[:i]
+	}
+	switch w {
+	case "s", "ms", "µs", "ns", "%":
+		return true
+	}
+	return false
+}
+
 // Wrap breaks s into lines of at most width columns at spaces, the first
 // indented by first and the others by rest. A word longer than a line is
 // cut.
@@ -323,6 +340,14 @@ func Wrap(s string, width int, first, rest string) []string {
 		}
 		cut := runeIndex(s, room)
 		sp := strings.LastIndexByte(s[:cut+1], ' ')
+		for sp > 0 && unitAfter(s, sp) {
+			// "+0.001 s" stays on one line: a unit is not left alone.
+			if before := strings.LastIndexByte(s[:sp], ' '); before > 0 {
+				sp = before
+			} else {
+				break
+			}
+		}
 		if sp <= 0 {
 			sp = cut
 		}

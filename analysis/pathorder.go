@@ -1,0 +1,149 @@
+package analysis
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"sort"
+)
+
+// fragmentsAt returns how many IP fragments the packet f.Refs[idx] was
+// reassembled from, 0 when it came whole. The refs of a datagram's
+// earlier fragments come right before its own (Flow.Refs, RefFragment).
+func fragmentsAt(f *Flow, idx int) int {
+	n := 0
+	for k := idx - 1; k >= 0 && f.Refs[k].Bits&RefFragment != 0; k-- {
+		n++
+	}
+	if n == 0 {
+		return 0
+	}
+	return n + 1
+}
+
+// refIndex returns the index in f.Refs of the packet (not an earlier
+// fragment) with the given frame, or -1.
+func refIndex(f *Flow, frame uint64) int {
+	refs := f.Refs
+	i := sort.Search(len(refs), func(i int) bool { return refs[i].Frame >= frame })
+	for ; i < len(refs) && refs[i].Frame == frame; i++ {
+		if refs[i].Bits&RefFragment == 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// fragmentation is what compareFlows gathers of one side's segments whose
+// IP fragmentation differs between the two points.
+type fragmentation struct {
+	n      int // segments fragmented differently
+	ru, rd PacketRef
+}
+
+// see counts pair ru (upstream, f.Refs[iu] of fu) and rd (downstream) when
+// their datagrams came in a different number of fragments.
+func (g *fragmentation) see(fu *Flow, iu int, fd *Flow, id int, ru, rd PacketRef) {
+	if fragmentsAt(fu, iu) == fragmentsAt(fd, id) {
+		return
+	}
+	if g.n == 0 {
+		g.ru, g.rd = ru, rd
+	}
+	g.n++
+}
+
+// transit is one paired segment's times at the point it passed first and
+// at the next.
+type transit struct {
+	up, down           int64
+	upFrame, downFrame uint64
+}
+
+// reordering finds the segments of one side that reached the next point
+// after a segment that passed the first point later: reordered between
+// the two (parallel links). Each point's times are compared only with its
+// own, so the clock offset does not matter; equal times at the first point
+// say no order. It returns how many were overtaken, and the first of them
+// with the segment that overtook it.
+func reordering(ts []transit) (n int, late, early transit) {
+	slices.SortFunc(ts, func(x, y transit) int {
+		return cmp.Or(cmp.Compare(x.up, y.up), cmp.Compare(x.upFrame, y.upFrame))
+	})
+	// Walking back from the last sent, min is the earliest arrival of the
+	// segments sent strictly later than the current group.
+	var (
+		have bool
+		min  transit
+	)
+	for hi := len(ts); hi > 0; {
+		lo := hi - 1
+		for lo > 0 && ts[lo-1].up == ts[hi-1].up {
+			lo--
+		}
+		for _, t := range ts[lo:hi] {
+			if have && t.down > min.down {
+				n++
+				late, early = t, min
+			}
+		}
+		for _, t := range ts[lo:hi] {
+			if !have || t.down < min.down {
+				have, min = true, t
+			}
+		}
+		hi = lo
+	}
+	return n, late, early
+}
+
+// fragmentedText says a path.fragmented finding: the datagram's fragments
+// at the two points.
+func fragmentedText(w *pathWords, fi PathFinding) string {
+	at, rel := w.point(fi.Point), w.point(fi.RelatedPoint)
+	r, _ := w.refAt(fi.Point, fi.Frame)
+	nd, nu := w.fragments(fi.Point, fi.Frame), w.fragments(fi.RelatedPoint, fi.RelatedFrame)
+	pieces := func(n int) string {
+		if n == 0 {
+			return "whole"
+		}
+		return fmt.Sprintf("in %d IP fragments", n)
+	}
+	how := "fragmented again between them"
+	switch {
+	case nu == 0:
+		how = "fragmented between them: a link with a smaller MTU on the way, and the sender's DF clear"
+	case nd == 0:
+		how = "reassembled between them (a firewall's virtual reassembly)"
+	}
+	s := fmt.Sprintf("%s (frame %d at %s) left %s %s and reached %s %s: %s", SegmentName(r), fi.Frame, at, rel, pieces(nu), at, pieces(nd), how)
+	if fi.Count > 1 {
+		s += fmt.Sprintf("; %d of the %s's segments in all", fi.Count, sideWord(fi.RelatedPoint, fi.Point))
+	}
+	return s
+}
+
+// reorderedText says a path.reordered finding.
+func reorderedText(w *pathWords, fi PathFinding) string {
+	at, rel := w.point(fi.Point), w.point(fi.RelatedPoint)
+	r, _ := w.refAt(fi.Point, fi.Frame)
+	s := fmt.Sprintf("%s (frame %d at %s) passed %s before the segment of frame %d at %s, but reached %s after it: reordered between them (parallel links: ECMP, a bond, a load balancer)",
+		SegmentName(r), fi.Frame, at, rel, fi.OtherFrame, at, at)
+	if fi.Count > 1 {
+		s += fmt.Sprintf("; %d of the %s's segments were overtaken", fi.Count, sideWord(fi.RelatedPoint, fi.Point))
+	}
+	return s
+}
+
+// fragments returns how many IP fragments point p's packet of the given
+// frame was reassembled from (0: it came whole).
+func (w *pathWords) fragments(p int, frame uint64) int {
+	if p < 0 || p >= len(w.c.Flows) || w.c.Flows[p] == nil {
+		return 0
+	}
+	f := w.c.Flows[p]
+	if i := refIndex(f, frame); i >= 0 {
+		return fragmentsAt(f, i)
+	}
+	return 0
+}
