@@ -165,3 +165,35 @@ func TestWriteAsZUser(t *testing.T) {
 		}
 	}
 }
+
+// TestSpoolAsZUser: the spool is made after -Z drops root, in --spool DIR
+// or $TMPDIR; a directory the user may not write in is named with its flag
+// and -Z ("spool: mkdir DIR/synscope-spool-123: permission denied" named
+// neither).
+func TestSpoolAsZUser(t *testing.T) {
+	requireLiveRoot(t)
+	if _, err := user.Lookup("nobody"); err != nil {
+		t.Skip("no user nobody")
+	}
+	bin := synscopeBinary(t)
+	dir := t.TempDir()
+	os.Chmod(filepath.Dir(dir), 0o755)
+	os.Chmod(dir, 0o700)
+	for _, c := range []struct {
+		args []string
+		env  string
+		want string
+	}{
+		{[]string{"--spool", dir}, "", "synscope: --spool " + dir + ": cannot make the spool's directory there: permission denied (as user nobody, from -Z)\n"},
+		{[]string{"--keep-spool"}, "TMPDIR=" + dir, "synscope: the spool's default directory " + dir + " (--spool DIR chooses another): cannot make the spool's directory there: permission denied (as user nobody, from -Z)\n"},
+	} {
+		cmd := exec.Command(bin, append([]string{"-i", "lo", "--json", "--duration", "1s", "-Z", "nobody"}, c.args...)...)
+		cmd.Env = append(os.Environ(), c.env)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		if cmd.ProcessState.ExitCode() != 1 || stderr.String() != c.want {
+			t.Errorf("%v %s: %v, stderr %q\nwant exit 1, stderr %q", c.args, c.env, err, stderr.String(), c.want)
+		}
+	}
+}

@@ -276,6 +276,13 @@ func openLive(o options, match func(*analysis.Packet) bool, tell func(ui.LiveNot
 	spooled := o.tui() || lo.spoolDir != "" || lo.keepSpool
 	if spooled {
 		if p.spool, err = newLiveSpool(p, lo); err != nil {
+			if de := (*capture.SpoolDirError)(nil); errors.As(err, &de) {
+				flag := "--spool " + de.Dir
+				if lo.spoolDir == "" {
+					flag = "the spool's default directory " + de.Dir + " (--spool DIR chooses another)"
+				}
+				err = fmt.Errorf("%s: cannot make the spool's directory there: %w", flag, de.Err)
+			}
 			return fail(userHint(lo.user, err))
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -177,12 +178,12 @@ func NewSpool(opts SpoolOptions, ifaces ...Interface) (*Spool, error) {
 	}
 	dir, err := os.MkdirTemp(parent, "synscope-spool-")
 	if err != nil {
-		return nil, fmt.Errorf("spool: %v", err)
+		return nil, &SpoolDirError{Dir: parent, Err: pathCause(err)}
 	}
 	// MkdirTemp makes it 0700; say so in case of an odd umask handling.
 	if err := os.Chmod(dir, 0o700); err != nil {
 		os.Remove(dir)
-		return nil, fmt.Errorf("spool: %v", err)
+		return nil, &SpoolDirError{Dir: parent, Err: pathCause(err)}
 	}
 	return &Spool{
 		dir:      dir,
@@ -193,6 +194,28 @@ func NewSpool(opts SpoolOptions, ifaces ...Interface) (*Spool, error) {
 		ifaces:   append([]Interface(nil), ifaces...),
 		nextSeq:  1,
 	}, nil
+}
+
+// SpoolDirError is a spool directory that could not be made in Dir.
+type SpoolDirError struct {
+	Dir string
+	Err error
+}
+
+func (e *SpoolDirError) Error() string {
+	return fmt.Sprintf("spool: cannot make its directory in %s: %v", e.Dir, e.Err)
+}
+
+func (e *SpoolDirError) Unwrap() error { return e.Err }
+
+// pathCause returns the reason of a *fs.PathError (its path is said
+// otherwise), or err.
+func pathCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // Dir returns the spool's directory.
