@@ -164,6 +164,8 @@ type Path struct {
 	// swapped holds the joins of flows whose sides differ (joinSwapped),
 	// from the earlier point's flow: their packets are not compared.
 	swapped map[*Flow]*Flow
+	// shifts holds the rewritten numbers of flows joined by joinByShift.
+	shifts shifts
 }
 
 // ConnectionOf returns the connection a flow belongs to.
@@ -282,7 +284,7 @@ func shape(f *Flow, n int) []shapeKey {
 // Correlate joins the captures of one path, given in path order (client
 // side first).
 func Correlate(points []Point) *Path {
-	pa := &Path{Findings: map[*Flow][]PathFinding{}, conn: map[*Flow]*Connection{}, points: points, swapped: map[*Flow]*Flow{}}
+	pa := &Path{Findings: map[*Flow][]PathFinding{}, conn: map[*Flow]*Connection{}, points: points, swapped: map[*Flow]*Flow{}, shifts: shifts{}}
 	for _, p := range points {
 		pa.Points = append(pa.Points, p.Name)
 	}
@@ -302,14 +304,15 @@ func Correlate(points []Point) *Path {
 	// Clock offsets from the ISN joins, then the joins by shape, which
 	// use them.
 	for i := 0; i+1 < len(points); i++ {
-		off := pairOffset(next[i])
+		off := pairOffset(next[i], nil)
 		joinByShape(points[i].Result, points[i+1].Result, next[i], off)
 		joinBySeq(points[i].Result, points[i+1].Result, next[i])
+		joinByShift(points[i].Result, points[i+1].Result, next[i], pa.shifts)
 		for f, g := range joinSwapped(points[i].Result, points[i+1].Result, next[i]) {
 			next[i][f] = g
 			pa.swapped[f] = g
 		}
-		if n := pairOffset(next[i]); !math.IsNaN(n) {
+		if n := pairOffset(next[i], pa.shifts); !math.IsNaN(n) {
 			off = n
 		}
 		pa.Offset[i+1] = pa.Offset[i] + off
@@ -322,7 +325,7 @@ func Correlate(points []Point) *Path {
 	for i := 0; i+2 < len(points); i++ {
 		skip[i] = joinAcross(points[i].Result, points[i+2].Result, next[i], next[i+1])
 		if len(skip[i]) > 0 && math.IsNaN(pa.Offset[i+2]) {
-			if off := pairOffset(skip[i]); !math.IsNaN(off) {
+			if off := pairOffset(skip[i], nil); !math.IsNaN(off) {
 				pa.Offset[i+2] = pa.Offset[i] + off
 			}
 		}
@@ -718,10 +721,10 @@ func seqJoin(from, into []*Flow, turn bool, join func(from, into *Flow)) {
 // both ways. Only segments seen once at each point count: a
 // retransmission paired with the wrong copy is off by its RTO. NaN when
 // no such segment was matched.
-func pairOffset(joined map[*Flow]*Flow) float64 {
+func pairOffset(joined map[*Flow]*Flow, sh shifts) float64 {
 	var d [2][2][]float64 // [unique][side]
 	for a, b := range joined {
-		m := matchSegs(a, b, math.NaN())
+		m := matchSegs(a, b, math.NaN(), sh.of(a, b))
 		for _, p := range m.pairs {
 			side, u := a.Refs[p.a].Side(), 0
 			if p.unique {
@@ -967,11 +970,11 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 	if ha.HaveSynAck && hb.HaveSynAck && ha.ServerISN != hb.ServerISN {
 		rew = append(rew, fmt.Sprintf("server ISN %d at %s is %d at %s (%+d)", ha.ServerISN, pa.Points[i], hb.ServerISN, pa.Points[j], int32(hb.ServerISN-ha.ServerISN)))
 	}
-	if len(rew) > 0 {
+	if len(rew) > 0 || pa.shifts.of(a, b) != [2]uint32{} {
 		pa.add(b, PathFinding{Code: PathISNRewritten, Point: j, Frame: b.FirstFrame, RelatedPoint: i, RelatedFrame: a.FirstFrame})
 	}
 
-	m := matchSegs(a, b, pa.pairOff(i, j))
+	m := matchSegs(a, b, pa.pairOff(i, j), pa.shifts.of(a, b))
 	pa.compareOptions(i, j, a, b, &m)
 	flows, pts := [2]*Flow{a, b}, [2]int{i, j}
 	bases := [2][2]uint32{m.ba, m.bb}

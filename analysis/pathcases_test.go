@@ -583,3 +583,87 @@ func TestReorderingSameTimeSaysNoOrder(t *testing.T) {
 		t.Errorf("%d reordered (late %+v, early %+v), want 3 overtaken by frame 4", n, late, early)
 	}
 }
+
+// shifted moves the client's numbers by d in lines (its seq, and the
+// server's ACK of them): an ISN-randomising firewall between the points.
+func shifted(lines []string, d uint32) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		f := strings.Fields(l)
+		key := "ack="
+		if f[1] == "C>S" {
+			key = "seq="
+		}
+		for k, w := range f {
+			if v, ok := strings.CutPrefix(w, key); ok {
+				var n uint32
+				fmt.Sscan(v, &n)
+				f[k] = fmt.Sprintf("%s%d", key, n+d)
+			}
+		}
+		out[i] = strings.Join(f, " ")
+	}
+	return out
+}
+
+// A firewall that randomises the client's ISN, and a capture behind it
+// started mid-connection: no ISNs to compare, and the client's numbers
+// differ, so no join by numbers either. The connection was two, each
+// "seen at one point only". Joined now by the server's numbers, the same
+// at both points, and the client's, moved by one constant in every
+// segment.
+func TestPathRewrittenLateCapture(t *testing.T) {
+	lines := longConn()
+	const d = 3000000
+	near := pathHead + "time 2026-01-01T00:00:00Z\n" + strings.Join(lines, "\n") + "\n"
+	farLines := shifted(strings.Split(strings.TrimSpace(from(lines, 15)), "\n"), d)
+	far := pathHead + "time 2026-01-01T00:00:01.8912Z\n" + strings.Join(farLines, "\n") + "\n"
+	pa, c := pathCase(t, near, far)
+	if got := codesOf(pa, c, PathTTL, PathClockOffset); !slices.Equal(got, []string{"far:path.isn_rewritten@1"}) {
+		t.Fatalf("findings %v, want only far:path.isn_rewritten@1", got)
+	}
+	if fi := pathFindings(pa, c.Flows[1], PathISNRewritten)[0]; !strings.Contains(fi.Message, "the client's numbers at far are those at near +3000000 (far saw no handshake") {
+		t.Errorf("isn_rewritten %q", fi.Message)
+	}
+	if math.Abs(pa.Offset[1]-0.001) > 0.0005 {
+		t.Errorf("clock offset %.4f s, want 0.001", pa.Offset[1])
+	}
+	// The packets are compared: the last answer, 2 bytes longer at far
+	// (the server's side), shrank on its way to near.
+	longer := slices.Clone(farLines)
+	longer[len(longer)-1] = strings.Replace(longer[len(longer)-1], "len=10", "len=12", 1)
+	pa, c = pathCase(t, near, pathHead+"time 2026-01-01T00:00:01.8912Z\n"+strings.Join(longer, "\n")+"\n")
+	got := codesOf(pa, c, PathTTL, PathClockOffset, PathISNRewritten)
+	if want := []string{"near:path.payload_removed@27"}; !slices.Equal(got, want) {
+		t.Errorf("an answer changed: findings %v, want %v", got, want)
+	}
+	// The near capture started late, far saw the handshake.
+	pa, c = pathCase(t, pathHead+"time 2026-01-01T00:00:01.8902Z\n"+from(lines, 15),
+		pathHead+"time 2026-01-01T00:00:00.001Z\n"+strings.Join(shifted(lines, d), "\n")+"\n")
+	if got := codesOf(pa, c, PathTTL, PathClockOffset); !slices.Equal(got, []string{"far:path.isn_rewritten@1"}) {
+		t.Errorf("near started late: findings %v, want only far:path.isn_rewritten@1", got)
+	} else if fi := pathFindings(pa, c.Flows[1], PathISNRewritten)[0]; !strings.Contains(fi.Message, "+3000000 (near saw no handshake") {
+		t.Errorf("near started late: isn_rewritten %q", fi.Message)
+	}
+}
+
+// A one-way bulk transfer whose ACK never changes: shifting the client's
+// numbers by one segment's length matches as many segments as the true
+// shift. Ambiguous, so not joined (a wrong join would compare every
+// segment with the one after it).
+func TestPathShiftAmbiguousNotJoined(t *testing.T) {
+	lines := []string{
+		"+0      C>S S  seq=1000 mss=1460",
+		"+0.020  S>C SA seq=5000 ack=1001 mss=1460",
+		"+0.0002 C>S A  seq=1001 ack=5001",
+	}
+	for i := range 20 {
+		lines = append(lines, fmt.Sprintf("+0.01 C>S A seq=%d ack=5001 len=100", 1001+100*i))
+	}
+	near := pathHead + "time 2026-01-01T00:00:00Z\n" + strings.Join(lines, "\n") + "\n"
+	far := pathHead + "time 2026-01-01T00:00:00.101Z\n" + strings.Join(shifted(strings.Split(strings.TrimSpace(from(lines, 10)), "\n"), 777), "\n") + "\n"
+	pa := Correlate([]Point{pointOf(t, "near", fixture.Build(near)), pointOf(t, "far", fixture.Build(far))})
+	if len(pa.Conns) != 2 {
+		t.Fatalf("%d connections, want 2 (not joined)", len(pa.Conns))
+	}
+}

@@ -74,11 +74,19 @@ func base(f *Flow) (client, server uint32) {
 // handshake (its capture started late, or the connection is older), or
 // that saw no packet of a side at all (a one-way capture), counted from
 // its own first number or from zero, and matched nothing of the other's.
-func pairBases(a, b *Flow) (ba, bb [2]uint32) {
+// A side whose numbers b's exceed by shift (joinByShift) counts from a's
+// base plus the shift.
+func pairBases(a, b *Flow, shift [2]uint32) (ba, bb [2]uint32) {
 	na, isnA, haveA := sideBases(a)
 	nb, isnB, _ := sideBases(b)
 	for s := range Side(2) {
 		switch {
+		case shift[s] != 0 && haveA[s]:
+			// Rewritten by a constant where one point missed the
+			// handshake (joinByShift).
+			ba[s], bb[s] = na[s], na[s]+shift[s]
+		case shift[s] != 0:
+			ba[s], bb[s] = nb[s]-shift[s], nb[s]
 		case isnA[s] && isnB[s]:
 			ba[s], bb[s] = na[s], nb[s]
 		case isnA[s] || (!isnB[s] && haveA[s]):
@@ -136,9 +144,9 @@ type segMatch struct {
 // of a SYN sent three times the one that got through is the one matched
 // (pairing in order matched the first, and called the one that passed
 // "dropped"). Without an offset they pair in order.
-func matchSegs(a, b *Flow, off float64) segMatch {
+func matchSegs(a, b *Flow, off float64, shift [2]uint32) segMatch {
 	m := segMatch{}
-	m.ba, m.bb = pairBases(a, b)
+	m.ba, m.bb = pairBases(a, b, shift)
 	m.ka, m.kb = segIndex(a, m.ba), segIndex(b, m.bb)
 	usedB := map[int]bool{}
 	for k, la := range m.ka {
@@ -308,7 +316,7 @@ func (pa *Path) Ladder(c *Connection) []LadderRow {
 			g = c.Flows[k]
 		}
 		if g != nil {
-			m = matchSegs(f, g, pa.pairOff(i, k))
+			m = matchSegs(f, g, pa.pairOff(i, k), pa.shifts.of(f, g))
 		}
 		for idx, r := range f.Refs {
 			if r.Bits&RefFragment == 0 && rowOf[node{i, idx}] == nil {

@@ -149,6 +149,20 @@ func (pa *Path) Sentence(c *Connection, fi PathFinding, g PathGlyphs) string {
 		if ha.HaveSynAck && hb.HaveSynAck && ha.ServerISN != hb.ServerISN {
 			parts = append(parts, fmt.Sprintf("server ISN %d at %s is %d at %s (%+d)", ha.ServerISN, rel, hb.ServerISN, at, int32(hb.ServerISN-ha.ServerISN)))
 		}
+		a, b := w.c.Flows[fi.RelatedPoint], w.c.Flows[fi.Point]
+		for side, d := range w.pa.shifts.of(a, b) {
+			if d != 0 {
+				missed, who := at, "client"
+				if hb.HaveSyn || hb.HaveSynAck {
+					missed = rel
+				}
+				if Side(side) == FromServer {
+					who = "server"
+				}
+				parts = append(parts, fmt.Sprintf("the %s's numbers at %s are those at %s %+d (%s saw no handshake: found from the segments)",
+					who, at, rel, int32(d), missed))
+			}
+		}
 		return "sequence numbers rewritten by a constant offset: " + strings.Join(parts, "; ")
 	case PathUnjoined:
 		return fmt.Sprintf("seen at %s only: no flow at the other points has its ISNs or its segments", at)

@@ -1,0 +1,131 @@
+package analysis
+
+// shifts holds, for joined flows (a, b) of neighbouring points whose
+// numbers a middlebox rewrote and which did not both see the handshake,
+// how much each side's sequence numbers at b exceed those at a
+// (joinByShift). Pairs joined otherwise count from their own ISNs or from
+// the same numbers, and have none.
+type shifts map[[2]*Flow][2]uint32
+
+func (s shifts) of(a, b *Flow) [2]uint32 { return s[[2]*Flow{a, b}] }
+
+// joinByShift joins the flows still left over that have the same
+// addresses and ports at both points and whose segments carry one side's
+// numbers unchanged and the other's moved by a constant (an ISN-
+// randomising firewall such as an ASA), where one point did not see the
+// handshake (its capture started late): there were no ISNs to compare,
+// and joinBySeq needs both numbers equal. Three different segments must
+// agree on one constant, and no other constant may come close.
+func joinByShift(a, b *Result, joined map[*Flow]*Flow, sh shifts) {
+	fa, fb, _ := leftOver(a, b, joined)
+	if len(fa) == 0 || len(fb) == 0 {
+		return
+	}
+	type ends struct{ client, server string }
+	byEnds := map[ends][]*Flow{}
+	for _, g := range fb {
+		k := ends{g.Client().String(), g.Server().String()}
+		byEnds[k] = append(byEnds[k], g)
+	}
+	used := map[*Flow]bool{}
+	for _, f := range fa {
+		var (
+			best     *Flow
+			bestSh   [2]uint32
+			bestVote int
+		)
+		for _, g := range byEnds[ends{f.Client().String(), f.Server().String()}] {
+			if used[g] {
+				continue
+			}
+			if s, n, ok := shiftBetween(f, g); ok && n > bestVote {
+				best, bestSh, bestVote = g, s, n
+			}
+		}
+		if best != nil {
+			used[best] = true
+			joined[f] = best
+			sh[[2]*Flow{f, best}] = bestSh
+		}
+	}
+}
+
+// shiftBetween finds the constant by which one side's numbers at g exceed
+// those at f, the other side's being equal: each looks up the other's
+// first segments (either capture may have started later). It returns the
+// shift, how many different segments agree on it, and whether that is
+// enough.
+func shiftBetween(f, g *Flow) ([2]uint32, int, bool) {
+	type shift struct {
+		side Side // whose numbers moved
+		d    uint32
+	}
+	votes := map[shift]map[[2]uint32]bool{}
+	look := func(from, into *Flow, sign uint32) {
+		const first = 64
+		type num struct {
+			side    Side
+			isAck   bool
+			v       uint32
+			already bool
+		}
+		index := map[num][]PacketRef{}
+		n := 0
+		for _, r := range into.Refs {
+			if r.Bits&RefFragment != 0 || r.Flags&FlagACK == 0 {
+				continue
+			}
+			index[num{side: r.Side(), v: r.Seq}] = append(index[num{side: r.Side(), v: r.Seq}], r)
+			index[num{side: r.Side(), isAck: true, v: r.Ack}] = append(index[num{side: r.Side(), isAck: true, v: r.Ack}], r)
+			if n++; n == first {
+				break
+			}
+		}
+		for _, r := range from.Refs {
+			if r.Bits&RefFragment != 0 || r.Flags&FlagACK == 0 {
+				continue
+			}
+			side := r.Side()
+			// The same seq: the ACK (the other side's number) moved.
+			for _, o := range index[num{side: side, v: r.Seq}] {
+				if d := (o.Ack - r.Ack) * sign; d != 0 && o.Len == r.Len {
+					k := shift{1 - side, d}
+					if votes[k] == nil {
+						votes[k] = map[[2]uint32]bool{}
+					}
+					votes[k][[2]uint32{r.Seq, r.Ack}] = true
+				}
+			}
+			// The same ACK: the seq (the sender's number) moved.
+			for _, o := range index[num{side: side, isAck: true, v: r.Ack}] {
+				if d := (o.Seq - r.Seq) * sign; d != 0 && o.Len == r.Len {
+					k := shift{side, d}
+					if votes[k] == nil {
+						votes[k] = map[[2]uint32]bool{}
+					}
+					votes[k][[2]uint32{r.Seq, r.Ack}] = true
+				}
+			}
+		}
+	}
+	look(f, g, 1)
+	// g's numbers less f's: looking f's first segments up from g's, the
+	// difference is the other way round.
+	look(g, f, ^uint32(0))
+	var best, second int
+	var won shift
+	for k, v := range votes {
+		switch n := len(v); {
+		case n > best:
+			best, second, won = n, best, k
+		case n > second:
+			second = n
+		}
+	}
+	if best < 3 || second*2 >= best {
+		return [2]uint32{}, 0, false
+	}
+	var out [2]uint32
+	out[won.side] = won.d
+	return out, best, true
+}
