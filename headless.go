@@ -100,6 +100,12 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 		if res.Evicted > 0 {
 			fmt.Fprintf(stderr, "synscope: %s: %s\n", ui.Safe(in.name, false), evictedNote(res))
 		}
+		if note := res.OutsideNote(); note != "" && o.json {
+			// The report lists them; the records have no place for
+			// them (a capture whose only TCP was damaged gave no
+			// record and no word).
+			fmt.Fprintf(stderr, "synscope: %s: %s: not in the records\n", ui.Safe(in.name, false), ui.Safe(note, false))
+		}
 		if note := res.NotDecodedNote(); note != "" {
 			// Not damage (the exit status stays 0), but never silent:
 			// a capture of a link type synscope cannot read would

@@ -120,3 +120,44 @@ func TestLiveNotDecodedFiltered(t *testing.T) {
 		}
 	}
 }
+
+// TestOutsideNoteJSON: TCP frames that could not be put in a flow (a
+// header the IP length cuts, or the snap length does) are listed by the
+// report; --json said nothing of them, and a capture whose only TCP was
+// such a frame gave an empty stream, exit 0, as one without TCP. They are
+// now said on stderr (not damage to the file: exit 0).
+func TestOutsideNoteJSON(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, desc string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, fixture.Build(desc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	lone := write("lone.pcap", "client 10.9.9.9:5555 isn=1\nserver 10.8.8.8:22 isn=2\ntime 2026-01-15T10:00:00Z\n0 C>S S mss=1460 iplen=30\n")
+	code, out, errs := runCLI(t, "-r", lone, "--json")
+	want := "synscope: " + lone + ": 1 damaged TCP frame outside any flow (frame 1: TCP at byte 34: the 10-byte segment is shorter than a TCP header): not in the records\n"
+	if code != 0 || out != "" || errs != want {
+		t.Errorf("lone damaged SYN: exit %d, stdout %q, stderr %q, want %q", code, out, errs, want)
+	}
+	cut := write("cut.pcap", `client 10.0.0.1:40000 isn=1000
+server 10.0.0.2:443 isn=5000
+time 2026-01-15T10:00:00Z
+0 C>S S mss=1460
++0.01 S>C SA mss=1460
++0.01 C>S A
++0.01 C>S PA len=40 snap=38
++0.01 C>S PA len=40 snap=38
++0.01 S>C A
+`)
+	code, out, errs = runCLI(t, "-r", cut, "--json")
+	want = "synscope: " + cut + ": 2 TCP frames cut by the snap length outside any flow (the first, frame 4: TCP at byte 38: header not captured whole: 4 of 20 bytes (snap length)): not in the records\n"
+	if code != 0 || strings.Count(out, "\n") != 1 || errs != want {
+		t.Errorf("cut frames: exit %d, stdout %q, stderr %q, want %q", code, out, errs, want)
+	}
+	// The report lists them, and says nothing on stderr.
+	if code, out, errs = runCLI(t, "-r", cut, "--report"); code != 0 || errs != "" || !strings.Contains(out, "2 frames cut short by the snap length, outside any flow") {
+		t.Errorf("--report: exit %d, stderr %q, report %q", code, errs, out)
+	}
+}

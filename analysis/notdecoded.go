@@ -153,3 +153,27 @@ var linkTypeNames = map[layers.LinkType]string{
 	271: "Linux vsock", 276: "Linux cooked v2", 281: "Broadcom tag",
 	282: "Broadcom tag (prepended)", 284: "Marvell DSA", 285: "Marvell EDSA",
 }
+
+// OutsideNote says which TCP frames are in no flow because they were
+// damaged, or cut by the snap length before their sequence numbers, in
+// one line ("1 damaged TCP frame outside any flow (frame 4: TCP at byte
+// 34: ...)"), or "" when there are none. The report lists them; --json
+// and the view, which have no place for them in a flow, say this (a
+// capture whose only TCP was damaged gave no record and no word).
+func (res *Result) OutsideNote() string {
+	var parts []string
+	say := func(list []CaptureFinding, n uint64, what string) {
+		if n == 0 || len(list) == 0 {
+			return
+		}
+		m, first := list[0], "frame"
+		if n > 1 {
+			first = "the first, frame"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s outside any flow (%s %d: %s at byte %d: %s)",
+			n, fmt.Sprintf(what, plural(int(n))), first, m.Frame, m.Layer, m.Offset, m.Reason))
+	}
+	say(res.Malformed, res.MalformedCount, "damaged TCP frame%s")
+	say(res.Uncaptured, res.UncapturedCount, "TCP frame%s cut by the snap length")
+	return strings.Join(parts, "; ")
+}

@@ -906,6 +906,17 @@ func (m *Model) statusLines() []string {
 		}
 		return []string{st.Status.Warning.Render(m.c.g.Warning + " " + note + ": their TCP is in no flow")}
 	}
+	for _, c := range m.caps {
+		if c.Result == nil {
+			continue
+		}
+		if note := c.Result.OutsideNote(); note != "" {
+			if len(m.caps) > 1 {
+				note = c.Name + ": " + note
+			}
+			return wrapStyled(st.Status.Warning, m.c.safe(note), w, g.Warning+" ", "  ", g.Ellipsis)
+		}
+	}
 	return nil
 }
 

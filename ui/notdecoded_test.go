@@ -64,3 +64,15 @@ func TestNotDecodedNote(t *testing.T) {
 		t.Errorf("a capture decoded whole says frames were not:\n%s", plain(m))
 	}
 }
+
+// TestOutsideNoteView: a capture whose only TCP frame was damaged read as
+// one without TCP ("no TCP flow in this capture", nothing else); the
+// status line now says which frame, and why it is in no flow.
+func TestOutsideNoteView(t *testing.T) {
+	data := fixture.Build("client 10.9.9.9:5555 isn=1\nserver 10.8.8.8:22 isn=2\ntime 2026-01-15T10:00:00Z\n0 C>S S mss=1460 iplen=30\n")
+	m := newLoaded(t, testConfig([]Source{memSource(t, "lone.pcap", data)}), 80, 24)
+	mustContain(t, m, "no TCP flow in this capture",
+		"! 1 damaged TCP frame outside any flow (frame 1: TCP at byte 34: the 10-byte",
+		"segment is shorter than a TCP header)")
+	checkFrame(t, m, 80, 24)
+}
