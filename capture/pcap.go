@@ -154,10 +154,19 @@ func (f *pcapFormat) decodeRecordHeader(h []byte, rec *Record) (uint32, string) 
 	}
 	// The seconds are unsigned in the file format. A sub-second field
 	// that is out of range (a broken writer) is simply added, as
-	// tcpdump does.
-	ns := int64(frac)
+	// tcpdump does, and noted (Reader.Notes).
+	ns, limit := int64(frac), uint32(1e9)
 	if !f.nano {
 		ns *= 1000
+		limit = 1e6
+	}
+	rec.odd = 0
+	if frac >= limit {
+		rec.odd, rec.oddVal = oddFrac, frac
+	}
+	if origlen < caplen {
+		rec.odd |= oddLen
+		rec.oddOrig = origlen
 	}
 	rec.Timestamp = int64(sec)*1e9 + ns
 	rec.CapLen = caplen

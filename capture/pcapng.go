@@ -249,6 +249,10 @@ func decodePacketBlock(typ uint32, body []byte, be bool, ifaces []Interface, rec
 	}
 	rec.CapLen = caplen
 	rec.OrigLen = max(origlen, caplen)
+	rec.odd = 0
+	if origlen < caplen && typ != blockSPB {
+		rec.odd, rec.oddOrig = oddLen, origlen
+	}
 	rec.LinkType = ifc.LinkType
 	rec.Interface = ifc.Index
 	rec.Data = data

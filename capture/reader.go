@@ -69,6 +69,12 @@ type Reader struct {
 	secNum int
 	ifaces []Interface
 
+	// oddFrac and oddLen count the records whose sub-second field was
+	// out of range, and those that claimed fewer original bytes than
+	// they hold; oddFracAt and oddLenAt are the first of each (its
+	// frame, and the value).
+	oddFrac, oddLen     uint64
+	oddFracAt, oddLenAt [2]uint64
 	// badOpts counts the interface description blocks with a malformed
 	// option list; badOpt is the first one's note.
 	badOpts int
@@ -279,6 +285,9 @@ func (r *Reader) Next() (*Record, error) {
 	}
 	r.frame++
 	r.rec.Frame = r.frame
+	if r.rec.odd != 0 {
+		r.noteOdd()
+	}
 	if r.rec.Direction == DirUnknown {
 		r.rec.Direction = linkDirection(r.rec.LinkType, r.rec.Data)
 	}
@@ -373,6 +382,10 @@ func (r *Reader) epbFast() bool {
 	rec.Timestamp = ticksToNanos(ticks, ifc.TsResol) + ifc.TsOffset*1e9
 	rec.CapLen = caplen
 	rec.OrigLen = max(binary.LittleEndian.Uint32(body[16:]), caplen)
+	rec.odd = 0
+	if rec.OrigLen != binary.LittleEndian.Uint32(body[16:]) {
+		rec.odd, rec.oddOrig = oddLen, binary.LittleEndian.Uint32(body[16:])
+	}
 	rec.LinkType = ifc.LinkType
 	rec.Interface = ifc.Index
 	rec.Data = body[20 : 20+caplen]
@@ -566,13 +579,49 @@ func (r *Reader) noteBadOptions(off int64, index int) {
 // far that is not damage (the frames are read all the same): one line
 // each, without the input's name. It must not be called while Next runs.
 func (r *Reader) Notes() []string {
+	var out []string
 	switch r.badOpts {
 	case 0:
-		return nil
 	case 1:
-		return []string{r.badOpt}
+		out = append(out, r.badOpt)
+	default:
+		out = append(out, fmt.Sprintf("%s; %d more interfaces' blocks are alike", r.badOpt, r.badOpts-1))
 	}
-	return []string{fmt.Sprintf("%s; %d more interfaces' blocks are alike", r.badOpt, r.badOpts-1)}
+	if r.oddFrac > 0 {
+		unit, most := "microseconds", "999999"
+		if r.meta.pcap.nano {
+			unit, most = "nanoseconds", "999999999"
+		}
+		at, v := r.oddFracAt[0], r.oddFracAt[1]
+		if r.oddFrac == 1 {
+			out = append(out, fmt.Sprintf("frame %d has a time stamp whose %s field is out of range (%d; at most %s): added to the seconds as it is, so its time is off", at, unit, v, most))
+		} else {
+			out = append(out, fmt.Sprintf("%d frames have a time stamp whose %s field is out of range (the first, frame %d: %d; at most %s): added to the seconds as they are, so their times are off", r.oddFrac, unit, at, v, most))
+		}
+	}
+	if r.oddLen > 0 {
+		at, v := r.oddLenAt[0], r.oddLenAt[1]
+		if r.oddLen == 1 {
+			out = append(out, fmt.Sprintf("frame %d claims fewer bytes on the wire (%d) than it holds: read as its captured length", at, v))
+		} else {
+			out = append(out, fmt.Sprintf("%d frames claim fewer bytes on the wire than they hold (the first, frame %d: %d): read as their captured length", r.oddLen, at, v))
+		}
+	}
+	return out
+}
+
+// noteOdd counts what r.rec's header said that cannot be right (Notes).
+func (r *Reader) noteOdd() {
+	if r.rec.odd&oddFrac != 0 {
+		if r.oddFrac++; r.oddFrac == 1 {
+			r.oddFracAt = [2]uint64{r.frame, uint64(r.rec.oddVal)}
+		}
+	}
+	if r.rec.odd&oddLen != 0 {
+		if r.oddLen++; r.oddLen == 1 {
+			r.oddLenAt = [2]uint64{r.frame, uint64(r.rec.oddOrig)}
+		}
+	}
 }
 
 // damage builds the error for damage found in the record or block at off.

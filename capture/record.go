@@ -123,7 +123,19 @@ type Record struct {
 	// Data holds the captured bytes. See the note on Record about its
 	// lifetime.
 	Data []byte
+	// odd marks what the record header said that cannot be right but was
+	// read anyway (oddFrac, oddLen), for Reader.Notes; oddVal is the
+	// sub-second field, oddOrig the original length claimed.
+	odd     uint8
+	oddVal  uint32
+	oddOrig uint32
 }
+
+// Record.odd bits.
+const (
+	oddFrac uint8 = 1 << iota // a pcap sub-second field out of range
+	oddLen                    // fewer original bytes than captured
+)
 
 // Interface describes one capture interface: the single implied interface
 // of a classic pcap file, or one Interface Description Block of a pcapng
