@@ -54,10 +54,14 @@ func signalContext(stderr io.Writer) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	ch := make(chan os.Signal, 4)
 	for _, s := range stopSignals {
-		// One the program was started with ignored stays so: under
-		// nohup, a SIGHUP must not stop a capture (catching it
-		// would end the ignoring).
-		if !signal.Ignored(s) {
+		// A SIGHUP the program was started with ignored stays so:
+		// under nohup it must not stop a capture (catching it would
+		// end the ignoring). SIGINT and SIGTERM are caught whatever
+		// the start: a script's background job (`synscope -i eth0
+		// -w x.pcap & ... kill -INT $!`) starts with SIGINT ignored,
+		// and tcpdump stops on it; ignoring it left the capture
+		// running and its -w file never renamed into place.
+		if s != syscall.SIGHUP || !signal.Ignored(s) {
 			signal.Notify(ch, s)
 		}
 	}

@@ -318,3 +318,41 @@ func pidOf(t *testing.T, path string) int {
 	t.Fatalf("no process runs %s", path)
 	return 0
 }
+
+// TestSignalsIgnoredAtStart: a script's background job starts with SIGINT
+// ignored (`synscope -i eth0 -w x.pcap & ... kill -INT $!`), and synscope
+// left it so: the capture ran on, its -w file never renamed into place
+// (tcpdump stops). SIGINT and SIGTERM are caught however it started; a
+// SIGHUP ignored at start (nohup) stays ignored.
+func TestSignalsIgnoredAtStart(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "nofifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &signalled{done: make(chan struct{})}
+	s.cmd = exec.Command("sh", "-c", `trap "" INT HUP; exec "$0" -r "$1" --report`, synscopeBinary(t), fifo)
+	s.cmd.Stdout, s.cmd.Stderr = &s.stdout, &s.stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		s.cmd.Wait()
+		close(s.done)
+	}()
+	t.Cleanup(func() {
+		s.cmd.Process.Kill()
+		<-s.done
+	})
+	waitWchan(t, s.cmd.Process.Pid, "wait_for_partner")
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	select {
+	case <-s.done:
+		t.Fatalf("a SIGHUP ignored at start ended the run: stderr %q", s.stderr.String())
+	case <-time.After(300 * time.Millisecond):
+	}
+	code := s.stop(t, syscall.SIGINT)
+	want := fmt.Sprintf("synscope: %s: reading stopped by SIGINT while waiting for a program to open the FIFO for writing: nothing was read\n", fifo)
+	if code != 1 || s.stderr.String() != want {
+		t.Errorf("exit %d, stderr %q\nwant exit 1, stderr %q", code, s.stderr.String(), want)
+	}
+}
