@@ -159,20 +159,15 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 		return status
 	}
 	var err error
-	filterWords := ""
-	if len(o.expr) > 0 {
-		// Parsed before, by compileFilter: it cannot fail here.
-		e, _ := filter.ParseArgs(o.expr)
-		filterWords = e.String()
-	}
-	if o.json && filterWords != "" && len(all) > 0 && noFlows(results) {
+	words := filterWords(o)
+	if o.json && words != "" && len(all) > 0 && noFlows(results) {
 		// No record at all is right for NDJSON, but would read as a
 		// capture without TCP; the view and the report say why.
 		what := "flow"
 		if len(all) > 1 {
 			what = "connection"
 		}
-		fmt.Fprintf(stderr, "synscope: no %s matches the filter %s given on the command line\n", what, ui.Safe(filterWords, false))
+		fmt.Fprintf(stderr, "synscope: no %s matches the filter %s given on the command line\n", what, ui.Safe(words, false))
 	}
 	switch {
 	case o.json && pa != nil:
@@ -184,7 +179,7 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 			}
 		}
 	case o.report:
-		err = ui.WriteReport(stdout, results, ui.ReportOptions{ASCII: o.ascii, Path: pa, Filter: filterWords})
+		err = ui.WriteReport(stdout, results, ui.ReportOptions{ASCII: o.ascii, Path: pa, Filter: words})
 	}
 	if err != nil {
 		return writeFailed(stderr, err)
@@ -305,4 +300,15 @@ func parseFlowIDs(s string) ([]int, error) {
 		}
 	}
 	return ids, nil
+}
+
+// filterWords is the command line's filter as the report's heading names
+// it, "" for none.
+func filterWords(o options) string {
+	if len(o.expr) == 0 {
+		return ""
+	}
+	// Parsed before, by compileFilter: it cannot fail here.
+	e, _ := filter.ParseArgs(o.expr)
+	return e.String()
 }

@@ -74,7 +74,12 @@ func runLive(ctx context.Context, o options, match func(*analysis.Packet) bool, 
 	case o.json:
 		werr = p.res.WriteJSON(stdout)
 	case o.report:
-		werr = ui.WriteReport(stdout, []*analysis.Result{p.res}, ui.ReportOptions{ASCII: o.ascii})
+		if kd, qd := p.stats.Dropped, p.h.Dropped(); kd+qd > 0 && p.res != nil {
+			// Said at the head of a report that may be saved: a flow
+			// that lost packets reads as whole ("complete", -B 1).
+			p.res.Notes = append(p.res.Notes, fmt.Sprintf("%d packet%s dropped by the kernel and %d by synscope while capturing: flows may lack packets, and verdicts where they do may mislead", kd, plural(int(kd)), qd))
+		}
+		werr = ui.WriteReport(stdout, []*analysis.Result{p.res}, ui.ReportOptions{ASCII: o.ascii, Filter: filterWords(o)})
 	}
 	if werr != nil {
 		if st := writeFailed(stderr, werr); st != 0 {
@@ -262,6 +267,7 @@ func openLive(o options, match func(*analysis.Packet) bool, tell func(ui.LiveNot
 	if filterNote != "" {
 		p.note("filter runs in userspace only: "+filterNote, false)
 	}
+	kernelChecked := prog != nil && filterNote == ""
 	if lo.user != "" {
 		if err := capture.DropPrivileges(lo.user); err != nil {
 			return fail(err)
@@ -301,8 +307,12 @@ func openLive(o options, match func(*analysis.Packet) bool, tell func(ui.LiveNot
 		full:  make(chan struct{}),
 		note:  func(s string) { p.note(s, true) },
 		match: match,
-		dec:   analysis.NewDecoder(),
-		an:    analysis.NewAnalyzer(analysis.Config{Name: lo.iface, MaxFlows: o.maxFlows, NoPacketIndex: !spooled}),
+		// The kernel filter saw each packet whole: what the snap
+		// length cut before EXPR's fields matched it there.
+		kernelChecked: kernelChecked,
+		snaplen:       lo.snaplen,
+		dec:           analysis.NewDecoder(),
+		an:            analysis.NewAnalyzer(analysis.Config{Name: lo.iface, MaxFlows: o.maxFlows, NoPacketIndex: !spooled}),
 	}
 	p.h = capture.NewHandoff(handoffSize)
 	return p, 0
@@ -675,9 +685,17 @@ type liveRun struct {
 	// coarser pre-filter (it lets tunnels and IPv6 extension headers
 	// through for the decoder to look inside).
 	rejected atomic.Uint64
-	full     chan struct{}
-	spoolErr error
-	note     func(string)
+	// kernelChecked is set when the kernel's filter ran EXPR on every
+	// packet whole, before the snap length cut it: a packet cut before
+	// the fields EXPR looks at matched there, and is kept (-s 64 with
+	// "port 443" on IPv6 kept none, where tcpdump keeps them all).
+	// Without it, such packets are left out and said once (cutSaid).
+	kernelChecked bool
+	cutSaid       bool
+	snaplen       int
+	full          chan struct{}
+	spoolErr      error
+	note          func(string)
 }
 
 // analyse takes the packets from h until it is closed.
@@ -706,7 +724,11 @@ func (lr *liveRun) batch(recs []capture.Record) (done bool) {
 		// frame numbers are the flows' frame numbers.
 		if lr.match != nil {
 			lr.dec.Decode(rec, &lr.pkt)
-			if !lr.match(&lr.pkt) {
+			if !lr.match(&lr.pkt) && !(lr.pkt.HeaderCut && lr.kernelChecked) {
+				if lr.pkt.HeaderCut && !lr.cutSaid {
+					lr.cutSaid = true
+					lr.note(fmt.Sprintf("packets cut by -s %d before the fields the filter looks at are left out: the filter runs in userspace only here; a larger -s keeps them", lr.snaplen))
+				}
 				lr.rejected.Add(1)
 				if lr.pkt.Undecoded != analysis.UndecodedNone {
 					lr.notDecoded(&lr.pkt)
