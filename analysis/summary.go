@@ -79,7 +79,9 @@ func (f *Flow) summary(checksums bool, offload netip.Addr) FlowSummary {
 
 // provisional gives the status and handshake status the flow would have if
 // the capture ended now, without adding findings, worst being the most
-// severe of its findings (Info when it has none).
+// severe of its findings (Info when it has none). An unanswered SYN is the
+// exception: sent once, it is pending (partial) rather than invalid, as
+// its SYN-ACK may be one round trip away.
 func (f *Flow) provisional(worst Severity) (Status, HandshakeStatus) {
 	h := &f.Handshake
 	hs := f.handshakeStatus() // as finishHandshake will set it
@@ -87,10 +89,24 @@ func (f *Flow) provisional(worst Severity) (Status, HandshakeStatus) {
 	switch {
 	case worst == Error:
 		st = StatusInvalid
+	case hs == HSUnanswered && h.Syns > 1:
+		// Finish's handshake.unanswered (an error), once a timeout
+		// has passed: the SYN was sent again. A live row showed ✓ for
+		// a SYN a firewall dropped, and status:invalid found nothing.
+		st = StatusInvalid
+	case hs == HSUnanswered:
+		// One SYN, its answer perhaps on its way: pending, not ok,
+		// and not ✗ for the round trip of every new connection.
+		st = StatusPartial
 	case hs == HSNotSeen || (!h.HaveSyn && h.HaveSynAck):
 		st = StatusPartial
-	case worst == Warning:
+	case worst == Warning || hs == HSIncomplete && h.SynAcks > 1:
+		// An incomplete handshake is Finish's warning once the
+		// SYN-ACK was sent again.
 		st = StatusWarning
+	case hs == HSIncomplete:
+		// The third segment perhaps one round trip away: pending.
+		st = StatusPartial
 	}
 	return st, hs
 }
