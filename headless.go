@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -68,6 +69,17 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 			fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(overwriteHint(o.write, fs.ErrExist).Error(), false))
 			return 1
 		}
+	}
+	if o.write != "" {
+		// A directory that does not exist, or may not be written in:
+		// said before reading (it was said once the whole input had
+		// been read). The file itself is created at the end.
+		af, err := capture.CreateAtomic(o.write, o.overwrite)
+		if err != nil {
+			fmt.Fprintf(stderr, "synscope: -w %s\n", ui.Safe(overwriteHint(o.write, err).Error(), false))
+			return 1
+		}
+		af.Abort()
 	}
 	var all []loaded
 	defer func() {
@@ -153,7 +165,9 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 	}
 	if o.write != "" {
 		if err := export(o, all, results, pa, selectConns, stdout); err != nil {
-			fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(err.Error(), false))
+			if err != errEvicted {
+				fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(err.Error(), false))
+			}
 			return 1
 		}
 		return status
@@ -224,8 +238,9 @@ func correlate(all []loaded) (*analysis.Path, []io.Closer) {
 // named as the report names its point.
 func export(o options, all []loaded, results []*analysis.Result, pa *analysis.Path, selected bool, stdout io.Writer) error {
 	var (
-		srcs  []capture.ExportSource
-		flows int
+		srcs    []capture.ExportSource
+		flows   int
+		evicted uint64
 	)
 	for i, l := range all {
 		ids := o.flows
@@ -257,6 +272,9 @@ func export(o options, all []loaded, results []*analysis.Result, pa *analysis.Pa
 			}
 		}
 		flows += len(ids)
+		if l.res.Evicted > 0 {
+			evicted += l.res.Evicted
+		}
 		srcs = append(srcs, capture.ExportSource{Reader: l.reader, Items: items, Label: label})
 	}
 	if len(srcs) > 1 && capture.ExportFormat(o.write) != "pcapng" {
@@ -267,8 +285,16 @@ func export(o options, all []loaded, results []*analysis.Result, pa *analysis.Pa
 		return overwriteHint(o.write, err)
 	}
 	fmt.Fprintf(stdout, "wrote %d packet%s of %d flow%s to %s\n", n, plural(n), flows, plural(flows), ui.Safe(o.write, false))
+	if evicted > 0 {
+		// stderr named them; the file lacks flows it was asked for.
+		return errEvicted
+	}
 	return nil
 }
+
+// errEvicted ends an export that left out flows --max-flows evicted: the
+// file holds the others, stderr said how many, and the exit status is 1.
+var errEvicted = errors.New("evicted")
 
 func plural(n int) string {
 	if n == 1 {
@@ -280,6 +306,7 @@ func plural(n int) string {
 // parseFlowIDs reads --flow's list: "3", "3,5", "3-7,9".
 func parseFlowIDs(s string) ([]int, error) {
 	var ids []int
+	seen := map[int]bool{}
 	for _, part := range strings.Split(s, ",") {
 		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
 		a, err := strconv.Atoi(lo)
@@ -293,6 +320,10 @@ func parseFlowIDs(s string) ([]int, error) {
 			}
 		}
 		for id := a; id <= b; id++ {
+			if seen[id] {
+				continue // 1,1 or 1-3,2: one flow, counted once
+			}
+			seen[id] = true
 			ids = append(ids, id)
 			if len(ids) > 1_000_000 {
 				return nil, fmt.Errorf("--flow %q: too many flows", s)

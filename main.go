@@ -451,6 +451,13 @@ func (o options) check() error {
 		return errors.New("-w writes a capture; it cannot be combined with --json or --report")
 	case len(o.flows) > 0 && o.write == "":
 		return errors.New("--flow picks flows to export: add -w FILE")
+	case len(o.flows) > 0 && len(o.expr) > 0:
+		// Both given, the filter left packets out of the flows --flow
+		// picked (half a flow for "src host X"), and numbered them its
+		// own way.
+		return fmt.Errorf("--flow takes the ids of a run without a filter, and writes those flows whole: drop the filter %s (with -w, a filter alone picks the whole flows it matches)", strings.Join(o.expr, " "))
+	case len(o.flows) > 0 && o.demo:
+		return errors.New("--flow picks flows of one capture, and --demo reads three capture points: write them with --demo -w FILE.pcapng (a filter picks connections)")
 	case o.overwrite && o.write == "":
 		return errors.New("--overwrite lets -w replace an existing file: add -w FILE")
 	case o.demo && len(o.files) > 0:
@@ -459,7 +466,32 @@ func (o options) check() error {
 	if err := o.checkPointNames(); err != nil {
 		return err
 	}
+	if o.write != "" {
+		if err := o.checkRereadable(); err != nil {
+			return err
+		}
+	}
 	return o.checkTheme()
+}
+
+// checkRereadable refuses -w on an input that cannot be read twice: -w
+// writes the packets of whole flows, read back from the capture once it
+// is analysed. Said at the start: a pipe read to its end (minutes, or
+// hours) was refused then, and its packets were gone.
+func (o options) checkRereadable() error {
+	for _, arg := range o.files {
+		_, path := splitLabel(arg)
+		what := ""
+		if path == "-" {
+			what = "standard input"
+		} else if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+			what = "not a regular file but a pipe, a FIFO or a device"
+		}
+		if what != "" {
+			return fmt.Errorf("-r %s: %s, which cannot be read twice, and -w reads the flows' packets back from it: save the capture to a file first (tcpdump -w FILE), then -r FILE -w %s", arg, what, o.write)
+		}
+	}
+	return nil
 }
 
 // checkPointNames refuses two captures that would be shown by one name:
