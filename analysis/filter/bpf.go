@@ -90,7 +90,11 @@ func (e *Expr) CompileBPF(linkType int, snaplen int) ([]bpf.Instruction, error) 
 		return []bpf.Instruction{bpf.RetConstant{Val: ret}}, nil
 	}
 	if kw := frameLevel(e.root); kw != "" {
-		return nil, fmt.Errorf("filter: %q is %w: the kernel takes VLAN tags out of frames before a socket filter sees them", kw, ErrNotCompiled)
+		why := "the kernel takes VLAN tags out of frames before a socket filter sees them"
+		if kw != "vlan" {
+			why += ", so a tagged frame's length there is 4 bytes short of the one EXPR means"
+		}
+		return nil, fmt.Errorf("filter: %q is %w: %s", kw, ErrNotCompiled, why)
 	}
 	accept, reject := c.newLabel(), c.newLabel()
 	c.prologue(accept)

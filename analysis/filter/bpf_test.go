@@ -242,6 +242,10 @@ func TestCompileBPFRefusesFrameLevel(t *testing.T) {
 		}
 		if _, err := e.CompileBPF(LinkTypeEthernet, 65535); err == nil || !strings.Contains(err.Error(), "VLAN tags") {
 			t.Errorf("CompileBPF(%q): error %q does not say why", s, err)
+		} else if lengths := strings.Contains(err.Error(), `"less"`) || strings.Contains(err.Error(), `"greater"`); lengths != strings.Contains(err.Error(), "length there is 4 bytes short") {
+			// Said of less and greater, the reason read as one about
+			// VLANs, not lengths.
+			t.Errorf("CompileBPF(%q): error %q", s, err)
 		}
 	}
 	for _, s := range []string{"", "tcp port 80", "not port 22", "host 10.0.0.1 and (tcp or udp)", "ip6 and net 2001:db8::/32"} {
