@@ -85,9 +85,14 @@ func (m *Model) helpView() []string {
 		cols = append(cols, col)
 	}
 	lines = append(lines, layoutColumns(cols, w, 4)...)
+	// The filter words only where / filters: the drill-down's help
+	// listed them, and / does nothing there.
+	list := m.state == stateList
 	if m.c.height >= 30 || w >= 100 {
-		lines = append(lines, "", st.HelpHeading.Render("filter words")+st.Dim.Render(" (/ in the list; all must hold)"))
-		lines = append(lines, plainWrap(filterHelp(g), w, "  ", "  ")...)
+		if list {
+			lines = append(lines, "", st.HelpHeading.Render("filter words")+st.Dim.Render(" (/ in the list; all must hold)"))
+			lines = append(lines, plainWrap(filterHelp(g), w, "  ", "  ")...)
+		}
 		lines = append(lines, "", st.HelpHeading.Render("status"))
 		lines = append(lines, "  "+st.Status.Invalid.Render(g.Invalid+" invalid")+"  "+st.Status.Warning.Render(g.Warning+" warning")+"  "+
 			st.Status.OK.Render(g.OK+" ok")+"  "+st.Status.Partial.Render(g.Partial+" partial")+"  "+st.Status.Info.Render(g.Info+" info"))
@@ -96,7 +101,9 @@ func (m *Model) helpView() []string {
 	} else {
 		lines = append(lines, "")
 		for _, l := range plainWrap(filterHelp(g), w, "filter: ", "        ") {
-			lines = append(lines, st.Dim.Render(l))
+			if list {
+				lines = append(lines, st.Dim.Render(l))
+			}
 		}
 		lines = append(lines, "status: "+st.Status.Invalid.Render(g.Invalid+" invalid")+"  "+st.Status.Warning.Render(g.Warning+" warning")+"  "+
 			st.Status.OK.Render(g.OK+" ok")+"  "+st.Status.Partial.Render(g.Partial+" partial"))
