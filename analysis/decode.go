@@ -58,6 +58,12 @@ type Decoder struct {
 	erspan layers.ERSPANII
 
 	reasm *reassembler
+	// inFull is set while walk decodes a datagram reassembled from
+	// fragments, whose offsets are in it and not in the frame;
+	// fullOuter is len(Packet.Outer) then, so that an IP header
+	// tunnelled inside it can be told from the one fragmented.
+	inFull    bool
+	fullOuter int
 	// slow turns the fast path off (for the test that compares the two).
 	slow bool
 }
@@ -176,6 +182,16 @@ func (d *Decoder) walk(p *Packet, typ gopacket.LayerType, data []byte, off int, 
 			ipDepth++
 			p.keepOuter()
 			d.recordIPv6(p, data, off)
+			// gopacket keeps a hop-by-hop header in the IPv6 layer:
+			// its Contents are the 40 fixed bytes, its Payload starts
+			// after the hop-by-hop header. Counted from Contents alone,
+			// every offset after it was short by the header (8 bytes
+			// or more): the TCP header was read at the hop-by-hop one,
+			// and its segment was as much longer (a SYN "carrying 8
+			// bytes", retransmissions that were not).
+			if d.ip6.HopByHop != nil {
+				contents += d.ip6.HopByHop.ActualLength
+			}
 		case layers.LayerTypeIPv6Fragment:
 			p.IPID = d.ip6f.Identification
 		case layers.LayerTypeGRE:
@@ -281,6 +297,14 @@ func headerNeed(typ gopacket.LayerType, data []byte) int {
 	case layers.LayerTypeIPv6:
 		if len(data) > 0 && data[0]>>4 != 6 {
 			return 0
+		}
+		if len(data) > 6 && data[6] == 0 {
+			// The hop-by-hop header is decoded with the IPv6 one: 8
+			// bytes or more, as its length byte says.
+			if len(data) > 41 {
+				return 40 + (int(data[41])+1)*8
+			}
+			return 48
 		}
 		return 40
 	case layers.LayerTypeIPv6HopByHop, layers.LayerTypeIPv6Routing, layers.LayerTypeIPv6Destination:
@@ -574,10 +598,12 @@ func (d *Decoder) recordIPv6(p *Packet, data []byte, off int) {
 	p.Proto = uint8(ip.NextHeader)
 	p.IPOffset = off
 	p.IPTotalLen = 40 + int(ip.Length)
-	if ip.Length == 0 && ip.NextHeader == layers.IPProtocolIPv6HopByHop {
-		// A jumbogram (RFC 2675) or a BIG TCP/GSO super-packet: the
-		// length is in a hop-by-hop option, or nowhere. Take the frame's.
-		p.IPTotalLen = len(data)
+	if n, ok := jumboLength(ip); ok && ip.Length == 0 {
+		// A jumbogram (RFC 2675; Linux BIG TCP sent them before 6.3):
+		// the length is the Jumbo Payload option's, which counts the
+		// hop-by-hop header, as tshark takes it. gopacket refuses a
+		// zero length without the option.
+		p.IPTotalLen = 40 + int(n)
 	}
 	p.IPID = 0
 	p.TTL = ip.HopLimit
@@ -585,6 +611,30 @@ func (d *Decoder) recordIPv6(p *Packet, data []byte, off int) {
 	p.DF = false
 	p.IPChecksum = CheckNone
 	p.setPadding(data, off)
+}
+
+// inIPv6Ext reports whether p's innermost IP header is IPv6 and the
+// header after it an extension header the decoder walks through.
+func (p *Packet) inIPv6Ext() bool {
+	switch layers.IPProtocol(p.Proto) {
+	case layers.IPProtocolIPv6HopByHop, layers.IPProtocolIPv6Routing, layers.IPProtocolIPv6Fragment, layers.IPProtocolIPv6Destination:
+		return p.IPVersion == 6
+	}
+	return false
+}
+
+// jumboLength is the Jumbo Payload option (RFC 2675) of ip's hop-by-hop
+// header, if it has one of the right length.
+func jumboLength(ip *layers.IPv6) (uint32, bool) {
+	if ip.HopByHop == nil {
+		return 0, false
+	}
+	for _, o := range ip.HopByHop.Options {
+		if o.OptionType == layers.IPv6HopByHopOptionJumbogram && len(o.OptionData) == 4 {
+			return binary.BigEndian.Uint32(o.OptionData), true
+		}
+	}
+	return 0, false
 }
 
 // setPadding records the bytes after the IP datagram, and notes a datagram
@@ -663,12 +713,29 @@ func (d *Decoder) fragment(p *Packet, data []byte, at int, frame uint64, ts int6
 		return
 	}
 	typ := layers.IPProtocol(p.Proto).LayerType()
+	d.inFull, d.fullOuter = true, len(p.Outer)
 	d.walk(p, typ, full, 0, frame, ts)
+	d.inFull = false
 }
 
 // decodeTCP decodes the TCP header at data, which starts at byte off of the
 // frame, inside the innermost IP datagram.
 func (d *Decoder) decodeTCP(p *Packet, data []byte, off int) {
+	if d.inFull {
+		// In a datagram reassembled from fragments, after IPv6
+		// destination options (or another header) that travelled in
+		// them: the segment is the rest of the datagram, or of an IP
+		// datagram tunnelled inside it. The bytes are not the frame's.
+		// With the fragmented header's offset and the frame's length,
+		// a 127-byte segment after 8 bytes of destination options came
+		// out as 85 bytes of payload with a bad checksum.
+		segLen := len(data)
+		if len(p.Outer) > d.fullOuter {
+			segLen = min(max(p.IPOffset+p.IPTotalLen-off, 0), len(data))
+		}
+		d.decodeTCPAt(p, data[:segLen], -1, segLen)
+		return
+	}
 	// The datagram's end: the TCP segment is what remains of the IP
 	// datagram after the headers before it.
 	segLen := p.IPOffset + p.IPTotalLen - off

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/synscope/synscope/capture"
+	"github.com/synscope/synscope/capture/fixture"
 	"github.com/synscope/synscope/capture/fixture/synth"
 )
 
@@ -73,8 +75,10 @@ func rewrap(frame []byte, kind string, vid uint16) ([]byte, layers.LinkType) {
 // TestFastDecodeMatchesWalk decodes every frame of testdata/, the corpus
 // and a generated capture twice, with the fast path and with gopacket's
 // layers only: the packets must be the same, field for field. The
-// generated frames are also decoded behind 802.1Q and QinQ tags and Linux
-// cooked headers, and with bytes of their headers changed at random.
+// generated frames, and those with IPv6 extension headers (which the fast
+// path must leave to the walk), are also decoded behind 802.1Q and QinQ
+// tags and Linux cooked headers, and with bytes of their headers changed
+// at random.
 func TestFastDecodeMatchesWalk(t *testing.T) {
 	files := captureFiles(1)
 	var gen bytes.Buffer
@@ -108,39 +112,50 @@ func TestFastDecodeMatchesWalk(t *testing.T) {
 		check(file, r)
 		r.Close()
 	}
-	r, err := capture.NewReader(bytes.NewReader(gen.Bytes()), "synth", int64(gen.Len()))
+	rng := rand.New(rand.NewPCG(6, 7))
+	// The generated frames, and those with IPv6 extension headers (which
+	// the fast path leaves to the walk, damaged or not), rewrapped.
+	ext, err := os.ReadFile("../testdata/seed-client-ipv6ext.pcap")
 	if err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(6, 7))
-	for n := 0; ; n++ {
-		rec, err := r.Next()
+	for _, src := range []struct {
+		name string
+		data []byte
+	}{{"synth", gen.Bytes()}, {"ipv6ext", ext}, {"jumbogram", fixture.Build(jumbogram)}} {
+		r, err := capture.NewReader(bytes.NewReader(src.data), src.name, int64(len(src.data)))
 		if err != nil {
-			break
+			t.Fatal(err)
 		}
-		total++
-		if kind := compareDecoders(t, df, ds, "synth", rec); kind != "" {
-			took[kind]++
-		}
-		for _, kind := range []string{"vlan", "qinq", "sll", "sll2"} {
-			data, lt := rewrap(rec.Data, kind, uint16(n))
-			w := capture.Record{Frame: rec.Frame, LinkType: lt, Data: data, OrigLen: uint32(len(data))}
+		for n := 0; ; n++ {
+			rec, err := r.Next()
+			if err != nil {
+				break
+			}
 			total++
-			if kind := compareDecoders(t, df, ds, "synth "+kind, &w); kind != "" {
+			if kind := compareDecoders(t, df, ds, src.name, rec); kind != "" {
 				took[kind]++
 			}
-			// Damage: one to three bytes of the first 80 changed.
-			for range 3 {
-				m := bytes.Clone(data)
-				for range 1 + rng.IntN(3) {
-					m[rng.IntN(min(80, len(m)))] = byte(rng.Uint32())
-				}
-				if rng.IntN(4) == 0 {
-					m = m[:rng.IntN(len(m)+1)]
-				}
-				w := capture.Record{Frame: rec.Frame, LinkType: lt, Data: m, OrigLen: uint32(len(data))}
+			for _, kind := range []string{"vlan", "qinq", "sll", "sll2"} {
+				data, lt := rewrap(rec.Data, kind, uint16(n))
+				w := capture.Record{Frame: rec.Frame, LinkType: lt, Data: data, OrigLen: uint32(len(data))}
 				total++
-				compareDecoders(t, df, ds, "damaged synth "+kind, &w)
+				if kind := compareDecoders(t, df, ds, src.name+" "+kind, &w); kind != "" {
+					took[kind]++
+				}
+				// Damage: one to three bytes of the first 80 changed.
+				for range 3 {
+					m := bytes.Clone(data)
+					for range 1 + rng.IntN(3) {
+						m[rng.IntN(min(80, len(m)))] = byte(rng.Uint32())
+					}
+					if rng.IntN(4) == 0 {
+						m = m[:rng.IntN(len(m)+1)]
+					}
+					w := capture.Record{Frame: rec.Frame, LinkType: lt, Data: m, OrigLen: uint32(len(data))}
+					total++
+					compareDecoders(t, df, ds, "damaged "+src.name+" "+kind, &w)
+				}
 			}
 		}
 	}

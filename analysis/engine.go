@@ -225,7 +225,11 @@ func (a *Analyzer) addHashed(p *Packet, h uint64, mark int8) {
 		if p.Undecoded != UndecodedNone {
 			a.res.notDecoded(p)
 		}
-		if p.MalformedLayer != "" && (p.Proto == 6 || p.IPVersion == 0 || p.MalformedLayer == "TCP") {
+		// Damage counts where the frame may hold TCP: in TCP, before
+		// the IP header, or in an IPv6 extension header, which hides
+		// what follows it (a routing header cut by -s 74 dropped its
+		// frame unsaid).
+		if p.MalformedLayer != "" && (p.Proto == 6 || p.IPVersion == 0 || p.MalformedLayer == "TCP" || p.inIPv6Ext()) {
 			list, n := &a.res.Malformed, &a.res.MalformedCount
 			if p.HeaderCut {
 				list, n = &a.res.Uncaptured, &a.res.UncapturedCount

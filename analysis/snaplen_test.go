@@ -234,6 +234,9 @@ func TestSnapLengthCuts(t *testing.T) {
 		{"seed-client.pcap", 50, 0, "", ""}, // ports, numbers, flags and window: in the flow
 		{"seed-client-ipv6.pcap", 60, 12, "TCP", "TCP at byte 60: header not captured whole: 6 of 20 bytes (snap length)"},
 		{"seed-client-ipv6.pcap", 70, 0, "", ""},
+		// A hop-by-hop header is decoded with the IPv6 header; every
+		// frame is cut, the one with a routing header in it too.
+		{"seed-client-ipv6ext.pcap", 58, 14, "IPv6", "IPv6 at byte 58: header not captured whole: 44 of 48 bytes (snap length)"},
 		{"seed-client-vlan.pcap", 30, 12, "IPv4", "IPv4 at byte 30: header not captured whole: 12 of 20 bytes (snap length)"},
 		{"seed-client-vlan.pcap", 40, 12, "TCP", "TCP at byte 40: header not captured whole: 2 of 20 bytes (snap length)"},
 	} {

@@ -24,9 +24,9 @@ type pktInfo struct {
 	dir      capture.Direction
 	p        analysis.Packet
 	// outer describes the link and encapsulation layers, outermost first,
-	// before the innermost IP header. Plain text made of numbers and
-	// addresses only.
-	outer []string
+	// before the innermost IP header, each in parts that wrap. Plain text
+	// made of numbers and addresses only.
+	outer [][]string
 	// offload is set when the packet's bad checksums are checksum offload
 	// on the capturing host (see detailModel.offloaded); judged says it was
 	// worked out.
@@ -92,50 +92,116 @@ func readPackets(ps *packetStore, refs []analysis.PacketRef) []*pktInfo {
 }
 
 // outerLayers describes the layers before the innermost IP header, which
-// starts at byte ipOff, with gopacket.
-func outerLayers(data []byte, lt layers.LinkType, ipOff int, hasIP bool) []string {
+// starts at byte ipOff, with gopacket: one entry per layer, in parts that
+// wrap. A link header gopacket does not read (the decoder strips it by
+// hand: IPoIB, Cisco HDLC, Juniper, ARCNET) is named with its length, so
+// that every byte before the IP header is accounted for.
+func outerLayers(data []byte, lt layers.LinkType, ipOff int, hasIP bool) [][]string {
 	pk := gopacket.NewPacket(data, lt, gopacket.DecodeOptions{NoCopy: true, Lazy: false})
-	var out []string
+	var out [][]string
+	add := func(parts ...string) { out = append(out, parts) }
 	off := 0
+	// tpid is the Ethernet type that announced the layer being read: an
+	// 802.1ad (QinQ) service tag is 0x88a8, a customer tag 0x8100.
+	var tpid layers.EthernetType
 	for _, l := range pk.Layers() {
+		// Where the layer starts: its bytes are data's (NoCopy), and
+		// some layers' Contents leave out bytes they skip (PPP's
+		// address and control, 0xff 0x03): the sum of the Contents
+		// before it took the IP header of a PPP frame for an outer one.
+		if c := l.LayerContents(); len(c) > 0 && cap(c) <= cap(data) {
+			off = cap(data) - cap(c)
+		}
 		if hasIP && off >= ipOff {
 			break
 		}
 		switch l := l.(type) {
 		case *layers.Ethernet:
-			out = append(out, fmt.Sprintf("Ethernet %s → %s, type 0x%04x %s", l.SrcMAC, l.DstMAC, uint16(l.EthernetType), l.EthernetType))
+			add(fmt.Sprintf("Ethernet %s → %s, type %s", l.SrcMAC, l.DstMAC, etherType(l.EthernetType)))
+			tpid = l.EthernetType
 		case *layers.Dot1Q:
-			out = append(out, fmt.Sprintf("802.1Q VLAN %d, priority %d, type 0x%04x %s", l.VLANIdentifier, l.Priority, uint16(l.Type), l.Type))
+			tag := "802.1Q VLAN"
+			if tpid == layers.EthernetTypeQinQ {
+				tag = "802.1ad (QinQ) VLAN"
+			}
+			add(fmt.Sprintf("%s %d, priority %d, type %s", tag, l.VLANIdentifier, l.Priority, etherType(l.Type)))
+			tpid = l.Type
 		case *layers.LinuxSLL:
-			out = append(out, fmt.Sprintf("Linux cooked (SLL), packet type %s, address %s, protocol 0x%04x", l.PacketType, l.Addr, uint16(l.EthernetType)))
+			add(fmt.Sprintf("Linux cooked (SLL), protocol %s", etherType(l.EthernetType)),
+				"packet type "+l.PacketType.String(), fmt.Sprintf("address %s", l.Addr))
 		case *layers.LinuxSLL2:
-			out = append(out, fmt.Sprintf("Linux cooked (SLL2), interface %d, packet type %d, address %s, protocol 0x%04x", l.InterfaceIndex, l.PacketType, l.Addr, uint16(l.ProtocolType)))
+			add(fmt.Sprintf("Linux cooked (SLL2), protocol %s", etherType(l.ProtocolType)),
+				"packet type "+layers.LinuxSLLPacketType(l.PacketType).String(),
+				fmt.Sprintf("interface %d", l.InterfaceIndex), fmt.Sprintf("address %s", l.Addr))
 		case *layers.Loopback:
-			out = append(out, fmt.Sprintf("Loopback, family %d", l.Family))
+			add(fmt.Sprintf("Loopback, family %d", l.Family))
 		case *layers.IPv4:
-			out = append(out, fmt.Sprintf("outer IPv4 %s → %s, TTL %d, ID %d, protocol %d", l.SrcIP, l.DstIP, l.TTL, l.Id, l.Protocol))
+			add(fmt.Sprintf("outer IPv4 %s → %s, TTL %d, ID %d, protocol %d", l.SrcIP, l.DstIP, l.TTL, l.Id, l.Protocol))
 		case *layers.IPv6:
-			out = append(out, fmt.Sprintf("outer IPv6 %s → %s, hop limit %d, next header %d", l.SrcIP, l.DstIP, l.HopLimit, l.NextHeader))
+			add(fmt.Sprintf("outer IPv6 %s → %s, hop limit %d, next header %d", l.SrcIP, l.DstIP, l.HopLimit, l.NextHeader))
 		case *layers.GRE:
 			s := fmt.Sprintf("GRE, protocol 0x%04x", uint16(l.Protocol))
 			if l.KeyPresent {
 				s += fmt.Sprintf(", key %d", l.Key)
 			}
-			out = append(out, s)
+			add(s)
 		case *layers.UDP:
-			out = append(out, fmt.Sprintf("UDP %d → %d, length %d", l.SrcPort, l.DstPort, l.Length))
+			add(fmt.Sprintf("UDP %d → %d, length %d", l.SrcPort, l.DstPort, l.Length))
 		case *layers.VXLAN:
-			out = append(out, fmt.Sprintf("VXLAN, VNI %d", l.VNI))
+			add(fmt.Sprintf("VXLAN, VNI %d", l.VNI))
 		case *layers.Geneve:
-			out = append(out, fmt.Sprintf("Geneve, VNI %d", l.VNI))
+			add(fmt.Sprintf("Geneve, VNI %d", l.VNI))
+		case *layers.PPP:
+			add(fmt.Sprintf("PPP, protocol 0x%04x", uint16(l.PPPType)))
+		case *layers.PPPoE:
+			add(fmt.Sprintf("PPPoE, session 0x%04x", l.SessionId))
+		case *layers.MPLS:
+			add(fmt.Sprintf("MPLS label %d, TTL %d", l.Label, l.TTL))
+		case *layers.IPv6HopByHop:
+			add(outerExt6(ext6HopByHop, l.Contents))
+		case *layers.IPv6Destination:
+			add(outerExt6(ext6DstOpts, l.Contents))
+		case *layers.IPv6Routing:
+			add(outerExt6(ext6Routing, l.Contents))
+		case *layers.IPv6Fragment:
+			add(outerExt6(ext6Fragment, l.Contents))
+		default:
+			if !hasIP || ipOff <= off {
+				break
+			}
+			// A layer this view does not describe: say what it
+			// is and how long, up to the IP header.
+			what := l.LayerType().String() + " header"
+			if off == 0 {
+				what = analysis.LinkTypeName(lt) + " link header"
+			}
+			add(fmt.Sprintf("%s, %d bytes", what, ipOff-off), "not decoded here")
+			return out
 		}
 		off += len(l.LayerContents())
 	}
 	return out
 }
 
-// tcpOption is one TCP option as the header holds it.
-type tcpOption struct {
+// outerExt6 describes an extension header of an outer IPv6 header.
+func outerExt6(next uint8, b []byte) string {
+	return fmt.Sprintf("outer IPv6 %s, %d bytes", ext6Name(next), len(b))
+}
+
+// etherType writes an Ethernet type with its name: "0x0800 IPv4",
+// "0x88a8 802.1ad" (gopacket calls it Dot1Q, as it does 0x8100).
+func etherType(t layers.EthernetType) string {
+	switch t {
+	case layers.EthernetTypeDot1Q:
+		return "0x8100 802.1Q"
+	case layers.EthernetTypeQinQ:
+		return "0x88a8 802.1ad"
+	}
+	return fmt.Sprintf("0x%04x %s", uint16(t), t)
+}
+
+// hdrOption is one option of a TCP or IP header as the header holds it.
+type hdrOption struct {
 	kind  byte
 	text  string // what it says, numbers only
 	bad   bool   // its length is impossible
@@ -143,17 +209,19 @@ type tcpOption struct {
 }
 
 // tcpOptions lists every option of a raw option area, in order, unknown
-// kinds by number.
-func tcpOptions(b []byte) []tcpOption {
-	var opts []tcpOption
+// kinds by number. sack writes a SACK block's edge (relative to the other
+// side's ISN, or not); three NOPs or more in a row are one entry
+// ("NOP ×14": 14 words of a pane 10 lines high at 80x24).
+func tcpOptions(b []byte, sack func(uint32) string) []hdrOption {
+	var opts []hdrOption
 	for i := 0; i < len(b); {
 		kind := b[i]
 		switch kind {
 		case 0:
-			opts = append(opts, tcpOption{kind: 0, text: "EOL", bytes: len(b) - i})
-			return opts
+			opts = append(opts, hdrOption{kind: 0, text: "EOL", bytes: len(b) - i})
+			return collapseNOPs(opts)
 		case 1:
-			opts = append(opts, tcpOption{kind: 1, text: "NOP", bytes: 1})
+			opts = append(opts, hdrOption{kind: 1, text: "NOP", bytes: 1})
 			i++
 			continue
 		}
@@ -162,13 +230,13 @@ func tcpOptions(b []byte) []tcpOption {
 			if i+1 < len(b) {
 				n = int(b[i+1])
 			}
-			opts = append(opts, tcpOption{kind: kind, bad: true, bytes: len(b) - i,
+			opts = append(opts, hdrOption{kind: kind, bad: true, bytes: len(b) - i,
 				text: fmt.Sprintf("kind %d at option byte %d: length %d runs past the header or is too short", kind, i, n)})
-			return opts
+			return collapseNOPs(opts)
 		}
 		n := int(b[i+1])
 		v := b[i+2 : i+n]
-		o := tcpOption{kind: kind, bytes: n}
+		o := hdrOption{kind: kind, bytes: n}
 		switch {
 		case kind == 2 && n == 4:
 			o.text = fmt.Sprintf("MSS %d", binary.BigEndian.Uint16(v))
@@ -179,11 +247,13 @@ func tcpOptions(b []byte) []tcpOption {
 		case kind == 5 && n > 2 && (n-2)%8 == 0:
 			var blocks []string
 			for j := 0; j+8 <= len(v); j += 8 {
-				blocks = append(blocks, fmt.Sprintf("%d-%d", binary.BigEndian.Uint32(v[j:]), binary.BigEndian.Uint32(v[j+4:])))
+				blocks = append(blocks, sack(binary.BigEndian.Uint32(v[j:]))+"-"+sack(binary.BigEndian.Uint32(v[j+4:])))
 			}
 			o.text = "SACK " + strings.Join(blocks, " ")
 		case kind == 8 && n == 10:
 			o.text = fmt.Sprintf("TS val %d ecr %d", binary.BigEndian.Uint32(v), binary.BigEndian.Uint32(v[4:]))
+		case kind == 30 && n >= 3:
+			o.text = mptcpOption(v)
 		case kind == 34:
 			if len(v) == 0 {
 				o.text = "TFO cookie request"
@@ -194,18 +264,68 @@ func tcpOptions(b []byte) []tcpOption {
 			o.text = "TFO (experimental 254) cookie " + hexBytes(v[2:], 16)
 		default:
 			o.text = fmt.Sprintf("kind %d, length %d", kind, n)
-			if len(v) > 0 {
-				o.text += ": " + hexBytes(v, 16)
-			}
 			if kind == 2 || kind == 3 || kind == 4 || kind == 5 || kind == 8 {
+				// The verdict before the bytes: at 80 columns the
+				// line is cut, and a SACK's 14 bytes took it.
 				o.bad = true
 				o.text += " (wrong length for its kind)"
+			}
+			if len(v) > 0 {
+				o.text += ": " + hexBytes(v, 16)
 			}
 		}
 		opts = append(opts, o)
 		i += n
 	}
-	return opts
+	return collapseNOPs(opts)
+}
+
+// collapseNOPs makes a run of three NOPs or more one entry, "NOP ×N";
+// the two before a timestamp or SACK, as Linux and Windows lay them out,
+// stay as tshark lists them.
+func collapseNOPs(opts []hdrOption) []hdrOption {
+	var out []hdrOption
+	for i := 0; i < len(opts); {
+		j := i
+		for j < len(opts) && opts[j].kind == 1 {
+			j++
+		}
+		switch {
+		case j-i >= 3:
+			out = append(out, hdrOption{kind: 1, text: fmt.Sprintf("NOP ×%d", j-i), bytes: j - i})
+		case j == i:
+			j++
+			fallthrough
+		default:
+			out = append(out, opts[i:j]...)
+		}
+		i = j
+	}
+	return out
+}
+
+// mptcpSubtypes are the Multipath TCP option subtypes (RFC 8684, IANA).
+var mptcpSubtypes = []string{"MP_CAPABLE", "MP_JOIN", "DSS", "ADD_ADDR", "REMOVE_ADDR",
+	"MP_PRIO", "MP_FAIL", "MP_FASTCLOSE", "MP_TCPRST"}
+
+// mptcpOption names a Multipath TCP option (kind 30) by its subtype, the
+// high nibble of its first byte: "MPTCP MP_CAPABLE v1, length 4: 01 01".
+// v is the option after its kind and length.
+func mptcpOption(v []byte) string {
+	st := int(v[0] >> 4)
+	name := fmt.Sprintf("subtype %d", st)
+	switch {
+	case st < len(mptcpSubtypes):
+		name = mptcpSubtypes[st]
+	case st == 0xf:
+		name = "MP_EXPERIMENTAL"
+	}
+	if st == 0 {
+		name += fmt.Sprintf(" v%d", v[0]&0x0f) // MP_CAPABLE's version
+	}
+	// 12 bytes of hex: an MP_CAPABLE's 20 bytes, the longest kind of
+	// line, then fit in 80 columns.
+	return fmt.Sprintf("MPTCP %s, length %d: %s", name, len(v)+2, hexBytes(v, 12))
 }
 
 // hexBytes writes up to max bytes of b in hex, spaced, noting the rest.

@@ -71,7 +71,11 @@ func (d *detailModel) headerLines(info *pktInfo, w int) []string {
 	}
 	add(frame...)
 	for _, o := range info.outer {
-		add(d.text(o))
+		ps := make([]string, len(o))
+		for i, part := range o {
+			ps[i] = d.text(part)
+		}
+		add(ps...)
 	}
 	if p.MalformedLayer != "" {
 		lines = append(lines, plainWrap(d.text(fmt.Sprintf("%s %s damaged at byte %d: %s", g.Invalid, p.MalformedLayer, p.MalformedOffset, p.MalformedReason)), w, "", "    ")...)
@@ -79,14 +83,28 @@ func (d *detailModel) headerLines(info *pktInfo, w int) []string {
 	data := info.data
 	switch p.IPVersion {
 	case 4:
-		parts := []string{st.Header.Render(fmt.Sprintf("IPv4 %s %s %s", p.Src, g.Arrow, p.Dst)),
-			fmt.Sprintf("total length %d", p.IPTotalLen), fmt.Sprintf("ID %d (0x%04x)", p.IPID, p.IPID),
-			fmt.Sprintf("TTL %d", p.TTL)}
+		parts := []string{st.Header.Render(fmt.Sprintf("IPv4 %s %s %s", p.Src, g.Arrow, p.Dst))}
+		// The header's length where it has options (IHL > 5); they
+		// follow on a line of their own.
+		ihl := 0
+		if o := p.IPOffset; o < len(data) && data[o]>>4 == 4 {
+			ihl = int(data[o]&0x0f) * 4
+		}
+		if ihl > 20 {
+			parts = append(parts, fmt.Sprintf("header %d bytes", ihl))
+		}
+		parts = append(parts, fmt.Sprintf("total length %d", p.IPTotalLen), fmt.Sprintf("ID %d (0x%04x)", p.IPID, p.IPID),
+			fmt.Sprintf("TTL %d", p.TTL))
 		if p.TOS != 0 {
 			parts = append(parts, fmt.Sprintf("DSCP %d ECN %d", p.TOS>>2, p.TOS&3))
 		}
 		if o := p.IPOffset; o+8 <= len(data) && data[o]>>4 == 4 {
 			fl := binary.BigEndian.Uint16(data[o+6:])
+			if fl&0x8000 != 0 {
+				// RFC 791's reserved flag (RFC 3514's evil bit):
+				// must be zero, and some firewalls drop it.
+				parts = append(parts, "reserved bit set")
+			}
 			var flags []string
 			if fl&0x4000 != 0 {
 				flags = append(flags, "DF")
@@ -110,9 +128,18 @@ func (d *detailModel) headerLines(info *pktInfo, w int) []string {
 			parts = append(parts, fmt.Sprintf("reassembled from %d fragments", p.Fragments))
 		}
 		add(parts...)
+		if ihl > 20 {
+			o := p.IPOffset
+			add(d.optionParts("IP options ", ipv4Options(data[min(o+20, len(data)):min(o+ihl, len(data))]),
+				ihl-20)...)
+		}
 	case 6:
+		plen := fmt.Sprintf("payload length %d", p.IPTotalLen-40)
+		if o := p.IPOffset; o+6 <= len(data) && binary.BigEndian.Uint16(data[o+4:]) == 0 && p.IPTotalLen > 40 {
+			plen = fmt.Sprintf("payload length 0 (jumbogram of %d)", p.IPTotalLen-40)
+		}
 		parts := []string{st.Header.Render(fmt.Sprintf("IPv6 %s %s %s", p.Src, g.Arrow, p.Dst)),
-			fmt.Sprintf("payload length %d", p.IPTotalLen-40), fmt.Sprintf("hop limit %d", p.TTL)}
+			plen, fmt.Sprintf("hop limit %d", p.TTL)}
 		if p.TOS != 0 {
 			parts = append(parts, fmt.Sprintf("traffic class 0x%02x", p.TOS))
 		}
@@ -123,6 +150,7 @@ func (d *detailModel) headerLines(info *pktInfo, w int) []string {
 			parts = append(parts, fmt.Sprintf("reassembled from %d fragments", p.Fragments))
 		}
 		add(parts...)
+		lines = append(lines, d.ext6Lines(info, w)...)
 	}
 	if p.Fragment {
 		if info.ref.Bits&analysis.RefFragment != 0 {
@@ -144,6 +172,77 @@ func (d *detailModel) headerLines(info *pktInfo, w int) []string {
 		return lines
 	}
 	lines = append(lines, d.tcpLines(info, w)...)
+	return lines
+}
+
+// optionParts shows a header's options as parts of a line, the first
+// after label, a damaged one marked, and says how many of the size bytes
+// of options are not in the frame (snap length).
+func (d *detailModel) optionParts(label string, opts []hdrOption, size int) []string {
+	st, g := d.c.styles, d.c.g
+	var ps []string
+	shown := 0
+	for _, op := range opts {
+		s := d.text(op.text)
+		if op.bad {
+			s = st.Status.Invalid.Render(g.Invalid + " " + s)
+		}
+		ps = append(ps, s)
+		shown += op.bytes
+	}
+	if shown < size {
+		ps = append(ps, fmt.Sprintf("%d bytes not captured", size-shown))
+	}
+	if len(ps) > 0 {
+		ps[0] = label + ps[0]
+	}
+	return ps
+}
+
+// ext6Lines are the IPv6 extension headers between the IPv6 header and
+// the TCP header, in order, each with its length, so that every byte of
+// the datagram's headers is accounted for ("payload length 40" before a
+// 24-byte TCP header said nothing of 16 bytes of destination options).
+func (d *detailModel) ext6Lines(info *pktInfo, w int) []string {
+	p, data := &info.p, info.data
+	o := p.IPOffset
+	if o+40 > len(data) || data[o]>>4 != 6 {
+		return nil
+	}
+	var lines []string
+	add := func(parts []string) {
+		lines = append(lines, fitParts(parts, d.c.g.Sep, "    ", w, d.c.g.Ellipsis)...)
+	}
+	next, at := data[o+6], o+40
+	end := min(len(data), o+p.IPTotalLen)
+	if p.TCPOffset >= 0 {
+		end = p.TCPOffset
+	}
+	for at < end {
+		switch next {
+		case ext6HopByHop, ext6Routing, ext6DstOpts, ext6Fragment:
+		default:
+			return lines
+		}
+		n := 8
+		if next != ext6Fragment && at+1 < len(data) {
+			n = (int(data[at+1]) + 1) * 8
+		}
+		if at+n > len(data) {
+			add([]string{d.text(fmt.Sprintf("%s, %d bytes, %d captured", ext6Name(next), n, len(data)-at))})
+			return lines
+		}
+		h := data[at : at+n]
+		opts, more := ext6Header(next, h)
+		add(d.optionParts("", opts, 0))
+		if !more {
+			return lines
+		}
+		next, at = h[0], at+n
+	}
+	if p.TCPOffset >= 0 && at != p.TCPOffset {
+		add([]string{d.c.styles.Dim.Render(fmt.Sprintf("%d bytes before the TCP header not decoded here", p.TCPOffset-at))})
+	}
 	return lines
 }
 
@@ -274,27 +373,25 @@ func (d *detailModel) tcpLines(info *pktInfo, w int) []string {
 	// Options, from the raw header when the frame holds it.
 	if o := p.TCPOffset; o >= 0 && p.HeaderLen > 20 && o+20 <= len(info.data) {
 		end := min(o+p.HeaderLen, len(info.data))
-		opts := tcpOptions(info.data[o+20 : end])
+		// SACK blocks are the other side's sequence numbers: relative
+		// to its ISN when the view shows relative numbers, as tshark's
+		// SLE and SRE are with relative_sequence_numbers.
+		edge := func(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
+		if !d.absolute && d.haveBase[1-side] {
+			edge = func(v uint32) string { return d.relAlways(v, 1-side) }
+		}
+		opts := tcpOptions(info.data[o+20:end], edge)
 		if n := len(opts); p.Opts.Cut && n > 0 && opts[n-1].bad {
 			opts = opts[:n-1] // the option the snap length cut: not damaged
 		}
-		var ps []string
-		shown := 0
-		for _, op := range opts {
-			s := d.text(op.text)
-			if op.bad {
-				s = st.Status.Invalid.Render(g.Invalid + " " + s)
+		if !d.absolute && d.haveBase[1-side] {
+			for i := range opts {
+				if opts[i].kind == 5 && !opts[i].bad {
+					opts[i].text += " (relative)"
+				}
 			}
-			ps = append(ps, s)
-			shown += op.bytes
 		}
-		if p.Opts.Cut {
-			ps = append(ps, fmt.Sprintf("%d bytes not captured", p.HeaderLen-20-shown))
-		}
-		if len(ps) > 0 {
-			ps[0] = "options " + ps[0]
-		}
-		add(ps...)
+		add(d.optionParts("options ", opts, p.HeaderLen-20)...)
 	} else if p.HeaderLen > 20 {
 		add(fmt.Sprintf("options %d bytes, not captured", p.HeaderLen-20))
 	}
@@ -369,19 +466,26 @@ func (d *detailModel) hexLines(info *pktInfo, w int) []string {
 	if len(p.Padding) > 0 {
 		padFrom = len(data) - len(p.Padding)
 	}
-	style := func(i int) *lipgloss.Style {
+	// style gives a byte's highlight, and the mark that stands under it
+	// on a line of its own where the terminal shows no attribute
+	// (TERM=dumb): there the legend named highlighting that was not
+	// drawn, and the seed's 2 bytes of SYN-ACK payload were not marked.
+	style := func(i int) (*lipgloss.Style, byte) {
 		switch {
 		case i >= payFrom && i < payTo:
-			return &st.PayloadOnSYN
+			return &st.PayloadOnSYN, '^'
 		case padFrom >= 0 && i >= padFrom:
-			return &st.Padding
+			return &st.Padding, '~'
 		}
-		return nil
+		return nil, ' '
 	}
 	var lines []string
 	for off := 0; off < len(data); off += per {
 		row := data[off:min(off+per, len(data))]
 		var hx, asc strings.Builder
+		ascAt := 6 + per*3 + (per-1)/8 + 1 // the column of the row's first character
+		marks := []byte(strings.Repeat(" ", ascAt+per))
+		marked := false
 		for i := range per {
 			if i == 8 {
 				hx.WriteByte(' ')
@@ -393,20 +497,33 @@ func (d *detailModel) hexLines(info *pktInfo, w int) []string {
 			b := row[i]
 			h := fmt.Sprintf("%02x", b)
 			a := printable([]byte{b})
-			if s := style(off + i); s != nil {
+			if s, m := style(off + i); s != nil {
 				h, a = s.Render(h), s.Render(a)
+				col := 6 + i*3 + i/8 // the byte's hex digits
+				marks[col], marks[col+1] = m, m
+				marks[ascAt+i] = m // and its character
+				marked = true
 			}
 			hx.WriteString(h + " ")
 			asc.WriteString(a)
 		}
 		lines = append(lines, fmt.Sprintf("%04x  %s %s", off, hx.String(), asc.String()))
+		if marked && d.c.noAttrs {
+			lines = append(lines, strings.TrimRight(string(marks), " "))
+		}
 	}
 	var legend []string
+	mark := func(m string) string {
+		if d.c.noAttrs {
+			return m + " "
+		}
+		return ""
+	}
 	if payFrom >= 0 {
-		legend = append(legend, st.PayloadOnSYN.Render("payload on a SYN"))
+		legend = append(legend, st.PayloadOnSYN.Render(mark("^^")+"payload on a SYN"))
 	}
 	if padFrom >= 0 {
-		legend = append(legend, st.Padding.Render("padding"))
+		legend = append(legend, st.Padding.Render(mark("~~")+"padding"))
 	}
 	if len(legend) > 0 {
 		lines = append(lines, "      "+strings.Join(legend, "  "))

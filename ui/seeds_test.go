@@ -13,8 +13,9 @@ import (
 func TestEverySeedCapture(t *testing.T) {
 	want := map[string][]string{
 		"seed-client-vlan.pcap":     {"802.1Q VLAN 100"},
-		"seed-client-qinq.pcap":     {"802.1Q VLAN 200", "802.1Q VLAN 100"},
+		"seed-client-qinq.pcap":     {"802.1ad (QinQ) VLAN 200", "802.1Q VLAN 100"},
 		"seed-client-ipv6.pcap":     {"IPv6 2001:db8:172::1 → 2001:db8:10::50", "flow label"},
+		"seed-client-ipv6ext.pcap":  {"hop-by-hop options, 8 bytes", "destination options, 8 bytes", "fragment header, 8 bytes", "routing header, 24 bytes"},
 		"seed-client-gre.pcap":      {"GRE, protocol 0x0800", "outer IPv4 192.0.2.2 → 192.0.2.1"},
 		"seed-client-vxlan.pcap":    {"VXLAN, VNI 100", "UDP"},
 		"seed-client-sll.pcap":      {"Linux cooked (SLL)"},
