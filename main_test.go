@@ -311,7 +311,7 @@ func TestExportPathComments(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := string(b)
-	for _, want := range []string{"fw-inside|", "synscope: path.dropped: ACK (frame 3 at fw-inside) never reached fw-outside", "synscope: path.payload_added: SYN-ACK grew by 2 bytes"} {
+	for _, want := range []string{"fw-inside|", "synscope: path.dropped: ACK (frame 15 at fw-inside) never reached fw-outside", "synscope: path.payload_added: SYN-ACK grew by 2 bytes"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("tshark's fields lack %q:\n%s", want, text)
 		}

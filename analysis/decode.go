@@ -676,7 +676,7 @@ func (d *Decoder) fragment(p *Packet, data []byte, at int, frame uint64, ts int6
 		off = int(d.ip6f.FragmentOffset) * 8
 		more = d.ip6f.MoreFragments
 	}
-	full, frames, err := d.reasm.add(key, off, more, data, frame, ts, p.Truncated)
+	full, frames, offsets, err := d.reasm.add(key, off, more, data, frame, p.Offset, ts, p.Truncated)
 	if err == errFragTrunc && off == 0 && key.proto == uint8(layers.IPProtocolTCP) {
 		// The first fragment, cut by the capture: it cannot be
 		// reassembled, but its TCP header is there. Like Wireshark,
@@ -704,6 +704,7 @@ func (d *Decoder) fragment(p *Packet, data []byte, at int, frame uint64, ts int6
 	}
 	p.Fragments = len(frames) + 1
 	p.FragmentFrames = append(p.FragmentFrames, frames...)
+	p.FragmentOffsets = append(p.FragmentOffsets, offsets...)
 	// The reassembled datagram: its transport layer starts at byte 0 and it
 	// is as long as the IP header says, with nothing truncated.
 	p.Truncated = false

@@ -434,8 +434,14 @@ func (f *Flow) add(p *Packet, side Side, pool *refPool, tally *offloadTally) {
 		f.goodAfterBad = true
 	}
 	if pool != nil {
-		for _, fr := range p.FragmentFrames {
-			f.Refs = pool.appendRef(f.Refs, PacketRef{Frame: fr, Time: p.Time, Bits: bits | RefFragment})
+		for i, fr := range p.FragmentFrames {
+			// Where the fragment's record is, for the export and the
+			// drill-down to read it back (0, the file header, without).
+			var at int64
+			if i < len(p.FragmentOffsets) {
+				at = p.FragmentOffsets[i]
+			}
+			f.Refs = pool.appendRef(f.Refs, PacketRef{Frame: fr, Offset: at, Time: p.Time, Bits: bits | RefFragment})
 		}
 		f.Refs = pool.appendRef(f.Refs, PacketRef{Frame: p.Frame, Offset: p.Offset, Time: p.Time, Seq: p.Seq, Ack: p.Ack,
 			Len: uint32(p.PayloadLen), Window: p.Window, Flags: p.Flags, Bits: bits,

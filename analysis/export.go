@@ -14,7 +14,17 @@ import (
 // ("synscope: code: message") for a pcapng export. An unknown flow id is an
 // error.
 func (res *Result) ExportItems(ids []int) ([]capture.ExportItem, error) {
-	byID := make(map[int]*Flow, len(ids))
+	flows, err := res.exportFlows(ids)
+	if err != nil {
+		return nil, err
+	}
+	return exportItems(flows), nil
+}
+
+// exportFlows returns the flows of ids, each once.
+func (res *Result) exportFlows(ids []int) ([]*Flow, error) {
+	var flows []*Flow
+	seen := make(map[int]bool, len(ids))
 	for _, id := range ids {
 		f := res.Flow(id)
 		if f == nil {
@@ -23,10 +33,19 @@ func (res *Result) ExportItems(ids []int) ([]capture.ExportItem, error) {
 			}
 			return nil, fmt.Errorf("%s: no flow %d (flows are 1 to %d)", res.Name, id, len(res.Flows))
 		}
-		byID[id] = f
+		if !seen[id] {
+			seen[id] = true
+			flows = append(flows, f)
+		}
 	}
+	return flows, nil
+}
+
+// exportItems lists the packets of flows with their findings as comments,
+// in capture order.
+func exportItems(flows []*Flow) []capture.ExportItem {
 	var items []capture.ExportItem
-	for _, f := range byID {
+	for _, f := range flows {
 		comments := map[uint64][]string{}
 		for _, fi := range f.Findings {
 			comments[fi.Frame] = append(comments[fi.Frame], "synscope: "+fi.Code.String()+": "+f.Message(fi))
@@ -36,7 +55,7 @@ func (res *Result) ExportItems(ids []int) ([]capture.ExportItem, error) {
 		}
 	}
 	slices.SortFunc(items, func(a, b capture.ExportItem) int { return cmp.Compare(a.Frame, b.Frame) })
-	return items, nil
+	return items
 }
 
 // MarkedIDs returns the ids of the flows that had a packet the Config's
@@ -53,9 +72,21 @@ func (res *Result) MarkedIDs() []int {
 
 // ExportItems is Result.ExportItems for the flows read so far, before
 // Finish: for exporting flows of a live capture while it goes on. The
-// caller serialises it with Add.
+// comments are the findings as the view shows them, FlowCopy's: the
+// checksum findings come only at Finish, and an export of the live view
+// had no checksum.offload where the list showed it. The analysis is left
+// as it was. The caller serialises it with Add.
 func (a *Analyzer) ExportItems(ids []int) ([]capture.ExportItem, error) {
-	return a.res.ExportItems(ids)
+	flows, err := a.res.exportFlows(ids)
+	if err != nil {
+		return nil, err
+	}
+	for i, f := range flows {
+		if c, ok := a.FlowCopy(f.ID); ok {
+			flows[i] = c
+		}
+	}
+	return exportItems(flows), nil
 }
 
 // FlowCopy returns a copy of flow id as it stands, with its provisional

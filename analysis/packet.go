@@ -158,8 +158,13 @@ type Packet struct {
 	// Fragments is the number of IP fragments this datagram was reassembled
 	// from (0 when it was not fragmented). FragmentFrames lists the frames
 	// that held the earlier fragments; it is valid until the next Decode.
-	Fragments      int
-	FragmentFrames []uint64
+	// FragmentOffsets holds their records' byte offsets in the file
+	// (Record.Offset), in the same order, for reading them back: an
+	// export without them took byte 0, the file header, for their
+	// records. Decode does not reuse it: a datagram in fragments is rare.
+	Fragments       int
+	FragmentFrames  []uint64
+	FragmentOffsets []int64
 	// Fragment is set on a frame that holds a fragment of a datagram that is
 	// not yet complete; such a frame carries no TCP segment of its own.
 	Fragment bool

@@ -211,7 +211,7 @@ func TestPathResegmented(t *testing.T) {
 	}
 	fi := pathFindings(pa, c.Flows[0], PathResegmented)[0]
 	if !slices.Equal(fi.Pieces, []uint32{1448, 1448, 1104}) || fi.Count != 1 || fi.RelatedFrame != 4 ||
-		!strings.Contains(fi.Message, "the client's 4000-byte data segment (frame 4 at near) is 3 segments at far (1448+1448+1104 bytes, from frame 4)") ||
+		!strings.Contains(fi.Message, "the client's 4000-byte data segment (frame 4 at near) is 3 segments at far (1448+1448+1104 bytes, from frame 4 at far)") ||
 		!strings.Contains(fi.Message, "TSO/GSO") {
 		t.Errorf("TSO: %+v", fi)
 	}
@@ -396,7 +396,7 @@ func TestPathUncaptured(t *testing.T) {
 		t.Fatalf("findings %v, want %v", got, want)
 	}
 	fi := pathFindings(pa, c.Flows[0], PathUncaptured)[0]
-	if !strings.Contains(fi.Message, "data segment (200 bytes) (frame 4 at near) is not in far's capture, though its receiver acknowledged it there (frame 4)") {
+	if !strings.Contains(fi.Message, "data segment (200 bytes) (frame 4 at near) is not in far's capture, though its receiver acknowledged it there (frame 4 at far)") {
 		t.Errorf("uncaptured %+v", fi)
 	}
 }

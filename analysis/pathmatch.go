@@ -525,8 +525,8 @@ func resegmentedText(fi PathFinding, r PacketRef, whole, split string) string {
 	if side == FromClient && fi.Point < fi.RelatedPoint || side == FromServer && fi.Point > fi.RelatedPoint {
 		why = fmt.Sprintf("cut after %s's capture saw it, as the sending host's TSO/GSO does", whole)
 	}
-	return fmt.Sprintf("the %s's %d-byte data segment (frame %d at %s) is %d segments at %s (%s bytes, from frame %d)%s: %s",
-		sideName(side), r.Len, fi.Frame, whole, len(fi.Pieces), split, strings.Join(words, "+"), fi.RelatedFrame, more, why)
+	return fmt.Sprintf("the %s's %d-byte data segment (frame %d at %s) is %d segments at %s (%s bytes, from frame %d at %s)%s: %s",
+		sideName(side), r.Len, fi.Frame, whole, len(fi.Pieces), split, strings.Join(words, "+"), fi.RelatedFrame, split, more, why)
 }
 
 // oneWayText says a path.one_way finding fi about side's packets.

@@ -179,8 +179,8 @@ func (pa *Path) Sentence(c *Connection, fi PathFinding, g PathGlyphs) string {
 		c := w.point(fi.RelatedPoint + 1)
 		return fmt.Sprintf("the connection was not seen at %s, though %s and %s saw it: it went another way (ECMP, the other firewall of a pair), or %s's capture left it out", rel, at, c, rel)
 	case PathUncaptured:
-		return fmt.Sprintf("%s (frame %d at %s) is not in %s's capture, though its receiver acknowledged it there (frame %d) and no copy of it came: %s's capture missed it, or it went another way",
-			segName(r), fi.Frame, at, rel, fi.RelatedFrame, rel)
+		return fmt.Sprintf("%s (frame %d at %s) is not in %s's capture, though its receiver acknowledged it there (frame %d at %s) and no copy of it came: %s's capture missed it, or it went another way",
+			segName(r), fi.Frame, at, rel, fi.RelatedFrame, rel, rel)
 	case PathFragmented:
 		return fragmentedText(&w, fi)
 	case PathReordered:

@@ -32,8 +32,12 @@ type pendingDatagram struct {
 	buf    []byte
 	pieces []fragPiece
 	frames []uint64
-	total  int // length of the whole datagram, -1 until the last fragment is seen
-	first  int64
+	// offsets are the frames' records' byte offsets in the file
+	// (Record.Offset), so that the fragments can be read back (export,
+	// drill-down) as the frame that completes the datagram is.
+	offsets []int64
+	total   int // length of the whole datagram, -1 until the last fragment is seen
+	first   int64
 }
 
 // reassembler puts IPv4 and IPv6 fragments back together. Overlapping
@@ -42,6 +46,7 @@ type reassembler struct {
 	pending map[fragKey]*pendingDatagram
 	out     []byte
 	frames  []uint64
+	offsets []int64
 }
 
 func newReassembler() *reassembler {
@@ -55,21 +60,22 @@ var (
 	errFragMisalign = errors.New("fragment that is not the last is not a multiple of 8 bytes")
 )
 
-// add adds one fragment. It returns the whole datagram's payload (valid until
-// the next add) and the frames of the earlier fragments once the datagram is
+// add adds one fragment, the frame at byte offset at of the file. It returns
+// the whole datagram's payload and the frames of the earlier fragments with
+// their offsets (all valid until the next add) once the datagram is
 // complete, or nil while it is not.
-func (r *reassembler) add(k fragKey, off int, more bool, data []byte, frame uint64, ts int64, truncated bool) ([]byte, []uint64, error) {
+func (r *reassembler) add(k fragKey, off int, more bool, data []byte, frame uint64, at, ts int64, truncated bool) ([]byte, []uint64, []int64, error) {
 	r.expire(ts)
 	if truncated {
 		delete(r.pending, k)
-		return nil, nil, errFragTrunc
+		return nil, nil, nil, errFragTrunc
 	}
 	end := off + len(data)
 	if end > maxDatagram {
-		return nil, nil, errFragTooLong
+		return nil, nil, nil, errFragTooLong
 	}
 	if more && len(data)%8 != 0 {
-		return nil, nil, errFragMisalign
+		return nil, nil, nil, errFragMisalign
 	}
 	d := r.pending[k]
 	if d == nil {
@@ -81,7 +87,7 @@ func (r *reassembler) add(k fragKey, off int, more bool, data []byte, frame uint
 	}
 	if len(d.pieces) >= maxFragments {
 		delete(r.pending, k)
-		return nil, nil, errFragTooMany
+		return nil, nil, nil, errFragTooMany
 	}
 	if !more {
 		d.total = end
@@ -113,13 +119,15 @@ func (r *reassembler) add(k fragKey, off int, more bool, data []byte, frame uint
 	}
 	d.pieces = append(d.pieces, fragPiece{off, end})
 	d.frames = append(d.frames, frame)
+	d.offsets = append(d.offsets, at)
 	if d.total < 0 || !complete(d.pieces, d.total) {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	delete(r.pending, k)
 	r.out = append(r.out[:0], d.buf[:d.total]...)
 	r.frames = append(r.frames[:0], d.frames[:len(d.frames)-1]...)
-	return r.out, r.frames, nil
+	r.offsets = append(r.offsets[:0], d.offsets[:len(d.offsets)-1]...)
+	return r.out, r.frames, r.offsets, nil
 }
 
 // complete reports whether pieces cover [0, total).

@@ -15,6 +15,9 @@ import (
 
 // ExportItem names one packet to export: where its record is in the source
 // file, its frame number there, and the comments to attach (pcapng only).
+// The comments name frames as their sources number them ("frame 6",
+// "frame 3 at fw-inside", a point being a source's Label or file name);
+// Export writes those references as the file written numbers its frames.
 type ExportItem struct {
 	Offset   int64
 	Frame    uint64
@@ -63,9 +66,10 @@ func CheckExportName(path string) error {
 
 // Export writes the sources' items to path, byte for byte with their
 // original time stamps, link types and precision, in capture order (source
-// by source). A .pcapng path gets one interface per source interface and
-// each item's comments; a pcap holds one link type, and a nanosecond
-// time-stamp format when any source has finer than microsecond time stamps.
+// by source). A .pcapng path gets one interface per source interface used
+// and each packet's own comments, then the item's; a pcap holds one link
+// type, and a nanosecond time-stamp format when an interface written has
+// finer than microsecond time stamps.
 // The file is written atomically and created 0600; an existing one is
 // replaced only with overwrite. A compressed name is refused
 // (CheckExportName). It returns the number of packets written.
@@ -134,14 +138,20 @@ func DiskFull(err error) bool {
 }
 
 // pcapParams checks that the items of every source share one link type and
-// returns the pcap header's parameters.
+// returns the pcap header's parameters, from the interfaces of the items
+// only: a pcapng source's other interfaces are not written. Taken from all
+// of them, a flow of Ethernet packets from a file that also held Linux
+// cooked ones was refused as "several link types".
 func pcapParams(srcs []ExportSource) (lt layers.LinkType, nanos bool, snaplen uint32, err error) {
 	found := false
 	for _, s := range srcs {
-		if len(s.Items) == 0 {
-			continue
+		used, err := usedInterfaces(s)
+		if err != nil {
+			return 0, false, 0, err
 		}
-		for _, in := range s.Reader.Interfaces() {
+		ifs := s.Reader.Interfaces()
+		for _, i := range used {
+			in := ifs[i]
 			if in.TsResol != 6 {
 				nanos = true
 			}
@@ -150,7 +160,7 @@ func pcapParams(srcs []ExportSource) (lt layers.LinkType, nanos bool, snaplen ui
 			case !found:
 				lt, found = in.LinkType, true
 			case in.LinkType != lt:
-				return 0, false, 0, fmt.Errorf("the packets have several link types (%d and %d): a pcap file holds one; name the file .pcapng", lt, in.LinkType)
+				return 0, false, 0, fmt.Errorf("the packets have several link types (%s and %s): a pcap file holds one; name the file .pcapng", LinkTypeName(lt), LinkTypeName(in.LinkType))
 			}
 		}
 	}
@@ -164,6 +174,50 @@ func pcapParams(srcs []ExportSource) (lt layers.LinkType, nanos bool, snaplen ui
 		}
 	}
 	return lt, nanos, snaplen, nil
+}
+
+// usedInterfaces returns the indexes (in Reader.Interfaces) of the
+// interfaces that s's items were captured on, in order. An item says only
+// where its record is, so with several interfaces the records are read
+// (their headers decide); with one, none is.
+func usedInterfaces(s ExportSource) ([]int, error) {
+	if len(s.Items) == 0 {
+		return nil, nil
+	}
+	ifs := s.Reader.Interfaces()
+	if len(ifs) == 1 {
+		return []int{0}, nil
+	}
+	rr, err := s.Reader.Rereader()
+	if err != nil {
+		return nil, err
+	}
+	defer rr.Close()
+	seen := make([]bool, len(ifs))
+	for _, it := range sortedItems(s.Items) {
+		rec, err := rr.ReadAt(it.Offset, it.Frame)
+		if err != nil {
+			return nil, err
+		}
+		if rec.Interface >= 0 && rec.Interface < len(seen) {
+			seen[rec.Interface] = true
+		}
+	}
+	var used []int
+	for i, ok := range seen {
+		if ok {
+			used = append(used, i)
+		}
+	}
+	return used, nil
+}
+
+// sortedItems returns a copy of items in frame order, the order they are
+// written in (and read in: a gzip source is read forwards).
+func sortedItems(items []ExportItem) []ExportItem {
+	items = slices.Clone(items)
+	slices.SortFunc(items, func(a, b ExportItem) int { return cmp.Compare(a.Frame, b.Frame) })
+	return items
 }
 
 // exportInterface is source interface i as an export names it: by the
@@ -225,7 +279,13 @@ func writeExport(w io.Writer, format string, srcs []ExportSource, lt layers.Link
 			}
 		}
 	}
-	for _, s := range srcs {
+	sorted := make([][]ExportItem, len(srcs))
+	for i, s := range srcs {
+		sorted[i] = sortedItems(s.Items)
+	}
+	num := newExportNumbering(srcs, sorted)
+	var comments []string
+	for si, s := range srcs {
 		if len(s.Items) == 0 {
 			continue
 		}
@@ -234,9 +294,7 @@ func writeExport(w io.Writer, format string, srcs []ExportSource, lt layers.Link
 			return n, err
 		}
 		ids := map[int]int{} // source interface index → output interface id
-		items := slices.Clone(s.Items)
-		slices.SortFunc(items, func(a, b ExportItem) int { return cmp.Compare(a.Frame, b.Frame) })
-		for _, it := range items {
+		for _, it := range sorted[si] {
 			rec, err := rr.ReadAt(it.Offset, it.Frame)
 			if err != nil {
 				rr.Close()
@@ -254,7 +312,13 @@ func writeExport(w io.Writer, format string, srcs []ExportSource, lt layers.Link
 					}
 					ids[rec.Interface] = id
 				}
-				err = nw.WritePacket(id, rec, it.Comments...)
+				// The packet's own comments first, as tshark keeps
+				// them, then ours, naming frames as the file does.
+				comments = append(comments[:0], rr.Comments()...)
+				for _, c := range it.Comments {
+					comments = append(comments, num.rewrite(si, c))
+				}
+				err = nw.WritePacket(id, rec, comments...)
 			}
 			if err != nil {
 				rr.Close()

@@ -26,6 +26,7 @@ const (
 // Option codes used here.
 const (
 	optEndOfOpt   = 0
+	optComment    = 1 // opt_comment, in any block
 	optIfName     = 2
 	optIfDesc     = 3
 	optIfTsresol  = 9
@@ -272,6 +273,25 @@ func flagsDirection(opts []byte, be bool) Direction {
 		}
 		if code == optEpbFlags && len(val) == 4 {
 			dir = directionFromFlags(u32(val, be))
+		}
+	}
+}
+
+// appendComments appends the opt_comment options among a packet block's
+// options to dst, as they are (UTF-8, any length) but for the NUL bytes
+// some writers end them with.
+func appendComments(dst []string, opts []byte, be bool) []string {
+	o := options{b: opts, be: be}
+	for {
+		code, val, ok := o.next()
+		if !ok {
+			return dst
+		}
+		if code == optComment {
+			for len(val) > 0 && val[len(val)-1] == 0 {
+				val = val[:len(val)-1]
+			}
+			dst = append(dst, string(val))
 		}
 	}
 }

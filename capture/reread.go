@@ -45,6 +45,9 @@ type Rereader struct {
 	hdr [modifiedRecordHeadLen]byte
 	buf []byte
 	rec Record
+	// comments are the opt_comment options of the packet block ReadAt
+	// read last (Comments).
+	comments []string
 }
 
 // Rereader returns a Rereader for the Reader's input. It fails for input
@@ -80,7 +83,15 @@ func (rr *Rereader) ReadAt(offset int64, frame uint64) (*Record, error) {
 	if offset < 0 {
 		return nil, rr.errorf(offset, frame, "negative offset")
 	}
+	// No record starts inside the file header. Read there, a pcap's
+	// header passed for a record (an export of IP fragments, whose
+	// offsets were not kept, wrote 0-byte packets dated 2055): an offset
+	// that cannot be a record's is a caller's mistake, said as one.
+	if head := rr.headerLen(); offset < head {
+		return nil, rr.errorf(offset, frame, "that is inside the file header (%d bytes): no packet record starts there", head)
+	}
 	var err error
+	rr.comments = rr.comments[:0]
 	switch rr.meta.kind {
 	case kindPcap:
 		err = rr.readPcap(offset, frame)
@@ -98,6 +109,16 @@ func (rr *Rereader) ReadAt(offset int64, frame uint64) (*Record, error) {
 		rr.rec.Direction = linkDirection(rr.rec.LinkType, rr.rec.Data)
 	}
 	return &rr.rec, nil
+}
+
+// headerLen is the length of what comes before the first record: the pcap
+// file header, or the smallest section header block a pcapng file starts
+// with (each section's own is refused by readPcapng, which finds it there).
+func (rr *Rereader) headerLen() int64 {
+	if rr.meta.kind == kindPcapng {
+		return int64(minBlockLen(blockSHB))
+	}
+	return pcapFileHeaderLen
 }
 
 // readPcap reads the classic pcap record at offset into rr.rec.
@@ -160,8 +181,18 @@ func (rr *Rereader) readPcapng(offset int64, frame uint64) error {
 	if reason := decodePacketBlock(typ, b[:len(b)-4], sec.be, ifaces, &rr.rec); reason != "" {
 		return rr.errorf(offset, frame, "%s", reason)
 	}
+	if typ != blockSPB {
+		// The options follow the packet's bytes, padded to 4.
+		rr.comments = appendComments(rr.comments, b[min(len(b)-4, 20+int((rr.rec.CapLen+3)&^3)):len(b)-4], sec.be)
+	}
 	return nil
 }
+
+// Comments returns the comments (opt_comment) of the packet block the last
+// ReadAt read, in their order; none for a pcap record. An export keeps
+// them, as tshark does: they are an analyst's notes on the packet. They
+// are valid until the next ReadAt.
+func (rr *Rereader) Comments() []string { return rr.comments }
 
 // buffer returns rr.buf resized to n bytes.
 func (rr *Rereader) buffer(n int) []byte {

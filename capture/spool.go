@@ -547,7 +547,7 @@ func (s *Spool) Export(path string, items []ExportItem, overwrite bool) (int, er
 	if ExportFormat(path) == "pcap" {
 		for _, in := range s.ifaces[1:] {
 			if in.LinkType != s.ifaces[0].LinkType {
-				return 0, fmt.Errorf("%s: the packets have several link types (%d and %d): a pcap file holds one; name the file .pcapng", path, s.ifaces[0].LinkType, in.LinkType)
+				return 0, fmt.Errorf("%s: the packets have several link types (%s and %s): a pcap file holds one; name the file .pcapng", path, LinkTypeName(s.ifaces[0].LinkType), LinkTypeName(in.LinkType))
 			}
 		}
 	}
@@ -581,6 +581,7 @@ func (s *Spool) Export(path string, items []ExportItem, overwrite bool) (int, er
 func (s *Spool) writeItems(items []ExportItem, pw *PcapWriter, nw *PcapngWriter, ids []int) (int, error) {
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
+	num := spoolNumbering(items)
 	for i, it := range items {
 		rec, err := s.readPacket(it.Frame, it.Offset)
 		if err != nil {
@@ -592,7 +593,11 @@ func (s *Spool) writeItems(items []ExportItem, pw *PcapWriter, nw *PcapngWriter,
 		if pw != nil {
 			err = pw.WritePacket(rec)
 		} else {
-			err = nw.WritePacket(ids[rec.Interface], rec, it.Comments...)
+			comments := make([]string, len(it.Comments))
+			for k, c := range it.Comments {
+				comments[k] = num.rewrite(0, c)
+			}
+			err = nw.WritePacket(ids[rec.Interface], rec, comments...)
 		}
 		if err != nil {
 			return i, err

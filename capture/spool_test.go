@@ -340,7 +340,7 @@ func TestSpoolExport(t *testing.T) {
 		}
 		if f%7 == 0 {
 			// Out of order: Export sorts by frame.
-			items = append([]capture.ExportItem{{Offset: ref.Offset, Frame: f, Comments: []string{fmt.Sprintf("frame %d", f)}}}, items...)
+			items = append([]capture.ExportItem{{Offset: ref.Offset, Frame: f, Comments: []string{fmt.Sprintf("frame %d, not frame 3", f)}}}, items...)
 		}
 	}
 	if len(sp.Segments()) < 3 {
@@ -370,6 +370,21 @@ func TestSpoolExport(t *testing.T) {
 		r.Next()
 		if in := r.Interfaces(); len(in) != 1 || in[0].TsResol != 9 {
 			t.Errorf("%s: interfaces %+v, want one with nanoseconds", name, in)
+		}
+		if name == "out.pcapng" {
+			// The comments name frames as the file does: the live
+			// capture's frame 7 is its first; frame 3 is not in it.
+			rr, err := r.Rereader()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := rr.ReadAt(recs[1].Offset, 2); err != nil {
+				t.Fatal(err)
+			}
+			if c := rr.Comments(); len(c) != 1 || c[0] != "frame 2, not frame 3 of the live capture" {
+				t.Errorf("the second packet's comments: %q", c)
+			}
+			rr.Close()
 		}
 		r.Close()
 		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 
@@ -223,7 +224,11 @@ func appendOption(b []byte, code uint16, val []byte) []byte {
 func ngPad(n int) int { return (4 - n%4) % 4 }
 
 // nanosToTicks converts Unix nanoseconds to units of an if_tsresol: exact
-// for the decimal resolutions up to nanoseconds.
+// for the decimal resolutions up to nanoseconds, and for the binary ones up
+// to 2^-29 s gives back the ticks ticksToNanos read. ticksToNanos rounds a
+// binary fraction down to the nanosecond, so the ticks are the fraction's
+// rounded up: with the fraction truncated twice (and through a float64),
+// 12 of 12 time stamps of a 2^-20 file were written one tick early.
 func nanosToTicks(ns int64, resol uint8) uint64 {
 	if resol&0x80 != 0 {
 		sec, frac := splitTime(ns)
@@ -231,7 +236,12 @@ func nanosToTicks(ns int64, resol uint8) uint64 {
 		if shift > 63 {
 			shift = 63
 		}
-		return uint64(sec)<<shift + uint64(float64(frac)/1e9*float64(uint64(1)<<shift))
+		// ceil(frac × 2^shift / 1e9) in 128 bits: frac < 1e9 < 2^30,
+		// so the quotient's high word is 0 and Div64 cannot panic.
+		hi, lo := bits.Mul64(uint64(frac), uint64(1)<<shift)
+		lo, carry := bits.Add64(lo, 1e9-1, 0)
+		ticks, _ := bits.Div64(hi+carry, lo, 1e9)
+		return uint64(sec)<<shift + ticks
 	}
 	switch {
 	case resol == 9:
