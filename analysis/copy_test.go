@@ -161,7 +161,7 @@ server [2001:db8::2]:80
 		copies: []uint64{2, 4, 6, 14},
 		plain:  []uint64{10, 11, 12, 13},
 		msg: map[uint64]string{
-			13: "fast retransmission by the client after duplicate ACKs (100 bytes)",
+			13: "fast retransmission by the client after duplicate ACKs (100 bytes; frame 8 had already gone past them)",
 			14: "the same 100-byte segment from the client seen again (IP ID 0x0005, TTL 64 then 63, 15 microseconds later)",
 		}},
 
@@ -180,7 +180,7 @@ server [2001:db8::2]:80
 +0.005    S>C A  ack=1301`,
 		copies: []uint64{2, 4, 6},
 		plain:  []uint64{11, 12, 13, 14},
-		msg:    map[uint64]string{14: "fast retransmission by the client after duplicate ACKs (100 bytes)"}},
+		msg:    map[uint64]string{14: "fast retransmission by the client after duplicate ACKs (100 bytes; frame 9 had already gone past them)"}},
 
 	{name: "a fast retransmission seen twice",
 		// The resent segment fills a hole: it is not at the front of the
@@ -190,8 +190,8 @@ server [2001:db8::2]:80
 		text:  ruleHandshake + holeFilledTwice, // frames 4-12
 		plain: []uint64{7, 8, 9, 10, 11},
 		msg: map[uint64]string{
-			10: "fast retransmission by the client after duplicate ACKs (100 bytes)",
-			11: "fast retransmission by the client after duplicate ACKs (100 bytes)",
+			10: "fast retransmission by the client after duplicate ACKs (100 bytes; frame 5 had already gone past them)",
+			11: "fast retransmission by the client after duplicate ACKs (100 bytes; frame 5 had already gone past them)",
 		}},
 
 	{name: "a FIN seen twice",
@@ -338,7 +338,7 @@ func TestCopiesRoutedVLANs(t *testing.T) {
 		6:  "the same SYN-ACK seen again (IP ID 0x0c40, TTL 64 then 63, 15 microseconds later)",
 		8:  "the same ACK from the client seen again (IP ID 0x1a2d,",
 		10: "the same 120-byte segment from the client seen again (IP ID 0x1a2e,",
-		19: "retransmission by the client (80 bytes)",
+		19: "retransmission of frame 17 by the client (80 bytes)",
 		20: "the same 80-byte segment from the client seen again (IP ID 0x1a31,",
 		24: "the same segment from the client seen again (IP ID 0x1a32,",
 		26: "the same segment from the server seen again (IP ID 0x0c44,",
@@ -403,10 +403,12 @@ func TestCopiesAgainstTshark(t *testing.T) {
 }
 
 // TestCopyStateFits: what copyOf keeps of the last packet sent takes no
-// room in dirState beyond the 8 bytes of the field it replaced.
+// room in dirState beyond the 8 bytes of the field it replaced (56 bytes),
+// and the two frames the sequence findings name (nextSeqFrame,
+// lastNonDupAck) take 8 more without padding.
 func TestCopyStateFits(t *testing.T) {
-	if n := unsafe.Sizeof(dirState{}); n != 56 {
-		t.Errorf("dirState is %d bytes, want 56", n)
+	if n := unsafe.Sizeof(dirState{}); n != 64 {
+		t.Errorf("dirState is %d bytes, want 64", n)
 	}
 }
 

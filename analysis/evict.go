@@ -170,7 +170,7 @@ func (a *Analyzer) compact() {
 }
 
 // bytesPerFlow is what a flow costs in memory, for sizing the default
-// MaxFlows: the Flow (608 bytes), its share of the flow table (8-byte
+// MaxFlows: the Flow (624 bytes), its share of the flow table (8-byte
 // slots, at most half full), its first packet references and findings,
 // and the garbage collector's headroom (the heap may grow to twice what is
 // live before a collection). Measured on SYN floods through MaxFlows

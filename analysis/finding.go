@@ -152,6 +152,17 @@ func (f Finding) Severity() Severity {
 // cut short (Packet.HeaderCut).
 const headerCutFlag int64 = 1 << 1
 
+// relEndsFlag and relPastFlag, in B of a retransmission finding, say
+// where the segment ends against its RelatedFrame's, the sender's
+// furthest: at the same sequence number (it repeats that segment, or its
+// end), or past it (it carries new bytes too). Neither: before it, so
+// that its bytes were sent in that frame or before it, in a segment the
+// flow does not know.
+const (
+	relEndsFlag int64 = 1 << 2
+	relPastFlag int64 = 1 << 3
+)
+
 // side returns the side that sent the packet of a finding of the sequence
 // analysis, which B holds in bit 0.
 func (fi Finding) side() Side { return Side(fi.B & 1) }

@@ -3,6 +3,7 @@ package analysis
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
 	"net/netip"
 
 	"github.com/synscope/synscope/capture"
@@ -149,7 +150,10 @@ type Handshake struct {
 	// after the SYN came the first packet that shows the SYN was answered
 	// (answered), and answeredBy the side that sent it: 0 when none. They
 	// fill what was padding before SynFrame.
-	answeredBy    Side
+	answeredBy Side
+	// tfoRequest: the SYN's Fast Open option is a cookie request (no
+	// cookie). It fills the byte of padding after answeredBy.
+	tfoRequest    bool
 	answeredAfter uint32
 
 	SynFrame, SynAckFrame, AckFrame uint64
@@ -247,9 +251,14 @@ type Flow struct {
 	Marked bool
 	// VLAN is the outermost VLAN tag of the first packet (0 when none).
 	VLAN uint16
+	// zeroWin is the frame (frameRef) at which a side's window last
+	// closed, that side in its top bit: the frame a zero window probe
+	// of the other side names. It fills what was padding; one for both
+	// sides, as both are rarely closed at once (zeroWindowOf).
+	zeroWin uint32
 
 	FirstFrame, LastFrame uint64
-	Start, End            int64 // Unix nanoseconds of the first and last packet
+	Start, End            int64 // Unix nanoseconds of the earliest and latest packet
 	Packets               int
 	Bytes                 int64 // wire bytes of the flow's frames
 
@@ -297,6 +306,46 @@ type Flow struct {
 	queuedAt     uint32
 	lastActive   uint32
 	touched      uint32
+}
+
+// frameRef returns how a flow keeps one of its frames in 32 bits: its
+// distance from the flow's first frame, plus one. 0 stands for none, and
+// for a frame 4 billion frames or more after the first (an hour of a
+// live capture at a million packets a second): a frame named in 32 bits
+// costs 8 bytes a flow less than in 64, and the frames a finding names
+// are those just before it.
+func (f *Flow) frameRef(frame uint64) uint32 {
+	d := frame - f.FirstFrame
+	if frame < f.FirstFrame || d >= math.MaxUint32 {
+		return 0
+	}
+	return uint32(d + 1)
+}
+
+// frameAt returns the frame that frameRef gave r for, 0 for none.
+func (f *Flow) frameAt(r uint32) uint64 {
+	if r == 0 {
+		return 0
+	}
+	return f.FirstFrame + uint64(r-1)
+}
+
+// setZeroWindow notes that side's window closed at frame.
+func (f *Flow) setZeroWindow(frame uint64, side Side) {
+	r := f.frameRef(frame)
+	if r >= 1<<31 {
+		r = 0
+	}
+	f.zeroWin = r | uint32(side)<<31
+}
+
+// zeroWindowOf returns the frame at which side's window last closed, 0
+// when unknown: when the other side's closed since.
+func (f *Flow) zeroWindowOf(side Side) uint64 {
+	if Side(f.zeroWin>>31) != side {
+		return 0
+	}
+	return f.frameAt(f.zeroWin &^ (1 << 31))
 }
 
 // Client returns the endpoint that opened the connection (or, when the
@@ -376,11 +425,15 @@ type flowNotes struct {
 	// stored findings, once counted is set: a flow counts its findings
 	// when it has more than countAfter (before that, its Findings are its
 	// counts).
-	counts    [numCodes]uint32
-	counted   bool
-	badSums   []badSum
-	badSides  uint8 // bit 1<<Side: a side with a bad checksum in badSums
-	malformed []malformedNote
+	counts [numCodes]uint32
+	// copyCounts counts, as counts does, the findings about a copy of a
+	// packet, which are info whatever their code's severity
+	// (Finding.Severity): SeverityCounts tells those past the cap apart.
+	copyCounts [numCodes]uint32
+	counted    bool
+	badSums    []badSum
+	badSides   uint8 // bit 1<<Side: a side with a bad checksum in badSums
+	malformed  []malformedNote
 	// sent holds the last packets of each side once the flow has shown a
 	// copy (Flow.copies; copy.go). An evicted flow keeps it for the flow
 	// that reuses it, which clears it when it shows a copy.
@@ -446,6 +499,25 @@ func (f *Flow) Count(c Code) int {
 	return n
 }
 
+// SeverityCounts returns how many of the flow's findings with the code
+// are of each severity, those past the cap on stored findings included: a
+// finding about a copy of a packet is info (Finding.Severity), the others
+// have their code's severity.
+func (f *Flow) SeverityCounts(c Code) (n [Error + 1]int) {
+	if f.notes != nil && f.notes.counted {
+		cp := int(f.notes.copyCounts[c])
+		n[Info] += cp
+		n[c.Severity()] += int(f.notes.counts[c]) - cp
+		return n
+	}
+	for _, fi := range f.Findings {
+		if fi.Code == c {
+			n[fi.Severity()]++
+		}
+	}
+	return n
+}
+
 type badSum struct {
 	frame uint64
 	side  Side
@@ -476,11 +548,17 @@ func (f *Flow) addFinding(fi Finding) {
 		n := f.note()
 		for _, g := range f.Findings {
 			n.counts[g.Code]++
+			if g.IsCopy() {
+				n.copyCounts[g.Code]++
+			}
 		}
 		n.counted = true
 	}
 	n := f.notes
 	n.counts[fi.Code]++
+	if fi.IsCopy() {
+		n.copyCounts[fi.Code]++
+	}
 	if n.counts[fi.Code] <= maxFindingsPerCode {
 		f.Findings = append(f.Findings, fi)
 	}

@@ -126,6 +126,7 @@ func (f *Flow) onSyn(p *Packet, cp copyNote) {
 	h.SynPayload = int32(p.PayloadLen)
 	h.keepPayload(true, p.Payload)
 	h.Client = optionsOf(&p.Opts)
+	h.tfoRequest = p.Opts.TFO && p.Opts.TFOCookieLen == 0
 	switch {
 	case p.Opts.TFO:
 		// Whether the server accepted the data is known from the SYN-ACK.

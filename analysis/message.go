@@ -76,7 +76,8 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 			b = append(b, " of Ethernet padding: a device between here and the client that takes padding into the IP datagram would make the client "+
 				"acknowledge exactly these. Stateful firewalls drop this segment (Microsoft TMG: FWX_E_SEQ_ACK_MISMATCH)"...)
 		default:
-			b = append(b, ": it acknowledges bytes that were never sent; stateful firewalls drop this segment"...)
+			b = h.appendAckWhy(append(b, ": "...), exp, act)
+			b = append(b, "; stateful firewalls drop this segment"...)
 		}
 		return b
 	case CodeSynAckAckMismatch:
@@ -84,14 +85,10 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 		b = appendUint(b, uint64(uint32(fi.B)))
 		b = append(b, ", expected "...)
 		b = appendUint(b, uint64(uint32(fi.A)))
-		b = append(b, " (client ISN+1"...)
-		if (h.Client.TFO || h.Client.Cut) && h.SynPayload > 0 {
-			b = append(b, ", or +"...)
-			b = appendInt(b, int64(h.SynPayload))
-			b = append(b, " with Fast Open data"...)
-		}
-		b = append(b, "): it does not answer the SYN of frame "...)
-		return appendUint(b, h.SynFrame)
+		b = append(b, " ("...)
+		b = h.appendSynAckExpected(b)
+		b = append(b, "): "...)
+		return h.appendSynAckAckWhy(b, uint32(fi.A), uint32(fi.B))
 	case CodeSynPayload:
 		b = append(b, "SYN carries "...)
 		b = appendCount64(b, fi.A, " byte")
@@ -102,15 +99,25 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 		}
 		return append(b, ") without a TCP Fast Open cookie"...)
 	case CodeTFO:
-		if fi.A == 0 {
-			return append(b, "SYN carries a TCP Fast Open cookie request, no data"...)
+		b = append(b, "SYN carries a TCP Fast Open cookie"...)
+		if h.tfoRequest {
+			b = append(b, " request"...)
 		}
-		b = append(b, "SYN carries a TCP Fast Open cookie and "...)
+		if fi.A == 0 {
+			return append(b, ", no data"...)
+		}
+		b = append(b, " and "...)
 		b = appendCount64(b, fi.A, " byte")
 		switch fi.B {
 		case 1:
 			return append(b, " of data; the server accepted the data"...)
 		case 0:
+			if k := int64(int32(h.SynAckAck - (h.ClientISN + 1))); h.HaveSynAck && k > 0 && k < fi.A {
+				b = append(b, " of data; the server accepted "...)
+				b = appendInt(b, k)
+				b = append(b, " of the "...)
+				return appendCount64(b, fi.A, " byte")
+			}
 			return append(b, " of data; the server did not accept the data"...)
 		}
 		return append(b, " of data; no SYN-ACK seen"...)
@@ -123,7 +130,7 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 		b = appendCount64(b, fi.A, " SYN")
 		b = append(b, " over "...)
 		b = append(b, time.Duration(fi.B).Round(time.Millisecond).String()...)
-		return append(b, " with neither SYN-ACK nor RST in the capture"...)
+		return append(b, " with no SYN-ACK or RST from the server in the capture"...)
 	case CodeSynRetransmit:
 		b = append(b, "SYN sent again (same ISN "...)
 		b = appendUint(b, uint64(h.ClientISN))
@@ -167,30 +174,36 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 		}
 		return append(b, "SYN without the MSS option"...)
 	case CodeRetransmission:
-		b = append(b, "retransmission by the "...)
-		b = append(b, sideName(fi.side())...)
-		b = append(b, " ("...)
-		b = appendInt(b, fi.A)
-		return append(b, " bytes)"...)
+		b = appendRetransmission(b, fi, "retransmission")
+		return appendRetransmitted(b, fi)
 	case CodeFastRetransmission:
-		b = append(b, "fast retransmission by the "...)
-		b = append(b, sideName(fi.side())...)
-		b = append(b, " after duplicate ACKs ("...)
-		b = appendInt(b, fi.A)
-		return append(b, " bytes)"...)
+		b = appendRetransmission(b, fi, "fast retransmission")
+		b = append(b, " after duplicate ACKs"...)
+		return appendRetransmitted(b, fi)
 	case CodeSpuriousRetransmission:
-		b = append(b, "spurious retransmission by the "...)
-		b = append(b, sideName(fi.side())...)
+		b = appendRetransmission(b, fi, "spurious retransmission")
+		b = appendRetransmitted(b, fi)
 		return append(b, ": the data was already acknowledged"...)
 	case CodeOutOfOrder:
 		b = append(b, "out-of-order segment from the "...)
-		return append(b, sideName(fi.side())...)
+		b = append(b, sideName(fi.side())...)
+		if fi.RelatedFrame != 0 {
+			b = append(b, ": frame "...)
+			b = appendUint(b, fi.RelatedFrame)
+			b = append(b, ", captured before it, is further in the sequence"...)
+		}
+		return b
 	case CodeLostSegment:
 		b = append(b, "previous segment from the "...)
 		b = append(b, sideName(fi.side())...)
 		b = append(b, " not captured ("...)
 		b = appendInt(b, fi.A)
-		return append(b, " bytes missing)"...)
+		b = append(b, " bytes missing"...)
+		if fi.RelatedFrame != 0 {
+			b = append(b, " after frame "...)
+			b = appendUint(b, fi.RelatedFrame)
+		}
+		return append(b, ')')
 	case CodeAckUnseen:
 		b = append(b, "the "...)
 		b = append(b, sideName(fi.side())...)
@@ -201,14 +214,27 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 		b = append(b, "duplicate ACK #"...)
 		b = appendInt(b, fi.A)
 		b = append(b, " from the "...)
-		return append(b, sideName(fi.side())...)
+		b = append(b, sideName(fi.side())...)
+		if fi.RelatedFrame != 0 {
+			b = append(b, ": the ACK of frame "...)
+			b = appendUint(b, fi.RelatedFrame)
+			b = append(b, " again"...)
+		}
+		return b
 	case CodeZeroWindow:
 		b = append(b, "zero window from the "...)
 		b = append(b, sideName(fi.side())...)
 		return append(b, ": it cannot take more data"...)
 	case CodeZeroWindowProbe:
 		b = append(b, "zero window probe from the "...)
-		return append(b, sideName(fi.side())...)
+		b = append(b, sideName(fi.side())...)
+		if fi.RelatedFrame != 0 {
+			b = append(b, ": the "...)
+			b = append(b, sideName(fi.side().other())...)
+			b = append(b, "'s window has been zero since frame "...)
+			b = appendUint(b, fi.RelatedFrame)
+		}
+		return b
 	case CodeWindowFull:
 		b = append(b, "the "...)
 		b = append(b, sideName(fi.side())...)
@@ -273,6 +299,136 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 		return appendInt(b, fi.A)
 	}
 	return append(b, fi.Code.String()...)
+}
+
+// AckWhy says what the third segment acknowledges when its ACK is not the
+// server's ISN+1 and neither the SYN-ACK's payload nor its padding
+// explains it: the words of handshake.ack_mismatch's message after the
+// numbers, which the drill-down's ACK line uses too.
+func (h *Handshake) AckWhy() string { return string(h.appendAckWhy(nil, h.ExpectedAck, h.ActualAck)) }
+
+// appendAckWhy appends AckWhy's words for a third segment that
+// acknowledges act where exp (ISN+1) was expected. The contract's "acknowledges bytes that were never
+// sent" holds only past the SYN-ACK's payload: an ACK below ISN+1 (ISN+0
+// from an off-by-one stack or middlebox, or the client's own sequence
+// number) acknowledges nothing of the SYN-ACK, and one inside the
+// SYN-ACK's payload acknowledges part of what was sent.
+func (h *Handshake) appendAckWhy(b []byte, exp, act uint32) []byte {
+	diff := int32(act - exp)
+	own := h.HaveSyn && (act == h.ClientISN+1 || act == h.ClientISN)
+	switch {
+	case diff < 0 || own:
+		b = append(b, "it does not acknowledge the SYN-ACK"...)
+		if diff < 0 {
+			b = append(b, " ("...)
+			b = appendInt(b, -int64(diff))
+			b = append(b, " below ISN+1)"...)
+		}
+		if own {
+			b = append(b, "; it is the client's own sequence number"...)
+		}
+		return b
+	case diff < h.SynAckPayload:
+		b = append(b, "it acknowledges "...)
+		b = appendInt(b, int64(diff))
+		b = append(b, " of the SYN-ACK's "...)
+		return appendCount(b, int(h.SynAckPayload), " payload byte")
+	}
+	return append(b, "it acknowledges bytes that were never sent"...)
+}
+
+// SynAckExpected names what the SYN-ACK's ACK should be: the client's
+// ISN+1, or past the SYN's data when the client offered Fast Open (or its
+// options were not captured whole). SynAckAckWhy says what it
+// acknowledges instead. Both are the words of handshake.synack_ack_mismatch's
+// message, which the drill-down's SYN-ACK line uses too.
+func (h *Handshake) SynAckExpected() string { return string(h.appendSynAckExpected(nil)) }
+
+// SynAckAckWhy is SynAckExpected's pair: what a SYN-ACK that acknowledges
+// act acknowledges, where exp (the client's ISN+1) was expected.
+func (h *Handshake) SynAckAckWhy(exp, act uint32) string {
+	return string(h.appendSynAckAckWhy(nil, exp, act))
+}
+
+func (h *Handshake) appendSynAckExpected(b []byte) []byte {
+	b = append(b, "client ISN+1"...)
+	if (h.Client.TFO || h.Client.Cut) && h.SynPayload > 0 {
+		b = append(b, ", or +"...)
+		b = appendInt(b, int64(h.SynPayload))
+		b = append(b, " with Fast Open data"...)
+	}
+	return b
+}
+
+// appendSynAckAckWhy appends SynAckAckWhy's words. RFC 9293 lets a server
+// queue a SYN's data and acknowledge it without Fast Open: a SYN-ACK that
+// acknowledges exactly the SYN's data answers the SYN, which "does not
+// answer the SYN" denied; one that acknowledges part of it took part.
+func (h *Handshake) appendSynAckAckWhy(b []byte, exp, act uint32) []byte {
+	k := int32(act - exp)
+	n := h.SynPayload
+	switch {
+	case n > 0 && k == n:
+		b = append(b, "it acknowledges the SYN's "...)
+		b = appendCount(b, int(n), " byte")
+		return append(b, " of data, without a Fast Open cookie (RFC 9293 allows it)"...)
+	case n > 0 && k > 0 && k < n:
+		if h.Client.TFO {
+			b = append(b, "the server accepted "...)
+		} else {
+			b = append(b, "it acknowledges "...)
+		}
+		b = appendInt(b, int64(k))
+		b = append(b, " of the SYN's "...)
+		b = appendCount(b, int(n), " byte")
+		if h.Client.TFO {
+			return append(b, " of Fast Open data"...)
+		}
+		return append(b, " of data"...)
+	case k < 0:
+		b = append(b, "it does not acknowledge the SYN of frame "...)
+		b = appendUint(b, h.SynFrame)
+		b = append(b, " ("...)
+		b = appendInt(b, -int64(k))
+		return append(b, " below ISN+1)"...)
+	}
+	b = append(b, "it does not answer the SYN of frame "...)
+	return appendUint(b, h.SynFrame)
+}
+
+// appendRetransmission appends the start of a retransmission finding's
+// sentence: what (kind), of which frame when the segment ends where its
+// related frame did (relEndsFlag: it repeats that segment), and by whom.
+func appendRetransmission(b []byte, fi Finding, kind string) []byte {
+	b = append(b, kind...)
+	if fi.RelatedFrame != 0 && fi.B&relEndsFlag != 0 {
+		b = append(b, " of frame "...)
+		b = appendUint(b, fi.RelatedFrame)
+	}
+	b = append(b, " by the "...)
+	return append(b, sideName(fi.side())...)
+}
+
+// appendRetransmitted appends a retransmission's length and, when it does
+// not repeat its related frame, how it stands against it: tshark's
+// rto_frame is the frame that took the sender's sequence furthest, which
+// an older segment sent again is behind (the segment it repeats is not
+// known: a flow keeps no list of the segments sent).
+func appendRetransmitted(b []byte, fi Finding) []byte {
+	b = append(b, " ("...)
+	b = appendCount64(b, fi.A, " byte")
+	switch {
+	case fi.RelatedFrame == 0 || fi.B&relEndsFlag != 0:
+	case fi.B&relPastFlag != 0:
+		b = append(b, ", some of them new after frame "...)
+		b = appendUint(b, fi.RelatedFrame)
+		b = append(b, "'s"...)
+	default:
+		b = append(b, "; frame "...)
+		b = appendUint(b, fi.RelatedFrame)
+		b = append(b, " had already gone past them"...)
+	}
+	return append(b, ')')
 }
 
 // appendAnswer appends what shows that the SYN of a handshake.not_seen

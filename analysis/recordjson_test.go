@@ -293,6 +293,8 @@ func TestAppendMessage(t *testing.T) {
 		h.keepPayload(true, syn[:synN])
 		h.keepPayload(false, synAck[:synAckN])
 		h.Client.TFO = rng.IntN(2) == 0
+		h.HaveSyn, h.HaveSynAck, h.tfoRequest = rng.IntN(4) != 0, rng.IntN(4) != 0, rng.IntN(3) == 0
+		h.SynAckAck = h.ClientISN + 1 + uint32(rng.IntN(45)) - 2
 		h.Client.HasWScale, h.Client.WScale = rng.IntN(2) == 0, uint8(rng.IntN(15))
 		h.Server.HasWScale, h.Server.WScale = rng.IntN(2) == 0, uint8(rng.IntN(15))
 		h.Client.Seen, h.Client.Cut = rng.IntN(4) != 0, rng.IntN(2) == 0
@@ -323,6 +325,12 @@ func TestAppendMessage(t *testing.T) {
 				}
 				if k%6 == 5 {
 					fi.Frame = h.SynAckFrame
+				}
+				if k%11 == 10 {
+					// Around the handshake's numbers: below ISN+1, the
+					// client's own, inside the SYN's or SYN-ACK's payload.
+					fi.A = int64([]uint32{h.ServerISN + 1, h.ClientISN + 1}[rng.IntN(2)])
+					fi.B = int64([]uint32{uint32(fi.A) + uint32(rng.IntN(45)) - 4, h.ClientISN, h.ClientISN + 1}[rng.IntN(3)])
 				}
 				if k%7 == 6 {
 					// About a copy of an earlier packet: bit 62, the
@@ -402,13 +410,37 @@ func sentenceRef(f *Flow, fi Finding) string {
 				"Ethernet padding: a device between here and the client that takes padding into the IP datagram would make the client "+
 				"acknowledge exactly these. Stateful firewalls drop this segment (Microsoft TMG: FWX_E_SEQ_ACK_MISMATCH)",
 				diff, plural(int(diff)), h.SynAckFrame, h.SynAckPadding, plural(int(h.SynAckPadding)))
+		case diff < 0 || (h.HaveSyn && (act == h.ClientISN+1 || act == h.ClientISN)):
+			msg += ": it does not acknowledge the SYN-ACK"
+			if diff < 0 {
+				msg += fmt.Sprintf(" (%d below ISN+1)", -int64(diff))
+			}
+			if h.HaveSyn && (act == h.ClientISN+1 || act == h.ClientISN) {
+				msg += "; it is the client's own sequence number"
+			}
+			msg += "; stateful firewalls drop this segment"
+		case diff < h.SynAckPayload:
+			msg += fmt.Sprintf(": it acknowledges %d of the SYN-ACK's %d payload byte%s; stateful firewalls drop this segment",
+				diff, h.SynAckPayload, plural(int(h.SynAckPayload)))
 		default:
 			msg += ": it acknowledges bytes that were never sent; stateful firewalls drop this segment"
 		}
 		return msg
 	case CodeSynAckAckMismatch:
-		return fmt.Sprintf("SYN-ACK acknowledges %d, expected %d (client ISN+1%s): it does not answer the SYN of frame %d",
-			uint32(fi.B), uint32(fi.A), tfoNoteRef(h), h.SynFrame)
+		exp, act := uint32(fi.A), uint32(fi.B)
+		k, n := int32(act-exp), h.SynPayload
+		head := fmt.Sprintf("SYN-ACK acknowledges %d, expected %d (client ISN+1%s): ", act, exp, tfoNoteRef(h))
+		switch {
+		case n > 0 && k == n:
+			return head + fmt.Sprintf("it acknowledges the SYN's %d byte%s of data, without a Fast Open cookie (RFC 9293 allows it)", n, plural(int(n)))
+		case n > 0 && k > 0 && k < n && h.Client.TFO:
+			return head + fmt.Sprintf("the server accepted %d of the SYN's %d byte%s of Fast Open data", k, n, plural(int(n)))
+		case n > 0 && k > 0 && k < n:
+			return head + fmt.Sprintf("it acknowledges %d of the SYN's %d byte%s of data", k, n, plural(int(n)))
+		case k < 0:
+			return head + fmt.Sprintf("it does not acknowledge the SYN of frame %d (%d below ISN+1)", h.SynFrame, -int64(k))
+		}
+		return head + fmt.Sprintf("it does not answer the SYN of frame %d", h.SynFrame)
 	case CodeSynPayload:
 		if h.Client.Cut {
 			return fmt.Sprintf("SYN carries %d byte%s of data (%s); its options were not captured whole: whether it carries a TCP Fast Open cookie is unknown",
@@ -417,19 +449,27 @@ func sentenceRef(f *Flow, fi Finding) string {
 		return fmt.Sprintf("SYN carries %d byte%s of data (%s) without a TCP Fast Open cookie", fi.A, plural(int(fi.A)),
 			payloadHexRef(h.SynBytes(), int(fi.A)))
 	case CodeTFO:
+		cookie := "cookie"
+		if h.tfoRequest {
+			cookie = "cookie request"
+		}
+		k := int64(int32(h.SynAckAck - h.ClientISN - 1))
 		switch {
 		case fi.A == 0:
-			return "SYN carries a TCP Fast Open cookie request, no data"
+			return "SYN carries a TCP Fast Open " + cookie + ", no data"
 		case fi.B == 1:
-			return fmt.Sprintf("SYN carries a TCP Fast Open cookie and %d byte%s of data; the server accepted the data", fi.A, plural(int(fi.A)))
+			return fmt.Sprintf("SYN carries a TCP Fast Open %s and %d byte%s of data; the server accepted the data", cookie, fi.A, plural(int(fi.A)))
+		case fi.B == 0 && h.HaveSynAck && k > 0 && k < fi.A:
+			return fmt.Sprintf("SYN carries a TCP Fast Open %s and %d byte%s of data; the server accepted %d of the %d byte%s",
+				cookie, fi.A, plural(int(fi.A)), k, fi.A, plural(int(fi.A)))
 		case fi.B == 0:
-			return fmt.Sprintf("SYN carries a TCP Fast Open cookie and %d byte%s of data; the server did not accept the data", fi.A, plural(int(fi.A)))
+			return fmt.Sprintf("SYN carries a TCP Fast Open %s and %d byte%s of data; the server did not accept the data", cookie, fi.A, plural(int(fi.A)))
 		}
-		return fmt.Sprintf("SYN carries a TCP Fast Open cookie and %d byte%s of data; no SYN-ACK seen", fi.A, plural(int(fi.A)))
+		return fmt.Sprintf("SYN carries a TCP Fast Open %s and %d byte%s of data; no SYN-ACK seen", cookie, fi.A, plural(int(fi.A)))
 	case CodeRefused:
 		return fmt.Sprintf("connection refused: the SYN (frame %d) was answered with a RST from %s", fi.RelatedFrame, f.Server())
 	case CodeUnanswered:
-		return fmt.Sprintf("%d SYN%s over %s with neither SYN-ACK nor RST in the capture", fi.A, plural(int(fi.A)), secondsRef(fi.B))
+		return fmt.Sprintf("%d SYN%s over %s with no SYN-ACK or RST from the server in the capture", fi.A, plural(int(fi.A)), secondsRef(fi.B))
 	case CodeSynRetransmit:
 		return fmt.Sprintf("SYN sent again (same ISN %d, #%d): the first was not answered", h.ClientISN, fi.A)
 	case CodeSynAckRetransmit:
@@ -469,23 +509,54 @@ func sentenceRef(f *Flow, fi Finding) string {
 			return "SYN-ACK without the MSS option"
 		}
 		return "SYN without the MSS option"
-	case CodeRetransmission:
-		return fmt.Sprintf("retransmission by the %s (%d bytes)", sideName(Side(fi.B&1)), fi.A)
-	case CodeFastRetransmission:
-		return fmt.Sprintf("fast retransmission by the %s after duplicate ACKs (%d bytes)", sideName(Side(fi.B&1)), fi.A)
-	case CodeSpuriousRetransmission:
-		return fmt.Sprintf("spurious retransmission by the %s: the data was already acknowledged", sideName(Side(fi.B&1)))
+	case CodeRetransmission, CodeFastRetransmission, CodeSpuriousRetransmission:
+		// B bit 2: the segment ends where its related frame did; bit 3:
+		// past it.
+		kind := map[Code]string{CodeRetransmission: "retransmission", CodeFastRetransmission: "fast retransmission",
+			CodeSpuriousRetransmission: "spurious retransmission"}[fi.Code]
+		of, tail := "", ""
+		switch {
+		case fi.RelatedFrame == 0:
+		case fi.B&4 != 0:
+			of = fmt.Sprintf(" of frame %d", fi.RelatedFrame)
+		case fi.B&8 != 0:
+			tail = fmt.Sprintf(", some of them new after frame %d's", fi.RelatedFrame)
+		default:
+			tail = fmt.Sprintf("; frame %d had already gone past them", fi.RelatedFrame)
+		}
+		msg := fmt.Sprintf("%s%s by the %s", kind, of, sideName(Side(fi.B&1)))
+		if fi.Code == CodeFastRetransmission {
+			msg += " after duplicate ACKs"
+		}
+		msg += fmt.Sprintf(" (%d byte%s%s)", fi.A, plural(int(fi.A)), tail)
+		if fi.Code == CodeSpuriousRetransmission {
+			msg += ": the data was already acknowledged"
+		}
+		return msg
 	case CodeOutOfOrder:
+		if fi.RelatedFrame != 0 {
+			return fmt.Sprintf("out-of-order segment from the %s: frame %d, captured before it, is further in the sequence", sideName(Side(fi.B&1)), fi.RelatedFrame)
+		}
 		return fmt.Sprintf("out-of-order segment from the %s", sideName(Side(fi.B&1)))
 	case CodeLostSegment:
+		if fi.RelatedFrame != 0 {
+			return fmt.Sprintf("previous segment from the %s not captured (%d bytes missing after frame %d)", sideName(Side(fi.B&1)), fi.A, fi.RelatedFrame)
+		}
 		return fmt.Sprintf("previous segment from the %s not captured (%d bytes missing)", sideName(Side(fi.B&1)), fi.A)
 	case CodeAckUnseen:
 		return fmt.Sprintf("the %s acknowledges data that was never captured (ACK %d)", sideName(Side(fi.B&1)), uint32(fi.A))
 	case CodeDupAck:
+		if fi.RelatedFrame != 0 {
+			return fmt.Sprintf("duplicate ACK #%d from the %s: the ACK of frame %d again", fi.A, sideName(Side(fi.B&1)), fi.RelatedFrame)
+		}
 		return fmt.Sprintf("duplicate ACK #%d from the %s", fi.A, sideName(Side(fi.B&1)))
 	case CodeZeroWindow:
 		return fmt.Sprintf("zero window from the %s: it cannot take more data", sideName(Side(fi.B&1)))
 	case CodeZeroWindowProbe:
+		if fi.RelatedFrame != 0 {
+			return fmt.Sprintf("zero window probe from the %s: the %s's window has been zero since frame %d",
+				sideName(Side(fi.B&1)), sideName(1-Side(fi.B&1)), fi.RelatedFrame)
+		}
 		return fmt.Sprintf("zero window probe from the %s", sideName(Side(fi.B&1)))
 	case CodeWindowFull:
 		return fmt.Sprintf("the %s filled the receiver's window", sideName(Side(fi.B&1)))

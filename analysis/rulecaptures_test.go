@@ -139,6 +139,61 @@ patch 3 ack=5011`,
 		frame: 3, related: 2, msg: "left here with 2 bytes of Ethernet padding",
 		state: "invalid/invalid", quietState: "ok/complete"},
 
+	{name: "ack below the server's ISN+1", code: "handshake.ack_mismatch",
+		// ISN+0, the off-by-one of a stack or middlebox: the client has
+		// not acknowledged the SYN-ACK, which sent nothing to overshoot.
+		fires: ruleHandshake + `patch 3 ack=5000`,
+		quiet: ruleHandshake,
+		frame: 3, related: 2, msg: "ACK expected 5001 (server ISN+1), got 5000 (-1): it does not acknowledge the SYN-ACK (1 below ISN+1); stateful firewalls drop this segment",
+		state: "invalid/invalid", quietState: "ok/complete"},
+
+	{name: "ack is the client's own sequence number", code: "handshake.ack_mismatch",
+		fires: ruleHandshake + `patch 3 ack=1001`,
+		quiet: ruleHandshake,
+		frame: 3, related: 2, msg: "got 1001 (-4000): it does not acknowledge the SYN-ACK (4000 below ISN+1); it is the client's own sequence number",
+		state: "invalid/invalid", quietState: "ok/complete"},
+
+	{name: "ack covers part of the synack payload", code: "handshake.ack_mismatch",
+		// The SYN-ACK carries 3 bytes and the client acknowledges 1: sent
+		// bytes, not bytes never sent.
+		fires: `
+0     C>S S  mss=1460
++0.01 S>C SA mss=1460 data=hex:010203
++0.01 C>S A  ack=5002`,
+		quiet: `
+0     C>S S  mss=1460
++0.01 S>C SA mss=1460 data=hex:010203
++0.01 C>S A  ack=5001`,
+		frame: 3, related: 2, msg: "got 5002 (+1): it acknowledges 1 of the SYN-ACK's 3 payload bytes",
+		state: "invalid/invalid", quietState: "invalid/invalid"},
+
+	{name: "synack acknowledges the syn's data without fast open", code: "handshake.synack_ack_mismatch",
+		// RFC 9293 lets a server queue a SYN's data and acknowledge it:
+		// the SYN-ACK answers the SYN. The contract's code stays (the
+		// ACK is not ISN+1 and there is no Fast Open cookie).
+		fires: `
+0     C>S S  mss=1460 data=text:hello
++0.01 S>C SA mss=1460 ack=1006
++0.01 C>S A`,
+		quiet: `
+0     C>S S  mss=1460 data=text:hello
++0.01 S>C SA mss=1460 ack=1001
++0.01 C>S A`,
+		frame: 2, related: 1, msg: "SYN-ACK acknowledges 1006, expected 1001 (client ISN+1): it acknowledges the SYN's 5 bytes of data, without a Fast Open cookie (RFC 9293 allows it)",
+		state: "invalid/invalid", quietState: "warning/complete"},
+
+	{name: "synack accepts part of the fast open data", code: "handshake.synack_ack_mismatch",
+		fires: `
+0     C>S S  mss=1460 data=text:0123456789abcdef tfo=0102030405060708
++0.01 S>C SA mss=1460 ack=1006
++0.01 C>S A`,
+		quiet: `
+0     C>S S  mss=1460 data=text:0123456789abcdef tfo=0102030405060708
++0.01 S>C SA mss=1460 ack=1017
++0.01 C>S A`,
+		frame: 2, related: 1, msg: "SYN-ACK acknowledges 1006, expected 1001 (client ISN+1, or +16 with Fast Open data): the server accepted 5 of the SYN's 16 bytes of Fast Open data",
+		state: "invalid/invalid", quietState: "ok/complete"},
+
 	{name: "synack acknowledges the wrong number", code: "handshake.synack_ack_mismatch",
 		fires: ruleHandshake + `patch 2 ack=1005`,
 		quiet: ruleHandshake,
@@ -185,6 +240,32 @@ patch 3 ack=5011`,
 		frame: 1, msg: "5 bytes of data; the server did not accept the data",
 		state: "ok/complete", quietState: "warning/complete"},
 
+	{name: "fast open cookie, part of the data accepted", code: "handshake.tfo",
+		fires: `
+0     C>S S  mss=1460 data=text:0123456789abcdef tfo=0102030405060708
++0.01 S>C SA mss=1460 ack=1006
++0.01 C>S A`,
+		quiet: `
+0     C>S S  mss=1460 data=text:0123456789abcdef
++0.01 S>C SA mss=1460 ack=1006
++0.01 C>S A`,
+		frame: 1, msg: "SYN carries a TCP Fast Open cookie and 16 bytes of data; the server accepted 5 of the 16 bytes",
+		state: "invalid/invalid", quietState: "invalid/invalid"},
+
+	{name: "fast open cookie request with data", code: "handshake.tfo",
+		// A client without a cookie asks for one (kind 34, empty); its
+		// data waits for the handshake.
+		fires: `
+0     C>S S  mss=1460 data=text:0123456789 tfo
++0.01 S>C SA mss=1460 ack=1001
++0.01 C>S A`,
+		quiet: `
+0     C>S S  mss=1460 data=text:0123456789
++0.01 S>C SA mss=1460 ack=1001
++0.01 C>S A`,
+		frame: 1, msg: "SYN carries a TCP Fast Open cookie request and 10 bytes of data; the server did not accept the data",
+		state: "ok/complete", quietState: "warning/complete"},
+
 	{name: "refused", code: "handshake.refused",
 		fires: `
 0     C>S S  mss=1460
@@ -205,7 +286,7 @@ patch 3 ack=5011`,
 0  C>S S  mss=1460
 +1 C>S S  mss=1460 seq=1000
 +2 S>C SA mss=1460`,
-		frame: 1, msg: "3 SYNs over 3s with neither SYN-ACK nor RST in the capture",
+		frame: 1, msg: "3 SYNs over 3s with no SYN-ACK or RST from the server in the capture",
 		state: "invalid/unanswered", quietState: "warning/incomplete"},
 
 	{name: "unanswered: the client gives up", code: "handshake.unanswered",
@@ -218,7 +299,7 @@ patch 3 ack=5011`,
 		quiet: `
 0  C>S S  mss=1460
 +3 C>S A  seq=1001 ack=5001`,
-		frame: 1, msg: "1 SYN over 0s with neither SYN-ACK nor RST in the capture",
+		frame: 1, msg: "1 SYN over 0s with no SYN-ACK or RST from the server in the capture",
 		state: "invalid/unanswered", quietState: "partial/not_seen"},
 
 	{name: "synack not captured, the client's ACK shows it", code: "handshake.not_seen",
@@ -275,7 +356,7 @@ patch 3 ack=5011`,
 0     C>S S  mss=1460
 +0.01 S>C A  seq=5001 ack=1001
 +0.01 C>S A  seq=1001 ack=5001`,
-		frame: 1, msg: "1 SYN over 0s with neither SYN-ACK nor RST in the capture",
+		frame: 1, msg: "1 SYN over 0s with no SYN-ACK or RST from the server in the capture",
 		state: "invalid/unanswered", quietState: "partial/not_seen"},
 
 	{name: "refused, and a reset after the SYN-ACK was missed", code: "handshake.refused",
@@ -374,7 +455,7 @@ server 127.0.0.1:47014
 +0.00001 C>S A  seq=1001 ack=1001
 +0.00001 C>S PA seq=1001 ack=1001 len=4
 +0.00001 C>S A  seq=1005 ack=1005`,
-		frame: 1, msg: "1 SYN over 0s with neither SYN-ACK nor RST in the capture",
+		frame: 1, msg: "1 SYN over 0s with no SYN-ACK or RST from the server in the capture",
 		state: "invalid/unanswered", quietState: "warning/complete"},
 
 	{name: "synack without syn", code: "handshake.synack_without_syn",
@@ -521,7 +602,38 @@ patch 2 sackok mss=1460 snap=56`,
 +0.01 C>S PA len=100             # 4: 1001-1101
 +0.5  C>S PA len=100 seq=1101    # 5: the next bytes
 +0.01 S>C A`,
-		frame: 5, msg: "retransmission by the client (100 bytes)",
+		frame: 5, related: 4, msg: "retransmission of frame 4 by the client (100 bytes)",
+		state: "warning/complete", quietState: "ok/complete"},
+
+	{name: "retransmission of an older segment", code: "tcp.retransmission",
+		// Segment 4 sent again after 5: the message names the segment
+		// that took the client's sequence furthest (tshark 4.0 names 4,
+		// the eldest not acknowledged: knownRelated), and says the bytes
+		// are behind it.
+		fires: ruleHandshake + `
++0.01  C>S PA len=100            # 4: 1001-1101
++0.001 C>S PA len=100            # 5: 1101-1201
++0.5   C>S PA len=100 seq=1001   # 6: 4's bytes again
++0.01  S>C A`,
+		quiet: ruleHandshake + `
++0.01  C>S PA len=100            # 4: 1001-1101
++0.001 C>S PA len=100            # 5: 1101-1201
++0.5   C>S PA len=100 seq=1201   # 6: the next bytes
++0.01  S>C A`,
+		frame: 6, related: 5, msg: "retransmission by the client (100 bytes; frame 5 had already gone past them)",
+		state: "warning/complete", quietState: "ok/complete"},
+
+	{name: "retransmission with new bytes", code: "tcp.retransmission",
+		// Half of segment 4 again, and 150 bytes past it.
+		fires: ruleHandshake + `
++0.01 C>S PA len=100             # 4: 1001-1101
++0.5  C>S PA len=200 seq=1051    # 5: 1051-1251
++0.01 S>C A`,
+		quiet: ruleHandshake + `
++0.01 C>S PA len=100             # 4: 1001-1101
++0.5  C>S PA len=200 seq=1101    # 5: 1101-1301
++0.01 S>C A`,
+		frame: 5, related: 4, msg: "retransmission by the client (200 bytes, some of them new after frame 4's)",
 		state: "warning/complete", quietState: "ok/complete"},
 
 	{name: "fast retransmission", code: "tcp.fast_retransmission",
@@ -546,7 +658,9 @@ patch 2 sackok mss=1460 snap=56`,
 +0.001 S>C A  ack=1101           # 9: dup #3
 +0.05  C>S PA len=100 seq=1101   # 10
 +0.005 S>C A  ack=1301`,
-		frame: 10, msg: "fast retransmission by the client after duplicate ACKs (100 bytes)",
+		// The lost segment was never captured: the message names the
+		// segment past it (tshark's rto_frame would), not as the original.
+		frame: 10, related: 5, msg: "fast retransmission by the client after duplicate ACKs (100 bytes; frame 5 had already gone past them)",
 		state: "warning/complete", quietState: "warning/complete"},
 
 	{name: "spurious retransmission", code: "tcp.spurious_retransmission",
@@ -560,7 +674,7 @@ patch 2 sackok mss=1460 snap=56`,
 +0.01 C>S PA len=100             # 4: 1001-1101
 +0.01 S>C A  ack=1051            # 5
 +0.5  C>S PA len=100 seq=1001    # 6`,
-		frame: 6, msg: "spurious retransmission by the client: the data was already acknowledged",
+		frame: 6, related: 4, msg: "spurious retransmission of frame 4 by the client (100 bytes): the data was already acknowledged",
 		state: "warning/complete", quietState: "warning/complete"},
 
 	{name: "out of order", code: "tcp.out_of_order",
@@ -576,7 +690,7 @@ patch 2 sackok mss=1460 snap=56`,
 +0.002 C>S PA len=100 seq=1201   # 5
 +0.5   C>S PA len=100 seq=1101   # 6
 +0.01  S>C A  ack=1301`,
-		frame: 6, msg: "out-of-order segment from the client",
+		frame: 6, related: 5, msg: "out-of-order segment from the client: frame 5, captured before it, is further in the sequence",
 		state: "warning/complete", quietState: "warning/complete"},
 
 	{name: "lost segment", code: "tcp.lost_segment",
@@ -588,7 +702,7 @@ patch 2 sackok mss=1460 snap=56`,
 +0.01 C>S PA len=100             # 4: 1001-1101
 +0.01 C>S PA len=100 seq=1101    # 5
 +0.01 S>C A`,
-		frame: 5, msg: "previous segment from the client not captured (100 bytes missing)",
+		frame: 5, related: 4, msg: "previous segment from the client not captured (100 bytes missing after frame 4)",
 		state: "warning/complete", quietState: "ok/complete"},
 
 	{name: "lost segment before a FIN", code: "tcp.lost_segment",
@@ -601,7 +715,7 @@ patch 2 sackok mss=1460 snap=56`,
 +0.01 C>S PA len=100             # 4: 1001-1101
 +0.01 C>S FA seq=1101            # 5
 +0.01 S>C FA`,
-		frame: 5, msg: "previous segment from the client not captured (100 bytes missing)",
+		frame: 5, related: 4, msg: "previous segment from the client not captured (100 bytes missing after frame 4)",
 		state: "warning/complete", quietState: "ok/complete"},
 
 	{name: "ack of unseen data", code: "tcp.ack_unseen",
@@ -625,7 +739,25 @@ patch 2 sackok mss=1460 snap=56`,
 +0.01 C>S PA len=100             # 4
 +0.01 S>C A                      # 5
 +0.01 S>C A  win=1000            # 6`,
-		frame: 6, msg: "duplicate ACK #1 from the server",
+		frame: 6, related: 5, msg: "duplicate ACK #1 from the server: the ACK of frame 5 again",
+		state: "ok/complete", quietState: "ok/complete"},
+
+	{name: "duplicate ack after data", code: "tcp.dup_ack",
+		// The server's data segment carries the same ACK without being a
+		// duplicate ACK; the duplicate repeats the ACK of frame 5, where
+		// the server's ACK last moved (tshark's duplicate_ack_frame).
+		fires: ruleHandshake + `
++0.01 C>S PA len=100             # 4
++0.01 S>C A                      # 5: ACK 1101
++0.01 S>C PA len=50              # 6: data, ACK 1101
++0.01 S>C A                      # 7: ACK 1101 again`,
+		quiet: ruleHandshake + `
++0.01 C>S PA len=100             # 4
++0.01 S>C A                      # 5: ACK 1101
++0.01 S>C PA len=50              # 6: data, ACK 1101
++0.01 C>S PA len=100             # 7
++0.01 S>C A                      # 8: ACK 1201`,
+		frame: 7, related: 5, msg: "duplicate ACK #1 from the server: the ACK of frame 5 again",
 		state: "ok/complete", quietState: "ok/complete"},
 
 	{name: "zero window", code: "tcp.zero_window",
@@ -650,7 +782,7 @@ patch 2 sackok mss=1460 snap=56`,
 +0.01 S>C A  win=0               # 5
 +0.3  C>S A  len=2               # 6: 1101-1103
 +0.01 S>C A  win=0 ack=1101      # 7`,
-		frame: 6, msg: "zero window probe from the client",
+		frame: 6, related: 5, msg: "zero window probe from the client: the server's window has been zero since frame 5",
 		state: "warning/complete", quietState: "warning/complete"},
 
 	{name: "window full", code: "tcp.window_full",
@@ -1147,7 +1279,11 @@ func TestRuleCapturesAgainstTshark(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var related [2]int
 	for i, h := range halves {
+		r := compareRelated(t, h.name, h.res, v, first[i], first[i+1])
+		related[0] += r[0]
+		related[1] += r[1]
 		for _, fl := range tsharkFlags {
 			ours := tsharkFramesOf(h.res, fl.code)
 			var theirs []uint64
@@ -1166,7 +1302,8 @@ func TestRuleCapturesAgainstTshark(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d captures (%d frames) compared with tshark in one run", len(halves), first[len(halves)])
+	t.Logf("%d captures (%d frames) compared with tshark in one run; the frames named by %d retransmissions and %d duplicate ACKs",
+		len(halves), first[len(halves)], related[0], related[1])
 }
 
 // withClientPort gives a description's client another port: it appends a

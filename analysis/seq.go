@@ -58,12 +58,19 @@ type dirState struct {
 	lastAck     uint32 // raw ack field of the last packet (0: unknown)
 	window      uint32 // raw window of the last packet; 0xFFFFFFFF before any
 	dupAcks     uint32
-	lastFlags   uint16
-	origID      uint16
-	winScale    int8
-	baseSet     bool
-	isFirstAck  bool // the last SYN from this side is not yet followed by its ACK
-	origTTL     uint8
+	// nextSeqFrame is the frame that set nextSeq (Wireshark's
+	// nextseqframe, the retransmissions' rto_frame), lastNonDupAck the
+	// last frame from this side whose ACK moved (Wireshark's
+	// lastnondupack, the duplicate ACKs' duplicate_ack_frame): as
+	// Flow.frameRef keeps them.
+	nextSeqFrame  uint32
+	lastNonDupAck uint32
+	lastFlags     uint16
+	origID        uint16
+	winScale      int8
+	baseSet       bool
+	isFirstAck    bool // the last SYN from this side is not yet followed by its ACK
+	origTTL       uint8
 }
 
 func newDirState() dirState {
@@ -127,6 +134,21 @@ func (f *Flow) analyzeSeq(p *Packet, side Side, cp copyNote) {
 	window := uint32(p.Window)
 	noSFR := flags&(FlagSYN|FlagFIN|FlagRST) == 0
 	gap := int64(int32(seq - fwd.nextSeq)) // bytes missing before this segment, for lost_segment
+	// The frames that explain this segment's findings, as they stand
+	// before it moves them.
+	rel := seqRelated{front: f.frameAt(fwd.nextSeqFrame), dupOf: f.frameAt(fwd.lastNonDupAck)}
+	if fwd.nextSeq != 0 {
+		end := seq + seglen
+		if flags&(FlagSYN|FlagFIN) != 0 {
+			end++
+		}
+		switch {
+		case end == fwd.nextSeq:
+			rel.frontEnd = relEndsFlag
+		case seqGT(end, fwd.nextSeq):
+			rel.frontEnd = relPastFlag
+		}
+	}
 
 	func() {
 		if seglen == 1 && seq == fwd.nextSeq && rev.window == 0 {
@@ -175,6 +197,10 @@ func (f *Flow) analyzeSeq(p *Packet, side Side, cp copyNote) {
 	dupNum := fwd.dupAcks
 	if ack != fwd.lastAck {
 		fwd.dupAcks = 0
+		fwd.lastNonDupAck = f.frameRef(p.Frame)
+	}
+	if ta&aZeroWindowProbe != 0 {
+		rel.zeroWin = f.zeroWindowOf(side.other())
 	}
 
 	// An ACK beyond what the other side is known to have sent.
@@ -204,6 +230,7 @@ func (f *Flow) analyzeSeq(p *Packet, side Side, cp copyNote) {
 		if seqGT(next, fwd.nextSeq) || fwd.nextSeq == 0 {
 			fwd.nextSeq = next
 			fwd.nextSeqTime = p.Time
+			fwd.nextSeqFrame = f.frameRef(p.Frame)
 		}
 		if seq == fwd.maxSeqToAck || fwd.maxSeqToAck == 0 {
 			fwd.maxSeqToAck = fwd.nextSeq
@@ -212,13 +239,30 @@ func (f *Flow) analyzeSeq(p *Packet, side Side, cp copyNote) {
 	if next == fwd.nextSeq && !cp.ok() {
 		fwd.setOriginal(p)
 	}
+	if window == 0 && fwd.window != 0 {
+		f.setZeroWindow(p.Frame, side)
+	}
 	fwd.window = window
 	fwd.lastAck = ack
 	fwd.lastAckTime = p.Time
 	fwd.lastFlags = ta
 
 	f.afterSeq(p, side)
-	f.seqFindings(p, side, ta, gap, dupNum, cp)
+	f.seqFindings(p, side, ta, gap, dupNum, cp, rel)
+}
+
+// seqRelated is what the findings of one segment name as the frame that
+// explains them (Finding.RelatedFrame).
+type seqRelated struct {
+	// front is the frame that took the sender's sequence number
+	// furthest: tshark's rto_frame of a retransmission, the segment an
+	// out-of-order one came after, the last before a gap. frontEnd says
+	// where this segment ends against it: relEndsFlag, relPastFlag, or 0
+	// (before it, or unknown).
+	front    uint64
+	frontEnd int64
+	dupOf    uint64 // the frame whose ACK a duplicate ACK repeats (tshark's duplicate_ack_frame)
+	zeroWin  uint64 // the other side's frame that closed its window, for a zero window probe
 }
 
 // retransmissionKind tells a segment that does not advance the sequence
@@ -321,7 +365,7 @@ func windowBytes(fi Finding) (int64, bool) {
 
 // seqFindings turns the analysis flags of one segment into findings. On a
 // copy (cp), those that take it for a packet sent again carry its evidence.
-func (f *Flow) seqFindings(p *Packet, side Side, ta uint16, gap int64, dupNum uint32, cp copyNote) {
+func (f *Flow) seqFindings(p *Packet, side Side, ta uint16, gap int64, dupNum uint32, cp copyNote, rel seqRelated) {
 	if ta == 0 {
 		return
 	}
@@ -329,31 +373,32 @@ func (f *Flow) seqFindings(p *Packet, side Side, ta uint16, gap int64, dupNum ui
 	if p.HeaderCut {
 		cut = headerCutFlag
 	}
-	add := func(bit uint16, c Code, a int64) {
+	add := func(bit uint16, c Code, a int64, related uint64, flags int64) {
 		if ta&bit != 0 {
 			b := int64(side)
 			if cp.ok() && c.canBeCopy() {
 				b = cp.pack(side)
 			}
-			f.addFinding(Finding{Code: c, Frame: p.Frame, A: a, B: b | cut})
+			f.addFinding(Finding{Code: c, Frame: p.Frame, RelatedFrame: related, A: a, B: b | cut | flags})
 		}
 	}
-	add(aRetransmission, CodeRetransmission, int64(p.PayloadLen))
-	add(aFastRetransmission, CodeFastRetransmission, int64(p.PayloadLen))
-	add(aSpuriousRetransmission, CodeSpuriousRetransmission, int64(p.PayloadLen))
-	add(aOutOfOrder, CodeOutOfOrder, int64(p.PayloadLen))
-	add(aLostPacket, CodeLostSegment, gap)
-	add(aAckLostPacket, CodeAckUnseen, int64(p.Ack))
-	add(aDupAck, CodeDupAck, int64(dupNum))
-	add(aZeroWindow, CodeZeroWindow, 0)
-	add(aZeroWindowProbe, CodeZeroWindowProbe, 0)
-	add(aWindowFull, CodeWindowFull, 0)
+	front := rel.front
+	add(aRetransmission, CodeRetransmission, int64(p.PayloadLen), front, rel.frontEnd)
+	add(aFastRetransmission, CodeFastRetransmission, int64(p.PayloadLen), front, rel.frontEnd)
+	add(aSpuriousRetransmission, CodeSpuriousRetransmission, int64(p.PayloadLen), front, rel.frontEnd)
+	add(aOutOfOrder, CodeOutOfOrder, int64(p.PayloadLen), front, 0)
+	add(aLostPacket, CodeLostSegment, gap, front, 0)
+	add(aAckLostPacket, CodeAckUnseen, int64(p.Ack), 0, 0)
+	add(aDupAck, CodeDupAck, int64(dupNum), rel.dupOf, 0)
+	add(aZeroWindow, CodeZeroWindow, 0, 0, 0)
+	add(aZeroWindowProbe, CodeZeroWindowProbe, 0, rel.zeroWin, 0)
+	add(aWindowFull, CodeWindowFull, 0, 0, 0)
 	if ta&aWindowUpdate != 0 {
 		// B holds the sender's window scale too (windowScaleOf).
 		f.addFinding(Finding{Code: CodeWindowUpdate, Frame: p.Frame, A: int64(p.Window),
 			B: int64(side) | cut | int64(uint8(f.dir[side].winScale))<<windowScaleShift})
 	}
-	add(aKeepAlive, CodeKeepAlive, 0)
+	add(aKeepAlive, CodeKeepAlive, 0, 0, 0)
 	if ta&aReusedPorts != 0 {
 		f.addFinding(Finding{Code: CodeReusedPorts, Frame: p.Frame, A: int64(f.ID), B: 1})
 	}

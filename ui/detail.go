@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/synscope/synscope/analysis"
+	"github.com/synscope/synscope/themes"
 )
 
 // pane is one part of the drill-down that can have the keys.
@@ -442,7 +443,8 @@ func (d *detailModel) summaryLines(w int) []string {
 	}
 	if fi, ok := f.First(analysis.CodeSynAckAckMismatch); ok {
 		exp, act := uint32(fi.A), uint32(fi.B)
-		s := fmt.Sprintf("SYN-ACK's ACK expected %d (client ISN+1), got %d (%+d)", exp, act, int32(act-exp))
+		s := fmt.Sprintf("SYN-ACK's ACK expected %d (%s), got %d (%+d): %s", exp, h.SynAckExpected(), act, int32(act-exp),
+			h.SynAckAckWhy(exp, act))
 		lines = append(lines, d.numbersLine(s, exp, act, w)...)
 	}
 	return lines
@@ -461,7 +463,7 @@ func (d *detailModel) ackLine() string {
 	case h.SynAckPadding > 0 && diff == h.SynAckPadding:
 		s += fmt.Sprintf("the SYN-ACK left here with %d byte%s of Ethernet padding", h.SynAckPadding, plural(int(h.SynAckPadding)))
 	default:
-		s += "it acknowledges bytes that were never sent"
+		s += h.AckWhy() // the words of the finding's message
 	}
 	return s
 }
@@ -520,8 +522,13 @@ func (d *detailModel) ladderLines(w, h int) []string {
 	title := d.paneTitle(paneLadder, "") + st.Header.Render(head)
 	off := max(0, min(d.offset, len(d.flow.Refs)-h))
 	end := min(len(d.flow.Refs), off+h)
-	note := scrollNote(g, off, len(d.flow.Refs)-end, "packet", w-width(title)-2)
+	// One column between the title and the note, where others have two:
+	// at 80 columns it makes room for "▲14k▼6k".
+	note := ladderNote(g, off, len(d.flow.Refs)-end, w-width(title)-1)
 	lines := []string{rightNote(title, note, st.Dim, w, "")}
+	if note != "" && width(title)+1+width(note) <= w {
+		lines[0] = title + strings.Repeat(" ", w-width(title)-width(note)) + st.Dim.Render(note)
+	}
 	hs := &d.flow.Handshake
 	start := d.flow.Start
 	for i := off; i < end; i++ {
@@ -581,6 +588,48 @@ func (d *detailModel) ladderLines(w, h int) []string {
 		lines = append(lines, "")
 	}
 	return lines
+}
+
+// ladderNote is the note of the packets out of view that ends the
+// ladder's title, in room columns after one of space: scrollNote's where
+// it fits after two, else the
+// counts rounded and packed ("▲14k▼6k"), else the arrows alone, else
+// none. The title's mode, "(relative)" or "(absolute)", is never cut for
+// it: with small ISNs 1001 reads either way, and the drill-down is where
+// ACK = ISN+1 is checked. At 80 columns a flow of 20,000 packets left
+// room for 7 columns, and rightNote cut "(relative)" to "(relativ".
+func ladderNote(g themes.Glyphs, above, below, room int) string {
+	// scrollNote's forms keep the two columns other titles have.
+	if s := scrollNote(g, above, below, "packet", room-1); width(s) <= room-1 {
+		return s
+	}
+	var packed, arrows string
+	if above > 0 {
+		packed, arrows = g.SortAsc+roundCount(above), g.SortAsc
+	}
+	if below > 0 {
+		packed, arrows = packed+g.SortDesc+roundCount(below), arrows+g.SortDesc
+	}
+	for _, s := range []string{packed, arrows} {
+		if width(s) <= room {
+			return s
+		}
+	}
+	return ""
+}
+
+// roundCount writes a count in at most four columns, rounded down: 999,
+// 14k, 6M, 2G.
+func roundCount(n int) string {
+	switch {
+	case n < 1000:
+		return strconv.Itoa(n)
+	case n < 1_000_000:
+		return strconv.Itoa(n/1000) + "k"
+	case n < 1_000_000_000:
+		return strconv.Itoa(n/1_000_000) + "M"
+	}
+	return strconv.Itoa(n/1_000_000_000) + "G"
 }
 
 // findingsPane draws the flow's findings, each with its message: only

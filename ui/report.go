@@ -190,22 +190,61 @@ func (rp *reporter) flow(f *analysis.Flow) {
 	}
 	rp.joinWrapped(parts, sep, "    ")
 	shown := map[analysis.Code]int{}
+	listed := map[analysis.Code]*[analysis.Error + 1]int{} // by severity
 	for _, fi := range f.Findings {
 		shown[fi.Code]++
 		n := shown[fi.Code]
 		if n > rp.o.PerCode {
 			if n == rp.o.PerCode+1 {
-				rest := f.Count(fi.Code) - rp.o.PerCode
-				rp.wrap(fmt.Sprintf("%s %s %d more %s", SeverityGlyph(rp.g, fi.Severity()), rp.g.Ellipsis, rest, fi.Code), "    ", "      ")
+				rp.wrap(rp.moreLine(f, fi.Code, listed[fi.Code]), "    ", "      ")
 			}
 			continue
 		}
+		if listed[fi.Code] == nil {
+			listed[fi.Code] = new([analysis.Error + 1]int)
+		}
+		listed[fi.Code][fi.Severity()]++
 		line := fmt.Sprintf("%s frame %d: %s: %s", SeverityGlyph(rp.g, fi.Severity()), fi.Frame, fi.Code, rp.safe(f.Message(fi)))
 		rp.wrap(line, "    ", "      ")
 	}
 	if rp.o.Path != nil {
 		rp.pathFindings(f)
 	}
+}
+
+// moreLine says how many of the flow's findings with the code are not
+// listed (those past the cap on stored findings included), with the glyph
+// of the worst of them: a real retransmission (a warning) among copies of
+// packets (info) showed as info when the first one left out was a copy.
+// When they are not all of one severity it says how many of each, worst
+// first: "… 8 more tcp.retransmission (1 warning, 7 info)".
+func (rp *reporter) moreLine(f *analysis.Flow, c analysis.Code, listed *[analysis.Error + 1]int) string {
+	more := f.SeverityCounts(c)
+	total, kinds, worst := 0, 0, analysis.Info
+	for s := range more {
+		if listed != nil {
+			more[s] -= listed[s]
+		}
+		if more[s] > 0 {
+			total += more[s]
+			kinds++
+			worst = analysis.Severity(s)
+		}
+	}
+	line := fmt.Sprintf("%s %s %d more %s", SeverityGlyph(rp.g, worst), rp.g.Ellipsis, total, c)
+	if kinds < 2 {
+		return line
+	}
+	var each []string
+	for s := analysis.Error; ; s-- {
+		if more[s] > 0 {
+			each = append(each, fmt.Sprintf("%d %s", more[s], s))
+		}
+		if s == analysis.Info {
+			break
+		}
+	}
+	return line + " (" + strings.Join(each, ", ") + ")"
 }
 
 // status is a flow's status, with its path findings counted in.

@@ -8,6 +8,9 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
+
+	"github.com/synscope/synscope/capture/fixture"
+	"github.com/synscope/synscope/themes"
 )
 
 // TestListScrollNote: when the flows do not all fit, the line under the
@@ -233,5 +236,80 @@ func TestNoAttributesCursor(t *testing.T) {
 				t.Errorf("connection ladder: %q", sel)
 			}
 		})
+	}
+}
+
+// TestLadderModeAlwaysShown: at 80 columns the ladder's title of a flow of
+// 20,003 packets has room for 7 columns after "(relative)": the note of the
+// packets out of view gets shorter ("▲14k▼6k", the arrows alone), and the
+// mode stays whole, relative and absolute, at the top, in the middle and
+// at the bottom. rightNote used to cut the mode to "(relativ" and then to
+// nothing, so that r changed every number with nothing saying which were
+// shown.
+func TestLadderModeAlwaysShown(t *testing.T) {
+	var desc strings.Builder
+	desc.WriteString(`client 10.0.0.1:40000 isn=1000 win=64240
+server 10.0.0.2:443 isn=5000 win=65535
++0 C>S S mss=1460 ws=7 sackok
++0.01 S>C SA mss=1460 ws=7 sackok
++0.001 C>S A
+`)
+	for range 10000 {
+		desc.WriteString("+0.0001 S>C A len=1000\n+0.0001 C>S A\n")
+	}
+	m := newLoaded(t, testConfig([]Source{memSource(t, "big.pcap", fixture.Build(desc.String()))}), 80, 24)
+	m = press(t, m, "enter")
+	if n := len(m.detail.flow.Refs); n != 20003 {
+		t.Fatalf("%d packets in the flow, want 20003", n)
+	}
+	title := func(m Model, mode string) string {
+		l := paneTitleLine(t, m, "frame      time")
+		if !strings.Contains(l, "("+mode+")") {
+			t.Errorf("ladder title without %q: %q", "("+mode+")", l)
+		}
+		return l
+	}
+	if l := title(m, "relative"); !strings.HasSuffix(l, "(relative)    ▼19k") {
+		t.Errorf("at the top: %q", l)
+	}
+	m = press(t, m, "G")
+	if l := title(m, "relative"); !strings.HasSuffix(l, "(relative)    ▲19k") {
+		t.Errorf("at the bottom: %q", l)
+	}
+	m.detail.offset = 14000
+	if l := title(m, "relative"); !strings.HasSuffix(l, "(relative) ▲14k▼5k") {
+		t.Errorf("in the middle: %q", l)
+	}
+	m = press(t, m, "r")
+	m.detail.offset = 14000
+	if l := title(m, "absolute"); !strings.HasSuffix(l, "(absolute) ▲14k▼5k") {
+		t.Errorf("absolute, in the middle: %q", l)
+	}
+	checkFrame(t, m, 80, 24)
+}
+
+// TestLadderNote: the ladder's note at each room it may get (after one
+// column of space; scrollNote's forms keep two).
+func TestLadderNote(t *testing.T) {
+	g := themes.Unicode
+	for _, tc := range []struct {
+		above, below, room int
+		want               string
+	}{
+		{0, 0, 40, ""},
+		{3, 9, 40, "▲ 3 above · ▼ 9 more packets below"},
+		{14001, 6001, 19, "▲ 14,001 · ▼ 6,001"},
+		{14001, 6001, 18, "▲14k▼6k"},
+		{14001, 6001, 17, "▲14k▼6k"},
+		{14001, 6001, 7, "▲14k▼6k"},
+		{14001, 6001, 6, "▲▼"},
+		{14001, 0, 4, "▲14k"},
+		{999, 1_500_000, 7, "▲999▼1M"},
+		{0, 2_000_000_001, 3, "▼2G"},
+		{14001, 6001, 1, ""},
+	} {
+		if got := ladderNote(g, tc.above, tc.below, tc.room); got != tc.want {
+			t.Errorf("%d above, %d below, %d columns: %q, want %q", tc.above, tc.below, tc.room, got, tc.want)
+		}
 	}
 }
