@@ -57,7 +57,7 @@ func TestDurationOutOfTimeOrder(t *testing.T) {
 				Start    string  `json:"start"`
 				Duration float64 `json:"duration_s"`
 			}
-			line := f.appendJSON(nil, jsonHead("c"))
+			line := f.appendJSON(nil, jsonHead("c", nil))
 			if err := json.NewDecoder(bytes.NewReader(line)).Decode(&rec); err != nil {
 				t.Fatalf("%v: %s", err, line)
 			}

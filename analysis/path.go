@@ -1319,6 +1319,7 @@ func (pa *Path) WriteJSON(w io.Writer) error {
 	for _, p := range pa.points {
 		for _, f := range p.Result.Flows {
 			r := f.Record(p.Name)
+			r.InputEndsEarly = p.Result.EndsEarly()
 			pa.Decorate(&r, f)
 			if err := enc.Encode(r); err != nil {
 				return err

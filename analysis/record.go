@@ -12,7 +12,11 @@ import (
 // (shared/spec/tcp-analysis.md, "The JSON record"). Keys may be added,
 // never renamed.
 type Record struct {
-	Capture          string          `json:"capture"`
+	Capture string `json:"capture"`
+	// InputEndsEarly is present on every record of a capture that could
+	// be read only up to damage, or until a signal stopped the reading:
+	// the flows may lack what came after (Result.EndsEarly).
+	InputEndsEarly   *RecordEnd      `json:"input_ends_early,omitempty"`
 	ID               int             `json:"id"`
 	Client           string          `json:"client"`
 	Server           string          `json:"server"`
@@ -36,6 +40,29 @@ type Record struct {
 	// FindingCounts is present when a code fired more often than the
 	// findings list keeps.
 	FindingCounts map[string]uint32 `json:"finding_counts,omitempty"`
+}
+
+// RecordEnd is the "input_ends_early" object of the JSON record: the
+// last frame read, and why reading ended there.
+type RecordEnd struct {
+	AfterFrame uint64 `json:"after_frame"`
+	Why        string `json:"why"`
+}
+
+// EndsEarly says where reading the capture ended before its end, and why
+// (damage, or a signal), nil when it was read to the end. A script
+// reading the records saw only exit status 1 and a line on stderr, while a
+// flow cut by the damage got a definite verdict ("unanswered" for a SYN
+// whose SYN-ACK was the damaged frame).
+func (res *Result) EndsEarly() *RecordEnd {
+	why := res.Damage
+	if why == "" {
+		why = res.Stopped
+	}
+	if why == "" {
+		return nil
+	}
+	return &RecordEnd{AfterFrame: res.Frames, Why: why}
 }
 
 // RecordHandshake is the "handshake" object of the JSON record.
@@ -181,7 +208,7 @@ func (res *Result) WriteJSON(w io.Writer) error {
 	}
 	const chunk = 64 << 10
 	buf := make([]byte, 0, chunk+4096)
-	head := jsonHead(res.Name)
+	head := jsonHead(res.Name, res.EndsEarly())
 	for _, f := range res.Flows {
 		buf = f.appendJSON(buf, head)
 		if len(buf) >= chunk {
@@ -212,7 +239,7 @@ const (
 // about 15.
 func (res *Result) writeJSONPaired(w io.Writer) error {
 	runs := (len(res.Flows) + jsonRun - 1) / jsonRun
-	head := jsonHead(res.Name)
+	head := jsonHead(res.Name, res.EndsEarly())
 	format := func(buf []byte, run int) []byte {
 		buf = buf[:0]
 		for _, f := range res.Flows[run*jsonRun : min((run+1)*jsonRun, len(res.Flows))] {

@@ -16,9 +16,16 @@ import (
 // its omitempty rules.
 
 // jsonHead is the start of every record of a capture, up to the id:
-// the capture's name, escaped once for all its records.
-func jsonHead(capture string) []byte {
+// the capture's name, escaped once for all its records, and where reading
+// it ended early (Result.EndsEarly), when it did.
+func jsonHead(capture string, end *RecordEnd) []byte {
 	b := appendJSONString([]byte(`{"capture":`), capture)
+	if end != nil {
+		b = append(b, `,"input_ends_early":{"after_frame":`...)
+		b = appendUint(b, end.AfterFrame)
+		b = append(b, `,"why":`...)
+		b = append(appendJSONString(b, end.Why), '}')
+	}
 	return append(b, `,"id":`...)
 }
 

@@ -10,6 +10,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,11 +29,51 @@ func writeJSONEncoder(res *Result, w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	for _, f := range res.Flows {
-		if err := enc.Encode(f.Record(res.Name)); err != nil {
+		r := f.Record(res.Name)
+		r.InputEndsEarly = res.EndsEarly()
+		if err := enc.Encode(r); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// TestInputEndsEarly: every record of a capture read only up to damage
+// says so, with the last frame read and why: a script saw only exit
+// status 1 and a line on stderr, and the flow whose SYN-ACK was the
+// damaged frame read "unanswered". A capture read whole has no such key.
+func TestInputEndsEarly(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "seed-client.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := data[:140] // inside frame 2, the SYN-ACK
+	r, err := capture.NewReader(bytes.NewReader(cut), "cut.pcap", int64(len(cut)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), r, Config{Name: "cut.pcap"})
+	if err == nil {
+		t.Fatal("no damage found")
+	}
+	checkSameJSON(t, "cut.pcap", res)
+	var out bytes.Buffer
+	res.WriteJSON(&out)
+	var rec struct {
+		End *RecordEnd `json:"input_ends_early"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.End == nil || rec.End.AfterFrame != 1 || rec.End.Why != res.Damage || !strings.Contains(rec.End.Why, "damaged at byte 106 after frame 1") {
+		t.Errorf("input_ends_early %+v, damage %q", rec.End, res.Damage)
+	}
+	whole, _ := analyzeFile(filepath.Join("..", "testdata", "seed-client.pcap"))
+	out.Reset()
+	whole.WriteJSON(&out)
+	if strings.Contains(out.String(), "input_ends_early") {
+		t.Errorf("a capture read whole: %s", out.String())
+	}
 }
 
 func checkSameJSON(t *testing.T, name string, res *Result) {
