@@ -105,6 +105,8 @@ func linkHeader(p *Packet, lt layers.LinkType, data []byte) (typ gopacket.LayerT
 		return juniperEther(p, data)
 	case linkTypeARCNETLinux:
 		return arcnetLinux(p, data)
+	case LinkTypeNFLOG:
+		return nflogHeader(p, data)
 	}
 	return gopacket.LayerTypeZero, 0, false
 }

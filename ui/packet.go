@@ -97,6 +97,14 @@ func readPackets(ps *packetStore, refs []analysis.PacketRef) []*pktInfo {
 // hand: IPoIB, Cisco HDLC, Juniper, ARCNET) is named with its length, so
 // that every byte before the IP header is accounted for.
 func outerLayers(data []byte, lt layers.LinkType, ipOff int, hasIP bool) [][]string {
+	if lt == analysis.LinkTypeNFLOG && hasIP && ipOff >= 4 {
+		// The rule's log prefix is what says which rule logged it.
+		parts := []string{fmt.Sprintf("Linux NFLOG, group %d", binary.BigEndian.Uint16(data[2:4]))}
+		if prefix, ok := analysis.NFLOGPrefix(data); ok {
+			parts = append(parts, fmt.Sprintf("rule prefix %q", prefix))
+		}
+		return [][]string{append(parts, fmt.Sprintf("%d bytes", ipOff))}
+	}
 	pk := gopacket.NewPacket(data, lt, gopacket.DecodeOptions{NoCopy: true, Lazy: false})
 	var out [][]string
 	add := func(parts ...string) { out = append(out, parts) }
