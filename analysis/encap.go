@@ -107,6 +107,8 @@ func linkHeader(p *Packet, lt layers.LinkType, data []byte) (typ gopacket.LayerT
 		return arcnetLinux(p, data)
 	case LinkTypeNFLOG:
 		return nflogHeader(p, data)
+	case LinkTypePKTAP, linkTypeUser2:
+		return pktapHeader(p, lt, data)
 	}
 	return gopacket.LayerTypeZero, 0, false
 }

@@ -39,33 +39,10 @@ func nflogFrame(o byteOrder, prefix string, d []byte) []byte {
 // nflogCopy writes the seed client's packets, their IP datagrams wrapped
 // as NFLOG frames, to a pcap.
 func nflogCopy(t *testing.T, o byteOrder) []byte {
-	t.Helper()
-	r, err := capture.Open(filepath.Join("..", "testdata", "seed-client.pcap"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var out bytes.Buffer
-	w, err := capture.NewPcapWriter(&out, LinkTypeNFLOG, 65535, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		rec, err := r.Next()
-		if err != nil {
-			break
-		}
-		ip := rec.Data[14:]
-		ip = ip[:binary.BigEndian.Uint16(ip[2:])] // no Ethernet padding
-		c := *rec
-		c.Data = nflogFrame(o, "DROP-FWD: ", ip)
-		c.CapLen, c.OrigLen = uint32(len(c.Data)), uint32(len(c.Data))
-		if err := w.WritePacket(&c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	w.Flush()
-	return out.Bytes()
+	return seedAs(t, LinkTypeNFLOG, func(f []byte) []byte {
+		ip := f[14:]
+		return nflogFrame(o, "DROP-FWD: ", ip[:binary.BigEndian.Uint16(ip[2:])]) // no Ethernet padding
+	})
 }
 
 // TestNFLOG: a capture of Linux's netfilter log (tcpdump -i nflog:N, the

@@ -105,6 +105,19 @@ func outerLayers(data []byte, lt layers.LinkType, ipOff int, hasIP bool) [][]str
 		}
 		return [][]string{append(parts, fmt.Sprintf("%d bytes", ipOff))}
 	}
+	if h, ok := analysis.ParsePKTAP(data); ok && (lt == analysis.LinkTypePKTAP || lt == 149) && hasIP && ipOff >= h.HeaderLen {
+		// macOS names the interface and the process of each frame.
+		parts := []string{"Apple PKTAP", "interface " + h.Interface}
+		if h.PID > 0 {
+			proc := fmt.Sprintf("process %d", h.PID)
+			if h.Command != "" {
+				proc += " (" + h.Command + ")"
+			}
+			parts = append(parts, proc)
+		}
+		parts = append(parts, fmt.Sprintf("%d bytes", h.HeaderLen))
+		return append([][]string{parts}, outerLayers(data[h.HeaderLen:], h.LinkType, ipOff-h.HeaderLen, hasIP)...)
+	}
 	pk := gopacket.NewPacket(data, lt, gopacket.DecodeOptions{NoCopy: true, Lazy: false})
 	var out [][]string
 	add := func(parts ...string) { out = append(out, parts) }

@@ -26,3 +26,20 @@ func TestOuterLayersNFLOG(t *testing.T) {
 		t.Errorf("outerLayers = %q, want [%q]", got, strings.Join(want, " · "))
 	}
 }
+
+// TestOuterLayersPKTAP: a macOS PKTAP frame's lines name its interface and
+// process, then its own Ethernet header.
+func TestOuterLayersPKTAP(t *testing.T) {
+	h := make([]byte, 108)
+	copy(h, []byte{108, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 'e', 'n', '0'})
+	copy(h[52:], []byte{0, 2, 0, 0, 'c', 'u', 'r', 'l'})
+	eth := []byte{0, 0x1e, 0x49, 0x1f, 0xf2, 0xc4, 0x70, 0x73, 0xcb, 0x0b, 0x26, 0x2a, 0x08, 0x00}
+	ip := []byte{0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2}
+	data := append(append(h, eth...), ip...)
+	got := outerLayers(data, analysis.LinkTypePKTAP, 108+14, true)
+	want := [][]string{{"Apple PKTAP", "interface en0", "process 512 (curl)", "108 bytes"},
+		{"Ethernet 70:73:cb:0b:26:2a → 00:1e:49:1f:f2:c4, type 0x0800 IPv4"}}
+	if len(got) != 2 || !slices.Equal(got[0], want[0]) || !slices.Equal(got[1], want[1]) {
+		t.Errorf("outerLayers = %q, want %q", got, want)
+	}
+}
