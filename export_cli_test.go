@@ -29,6 +29,8 @@ func TestExportRefusedAtOnce(t *testing.T) {
 		{[]string{"-r", "testdata/seed-client.pcap", "-w", filepath.Join(dir, "no", "x.pcap")}, "synscope: -w " + filepath.Join(dir, "no", "x.pcap") + ": cannot create: no such file or directory\n"},
 		// Both given, the filter cut the flow --flow picked in half.
 		{[]string{"-r", "testdata/seed-client.pcap", "--flow", "1", "-w", out, "src", "host", "10.110.233.50"}, "synscope: --flow takes the ids of a run without a filter, and writes those flows whole: drop the filter src host 10.110.233.50 (with -w, a filter alone picks the whole flows it matches)\n"},
+		// Refused once the captures had been read.
+		{[]string{"-r", "testdata/seed-client.pcap", "-r", "testdata/seed-inside.pcap", "--flow", "1", "-w", out + "ng"}, "synscope: --flow picks flows of one capture; give one -r with it (with several, a filter picks connections)\n"},
 		// It told the user to give one -r, which they had not.
 		{[]string{"--demo", "--flow", "1", "-w", out + "ng"}, "synscope: --flow picks flows of one capture, and --demo reads three capture points: write them with --demo -w FILE.pcapng (a filter picks connections)\n"},
 	} {

@@ -55,7 +55,8 @@ Without --report, --json or -w: the interactive view (q quits).
 input:
   -r, --read FILE     read a pcap or pcapng capture (gzip allowed); "-" reads
                       stdin; several -r are capture points along one path,
-                      client side first; -r NAME=FILE names a point
+                      client side first; -r NAME=FILE names a point; a
+                      pcapng that -w wrote of several points is those points
   --demo              read the seed incident's three captures, built in
   -i, --interface IFACE
                       capture live on IFACE ("any": every interface); see
@@ -83,7 +84,9 @@ saving packets:
                       or --report). OUT ending in .pcapng is pcapng, any
                       other name pcap; a compressed name (.gz, .xz...) or
                       "-" is refused. Written under a temporary name
-                      (mode 0600) and renamed into place
+                      (mode 0600) and renamed into place. Several capture
+                      points: each point's interfaces are marked with it,
+                      and -r OUT reads them back as the points
   --flow IDS          the flows to write, by the ids --report and --json
                       give: 3, 3,5 or 3-7,9 (--flows is the same)
   --overwrite         let -w replace an existing OUT (without it, refused)
@@ -133,6 +136,9 @@ type options struct {
 	maxFlows int // --max-flows; 0: analysis.DefaultMaxFlows
 	expr     []string
 	live     liveOptions // -i and the flags that go with it
+	// pointsOf holds the capture points of each file -r names
+	// (filePoints), looked up once a run; nil: looked up each time.
+	pointsOf map[string][]capture.Point
 }
 
 // liveOptions are the live-capture flags.
@@ -350,7 +356,7 @@ func evictedNote(res *analysis.Result) string {
 // one line naming the flag and what is wrong with it; run prints it
 // without the usage, which would push it off an SSH session's screen.
 func parseArgs(args []string) (options, error) {
-	var o options
+	o := options{pointsOf: map[string][]capture.Point{}}
 	long := func(a, f string) bool { return a == f || strings.HasPrefix(a, f+"=") }
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -433,8 +439,11 @@ func (o options) check() error {
 		if err := checkWrite(o.write); err != nil {
 			return err
 		}
-		if n := len(o.inputs()); n > 1 && capture.ExportFormat(o.write) != "pcapng" {
-			return fmt.Errorf("-w %s: the packets of %d captures go into a pcapng file (one interface per capture): name it .pcapng", o.write, n)
+		if ins := o.inputs(); len(ins) > 1 && capture.ExportFormat(o.write) != "pcapng" {
+			if len(o.files) == 1 {
+				return fmt.Errorf("-w %s: -r %s holds %d capture points, whose packets go into a pcapng file (one interface per point, or more): name it .pcapng", o.write, o.files[0], len(ins))
+			}
+			return fmt.Errorf("-w %s: the packets of %d captures go into a pcapng file (one interface per capture): name it .pcapng", o.write, len(ins))
 		}
 	}
 	if o.live.iface != "" {
@@ -458,6 +467,11 @@ func (o options) check() error {
 		return fmt.Errorf("--flow takes the ids of a run without a filter, and writes those flows whole: drop the filter %s (with -w, a filter alone picks the whole flows it matches)", strings.Join(o.expr, " "))
 	case len(o.flows) > 0 && o.demo:
 		return errors.New("--flow picks flows of one capture, and --demo reads three capture points: write them with --demo -w FILE.pcapng (a filter picks connections)")
+	case len(o.flows) > 0 && len(o.files) == 1 && len(o.inputs()) > 1:
+		ins := o.inputs()
+		return fmt.Errorf("--flow picks flows of one capture, and -r %s holds %d capture points (%s): write connections with a filter instead (-r %s -w FILE.pcapng EXPR)", o.files[0], len(ins), pointList(ins), o.files[0])
+	case len(o.flows) > 0 && len(o.files) > 1:
+		return errors.New("--flow picks flows of one capture; give one -r with it (with several, a filter picks connections)")
 	case o.overwrite && o.write == "":
 		return errors.New("--overwrite lets -w replace an existing file: add -w FILE")
 	case o.demo && len(o.files) > 0:
@@ -504,16 +518,22 @@ func (o options) checkPointNames() error {
 		if f == "-" {
 			stdin++
 		}
+		// A file of capture points names them itself.
+		if name, path := splitLabel(f); name != path {
+			if pts := o.filePoints(path); len(pts) > 1 {
+				return fmt.Errorf("-r %s: %s holds %d capture points that synscope wrote, named in it (%s): give it without a label, -r %s", f, path, len(pts), pointNames(pts), path)
+			}
+		}
 	}
 	if stdin > 1 {
 		return errors.New("-r - is given twice: standard input can be read once")
 	}
 	seen := map[string]string{}
-	for i, in := range o.inputs() {
-		if i >= len(o.files) {
-			break // --demo's, which -r cannot join
+	for _, in := range o.inputs() {
+		if in.arg == "" {
+			continue // --demo's, which -r cannot join
 		}
-		given := "-r " + o.files[i]
+		given := "-r " + in.arg
 		short := filepath.Base(in.name)
 		if prev, ok := seen[short]; ok {
 			return fmt.Errorf("%s: the capture point %s has that name already (%s): label each point, as -r NAME=FILE", given, short, prev)
@@ -583,28 +603,83 @@ func overwriteHint(path string, err error) error {
 	return err
 }
 
-// input is one capture to read: a file, standard input, or an embedded
-// demo capture. open gives way when ctx is done (capture.OpenContext).
+// input is one capture to read: a file, standard input, an embedded demo
+// capture, or one capture point of a file that holds several. open gives
+// way when ctx is done (capture.OpenContext).
 type input struct {
 	name string
+	arg  string // the -r argument it comes from; "" for --demo's
 	open func(ctx context.Context) (*capture.Reader, error)
 }
 
 // inputs lists the captures the options name, in order. Standard input
-// ("-") goes by capture.StdinName, as its errors name it.
+// ("-") goes by capture.StdinName, as its errors name it. A file that
+// synscope wrote from several capture points (-w case.pcapng) is those
+// points, in their order and by their names, as if each had its own -r:
+// read as one capture, the points' packets of a connection made one flow
+// of retransmissions that never happened. Such a file is a regular one
+// given without a label (checkPointNames refuses a label); standard
+// input and pipes, which can be read once, are read as one capture (with
+// a note saying so, capture.Reader.Notes).
 func (o options) inputs() []input {
 	var ins []input
 	for _, arg := range o.files {
 		name, path := splitLabel(arg)
+		if name == path {
+			if pts := o.filePoints(path); len(pts) > 1 {
+				for _, p := range pts {
+					ins = append(ins, input{name: p.Name, arg: arg, open: func(ctx context.Context) (*capture.Reader, error) {
+						return capture.OpenPoint(ctx, path, p.Name)
+					}})
+				}
+				continue
+			}
+		}
 		if name == "-" {
 			name = capture.StdinName
 		}
-		ins = append(ins, input{name: name, open: func(ctx context.Context) (*capture.Reader, error) { return capture.OpenContext(ctx, path) }})
+		ins = append(ins, input{name: name, arg: arg, open: func(ctx context.Context) (*capture.Reader, error) { return capture.OpenContext(ctx, path) }})
 	}
 	if o.demo {
 		ins = append(ins, demoInputs()...)
 	}
 	return ins
+}
+
+// filePoints returns the capture points of the file -r names at path
+// (capture.FilePoints: its first blocks are read), none for standard
+// input. With o.pointsOf, each file is looked at once: inputs is asked
+// for by the flag checks and again by the run.
+func (o options) filePoints(path string) []capture.Point {
+	if path == "-" {
+		return nil
+	}
+	if pts, ok := o.pointsOf[path]; ok {
+		return pts
+	}
+	pts := capture.FilePoints(path)
+	if o.pointsOf != nil {
+		o.pointsOf[path] = pts
+	}
+	return pts
+}
+
+// pointNames lists the points' names for a message: "client, fw-inside".
+func pointNames(pts []capture.Point) string {
+	names := make([]string, len(pts))
+	for i, p := range pts {
+		names[i] = p.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// pointList lists the inputs' names for a message.
+func pointList(ins []input) string {
+	names := make([]string, len(ins))
+	for i, in := range ins {
+		names[i] = in.name
+	}
+	return strings.Join(names, ", ")
 }
 
 // splitLabel reads -r NAME=FILE, which labels a capture point; a file whose

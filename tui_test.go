@@ -223,7 +223,8 @@ func TestTmux(t *testing.T) {
 // as the capture points of one path: the list has the one connection, seen
 // at every point; Enter gives the verdict and the ladder; tab and Enter
 // open the firewall's inside flow at the SYN-ACK; w writes the connection
-// as one pcapng with an interface per point; q gives the terminal back.
+// as one pcapng with an interface per point, which the view opens again as
+// the three points; q gives the terminal back.
 func TestTmuxPath(t *testing.T) {
 	needTmux(t)
 	bin := synscopeBinary(t)
@@ -283,6 +284,14 @@ func TestTmuxPath(t *testing.T) {
 	if p := s.waitFor("READY$"); strings.Contains(p, "fw-inside") {
 		t.Errorf("the screen was not restored after q:\n%s", p)
 	}
+	// The file written reads back as the three points, in the view as
+	// from the command line.
+	s.keys("clear; '"+bin+"' -r client-conn1.pcapng", "Enter")
+	s.waitFor("synscope  1 client → 2 fw-inside → 3 fw-outside", "● ● ● invalid   12 SYN-ACK +2B")
+	s.keys("Enter")
+	s.waitFor("✗ ACK (frame 3 at fw-inside) never reached fw-outside: dropped on the way; ACK", "▶ 1 client")
+	s.keys("q")
+	s.waitFor("READY$")
 	// --demo is the same three points.
 	if err := os.Remove(out); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,15 @@
 // packets one by one, reusing its buffers: in the steady state it
 // allocates nothing. Rereader reads a packet again from its Record.Offset.
 //
+// # Capture points
+//
+// An Export of several captures (the points of one path) marks each
+// point's interfaces with an interface comment, PointComment's "synscope
+// point 2 of 3: fw-inside". FilePoints tells a file so marked, and
+// OpenPoint reads one of its points as if it were a file of its own
+// (Reader.SelectPoint): frames numbered within the point, its interfaces
+// only.
+//
 // # Damage
 //
 // A file that is not a capture at all is refused by Open with an error

@@ -223,16 +223,20 @@ func sortedItems(items []ExportItem) []ExportItem {
 // exportInterface is source interface i as an export names it: by the
 // source's label when it has one (its only interface "fw-inside", several
 // "fw-inside eth0", "fw-inside #2"), else by its own name or, without
-// one, the file's. A labelled interface keeps its description, or is
-// described by the file and the name it had, so that tshark's
-// frame.interface_description still tells where the packets came from.
+// one, the file's base name (the path as typed put the user's directories
+// in a file handed to a vendor). A labelled interface keeps its
+// description, or is described by the file and the name it had, so that
+// tshark's frame.interface_description still tells where the packets came
+// from. Its comments are kept, but for the marks of the capture point it
+// was in (an export of points marks its interfaces anew).
 func exportInterface(s ExportSource, i int) Interface {
 	ifs := s.Reader.Interfaces()
 	in := ifs[i]
+	in.Comments = slices.DeleteFunc(slices.Clone(in.Comments), isPointComment)
 	file := filepath.Base(s.Reader.Name())
 	if s.Label == "" {
 		if in.Name == "" {
-			in.Name = s.Reader.Name()
+			in.Name = file
 		}
 		return in
 	}
@@ -240,6 +244,9 @@ func exportInterface(s ExportSource, i int) Interface {
 	switch {
 	case len(ifs) == 1:
 		in.Name = s.Label
+	case own == s.Label || strings.HasPrefix(own, s.Label+" "):
+		// Named so by an export of the points already ("fw-inside
+		// eth0", "fw-inside #2"), read back as the point's.
 	case own != "":
 		in.Name = s.Label + " " + own
 	default:
@@ -254,14 +261,43 @@ func exportInterface(s ExportSource, i int) Interface {
 	return in
 }
 
+// pointNames names the sources as points (their labels, or their files'
+// base names, as exportNumbering does), each name once: a second source
+// of one name gets " (2)", and so on, for the marks to tell them apart.
+func pointNames(srcs []ExportSource) []string {
+	names := make([]string, len(srcs))
+	seen := map[string]bool{}
+	for i, s := range srcs {
+		name := s.Label
+		if name == "" {
+			name = filepath.Base(s.Reader.Name())
+		}
+		for k := 2; seen[name]; k++ {
+			name = fmt.Sprintf("%s (%d)", strings.TrimSuffix(name, fmt.Sprintf(" (%d)", k-1)), k)
+		}
+		seen[name] = true
+		names[i] = name
+	}
+	return names
+}
+
 func writeExport(w io.Writer, format string, srcs []ExportSource, lt layers.LinkType, nanos bool, snaplen uint32) (int, error) {
 	var (
 		pw  *PcapWriter
 		nw  *PcapngWriter
 		err error
 	)
+	// Several sources are the capture points of a path: each point's
+	// interfaces are marked with it (PointComment), so that the file is
+	// read back as the points, not as one capture that merges them.
+	points := format == "pcapng" && len(srcs) > 1
+	var names []string
 	if format == "pcap" {
 		pw, err = NewPcapWriter(w, lt, snaplen, nanos)
+	} else if points {
+		names = pointNames(srcs)
+		nw, err = NewPcapngWriter(w, fmt.Sprintf("synscope: %d capture points of one path, client side first: %s. The comment of each interface names its point (%s); synscope -r reads each point as its own capture",
+			len(names), strings.Join(names, ", "), PointComment(1, len(names), names[0])))
 	} else {
 		nw, err = NewPcapngWriter(w)
 	}
@@ -269,11 +305,41 @@ func writeExport(w io.Writer, format string, srcs []ExportSource, lt layers.Link
 		return 0, err
 	}
 	n := 0
-	if nw != nil && !slices.ContainsFunc(srcs, func(s ExportSource) bool { return len(s.Items) > 0 }) {
-		// No packet: the interfaces still say what the captures were.
-		for _, s := range srcs {
-			for i := range s.Reader.Interfaces() {
-				if _, err := nw.AddInterfaceLike(exportInterface(s, i)); err != nil {
+	ids := make([]map[int]int, len(srcs)) // per source: source interface index → output interface id
+	for i := range ids {
+		ids[i] = map[int]int{}
+	}
+	noItems := !slices.ContainsFunc(srcs, func(s ExportSource) bool { return len(s.Items) > 0 })
+	if nw != nil && (noItems || points) {
+		// Without a packet the interfaces still say what the captures
+		// were. A point's are written first, before any packet, where
+		// a reader looks for them (Reader.Points), with those of
+		// a point without packets: the file still has the point.
+		for si, s := range srcs {
+			var use []int
+			if !noItems {
+				if use, err = usedInterfaces(s); err != nil {
+					return 0, err
+				}
+			}
+			if len(use) == 0 {
+				for i := range s.Reader.Interfaces() {
+					use = append(use, i)
+				}
+			}
+			for _, i := range use {
+				in := exportInterface(s, i)
+				if points {
+					in.Comments = append(in.Comments, PointComment(si+1, len(srcs), names[si]))
+				}
+				if ids[si][i], err = nw.AddInterfaceLike(in); err != nil {
+					return 0, err
+				}
+			}
+			if points && len(use) == 0 {
+				// A pcapng source without an interface (nor a
+				// packet) is still a point.
+				if _, err = nw.AddInterfaceLike(Interface{Name: names[si], Comments: []string{PointComment(si+1, len(srcs), names[si])}}); err != nil {
 					return 0, err
 				}
 			}
@@ -293,7 +359,7 @@ func writeExport(w io.Writer, format string, srcs []ExportSource, lt layers.Link
 		if err != nil {
 			return n, err
 		}
-		ids := map[int]int{} // source interface index → output interface id
+		ids := ids[si]
 		for _, it := range sorted[si] {
 			rec, err := rr.ReadAt(it.Offset, it.Frame)
 			if err != nil {
@@ -314,7 +380,16 @@ func writeExport(w io.Writer, format string, srcs []ExportSource, lt layers.Link
 				}
 				// The packet's own comments first, as tshark keeps
 				// them, then ours, naming frames as the file does.
-				comments = append(comments[:0], rr.Comments()...)
+				// Those an earlier export of synscope's wrote are
+				// written anew: kept, they named frames as that file
+				// numbered them, and an export of an export had each
+				// finding twice.
+				comments = comments[:0]
+				for _, c := range rr.Comments() {
+					if !strings.HasPrefix(c, "synscope: ") {
+						comments = append(comments, c)
+					}
+				}
 				for _, c := range it.Comments {
 					comments = append(comments, num.rewrite(si, c))
 				}

@@ -130,8 +130,8 @@ func TestExportCommentsAndSeveralSources(t *testing.T) {
 // TestExportLabels: a labelled source (-r NAME=FILE, a capture point)
 // names its interfaces in a pcapng export by its label, as the view names
 // the point, and the name they had goes in their description; an
-// unlabelled one keeps its interfaces' names (the file's when they have
-// none), and descriptions are kept.
+// unlabelled one keeps its interfaces' names (the file's base name when
+// they have none), and descriptions are kept.
 func TestExportLabels(t *testing.T) {
 	client, rc := readAll(t, "../testdata/seed-client.pcap")
 	defer rc.Close()
@@ -170,7 +170,9 @@ func TestExportLabels(t *testing.T) {
 		want  []iface
 	}{
 		{"labelled", "fw", []iface{{"client", "seed-client.pcap"}, {"fw eth0", "multi.pcapng, interface eth0"}, {"fw #2", "uplink"}}},
-		{"unlabelled", "", []iface{{"client", "seed-client.pcap"}, {"eth0", ""}, {multi, "uplink"}}},
+		// The file's base name: the path as typed put the user's
+		// directories in a file handed to a vendor.
+		{"unlabelled", "", []iface{{"client", "seed-client.pcap"}, {"eth0", ""}, {"multi.pcapng", "uplink"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -41,6 +41,7 @@ const (
 	blockOverhead   = 12   // block type, length and trailing length
 	defaultTsResol  = 6    // if_tsresol when absent: microseconds
 	maxOptionString = 4096 // longer interface strings are cut
+	maxIfComments   = 64   // an interface's comments past these are dropped
 )
 
 // minBlockLen returns the smallest valid total length of a block of type
@@ -164,6 +165,10 @@ func decodeIDB(body []byte, be bool) (ifc Interface, bad bool) {
 			}
 		case optIfOS:
 			ifc.OS = optString(val)
+		case optComment:
+			if len(ifc.Comments) < maxIfComments {
+				ifc.Comments = append(ifc.Comments, optString(val))
+			}
 		case optIfTsresol:
 			if len(val) == 1 {
 				ifc.TsResol = val[0]

@@ -79,6 +79,15 @@ type Reader struct {
 	// option list; badOpt is the first one's note.
 	badOpts int
 	badOpt  string
+
+	// point is the capture point the Reader reads alone (SelectPoint),
+	// nil for the whole file; local gives its index of an interface of
+	// the file. strays counts the records of no point, strayIface is the
+	// first one's interface.
+	point      *pointSel
+	local      pointIndex
+	strays     uint64
+	strayIface int
 }
 
 // BareError strips the *fs.PathError wrapping, whose message repeats the
@@ -108,6 +117,12 @@ func NewReader(r io.Reader, name string, size int64) (*Reader, error) {
 // newReader reads a capture from src; ctx is OpenContext's, whose cause
 // an *InterruptedError names (src gives way to it, ctxReader), or nil.
 func newReader(ctx context.Context, src io.Reader, name string, size int64) (*Reader, error) {
+	return newReaderSized(ctx, src, name, size, readBufferSize)
+}
+
+// newReaderSized is newReader with a read buffer of at most bufSize
+// bytes: FilePoints reads a file's first blocks only.
+func newReaderSized(ctx context.Context, src io.Reader, name string, size int64, bufSize int) (*Reader, error) {
 	r := &Reader{name: name, size: size, meta: &layout{}, ctx: ctx}
 	// Remember whether the input can be read again by offset: a file
 	// or anything else with ReadAt, except what cannot seek (a pipe).
@@ -121,7 +136,7 @@ func newReader(ctx context.Context, src io.Reader, name string, size int64) (*Re
 	// disk counts what is read from the input; diskBr lets us look at
 	// the first bytes, then feeds the decompressor or the main buffer.
 	r.disk = &countingReader{r: src}
-	diskSize := diskBufferSize
+	diskSize := min(diskBufferSize, bufSize)
 	if size >= 0 && size < int64(diskSize) {
 		diskSize = max(int(size), 512)
 	}
@@ -142,14 +157,13 @@ func newReader(ctx context.Context, src io.Reader, name string, size int64) (*Re
 			}
 			return nil, fmt.Errorf("%s: bad gzip header: %v", name, err)
 		}
-		r.s.br = bufio.NewReaderSize(gz, readBufferSize)
+		r.s.br = bufio.NewReaderSize(gz, bufSize)
 	} else {
 		// Not compressed. Once diskBr's few peeked bytes are used up,
 		// bufio passes the large reads of r.s.br straight through. A
 		// small file gets a buffer of its size: records that do not
 		// fit in the buffer are still read, by copying.
-		bufSize := readBufferSize
-		if size >= 0 && size < readBufferSize {
+		if size >= 0 && size < int64(bufSize) {
 			bufSize = max(int(size), 4096)
 		}
 		r.s.br = bufio.NewReaderSize(r.diskBr, bufSize)
@@ -270,13 +284,19 @@ func (r *Reader) Next() (*Record, error) {
 	}
 	var err error
 	r.inNext = true // for FaultError
-	switch r.meta.kind {
-	case kindPcap:
-		err = r.nextPcap()
-	case kindPcapng:
-		err = r.nextPacketBlock()
-	default:
-		err = fmt.Errorf("%s: reader not initialised", r.name)
+	for {
+		switch r.meta.kind {
+		case kindPcap:
+			err = r.nextPcap()
+		case kindPcapng:
+			err = r.nextPacketBlock()
+		default:
+			err = fmt.Errorf("%s: reader not initialised", r.name)
+		}
+		// A point's Reader passes over the other points' records.
+		if err != nil || r.point == nil || r.inPoint() {
+			break
+		}
 	}
 	r.inNext = false
 	if err != nil {
@@ -579,7 +599,7 @@ func (r *Reader) noteBadOptions(off int64, index int) {
 // far that is not damage (the frames are read all the same): one line
 // each, without the input's name. It must not be called while Next runs.
 func (r *Reader) Notes() []string {
-	var out []string
+	out := r.pointNotes()
 	switch r.badOpts {
 	case 0:
 	case 1:
@@ -698,11 +718,23 @@ func (r *Reader) BytesRead() int64 {
 
 // Interfaces returns the interfaces seen so far: the one interface of a
 // pcap file, or the Interface Description Blocks of all the sections of a
-// pcapng file read so far, in order. Record.Interface indexes it.
+// pcapng file read so far, in order; only the point's, with their Index
+// among them, for a Reader of one capture point (SelectPoint).
+// Record.Interface indexes it.
 func (r *Reader) Interfaces() []Interface {
 	r.meta.mu.RLock()
 	defer r.meta.mu.RUnlock()
-	return append([]Interface(nil), r.meta.ifaces...)
+	if r.point == nil {
+		return append([]Interface(nil), r.meta.ifaces...)
+	}
+	var out []Interface
+	for _, ifc := range r.meta.ifaces {
+		if r.point.owns(&ifc) {
+			ifc.Index = len(out)
+			out = append(out, ifc)
+		}
+	}
+	return out
 }
 
 // MapInput makes the Reader read an uncompressed capture file that Open

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -109,7 +110,7 @@ func TestPcapVariants(t *testing.T) {
 				res = 9
 			}
 			want := []Interface{{LinkType: layers.LinkTypeEthernet, SnapLen: 65535, TsResol: res, FCSLen: -1}}
-			if len(ifs) != 1 || ifs[0] != want[0] {
+			if len(ifs) != 1 || !reflect.DeepEqual(ifs[0], want[0]) {
 				t.Errorf("Interfaces() = %+v, want %+v", ifs, want)
 			}
 		})
@@ -281,7 +282,7 @@ func TestPcapngSections(t *testing.T) {
 		t.Fatalf("%d interfaces, want %d", len(ifs), len(wantIfaces))
 	}
 	for i := range ifs {
-		if ifs[i] != wantIfaces[i] {
+		if !reflect.DeepEqual(ifs[i], wantIfaces[i]) {
 			t.Errorf("interface %d:\n got %+v\nwant %+v", i, ifs[i], wantIfaces[i])
 		}
 	}

@@ -172,6 +172,10 @@ type Interface struct {
 	Description string
 	Filter      string
 	OS          string
+	// Comments are the interface's comments (opt_comment), in order. An
+	// export of several capture points marks each interface with its
+	// point in one (PointComment).
+	Comments []string
 }
 
 // DamageError reports a capture file that cannot be read past some point:

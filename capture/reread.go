@@ -48,12 +48,17 @@ type Rereader struct {
 	// comments are the opt_comment options of the packet block ReadAt
 	// read last (Comments).
 	comments []string
+	// point is the capture point of the Reader it came from, if that
+	// reads one (SelectPoint): a record's Interface is its index among
+	// the point's interfaces (local).
+	point *pointSel
+	local pointIndex
 }
 
 // Rereader returns a Rereader for the Reader's input. It fails for input
 // that cannot be read twice, such as standard input from a pipe.
 func (r *Reader) Rereader() (*Rereader, error) {
-	rr := &Rereader{name: r.name, meta: r.meta}
+	rr := &Rereader{name: r.name, meta: r.meta, point: r.point}
 	switch {
 	case r.path != "":
 		// A file we opened by name: open it again, so that the
@@ -102,6 +107,16 @@ func (rr *Rereader) ReadAt(offset int64, frame uint64) (*Record, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if rr.point != nil {
+		m := rr.meta
+		m.mu.RLock()
+		l := rr.local.of(rr.point, m.ifaces, rr.rec.Interface)
+		m.mu.RUnlock()
+		if l < 0 {
+			return nil, rr.errorf(offset, frame, "the packet there is on interface %d, which is not capture point %s's", rr.rec.Interface, rr.point.name)
+		}
+		rr.rec.Interface = l
 	}
 	rr.rec.Frame = frame
 	rr.rec.Offset = offset

@@ -102,10 +102,11 @@ type PcapngWriter struct {
 	buf    []byte
 }
 
-// NewPcapngWriter writes the section header and returns the writer. It
-// buffers what it writes, in w itself when w is a *bufio.Writer of 64 KiB
-// or more (bufio.NewWriterSize returns it then).
-func NewPcapngWriter(w io.Writer) (*PcapngWriter, error) {
+// NewPcapngWriter writes the section header, with the comments given
+// (opt_comment), and returns the writer. It buffers what it writes, in w
+// itself when w is a *bufio.Writer of 64 KiB or more (bufio.NewWriterSize
+// returns it then).
+func NewPcapngWriter(w io.Writer, comments ...string) (*PcapngWriter, error) {
 	nw := &PcapngWriter{w: bufio.NewWriterSize(w, 1<<16)}
 	b := nw.buf[:0]
 	b = binary.LittleEndian.AppendUint32(b, ngSHB)
@@ -114,6 +115,9 @@ func NewPcapngWriter(w io.Writer) (*PcapngWriter, error) {
 	b = binary.LittleEndian.AppendUint16(b, 1)
 	b = binary.LittleEndian.AppendUint16(b, 0)
 	b = binary.LittleEndian.AppendUint64(b, math.MaxUint64) // section length unknown
+	for _, c := range comments {
+		b = appendOption(b, ngOptComment, []byte(c))
+	}
 	b = appendOption(b, ngOptShbUserApp, []byte("synscope"))
 	b = appendOption(b, ngOptEnd, nil)
 	nw.buf = b
@@ -127,8 +131,9 @@ func (nw *PcapngWriter) AddInterface(lt layers.LinkType, snaplen uint32, name st
 }
 
 // AddInterfaceLike adds an interface with the link type, snap length,
-// name, description and time stamp resolution of a source's interface, so
-// that packets keep their precision; it returns the id for WritePacket.
+// name, description, comments and time stamp resolution of a source's
+// interface, so that packets keep their precision; it returns the id for
+// WritePacket.
 func (nw *PcapngWriter) AddInterfaceLike(in Interface) (int, error) {
 	resol := in.TsResol
 	if resol == 0 {
@@ -148,6 +153,9 @@ func (nw *PcapngWriter) AddInterfaceLike(in Interface) (int, error) {
 	}
 	if resol != 6 {
 		b = appendOption(b, ngOptTsResol, []byte{resol})
+	}
+	for _, c := range in.Comments {
+		b = appendOption(b, ngOptComment, []byte(c))
 	}
 	b = appendOption(b, ngOptEnd, nil)
 	nw.buf = b
@@ -215,6 +223,12 @@ func (nw *PcapngWriter) writeBlockWith(at int, data []byte) error {
 }
 
 func appendOption(b []byte, code uint16, val []byte) []byte {
+	if len(val) > math.MaxUint16 {
+		// An option's length is 16 bits: a longer value, written
+		// whole, would be read as its length's worth and the rest as
+		// options.
+		val = val[:math.MaxUint16]
+	}
 	b = binary.LittleEndian.AppendUint16(b, code)
 	b = binary.LittleEndian.AppendUint16(b, uint16(len(val)))
 	b = append(b, val...)
