@@ -152,7 +152,7 @@ time 2026-01-15T10:00:00Z
 +0.01 S>C A
 `)
 	code, out, errs = runCLI(t, "-r", cut, "--json")
-	want = "synscope: " + cut + ": 2 TCP frames cut by the snap length outside any flow (the first, frame 4: TCP at byte 38: header not captured whole: 4 of 20 bytes (snap length)): not in the records\n"
+	want = "synscope: " + cut + ": 2 TCP frames cut by the snap length outside any flow (the first, frame 4: TCP at byte 34: header not captured whole: the capture stopped 4 bytes into its 20, at byte 38 (snap length)): not in the records\n"
 	if code != 0 || strings.Count(out, "\n") != 1 || errs != want {
 		t.Errorf("cut frames: exit %d, stdout %q, stderr %q, want %q", code, out, errs, want)
 	}

@@ -137,7 +137,19 @@ func (d *Decoder) walk(p *Packet, typ gopacket.LayerType, data []byte, off int, 
 			return
 		}
 		d.truncated = false
-		if err := dec.DecodeFromBytes(data, d); err != nil {
+		err := dec.DecodeFromBytes(data, d)
+		optAt, optWhy := 0, ""
+		if err != nil && typ == layers.LayerTypeIPv4 {
+			// gopacket refuses the whole IPv4 header for one damaged
+			// option, and the segment after it fell out of its flow
+			// (the ACK of it became a false tcp.ack_unseen); tshark
+			// decodes TCP after the header length and warns of the
+			// option.
+			if optAt, optWhy = d.ipv4BadOption(data); optWhy != "" {
+				err = nil
+			}
+		}
+		if err != nil {
 			if need := headerNeed(typ, data); p.cutIn(off, len(data), need) {
 				p.headerCut(typ.String(), off, len(data), need)
 				return
@@ -175,6 +187,9 @@ func (d *Decoder) walk(p *Packet, typ gopacket.LayerType, data []byte, off int, 
 			ipDepth++
 			p.keepOuter()
 			d.recordIPv4(p, data, off)
+			if optWhy != "" {
+				p.malformed("IPv4 option", off+optAt, optWhy)
+			}
 		case layers.LayerTypeIPv6:
 			if ipDepth > 0 && p.Tunnel == TunnelNone {
 				p.Tunnel = TunnelIPIP
@@ -231,6 +246,72 @@ func (d *Decoder) walk(p *Packet, typ gopacket.LayerType, data []byte, off int, 
 		prev, et = typ, nextEt
 		typ = next
 	}
+}
+
+// ipv4BadOption decodes into d.ip4 the IPv4 header at data that gopacket
+// refused for a damaged option: an option whose length runs past the
+// header, is below 2, or was left out (a type byte ending the options).
+// It returns the option's offset in the header and what is wrong with
+// it; "" when the header is damaged otherwise, or is whole, and it sets
+// nothing then. The fields are read as gopacket reads them, without the
+// options (which the analysis does not use).
+func (d *Decoder) ipv4BadOption(data []byte) (int, string) {
+	if len(data) < 20 || data[0]>>4 != 4 {
+		// A version other than 4: tshark stops at "Bogus IPv4
+		// version", whatever the options hold.
+		return 0, ""
+	}
+	hl := int(data[0]&0x0f) * 4
+	length := int(binary.BigEndian.Uint16(data[2:4]))
+	if length == 0 {
+		length = len(data) // TSO, as gopacket takes it
+	}
+	if hl < 20 || hl > length || hl > len(data) {
+		return 0, ""
+	}
+	at, why := ipv4OptionDamage(data[20:hl], hl)
+	if why == "" {
+		return 0, ""
+	}
+	ip := &d.ip4
+	ip.Version, ip.IHL, ip.TOS = 4, data[0]&0x0f, data[1]
+	ip.Length = uint16(min(length, 0xffff))
+	ip.Id = binary.BigEndian.Uint16(data[4:6])
+	ff := binary.BigEndian.Uint16(data[6:8])
+	ip.Flags, ip.FragOffset = layers.IPv4Flag(ff>>13), ff&0x1fff
+	ip.TTL, ip.Protocol = data[8], layers.IPProtocol(data[9])
+	ip.Checksum = binary.BigEndian.Uint16(data[10:12])
+	ip.SrcIP, ip.DstIP = data[12:16], data[16:20]
+	ip.Options, ip.Padding = ip.Options[:0], nil
+	ip.Contents, ip.Payload = data[:hl], data[hl:min(length, len(data))]
+	return 20 + at, why
+}
+
+// ipv4OptionDamage walks the options b of an hl-byte IPv4 header as
+// gopacket does, and returns the offset in b of the first option it
+// would refuse, with the reason; "" when it would refuse none.
+func ipv4OptionDamage(b []byte, hl int) (int, string) {
+	for i := 0; i < len(b); {
+		switch b[i] {
+		case 0: // end of list
+			return 0, ""
+		case 1: // no-operation
+			i++
+			continue
+		}
+		if i+1 >= len(b) {
+			return i, fmt.Sprintf("option type %d has no length byte: the %d-byte header ends first", b[i], hl)
+		}
+		switch n := int(b[i+1]); {
+		case n > len(b)-i:
+			return i, fmt.Sprintf("option type %d of length %d runs past the %d-byte header", b[i], n, hl)
+		case n < 2:
+			return i, fmt.Sprintf("option type %d of length %d: too short for its type and length bytes", b[i], n)
+		default:
+			i += n
+		}
+	}
+	return 0, ""
 }
 
 // keepOuter appends the IP header recorded so far, if any, to p.Outer
@@ -522,9 +603,21 @@ func (p *Packet) cutIn(at, have, need int) bool {
 }
 
 // headerCut records on p that the capture stopped inside the header of
-// layer (cutIn): where, and how much of it was captured.
+// layer (cutIn), which starts at byte at: where the header starts, and
+// how far into it the capture stopped. The offset is the header's, as
+// in every "LAYER at byte N" message; with the cut's byte instead, "TCP
+// at byte 44: ... 10 of 20 bytes" read as if TCP started at byte 44,
+// where it started at 34. A frame damaged before the cut (an IPv4
+// option) is damaged, and says where: the cut after it is not recorded.
 func (p *Packet) headerCut(layer string, at, have, need int) {
-	p.malformed(layer, at+have, fmt.Sprintf("header not captured whole: %d of %d bytes (snap length)", have, need))
+	if p.MalformedLayer != "" {
+		return
+	}
+	why := fmt.Sprintf("header not captured whole: the capture stopped %d bytes into its %d, at byte %d (snap length)", have, need, at+have)
+	if have == 0 {
+		why = fmt.Sprintf("header not captured: the capture stopped where it starts, %d bytes short (snap length)", need)
+	}
+	p.malformed(layer, at, why)
 	p.HeaderCut = true
 }
 
@@ -692,10 +785,12 @@ func (d *Decoder) fragment(p *Packet, data []byte, at int, frame uint64, ts int6
 			p.malformed(layer, p.IPOffset, fmt.Sprintf("IP length %d, %d bytes there: the fragment's datagram cannot be reassembled", p.IPTotalLen, at+len(data)-p.IPOffset))
 			return
 		}
-		p.malformed(layer, p.IPOffset, err.Error())
 		// Cut by the snap length, the fragment was sent whole: its
-		// datagram is lost to the capture, not damaged.
-		p.HeaderCut = err == errFragTrunc
+		// datagram is lost to the capture, not damaged (unless its
+		// IPv4 header is: headerCut).
+		damaged := p.MalformedLayer != ""
+		p.malformed(layer, p.IPOffset, err.Error())
+		p.HeaderCut = err == errFragTrunc && !damaged
 		return
 	}
 	if full == nil {

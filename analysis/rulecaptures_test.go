@@ -1195,6 +1195,46 @@ patch 2 mss=1460 ws=2
 		frame: 4, msg: "byte 54",
 		state: "warning/complete", quietState: "ok/complete"},
 
+	{name: "IPv4 option running past the header", code: "decode.malformed",
+		// A security option claiming 110 bytes in a 24-byte header.
+		// gopacket refuses the whole IPv4 header for it; tshark decodes
+		// TCP after the header length and warns of the option. Left
+		// out of its flow, the segment made the client's ACK of it
+		// (frame 5) a tcp.ack_unseen that tshark does not show.
+		fires: ruleHandshake + `
++0.01 S>C PA len=10 ipopt=raw:826e0000  # 4
++0.01 C>S A                             # 5`,
+		quiet: ruleHandshake + `
++0.01 S>C PA len=10 ipopt=130:0001     # 4
++0.01 C>S A                             # 5`,
+		frame: 4, msg: "IPv4 option at byte 34: option type 130 of length 110 runs past the 24-byte header",
+		state: "warning/complete", quietState: "ok/complete"},
+
+	{name: "IPv4 option shorter than its type and length", code: "decode.malformed",
+		// Option 153, which tshark decodes as unknown: given a length
+		// of 2 (no data), a security option (130) or a router alert
+		// (148) makes tshark 4.0 throw at the IPv4 layer and leave the
+		// segment out of its stream, where gopacket and synscope
+		// decode it.
+		fires: ruleHandshake + `
++0.01 S>C PA len=10 ipopt=raw:01990100  # 4: a length of 1
++0.01 C>S A                             # 5`,
+		quiet: ruleHandshake + `
++0.01 S>C PA len=10 ipopt=raw:01990200  # 4: a length of 2, no data
++0.01 C>S A                             # 5`,
+		frame: 4, msg: "IPv4 option at byte 35: option type 153 of length 1: too short",
+		state: "warning/complete", quietState: "ok/complete"},
+
+	{name: "IPv4 option without its length byte", code: "decode.malformed",
+		fires: ruleHandshake + `
++0.01 S>C PA len=10 ipopt=raw:01010182  # 4: the last byte starts an option
++0.01 C>S A                             # 5`,
+		quiet: ruleHandshake + `
++0.01 S>C PA len=10 ipopt=raw:01010100  # 4: the list ends there
++0.01 C>S A                             # 5`,
+		frame: 4, msg: "IPv4 option at byte 37: option type 130 has no length byte",
+		state: "warning/complete", quietState: "ok/complete"},
+
 	{name: "damaged packet message names the layer", code: "decode.malformed",
 		// The contract: decode.malformed is reported "with the layer and
 		// the byte offset".

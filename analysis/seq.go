@@ -113,9 +113,18 @@ func (f *Flow) analyzeSeq(p *Packet, side Side, cp copyNote) {
 	var ta uint16
 
 	// A SYN-ACK with a new ISN: the server restarted the connection.
+	// On a SYN-ACK whose header the capture cut short, tshark 4.0 moves
+	// its base all the same (the SYN-ACK captured whole after it is a
+	// retransmission, not a reuse) but shows no flag, and nor does
+	// synscope: seed-client-ipv6ext.pcap cut at 74 bytes has the SYN-ACK
+	// sent again after a base the client's ACKs set (ISN+3, for its 2
+	// bytes of payload), and "the server started the connection over"
+	// was false.
 	if flags&(FlagSYN|FlagACK) == FlagSYN|FlagACK && fwd.baseSet && seq != fwd.baseSeq {
 		fwd.baseSeq = seq
-		ta |= aReusedPorts
+		if !p.HeaderCut {
+			ta |= aReusedPorts
+		}
 	}
 	// Base sequence numbers, as Wireshark sets them.
 	if !fwd.baseSet {

@@ -48,15 +48,6 @@ var tsharkFlags = []struct {
 var knownDifferences = map[string]string{
 	"bigtcp-ipv4-geneve-ipv4.pcap": "BIG TCP (GSO) frame: the outer UDP length is 0; tshark stops at 'Bad length value 0 < 8', synscope takes the length from the IP datagram and finds the inner TCP segment",
 	"bigtcp-ipv4-vxlan-ipv4.pcap":  "BIG TCP (GSO) frame: the outer UDP length is 0; tshark stops at 'Bad length value 0 < 8', synscope takes the length from the IP datagram and finds the inner TCP segment",
-	// Cut at 74 bytes, every handshake segment's TCP header lies past
-	// the cut (behind extension headers) but the SYN-ACK sent again
-	// (frame 10), whose options are cut: its ISN is not the base the
-	// client's ACKs set, which is Wireshark's rule for reused ports, and
-	// tshark 4.0 shows no flags on a frame whose header was cut
-	// (TestSnapLengthTsharkHidesFlags). The finding is not marked as on
-	// such a frame (Finding.onHeaderCut takes the sequence analysis's
-	// codes up to keep-alive only), so it is counted here.
-	"seed-client-ipv6ext.pcap tcp.reused_ports": "the SYN-ACK sent again, its header cut by -s 74, takes over from a base set by ACKs; tshark shows no flags on a cut header",
 }
 
 // knownDifference looks key up in knownDifferences, for a copy cut short

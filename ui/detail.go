@@ -173,8 +173,14 @@ func (d *detailModel) ensure() tea.Cmd {
 	}
 	lo := max(0, d.cursor-readBehind)
 	hi := min(len(d.flow.Refs), d.cursor+readAhead)
-	// Start at the datagram's first fragment, so that it reassembles.
-	for lo > 0 && d.flow.Refs[lo].Bits&analysis.RefFragment != 0 {
+	// Start at the first fragment of a datagram the read would start
+	// inside of, or right after (the frame that completes it), so that
+	// the decoder reassembles it: a datagram's earlier fragments come
+	// right before that frame in Refs. Started at that frame, the read
+	// showed its segment as "reassembled from fragments (their bytes
+	// are not shown)" whenever a jump or a scroll put it first in a
+	// read.
+	for lo > 0 && d.flow.Refs[lo-1].Bits&analysis.RefFragment != 0 {
 		lo--
 	}
 	for i := lo; i < hi; i++ {

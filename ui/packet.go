@@ -49,7 +49,11 @@ func readPacketsCmd(ps *packetStore, capIdx, flowID int, refs []analysis.PacketR
 }
 
 // readPackets reads and decodes refs, in order (so that fragments are
-// reassembled when all of them are in refs).
+// reassembled when all of them are in refs: detailModel.ensure starts a
+// read at a datagram's first fragment). A fragment that cannot be read
+// again (a live capture's spool rotated it out) says why, and the frame
+// that completes its datagram, which then does not reassemble, shows the
+// segment's numbers from the flow (pktInfo.p.Fragment).
 func readPackets(ps *packetStore, refs []analysis.PacketRef) []*pktInfo {
 	infos := make([]*pktInfo, len(refs))
 	ps.mu.Lock()
@@ -59,10 +63,10 @@ func readPackets(ps *packetStore, refs []analysis.PacketRef) []*pktInfo {
 		info := &pktInfo{ref: ref}
 		infos[i] = info
 		if ref.Bits&analysis.RefFragment != 0 && ref.Offset == 0 {
-			// The flow keeps only the frame numbers of a datagram's earlier
-			// fragments, not where they are in the file.
+			// Offset 0 is the file header, never a record: a ref made
+			// without the fragment's offset (Packet.FragmentOffsets).
 			info.err = fmt.Sprintf("frame %d is an earlier IP fragment of a datagram reassembled at a later frame; "+
-				"the analysis does not keep where fragments are in the file, so its bytes cannot be shown", ref.Frame)
+				"where it is in the file was not kept, so its bytes cannot be shown", ref.Frame)
 			continue
 		}
 		if ps.read == nil {

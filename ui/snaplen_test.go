@@ -87,7 +87,7 @@ server 10.0.0.2:443
 	out := buf.String()
 	for _, want := range []string{
 		"1 damaged frame outside any flow:\n    frame 5: TCP at byte 34: the 10-byte segment is shorter than a TCP header",
-		"1 frame cut short by the snap length, outside any flow:\n    frame 4: TCP at byte 44: header not captured whole: 10 of 20 bytes (snap\n      length)",
+		"1 frame cut short by the snap length, outside any flow:\n    frame 4: TCP at byte 34: header not captured whole: the capture stopped 10\n      bytes into its 20, at byte 44 (snap length)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report does not say %q:\n%s", want, out)
