@@ -237,7 +237,11 @@ func (pa *Path) Select(keep func(*Connection) bool) *Path {
 			continue
 		}
 		f := now.Flows[i]
-		out.Findings[f] = append(slices.Clip(out.Findings[f]), pa.clockFinding(i, now))
+		fi := pa.clockFinding(i, now)
+		// Worded here: sentences ran before (the JSON record's
+		// message and an export's comment were empty).
+		fi.Message = pa.Sentence(now, fi, unicodeGlyphs)
+		out.Findings[f] = append(slices.Clip(out.Findings[f]), fi)
 	}
 	out.points = make([]Point, len(pa.points))
 	for i, p := range pa.points {
@@ -827,7 +831,12 @@ func (pa *Path) compare(c *Connection) {
 		behind := i >= 1 && a == nil && b != nil && c.Flows[i-1] != nil
 		switch {
 		case across:
-			pa.add(a, PathFinding{Code: PathBypassed, Point: i, Frame: a.FirstFrame, RelatedPoint: i + 1, RelatedFrame: c.Flows[i+2].FirstFrame})
+			// Only when the middle point's capture ran while the
+			// connection did: one that ended a minute before it, or
+			// holds nothing, sent the engineer after a route.
+			if pa.overlaps(i+1, i, a.Start, a.End) {
+				pa.add(a, PathFinding{Code: PathBypassed, Point: i, Frame: a.FirstFrame, RelatedPoint: i + 1, RelatedFrame: c.Flows[i+2].FirstFrame})
+			}
 			pa.compareFlows(i, i+2, a, c.Flows[i+2])
 		case behind:
 		case a != nil && b != nil && pa.swapped[a] == b:
@@ -925,6 +934,17 @@ func (pa *Path) covers(to, at int, t int64) bool {
 	// "dropped").
 	tt := t + int64((pa.Offset[to]-pa.Offset[at])*1e9)
 	return tt >= first && tt <= last
+}
+
+// overlaps reports whether point to's capture ran (between its first and
+// last packet) at some time between start and end of point at's clock.
+func (pa *Path) overlaps(to, at int, start, end int64) bool {
+	first, last := pa.span[to][0], pa.span[to][1]
+	if first > last || math.IsNaN(pa.Offset[to]) || math.IsNaN(pa.Offset[at]) {
+		return false
+	}
+	d := int64((pa.Offset[to] - pa.Offset[at]) * 1e9)
+	return start+d <= last && end+d >= first
 }
 
 func (pa *Path) dropped(at, to int, r PacketRef) PathFinding {
@@ -1054,12 +1074,7 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 		// directions, -i any on a router) has copies the flow's own
 		// analysis recognised (same IP ID, microseconds apart): one
 		// packet, not one dropped or duplicated on the way.
-		copies := map[uint64]bool{}
-		for _, fi := range f.Findings {
-			if fi.IsCopy() {
-				copies[fi.Frame] = true
-			}
-		}
+		copies := spanCopies(f, x, m.pairs)
 		for _, idx := range only {
 			if explained[x][idx] || copies[f.Refs[idx].Frame] {
 				continue

@@ -438,6 +438,22 @@ func TestPathAcrossAMissingPoint(t *testing.T) {
 			t.Errorf("ladder row %+v: want seen at a and c", r)
 		}
 	}
+	// b's capture ended before the connection began: nothing says it
+	// went another way (it was "bypassed", a warning, sending the
+	// engineer after a route); it is still one connection, compared
+	// across the gap.
+	pa = Correlate([]Point{
+		pointOf(t, "a", fixture.Build(with)),
+		pointOf(t, "b", fixture.Build(strings.Replace(pathHead+"time 2026-01-01T00:00:00Z\n"+x, ":00Z", ":00.001Z", 1))),
+		pointOf(t, "c", fixture.Build(strings.Replace(with, ":00Z", ":00.002Z", 1))),
+	})
+	c = pa.Conns[len(pa.Conns)-1]
+	if len(pa.Conns) != 2 || c.Flows[0] == nil || c.Flows[2] == nil {
+		t.Fatalf("b's capture over: %d connections, the last seen at %v", len(pa.Conns), c.Present())
+	}
+	if got := codesOf(pa, c, PathTTL, PathClockOffset); len(got) > 0 {
+		t.Errorf("b's capture over: findings %v, want none", got)
+	}
 }
 
 // PAT to a port below the server's, and a far capture that started after
@@ -665,5 +681,76 @@ func TestPathShiftAmbiguousNotJoined(t *testing.T) {
 	pa := Correlate([]Point{pointOf(t, "near", fixture.Build(near)), pointOf(t, "far", fixture.Build(far))})
 	if len(pa.Conns) != 2 {
 		t.Fatalf("%d connections, want 2 (not joined)", len(pa.Conns))
+	}
+}
+
+// spanCase is longConn's first n packets at near, and at far as a point
+// capturing each packet twice (20 µs apart, one IP ID) would see them:
+// the client's 0.3 ms after near, the server's 0.8 ms before near (far is
+// nearer the server), less those of near's frames in drop.
+func spanCase(n int, drop ...int) (near, far string) {
+	type pkt struct {
+		at   float64
+		line string
+	}
+	var at float64
+	var ns, fs []pkt
+	for i, l := range longConn()[:n] {
+		f := strings.Fields(l)
+		var d float64
+		fmt.Sscanf(f[0], "+%g", &d)
+		at += d
+		body := strings.Join(f[1:], " ") + fmt.Sprintf(" id=%d", 100+i)
+		if !slices.Contains(drop, i+1) {
+			ns = append(ns, pkt{at, body})
+		}
+		delay := 0.0003
+		if f[1] == "S>C" {
+			delay = -0.0008
+		}
+		fs = append(fs, pkt{at + delay, body}, pkt{at + delay + 0.00002, body})
+	}
+	render := func(ps []pkt) string {
+		slices.SortStableFunc(ps, func(x, y pkt) int { return cmpFloat(x.at, y.at) })
+		var out []string
+		last := ps[0].at
+		for _, p := range ps {
+			out = append(out, fmt.Sprintf("+%.6f %s", p.at-last, p.line))
+			last = p.at
+		}
+		return strings.Join(out, "\n") + "\n"
+	}
+	return pathHead + "time 2026-01-01T00:00:00Z\n" + render(ns), pathHead + "time 2026-01-01T00:00:00Z\n" + render(fs)
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// A point that captures each packet twice, its two directions' delays
+// unequal (the usual case): pairing by time took the later copy of the
+// server's packets half the time, and left the first over as "dropped",
+// every server packet ✗ with nothing lost. A packet that really did not
+// reach the other point is still dropped, once.
+func TestPathSpanCopiesUnequalDelays(t *testing.T) {
+	near, far := spanCase(13)
+	pa, c := pathCase(t, near, far)
+	if got := codesOf(pa, c, PathTTL, PathClockOffset); len(got) > 0 {
+		t.Errorf("findings %v, want none", got)
+	}
+	// The server's 4th answer (near's frame 11) missing at near, and
+	// acknowledged there by the next request: said once, of the first
+	// of its two copies at far.
+	near, far = spanCase(13, 11)
+	pa, c = pathCase(t, near, far)
+	got := codesOf(pa, c, PathTTL, PathClockOffset)
+	if want := []string{"far:path.uncaptured@21"}; !slices.Equal(got, want) {
+		t.Errorf("one answer missing: findings %v, want %v", got, want)
 	}
 }

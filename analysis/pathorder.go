@@ -147,3 +147,51 @@ func (w *pathWords) fragments(p int, frame uint64) int {
 	}
 	return 0
 }
+
+// spanCopies returns the frames of f (point x of a compared pair: 0 for
+// a, 1 for b in pairs) that are one packet with another of its frames,
+// as a point capturing each packet twice makes them (Finding.IsCopy: the
+// same IP ID, microseconds apart), and so are not to be called dropped
+// or duplicated: every copy, and the first packet of a copy that was
+// paired. Matched to the nearer copy by time, with the directions' delays
+// unequal, the later one was paired half the time, and the first, left
+// over, was "dropped" (every server packet, ✗ with nothing lost). When
+// neither was paired, the first stays: it may have been dropped.
+func spanCopies(f *Flow, x int, pairs []segPair) map[uint64]bool {
+	copies := map[uint64]bool{}
+	var paired map[uint64]bool
+	for _, fi := range f.Findings {
+		if !fi.IsCopy() {
+			continue
+		}
+		copies[fi.Frame] = true
+		if paired == nil {
+			paired = map[uint64]bool{}
+			for _, p := range pairs {
+				i := p.a
+				if x == 1 {
+					i = p.b
+				}
+				paired[f.Refs[i].Frame] = true
+			}
+		}
+		if !paired[fi.Frame] {
+			continue
+		}
+		// The first packet: the latest before it from the same side
+		// with the same numbers.
+		c := refIndex(f, fi.Frame)
+		if c < 0 {
+			continue
+		}
+		rc := f.Refs[c]
+		for j := c - 1; j >= 0; j-- {
+			r := f.Refs[j]
+			if r.Bits&RefFragment == 0 && r.Side() == rc.Side() && r.Seq == rc.Seq && r.Ack == rc.Ack && r.Len == rc.Len && r.Flags == rc.Flags {
+				copies[r.Frame] = true
+				break
+			}
+		}
+	}
+	return copies
+}
