@@ -2,8 +2,10 @@ package analysis
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
+	"time"
 )
 
 // Limits of IP fragment reassembly. They bound memory whatever the capture
@@ -47,6 +49,48 @@ type reassembler struct {
 	out     []byte
 	frames  []uint64
 	offsets []int64
+	// lost counts the fragments of datagrams given up (expired, evicted,
+	// past maxFragments, cut by the snap length), lostFirst the first
+	// of them: they are in no flow, and notes says so.
+	lost      uint64
+	lostFirst uint64
+}
+
+// forget gives up datagram k's fragments.
+func (r *reassembler) forget(k fragKey) {
+	d := r.pending[k]
+	if d == nil {
+		return
+	}
+	delete(r.pending, k)
+	r.lose(d.frames)
+}
+
+func (r *reassembler) lose(frames []uint64) {
+	for _, f := range frames {
+		if r.lost == 0 || f < r.lostFirst {
+			r.lostFirst = f
+		}
+		r.lost++
+	}
+}
+
+// notes says, once the capture is read, how many fragments belong to
+// datagrams never completed: a device on the way that drops fragments
+// (all but the first, say) left them in no flow, and nothing said so.
+func (r *reassembler) notes() []string {
+	for _, d := range r.pending {
+		r.lose(d.frames)
+	}
+	clear(r.pending)
+	if r.lost == 0 {
+		return nil
+	}
+	if r.lost == 1 {
+		return []string{fmt.Sprintf("frame %d is an IP fragment of a datagram whose other fragments never came: it is in no flow", r.lostFirst)}
+	}
+	return []string{fmt.Sprintf("%d IP fragments (the first, frame %d) belong to datagrams never completed (the rest of each never came, or came after %v): they are in no flow",
+		r.lost, r.lostFirst, time.Duration(fragTimeout))}
 }
 
 func newReassembler() *reassembler {
@@ -67,7 +111,7 @@ var (
 func (r *reassembler) add(k fragKey, off int, more bool, data []byte, frame uint64, at, ts int64, truncated bool) ([]byte, []uint64, []int64, error) {
 	r.expire(ts)
 	if truncated {
-		delete(r.pending, k)
+		r.forget(k)
 		return nil, nil, nil, errFragTrunc
 	}
 	end := off + len(data)
@@ -86,7 +130,7 @@ func (r *reassembler) add(k fragKey, off int, more bool, data []byte, frame uint
 		r.pending[k] = d
 	}
 	if len(d.pieces) >= maxFragments {
-		delete(r.pending, k)
+		r.forget(k)
 		return nil, nil, nil, errFragTooMany
 	}
 	if !more {
@@ -150,7 +194,7 @@ func (r *reassembler) expire(now int64) {
 	}
 	for k, d := range r.pending {
 		if now-d.first > fragTimeout || d.first-now > fragTimeout {
-			delete(r.pending, k)
+			r.forget(k)
 		}
 	}
 }
@@ -166,5 +210,5 @@ func (r *reassembler) evictOldest() {
 			oldest, at, found = k, d.first, true
 		}
 	}
-	delete(r.pending, oldest)
+	r.forget(oldest)
 }
