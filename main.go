@@ -528,17 +528,29 @@ func (o options) checkPointNames() error {
 	if stdin > 1 {
 		return errors.New("-r - is given twice: standard input can be read once")
 	}
-	seen := map[string]string{}
+	seen := map[string]input{}
 	for _, in := range o.inputs() {
 		if in.arg == "" {
 			continue // --demo's, which -r cannot join
 		}
-		given := "-r " + in.arg
 		short := filepath.Base(in.name)
-		if prev, ok := seen[short]; ok {
-			return fmt.Errorf("%s: the capture point %s has that name already (%s): label each point, as -r NAME=FILE", given, short, prev)
+		prev, ok := seen[short]
+		switch {
+		case ok && prev.point && in.point:
+			// Neither can be labelled: label each point was advice
+			// that could not be followed.
+			return fmt.Errorf("-r %s: its capture point %s has the name of one in -r %s, and the points of a file synscope wrote keep their names: read the two files one at a time", in.arg, short, prev.arg)
+		case ok && (prev.point || in.point):
+			points, plain := prev.arg, in.arg
+			if in.point {
+				points, plain = in.arg, prev.arg
+			}
+			_, path := splitLabel(plain)
+			return fmt.Errorf("-r %s and -r %s both have a capture point named %s, and the points of a file synscope wrote (-r %s) keep their names: give the other another label, as -r NAME=%s", prev.arg, in.arg, short, points, path)
+		case ok:
+			return fmt.Errorf("-r %s: the capture point %s has that name already (-r %s): label each point, as -r NAME=FILE", in.arg, short, prev.arg)
 		}
-		seen[short] = given
+		seen[short] = in
 	}
 	return nil
 }
@@ -607,9 +619,10 @@ func overwriteHint(path string, err error) error {
 // capture, or one capture point of a file that holds several. open gives
 // way when ctx is done (capture.OpenContext).
 type input struct {
-	name string
-	arg  string // the -r argument it comes from; "" for --demo's
-	open func(ctx context.Context) (*capture.Reader, error)
+	name  string
+	arg   string // the -r argument it comes from; "" for --demo's
+	point bool   // one of the points of a file synscope wrote
+	open  func(ctx context.Context) (*capture.Reader, error)
 }
 
 // inputs lists the captures the options name, in order. Standard input
@@ -628,7 +641,7 @@ func (o options) inputs() []input {
 		if name == path {
 			if pts := o.filePoints(path); len(pts) > 1 {
 				for _, p := range pts {
-					ins = append(ins, input{name: p.Name, arg: arg, open: func(ctx context.Context) (*capture.Reader, error) {
+					ins = append(ins, input{name: p.Name, arg: arg, point: true, open: func(ctx context.Context) (*capture.Reader, error) {
 						return capture.OpenPoint(ctx, path, p.Name)
 					}})
 				}

@@ -117,9 +117,11 @@ func TestPointsFileRoundTrip(t *testing.T) {
 // note that says so.
 func TestPointsFileFlags(t *testing.T) {
 	dir := t.TempDir()
-	out := filepath.Join(dir, "case.pcapng")
-	if code, _, errs := runCLI(t, append(seedPoints, "-w", out)...); code != 0 {
-		t.Fatal(errs)
+	out, out2 := filepath.Join(dir, "case.pcapng"), filepath.Join(dir, "case2.pcapng")
+	for _, o := range []string{out, out2} {
+		if code, _, errs := runCLI(t, append(seedPoints, "-w", o)...); code != 0 {
+			t.Fatal(errs)
+		}
 	}
 	for _, c := range []struct {
 		args []string
@@ -128,7 +130,10 @@ func TestPointsFileFlags(t *testing.T) {
 		{[]string{"-r", "case=" + out, "--report"}, "synscope: -r case=" + out + ": " + out + " holds 3 capture points that synscope wrote, named in it (client, fw-inside, fw-outside): give it without a label, -r " + out + "\n"},
 		{[]string{"-r", out, "--flow", "1", "-w", filepath.Join(dir, "f.pcapng")}, "synscope: --flow picks flows of one capture, and -r " + out + " holds 3 capture points (client, fw-inside, fw-outside): write connections with a filter instead (-r " + out + " -w FILE.pcapng EXPR)\n"},
 		{[]string{"-r", out, "-w", filepath.Join(dir, "f.pcap")}, "synscope: -w " + filepath.Join(dir, "f.pcap") + ": -r " + out + " holds 3 capture points, whose packets go into a pcapng file (one interface per point, or more): name it .pcapng\n"},
-		{[]string{"-r", out, "-r", "client=testdata/seed-client.pcap", "--report"}, "synscope: -r client=testdata/seed-client.pcap: the capture point client has that name already (-r " + out + "): label each point, as -r NAME=FILE\n"},
+		{[]string{"-r", out, "-r", "client=testdata/seed-client.pcap", "--report"}, "synscope: -r " + out + " and -r client=testdata/seed-client.pcap both have a capture point named client, and the points of a file synscope wrote (-r " + out + ") keep their names: give the other another label, as -r NAME=testdata/seed-client.pcap\n"},
+		// Two such files: neither can be labelled (the advice to label
+		// each point could not be followed).
+		{[]string{"-r", out, "-r", out2, "--report"}, "synscope: -r " + out2 + ": its capture point client has the name of one in -r " + out + ", and the points of a file synscope wrote keep their names: read the two files one at a time\n"},
 		{[]string{"-r", filepath.Join(dir, "none.pcapng"), "--report"}, "synscope: " + filepath.Join(dir, "none.pcapng") + ": cannot open: no such file or directory\n"},
 	} {
 		code, stdout, errs := runCLI(t, c.args...)
