@@ -6,6 +6,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/synscope/synscope/capture"
 )
 
 // TestExportRefusedAtOnce: what makes -w fail is said before the input is
@@ -72,4 +74,25 @@ func corpusFile(t *testing.T, name string) string {
 		t.Skipf("%s not found", path)
 	}
 	return path
+}
+
+// TestExportSingleLabel: -w names the interfaces of a single -r NAME=FILE
+// by NAME, as the view's w does and as several -r do; it kept the file's
+// name.
+func TestExportSingleLabel(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "lab.pcapng")
+	if code, _, errs := runCLI(t, "-r", "edge-fw=testdata/seed-client.pcap", "-w", out); code != 0 {
+		t.Fatal(errs)
+	}
+	r, err := capture.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if ifs := r.Interfaces(); len(ifs) != 1 || ifs[0].Name != "edge-fw" || ifs[0].Description != "seed-client.pcap" {
+		t.Errorf("interfaces %+v, want edge-fw described as seed-client.pcap", ifs)
+	}
 }

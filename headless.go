@@ -264,12 +264,15 @@ func export(o options, all []loaded, results []*analysis.Result, pa *analysis.Pa
 		if err != nil {
 			return err
 		}
-		label := ""
 		if pa != nil {
 			pa.ExportComments(i, ids, items)
-			if l.in.name != l.reader.Name() {
-				label = l.in.name
-			}
+		}
+		// -r NAME=FILE names its interfaces, one capture or several
+		// (a single one's label was dropped, where the view's w kept
+		// it).
+		label := ""
+		if l.in.name != l.reader.Name() && l.in.name != capture.StdinName {
+			label = l.in.name
 		}
 		flows += len(ids)
 		if l.res.Evicted > 0 {

@@ -87,3 +87,20 @@ func TestNFLOG(t *testing.T) {
 		t.Errorf("nflog.pcap: %v", err)
 	}
 }
+
+// TestNFLOGCut: an NFLOG frame the snap length ended before its packet is
+// not captured, and says so without a made-up header length ("stopped 30
+// bytes into its 31").
+func TestNFLOGCut(t *testing.T) {
+	full := nflogFrame(binary.LittleEndian, "DROP-FWD: ", make([]byte, 40))
+	var out bytes.Buffer
+	w, _ := capture.NewPcapWriter(&out, LinkTypeNFLOG, 30, false)
+	w.WritePacket(&capture.Record{Timestamp: 1, CapLen: 30, OrigLen: uint32(len(full)), Data: full[:30]})
+	w.Flush()
+	r, _ := capture.NewReader(bytes.NewReader(out.Bytes()), "x", int64(out.Len()))
+	res, _ := Run(context.Background(), r, Config{Name: "x"})
+	want := CaptureFinding{Frame: 1, Layer: "Linux NFLOG", Offset: 30, Reason: "the capture stopped before the logged packet (snap length)"}
+	if res.MalformedCount != 0 || res.UncapturedCount != 1 || res.Uncaptured[0] != want {
+		t.Errorf("damaged %d, cut %d: %+v", res.MalformedCount, res.UncapturedCount, res.Uncaptured)
+	}
+}

@@ -62,8 +62,10 @@ func nflogHeader(p *Packet, data []byte) (gopacket.LayerType, int, bool) {
 		at += (n + 3) &^ 3
 	}
 	if p.cutIn(0, len(data), len(data)+1) {
-		// The snap length ended the frame before its packet.
-		p.headerCut(name, 0, len(data), len(data)+1)
+		// The snap length ended the frame before its packet: how long
+		// the attributes before it were is not known.
+		p.malformed(name, len(data), "the capture stopped before the logged packet (snap length)")
+		p.HeaderCut = true
 	}
 	// No packet logged (a rule may log without it): nothing to follow.
 	return gopacket.LayerTypeZero, 0, true

@@ -56,11 +56,19 @@ func ParsePKTAP(data []byte) (PKTAP, bool) {
 // header. Link type 149 is taken for PKTAP only when it reads as one.
 func pktapHeader(p *Packet, lt layers.LinkType, data []byte) (gopacket.LayerType, int, bool) {
 	h, ok := ParsePKTAP(data)
+	var n int
+	if len(data) >= 8 {
+		n = int(binary.LittleEndian.Uint32(data))
+	}
 	switch {
 	case !ok && lt == linkTypeUser2:
 		return gopacket.LayerTypeZero, 0, false
 	case !ok && len(data) < pktapMin:
 		return linkTruncated(p, "PKTAP", "PKTAP header", 0, data, pktapMin)
+	case !ok && n > len(data) && binary.LittleEndian.Uint32(data[4:]) == 1:
+		// A packet record whose header the snap length cut (macOS
+		// writes 156 bytes of it): not captured, not damaged.
+		return linkTruncated(p, "PKTAP", "PKTAP header", 0, data, n)
 	case !ok:
 		p.malformed("PKTAP", 0, fmt.Sprintf("header length %d, record type %d: not a packet record", binary.LittleEndian.Uint32(data), binary.LittleEndian.Uint32(data[4:])))
 		return gopacket.LayerTypeZero, 0, true

@@ -98,3 +98,21 @@ func seedAs(t *testing.T, lt layers.LinkType, wrap func([]byte) []byte) []byte {
 	w.Flush()
 	return out.Bytes()
 }
+
+// TestPKTAPCut: a PKTAP frame the snap length cut inside its header (-s
+// 100 of macOS's 156 bytes) is not captured, not damaged ("record type 1:
+// not a packet record", said of a packet record).
+func TestPKTAPCut(t *testing.T) {
+	full := pktapFrame(make([]byte, 60))
+	le := binary.LittleEndian
+	le.PutUint32(full[0:], 156) // macOS's header, longer than 108
+	var out bytes.Buffer
+	w, _ := capture.NewPcapWriter(&out, LinkTypePKTAP, 100, false)
+	w.WritePacket(&capture.Record{Timestamp: 1, CapLen: 100, OrigLen: uint32(len(full) + 48), Data: full[:100]})
+	w.Flush()
+	r, _ := capture.NewReader(bytes.NewReader(out.Bytes()), "x", int64(out.Len()))
+	res, _ := Run(context.Background(), r, Config{Name: "x"})
+	if res.MalformedCount != 0 || res.UncapturedCount != 1 || res.Uncaptured[0].Layer != "PKTAP" {
+		t.Errorf("damaged %d, cut %d (%+v)", res.MalformedCount, res.UncapturedCount, res.Uncaptured)
+	}
+}

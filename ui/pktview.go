@@ -421,7 +421,12 @@ func (d *detailModel) tcpLines(info *pktInfo, w int) []string {
 		add(pl)
 	}
 	if len(p.Padding) > 0 {
-		add(st.Padding.Render(fmt.Sprintf("Ethernet padding %d byte%s (not payload)", len(p.Padding), plural(len(p.Padding)))),
+		what := "Ethernet padding"
+		if p.LinkType == analysis.LinkTypeNFLOG {
+			// The log attribute's alignment, not a NIC's.
+			what = "NFLOG attribute padding"
+		}
+		add(st.Padding.Render(fmt.Sprintf("%s %d byte%s (not payload)", what, len(p.Padding), plural(len(p.Padding)))),
 			st.Padding.Render(hexBytes(p.Padding, 16)))
 	}
 	if p.Truncated {
