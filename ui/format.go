@@ -63,8 +63,10 @@ func clockDuration(d time.Duration) string {
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
 
-// elideAddr fits an address:port into w columns by cutting the middle of
-// the address, never the port: "10.110.2…:50183".
+// elideAddr fits an address:port into w columns by cutting the start of
+// the address, never its end or the port: "…0.233.50:50183". Hosts of one
+// subnet differ in their last digits: cut after its first ones, .200 and
+// .201 both read "192.168.…:51234".
 func elideAddr(s string, w int, ellipsis string) string {
 	if width(s) <= w {
 		return s
@@ -73,8 +75,9 @@ func elideAddr(s string, w int, ellipsis string) string {
 	if i < 0 || w < len(s[i:])+width(ellipsis)+2 {
 		return truncate(s, w, ellipsis)
 	}
-	port := s[i:]
-	return truncate(s[:i], w-len(port), ellipsis) + port
+	port, addr := s[i:], []rune(s[:i])
+	keep := w - len(port) - width(ellipsis)
+	return ellipsis + string(addr[len(addr)-keep:]) + port
 }
 
 // commas writes n with thousands separators.

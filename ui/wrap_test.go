@@ -22,3 +22,23 @@ func TestWrapKeepsUnitWithNumber(t *testing.T) {
 		}
 	}
 }
+
+// TestElideAddrKeepsTheEnd: a narrow address column keeps an address's
+// last digits and its port: two clients of one subnet, .200 and .201,
+// both read "192.168.…:51234" when the middle was cut.
+func TestElideAddrKeepsTheEnd(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		w    int
+		want string
+	}{
+		{"192.168.100.200:51234", 15, "….100.200:51234"},
+		{"192.168.100.201:51234", 15, "….100.201:51234"},
+		{"[2001:db8::1]:443", 12, "…db8::1]:443"},
+		{"10.0.0.1:80", 15, "10.0.0.1:80"},
+	} {
+		if got := elideAddr(c.in, c.w, "…"); got != c.want || width(got) > c.w {
+			t.Errorf("elideAddr(%q, %d) = %q, want %q", c.in, c.w, got, c.want)
+		}
+	}
+}
