@@ -396,6 +396,9 @@ func (f *Flow) sideOf(p *Packet) Side {
 // flow's bad checksums.
 func (f *Flow) add(p *Packet, side Side, pool *refPool, tally *offloadTally) {
 	var bits uint8
+	if p.DF {
+		bits |= RefDF
+	}
 	if side == FromServer {
 		bits |= RefFromServer
 	}

@@ -108,6 +108,10 @@ const (
 	// RefHeaderCut marks a TCP header the capture's snap length cut
 	// short (Packet.HeaderCut).
 	RefHeaderCut
+	// RefDF marks an IPv4 datagram with don't-fragment set: a segment
+	// fragmented between two points whose copy upstream had it was
+	// fragmented by a device that cleared it (path.fragmented).
+	RefDF
 )
 
 // Side returns which side sent the packet.

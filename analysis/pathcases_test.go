@@ -540,6 +540,14 @@ func TestPathFragmented(t *testing.T) {
 	if fi := pathFindings(pa, c.Flows[1], PathFragmented)[0]; !strings.Contains(fi.Message, "left near in 3 IP fragments and reached far whole: reassembled between them") {
 		t.Errorf("reassembled %+v", fi)
 	}
+	// DF set at near: a device between the points cleared it (a
+	// firewall's "clear DF"), not the sender.
+	withDF := slices.Clone(lines)
+	withDF[3] += " df"
+	pa, c = pathCase(t, pathHead+"time 2026-01-01T00:00:00Z\n"+strings.Join(withDF, "\n")+"\n", split)
+	if fi := pathFindings(pa, c.Flows[1], PathFragmented); len(fi) != 1 || !strings.Contains(fi[0].Message, "fragmented between them, though DF was set at near: a device on the way cleared it") {
+		t.Errorf("DF set upstream: %+v", fi)
+	}
 	// Fragmented alike at both points: nothing to say.
 	pa, c = pathCase(t, pathHead+"time 2026-01-01T00:00:00Z\n"+strings.Join(frag, "\n")+"\n", split)
 	if got := codesOf(pa, c, PathTTL, PathClockOffset); len(got) > 0 {

@@ -110,7 +110,12 @@ func fragmentedText(w *pathWords, fi PathFinding) string {
 		return fmt.Sprintf("in %d IP fragments", n)
 	}
 	how := "fragmented again between them"
+	ru, _ := w.refAt(fi.RelatedPoint, fi.RelatedFrame)
 	switch {
+	case nu == 0 && ru.Bits&RefDF != 0:
+		// The sender asked for no fragmenting: a device between the
+		// points cleared DF (a firewall's or VPN's "clear DF").
+		how = fmt.Sprintf("fragmented between them, though DF was set at %s: a device on the way cleared it, before a link with a smaller MTU", rel)
 	case nu == 0:
 		how = "fragmented between them: a link with a smaller MTU on the way, and the sender's DF clear"
 	case nd == 0:
