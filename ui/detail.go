@@ -65,6 +65,7 @@ type detailModel struct {
 	haveBase               [2]bool
 	relWidth               int // widest relative seq or ack
 	winWidth               int // widest window (window)
+	flagsWidth             int // widest flags (flagLetters), 5 at least
 
 	// flines caches the findings laid out at one width: they never change.
 	flines *findingLayout
@@ -110,10 +111,13 @@ func newDetailModel(c *common, capIdx int, capName string, f *analysis.Flow, ps 
 			}
 		}
 	}
-	d.relWidth, d.winWidth = 3, 5
+	d.relWidth, d.winWidth, d.flagsWidth = 3, 5, 5
 	for _, r := range f.Refs {
 		d.relWidth = max(d.relWidth, len(d.rel(r.Seq, r.Side())), len(d.rel(r.Ack, 1-r.Side())))
 		d.winWidth = max(d.winWidth, len(d.window(r)))
+		// All the flags: an Xmas-tree probe cut to five read SFRPA,
+		// its URG, ECE and CWR gone.
+		d.flagsWidth = max(d.flagsWidth, len(flagLetters(r.Flags)))
 	}
 	return d
 }
@@ -502,10 +506,10 @@ func (d *detailModel) rel(v uint32, side analysis.Side) string {
 }
 
 // ladderCols are the widths of the ladder's columns.
-type ladderCols struct{ frame, num, win int }
+type ladderCols struct{ frame, num, win, flags int }
 
 func (d *detailModel) ladderCols() ladderCols {
-	lc := ladderCols{frame: len("frame"), num: d.relWidth, win: d.winWidth}
+	lc := ladderCols{frame: len("frame"), num: d.relWidth, win: d.winWidth, flags: d.flagsWidth}
 	if n := len(d.flow.Refs); n > 0 {
 		lc.frame = max(lc.frame, len(strconv.FormatUint(d.flow.Refs[n-1].Frame, 10)))
 	}
@@ -523,7 +527,7 @@ func (d *detailModel) ladderLines(w, h int) []string {
 	if d.absolute {
 		mode = "absolute"
 	}
-	head := fmt.Sprintf("%s %s %s %s %s %s %s %s", padLeft("frame", lc.frame), padLeft("time", 9), padRight("flags", 5, ""),
+	head := fmt.Sprintf("%s %s %s %s %s %s %s %s", padLeft("frame", lc.frame), padLeft("time", 9), padRight("flags", lc.flags, ""),
 		padLeft("seq", lc.num), padLeft("ack", lc.num), padLeft("len", 5), padLeft("win", lc.win), "  ("+mode+")")
 	title := d.paneTitle(paneLadder, "") + st.Header.Render(head)
 	off := max(0, min(d.offset, len(d.flow.Refs)-h))
@@ -557,7 +561,7 @@ func (d *detailModel) ladderLines(w, h int) []string {
 			ln = strconv.FormatUint(uint64(r.Len), 10)
 			win = d.window(r)
 		}
-		cells := []string{padLeft(strconv.FormatUint(r.Frame, 10), lc.frame), padLeft(t, 9), padRight(flags, 5, ""),
+		cells := []string{padLeft(strconv.FormatUint(r.Frame, 10), lc.frame), padLeft(t, 9), padRight(flags, lc.flags, ""),
 			padLeft(seq, lc.num), padLeft(ack, lc.num), padLeft(ln, 5), padLeft(win, lc.win)}
 		note, hasNote := d.notes[r.Frame]
 		glyph, words := " ", ""

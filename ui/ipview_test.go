@@ -205,6 +205,10 @@ func TestHeaderOptionsText(t *testing.T) {
 		// The verdict comes before the bytes, which 80 columns cut.
 		{"wrong length", tcpOptions([]byte{5, 4, 0, 1}, abs), "✗ kind 5, length 4 (wrong length for its kind): 00 01 [4]"},
 		{"MP_CAPABLE", tcpOptions([]byte{30, 4, 0x01, 0x01}, abs), "MPTCP MP_CAPABLE v1, length 4: 01 01 [4]"},
+		// An empty experimental cookie is a request, as kind 34's is
+		// (it read "cookie " and nothing).
+		{"TFO 254 request", tcpOptions([]byte{254, 4, 0xf9, 0x89}, abs), "TFO (experimental 254) cookie request [4]"},
+		{"TFO 254 cookie", tcpOptions([]byte{254, 6, 0xf9, 0x89, 0xab, 0xcd}, abs), "TFO (experimental 254) cookie ab cd [6]"},
 		{"MP_JOIN", tcpOptions([]byte{30, 3, 0x10}, abs), "MPTCP MP_JOIN, length 3: 10 [3]"},
 		{"DSS", tcpOptions([]byte{30, 4, 0x20, 0x01}, abs), "MPTCP DSS, length 4: 20 01 [4]"},
 		{"ADD_ADDR", tcpOptions([]byte{30, 3, 0x30}, abs), "MPTCP ADD_ADDR, length 3: 30 [3]"},

@@ -1,9 +1,13 @@
 package ui
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/synscope/synscope/analysis"
 )
@@ -42,4 +46,32 @@ func TestOuterLayersPKTAP(t *testing.T) {
 	if len(got) != 2 || !slices.Equal(got[0], want[0]) || !slices.Equal(got[1], want[1]) {
 		t.Errorf("outerLayers = %q, want %q", got, want)
 	}
+}
+
+// TestPaneASCIIAndFlags: --ascii left × in a scaled window and … in a long
+// payload's hex (mojibake on a C-locale console); the ladder's flags
+// column cut an Xmas-tree probe to SFRPA, its URG, ECE and CWR gone; bit
+// 8 is AE (Accurate ECN), as tshark names it, not the historic NS.
+func TestPaneASCIIAndFlags(t *testing.T) {
+	cfg := testConfig(seed(t, "seed-client.pcap"))
+	cfg.ASCII = true
+	m := newLoaded(t, cfg, 80, 24)
+	for _, l := range paneAt(t, m, 4, 80) {
+		for _, r := range l {
+			if r > 0x7e {
+				t.Errorf("--ascii: %q", l)
+				break
+			}
+		}
+	}
+	if _, err := os.Stat(corpusDir); err != nil {
+		t.Skip("corpus not found: ", err)
+	}
+	m = newLoaded(t, testConfig([]Source{openFile(t, filepath.Join(corpusDir, "tcp_eight_lowest_weight_flags_set.pcap"))}), 80, 24)
+	m = press(t, m, "enter")
+	if s := ansi.Strip(m.View().Content); !strings.Contains(s, " SFRPAUEC ") {
+		t.Errorf("the ladder's flags:\n%s", s)
+	}
+	m = newLoaded(t, testConfig([]Source{openFile(t, filepath.Join(corpusDir, "accecn_handshake.pcap"))}), 80, 24)
+	hasLine(t, "accecn", paneAt(t, m, 1, 80), "flags 0x1c2 AE CWR ECE SYN…")
 }

@@ -285,7 +285,9 @@ func tcpOptions(b []byte, sack func(uint32) string) []hdrOption {
 			} else {
 				o.text = "TFO cookie " + hexBytes(v, 16)
 			}
-		case kind == 254 && n >= 4 && binary.BigEndian.Uint16(v) == 0xF989:
+		case kind == 254 && n == 4 && binary.BigEndian.Uint16(v) == 0xF989:
+			o.text = "TFO (experimental 254) cookie request"
+		case kind == 254 && n > 4 && binary.BigEndian.Uint16(v) == 0xF989:
 			o.text = "TFO (experimental 254) cookie " + hexBytes(v[2:], 16)
 		default:
 			o.text = fmt.Sprintf("kind %d, length %d", kind, n)
@@ -387,7 +389,9 @@ func printable(b []byte) string {
 func flagWords(f uint8, ns bool) string {
 	var w []string
 	if ns {
-		w = append(w, "NS")
+		// Bit 8: RFC 3540's nonce sum is historic (RFC 8311); Accurate
+		// ECN uses it, and tshark calls it AE.
+		w = append(w, "AE")
 	}
 	for _, x := range []struct {
 		bit  uint8

@@ -162,7 +162,7 @@ func (d *detailModel) headerLines(info *pktInfo, w int) []string {
 		r := info.ref
 		add(st.Header.Render("TCP")+" reassembled from fragments (their bytes are not shown)",
 			"seq "+d.rel(r.Seq, r.Side()), "ack "+d.rel(r.Ack, 1-r.Side()), "flags "+flagWords(r.Flags, false),
-			d.windowWords(r), fmt.Sprintf("payload %d bytes", r.Len))
+			d.text(d.windowWords(r)), fmt.Sprintf("payload %d bytes", r.Len))
 		return lines
 	}
 	if !p.HasTCP {
@@ -358,7 +358,7 @@ func (d *detailModel) tcpLines(info *pktInfo, w int) []string {
 	add(seq, ack)
 
 	flags := fmt.Sprintf("flags 0x%03x %s", uint16(p.Flags)|boolBit(p.NS)<<8, flagWords(p.Flags, p.NS))
-	parts := []string{flags, d.windowWords(info.ref)}
+	parts := []string{flags, d.text(d.windowWords(info.ref))}
 	if o := p.TCPOffset; o >= 0 && o+18 <= len(info.data) {
 		if res := info.data[o+12] & 0x0e; res != 0 {
 			parts = append(parts, fmt.Sprintf("reserved bits 0x%x", res>>1))
@@ -413,7 +413,7 @@ func (d *detailModel) tcpLines(info *pktInfo, w int) []string {
 			ps = append(ps, pl)
 		}
 		if len(p.Payload) > 0 {
-			ps = append(ps, hexBytes(p.Payload, 16))
+			ps = append(ps, d.text(hexBytes(p.Payload, 16)))
 			ps = append(ps, "\""+printable(p.Payload[:min(len(p.Payload), 32)])+"\"")
 		}
 		add(ps...)
@@ -427,7 +427,7 @@ func (d *detailModel) tcpLines(info *pktInfo, w int) []string {
 			what = "NFLOG attribute padding"
 		}
 		add(st.Padding.Render(fmt.Sprintf("%s %d byte%s (not payload)", what, len(p.Padding), plural(len(p.Padding)))),
-			st.Padding.Render(hexBytes(p.Padding, 16)))
+			st.Padding.Render(d.text(hexBytes(p.Padding, 16))))
 	}
 	if p.Truncated {
 		add(st.Dim.Render("the capture holds only part of this datagram (snap length)"))
