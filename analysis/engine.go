@@ -514,6 +514,9 @@ func (a *Analyzer) Finish() *Result {
 	// Finish's verdicts change flows without touching them: the next
 	// Changed gives every flow.
 	a.tracking, a.finished = false, true
+	// What a reader of the capture should know that is not damage; the
+	// reader's own notes go before them (Run, the view's loader).
+	a.res.Notes = append(append(a.res.Notes, a.odd.notes()...), a.dec.reasm.notes()...)
 	offload := offloadSender(a.res.Flows)
 	for _, f := range a.res.Flows {
 		f.finishHandshake()

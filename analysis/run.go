@@ -34,7 +34,7 @@ func Run(ctx context.Context, r *capture.Reader, cfg Config) (*Result, error) {
 		err = runSequential(ctx, r, a)
 	}
 	res := a.Finish()
-	res.Notes = append(append(r.Notes(), a.odd.notes()...), a.dec.reasm.notes()...)
+	res.Notes = append(r.Notes(), res.Notes...)
 	var ie *capture.InterruptedError
 	switch {
 	case err == nil:

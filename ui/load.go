@@ -173,6 +173,7 @@ func (l *loader) read(c *capLoad) {
 	c.an = nil
 	if c.rd != nil {
 		c.bytes = c.rd.BytesRead()
+		c.res.Notes = append(c.rd.Notes(), c.res.Notes...)
 	}
 	var ie *capture.InterruptedError
 	switch {

@@ -917,6 +917,22 @@ func (m *Model) statusLines() []string {
 			return wrapStyled(st.Status.Warning, m.c.safe(note), w, g.Warning+" ", "  ", g.Ellipsis)
 		}
 	}
+	for _, c := range m.caps {
+		// What stderr and the report's head say of the capture (not in
+		// time order, fragments never completed, odd record headers):
+		// the view said none of it.
+		if c.Result == nil || len(c.Result.Notes) == 0 {
+			continue
+		}
+		note := c.Result.Notes[0]
+		if len(m.caps) > 1 {
+			note = c.Name + ": " + note
+		}
+		if n := len(c.Result.Notes); n > 1 {
+			note += fmt.Sprintf(" (and %d more notes: --report lists them)", n-1)
+		}
+		return wrapStyled(st.Dim, m.c.safe(note), w, g.Info+" ", "  ", g.Ellipsis)
+	}
 	return nil
 }
 

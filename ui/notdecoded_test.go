@@ -1,11 +1,13 @@
 package ui
 
 import (
+	"bytes"
 	"path/filepath"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/synscope/synscope/capture"
 	"github.com/synscope/synscope/capture/fixture"
 )
 
@@ -75,4 +77,42 @@ func TestOutsideNoteView(t *testing.T) {
 		"! 1 damaged TCP frame outside any flow (frame 1: TCP at byte 34: the 10-byte",
 		"segment is shorter than a TCP header)")
 	checkFrame(t, m, 80, 24)
+}
+
+// TestResultNotesView: what stderr and the report's head say of a capture
+// (here: IP fragments of a datagram never completed, the middle one lost)
+// is on the view's status line too; it said none of it.
+func TestResultNotesView(t *testing.T) {
+	data := fixture.Build("client 10.0.0.1:40000 isn=1000\nserver 10.0.0.2:443 isn=5000\ntime 2026-01-15T10:00:00Z\n" +
+		"0 C>S S mss=1460\n+0.01 S>C SA mss=1460\n+0.01 C>S A\n+0.01 C>S PA len=100 frag=48\n")
+	// Frames 4-6 are the fragments: leave out the middle one.
+	data = dropFrame(t, data, 5)
+	m := newLoaded(t, testConfig([]Source{memSource(t, "lost.pcap", data)}), 80, 24)
+	mustContain(t, m, "· 2 IP fragments (the first, frame 4) belong to datagrams never completed")
+	checkFrame(t, m, 80, 24)
+}
+
+// dropFrame returns pcap data without its frame n.
+func dropFrame(t *testing.T, data []byte, n uint64) []byte {
+	t.Helper()
+	r, err := capture.NewReader(bytes.NewReader(data), "x", int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	w, err := capture.NewPcapWriter(&out, r.Interfaces()[0].LinkType, 65535, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		rec, err := r.Next()
+		if err != nil {
+			break
+		}
+		if rec.Frame != n {
+			w.WritePacket(rec)
+		}
+	}
+	w.Flush()
+	return out.Bytes()
 }
