@@ -97,18 +97,32 @@ func newDetailModel(c *common, capIdx int, capName string, f *analysis.Flow, ps 
 	if h.HaveSynAck {
 		d.serverBase, d.haveBase[analysis.FromServer] = h.ServerISN, true
 	}
+	setBase := func(s analysis.Side, v uint32) {
+		d.haveBase[s] = true
+		if s == analysis.FromClient {
+			d.clientBase = v
+		} else {
+			d.serverBase = v
+		}
+	}
 	for _, r := range f.Refs {
 		if r.Bits&analysis.RefFragment != 0 {
 			continue
 		}
+		// Without its SYN, a side counts from its first number less
+		// one, and a side never seen from the first ACK of it less
+		// one, as Wireshark does (its first segment is 1, not 0; the
+		// ACK of a side not seen was absolute under "(relative)").
 		s := r.Side()
 		if !d.haveBase[s] {
-			d.haveBase[s] = true
-			if s == analysis.FromClient {
-				d.clientBase = r.Seq
+			if r.Flags&analysis.FlagSYN != 0 {
+				setBase(s, r.Seq)
 			} else {
-				d.serverBase = r.Seq
+				setBase(s, r.Seq-1)
 			}
+		}
+		if r.Flags&analysis.FlagACK != 0 && !d.haveBase[1-s] {
+			setBase(1-s, r.Ack-1)
 		}
 	}
 	d.relWidth, d.winWidth, d.flagsWidth = 3, 5, 5

@@ -9,6 +9,8 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/synscope/synscope/capture/fixture"
+
 	"github.com/synscope/synscope/analysis"
 )
 
@@ -74,4 +76,38 @@ func TestPaneASCIIAndFlags(t *testing.T) {
 	}
 	m = newLoaded(t, testConfig([]Source{openFile(t, filepath.Join(corpusDir, "accecn_handshake.pcap"))}), 80, 24)
 	hasLine(t, "accecn", paneAt(t, m, 1, 80), "flags 0x1c2 AE CWR ECE SYN…")
+}
+
+// TestRelativeWithoutHandshake: a capture started mid-connection counts
+// each side from its first number less one, and a side never seen from
+// the first ACK of it less one, as tshark's relative numbers do: the first
+// segment read 0, and the ACK of a side not seen was absolute under
+// "(relative)".
+func TestRelativeWithoutHandshake(t *testing.T) {
+	for _, c := range []struct {
+		desc string
+		rows [][2]string // seq, ack of each packet, as tshark gives them
+	}{
+		{"+0 C>S PA seq=1000 ack=5000 len=10\n+0.01 S>C A seq=5000 ack=1010\n+0.01 S>C PA seq=5000 ack=1010 len=20\n",
+			[][2]string{{"1", "1"}, {"1", "11"}, {"1", "11"}}},
+		{"+0 S>C PA seq=5000 ack=1000 len=20\n+0.01 S>C PA seq=5020 ack=1000 len=20\n",
+			[][2]string{{"1", "1"}, {"21", "1"}}},
+	} {
+		data := fixture.Build("format pcap\nlink ethernet\nclient 10.0.0.1:40000\nserver 10.0.0.2:443\ntime 2026-01-15T10:00:00Z\n" + c.desc)
+		m := press(t, newLoaded(t, testConfig([]Source{memSource(t, "mid.pcap", data)}), 80, 24), "enter")
+		var got [][2]string
+		for _, l := range strings.Split(ansi.Strip(m.View().Content), "\n") {
+			f := strings.Fields(l)
+			// " →     1  0.000000 PA  seq  ack  len  win ..."
+			if len(f) >= 6 && (f[0] == "→" || f[0] == "←" || f[0] == "▶") && f[1] != "frame" {
+				if f[0] == "▶" {
+					f = f[1:]
+				}
+				got = append(got, [2]string{f[4], f[5]})
+			}
+		}
+		if !slices.Equal(got, c.rows) {
+			t.Errorf("%s: seq/ack %v, want %v", c.desc, got, c.rows)
+		}
+	}
 }
