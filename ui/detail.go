@@ -541,7 +541,15 @@ func (d *detailModel) ladderLines(w, h int) []string {
 	if d.absolute {
 		mode = "absolute"
 	}
-	head := fmt.Sprintf("%s %s %s %s %s %s %s %s", padLeft("frame", lc.frame), padLeft("time", 9), padRight("flags", lc.flags, ""),
+	// Narrower than the row and its verdict glyph (60 columns), the
+	// time goes: every row's ✗ and the mode were cut off instead.
+	cellsW := lc.frame + 1 + 9 + 1 + lc.flags + 1 + 2*lc.num + 2 + 5 + 1 + lc.win
+	noTime := 3+cellsW+2+9 > w // the glyph and a few words
+	timeHead := padLeft("time", 9) + " "
+	if noTime {
+		timeHead = ""
+	}
+	head := fmt.Sprintf("%s %s%s %s %s %s %s %s", padLeft("frame", lc.frame), timeHead, padRight("flags", lc.flags, ""),
 		padLeft("seq", lc.num), padLeft("ack", lc.num), padLeft("len", 5), padLeft("win", lc.win), "  ("+mode+")")
 	title := d.paneTitle(paneLadder, "") + st.Header.Render(head)
 	off := max(0, min(d.offset, len(d.flow.Refs)-h))
@@ -577,16 +585,22 @@ func (d *detailModel) ladderLines(w, h int) []string {
 		}
 		cells := []string{padLeft(strconv.FormatUint(r.Frame, 10), lc.frame), padLeft(t, 9), padRight(flags, lc.flags, ""),
 			padLeft(seq, lc.num), padLeft(ack, lc.num), padLeft(ln, 5), padLeft(win, lc.win)}
+		join := func(cells []string) string {
+			if noTime {
+				return cells[0] + " " + strings.Join(cells[2:], " ")
+			}
+			return strings.Join(cells, " ")
+		}
 		note, hasNote := d.notes[r.Frame]
 		glyph, words := " ", ""
 		if hasNote && r.Bits&analysis.RefFragment == 0 {
 			glyph = SeverityGlyph(g, note.worst)
-			used := 2 + 1 + len(strings.Join(cells, " ")) + 3
+			used := 2 + 1 + len(join(cells)) + 3
 			words = shortFinding(note.first, g, max(0, w-used))
 		}
 		selected := i == d.cursor
 		if selected {
-			line := d.c.cursorLead(" " + arrow + " " + strings.Join(cells, " ") + " " + glyph + " " + words)
+			line := d.c.cursorLead(" " + arrow + " " + join(cells) + " " + glyph + " " + words)
 			sty := st.Selected
 			if d.pane != paneLadder {
 				sty = st.Unfocused
@@ -606,7 +620,7 @@ func (d *detailModel) ladderLines(w, h int) []string {
 			words = st.Dim.Render(words)
 		}
 		arrowSt := st.Dim
-		lines = append(lines, truncate(" "+arrowSt.Render(arrow)+" "+strings.Join(cells, " ")+" "+glyph+" "+words, w, g.Ellipsis))
+		lines = append(lines, truncate(" "+arrowSt.Render(arrow)+" "+join(cells)+" "+glyph+" "+words, w, g.Ellipsis))
 	}
 	for len(lines) < h+1 {
 		lines = append(lines, "")

@@ -111,3 +111,12 @@ func TestRelativeWithoutHandshake(t *testing.T) {
 		}
 	}
 }
+
+// TestLadderAt60Columns: at 60 columns the ladder lost its mode label and
+// every row's verdict (✗ SYN-ACK +2B became …); the time column goes
+// first now.
+func TestLadderAt60Columns(t *testing.T) {
+	m := press(t, newLoaded(t, testConfig(seed(t, "seed-client.pcap")), 60, 20), "enter")
+	mustContain(t, m, "(relative)", "2 SA             0          1     2 64240 ✗ SYN-ACK", "3 A              1          3     0 64860 ✗")
+	checkFrame(t, m, 60, 20)
+}

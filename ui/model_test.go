@@ -57,8 +57,13 @@ func TestResize(t *testing.T) {
 		m = update(t, m, tea.WindowSizeMsg{Width: sz.w, Height: sz.h})
 		checkFrame(t, m, sz.w, sz.h)
 		if sz.w >= minWidth && sz.h >= minHeight {
-			// The cursor (frame 12) stays on screen.
-			mustContain(t, m, "6.047779")
+			// The cursor (frame 12) stays on screen; at 60 columns
+			// without its time, which leaves room for the verdicts.
+			if sz.w >= 80 {
+				mustContain(t, m, "6.047779")
+			} else {
+				mustContain(t, m, "12 RA")
+			}
 		}
 	}
 	m = press(t, m, "esc")
