@@ -166,6 +166,9 @@ type Path struct {
 	swapped map[*Flow]*Flow
 	// shifts holds the rewritten numbers of flows joined by joinByShift.
 	shifts shifts
+	// twins are the flows at other points that an unjoined flow's
+	// addresses, ports and time suggest it is (findTwins).
+	twins map[*Flow]twin
 }
 
 // ConnectionOf returns the connection a flow belongs to.
@@ -348,6 +351,7 @@ func Correlate(points []Point) *Path {
 			pa.add(c.Flows[i], pa.clockFinding(i, c))
 		}
 	}
+	pa.twins = pa.findTwins()
 	pa.sentences()
 	return pa
 }

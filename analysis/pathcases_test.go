@@ -690,6 +690,12 @@ func TestPathShiftAmbiguousNotJoined(t *testing.T) {
 	if len(pa.Conns) != 2 {
 		t.Fatalf("%d connections, want 2 (not joined)", len(pa.Conns))
 	}
+	// Not joined, but not "no flow at the other points has its
+	// segments" either: the flow with its addresses and ports is named.
+	fi := pathFindings(pa, pa.Conns[0].Flows[0], PathUnjoined)
+	if len(fi) != 1 || !strings.Contains(fi[0].Message, "seen at near only: flow 1 at far has its addresses and ports at the same time, but not its ISNs") {
+		t.Errorf("unjoined %+v", fi)
+	}
 }
 
 // spanCase is longConn's first n packets at near, and at far as a point

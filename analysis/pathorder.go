@@ -3,6 +3,7 @@ package analysis
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 )
@@ -199,4 +200,61 @@ func spanCopies(f *Flow, x int, pairs []segPair) map[uint64]bool {
 		}
 	}
 	return copies
+}
+
+// twin is a flow at another point with the same addresses and ports as an
+// unjoined one, at an overlapping time: most likely the same connection,
+// whose numbers did not match (path.unjoined says so, not "no flow").
+type twin struct {
+	point int
+	id    int
+}
+
+// findTwins finds the twins of the flows seen at one point only.
+func (pa *Path) findTwins() map[*Flow]twin {
+	type ends struct{ client, server string }
+	type at struct {
+		point int
+		f     *Flow
+	}
+	var alone []at
+	byEnds := map[ends][]at{}
+	for _, c := range pa.Conns {
+		seen, point := 0, 0
+		for i, f := range c.Flows {
+			if f != nil {
+				seen, point = seen+1, i
+			}
+		}
+		if seen != 1 {
+			continue
+		}
+		f := c.Flows[point]
+		k := ends{f.Client().String(), f.Server().String()}
+		alone = append(alone, at{point, f})
+		byEnds[k] = append(byEnds[k], at{point, f})
+	}
+	out := map[*Flow]twin{}
+	for _, a := range alone {
+		for _, b := range byEnds[ends{a.f.Client().String(), a.f.Server().String()}] {
+			if b.point != a.point && pa.roughlyOverlap(b.point, a.point, a.f.Start, a.f.End, b.f) {
+				out[a.f] = twin{b.point, b.f.ID}
+				break
+			}
+		}
+	}
+	return out
+}
+
+// roughlyOverlap reports whether flow g of point to ran while point at's
+// flow did (start to end), the clocks' offset taken out; with the offset
+// unknown (nothing joined between the points), within a minute of it.
+func (pa *Path) roughlyOverlap(to, at int, start, end int64, g *Flow) bool {
+	var d, slack int64
+	if off := pa.Offset[to] - pa.Offset[at]; math.IsNaN(off) {
+		slack = 60e9
+	} else {
+		d = int64(off * 1e9)
+	}
+	return start+d-slack <= g.End && end+d+slack >= g.Start
 }

@@ -165,6 +165,11 @@ func (pa *Path) Sentence(c *Connection, fi PathFinding, g PathGlyphs) string {
 		}
 		return "sequence numbers rewritten by a constant offset: " + strings.Join(parts, "; ")
 	case PathUnjoined:
+		if f := w.c.Flows[fi.Point]; f != nil {
+			if tw, ok := w.pa.twins[f]; ok {
+				return fmt.Sprintf("seen at %s only: flow %d at %s has its addresses and ports at the same time, but not its ISNs, nor its segments' numbers (or none that tell one shift of them, as a one-way transfer whose ACK never moves): not joined", at, tw.id, w.point(tw.point))
+			}
+		}
 		return fmt.Sprintf("seen at %s only: no flow at the other points has its ISNs or its segments", at)
 	case PathResegmented:
 		return resegmentedText(fi, r, at, rel)
