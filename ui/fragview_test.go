@@ -87,6 +87,13 @@ func TestFragmentsReadBack(t *testing.T) {
 			t.Errorf("%s: frame 66 is not shown reassembled:\n%s", what, text)
 		}
 		hasLine(t, what, pane, "payload 147 bytes…")
+		// This frame's own length field (the last fragment's 55
+		// bytes and its 20-byte header), as tshark and the hex show
+		// it, then the datagram's: the line gave the datagram's as
+		// the frame's.
+		if !strings.Contains(text, "total length 75 (the datagram 187)") {
+			t.Errorf("%s: the frame's own total length not shown:\n%s", what, text)
+		}
 	}
 	reassembled("frame 66", detailAt(t, m, 66))
 	far := m.detail.flow.Refs[k+readBehind].Frame

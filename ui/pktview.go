@@ -93,7 +93,13 @@ func (d *detailModel) headerLines(info *pktInfo, w int) []string {
 		if ihl > 20 {
 			parts = append(parts, fmt.Sprintf("header %d bytes", ihl))
 		}
-		parts = append(parts, fmt.Sprintf("total length %d", p.IPTotalLen), fmt.Sprintf("ID %d (0x%04x)", p.IPID, p.IPID),
+		total := fmt.Sprintf("total length %d", p.IPTotalLen)
+		if o := p.IPOffset; p.Fragments > 0 && o+4 <= len(data) {
+			// This frame's own field, as tshark and the hex show it;
+			// the reassembled datagram's after it.
+			total = fmt.Sprintf("total length %d (the datagram %d)", binary.BigEndian.Uint16(data[o+2:]), p.IPTotalLen)
+		}
+		parts = append(parts, total, fmt.Sprintf("ID %d (0x%04x)", p.IPID, p.IPID),
 			fmt.Sprintf("TTL %d", p.TTL))
 		if p.TOS != 0 {
 			parts = append(parts, fmt.Sprintf("DSCP %d ECN %d", p.TOS>>2, p.TOS&3))
@@ -135,7 +141,10 @@ func (d *detailModel) headerLines(info *pktInfo, w int) []string {
 		}
 	case 6:
 		plen := fmt.Sprintf("payload length %d", p.IPTotalLen-40)
-		if o := p.IPOffset; o+6 <= len(data) && binary.BigEndian.Uint16(data[o+4:]) == 0 && p.IPTotalLen > 40 {
+		switch o := p.IPOffset; {
+		case p.Fragments > 0 && o+6 <= len(data):
+			plen = fmt.Sprintf("payload length %d (the datagram %d)", binary.BigEndian.Uint16(data[o+4:]), p.IPTotalLen-40)
+		case o+6 <= len(data) && binary.BigEndian.Uint16(data[o+4:]) == 0 && p.IPTotalLen > 40:
 			plen = fmt.Sprintf("payload length 0 (jumbogram of %d)", p.IPTotalLen-40)
 		}
 		parts := []string{st.Header.Render(fmt.Sprintf("IPv6 %s %s %s", p.Src, g.Arrow, p.Dst)),
