@@ -34,11 +34,18 @@ type signalled struct {
 
 func startSignalled(t *testing.T, stdin *os.File, args ...string) *signalled {
 	t.Helper()
-	s := &signalled{cmd: exec.Command(synscopeBinary(t), args...), done: make(chan struct{})}
-	s.cmd.Stdout, s.cmd.Stderr = &s.stdout, &s.stderr
+	cmd := exec.Command(synscopeBinary(t), args...)
 	if stdin != nil {
-		s.cmd.Stdin = stdin
+		cmd.Stdin = stdin
 	}
+	return startCmd(t, cmd)
+}
+
+// startCmd starts cmd as a signalled run.
+func startCmd(t *testing.T, cmd *exec.Cmd) *signalled {
+	t.Helper()
+	s := &signalled{cmd: cmd, done: make(chan struct{})}
+	s.cmd.Stdout, s.cmd.Stderr = &s.stdout, &s.stderr
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -329,20 +336,7 @@ func TestSignalsIgnoredAtStart(t *testing.T) {
 	if err := unix.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := &signalled{done: make(chan struct{})}
-	s.cmd = exec.Command("sh", "-c", `trap "" INT HUP; exec "$0" -r "$1" --report`, synscopeBinary(t), fifo)
-	s.cmd.Stdout, s.cmd.Stderr = &s.stdout, &s.stderr
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		s.cmd.Wait()
-		close(s.done)
-	}()
-	t.Cleanup(func() {
-		s.cmd.Process.Kill()
-		<-s.done
-	})
+	s := startCmd(t, exec.Command("sh", "-c", `trap "" INT HUP; exec "$0" -r "$1" --report`, synscopeBinary(t), fifo))
 	waitWchan(t, s.cmd.Process.Pid, "wait_for_partner")
 	s.cmd.Process.Signal(syscall.SIGHUP)
 	select {

@@ -45,52 +45,21 @@ const (
 // options, so they are named: Router Alert, Record Route, Timestamp and
 // the source routes; other kinds by number and length.
 func ipv4Options(b []byte) []hdrOption {
-	var opts []hdrOption
-	for i := 0; i < len(b); {
-		kind := b[i]
-		switch kind {
-		case 0:
-			opts = append(opts, hdrOption{kind: 0, text: "EOL", bytes: len(b) - i})
-			return collapseNOPs(opts)
-		case 1:
-			opts = append(opts, hdrOption{kind: 1, text: "NOP", bytes: 1})
-			i++
-			continue
-		}
-		if i+1 >= len(b) || b[i+1] < 2 || i+int(b[i+1]) > len(b) {
-			n := -1
-			if i+1 < len(b) {
-				n = int(b[i+1])
-			}
-			opts = append(opts, hdrOption{kind: kind, bad: true, bytes: len(b) - i,
-				text: fmt.Sprintf("kind %d at option byte %d: length %d runs past the header or is too short", kind, i, n)})
-			return collapseNOPs(opts)
-		}
-		n := int(b[i+1])
-		v := b[i+2 : i+n]
-		o := hdrOption{kind: kind, bytes: n}
+	return walkOptions(b, func(kind byte, n int, v []byte) (string, bool) {
 		switch {
 		case kind == ipOptRA && n == 4:
-			o.text = fmt.Sprintf("Router Alert %d", binary.BigEndian.Uint16(v))
+			return fmt.Sprintf("Router Alert %d", binary.BigEndian.Uint16(v)), true
 		case (kind == ipOptRR || kind == ipOptLSRR || kind == ipOptSSRR) && n >= 3 && (n-3)%4 == 0:
-			o.text = ipv4Route(kind, v)
+			return ipv4Route(kind, v), true
 		case kind == ipOptTS && n >= 4:
-			o.text = ipv4Timestamp(v)
-		default:
-			o.text = fmt.Sprintf("kind %d, length %d", kind, n)
-			switch kind {
-			case ipOptRA, ipOptRR, ipOptLSRR, ipOptSSRR, ipOptTS:
-				o.bad = true
-				o.text += " (wrong length for its kind)"
-			}
-			if len(v) > 0 {
-				o.text += ": " + hexBytes(v, 16)
-			}
+			return ipv4Timestamp(v), true
 		}
-		opts = append(opts, o)
-		i += n
-	}
-	return collapseNOPs(opts)
+		switch kind {
+		case ipOptRA, ipOptRR, ipOptLSRR, ipOptSSRR, ipOptTS:
+			return "", false
+		}
+		return "", true
+	})
 }
 
 // ipv4Route describes a Record Route or source route option: v is the

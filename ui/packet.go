@@ -238,6 +238,44 @@ type hdrOption struct {
 // side's ISN, or not); three NOPs or more in a row are one entry
 // ("NOP ×14": 14 words of a pane 10 lines high at 80x24).
 func tcpOptions(b []byte, sack func(uint32) string) []hdrOption {
+	return walkOptions(b, func(kind byte, n int, v []byte) (string, bool) {
+		switch {
+		case kind == 2 && n == 4:
+			return fmt.Sprintf("MSS %d", binary.BigEndian.Uint16(v)), true
+		case kind == 3 && n == 3:
+			return fmt.Sprintf("WS %d (×%d)", v[0], 1<<min(v[0], 14)), true
+		case kind == 4 && n == 2:
+			return "SACK permitted", true
+		case kind == 5 && n > 2 && (n-2)%8 == 0:
+			var blocks []string
+			for j := 0; j+8 <= len(v); j += 8 {
+				blocks = append(blocks, sack(binary.BigEndian.Uint32(v[j:]))+"-"+sack(binary.BigEndian.Uint32(v[j+4:])))
+			}
+			return "SACK " + strings.Join(blocks, " "), true
+		case kind == 8 && n == 10:
+			return fmt.Sprintf("TS val %d ecr %d", binary.BigEndian.Uint32(v), binary.BigEndian.Uint32(v[4:])), true
+		case kind == 30 && n >= 3:
+			return mptcpOption(v), true
+		case kind == 34 && len(v) == 0:
+			return "TFO cookie request", true
+		case kind == 34:
+			return "TFO cookie " + hexBytes(v, 16), true
+		case kind == 254 && n == 4 && binary.BigEndian.Uint16(v) == 0xF989:
+			return "TFO (experimental 254) cookie request", true
+		case kind == 254 && n > 4 && binary.BigEndian.Uint16(v) == 0xF989:
+			return "TFO (experimental 254) cookie " + hexBytes(v[2:], 16), true
+		}
+		// The known kinds of another length are wrong.
+		return "", kind != 2 && kind != 3 && kind != 4 && kind != 5 && kind != 8
+	})
+}
+
+// walkOptions lists the options of an IPv4 or TCP option area b, in order:
+// EOL and NOP themselves, a length that runs past the area as one bad
+// entry, and every other option as name words it (its text, and false
+// for a kind it knows whose length is wrong; "" and true for a kind it
+// does not know, named by number).
+func walkOptions(b []byte, name func(kind byte, n int, v []byte) (string, bool)) []hdrOption {
 	var opts []hdrOption
 	for i := 0; i < len(b); {
 		kind := b[i]
@@ -262,36 +300,10 @@ func tcpOptions(b []byte, sack func(uint32) string) []hdrOption {
 		n := int(b[i+1])
 		v := b[i+2 : i+n]
 		o := hdrOption{kind: kind, bytes: n}
-		switch {
-		case kind == 2 && n == 4:
-			o.text = fmt.Sprintf("MSS %d", binary.BigEndian.Uint16(v))
-		case kind == 3 && n == 3:
-			o.text = fmt.Sprintf("WS %d (×%d)", v[0], 1<<min(v[0], 14))
-		case kind == 4 && n == 2:
-			o.text = "SACK permitted"
-		case kind == 5 && n > 2 && (n-2)%8 == 0:
-			var blocks []string
-			for j := 0; j+8 <= len(v); j += 8 {
-				blocks = append(blocks, sack(binary.BigEndian.Uint32(v[j:]))+"-"+sack(binary.BigEndian.Uint32(v[j+4:])))
-			}
-			o.text = "SACK " + strings.Join(blocks, " ")
-		case kind == 8 && n == 10:
-			o.text = fmt.Sprintf("TS val %d ecr %d", binary.BigEndian.Uint32(v), binary.BigEndian.Uint32(v[4:]))
-		case kind == 30 && n >= 3:
-			o.text = mptcpOption(v)
-		case kind == 34:
-			if len(v) == 0 {
-				o.text = "TFO cookie request"
-			} else {
-				o.text = "TFO cookie " + hexBytes(v, 16)
-			}
-		case kind == 254 && n == 4 && binary.BigEndian.Uint16(v) == 0xF989:
-			o.text = "TFO (experimental 254) cookie request"
-		case kind == 254 && n > 4 && binary.BigEndian.Uint16(v) == 0xF989:
-			o.text = "TFO (experimental 254) cookie " + hexBytes(v[2:], 16)
-		default:
+		text, ok := name(kind, n, v)
+		if text == "" {
 			o.text = fmt.Sprintf("kind %d, length %d", kind, n)
-			if kind == 2 || kind == 3 || kind == 4 || kind == 5 || kind == 8 {
+			if !ok {
 				// The verdict before the bytes: at 80 columns the
 				// line is cut, and a SACK's 14 bytes took it.
 				o.bad = true
@@ -300,6 +312,8 @@ func tcpOptions(b []byte, sack func(uint32) string) []hdrOption {
 			if len(v) > 0 {
 				o.text += ": " + hexBytes(v, 16)
 			}
+		} else {
+			o.text = text
 		}
 		opts = append(opts, o)
 		i += n
