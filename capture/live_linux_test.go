@@ -353,6 +353,28 @@ func byConn(t *testing.T, pkts []pkt, sport int) map[int][]pkt {
 // two directions' packets between each other may differ: each capturing
 // socket takes them from whichever CPU processes them, so two sockets may
 // interleave packets sent at the same time differently.
+// sameButOrder reports whether a and b hold the same packets, and how
+// many stand at another place.
+func sameButOrder(a, b []pkt) (moved int, same bool) {
+	if len(a) != len(b) {
+		return 0, false
+	}
+	count := map[string]int{}
+	for i := range a {
+		if !bytes.Equal(a[i].data, b[i].data) {
+			moved++
+		}
+		count[string(a[i].data)]++
+		count[string(b[i].data)]--
+	}
+	for _, n := range count {
+		if n != 0 {
+			return moved, false
+		}
+	}
+	return moved, true
+}
+
 func compareConns(t *testing.T, ours, want []pkt, sport int, clients []int) {
 	t.Helper()
 	o, w := byConn(t, ours, sport), byConn(t, want, sport)
@@ -383,10 +405,21 @@ func compareConns(t *testing.T, ours, want []pkt, sport int, clients []int) {
 				t.Errorf("connection from port %d, to server %v: %d packets, tcpdump %d", c, toServer, len(od), len(wd))
 				continue
 			}
+			if moved, ok := sameButOrder(od, wd); !ok {
+				t.Errorf("connection from port %d, to server %v: packets differ from tcpdump's", c, toServer)
+			} else if moved > 0 {
+				// A sender's segments sent from two CPUs reach two
+				// sockets of one interface in either order; the
+				// kernel and tcpdump disagree on them as well. The
+				// same packets, a few places apart, once in CI.
+				t.Logf("connection from port %d, to server %v: %d packets in another order than tcpdump's", c, toServer, moved)
+				if moved > max(2, len(od)/10) {
+					t.Errorf("connection from port %d, to server %v: %d of %d packets in another order than tcpdump's", c, toServer, moved, len(od))
+				}
+			}
 			for i := range od {
 				if !bytes.Equal(od[i].data, wd[i].data) {
-					t.Errorf("connection from port %d, to server %v, packet %d: differs from tcpdump's\nours    % x\ntcpdump % x", c, toServer, i, od[i].data[:min(80, len(od[i].data))], wd[i].data[:min(80, len(wd[i].data))])
-					break
+					continue
 				}
 				if od[i].orig != wd[i].orig {
 					t.Errorf("connection from port %d, packet %d: original length %d, tcpdump %d", c, i, od[i].orig, wd[i].orig)
