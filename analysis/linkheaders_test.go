@@ -89,8 +89,8 @@ func TestNFLOG(t *testing.T) {
 }
 
 // TestNFLOGCut: an NFLOG frame the snap length ended before its packet is
-// not captured, and says so without a made-up header length ("stopped 30
-// bytes into its 31").
+// not captured, and says where: in the payload attribute's header (it
+// said "stopped 30 bytes into its 31", a made-up length).
 func TestNFLOGCut(t *testing.T) {
 	full := nflogFrame(binary.LittleEndian, "DROP-FWD: ", make([]byte, 40))
 	var out bytes.Buffer
@@ -99,7 +99,7 @@ func TestNFLOGCut(t *testing.T) {
 	w.Flush()
 	r, _ := capture.NewReader(bytes.NewReader(out.Bytes()), "x", int64(out.Len()))
 	res, _ := Run(context.Background(), r, Config{Name: "x"})
-	want := CaptureFinding{Frame: 1, Layer: "Linux NFLOG", Offset: 30, Reason: "the capture stopped before the logged packet (snap length)"}
+	want := CaptureFinding{Frame: 1, Layer: "Linux NFLOG attribute", Offset: 28, Reason: "header not captured whole: the capture stopped 2 bytes into its 4, at byte 30 (snap length)"}
 	if res.MalformedCount != 0 || res.UncapturedCount != 1 || res.Uncaptured[0] != want {
 		t.Errorf("damaged %d, cut %d: %+v", res.MalformedCount, res.UncapturedCount, res.Uncaptured)
 	}

@@ -36,7 +36,8 @@ func nflogHeader(p *Packet, data []byte) (gopacket.LayerType, int, bool) {
 		return linkTruncated(p, name, name+" header", 0, data, 8)
 	}
 	order := nflogOrder(data)
-	for at := 4; at+4 <= len(data); {
+	at := 4
+	for at+4 <= len(data) {
 		n, typ := int(order.Uint16(data[at:])), order.Uint16(data[at+2:])&0x7fff
 		if n < 4 {
 			p.malformed(name, at, fmt.Sprintf("attribute of type %d claims %d bytes, less than its own header", typ, n))
@@ -62,10 +63,10 @@ func nflogHeader(p *Packet, data []byte) (gopacket.LayerType, int, bool) {
 		at += (n + 3) &^ 3
 	}
 	if p.cutIn(0, len(data), len(data)+1) {
-		// The snap length ended the frame before its packet: how long
-		// the attributes before it were is not known.
-		p.malformed(name, len(data), "the capture stopped before the logged packet (snap length)")
-		p.HeaderCut = true
+		// The snap length ended the frame before its packet, in or
+		// right before an attribute's 4-byte header.
+		at = min(at, len(data))
+		p.headerCut(name+" attribute", at, len(data)-at, 4)
 	}
 	// No packet logged (a rule may log without it): nothing to follow.
 	return gopacket.LayerTypeZero, 0, true
