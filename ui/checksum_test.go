@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/charmbracelet/x/ansi"
-
 	"github.com/synscope/synscope/analysis"
 	"github.com/synscope/synscope/capture/fixture"
 )
@@ -15,15 +13,8 @@ import (
 // first flow, drawn wide enough to be on one line each.
 func checksumLine(t *testing.T, m Model, frame uint64) string {
 	t.Helper()
-	if m.state != stateDetail {
-		m = press(t, m, "enter")
-	}
-	d, cmd := m.detail.at(frame)
-	m.detail = d
-	m = update(t, m, runCmd(cmd)...)
 	var sums []string
-	for _, l := range m.detail.packetLines(200) {
-		l = ansi.Strip(l)
+	for _, l := range paneAt(t, m, frame, 200) {
 		for _, part := range strings.Split(l, " · ") {
 			if strings.HasPrefix(strings.TrimSpace(part), "checksum") {
 				sums = append(sums, strings.TrimSpace(part))
