@@ -538,7 +538,7 @@ func (p *livePipeline) Status() ui.LiveStatus {
 
 func (p *livePipeline) status(pr analysis.Progress) ui.LiveStatus {
 	st := ui.LiveStatus{Packets: p.lr.n.Load(), Flows: pr.Flows, QueueDrops: p.h.Dropped(),
-		Evicted: pr.Evicted, MaxFlows: p.o.maxFlows, NotDecoded: pr.NotDecoded}
+		Evicted: pr.Evicted, MaxFlows: p.o.maxFlows, NotDecoded: pr.NotDecoded, WaitEnds: pr.WaitEnds}
 	if st.MaxFlows == 0 {
 		st.MaxFlows = analysis.DefaultMaxFlows()
 	}
@@ -565,6 +565,9 @@ func (p *livePipeline) Snapshot(dst []analysis.FlowSummary) ([]analysis.FlowSumm
 	defer p.snapMu.Unlock()
 	var full bool
 	p.lr.mu.Lock()
+	// The kernel stamps packets with this clock: a SYN unanswered for
+	// 3 s of it is no longer pending (analysis.Analyzer.Age).
+	p.lr.an.Age(time.Now().UnixNano())
 	p.changed, p.sumsGen, full = p.lr.an.Changed(p.changed[:0], p.sumsGen)
 	pr := p.lr.an.Progress()
 	p.lr.mu.Unlock()

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -815,7 +816,11 @@ func liveTUI(t *testing.T, dir string, args ...string) (*tmuxSession, string) {
 		t.Fatal(err)
 	}
 	s.keys(fmt.Sprintf("cd '%s' && clear && sh '%s'", dir, run), "Enter")
-	s.waitFor("live lo", "0 pkts")
+	ifname := "lo"
+	if i := slices.Index(args, "-i"); i >= 0 && i+1 < len(args) {
+		ifname = args[i+1]
+	}
+	s.waitFor("live "+ifname, "0 pkts")
 	return s, pidFile
 }
 

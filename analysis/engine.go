@@ -147,6 +147,14 @@ type Analyzer struct {
 	finished bool // Finish was called: Changed gives every flow
 	dirty    []dirtyFlow
 	gone     []FlowSummary // flows evicted since the last call
+	// Age (summary.go): the clock it last gave, 0 until it is called,
+	// and the handshakes waiting for their answer, in the order their
+	// waits end (waitFrom is the first not yet over); waitsAll is the
+	// latest end of the waits left out when there were too many to note.
+	now      int64
+	waits    []handshakeWait
+	waitFrom int
+	waitsAll int64
 	// spare is an evicted flow, cleared, for the next new flow.
 	spare *Flow
 	// slab holds new flows not handed out yet, of an array of slabN
@@ -294,6 +302,9 @@ func (a *Analyzer) addHashed(p *Packet, h uint64, mark int8) {
 		f.add(p, side, &a.refs, &a.offload)
 	}
 	a.touch(f)
+	if a.now != 0 && p.Flags&FlagSYN != 0 {
+		a.await(f, p.Time)
+	}
 	if f.list != f.evictClass() {
 		a.requeue(f)
 	}

@@ -96,8 +96,10 @@ func (a *Analyzer) ExportItems(ids []int) ([]capture.ExportItem, error) {
 // the capture ended now (checksum.offload, or checksum.bad), judged
 // against every flow held so far as the rule is capture-wide: without them a
 // live drill-down showed no finding where the report of the same packets
-// had checksum.offload. The caller serialises FlowCopy with Add. It
-// returns false for an unknown id.
+// had checksum.offload. So it has the handshake finding of a SYN or
+// SYN-ACK whose wait for an answer is over (overdue), which the list row
+// counts. The caller serialises FlowCopy with Add. It returns false for
+// an unknown id.
 func (a *Analyzer) FlowCopy(id int) (*Flow, bool) {
 	g := a.res.Flow(id)
 	if g == nil {
@@ -126,6 +128,13 @@ func (a *Analyzer) FlowCopy(id int) (*Flow, bool) {
 				sender = a.offload.sender()
 			}
 			f.finishChecksums(sender)
+			slices.SortStableFunc(f.Findings, func(x, y Finding) int {
+				return cmp.Or(cmp.Compare(x.Frame, y.Frame), cmp.Compare(y.Severity(), x.Severity()))
+			})
+		}
+		fi, due := f.overdue(a.now)
+		if due {
+			f.addFinding(fi)
 			slices.SortStableFunc(f.Findings, func(x, y Finding) int {
 				return cmp.Or(cmp.Compare(x.Frame, y.Frame), cmp.Compare(y.Severity(), x.Severity()))
 			})

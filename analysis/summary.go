@@ -5,6 +5,7 @@ import (
 	"iter"
 	"net/netip"
 	"slices"
+	"time"
 )
 
 // FlowSummary is a copy of what a flow list shows of one flow. The ui takes
@@ -38,15 +39,16 @@ type FlowSummary struct {
 // (unanswered, incomplete, not seen) are not in yet, and its bad checksums
 // have no finding yet (the Analyzer's summaries give them, as FlowCopy).
 func (f *Flow) Summary() FlowSummary {
-	return f.summary(false, netip.Addr{})
+	return f.summary(false, netip.Addr{}, 0)
 }
 
 // summary is Summary. Before Finish, with checksums set, it also counts
 // the findings the flow's bad checksums would come to if the capture ended
 // now, offload being the capture's offload sender so far: a live list
 // showed a flow with bad checksums as ok, and code:checksum.bad found
-// nothing, until the capture stopped.
-func (f *Flow) summary(checksums bool, offload netip.Addr) FlowSummary {
+// nothing, until the capture stopped. So it does the handshake finding
+// that overdue gives at now.
+func (f *Flow) summary(checksums bool, offload netip.Addr, now int64) FlowSummary {
 	s := FlowSummary{
 		ID: f.ID, Client: f.Client(), Server: f.Server(), DirectionGuessed: f.DirectionGuessed,
 		Status: f.Status, Handshake: f.Handshake.Status, Packets: f.Packets, Bytes: f.Bytes,
@@ -71,6 +73,15 @@ func (f *Flow) summary(checksums bool, offload netip.Addr) FlowSummary {
 				worst = max(worst, fi.Severity())
 			})
 		}
+		fi, due := f.overdue(now)
+		if due {
+			s.Codes |= 1 << fi.Code
+			if sev := fi.Severity(); !s.HasFirst || sev > s.First.Severity() ||
+				(sev == s.First.Severity() && fi.Frame < s.First.Frame) {
+				s.First, s.HasFirst = fi, true
+			}
+			worst = max(worst, fi.Severity())
+		}
 		s.Status, s.Handshake = f.provisional(worst)
 	}
 	s.Evicted, s.Marked = f.evicted, f.Marked
@@ -78,10 +89,10 @@ func (f *Flow) summary(checksums bool, offload netip.Addr) FlowSummary {
 }
 
 // provisional gives the status and handshake status the flow would have if
-// the capture ended now, without adding findings, worst being the most
-// severe of its findings (Info when it has none). An unanswered SYN is the
-// exception: sent once, it is pending (partial) rather than invalid, as
-// its SYN-ACK may be one round trip away.
+// the capture ended now, worst being the most severe of its findings (Info
+// when it has none) and of the one overdue gives. A SYN not answered, or
+// a SYN-ACK not acknowledged, is pending (partial) until overdue says its
+// wait is over: its answer may be one round trip away.
 func (f *Flow) provisional(worst Severity) (Status, HandshakeStatus) {
 	h := &f.Handshake
 	hs := f.handshakeStatus() // as finishHandshake will set it
@@ -89,26 +100,51 @@ func (f *Flow) provisional(worst Severity) (Status, HandshakeStatus) {
 	switch {
 	case worst == Error:
 		st = StatusInvalid
-	case hs == HSUnanswered && h.Syns > 1:
-		// Finish's handshake.unanswered (an error), once a timeout
-		// has passed: the SYN was sent again. A live row showed ✓ for
-		// a SYN a firewall dropped, and status:invalid found nothing.
-		st = StatusInvalid
 	case hs == HSUnanswered:
 		// One SYN, its answer perhaps on its way: pending, not ok,
 		// and not ✗ for the round trip of every new connection.
 		st = StatusPartial
 	case hs == HSNotSeen || (!h.HaveSyn && h.HaveSynAck):
 		st = StatusPartial
-	case worst == Warning || hs == HSIncomplete && h.SynAcks > 1:
-		// An incomplete handshake is Finish's warning once the
-		// SYN-ACK was sent again.
+	case worst == Warning:
 		st = StatusWarning
 	case hs == HSIncomplete:
 		// The third segment perhaps one round trip away: pending.
 		st = StatusPartial
 	}
 	return st, hs
+}
+
+// pendingWait is how long a SYN or SYN-ACK sent once may wait for its
+// answer before a live view calls it unanswered (overdue): 3 s, RFC 2988's
+// initial retransmission timeout, which RFC 6298 lowered to 1 s. A stack
+// that has not sent it again by then has given up (a scan's probe), or
+// the capture missed the retransmission; either way the answer is not
+// coming. A row for a SYN a firewall dropped went from ? to ✗ only when the
+// SYN was sent again, and a SYN sent once stayed ? until the capture
+// stopped.
+const pendingWait = 3 * int64(time.Second)
+
+// overdue returns the handshake finding Finish would give f if the capture
+// ended now (finishHandshake), once the wait for it is over: a SYN not
+// answered (handshake.unanswered), or a SYN-ACK not acknowledged
+// (handshake.incomplete), that was sent again, or sent pendingWait or more
+// before now. now is 0 where no clock is kept (a file being read): only a
+// retransmission ends the wait then.
+func (f *Flow) overdue(now int64) (Finding, bool) {
+	h := &f.Handshake
+	late := func(t int64) bool { return now != 0 && now-t >= pendingWait }
+	switch {
+	case h.HaveSyn && !h.HaveSynAck && h.answeredAfter == 0 && !f.Has(CodeRefused):
+		if h.Syns > 1 || late(h.LastSynTime) {
+			return Finding{Code: CodeUnanswered, Frame: h.SynFrame, A: int64(h.Syns), B: h.LastSynTime - h.SynTime}, true
+		}
+	case h.HaveSyn && h.HaveSynAck && !h.HaveAck && !f.Has(CodeIncomplete):
+		if h.SynAcks > 1 || late(h.SynAckTime) {
+			return Finding{Code: CodeIncomplete, Frame: h.SynAckFrame, RelatedFrame: h.SynFrame}, true
+		}
+	}
+	return Finding{}, false
 }
 
 // Summaries appends the summaries of every flow so far to dst, in id order.
@@ -128,7 +164,7 @@ func (a *Analyzer) AllSummaries() iter.Seq[FlowSummary] {
 	return func(yield func(FlowSummary) bool) {
 		sender := a.offload.sender()
 		for _, f := range a.res.Flows {
-			if f != nil && !yield(f.summary(true, sender)) {
+			if f != nil && !yield(f.summary(true, sender, a.now)) {
 				return
 			}
 		}
@@ -169,7 +205,7 @@ func (a *Analyzer) Changed(dst []FlowSummary, since Gen) (_ []FlowSummary, _ Gen
 			// An entry is stale when its flow was evicted and the
 			// Flow reused for another: the eviction is in gone.
 			if d.f.ID == d.id && !d.f.evicted {
-				dst = append(dst, d.f.summary(true, sender))
+				dst = append(dst, d.f.summary(true, sender, a.now))
 			}
 		}
 		dst = append(dst, a.gone...)
@@ -214,6 +250,60 @@ func (a *Analyzer) touch(f *Flow) {
 	}
 }
 
+// Age tells the Analyzer the time now (Unix nanoseconds, the clock of a
+// live capture's time stamps), before Changed and FlowCopy, so that a SYN
+// or SYN-ACK sent once whose answer has not come by pendingWait is no
+// longer pending (overdue): its flow gets no more packets, so Age touches
+// it for Changed. A reader of a file never calls it: its flows wait for
+// Finish. The caller serialises it with Add.
+func (a *Analyzer) Age(now int64) {
+	a.now = now
+	i := a.waitFrom
+	for ; i < len(a.waits) && a.waits[i].end <= now; i++ {
+		// Stale when the flow was evicted and the Flow reused.
+		if w := a.waits[i]; w.f.ID == w.id && !w.f.evicted {
+			a.touch(w.f)
+		}
+		a.waits[i] = handshakeWait{}
+	}
+	a.waitFrom = i
+	if a.waitFrom > len(a.waits)/2 {
+		a.waits = a.waits[:copy(a.waits, a.waits[a.waitFrom:])]
+		a.waitFrom = 0
+	}
+	if a.waitsAll != 0 && a.waitsAll <= now {
+		// Some waits were not noted: give every flow.
+		a.waitsAll = 0
+		a.untrack()
+	}
+}
+
+// handshakeWait is a flow whose SYN or SYN-ACK waits for its answer until
+// end, with its id then.
+type handshakeWait struct {
+	f   *Flow
+	id  int
+	end int64
+}
+
+// await notes, after a segment with SYN sent at t, that f waits for an
+// answer if it now does: a SYN sent once, or a SYN-ACK sent once, unanswered.
+// A flood of SYNs would make the notes grow with it: past trackMax, only
+// the latest end of the waits left out is kept, and when it has passed,
+// Age has Changed give every flow.
+func (a *Analyzer) await(f *Flow, t int64) {
+	h := &f.Handshake
+	if !(h.Syns == 1 && !h.HaveSynAck || h.SynAcks == 1 && !h.HaveAck) {
+		return
+	}
+	end := t + pendingWait
+	if len(a.waits)-a.waitFrom >= a.trackMax() {
+		a.waitsAll = max(a.waitsAll, end)
+		return
+	}
+	a.waits = append(a.waits, handshakeWait{f, f.ID, end})
+}
+
 // Progress is what a loading ui shows of the reading so far.
 type Progress struct {
 	Frames    uint64
@@ -223,11 +313,21 @@ type Progress struct {
 	// NotDecoded counts the frames the decoder could not look inside
 	// (Result.NotDecodedFrames).
 	NotDecoded uint64
+	// WaitEnds is when the first handshake waiting for its answer stops
+	// waiting (Age), 0 when none waits or Age was never called.
+	WaitEnds int64
 }
 
 // Progress returns the counts so far.
 func (a *Analyzer) Progress() Progress {
-	return Progress{Frames: a.res.Frames, TCPFrames: a.res.TCPFrames, Flows: a.live, Evicted: a.res.Evicted, NotDecoded: a.res.NotDecodedFrames}
+	p := Progress{Frames: a.res.Frames, TCPFrames: a.res.TCPFrames, Flows: a.live, Evicted: a.res.Evicted, NotDecoded: a.res.NotDecodedFrames}
+	if a.waitFrom < len(a.waits) {
+		p.WaitEnds = a.waits[a.waitFrom].end
+	}
+	if a.waitsAll != 0 && (p.WaitEnds == 0 || a.waitsAll < p.WaitEnds) {
+		p.WaitEnds = a.waitsAll
+	}
+	return p
 }
 
 const _ = uint(64 - numCodes) // FlowSummary.Codes holds one bit per code

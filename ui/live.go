@@ -58,6 +58,10 @@ type LiveStatus struct {
 	// only, the spool is full, a write failed), oldest first. The slice
 	// only grows.
 	Notes []LiveNote
+	// WaitEnds is when the first SYN or SYN-ACK still waiting for its
+	// answer stops waiting (Unix nanoseconds; 0 when none waits): its
+	// row changes then without a packet (analysis.Analyzer.Age).
+	WaitEnds int64
 }
 
 // LiveNote is one thing to tell the user about a live capture.
@@ -100,7 +104,7 @@ func liveStore(l Live) *packetStore {
 // off the UI goroutine.
 func livePollCmd(l Live, prev LiveStatus, first bool) tea.Cmd {
 	return func() tea.Msg {
-		if !first && l.Status().same(prev) {
+		if st := l.Status(); !first && st.same(prev) && (st.WaitEnds == 0 || time.Now().UnixNano() < st.WaitEnds) {
 			return liveIdleMsg{}
 		}
 		start := time.Now()
