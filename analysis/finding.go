@@ -163,6 +163,16 @@ const (
 	relPastFlag int64 = 1 << 3
 )
 
+// segSynFlag, segFinFlag and segAckFlag, in B of a retransmission finding,
+// are the segment's SYN, FIN and ACK flags, so that its message names what
+// was sent again: "(FIN)", "(SYN-ACK)", "(100 bytes and FIN)", where it
+// said "(0 bytes)".
+const (
+	segSynFlag int64 = 1 << 4
+	segFinFlag int64 = 1 << 5
+	segAckFlag int64 = 1 << 6
+)
+
 // side returns the side that sent the packet of a finding of the sequence
 // analysis, which B holds in bit 0.
 func (fi Finding) side() Side { return Side(fi.B & 1) }

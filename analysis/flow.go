@@ -226,12 +226,27 @@ func (h *Handshake) keepPayload(syn bool, b []byte) {
 }
 
 // IRTT returns the initial round-trip time (third segment minus SYN), as
-// Wireshark's tcp.analysis.initial_rtt, and whether it is known.
+// Wireshark's tcp.analysis.initial_rtt, and whether it is known. The SYN
+// is the last one sent before the third segment, as Wireshark's
+// (ts_mru_syn): from the first, a SYN sent again took the client's
+// retransmission timeout into the round trip (1.002 s where tshark gives
+// 2.3 ms on routed-vlans.pcap).
+//
+// A client ACK of server data that the capture shows after the SYN-ACK
+// means the third segment was not captured (onThirdSegment): the time to
+// that ACK is no round trip, and the iRTT is not known. (tshark times the
+// first segment with ACK from either side then: the server's banner.)
 func (h *Handshake) IRTT() (ns int64, ok bool) {
-	if !h.HaveSyn || !h.HaveAck {
+	if !h.HaveSyn || !h.HaveAck || !h.AckChecked {
 		return 0, false
 	}
-	return h.AckTime - h.SynTime, true
+	syn := h.LastSynTime
+	if syn > h.AckTime {
+		// Sent again after the third segment: the last before it is
+		// not kept, the first is.
+		syn = h.SynTime
+	}
+	return h.AckTime - syn, true
 }
 
 // Flow is one TCP connection.

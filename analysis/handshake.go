@@ -137,6 +137,9 @@ func (f *Flow) onSyn(p *Packet, cp copyNote) {
 	if !p.Opts.HasMSS && !p.Opts.Cut {
 		f.addFinding(Finding{Code: CodeMSSMissing, Frame: p.Frame})
 	}
+	if h.HaveSynAck {
+		f.onLateSyn(p)
+	}
 }
 
 func (f *Flow) onSynAck(p *Packet, cp copyNote) {
@@ -166,33 +169,7 @@ func (f *Flow) onSynAck(p *Packet, cp copyNote) {
 	if !h.HaveSyn {
 		f.addFinding(Finding{Code: CodeSynAckWithoutSyn, Frame: p.Frame})
 	} else {
-		expected := h.ClientISN + 1
-		switch {
-		case h.Client.TFO && p.Ack == h.ClientISN+1+uint32(h.SynPayload):
-			expected = p.Ack
-			h.TFOAccepted = h.SynPayload > 0
-		case h.Client.Cut && h.SynPayload > 0 && p.Ack == h.ClientISN+1+uint32(h.SynPayload):
-			// The SYN's options were not all captured: a Fast Open
-			// cookie may be among them, and this ACK accepts its data.
-			expected = p.Ack
-		}
-		for i := range f.Findings {
-			if fi := &f.Findings[i]; fi.Code == CodeTFO {
-				fi.B = 0
-				if h.TFOAccepted {
-					fi.B = 1
-				}
-			}
-		}
-		if p.Ack != expected {
-			f.addFinding(Finding{Code: CodeSynAckAckMismatch, Frame: p.Frame, RelatedFrame: h.SynFrame,
-				A: int64(expected), B: int64(p.Ack)})
-		}
-		// A side whose options were not all captured may have offered
-		// the window scale that is missing: nothing to conclude.
-		if h.Client.HasWScale != h.Server.HasWScale && !(h.Client.Cut && !h.Client.HasWScale) && !(h.Server.Cut && !h.Server.HasWScale) {
-			f.addFinding(Finding{Code: CodeWScaleOneSided, Frame: p.Frame, RelatedFrame: h.SynFrame})
-		}
+		f.checkSynAck()
 	}
 	if p.PayloadLen > 0 {
 		hint := int64(0)
@@ -204,6 +181,63 @@ func (f *Flow) onSynAck(p *Packet, cp copyNote) {
 	if !p.Opts.HasMSS && !p.Opts.Cut {
 		f.addFinding(Finding{Code: CodeMSSMissing, Frame: p.Frame})
 	}
+}
+
+// checkSynAck checks the SYN-ACK's ACK and options against the SYN's, once
+// both are known.
+func (f *Flow) checkSynAck() {
+	h := &f.Handshake
+	ack := h.SynAckAck
+	expected := h.ClientISN + 1
+	switch {
+	case h.Client.TFO && ack == h.ClientISN+1+uint32(h.SynPayload):
+		expected = ack
+		h.TFOAccepted = h.SynPayload > 0
+	case h.Client.Cut && h.SynPayload > 0 && ack == h.ClientISN+1+uint32(h.SynPayload):
+		// The SYN's options were not all captured: a Fast Open
+		// cookie may be among them, and this ACK accepts its data.
+		expected = ack
+	}
+	for i := range f.Findings {
+		if fi := &f.Findings[i]; fi.Code == CodeTFO {
+			fi.B = 0
+			if h.TFOAccepted {
+				fi.B = 1
+			}
+		}
+	}
+	if ack != expected {
+		f.addFinding(Finding{Code: CodeSynAckAckMismatch, Frame: h.SynAckFrame, RelatedFrame: h.SynFrame,
+			A: int64(expected), B: int64(ack)})
+	}
+	// A side whose options were not all captured may have offered
+	// the window scale that is missing: nothing to conclude.
+	if h.Client.HasWScale != h.Server.HasWScale && !(h.Client.Cut && !h.Client.HasWScale) && !(h.Server.Cut && !h.Server.HasWScale) {
+		f.addFinding(Finding{Code: CodeWScaleOneSided, Frame: h.SynAckFrame, RelatedFrame: h.SynFrame})
+	}
+}
+
+// synAckBeforeSyn, in A of a handshake.synack_without_syn finding: the
+// SYN came after all, later in the capture than its SYN-ACK (RelatedFrame).
+const synAckBeforeSyn = 1
+
+// onLateSyn is onSyn's end when the SYN-ACK came first in the capture:
+// two directions captured apart (two taps, a tap per direction) and
+// merged, whose clocks put the answer before the question. When the
+// SYN-ACK answers this SYN, its synack_without_syn finding says so, for
+// "no SYN in the capture" was false with the SYN the next frame, and the
+// checks of the SYN-ACK against the SYN are made now.
+func (f *Flow) onLateSyn(p *Packet) {
+	h := &f.Handshake
+	if !seqLE(p.Seq+1, h.SynAckAck) || !seqLE(h.SynAckAck, p.Seq+1+uint32(p.PayloadLen)) {
+		return
+	}
+	for i := range f.Findings {
+		if fi := &f.Findings[i]; fi.Code == CodeSynAckWithoutSyn && fi.A == 0 {
+			fi.A, fi.RelatedFrame = synAckBeforeSyn, p.Frame
+		}
+	}
+	f.checkSynAck()
 }
 
 // onThirdSegment checks the first segment from the client with ACK set after

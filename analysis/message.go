@@ -136,6 +136,19 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 		b = appendUint(b, uint64(h.ClientISN))
 		b = append(b, ", #"...)
 		b = appendInt(b, fi.A)
+		// Said of what the capture holds before it: a SYN-ACK the
+		// client did not get (lost past this point) points the other
+		// way from a SYN nobody answered.
+		if rst, ok := f.First(CodeRefused); ok && rst.Frame < fi.Frame {
+			b = append(b, ") after the reset (frame "...)
+			b = appendUint(b, rst.Frame)
+			return append(b, "): the client tries again"...)
+		}
+		if h.HaveSynAck && h.SynAckFrame < fi.Frame {
+			b = append(b, ") after the SYN-ACK (frame "...)
+			b = appendUint(b, h.SynAckFrame)
+			return append(b, "): the client did not get it, or did not accept it"...)
+		}
 		return append(b, "): the first was not answered"...)
 	case CodeSynAckRetransmit:
 		b = append(b, "SYN-ACK sent again (same ISN "...)
@@ -152,6 +165,11 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 		}
 		return b
 	case CodeSynAckWithoutSyn:
+		if fi.A == synAckBeforeSyn {
+			b = append(b, "SYN-ACK captured before its SYN (frame "...)
+			b = appendUint(b, fi.RelatedFrame)
+			return append(b, "): the two directions' time stamps disagree (captures merged from two points, or clocks apart)"...)
+		}
 		return append(b, "SYN-ACK with no SYN in the capture"...)
 	case CodeNotSeen:
 		switch fi.A {
@@ -416,7 +434,25 @@ func appendRetransmission(b []byte, fi Finding, kind string) []byte {
 // known: a flow keeps no list of the segments sent).
 func appendRetransmitted(b []byte, fi Finding) []byte {
 	b = append(b, " ("...)
-	b = appendCount64(b, fi.A, " byte")
+	var flag string
+	switch {
+	case fi.B&segSynFlag != 0 && fi.B&segAckFlag != 0:
+		flag = "SYN-ACK"
+	case fi.B&segSynFlag != 0:
+		flag = "SYN"
+	case fi.B&segFinFlag != 0:
+		flag = "FIN"
+	}
+	switch {
+	case flag == "":
+		b = appendCount64(b, fi.A, " byte")
+	case fi.A == 0:
+		b = append(b, flag...)
+	default:
+		b = appendCount64(b, fi.A, " byte")
+		b = append(b, " and "...)
+		b = append(b, flag...)
+	}
 	switch {
 	case fi.RelatedFrame == 0 || fi.B&relEndsFlag != 0:
 	case fi.B&relPastFlag != 0:

@@ -513,6 +513,12 @@ func sentenceRef(f *Flow, fi Finding) string {
 	case CodeUnanswered:
 		return fmt.Sprintf("%d SYN%s over %s with no SYN-ACK or RST from the server in the capture", fi.A, plural(int(fi.A)), secondsRef(fi.B))
 	case CodeSynRetransmit:
+		if rst, ok := f.First(CodeRefused); ok && rst.Frame < fi.Frame {
+			return fmt.Sprintf("SYN sent again (same ISN %d, #%d) after the reset (frame %d): the client tries again", h.ClientISN, fi.A, rst.Frame)
+		}
+		if h.HaveSynAck && h.SynAckFrame < fi.Frame {
+			return fmt.Sprintf("SYN sent again (same ISN %d, #%d) after the SYN-ACK (frame %d): the client did not get it, or did not accept it", h.ClientISN, fi.A, h.SynAckFrame)
+		}
 		return fmt.Sprintf("SYN sent again (same ISN %d, #%d): the first was not answered", h.ClientISN, fi.A)
 	case CodeSynAckRetransmit:
 		return fmt.Sprintf("SYN-ACK sent again (same ISN %d, #%d): the server never saw an acceptable third segment", h.ServerISN, fi.A)
@@ -522,6 +528,9 @@ func sentenceRef(f *Flow, fi Finding) string {
 		}
 		return "SYN and SYN-ACK seen, but no third segment from the client"
 	case CodeSynAckWithoutSyn:
+		if fi.A == 1 {
+			return fmt.Sprintf("SYN-ACK captured before its SYN (frame %d): the two directions' time stamps disagree (captures merged from two points, or clocks apart)", fi.RelatedFrame)
+		}
 		return "SYN-ACK with no SYN in the capture"
 	case CodeNotSeen:
 		const missed = ": the SYN-ACK was sent but not captured (dropped by the capture, or it took a path the capture " +
@@ -570,7 +579,23 @@ func sentenceRef(f *Flow, fi Finding) string {
 		if fi.Code == CodeFastRetransmission {
 			msg += " after duplicate ACKs"
 		}
-		msg += fmt.Sprintf(" (%d byte%s%s)", fi.A, plural(int(fi.A)), tail)
+		// B bits 4, 5 and 6: the segment's SYN, FIN and ACK flags.
+		sent := fmt.Sprintf("%d byte%s", fi.A, plural(int(fi.A)))
+		flag := ""
+		switch {
+		case fi.B&16 != 0 && fi.B&64 != 0:
+			flag = "SYN-ACK"
+		case fi.B&16 != 0:
+			flag = "SYN"
+		case fi.B&32 != 0:
+			flag = "FIN"
+		}
+		if flag != "" && fi.A == 0 {
+			sent = flag
+		} else if flag != "" {
+			sent += " and " + flag
+		}
+		msg += fmt.Sprintf(" (%s%s)", sent, tail)
 		if fi.Code == CodeSpuriousRetransmission {
 			msg += ": the data was already acknowledged"
 		}

@@ -392,9 +392,19 @@ func (f *Flow) seqFindings(p *Packet, side Side, ta uint16, gap int64, dupNum ui
 		}
 	}
 	front := rel.front
-	add(aRetransmission, CodeRetransmission, int64(p.PayloadLen), front, rel.frontEnd)
-	add(aFastRetransmission, CodeFastRetransmission, int64(p.PayloadLen), front, rel.frontEnd)
-	add(aSpuriousRetransmission, CodeSpuriousRetransmission, int64(p.PayloadLen), front, rel.frontEnd)
+	sent := rel.frontEnd
+	if p.Flags&FlagSYN != 0 {
+		sent |= segSynFlag
+	}
+	if p.Flags&FlagFIN != 0 {
+		sent |= segFinFlag
+	}
+	if p.Flags&FlagACK != 0 {
+		sent |= segAckFlag
+	}
+	add(aRetransmission, CodeRetransmission, int64(p.PayloadLen), front, sent)
+	add(aFastRetransmission, CodeFastRetransmission, int64(p.PayloadLen), front, sent)
+	add(aSpuriousRetransmission, CodeSpuriousRetransmission, int64(p.PayloadLen), front, sent)
 	add(aOutOfOrder, CodeOutOfOrder, int64(p.PayloadLen), front, 0)
 	add(aLostPacket, CodeLostSegment, gap, front, 0)
 	add(aAckLostPacket, CodeAckUnseen, int64(p.Ack), 0, 0)
