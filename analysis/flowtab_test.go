@@ -150,7 +150,7 @@ func TestEndpointKeyIPv4(t *testing.T) {
 		b := a.As16()
 		hi, lo := binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])
 		for _, port := range []uint16{0, 443, 65535} {
-			want := (hi*0x9e3779b97f4a7c15 ^ lo) + uint64(port)*0xc2b2ae3d27d4eb4f
+			want := (mix64(hi^hashKey[0]) ^ lo) + uint64(port)*0xc2b2ae3d27d4eb4f
 			if got := endpointKey(a, port); got != want {
 				t.Errorf("%s:%d: key %#x, want %#x", s, port, got, want)
 			}
@@ -218,5 +218,58 @@ func TestPacketHash(t *testing.T) {
 	}
 	if got, want := packetHash(&p), connHash(p.Src, p.SrcPort, p.Dst, p.DstPort); got != want {
 		t.Errorf("IPv4 in IPv6: packetHash %#x, connHash %#x", got, want)
+	}
+}
+
+// TestHashCraftedCollisions: connections made to collide under the flow
+// table's old hash get distinct hashes. Between two IPv4 addresses on equal
+// ports, swapping address bits between the ends kept the keys' AND and XOR,
+// which were all the old combination kept (128k such SYNs took 70 s, each
+// compared with every flow before it); IPv6 addresses whose low word
+// cancels the high word's product had one key whatever the address.
+func TestHashCraftedCollisions(t *testing.T) {
+	const n = 4096
+	seen := map[uint64]int{}
+	homes := map[uint32]int{}
+	for i := range n {
+		// Bits 0-11 of i decide which end has each of twelve bits;
+		// bit 12 is the first end's, so that no two are one connection.
+		var a, b uint32 = 0x0a001000, 0x0a000000
+		for bit := range 12 {
+			if i>>bit&1 == 0 {
+				a |= 1 << bit
+			} else {
+				b |= 1 << bit
+			}
+		}
+		src := netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)})
+		dst := netip.AddrFrom4([4]byte{byte(b >> 24), byte(b >> 16), byte(b >> 8), byte(b)})
+		h := connHash(src, 80, dst, 80)
+		seen[h]++
+		homes[uint32(h>>32)>>20]++
+	}
+	if len(seen) != n {
+		t.Errorf("%d bit-swapped IPv4 connections on port 80 have %d distinct hashes", n, len(seen))
+	}
+	// Spread over 4,096 homes (the top 12 bits): a fair hash leaves
+	// about 37% empty and puts at most a dozen in one.
+	worst := 0
+	for _, c := range homes {
+		worst = max(worst, c)
+	}
+	if worst > 16 {
+		t.Errorf("%d of the bit-swapped connections start at one slot of 4,096", worst)
+	}
+	keys := map[uint64]bool{}
+	for i := range n {
+		var b [16]byte
+		hi := uint64(0x20010db8_00000000) | uint64(i)
+		lo := 0x1234 ^ hi*0x9e3779b97f4a7c15
+		binary.LittleEndian.PutUint64(b[:8], hi)
+		binary.LittleEndian.PutUint64(b[8:], lo)
+		keys[endpointKey(netip.AddrFrom16(b), 443)] = true
+	}
+	if len(keys) != n {
+		t.Errorf("%d IPv6 addresses made to cancel have %d distinct keys", n, len(keys))
 	}
 }
