@@ -110,7 +110,12 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 			fmt.Fprintf(stderr, "synscope: %s: %s\n", ui.Safe(in.name, false), ui.Safe(note, false))
 		}
 		if res.Evicted > 0 {
+			// The output leaves flows out, as after damage: a script
+			// that reads the records must know they are not all (an
+			// export's exit status said so; --json's and --report's
+			// did not).
 			fmt.Fprintf(stderr, "synscope: %s: %s\n", ui.Safe(in.name, false), evictedNote(res))
+			status = 1
 		}
 		if note := res.OutsideNote(); note != "" && o.json {
 			// The report lists them; the records have no place for

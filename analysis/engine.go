@@ -155,6 +155,9 @@ type Analyzer struct {
 	waits    []handshakeWait
 	waitFrom int
 	waitsAll int64
+	// evictedConns is a Bloom filter of the connections evicted
+	// (noteEvicted), nil until the first eviction.
+	evictedConns []uint64
 	// spare is an evicted flow, cleared, for the next new flow.
 	spare *Flow
 	// slab holds new flows not handed out yet, of an array of slabN
@@ -284,6 +287,9 @@ func (a *Analyzer) addHashed(p *Packet, h uint64, mark int8) {
 		f = a.newFlow(p)
 		a.tab.set(slot, h, f)
 		side = f.sideOf(p)
+		if a.evictedConns != nil && p.Flags&FlagSYN == 0 && a.evictedBefore(h) {
+			f.note().afterEviction = true
+		}
 	}
 	switch {
 	case a.cfg.Select != nil:

@@ -409,3 +409,47 @@ func TestEvictionOffloadIsClean(t *testing.T) {
 		}
 	}
 }
+
+// TestEvictedConnectionResumes: a connection whose flow was evicted, and
+// whose packets resume after, starts a flow that says its handshake went
+// with the evicted flow, where it said "the capture starts mid-connection"
+// with the handshake at frames 1 to 3. A connection never evicted that
+// starts mid-stream still says that the capture starts mid-connection.
+func TestEvictedConnectionResumes(t *testing.T) {
+	a := NewAnalyzer(Config{Name: "t", MaxFlows: 100})
+	frame := 0
+	add := func(i int, fromServer bool, flags string, seq, ack uint32, n int) {
+		frame++
+		a.addPacket(evictPkt(frame, i, fromServer, flags, seq, ack, n))
+	}
+	add(0, false, "S", 100, 0, 0)
+	add(0, true, "SA", 500, 101, 0)
+	add(0, false, "A", 101, 501, 0)
+	for i := 1; i <= 1000; i++ { // a flood: connection 0 is evicted
+		add(i, false, "S", 7, 0, 0)
+	}
+	add(0, false, "PA", 101, 501, 10) // connection 0 goes on
+	add(0, true, "A", 501, 111, 0)
+	add(5000, false, "PA", 3000, 9000, 10) // never seen before
+	res := a.Finish()
+	var resumed, fresh *Flow
+	for _, f := range res.Flows {
+		switch f.Client().Port() {
+		case 40000:
+			resumed = f
+		case 40000 + 5000%65536:
+			fresh = f
+		}
+	}
+	if resumed == nil || fresh == nil {
+		t.Fatalf("flows of the resumed and the new connection: %v, %v", resumed, fresh)
+	}
+	fi, ok := resumed.First(CodeNotSeen)
+	if !ok || fi.A != notSeenAfterEviction || !strings.Contains(resumed.Message(fi), "evicted to stay within --max-flows") {
+		t.Errorf("the resumed connection: %v %q", fi, resumed.Message(fi))
+	}
+	fi, ok = fresh.First(CodeNotSeen)
+	if !ok || fi.A != notSeenMidConnection {
+		t.Errorf("the connection never evicted: %v %q", fi, fresh.Message(fi))
+	}
+}

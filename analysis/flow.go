@@ -457,6 +457,10 @@ type flowNotes struct {
 	// copy (Flow.copies; copy.go). An evicted flow keeps it for the flow
 	// that reuses it, which clears it when it shows a copy.
 	sent *[2]sentRing
+	// afterEviction: the flow began without a SYN on a connection whose
+	// earlier flow was evicted (Analyzer.evictedBefore), so its
+	// handshake is not "before the capture".
+	afterEviction bool
 }
 
 // countAfter is the number of findings a flow keeps without counting

@@ -57,6 +57,9 @@ const (
 	notSeenMidConnection = iota
 	notSeenSynAckByServer
 	notSeenSynAckByClient
+	// notSeenAfterEviction: the flow's connection had an earlier flow,
+	// evicted to stay within --max-flows (Analyzer.evictedBefore).
+	notSeenAfterEviction
 )
 
 // noteAnswer notes p when it shows that the SYN was answered though the
@@ -280,7 +283,11 @@ func (f *Flow) finishHandshake() {
 	case h.HaveSyn && h.HaveSynAck && !h.HaveAck && !f.Has(CodeIncomplete):
 		f.addFinding(Finding{Code: CodeIncomplete, Frame: h.SynAckFrame, RelatedFrame: h.SynFrame})
 	case !h.HaveSyn && !h.HaveSynAck:
-		f.addFinding(Finding{Code: CodeNotSeen, Frame: f.FirstFrame, A: notSeenMidConnection})
+		a := int64(notSeenMidConnection)
+		if f.notes != nil && f.notes.afterEviction {
+			a = notSeenAfterEviction
+		}
+		f.addFinding(Finding{Code: CodeNotSeen, Frame: f.FirstFrame, A: a})
 	}
 	h.Status = f.handshakeStatus()
 }

@@ -179,6 +179,10 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 			return append(b, ": the SYN-ACK was sent but not captured (dropped by the capture, or it took a path the capture "+
 				"does not see: asymmetric routing, a one-way SPAN), not an unanswered SYN"...)
 		}
+		if fi.A == notSeenAfterEviction {
+			return append(b, "no handshake in this flow: the connection's earlier packets, its handshake probably among them, "+
+				"were in a flow evicted to stay within --max-flows"...)
+		}
 		return append(b, "the capture starts mid-connection: no handshake seen"...)
 	case CodeWScaleOneSided:
 		b = append(b, "window scaling offered by one side only (client "...)

@@ -544,6 +544,8 @@ func sentenceRef(f *Flow, fi Finding) string {
 			return "no SYN-ACK in the capture, but a later ACK from the client shows that it received one" + missed
 		case fi.A == 2:
 			return fmt.Sprintf("no SYN-ACK in the capture, but the client's ACK in frame %d shows that it received one", fi.RelatedFrame) + missed
+		case fi.A == 3:
+			return "no handshake in this flow: the connection's earlier packets, its handshake probably among them, were in a flow evicted to stay within --max-flows"
 		}
 		return "the capture starts mid-connection: no handshake seen"
 	case CodeWScaleOneSided:
