@@ -3,6 +3,8 @@ package analysis
 import (
 	"bufio"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -193,7 +195,7 @@ func DefaultMaxFlows() int {
 }
 
 // memoryLimit returns the memory this process may use in bytes: MemTotal,
-// or the cgroup (v2 or v1) limit when lower; 0 when unknown.
+// or its cgroup's (v2 or v1) limit when lower; 0 when unknown.
 func memoryLimit() int64 {
 	var total int64
 	if f, err := os.Open("/proc/meminfo"); err == nil {
@@ -208,16 +210,69 @@ func memoryLimit() int64 {
 		}
 		f.Close()
 	}
-	for _, p := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && n > 0 && (total == 0 || n < total) {
-			total = n
-		}
+	self, _ := os.ReadFile("/proc/self/cgroup")
+	if n := cgroupLimit(string(self), os.ReadFile); n > 0 && (total == 0 || n < total) {
+		total = n
 	}
 	return total
+}
+
+// cgroupLimit returns the lowest memory limit of the cgroups the process
+// is in, as /proc/self/cgroup (self) names them, and of their ancestors,
+// each of which bounds it; 0 when none is set. It read only the limit at
+// the root of the cgroup mounts, which is not the process's own outside a
+// container: under systemd (a service's MemoryMax=, systemd-run -p
+// MemoryMax=) the default --max-flows was sized from the machine's memory,
+// and a SYN flood got the process killed instead of its flows evicted.
+// The files are read through read, for tests.
+func cgroupLimit(self string, read func(string) ([]byte, error)) int64 {
+	var lowest int64
+	limit := func(file string) {
+		b, err := read(file)
+		if err != nil {
+			return
+		}
+		// "max" (v2) is no limit; v1 says so with a huge number.
+		if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && n > 0 && n < 1<<62 && (lowest == 0 || n < lowest) {
+			lowest = n
+		}
+	}
+	// Each directory from the process's own cgroup up to the mount's
+	// root; a path not under this mount (another cgroup namespace's)
+	// leaves only the root, as before.
+	walk := func(mount, path, file string) {
+		for dir := filepath.Clean("/" + path); ; dir = filepath.Dir(dir) {
+			limit(filepath.Join(mount, dir, file))
+			if dir == "/" {
+				return
+			}
+		}
+	}
+	for _, line := range strings.Split(self, "\n") {
+		id, rest, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		controllers, path, ok := strings.Cut(rest, ":")
+		if !ok {
+			continue
+		}
+		switch {
+		case id == "0" && controllers == "":
+			// v2: the unified mount, at the usual place or beside
+			// v1's (hybrid).
+			walk("/sys/fs/cgroup", path, "memory.max")
+			walk("/sys/fs/cgroup/unified", path, "memory.max")
+		case slices.Contains(strings.Split(controllers, ","), "memory"):
+			walk("/sys/fs/cgroup/memory", path, "memory.limit_in_bytes")
+		}
+	}
+	if self == "" {
+		// No /proc/self/cgroup: the roots, as a container shows them.
+		limit("/sys/fs/cgroup/memory.max")
+		limit("/sys/fs/cgroup/memory/memory.limit_in_bytes")
+	}
+	return lowest
 }
 
 // evictedBits is the size, in bits, of the filter of evicted connections

@@ -453,3 +453,41 @@ func TestEvictedConnectionResumes(t *testing.T) {
 		t.Errorf("the connection never evicted: %v %q", fi, fresh.Message(fi))
 	}
 }
+
+// TestCgroupLimit: the memory limit is the lowest of the process's own
+// cgroup and its ancestors', v2 or v1, where only the mount's root was read
+// (a service's MemoryMax= under systemd was not seen); "max" and v1's huge
+// number are no limit.
+func TestCgroupLimit(t *testing.T) {
+	files := map[string]string{
+		"/sys/fs/cgroup/memory.max":                                   "max\n",
+		"/sys/fs/cgroup/system.slice/memory.max":                      "max\n",
+		"/sys/fs/cgroup/system.slice/synscope.service/memory.max":     "268435456\n",
+		"/sys/fs/cgroup/user.slice/memory.max":                        "1073741824\n",
+		"/sys/fs/cgroup/user.slice/user-0.slice/session-1.scope/x":    "",
+		"/sys/fs/cgroup/memory/memory.limit_in_bytes":                 "9223372036854771712\n",
+		"/sys/fs/cgroup/memory/process_api/abc/memory.limit_in_bytes": "536870912\n",
+	}
+	read := func(p string) ([]byte, error) {
+		if s, ok := files[p]; ok {
+			return []byte(s), nil
+		}
+		return nil, os.ErrNotExist
+	}
+	for _, c := range []struct {
+		self string
+		want int64
+	}{
+		{"0::/system.slice/synscope.service\n", 256 << 20},
+		{"0::/user.slice/user-0.slice/session-1.scope\n", 1 << 30}, // an ancestor's
+		{"0::/\n", 0},
+		{"4:memory:/process_api/abc\n0::/\n", 512 << 20},
+		{"4:cpu,memory:/process_api/abc\n", 512 << 20},
+		{"4:memory:/\n", 0},
+		{"", 0},
+	} {
+		if got := cgroupLimit(c.self, read); got != c.want {
+			t.Errorf("%q: %d, want %d", c.self, got, c.want)
+		}
+	}
+}
