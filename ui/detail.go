@@ -438,7 +438,11 @@ func (d *detailModel) summaryLines(w int) []string {
 			no("MSS")
 		}
 		if o.HasWScale {
-			opt = append(opt, fmt.Sprintf("WS %d", o.WScale))
+			if o.WScale > 14 {
+				opt = append(opt, fmt.Sprintf("WS %d (as 14)", o.WScale))
+			} else {
+				opt = append(opt, fmt.Sprintf("WS %d", o.WScale))
+			}
 		} else {
 			no("WS")
 		}

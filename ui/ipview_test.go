@@ -202,6 +202,10 @@ func TestHeaderOptionsText(t *testing.T) {
 		{"NOPs", tcpOptions(append([]byte{1, 1, 1, 1}, 5, 10, 0, 0, 0, 10, 0, 0, 0, 20), abs), "NOP ×4 · SACK 10-20 [14]"},
 		{"two NOPs stay", tcpOptions([]byte{1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2}, abs), "NOP · NOP · TS val 1 ecr 2 [12]"},
 		{"SACK relative", tcpOptions([]byte{5, 10, 0, 0, 0x13, 0x88, 0, 0, 0x13, 0x92}, func(v uint32) string { return abs(v - 5000) }), "SACK 0-10 [10]"},
+		// RFC 7323: a shift over 14 is taken as 14, as the analysis
+		// does (it read "WS 15 (×16384)", a multiplier 15 does not give).
+		{"WS over 14", tcpOptions([]byte{3, 3, 15}, abs), "WS 15 (over 14: taken as 14, ×16384) [3]"},
+		{"WS 14", tcpOptions([]byte{3, 3, 14}, abs), "WS 14 (×16384) [3]"},
 		// The verdict comes before the bytes, which 80 columns cut.
 		{"wrong length", tcpOptions([]byte{5, 4, 0, 1}, abs), "✗ kind 5, length 4 (wrong length for its kind): 00 01 [4]"},
 		{"MP_CAPABLE", tcpOptions([]byte{30, 4, 0x01, 0x01}, abs), "MPTCP MP_CAPABLE v1, length 4: 01 01 [4]"},

@@ -243,7 +243,12 @@ func tcpOptions(b []byte, sack func(uint32) string) []hdrOption {
 		case kind == 2 && n == 4:
 			return fmt.Sprintf("MSS %d", binary.BigEndian.Uint16(v)), true
 		case kind == 3 && n == 3:
-			return fmt.Sprintf("WS %d (×%d)", v[0], 1<<min(v[0], 14)), true
+			if v[0] > 14 {
+				// RFC 7323 §2.3: taken as 14 (tshark warns "Window
+				// scale shift exceeds 14").
+				return fmt.Sprintf("WS %d (over 14: taken as 14, ×%d)", v[0], 1<<14), true
+			}
+			return fmt.Sprintf("WS %d (×%d)", v[0], 1<<v[0]), true
 		case kind == 4 && n == 2:
 			return "SACK permitted", true
 		case kind == 5 && n > 2 && (n-2)%8 == 0:
