@@ -37,6 +37,17 @@ type frameNote struct {
 	first analysis.Finding
 }
 
+// cappedCode is a code of which the flow has more findings than it keeps
+// (analysis keeps the first 1,000 of each code and counts the others): the
+// ladder marks the kept ones only, so it says where its marks of the code
+// stop.
+type cappedCode struct {
+	code analysis.Code
+	kept int    // findings listed and marked
+	more int    // counted, not kept
+	last uint64 // the last frame marked with the code
+}
+
 // detailModel is the drill-down into one flow: the handshake summary, the
 // packet ladder, the selected packet decoded (or its hex dump) and the
 // flow's findings. The flow is final (its capture has been read) and is
@@ -56,11 +67,16 @@ type detailModel struct {
 	pktOff   int  // scroll of the packet pane
 	fcursor  int  // findings: index in flow.Findings
 	foffset  int  // first line of the findings pane
+	// fbottom: a move down was made on the last finding, so the
+	// findings pane shows its last lines, the notes of findings not kept
+	// under that finding, where they do not fit with it (fix).
+	fbottom bool
 
 	infos     map[int]*pktInfo // read-back packets by Refs index
 	requested map[int]bool     // Refs indexes asked for
 
 	notes                  map[uint64]frameNote
+	capped                 []cappedCode // in code order
 	clientBase, serverBase uint32
 	haveBase               [2]bool
 	relWidth               int // widest relative seq or ack
@@ -76,7 +92,7 @@ type detailModel struct {
 type findingLayout struct {
 	width  int
 	lines  []string
-	owner  []int // index in Findings; -1 for the closing note
+	owner  []int // index in Findings; -1 for the notes of findings not kept
 	head   []bool
 	starts []int // first line of each finding
 }
@@ -84,10 +100,19 @@ type findingLayout struct {
 func newDetailModel(c *common, capIdx int, capName string, f *analysis.Flow, ps *packetStore) detailModel {
 	d := detailModel{c: c, cap: capIdx, capName: capName, flow: f, store: ps,
 		infos: map[int]*pktInfo{}, requested: map[int]bool{}, notes: map[uint64]frameNote{}}
+	counts := f.Counts()
+	kept, last := make([]int, len(counts)), make([]uint64, len(counts))
 	for _, fi := range f.Findings {
 		n, ok := d.notes[fi.Frame]
 		if !ok || fi.Severity() > n.worst {
 			d.notes[fi.Frame] = frameNote{worst: fi.Severity(), first: fi}
+		}
+		kept[fi.Code]++
+		last[fi.Code] = max(last[fi.Code], fi.Frame)
+	}
+	for c, n := range counts {
+		if int(n) > kept[c] {
+			d.capped = append(d.capped, cappedCode{code: analysis.Code(c), kept: kept[c], more: int(n) - kept[c], last: last[c]})
 		}
 	}
 	h := &f.Handshake
@@ -269,7 +294,9 @@ func (d detailModel) updateKeys(msg tea.KeyPressMsg) (detailModel, tea.Cmd) {
 	case panePacket:
 		d.pktOff = max(0, d.pktOff+delta) // clamped when drawn
 	case paneFindings:
-		d.fcursor = max(0, min(d.fcursor+delta, len(d.flow.Findings)-1))
+		last := len(d.flow.Findings) - 1
+		d.fbottom = delta > 0 && d.fcursor == last
+		d.fcursor = max(0, min(d.fcursor+delta, last))
 	}
 	return d, nil
 }
@@ -335,16 +362,22 @@ func (d *detailModel) layout() detailLayout {
 	lay := detailLayout{wide: c.wide()}
 	lay.summary = d.summaryLines(c.width)
 	rest := c.height - len(lay.summary) - 1 - 2 // help line, two pane titles
+	// The line under the ladder that says where its marks of a capped
+	// code stop is taken from the pane below, not from the ladder.
+	foot := 0
+	if len(d.capped) > 0 {
+		foot = 1
+	}
 	if lay.wide {
 		lay.ladderH = max(3, min(len(d.flow.Refs), rest*2/5))
-		lay.packetH = max(1, rest-lay.ladderH)
+		lay.packetH = max(1, rest-lay.ladderH-foot)
 		lay.findH = lay.packetH
 		lay.packetW = max(74, c.width*3/5)
 		lay.findW = c.width - lay.packetW - 1
 		return lay
 	}
 	lay.ladderH = max(3, min(len(d.flow.Refs), rest/3))
-	lay.packetH = max(1, rest-lay.ladderH)
+	lay.packetH = max(1, rest-lay.ladderH-foot)
 	lay.findH = lay.packetH
 	lay.packetW, lay.findW = c.width, c.width
 	return lay
@@ -355,6 +388,9 @@ func (d *detailModel) View() []string {
 	lay := d.layout()
 	lines := append([]string(nil), lay.summary...)
 	lines = append(lines, d.ladderLines(d.c.width, lay.ladderH)...)
+	if len(d.capped) > 0 {
+		lines = append(lines, d.c.styles.Dim.Render(d.capLine(d.c.width)))
+	}
 	if lay.wide {
 		left := d.packetPane(lay.packetW, lay.packetH)
 		right := d.findingsPane(lay.findW, lay.findH)
@@ -632,6 +668,47 @@ func (d *detailModel) ladderLines(w, h int) []string {
 	return lines
 }
 
+// capLine is the line under the ladder of a flow with more findings of a
+// code than it keeps: the ladder marks only the frames of kept findings,
+// and the rows after the last one looked clean. A flow of one segment sent
+// 1,000,000 times marked frames 5 to 1004 "! retransmission" and left the
+// 999,000 rows after them bare, as if the retransmissions had stopped.
+// The findings past the cap are counted, not kept, so which frames they
+// are on is not known: the line gives the frame the marks of the code
+// stop at and how many are not marked, and no row gets a mark the
+// analysis did not give it.
+func (d *detailModel) capLine(w int) string {
+	g := d.c.g
+	lead := "  " + g.Ellipsis + " "
+	var forms []string
+	if len(d.capped) == 1 {
+		cc := d.capped[0]
+		forms = []string{
+			fmt.Sprintf("%s marks stop at frame %d: %s more not marked", cc.code, cc.last, commas(uint64(cc.more))),
+			fmt.Sprintf("%s marks stop at %d: +%s", cc.code, cc.last, commas(uint64(cc.more))),
+		}
+	} else {
+		var long, mid, short []string
+		for _, cc := range d.capped {
+			n := commas(uint64(cc.more))
+			long = append(long, fmt.Sprintf("%s at frame %d (%s more)", cc.code, cc.last, n))
+			mid = append(mid, fmt.Sprintf("%s at %d (%s more)", cc.code, cc.last, n))
+			short = append(short, fmt.Sprintf("%s at %d (+%s)", cc.code, cc.last, n))
+		}
+		forms = []string{
+			"marks stop, the rest not marked: " + strings.Join(long, g.Sep),
+			"marks stop: " + strings.Join(mid, g.Sep),
+			"marks stop: " + strings.Join(short, g.Sep),
+		}
+	}
+	for _, f := range forms {
+		if width(lead+f) <= w {
+			return lead + f
+		}
+	}
+	return truncate(lead+forms[len(forms)-1], w, g.Ellipsis)
+}
+
 // ladderNote is the note of the packets out of view that ends the
 // ladder's title, in room columns after one of space: scrollNote's where
 // it fits after two, else the
@@ -745,8 +822,14 @@ func (d *detailModel) findingLines(w int) *findingLayout {
 			add(l, i, false)
 		}
 	}
-	if n := int(sumCounts(f)) - len(f.Findings); n > 0 {
-		add(fmt.Sprintf("  %s %d more not kept", g.Ellipsis, n), -1, false)
+	// What the cap left out, under the last finding, which brings it on
+	// screen (fix).
+	for _, cc := range d.capped {
+		s := fmt.Sprintf("%s %s more %s not kept: only the first %s are listed", g.Ellipsis, commas(uint64(cc.more)), cc.code,
+			commas(uint64(cc.kept)))
+		for _, l := range plainWrap(s, w, "  ", "    ") {
+			add(l, -1, false)
+		}
 	}
 	d.flines = fl
 	return fl
@@ -784,10 +867,27 @@ func (d *detailModel) fix() {
 			d.foffset = min(cur, end-lay.findH)
 		}
 		d.foffset = max(0, min(d.foffset, len(all)-lay.findH))
-		// Start at a finding's first line when that keeps the cursor's on
-		// screen.
-		if i := sort.SearchInts(starts, d.foffset+1) - 1; i >= 0 && cur < starts[i]+lay.findH {
-			d.foffset = starts[i]
+		// Start at a finding's first line: back at the one the pane
+		// starts inside of when that keeps the cursor's finding whole on
+		// screen (as much of it as fits), else on at the next. The last
+		// finding's extent takes in the notes of the findings not kept:
+		// going back whenever the cursor's first line stayed on screen
+		// left those notes one row below the pane whatever the keys ("▼ 1
+		// more finding below" for good), and cut the end of a finding
+		// scrolled down to.
+		if i := sort.SearchInts(starts, d.foffset+1) - 1; i >= 0 && starts[i] < d.foffset {
+			switch {
+			case min(end, cur+lay.findH) <= starts[i]+lay.findH:
+				d.foffset = starts[i]
+			case i+1 < len(starts) && starts[i+1] <= len(all)-lay.findH:
+				d.foffset = starts[i+1] // at most cur: the pane starts above it
+			}
+		}
+		// Where the last finding and the notes under it do not fit (two
+		// codes past the cap at 60x15), a move down from the last finding
+		// goes on to the end.
+		if d.fbottom && d.fcursor == len(starts)-1 {
+			d.foffset = max(0, len(all)-lay.findH)
 		}
 	}
 	n := len(d.packetLines(lay.packetW))
@@ -801,6 +901,18 @@ func sumCounts(f *analysis.Flow) uint64 {
 		n += uint64(c)
 	}
 	return n
+}
+
+// findingsTitle names the findings pane with the flow's findings: all of
+// them, and how many the pane lists when the cap left some out
+// ("findings (1,000,001; 1,002 listed)"). It gave the number listed alone,
+// 1002 for a flow of 1,000,001.
+func (d *detailModel) findingsTitle() string {
+	listed := uint64(len(d.flow.Findings))
+	if all := sumCounts(d.flow); all > listed {
+		return fmt.Sprintf("findings (%s; %s listed)", commas(all), commas(listed))
+	}
+	return fmt.Sprintf("findings (%s)", commas(listed))
 }
 
 // tabs is the title line of the lower pane: in the small layout it names
@@ -822,7 +934,7 @@ func (d *detailModel) tabNames(shown pane, w int) string {
 			pkt += " hex"
 		}
 	}
-	find := fmt.Sprintf("findings (%d)", len(d.flow.Findings))
+	find := d.findingsTitle()
 	if d.c.wide() {
 		if shown == paneFindings {
 			return truncate(d.paneTitle(paneFindings, find), w, "")
