@@ -272,7 +272,7 @@ func (a *Analyzer) addHashed(p *Packet, h uint64, mark int8) {
 		evicted := a.spare == old // and about to be reused for the new flow
 		f = a.newFlow(p)
 		f.PrevID = oldID
-		if !evicted && !old.closed {
+		if !evicted && !old.ended() {
 			old.addFinding(Finding{Code: CodeReusedPorts, Frame: p.Frame, RelatedFrame: old.LastFrame, A: int64(f.ID)})
 			a.touch(old)
 			a.requeue(old)
@@ -484,38 +484,232 @@ func (f *Flow) add(p *Packet, side Side, pool *refPool, tally *offloadTally) {
 		return
 	}
 	cp := f.copyOf(p, side)
+	own := f.sideState(side) // before analyzeSeq moves it
 	f.handshake(p, side, cp)
 	f.analyzeSeq(p, side, cp)
 	f.zeek.observe(zeekSeg{FromFirst: side == f.firstSender, Flags: p.Flags, Seq: p.Seq, Ack: p.Ack,
 		PayloadLen: p.PayloadLen, Window: p.Window, BadChecksum: p.TCPChecksum == CheckBad})
-	f.closeState(p, side)
+	f.closeState(p, side, own)
 }
 
+// rstState is what a flow's RSTs did to the connection (closeState).
+type rstState uint8
+
+const (
+	rstNone rstState = iota
+	// rstWaits: a RST in its receiver's window but not at the sequence
+	// number it expects came last. RFC 5961 §3.2 has the receiver answer
+	// it with a challenge ACK and go on, an older stack takes it: the next
+	// segment that is not a RST says which (closeState).
+	rstWaits
+	// rstTaken: a RST ended the connection (closeFrame).
+	rstTaken
+)
+
+// What a tcp.rst finding's receiver did with the RST, in bits 1-2 of A
+// (bit 0 is the sender's side; bits 8 and up the width of the range the
+// next expected sequence number is in, rstVerdict). B holds the RST's
+// sequence number in its top 32 bits and the lowest next expected one in
+// the low 32, for all but rstEnded.
+const (
+	rstEnded    int64 = iota // it took it; or the capture cannot tell, and it is taken as it always was
+	rstOutside               // outside the receiver's window: RFC 9293 ignores it
+	rstInWindow              // in the window, not at the next expected: nothing but RSTs came after it (yet)
+	rstWentOn                // the same, and the connection went on: RFC 5961's challenge ACK
+)
+
+// sideState is what closeState knows of one side: how far its segments
+// went (seq+len, SYN and FIN counted; 0: unknown) and the frame that took
+// it there (frameRef), the ACK field and the window of its last segment
+// (0 and 0xFFFFFFFF: none). The side's dirState holds the same, but the
+// sequence analysis, as Wireshark's, takes a RST's numbers too: once a
+// side sent a RST its receiver did not take, the flow keeps them apart
+// (flowNotes.rstSides), from its other segments only, or a forged RST
+// would make the next one look taken.
+type sideState struct{ next, frame, ack, window uint32 }
+
+// sideState returns side's, as it stands.
+func (f *Flow) sideState(side Side) sideState {
+	if f.notes != nil && f.notes.rstSides != nil && f.notes.rstSides.kept[side] {
+		return f.notes.rstSides.s[side]
+	}
+	d := &f.dir[side]
+	return sideState{d.nextSeq, d.nextSeqFrame, d.lastAck, d.window}
+}
+
+// rstSides holds the sideState of the sides that sent a RST their
+// receiver did not take (sideState).
+type rstSides struct {
+	s    [2]sideState
+	kept [2]bool
+}
+
+// ended reports whether the connection may be over as far as the
+// capture shows: closed, or a RST in the window waits (rstWaits), which a
+// stack older than RFC 5961 takes.
+func (f *Flow) ended() bool { return f.closed || f.rst == rstWaits }
+
 // closeState tracks FIN and RST, and flags data sent after the connection
-// was closed.
-func (f *Flow) closeState(p *Packet, side Side) {
-	if f.closed && p.PayloadLen > 0 && p.Flags&FlagRST == 0 {
-		f.addFinding(Finding{Code: CodeDataAfterClose, Frame: p.Frame, RelatedFrame: f.closeFrame, A: int64(p.PayloadLen)})
+// was closed: by a RST its receiver took, or past the sender's own FIN.
+// own is the sender's sideState before this segment.
+//
+// A RST ends the connection only when its receiver takes it. In a
+// synchronized state RFC 9293 §3.10.7.4 ignores one whose sequence number
+// is outside the receiver's window, and RFC 5961 §3.2 (Linux since 3.6)
+// answers one in the window but not at the next expected sequence number
+// with a challenge ACK: a forged or blind reset, an IPS's or a load
+// balancer's stale one, after which the connection goes on and closes
+// with FINs. Each such RST has its finding (up to maxFindingsPerCode,
+// counted past it as any code); Zeek's conn_state and history still take
+// it, as Zeek does (zeekState: any RST moves its endpoint to RESET).
+//
+// Data after both FINs is no fault in itself: the bytes a side sent
+// before its FIN and sends again are loss recovery at close. Data past
+// the sender's own FIN is, whether or not the peer closed.
+func (f *Flow) closeState(p *Packet, side Side, own sideState) {
+	rst := p.Flags&FlagRST != 0
+	if !rst {
+		if f.rst == rstWaits {
+			f.wentOn()
+		}
+		if n := f.notes; n != nil && n.rstSides != nil && n.rstSides.kept[side] {
+			s := &n.rstSides.s[side]
+			end := p.Seq + uint32(p.PayloadLen)
+			if p.Flags&(FlagSYN|FlagFIN) != 0 {
+				end++
+			}
+			if seqGT(end, s.next) {
+				s.next, s.frame = end, f.frameRef(p.Frame)
+			}
+			s.ack, s.window = p.Ack, uint32(p.Window)
+		}
+	}
+	if p.PayloadLen > 0 && !rst {
+		switch {
+		case f.rst == rstTaken:
+			f.addFinding(Finding{Code: CodeDataAfterClose, Frame: p.Frame, RelatedFrame: f.closeFrame,
+				A: int64(p.PayloadLen), B: int64(side)})
+		case f.finSeen[side] && own.next != 0 && !seqLT(p.Seq+uint32(p.PayloadLen), own.next) &&
+			!(p.PayloadLen == 1 && p.Seq == own.next-1):
+			// The sender went no further than its FIN (own.next is
+			// FIN+1, own.frame the FIN) unless data past it did. A byte
+			// at the FIN's sequence number is a keep-alive, as the
+			// sequence analysis takes it.
+			f.addFinding(Finding{Code: CodeDataAfterClose, Frame: p.Frame, RelatedFrame: f.frameAt(own.frame),
+				A: int64(p.PayloadLen), B: int64(side) | dataPastFIN | int64(own.next-1)<<8})
+		}
 	}
 	if p.Flags&FlagFIN != 0 {
 		f.finSeen[side] = true
 	}
-	if p.Flags&FlagRST != 0 {
-		if !f.rstSeen {
-			f.rstSeen = true
-			if !f.Has(CodeRefused) {
-				f.addFinding(Finding{Code: CodeRST, Frame: p.Frame, A: int64(side)})
+	if rst {
+		switch {
+		case f.rst == rstTaken:
+			// The connection is over: later RSTs answer segments that
+			// were on their way.
+		case f.closed:
+			// Both sides sent a FIN: there is no window left to judge.
+			f.takeRST(p, side)
+		default:
+			kind, lo, span := f.rstVerdict(p, side, own)
+			if kind == rstEnded {
+				f.takeRST(p, side)
+				break
+			}
+			f.addFinding(Finding{Code: CodeRST, Frame: p.Frame,
+				A: int64(side) | kind<<1 | int64(span)<<8, B: int64(uint64(p.Seq)<<32 | uint64(lo))})
+			if kind == rstInWindow && f.rst != rstWaits {
+				f.rst, f.closeFrame = rstWaits, p.Frame
+			}
+			n := f.note()
+			if n.rstSides == nil {
+				n.rstSides = new(rstSides)
+			}
+			if !n.rstSides.kept[side] {
+				n.rstSides.s[side], n.rstSides.kept[side] = own, true
 			}
 		}
-		if !f.closed {
-			f.closeFrame = p.Frame
-		}
-		f.closed = true
 	}
 	if f.finSeen[0] && f.finSeen[1] && !f.closed {
 		f.closed = true
-		f.closeFrame = p.Frame
 	}
+}
+
+// dataPastFIN, in B of a tcp.data_after_close finding (whose bit 0 is
+// the side), marks data past the sender's own FIN, whose sequence number
+// is in bits 8-39; without it, the data came after a RST ended the
+// connection.
+const dataPastFIN int64 = 1 << 1
+
+// takeRST ends the connection with the RST p from side. Its finding is
+// the refusal's when the RST answers the SYN.
+func (f *Flow) takeRST(p *Packet, side Side) {
+	if !f.Has(CodeRefused) {
+		f.addFinding(Finding{Code: CodeRST, Frame: p.Frame, A: int64(side)})
+	}
+	f.rst, f.closed, f.closeFrame = rstTaken, true, p.Frame
+}
+
+// wentOn notes that the connection went on after the RSTs that waited
+// (rstWaits): their receiver did not take them. Their findings, the last
+// of the flow's since the first of them, say so.
+func (f *Flow) wentOn() {
+	for i := len(f.Findings) - 1; i >= 0 && f.Findings[i].Frame >= f.closeFrame; i-- {
+		if fi := &f.Findings[i]; fi.Code == CodeRST && fi.A>>1&3 == rstInWindow {
+			fi.A += (rstWentOn - rstInWindow) << 1
+		}
+	}
+	f.rst, f.closeFrame = rstNone, 0
+}
+
+// rstVerdict judges a RST from side before it is taken, by what the
+// capture knows of its receiver (sideState): the next sequence number it
+// expects lies between its last ACK (lo) and the furthest the sender
+// (own) had gone, span bytes above lo, and its window is that of its last
+// segment. A RST in that range is taken (rstEnded), and so is one just
+// below it after the sender's FIN (Linux's tcp_reset_check: some stacks
+// reset with the FIN's sequence number). Outside the window (below lo,
+// or past the range and the window) it is rstOutside; in the window,
+// rstInWindow. Where the capture does not know (no segment with an ACK
+// from the receiver, its last a SYN, or its window unknown) the RST is
+// taken, as it always was. The window scale, when the handshake was not
+// seen, is taken as 14, the largest: a RST judged outside is outside any
+// window the receiver could have offered.
+func (f *Flow) rstVerdict(p *Packet, side Side, own sideState) (kind int64, lo, span uint32) {
+	rs := side.other()
+	rcv, d := f.sideState(rs), &f.dir[rs]
+	if rcv.ack == 0 || rcv.window == 0xFFFFFFFF || (d.isFirstAck && rs == FromClient) {
+		return rstEnded, 0, 0
+	}
+	lo, seq := rcv.ack, p.Seq
+	if own.next != 0 && seqGT(own.next, lo) {
+		span = own.next - lo
+	}
+	if (seqLE(lo, seq) && seqLE(seq, lo+span)) || (f.finSeen[side] && seq == lo-1) {
+		return rstEnded, lo, span
+	}
+	shift := uint(0)
+	switch ws := d.winScale; {
+	case ws == wsUnknown:
+		shift = 14
+	case ws > 0 && !d.isFirstAck:
+		shift = uint(ws)
+	}
+	if seqGT(seq, lo) && uint64(seq-lo) < uint64(span)+uint64(rcv.window)<<shift {
+		return rstInWindow, lo, span
+	}
+	return rstOutside, lo, span
+}
+
+// RSTIgnored reports whether a tcp.rst finding is about a RST that its
+// receiver ignored, as the capture shows: outside its window (outside),
+// or in it and followed by the connection going on.
+func (fi Finding) RSTIgnored() (ignored, outside bool) {
+	if fi.Code != CodeRST {
+		return false, false
+	}
+	k := fi.A >> 1 & 3
+	return k == rstOutside || k == rstWentOn, k == rstOutside
 }
 
 // Finish ends the analysis: it gives the verdicts that need the whole

@@ -69,7 +69,7 @@ func (l *flowList) remove(f *Flow) {
 // evictClass is the class f belongs in now.
 func (f *Flow) evictClass() int8 {
 	c := int8(evictClosedClean)
-	if !f.closed {
+	if !f.ended() {
 		c = evictOpenClean
 	}
 	if f.noted {

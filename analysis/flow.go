@@ -293,8 +293,10 @@ type Flow struct {
 
 	firstSender Side
 	finSeen     [2]bool
-	rstSeen     bool
-	closed      bool // FIN from both sides, or a RST
+	// rst is what the flow's RSTs did; closed: FINs from both sides, or
+	// a RST its receiver took (closeState).
+	rst         rstState
+	closed      bool
 	finished    bool // the capture's end has been seen: verdicts are final
 	haveSynTime bool
 	noted       bool // has a warning or an error
@@ -310,7 +312,7 @@ type Flow struct {
 
 	dir         [2]dirState
 	zeek        zeekState
-	closeFrame  uint64 // the RST, or the second FIN, that ended the connection
+	closeFrame  uint64 // the RST that ended the connection (rstTaken), or that waits (rstWaits)
 	firstRTT    int64  // Wireshark's ts_first_rtt: first ACK after the last SYN
 	lastSynTime int64
 	// notes holds what few flows need; nil until the first finding, bad
@@ -461,6 +463,9 @@ type flowNotes struct {
 	// earlier flow was evicted (Analyzer.evictedBefore), so its
 	// handshake is not "before the capture".
 	afterEviction bool
+	// rstSides: what closeState knows of the sides that sent a RST their
+	// receiver did not take.
+	rstSides *rstSides
 }
 
 // countAfter is the number of findings a flow keeps without counting

@@ -278,14 +278,17 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 		b = appendInt(b, fi.A)
 		return append(b, ") took over these ports before this one ended"...)
 	case CodeRST:
-		b = append(b, "connection reset by the "...)
-		b = append(b, sideName(Side(fi.A))...)
-		b = append(b, " ("...)
-		b = f.appendEndpoint(b, Side(fi.A))
-		return append(b, ')')
+		return f.appendRST(b, fi)
 	case CodeDataAfterClose:
 		b = appendInt(b, fi.A)
-		return append(b, " bytes of data after the connection was closed"...)
+		b = append(b, " bytes of data from the "...)
+		b = append(b, sideName(fi.side())...)
+		if fi.B&dataPastFIN == 0 {
+			return append(b, " after the connection was reset"...)
+		}
+		b = append(b, " past its own FIN (seq "...)
+		b = appendUint(b, uint64(uint32(fi.B>>8)))
+		return append(b, "): nothing may follow a FIN"...)
 	case CodeChecksumOffload:
 		b = appendCount64(b, fi.A, " packet")
 		b = append(b, " sent by the capturing host with "...)
@@ -581,6 +584,68 @@ func appendShift(b []byte, o SideOptions) []byte {
 	}
 	b = append(b, "offered shift "...)
 	return appendUint(b, uint64(o.WScale))
+}
+
+// appendRST appends the sentence of a tcp.rst finding: who reset, and,
+// when its receiver did not take the RST or may not have (rstVerdict),
+// its sequence number against the one expected, and what the receiver
+// did with it.
+func (f *Flow) appendRST(b []byte, fi Finding) []byte {
+	s, kind := Side(fi.A&1), fi.A>>1&3
+	if kind != rstEnded && kind != rstInWindow {
+		b = append(b, "reset by the "...)
+	} else {
+		b = append(b, "connection reset by the "...)
+	}
+	b = append(b, sideName(s)...)
+	b = append(b, " ("...)
+	b = f.appendEndpoint(b, s)
+	b = append(b, ')')
+	if kind == rstEnded {
+		return b
+	}
+	seq, lo, span := uint32(uint64(fi.B)>>32), uint32(fi.B), uint32(fi.A>>8)
+	b = append(b, " with seq "...)
+	b = appendUint(b, uint64(seq))
+	if kind == rstOutside {
+		b = append(b, " outside the "...)
+		b = append(b, sideName(s.other())...)
+		b = append(b, "'s window (next expected "...)
+		b = appendNextExpected(b, lo, span)
+		b = append(b, "): the "...)
+		b = append(b, sideName(s.other())...)
+		if h := &f.Handshake; s == FromServer && h.AckChecked && int32(h.ActualAck-h.ExpectedAck) > 0 && lo-seq == h.ActualAck-h.ExpectedAck {
+			// The seed: the client counts 2 bytes (SYN-ACK payload it
+			// was given, or padding a device took in) that the server
+			// does not, and its RST is as far behind as the ACK ahead.
+			b = append(b, " ignores it: its ACK (frame "...)
+			b = appendUint(b, h.AckFrame)
+			b = append(b, ") counts "...)
+			b = appendCount64(b, int64(h.ActualAck-h.ExpectedAck), " byte")
+			return append(b, " that the server's sequence numbers do not"...)
+		}
+		return append(b, " ignores it (forged or stale?)"...)
+	}
+	b = append(b, ", in the "...)
+	b = append(b, sideName(s.other())...)
+	b = append(b, "'s window but not the next expected "...)
+	b = appendNextExpected(b, lo, span)
+	if kind == rstWentOn {
+		return append(b, ": a receiver following RFC 5961 answers it with a challenge ACK, and the connection went on"...)
+	}
+	return append(b, " (a receiver following RFC 5961 answers it with a challenge ACK and goes on; nothing but RSTs follows it in the capture)"...)
+}
+
+// appendNextExpected appends the next sequence number a receiver expects:
+// lo, or between lo and lo+span when the capture does not tell which.
+func appendNextExpected(b []byte, lo, span uint32) []byte {
+	if span == 0 {
+		return appendUint(b, uint64(lo))
+	}
+	b = append(b, "between "...)
+	b = appendUint(b, uint64(lo))
+	b = append(b, " and "...)
+	return appendUint(b, uint64(lo+span))
 }
 
 // sideName names side s in a sentence.

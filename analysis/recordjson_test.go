@@ -342,6 +342,11 @@ func TestAppendMessage(t *testing.T) {
 		h.Client.Seen, h.Client.Cut = rng.IntN(4) != 0, rng.IntN(2) == 0
 		h.Server.Seen, h.Server.Cut = rng.IntN(4) != 0, rng.IntN(2) == 0
 		f.note().malformed = []malformedNote{{3, "TCP", "TCP header truncated: 7 of 20 bytes captured"}, {4, "IP \"v\"", "a\nb\x01\xff é"}}
+		// The seed's RST (tcp.rst) is as far behind as the client's ACK
+		// was ahead of the server's ISN+1.
+		h.AckChecked, h.AckFrame = rng.IntN(2) == 0, uint64(rng.IntN(100))
+		h.ExpectedAck = h.ServerISN + 1
+		h.ActualAck = h.ExpectedAck + []uint32{0, 1, 2, 1 << 31, ^uint32(0)}[rng.IntN(5)]
 		flows = append(flows, f)
 	}
 	nums := []int64{0, 1, -1, 2, 5, 6, 16, 20, 255, 256, 1e6, 1499999, 1500000, 59999999999, 3600e9 + 1,
@@ -381,6 +386,12 @@ func TestAppendMessage(t *testing.T) {
 					ttl := int64(rng.IntN(256))
 					copyTTL := []int64{ttl, ttl - 1, ttl - 3, int64(rng.IntN(256))}[rng.IntN(4)] & 0xff
 					fi.B = 1<<62 | us<<40 | copyTTL<<32 | ttl<<24 | int64(rng.IntN(1<<16))<<8 | int64(rng.IntN(2))
+				}
+				if c == CodeRST && k%3 == 2 {
+					// The seed's RST: seq ISN+1, the client's ACK next
+					// expected; each side, each verdict.
+					fi.A = int64(rng.IntN(2)) | int64(rng.IntN(4))<<1 | int64(rng.IntN(3))<<8
+					fi.B = int64(uint64(h.ExpectedAck)<<32 | uint64(h.ActualAck))
 				}
 				if (c == CodeSynAckPayload || c == CodeSynPayload) && fi.A < 0 {
 					fi.A = -fi.A & math.MaxInt32 // payloadHex panics on a negative length
@@ -655,10 +666,41 @@ func sentenceRef(f *Flow, fi Finding) string {
 		}
 		return fmt.Sprintf("a new connection (flow %d) took over these ports before this one ended", fi.A)
 	case CodeRST:
-		s := Side(fi.A)
-		return fmt.Sprintf("connection reset by the %s (%s)", sideName(s), endpointRef(f, s))
+		// A: the side in bit 0, what the receiver did in bits 1-2, the
+		// range of next expected numbers from bit 8; B: the RST's seq
+		// and the lowest next expected.
+		s, kind := Side(fi.A&1), fi.A>>1&3
+		who := fmt.Sprintf("reset by the %s (%s)", sideName(s), endpointRef(f, s))
+		if kind == 0 || kind == 2 {
+			who = "connection " + who
+		}
+		if kind == 0 {
+			return who
+		}
+		seq, lo, span := uint32(uint64(fi.B)>>32), uint32(fi.B), uint32(fi.A>>8)
+		next := fmt.Sprint(lo)
+		if span != 0 {
+			next = fmt.Sprintf("between %d and %d", lo, lo+span)
+		}
+		peer := sideName(s.other())
+		switch kind {
+		case 1:
+			if d := h.ActualAck - h.ExpectedAck; s == FromServer && h.AckChecked && int32(d) > 0 && lo-seq == d {
+				return fmt.Sprintf("%s with seq %d outside the %s's window (next expected %s): the %s ignores it: its ACK (frame %d) counts %d byte%s that the server's sequence numbers do not",
+					who, seq, peer, next, peer, h.AckFrame, d, plural(int(d)))
+			}
+			return fmt.Sprintf("%s with seq %d outside the %s's window (next expected %s): the %s ignores it (forged or stale?)", who, seq, peer, next, peer)
+		case 2:
+			return fmt.Sprintf("%s with seq %d, in the %s's window but not the next expected %s (a receiver following RFC 5961 answers it with a challenge ACK and goes on; nothing but RSTs follows it in the capture)", who, seq, peer, next)
+		}
+		return fmt.Sprintf("%s with seq %d, in the %s's window but not the next expected %s: a receiver following RFC 5961 answers it with a challenge ACK, and the connection went on", who, seq, peer, next)
 	case CodeDataAfterClose:
-		return fmt.Sprintf("%d bytes of data after the connection was closed", fi.A)
+		// B: the side in bit 0; bit 1 marks data past the sender's own
+		// FIN, whose seq is in bits 8-39.
+		if fi.B&2 == 0 {
+			return fmt.Sprintf("%d bytes of data from the %s after the connection was reset", fi.A, sideName(Side(fi.B&1)))
+		}
+		return fmt.Sprintf("%d bytes of data from the %s past its own FIN (seq %d): nothing may follow a FIN", fi.A, sideName(Side(fi.B&1)), uint32(fi.B>>8))
 	case CodeChecksumOffload:
 		return fmt.Sprintf("%d packet%s sent by the capturing host with %s: checksum offload (the NIC fills them in after the capture point)",
 			fi.A, plural(int(fi.A)), badSumsRef(fi.B, fi.A == 1))

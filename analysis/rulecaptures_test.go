@@ -984,6 +984,49 @@ patch 2 mss=1460 ws=2
 		frame: 5, msg: "connection reset by the server (10.0.0.2:80)",
 		state: "warning/complete", quietState: "ok/complete"},
 
+	{name: "reset outside the window", code: "tcp.rst",
+		// A blind or stale RST: its sequence number is far outside the
+		// client's window (RFC 9293 §3.10.7.4 ignores it). The
+		// connection goes on, and no data after it is after close.
+		// tshark flags it "Connection reset (RST)" as any RST, and its
+		// sequence analysis (and ours, to match it) moves the server's
+		// next sequence number to it: frame 7 is a retransmission.
+		fires: ruleHandshake + `
++0.01 C>S PA len=100             # 4
++0.01 S>C A                      # 5
++0.01 S>C R  seq=123456789       # 6
++0.01 C>S PA len=100             # 7: the connection goes on
++0.01 S>C PA len=300`,
+		quiet: ruleHandshake + `
++0.01 C>S PA len=100             # 4
++0.01 S>C A                      # 5
++0.01 S>C A                      # 6
++0.01 C>S PA len=100             # 7
++0.01 S>C PA len=300`,
+		frame: 6, msg: "reset by the server (10.0.0.2:80) with seq 123456789 outside the client's window (next expected 5001): the client ignores it (forged or stale?)",
+		state: "warning/complete", quietState: "ok/complete"},
+
+	{name: "reset in the window, challenged", code: "tcp.rst",
+		// In the window but not at the next expected sequence number:
+		// RFC 5961 §3.2 answers it with a challenge ACK (frame 7), and
+		// the connection goes on.
+		fires: ruleHandshake + `
++0.01  C>S PA len=100            # 4
++0.01  S>C A                     # 5
++0.01  S>C R  seq=6000           # 6
++0.001 C>S A  seq=1101 ack=5001  # 7: the challenge ACK
++0.01  C>S PA len=100            # 8
++0.01  S>C PA seq=5001 len=300`,
+		quiet: ruleHandshake + `
++0.01  C>S PA len=100            # 4
++0.01  S>C A                     # 5
++0.01  S>C A                     # 6
++0.001 C>S A  seq=1101 ack=5001  # 7
++0.01  C>S PA len=100            # 8
++0.01  S>C PA seq=5001 len=300`,
+		frame: 6, msg: "with seq 6000, in the client's window but not the next expected 5001: a receiver following RFC 5961 answers it with a challenge ACK, and the connection went on",
+		state: "warning/complete", quietState: "ok/complete"},
+
 	{name: "data after close", code: "tcp.data_after_close",
 		fires: ruleHandshake + `
 +0.01 C>S PA len=100             # 4
@@ -993,22 +1036,62 @@ patch 2 mss=1460 ws=2
 +0.01 C>S PA len=100             # 4
 +0.01 S>C A                      # 5
 +0.01 C>S PA len=50              # 6`,
-		frame: 6, related: 5, msg: "50 bytes of data after the connection was closed",
+		frame: 6, related: 5, msg: "50 bytes of data from the client after the connection was reset",
 		state: "warning/complete", quietState: "ok/complete"},
 
-	{name: "data after both FINs", code: "tcp.data_after_close",
-		// The related frame is the FIN that closed the connection.
+	{name: "data after a reset the client did not take", code: "tcp.data_after_close",
+		// The same RST outside the client's window (quiet) ended nothing.
 		fires: ruleHandshake + `
-+0.01 C>S FA                     # 4
-+0.01 S>C FA                     # 5
-+0.01 C>S A                      # 6
-+0.01 C>S PA len=10              # 7`,
++0.01 C>S PA len=100             # 4
++0.01 S>C RA                     # 5
++0.01 C>S PA len=50              # 6`,
 		quiet: ruleHandshake + `
-+0.01 C>S FA                     # 4
-+0.01 S>C A                      # 5
-+0.01 C>S A                      # 6
-+0.01 S>C PA len=10              # 7`,
-		frame: 7, related: 5, msg: "10 bytes of data after the connection was closed"},
++0.01 C>S PA len=100             # 4
++0.01 S>C RA seq=123456789       # 5
++0.01 C>S PA len=50              # 6`,
+		frame: 6, related: 5, msg: "50 bytes of data from the client after the connection was reset",
+		state: "warning/complete", quietState: "warning/complete"},
+
+	{name: "data past the sender's own FIN", code: "tcp.data_after_close",
+		// Whether or not the peer closed; the related frame is the
+		// sender's FIN. The same bytes before the FIN, sent again, are
+		// no data after close (quiet).
+		fires: ruleHandshake + `
++0.01 C>S PA len=100             # 4
++0.01 C>S FA                     # 5: the client's FIN at 1101
++0.01 S>C A                      # 6
++0.01 C>S PA seq=1102 len=50     # 7: past it`,
+		quiet: ruleHandshake + `
++0.01 C>S PA len=100             # 4
++0.01 C>S FA                     # 5
++0.01 S>C A                      # 6
++0.01 C>S PA seq=1051 len=50     # 7: before it, sent again`,
+		frame: 7, related: 5, msg: "50 bytes of data from the client past its own FIN (seq 1101): nothing may follow a FIN",
+		state: "warning/complete", quietState: "warning/complete"},
+
+	{name: "data after both FINs", code: "tcp.data_after_close",
+		// After both FINs, the bytes a side sent before its FIN and sends
+		// again are loss recovery at close (quiet: frame 6 was lost past
+		// the capture point, and the client acknowledged frame 5 only).
+		// Past the server's FIN they are data after close.
+		fires: ruleHandshake + `
++0.01  C>S PA len=100                     # 4
++0.01  S>C PA seq=5001 ack=1101 len=1000  # 5
++0.001 S>C PA seq=6001 ack=1101 len=1000  # 6
++0.001 S>C FA seq=7001 ack=1101           # 7: the server's FIN
++0.01  C>S A  seq=1101 ack=6001           # 8
++0.001 C>S FA seq=1101 ack=6001           # 9: the client's FIN
++0.2   S>C PA seq=7002 ack=1102 len=1000  # 10: past the server's FIN`,
+		quiet: ruleHandshake + `
++0.01  C>S PA len=100                     # 4
++0.01  S>C PA seq=5001 ack=1101 len=1000  # 5
++0.001 S>C PA seq=6001 ack=1101 len=1000  # 6
++0.001 S>C FA seq=7001 ack=1101           # 7
++0.01  C>S A  seq=1101 ack=6001           # 8
++0.001 C>S FA seq=1101 ack=6001           # 9
++0.2   S>C PA seq=6001 ack=1102 len=1000  # 10: frame 6 sent again`,
+		frame: 10, related: 7, msg: "1000 bytes of data from the server past its own FIN (seq 7001)",
+		state: "warning/complete", quietState: "warning/complete"},
 
 	// ---- checksums ----
 

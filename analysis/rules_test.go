@@ -18,6 +18,7 @@ type seg struct {
 	opts       Options
 	pad        int // bytes of Ethernet padding after the datagram
 	data       []byte
+	win        uint16 // the window field; 0 stands for 1024
 }
 
 const (
@@ -69,6 +70,9 @@ func packetOf(i int, sg seg) Packet {
 		src, dst = dst, src
 	}
 	p.Src, p.SrcPort, p.Dst, p.DstPort = src.Addr(), src.Port(), dst.Addr(), dst.Port()
+	if sg.win != 0 {
+		p.Window = sg.win
+	}
 	p.Payload = sg.data
 	if p.Payload == nil {
 		p.Payload = make([]byte, sg.len)

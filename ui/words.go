@@ -80,6 +80,12 @@ func findingWords(fi analysis.Finding, g themes.Glyphs) string {
 	case analysis.CodeMSSMissing:
 		return "no MSS option"
 	case analysis.CodeRST:
+		switch ignored, outside := fi.RSTIgnored(); {
+		case outside:
+			return "RST out of window"
+		case ignored:
+			return "RST challenged"
+		}
 		return "reset"
 	case analysis.CodeChecksumOffload:
 		return "checksum offload"

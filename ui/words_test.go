@@ -48,3 +48,27 @@ func TestCopyWords(t *testing.T) {
 	// A copy is info (·), a SYN sent again a warning (!).
 	mustContain(t, m, "· same SYN seen again", "! SYN sent again", "the same SYN seen again (IP ID 0x1a2b,", "TTL 64 then 63, 15 microseconds later): a")
 }
+
+// TestRSTWords: a RST its receiver ignored does not read "reset" in the
+// list and the ladder: the seed's firewall RST is 2 bytes behind what the
+// client expects, outside its window. One that ends the connection does.
+func TestRSTWords(t *testing.T) {
+	path := filepath.Join(seedDir, "seed-client.pcap")
+	r, err := capture.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	res, err := analysis.Run(context.Background(), r, analysis.Config{Name: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, ok := res.Flows[0].First(analysis.CodeRST)
+	if got := shortFinding(fi, themes.Unicode, 80); !ok || got != "RST out of window" {
+		t.Errorf("tcp.rst %v reads %q, want RST out of window", ok, got)
+	}
+	taken := analysis.Finding{Code: analysis.CodeRST, Frame: 5, A: int64(analysis.FromServer)}
+	if got := shortFinding(taken, themes.Unicode, 80); got != "reset" {
+		t.Errorf("a RST taken reads %q, want reset", got)
+	}
+}
