@@ -455,10 +455,13 @@ func appendRetransmitted(b []byte, fi Finding) []byte {
 		b = appendCount64(b, fi.A, " byte")
 	case fi.A == 0:
 		b = append(b, flag...)
-	default:
+	case flag == "FIN":
 		b = appendCount64(b, fi.A, " byte")
-		b = append(b, " and "...)
+		b = append(b, " and FIN"...)
+	default:
 		b = append(b, flag...)
+		b = append(b, " with "...)
+		b = appendCount64(b, fi.A, " byte")
 	}
 	switch {
 	case fi.RelatedFrame == 0 || fi.B&relEndsFlag != 0:

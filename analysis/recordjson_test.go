@@ -603,10 +603,13 @@ func sentenceRef(f *Flow, fi Finding) string {
 		case fi.B&32 != 0:
 			flag = "FIN"
 		}
-		if flag != "" && fi.A == 0 {
+		switch {
+		case flag != "" && fi.A == 0:
 			sent = flag
-		} else if flag != "" {
-			sent += " and " + flag
+		case flag == "FIN":
+			sent += " and FIN"
+		case flag != "":
+			sent = flag + " with " + sent
 		}
 		msg += fmt.Sprintf(" (%s%s)", sent, tail)
 		if fi.Code == CodeSpuriousRetransmission {
