@@ -108,7 +108,9 @@ func TestStdinOneName(t *testing.T) {
 // malformed option list is read (exit status 0), with a note on stderr and
 // at the head of the report: here the seed's pcapng with its if_name
 // option's length made to run past the block, which hides the if_tsresol
-// (nanoseconds) after it, so that every time stamp is read as microseconds.
+// (nanoseconds) after it, so that every time stamp is read as microseconds:
+// in the year 44302, which the times do not hold, and a second note says
+// that (the times wrapped around, without a word).
 func TestIDBOptionsNote(t *testing.T) {
 	data, err := os.ReadFile("testdata/seed-client-pcapng.pcapng")
 	if err != nil {
@@ -126,12 +128,13 @@ func TestIDBOptionsNote(t *testing.T) {
 		t.Fatal(err)
 	}
 	note := "interface 0's description block (byte 60) has a malformed option list: the options from the broken one on are ignored; if if_tsresol or if_tsoffset was among them, its times are wrong"
+	times := "12 frames have a time stamp outside what synscope's times hold (1677-09-21 to 2262-04-11; the first, frame 1: the year 44302): read as the nearest they hold, so their times are off"
 	code, out, errs := runCLI(t, "-r", file, "--report")
-	if code != 0 || errs != "synscope: "+file+": "+note+"\n" {
+	if code != 0 || errs != "synscope: "+file+": "+note+"\n"+"synscope: "+file+": "+times+"\n" {
 		t.Errorf("exit %d, stderr %q", code, errs)
 	}
 	head := strings.SplitN(out, "\n\n", 2)[0]
-	if got := strings.Join(strings.Fields(head), " "); got != file+": 12 frames, 1 TCP flow "+note {
+	if got := strings.Join(strings.Fields(head), " "); got != file+": 12 frames, 1 TCP flow "+note+" "+times {
 		t.Errorf("report's head:\n%s", head)
 	}
 }

@@ -10,6 +10,7 @@ import (
 // false"): frames much earlier than one before them (captures merged
 // without sorting, a clock stepped back). They were read without a word.
 type oddFrames struct {
+	started   bool   // a frame was seen: latest is its time or a later one
 	latest    int64  // the latest time seen
 	back      uint64 // frames earlier than latest by more than backStep
 	backFrame uint64 // the first of them
@@ -21,7 +22,15 @@ type oddFrames struct {
 // order all the time.
 const backStep = int64(time.Second)
 
+// see counts p if it is much earlier than a frame before it. The first
+// frame sets the latest time: started at 0 (1970), a capture dated before
+// 1970 (a negative if_tsoffset) had every frame, frame 1 first, "earlier
+// than a frame before it" by up to 64 years.
 func (o *oddFrames) see(p *Packet) {
+	if !o.started {
+		o.started, o.latest = true, p.Time
+		return
+	}
 	if p.Time > o.latest {
 		o.latest = p.Time
 	} else if o.latest-p.Time > backStep {

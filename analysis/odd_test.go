@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/synscope/synscope/capture"
 	"github.com/synscope/synscope/capture/fixture"
@@ -38,6 +39,62 @@ func TestTimeOrderNote(t *testing.T) {
 			got := strings.Join(res.Notes, "\n")
 			if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
 				t.Errorf("%s, %d cores: notes %q, want %q", tc.name, procs, got, tc.want)
+			}
+		}
+	}
+}
+
+// TestTimeOrderBefore1970: a capture dated before 1970 (an interface's
+// if_tsoffset of -2*10^9 s: 1906, as tshark shows it), in time order, is
+// said to be in order; a frame of it an hour back is still noted. The
+// latest time started at 0 (1970), and the in-order frames were all
+// "earlier than a frame before them", frame 1 first, by 555555h.
+func TestTimeOrderBefore1970(t *testing.T) {
+	const head = "client 10.0.0.1:40000\nserver 10.0.0.2:443\n"
+	const offset = -2_000_000_000 // s
+	for _, tc := range []struct{ name, desc, want string }{
+		{"in order", head + "0 C>S S seq=1\n+0.02 S>C SA seq=9 ack=2\n+0.01 C>S A seq=2 ack=10\n+0.01 C>S PA seq=2 ack=10 len=5\n", ""},
+		{"an hour back", head + "3600 C>S S seq=1\n+0.02 S>C SA seq=9 ack=2\n+0.01 C>S A seq=2 ack=10\n0 C>S PA seq=2 ack=10 len=5\n",
+			"1 frame more than 1 s earlier than a frame before it (the first, frame 4, by 1h0m0.03s)"},
+	} {
+		// The fixture's frames, dated 2*10^9 s earlier, through an
+		// interface with that if_tsoffset (which the writer keeps).
+		data := fixture.Build(tc.desc)
+		src, err := capture.NewReader(bytes.NewReader(data), "c.pcap", int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ng bytes.Buffer
+		nw, _ := capture.NewPcapngWriter(&ng)
+		id, _ := nw.AddInterfaceLike(capture.Interface{LinkType: src.Interfaces()[0].LinkType, TsResol: 9, TsOffset: offset})
+		for {
+			rec, err := src.Next()
+			if err != nil {
+				break
+			}
+			rec.Timestamp += offset * 1e9
+			if err := nw.WritePacket(id, rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+		nw.Flush()
+		for _, procs := range []int{1, 2} {
+			r, err := capture.NewReader(bytes.NewReader(ng.Bytes()), "c.pcapng", int64(ng.Len()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			prev := runtime.GOMAXPROCS(procs)
+			res, err := Run(context.Background(), r, Config{Name: "c.pcapng"})
+			runtime.GOMAXPROCS(prev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Join(res.Notes, "\n")
+			if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+				t.Errorf("%s, %d cores: notes %q, want %q", tc.name, procs, got, tc.want)
+			}
+			if len(res.Flows) != 1 || time.Unix(0, res.Flows[0].Start).UTC().Year() != 1906 {
+				t.Errorf("%s: %d flows, the first starting %v: want one, in 1906", tc.name, len(res.Flows), time.Unix(0, res.Flows[0].Start).UTC())
 			}
 		}
 	}

@@ -69,6 +69,16 @@
 //   - pcapng files with several link types or byte orders are read
 //     (libpcap refuses them; Wireshark reads them too).
 //   - Simple Packet Blocks have no time stamp: their Timestamp is 0.
+//   - pcapng sections that describe an interface alike share it: a day of
+//     per-second files joined with cat has one interface, where Wireshark
+//     has one a section (frame.interface_id), so Record.Interface is not
+//     Wireshark's number. At most 65,536 interfaces in one section, and
+//     as many different ones in a file, are read.
+//   - A pcapng time before 1677-09-21 or after 2262-04-11 is the nearest
+//     an int64 of nanoseconds holds, noted; Wireshark shows it.
+//   - A second pcap file header where a record was due (files joined with
+//     cat), with the first's format and link type, is read past, noted;
+//     libpcap and Wireshark read it as a record and stop with an error.
 //   - Direction comes from the pcapng epb_flags option, or from the
 //     packet type of modified pcap records and of Linux cooked (SLL,
 //     SLL2) headers; Wireshark shows only the first.

@@ -228,9 +228,10 @@ func sortedItems(items []ExportItem) []ExportItem {
 // description, or is described by the file and the name it had, so that
 // tshark's frame.interface_description still tells where the packets came
 // from. Its comments are kept, but for the marks of the capture point it
-// was in (an export of points marks its interfaces anew).
-func exportInterface(s ExportSource, i int) Interface {
-	ifs := s.Reader.Interfaces()
+// was in (an export of points marks its interfaces anew). ifs are the
+// source's Interfaces, taken once: a copy of them all for each interface
+// written made an export of many interfaces quadratic.
+func exportInterface(s ExportSource, ifs []Interface, i int) Interface {
 	in := ifs[i]
 	in.Comments = slices.DeleteFunc(slices.Clone(in.Comments), isPointComment)
 	file := filepath.Base(s.Reader.Name())
@@ -322,13 +323,14 @@ func writeExport(w io.Writer, format string, srcs []ExportSource, lt layers.Link
 					return 0, err
 				}
 			}
+			ifs := s.Reader.Interfaces()
 			if len(use) == 0 {
-				for i := range s.Reader.Interfaces() {
+				for i := range ifs {
 					use = append(use, i)
 				}
 			}
 			for _, i := range use {
-				in := exportInterface(s, i)
+				in := exportInterface(s, ifs, i)
 				if points {
 					in.Comments = append(in.Comments, PointComment(si+1, len(srcs), names[si]))
 				}
@@ -360,6 +362,7 @@ func writeExport(w io.Writer, format string, srcs []ExportSource, lt layers.Link
 			return n, err
 		}
 		ids := ids[si]
+		var ifs []Interface
 		for _, it := range sorted[si] {
 			rec, err := rr.ReadAt(it.Offset, it.Frame)
 			if err != nil {
@@ -371,7 +374,11 @@ func writeExport(w io.Writer, format string, srcs []ExportSource, lt layers.Link
 			} else {
 				id, ok := ids[rec.Interface]
 				if !ok {
-					in := exportInterface(s, rec.Interface)
+					if rec.Interface >= len(ifs) {
+						// Found since (a source still read).
+						ifs = s.Reader.Interfaces()
+					}
+					in := exportInterface(s, ifs, rec.Interface)
 					if id, err = nw.AddInterfaceLike(in); err != nil {
 						rr.Close()
 						return n, err

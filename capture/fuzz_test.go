@@ -36,6 +36,10 @@ func FuzzReader(f *testing.F) {
 		ng,
 		gz(f, pc),
 		gz(f, ng[:200]),
+		// Files joined with cat: a second pcap header, sections of one
+		// interface each, and a time stamp past 2262.
+		append(pcapFile(le, false, 1, testPackets[:1]...), pcapFile(le, false, 1, testPackets[1:2]...)...),
+		append(append(bytes.Clone(ng), ng...), timesFile(6, -2e9, 1e15, 1<<63)...),
 	} {
 		f.Add(seed)
 	}

@@ -27,9 +27,12 @@ const (
 	// MaxBlockLen is the largest pcapng block we accept (libpcap's
 	// limit too).
 	MaxBlockLen = 16 << 20
-	// maxInterfaces bounds the number of pcapng interfaces one file may
-	// define, so that a file made of nothing but tiny Interface
-	// Description Blocks cannot make us hold millions of them.
+	// maxInterfaces bounds the number of pcapng interfaces one section
+	// may define, so that a file made of nothing but tiny Interface
+	// Description Blocks cannot make us hold millions of them. It bounds
+	// a section, not the file: interface numbers start again in each
+	// section, and a day of per-second dumpcap files joined with cat
+	// has 86,400 sections of one interface each (the Reader keeps one).
 	maxInterfaces = 1 << 16
 )
 
@@ -117,6 +120,33 @@ func (f *pcapFormat) format() string {
 		return "pcap-ns"
 	}
 	return "pcap"
+}
+
+// unlike says how the header of a second file joined to this one (g)
+// differs from this file's in what its records mean: link type, frame
+// check sequence, time stamp precision, byte order, record format or
+// version; "" when it does not (Reader.joinedHeader). The snap length and
+// the other fields do not change what a record means.
+func (f *pcapFormat) unlike(g *pcapFormat) string {
+	order := func(be bool) string {
+		if be {
+			return "big-endian"
+		}
+		return "little-endian"
+	}
+	switch {
+	case g.linkType != f.linkType:
+		return fmt.Sprintf("with link type %s where the first has %s", LinkTypeName(g.linkType), LinkTypeName(f.linkType))
+	case g.fcsLen != f.fcsLen:
+		return fmt.Sprintf("with a frame check sequence of %d bytes where the first has %d (-1: unknown)", g.fcsLen, f.fcsLen)
+	case g.nano != f.nano || g.modified != f.modified:
+		return fmt.Sprintf("%s where the first is %s", g.format(), f.format())
+	case g.be != f.be:
+		return fmt.Sprintf("%s where the first is %s", order(g.be), order(f.be))
+	case g.swapLens != f.swapLens:
+		return fmt.Sprintf("version %d.%d where the first is %d.%d", g.verMajor, g.verMinor, f.verMajor, f.verMinor)
+	}
+	return ""
 }
 
 // iface returns the one interface of a classic pcap file.

@@ -2,7 +2,10 @@ package capture
 
 import (
 	"fmt"
+	"math"
+	"math/big"
 	"math/bits"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
 )
@@ -97,15 +100,6 @@ func isPacketBlock(typ uint32) bool {
 	return typ == blockEPB || typ == blockSPB || typ == blockPB
 }
 
-// section is one pcapng section: where it starts, its byte order, and where
-// its interfaces are in the list of all interfaces.
-type section struct {
-	offset     int64 // offset of the Section Header Block
-	be         bool  // big-endian section
-	firstIface int   // index of its first interface in layout.ifaces
-	nIfaces    int   // number of interfaces defined so far
-}
-
 // options iterates over the options of a block body. A malformed option
 // list (an option running past the end of the block) ends the iteration,
 // and sets bad: options only refine what we show, so a broken one is
@@ -198,13 +192,12 @@ func optString(b []byte) string {
 }
 
 // decodePacketBlock decodes the body (without block header and trailer) of
-// an EPB, SPB or PB into rec: everything but Frame and Offset. ifaces are
-// the interfaces of the block's section. It returns a non-empty reason when
-// the block cannot be right. rec.Data points into body.
-func decodePacketBlock(typ uint32, body []byte, be bool, ifaces []Interface, rec *Record) string {
+// an EPB, SPB or PB into rec, but for what its interface gives (Record's
+// onInterface does that): it returns the interface ID the block names and
+// the ticks of its time stamp, or a non-empty reason when the block cannot
+// be right. rec.Data points into body.
+func decodePacketBlock(typ uint32, body []byte, be bool, rec *Record) (id uint32, ticks uint64, reason string) {
 	var (
-		id              uint32
-		ticks           uint64
 		caplen, origlen uint32
 		data            []byte
 		opts            []byte
@@ -220,38 +213,23 @@ func decodePacketBlock(typ uint32, body []byte, be bool, ifaces []Interface, rec
 		caplen = u32(body[12:], be)
 		origlen = u32(body[16:], be)
 		if caplen > MaxCapLen {
-			return fmt.Sprintf("%s claims %d captured bytes, more than the maximum of %d", blockName(typ), caplen, MaxCapLen)
+			return 0, 0, fmt.Sprintf("%s claims %d captured bytes, more than the maximum of %d", blockName(typ), caplen, MaxCapLen)
 		}
 		if int(caplen) > len(body)-20 {
-			return fmt.Sprintf("%s claims %d captured bytes but holds only %d", blockName(typ), caplen, len(body)-20)
+			return 0, 0, fmt.Sprintf("%s claims %d captured bytes but holds only %d", blockName(typ), caplen, len(body)-20)
 		}
 		data = body[20 : 20+caplen]
 		opts = body[min(len(body), 20+int((caplen+3)&^3)):]
 	case blockSPB:
 		// The Simple Packet Block has no captured length: it is the
-		// original length cut to the snapshot length of interface 0,
-		// and no more than the block holds. It has no time stamp
-		// either: Timestamp is 0.
+		// original length cut to the snapshot length of interface 0
+		// (onInterface), and no more than the block holds. It has no
+		// time stamp either: Timestamp is 0.
 		origlen = u32(body, be)
-		caplen = origlen
-		if len(ifaces) > 0 && ifaces[0].SnapLen != 0 {
-			caplen = min(caplen, ifaces[0].SnapLen)
-		}
-		caplen = min(caplen, uint32(len(body)-4))
-		if caplen > MaxCapLen {
-			return fmt.Sprintf("%s holds %d captured bytes, more than the maximum of %d", blockName(typ), caplen, MaxCapLen)
-		}
+		caplen = min(origlen, uint32(len(body)-4))
 		data = body[4 : 4+caplen]
 	default:
-		return blockName(typ) + " is not a packet block"
-	}
-	if uint64(id) >= uint64(len(ifaces)) {
-		return fmt.Sprintf("%s names interface %d but the section defines %d", blockName(typ), id, len(ifaces))
-	}
-	ifc := &ifaces[id]
-	rec.Timestamp = 0
-	if typ != blockSPB {
-		rec.Timestamp = ticksToNanos(ticks, ifc.TsResol) + ifc.TsOffset*1e9
+		return 0, 0, blockName(typ) + " is not a packet block"
 	}
 	rec.CapLen = caplen
 	rec.OrigLen = max(origlen, caplen)
@@ -259,11 +237,43 @@ func decodePacketBlock(typ uint32, body []byte, be bool, ifaces []Interface, rec
 	if origlen < caplen && typ != blockSPB {
 		rec.odd, rec.oddOrig = oddLen, origlen
 	}
-	rec.LinkType = ifc.LinkType
-	rec.Interface = ifc.Index
 	rec.Data = data
 	rec.Direction = flagsDirection(opts, be)
+	return id, ticks, ""
+}
+
+// onInterface completes rec, decoded from a packet block of type typ whose
+// time stamp is ticks (decodePacketBlock), with what its interface ifc
+// gives: link type, index, time, and a Simple Packet Block's snapshot
+// length. It returns a non-empty reason when the block cannot be right.
+func (rec *Record) onInterface(typ uint32, ifc *Interface, ticks uint64) string {
+	rec.LinkType = ifc.LinkType
+	rec.Interface = ifc.Index
+	if typ == blockSPB {
+		rec.Timestamp = 0
+		if ifc.SnapLen != 0 && rec.CapLen > ifc.SnapLen {
+			rec.CapLen = ifc.SnapLen
+			rec.Data = rec.Data[:ifc.SnapLen]
+		}
+		if rec.CapLen > MaxCapLen {
+			return fmt.Sprintf("%s holds %d captured bytes, more than the maximum of %d", blockName(typ), rec.CapLen, MaxCapLen)
+		}
+		return ""
+	}
+	rec.stamp(ticks, ifc)
 	return ""
+}
+
+// stamp sets rec's Timestamp from ticks of interface ifc, and notes
+// (Record.odd) a time that does not fit.
+func (rec *Record) stamp(ticks uint64, ifc *Interface) {
+	hi, lo := stampNanos(ticks, ifc.TsResol, ifc.TsOffset)
+	ns, ok := fitNanos(hi, lo)
+	rec.Timestamp = ns
+	if !ok {
+		rec.odd |= oddTime
+		rec.oddStamp = [2]uint64{hi, lo}
+	}
 }
 
 // flagsDirection returns the direction that a packet block's options give
@@ -307,38 +317,101 @@ var pow10 = [20]uint64{
 	1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
 }
 
-// ticksToNanos converts a pcapng time stamp, counted in units given by the
-// raw if_tsresol value resol, to nanoseconds. Absurd resolutions (finer
-// than 10^-19 or 2^-127 s) give 0 rather than an error; values that do not
-// fit in an int64 wrap around.
-func ticksToNanos(ticks uint64, resol uint8) int64 {
+// stampNanos returns the time of a pcapng time stamp, ticks counted in
+// units given by the raw if_tsresol value resol, plus offset seconds (the
+// interface's if_tsoffset), in Unix nanoseconds, exactly: a signed 128-bit
+// hi:lo (the ticks are below 2^64 × 10^9 ns and the offset's magnitude
+// below 2^63 × 10^9, so it cannot overflow). Absurd resolutions (finer
+// than 10^-19 or 2^-127 s) give 0 ticks rather than an error.
+func stampNanos(ticks uint64, resol uint8, offset int64) (hi, lo uint64) {
 	if resol&0x80 == 0 {
 		n := int(resol)
 		switch {
 		case n <= 9:
-			return int64(ticks * pow10[9-n])
+			hi, lo = bits.Mul64(ticks, pow10[9-n])
 		case n-9 < len(pow10):
-			return int64(ticks / pow10[n-9])
+			lo = ticks / pow10[n-9]
 		}
-		return 0
-	}
-	// Units of 2^-n seconds: whole seconds, then the fraction scaled with
-	// a 128-bit product so that nothing overflows.
-	n := uint(resol & 0x7f)
-	if n == 0 {
-		return int64(ticks * 1e9)
-	}
-	secs := ticks >> n // 0 when n >= 64
-	frac := ticks
-	if n < 64 {
-		frac &= 1<<n - 1
-	}
-	hi, lo := bits.Mul64(frac, 1e9)
-	var fracNs uint64
-	if n < 64 {
-		fracNs = lo>>n | hi<<(64-n)
+	} else if n := uint(resol & 0x7f); n == 0 {
+		hi, lo = bits.Mul64(ticks, 1e9)
 	} else {
-		fracNs = hi >> (n - 64)
+		// Units of 2^-n seconds: whole seconds, then the fraction
+		// scaled with a 128-bit product.
+		secs := ticks >> n // 0 when n >= 64
+		frac := ticks
+		if n < 64 {
+			frac &= 1<<n - 1
+		}
+		fh, fl := bits.Mul64(frac, 1e9)
+		var fracNs uint64
+		if n < 64 {
+			fracNs = fl>>n | fh<<(64-n)
+		} else {
+			fracNs = fh >> (n - 64)
+		}
+		var c uint64
+		hi, lo = bits.Mul64(secs, 1e9)
+		lo, c = bits.Add64(lo, fracNs, 0)
+		hi += c
 	}
-	return int64(secs*1e9 + fracNs)
+	if offset != 0 {
+		mag := uint64(offset)
+		if offset < 0 {
+			mag = -mag
+		}
+		oh, ol := bits.Mul64(mag, 1e9)
+		if offset < 0 {
+			var b uint64
+			ol, b = bits.Sub64(0, ol, 0)
+			oh, _ = bits.Sub64(0, oh, b)
+		}
+		var c uint64
+		lo, c = bits.Add64(lo, ol, 0)
+		hi, _ = bits.Add64(hi, oh, c)
+	}
+	return hi, lo
+}
+
+// fitNanos returns the signed 128-bit time hi:lo (stampNanos) as an int64
+// of Unix nanoseconds, which holds 1677-09-21 to 2262-04-11, and false
+// when it does not fit: then the nearest it holds. A time that did not fit
+// wrapped around: the year 3000 read as 1830, ticks near 2^64 as 1969,
+// without a word. tshark shows them (it keeps seconds and nanoseconds
+// apart); synscope's times are one int64 in every flow and packet, and
+// these files are odd or damaged, so the time is pinned and noted
+// (Reader.Notes) rather than carried wider everywhere.
+func fitNanos(hi, lo uint64) (int64, bool) {
+	switch {
+	case hi == 0 && lo <= math.MaxInt64, hi == math.MaxUint64 && lo > math.MaxInt64:
+		return int64(lo), true
+	case int64(hi) < 0:
+		return math.MinInt64, false
+	}
+	return math.MaxInt64, false
+}
+
+// ticksToNanos converts a pcapng time stamp, counted in units given by the
+// raw if_tsresol value resol, to nanoseconds; past 2262 it gives the
+// latest time an int64 holds (fitNanos).
+func ticksToNanos(ticks uint64, resol uint8) int64 {
+	ns, _ := fitNanos(stampNanos(ticks, resol, 0))
+	return ns
+}
+
+// stampText says when the signed 128-bit time hi:lo (stampNanos) is, for a
+// note: the UTC date and time to the second for the years 1 to 9999, the
+// year (of 365.2425 days) beyond.
+func stampText(hi, lo uint64) string {
+	v := new(big.Int).SetUint64(hi)
+	v.Lsh(v, 64).Or(v, new(big.Int).SetUint64(lo))
+	if int64(hi) < 0 {
+		v.Sub(v, new(big.Int).Lsh(big.NewInt(1), 128))
+	}
+	secs := new(big.Int).Div(v, big.NewInt(1e9))   // rounds towards -∞
+	const first, last = -62135596800, 253402300799 // 0001-01-01, 9999-12-31 23:59:59
+	if secs.IsInt64() && secs.Int64() >= first && secs.Int64() <= last {
+		return time.Unix(secs.Int64(), 0).UTC().Format("2006-01-02 15:04:05 UTC")
+	}
+	year := secs.Div(secs, big.NewInt(31556952))
+	return "the year " + year.Add(year, big.NewInt(1970)).String()
 }

@@ -38,13 +38,18 @@ func TestIDBBadOptionsNoted(t *testing.T) {
 	if recs[0].Timestamp == recs[1].Timestamp {
 		t.Fatalf("the broken list's if_tsresol was read: %d", recs[0].Timestamp)
 	}
+	// Read as microseconds, the first frame's nanosecond ticks are in
+	// the year 55840, past what a time holds: said too (it wrapped, to
+	// 1706, without a word).
 	notes := r.Notes()
 	want := "interface 0's description block (byte " + strconv.Itoa(idbAt) + ") has a malformed option list: the options from the broken one on are ignored; if if_tsresol or if_tsoffset was among them, its times are wrong"
-	if len(notes) != 1 || notes[0] != want {
-		t.Errorf("notes %q\nwant  %q", notes, want)
+	if len(notes) != 2 || notes[0] != want || !strings.HasPrefix(notes[1], "frame 1 has a time stamp outside what synscope's times hold (1677-09-21 to 2262-04-11): the year 55840,") {
+		t.Errorf("notes %q\nwant  %q and frame 1's time", notes, want)
 	}
-	if len(notes) == 1 && strings.Contains(notes[0], "\n") {
-		t.Errorf("note of more than one line: %q", notes[0])
+	for _, n := range notes {
+		if strings.Contains(n, "\n") {
+			t.Errorf("note of more than one line: %q", n)
+		}
 	}
 
 	// Sound option lists, with or without an end-of-options, give none.

@@ -248,6 +248,11 @@ func (r *Reader) pointSet() *pointSet {
 		return nil
 	}
 	r.scanHead()
+	// The head's interfaces are kept, in order, though no packet named
+	// them yet: a point is known by them, with or without packets.
+	if r.secNum == 0 {
+		r.publishAll()
+	}
 	return markedPoints(r.Interfaces(), r.name)
 }
 
@@ -260,7 +265,7 @@ func (r *Reader) scanHead() {
 		if err != nil {
 			return
 		}
-		if typ := u32(h, r.sec != nil && r.sec.be); isPacketBlock(typ) || typ == blockSHB {
+		if typ := u32(h, r.secBE); isPacketBlock(typ) || typ == blockSHB {
 			return
 		}
 		if _, err := r.readBlock(); err != nil {
@@ -308,7 +313,13 @@ func (r *Reader) inPoint() bool {
 	}
 	if g >= 0 && g < len(m.ifaces) && r.point.stray(&m.ifaces[g]) {
 		if r.strays++; r.strays == 1 {
-			r.strayIface = g
+			// tshark's number of the interface: the blocks
+			// before its section's, and its ID.
+			for id := range r.ifaces {
+				if r.ifaces[id].Index == g {
+					r.strayIface = r.idbBase + id
+				}
+			}
 		}
 	}
 	return false

@@ -12,6 +12,9 @@ import (
 	"io/fs"
 	"os"
 	"sync"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
 )
 
 // StdinName is the name a Reader opened on "-" goes by.
@@ -24,19 +27,35 @@ const (
 )
 
 // layout is what a Reader learns about a file's structure that is needed
-// to decode records again later: the pcap header, or the pcapng sections
-// and interfaces. The Reader is its only writer and appends under mu;
-// Rereaders read it under mu, possibly while the Reader goes on.
-// Interfaces and sections are never changed once appended, except for the
-// interface count of the last section.
+// to decode records again later: the pcap header, or the pcapng interfaces
+// and what the packet blocks' interface IDs mean. The Reader is its only
+// writer and adds under mu; Rereaders read it under mu, possibly while the
+// Reader goes on. Nothing is changed once added, except a pcap's snap
+// length (joinedHeader).
 type layout struct {
-	mu       sync.RWMutex
-	kind     int
-	gzip     bool
-	pcap     pcapFormat
-	sections []section
-	ifaces   []Interface
+	mu   sync.RWMutex
+	kind int
+	gzip bool
+	pcap pcapFormat
+	// ifaces are the interfaces (Reader.Interfaces). A pcapng's are
+	// kept when a packet names them (Reader.publish), once for all the
+	// sections that describe them alike.
+	ifaces []Interface
+	// runs are the offsets where runs of pcapng sections start whose
+	// packet blocks mean the same interfaces by the same IDs, and ids
+	// maps a run and an ID (runID) to the index in ifaces. A Rereader
+	// finds the run an offset is in, and the block gives the ID and, by
+	// its type's byte order, the section's byte order. A day of
+	// per-second dumpcap files joined with cat is one run of one
+	// interface: what is kept grows with the interfaces that packets
+	// name and with the sections that name them otherwise than the
+	// sections before, not with the sections.
+	runs []int64
+	ids  map[uint64]int32
 }
+
+// runID is the key of layout.ids for interface id of run.
+func runID(run int, id uint32) uint64 { return uint64(run)<<32 | uint64(id) }
 
 // Reader reads the packets of one pcap or pcapng capture, possibly gzip
 // compressed, from a file or a stream. It is not safe for concurrent use,
@@ -64,17 +83,45 @@ type Reader struct {
 	err    error  // sticky error, returned by every Next after it
 	rec    Record
 
-	// pcapng: the current section, its number and its interfaces
-	sec    *section
-	secNum int
-	ifaces []Interface
+	// pcapng: the current section, once a section header block was
+	// read (inSection): where it starts, its byte order, its number,
+	// and its interfaces by the ID its packet blocks name them by. An
+	// interface's Index is ^ID until a packet names it (publish); run
+	// is the entry of meta.runs its interfaces are in, -1 until then.
+	inSection bool
+	secBE     bool
+	secOff    int64
+	secNum    int
+	ifaces    []Interface
+	run       int
+	// idbs counts the interface description blocks read, idbBase those
+	// before the current section: Wireshark numbers them so
+	// (frame.interface_id), and the notes do too.
+	idbs, idbBase int
+	// shared finds a published interface by what it says, so that the
+	// sections that describe an interface alike share it; secShared
+	// counts the current section's interfaces published of each kind
+	// (its second of a kind is not its first: ifaceKey.nth).
+	shared    map[ifaceKey]int32
+	secShared map[ifaceKey]int32
 
 	// oddFrac and oddLen count the records whose sub-second field was
 	// out of range, and those that claimed fewer original bytes than
 	// they hold; oddFracAt and oddLenAt are the first of each (its
-	// frame, and the value).
+	// frame, and the value). oddTime counts the pcapng time stamps
+	// beyond an int64 of nanoseconds, oddTimeFrame and oddTimeAt are
+	// the first's frame and its time (stampNanos).
 	oddFrac, oddLen     uint64
 	oddFracAt, oddLenAt [2]uint64
+	oddTime             uint64
+	oddTimeFrame        uint64
+	oddTimeAt           [2]uint64
+	// joined counts the pcap file headers found where a record was due
+	// and read past (joinedHeader); joinedAt and joinedFrame are the
+	// first's offset and the frame after it.
+	joined      uint64
+	joinedAt    int64
+	joinedFrame uint64
 	// badOpts counts the interface description blocks with a malformed
 	// option list; badOpt is the first one's note.
 	badOpts int
@@ -123,7 +170,7 @@ func newReader(ctx context.Context, src io.Reader, name string, size int64) (*Re
 // newReaderSized is newReader with a read buffer of at most bufSize
 // bytes: FilePoints reads a file's first blocks only.
 func newReaderSized(ctx context.Context, src io.Reader, name string, size int64, bufSize int) (*Reader, error) {
-	r := &Reader{name: name, size: size, meta: &layout{}, ctx: ctx}
+	r := &Reader{name: name, size: size, meta: &layout{}, ctx: ctx, run: -1}
 	// Remember whether the input can be read again by offset: a file
 	// or anything else with ReadAt, except what cannot seek (a pipe).
 	if ra, ok := src.(io.ReaderAt); ok {
@@ -300,6 +347,12 @@ func (r *Reader) Next() (*Record, error) {
 	}
 	r.inNext = false
 	if err != nil {
+		if r.meta.kind == kindPcapng {
+			// The last section's interfaces are kept though no
+			// packet names them: a capture without packets still
+			// says what it was (an export of it writes them).
+			r.publishAll()
+		}
 		r.err = err
 		return nil, err
 	}
@@ -317,59 +370,156 @@ func (r *Reader) Next() (*Record, error) {
 // nextPcap reads the next record of a classic pcap file into r.rec.
 func (r *Reader) nextPcap() error {
 	f := &r.meta.pcap
-	off := r.s.pos
-	if m := r.mapped; m != nil {
-		// Straight from the mapped window when the record is whole in
-		// it: what peek, decodeRecordHeader and next do below, at half
-		// the cost.
-		if w := m.available(); len(w) >= f.hdrLen {
-			caplen, reason := f.decodeRecordHeader(w[:f.hdrLen], &r.rec)
-			if n := f.hdrLen + int(caplen); reason == "" && n <= len(w) {
-				m.pos += n
-				m.moved()
-				r.s.pos += int64(n)
-				r.rec.Offset = off
-				r.rec.Data = w[f.hdrLen:n:n]
-				return nil
+	for {
+		off := r.s.pos
+		if m := r.mapped; m != nil {
+			// Straight from the mapped window when the record is
+			// whole in it: what peek, decodeRecordHeader and next do
+			// below, at half the cost.
+			if w := m.available(); len(w) >= f.hdrLen {
+				caplen, reason := f.decodeRecordHeader(w[:f.hdrLen], &r.rec)
+				if n := f.hdrLen + int(caplen); reason == "" && n <= len(w) && !pcapMagicLike(w) {
+					m.pos += n
+					m.moved()
+					r.s.pos += int64(n)
+					r.rec.Offset = off
+					r.rec.Data = w[f.hdrLen:n:n]
+					return nil
+				}
 			}
 		}
+		h, err := r.s.peek(f.hdrLen)
+		if err == io.EOF {
+			return io.EOF
+		}
+		if len(h) >= 8 && isPcapHeader(h) {
+			if err := r.joinedHeader(off); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			r.s.next(len(h))
+			return r.damage(off, err, fmt.Sprintf("record header truncated: %d of %d bytes", len(h), f.hdrLen))
+		}
+		caplen, reason := f.decodeRecordHeader(h, &r.rec)
+		if reason != "" {
+			if isSHB(h) {
+				reason = "a pcapng section header block, where a pcap record was due: a pcapng file joined to a pcap file (cat)? mergecap joins them"
+			}
+			return r.damage(off, nil, reason)
+		}
+		b, err := r.s.next(f.hdrLen + int(caplen))
+		if err != nil {
+			return r.damage(off, err, fmt.Sprintf("packet data truncated: %d of %d bytes", max(0, len(b)-f.hdrLen), caplen))
+		}
+		r.rec.Offset = off
+		r.rec.Data = b[f.hdrLen:]
+		return nil
 	}
-	h, err := r.s.peek(f.hdrLen)
-	if err == io.EOF {
-		return io.EOF
+}
+
+// pcapMagicLike is a cheap first test for isPcapHeader, for every record:
+// the first four bytes, read little-endian, start or end as a pcap magic
+// number written in either byte order does (a1b2c3d4, a1b23c4d and
+// a1b2cd34, or these reversed).
+func pcapMagicLike(b []byte) bool {
+	x := binary.LittleEndian.Uint32(b)
+	return x>>16 == 0xa1b2 || x&0xffff == 0xb2a1
+}
+
+// isPcapHeader tells whether b (8 bytes or more) starts as a pcap file
+// header does: a magic number, then version 2.4 in the same byte order.
+// In place of a record header, it is a second file's header: files joined
+// with cat, or tcpdump -w - appended to a file (>>). As a record header it
+// would say 2055 or 2083, and 262,146 or 131,076 µs; a real record saying
+// so (a microseconds field out of range, at that second) is not to be met.
+func isPcapHeader(b []byte) bool {
+	if !pcapMagicLike(b) {
+		return false
 	}
+	for _, o := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
+		switch o.Uint32(b) {
+		case magicPcap, magicPcapNs, magicModified:
+			return o.Uint16(b[4:]) == 2 && o.Uint16(b[6:]) == 4
+		}
+	}
+	return false
+}
+
+// isSHB tells whether b (12 bytes or more) starts as a pcapng section
+// header block does: its type, a length, and the byte-order magic.
+func isSHB(b []byte) bool {
+	if binary.BigEndian.Uint32(b) != blockSHB {
+		return false
+	}
+	bom := binary.BigEndian.Uint32(b[8:])
+	return bom == byteOrderMagic || bom == byteOrderMagicSwapped
+}
+
+// joinedHeader handles the pcap file header at off, where a record was
+// due (isPcapHeader). A header like the first (the same byte order, time
+// stamp precision, format and link type) is read past, and noted: the
+// records after it are read as those before. A network engineer who
+// joined files with cat, or whose tcpdump -w - >> FILE restarted, wants
+// every packet, and no other tool gives them: tcpdump and tshark read the
+// header as a record and stop soon after with an error, and neither
+// mergecap nor editcap reads past it either. A header unlike the first
+// starts another capture, which the records' offsets (Rereader) cannot
+// tell apart from this one: that is damage, saying how to read the rest.
+// A larger snap length is the file's (an export writes it).
+func (r *Reader) joinedHeader(off int64) error {
+	h, err := r.s.peek(pcapFileHeaderLen)
 	if err != nil {
 		r.s.next(len(h))
-		return r.damage(off, err, fmt.Sprintf("record header truncated: %d of %d bytes", len(h), f.hdrLen))
+		return r.damage(off, err, fmt.Sprintf("a second pcap file header (files joined with cat?), truncated: %d of %d bytes", len(h), pcapFileHeaderLen))
 	}
-	caplen, reason := f.decodeRecordHeader(h, &r.rec)
-	if reason != "" {
-		return r.damage(off, nil, reason)
-	}
-	b, err := r.s.next(f.hdrLen + int(caplen))
+	f, err := parsePcapHeader(h)
 	if err != nil {
-		return r.damage(off, err, fmt.Sprintf("packet data truncated: %d of %d bytes", max(0, len(b)-f.hdrLen), caplen))
+		// Cannot happen: isPcapHeader saw version 2.4.
+		return r.damage(off, nil, fmt.Sprintf("a second pcap file header (files joined with cat?): %v", err))
 	}
-	r.rec.Offset = off
-	r.rec.Data = b[f.hdrLen:]
+	first := &r.meta.pcap
+	if d := first.unlike(&f); d != "" {
+		rest := "a capture of its own"
+		if !r.meta.gzip && r.path != "" {
+			rest += fmt.Sprintf(" (tail -c +%d %s > rest.pcap)", off+1, r.path)
+		}
+		return r.damage(off, nil, fmt.Sprintf("a second pcap file header (files joined with cat?), %s: the rest of the file is %s; mergecap joins captures", d, rest))
+	}
+	r.s.next(pcapFileHeaderLen)
+	if m := r.meta; f.snapLen > m.ifaces[0].SnapLen {
+		m.mu.Lock()
+		m.ifaces[0].SnapLen = f.snapLen
+		m.mu.Unlock()
+	}
+	if r.joined++; r.joined == 1 {
+		r.joinedAt, r.joinedFrame = off, r.frame+1
+	}
 	return nil
 }
 
 // nextPacketBlock reads pcapng blocks until it has read a packet into
 // r.rec.
 func (r *Reader) nextPacketBlock() error {
-	if r.mapped != nil && r.sec != nil && !r.sec.be && r.epbFast() {
-		return nil
-	}
-	for {
-		typ, err := r.readBlock()
-		if err != nil {
-			return err
+	if r.mapped == nil || !r.inSection || r.secBE || !r.epbFast() {
+		for {
+			typ, err := r.readBlock()
+			if err != nil {
+				return err
+			}
+			if isPacketBlock(typ) {
+				break
+			}
 		}
-		if isPacketBlock(typ) {
-			return nil
-		}
 	}
+	if r.rec.Interface < 0 {
+		if !r.publish(^r.rec.Interface) {
+			return r.damage(r.rec.Offset, nil, fmt.Sprintf("more than %d different interfaces in the file (sections that describe an interface alike count once): the packet block here names one more", maxInterfaces))
+		}
+		r.rec.Interface = r.ifaces[^r.rec.Interface].Index
+	}
+	return nil
 }
 
 // epbFast takes the next block straight from the mapped window when it is
@@ -399,13 +549,13 @@ func (r *Reader) epbFast() bool {
 	ifc := &r.ifaces[id]
 	ticks := uint64(binary.LittleEndian.Uint32(body[4:]))<<32 | uint64(binary.LittleEndian.Uint32(body[8:]))
 	rec := &r.rec
-	rec.Timestamp = ticksToNanos(ticks, ifc.TsResol) + ifc.TsOffset*1e9
 	rec.CapLen = caplen
 	rec.OrigLen = max(binary.LittleEndian.Uint32(body[16:]), caplen)
 	rec.odd = 0
 	if rec.OrigLen != binary.LittleEndian.Uint32(body[16:]) {
 		rec.odd, rec.oddOrig = oddLen, binary.LittleEndian.Uint32(body[16:])
 	}
+	rec.stamp(ticks, ifc)
 	rec.LinkType = ifc.LinkType
 	rec.Interface = ifc.Index
 	rec.Data = body[20 : 20+caplen]
@@ -425,16 +575,16 @@ func (r *Reader) epbFast() bool {
 // skips the others.
 func (r *Reader) readBlock() (uint32, error) {
 	off := r.s.pos
-	if r.mapped != nil && r.sec != nil {
+	if r.mapped != nil && r.inSection {
 		// An enhanced packet block whole in the mapped window, and
 		// sound, is taken straight from it: what the code below does,
 		// at half the cost. Anything else goes the long way, which
 		// also says what is wrong.
 		if w := r.mapped.available(); len(w) >= int(minBlockLen(blockEPB)) {
-			be := r.sec.be
+			be := r.secBE
 			length := u32(w[4:], be)
 			if u32(w, be) == blockEPB && checkBlockLen(blockEPB, length) == "" && int(length) <= len(w) &&
-				u32(w[length-4:], be) == length && decodePacketBlock(blockEPB, w[8:length-4], be, r.ifaces, &r.rec) == "" {
+				u32(w[length-4:], be) == length && r.decodePacket(blockEPB, w[8:length-4], be) == "" {
 				r.mapped.pos += int(length)
 				r.mapped.moved()
 				r.s.pos += int64(length)
@@ -451,8 +601,11 @@ func (r *Reader) readBlock() (uint32, error) {
 		r.s.next(len(h))
 		return 0, r.damage(off, err, fmt.Sprintf("block header truncated: %d of 8 bytes", len(h)))
 	}
-	be := r.sec != nil && r.sec.be
+	be := r.secBE
 	typ := u32(h, be)
+	if isPcapHeader(h) {
+		return 0, r.damage(off, nil, "a pcap file header, where a pcapng block was due: a pcap file joined to a pcapng file (cat)? mergecap joins them")
+	}
 	if typ == blockSHB {
 		// A new section, with a byte order of its own: the
 		// byte-order magic follows the length.
@@ -510,10 +663,10 @@ func (r *Reader) readBlock() (uint32, error) {
 			return 0, err
 		}
 	default:
-		if r.sec == nil {
+		if !r.inSection {
 			return 0, r.damage(off, nil, blockName(typ)+" before any section header block")
 		}
-		if reason := decodePacketBlock(typ, body, be, r.ifaces, &r.rec); reason != "" {
+		if reason := r.decodePacket(typ, body, be); reason != "" {
 			return 0, r.damage(off, nil, reason)
 		}
 		r.rec.Offset = off
@@ -530,7 +683,23 @@ func truncated(err error) error {
 	return err
 }
 
-// startSection handles a Section Header Block.
+// decodePacket decodes the body of a packet block of the current section
+// into r.rec (decodePacketBlock, onInterface); a non-empty reason when the
+// block cannot be right. The record's Interface is ^ID when no packet named
+// its interface before (nextPacketBlock publishes it).
+func (r *Reader) decodePacket(typ uint32, body []byte, be bool) string {
+	id, ticks, reason := decodePacketBlock(typ, body, be, &r.rec)
+	if reason != "" {
+		return reason
+	}
+	if uint64(id) >= uint64(len(r.ifaces)) {
+		return fmt.Sprintf("%s names interface %d but the section defines %d", blockName(typ), id, len(r.ifaces))
+	}
+	return r.rec.onInterface(typ, &r.ifaces[id], ticks)
+}
+
+// startSection handles a Section Header Block. A section's interfaces are
+// numbered from 0 again, and the bound on them is the section's.
 func (r *Reader) startSection(off int64, body []byte, be bool) error {
 	major, minor := u16(body[4:], be), u16(body[6:], be)
 	if major != 1 {
@@ -538,53 +707,144 @@ func (r *Reader) startSection(off int64, body []byte, be bool) error {
 		// but then a file whose first section is unreadable is not
 		// one we can read at all, and a later one is likely damage.
 		reason := fmt.Sprintf("unsupported pcapng version %d.%d", major, minor)
-		if r.sec == nil {
+		if !r.inSection {
 			return fmt.Errorf("%s: %s", r.name, reason)
 		}
 		return r.damage(off, nil, reason)
 	}
-	m := r.meta
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	sec := section{offset: off, be: be, firstIface: len(m.ifaces)}
-	if n := len(m.sections); n > 0 && m.sections[n-1].nIfaces == 0 {
-		// The previous section defined no interface, so no packet can
-		// refer to it: reuse its entry, which keeps the list as short
-		// as the list of interfaces.
-		m.sections[n-1] = sec
-	} else {
-		m.sections = append(m.sections, sec)
-	}
-	if r.sec != nil {
+	if r.inSection {
 		r.secNum++
 	}
-	r.sec = &m.sections[len(m.sections)-1]
-	r.ifaces = nil
+	r.inSection, r.secBE, r.secOff = true, be, off
+	clear(r.ifaces)
+	r.ifaces = r.ifaces[:0]
+	clear(r.secShared)
+	r.run = -1
+	r.idbBase = r.idbs
 	return nil
 }
 
-// addInterface handles an Interface Description Block.
+// addInterface handles an Interface Description Block. The interface is
+// the section's until a packet names it (publish): a section whose packets
+// name none of its interfaces leaves nothing behind.
 func (r *Reader) addInterface(off int64, body []byte) error {
-	if r.sec == nil {
+	if !r.inSection {
 		return r.damage(off, nil, "interface description block before any section header block")
 	}
-	m := r.meta
-	if len(m.ifaces) >= maxInterfaces {
-		return r.damage(off, nil, fmt.Sprintf("more than %d interfaces", maxInterfaces))
+	if len(r.ifaces) >= maxInterfaces {
+		return r.damage(off, nil, fmt.Sprintf("more than %d interfaces in one section", maxInterfaces))
 	}
-	ifc, bad := decodeIDB(body, r.sec.be)
+	ifc, bad := decodeIDB(body, r.secBE)
 	if bad {
-		r.noteBadOptions(off, len(m.ifaces))
+		r.noteBadOptions(off, r.idbs)
 	}
-	ifc.Index = len(m.ifaces)
+	id := len(r.ifaces)
+	ifc.Index = ^id
 	ifc.Section = r.secNum
-	ifc.ID = r.sec.nIfaces
-	m.mu.Lock()
-	m.ifaces = append(m.ifaces, ifc)
-	r.sec.nIfaces++
-	m.mu.Unlock()
-	r.ifaces = m.ifaces[r.sec.firstIface:]
+	ifc.ID = id
+	r.ifaces = append(r.ifaces, ifc)
+	r.idbs++
 	return nil
+}
+
+// ifaceKey is what an interface says (every field of Interface but
+// Index, Section and ID), for sections that describe an interface alike
+// to share it. marked sets apart an interface of the first section with
+// a capture point's mark, which is that point's alone (pointSet.pointOf);
+// nth, the section's interfaces of a kind: two alike in one section are
+// two interfaces (tshark tells them apart by ID), and stay two.
+type ifaceKey struct {
+	linkType                         layers.LinkType
+	snapLen                          uint32
+	tsResol                          uint8
+	marked                           bool
+	tsOffset                         int64
+	fcsLen                           int
+	name, desc, filter, os, comments string
+	nth                              int32
+}
+
+// keyOf returns ifc's ifaceKey, but for nth.
+func (r *Reader) keyOf(ifc *Interface) ifaceKey {
+	k := ifaceKey{linkType: ifc.LinkType, snapLen: ifc.SnapLen, tsResol: ifc.TsResol, tsOffset: ifc.TsOffset,
+		fcsLen: ifc.FCSLen, name: ifc.Name, desc: ifc.Description, filter: ifc.Filter, os: ifc.OS}
+	if len(ifc.Comments) > 0 {
+		var b []byte
+		for _, c := range ifc.Comments {
+			b = binary.LittleEndian.AppendUint32(b, uint32(len(c)))
+			b = append(b, c...)
+			k.marked = k.marked || r.secNum == 0 && isPointComment(c)
+		}
+		k.comments = string(b)
+	}
+	return k
+}
+
+// publish makes interface id of the current section one of the file's
+// (Interfaces), shared with the sections before that described it alike,
+// when a packet first names it, and says what id means to the Rereaders:
+// in the last run if no section of it meant another interface by id, else
+// in a new run from the current section on. It reports false, and does
+// nothing, when the interface would be one more than maxInterfaces
+// different ones: each costs about 1 KB, and a file of a million sections
+// that each describe another interface for one packet (136 MB) took 1 GB.
+// Files joined with cat describe a few interfaces again and again.
+func (r *Reader) publish(id int) bool {
+	ifc := &r.ifaces[id]
+	key := r.keyOf(ifc)
+	if r.secShared == nil {
+		r.shared, r.secShared = map[ifaceKey]int32{}, map[ifaceKey]int32{}
+	}
+	key.nth = r.secShared[key]
+	m := r.meta
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	g, ok := r.shared[key]
+	if !ok && len(m.ifaces) >= maxInterfaces {
+		return false
+	}
+	r.secShared[key]++
+	if !ok {
+		g = int32(len(m.ifaces))
+		r.shared[key] = g
+		pub := *ifc
+		pub.Index = int(g)
+		m.ifaces = append(m.ifaces, pub)
+	}
+	ifc.Index = int(g)
+	if m.ids == nil {
+		m.ids = map[uint64]int32{}
+	}
+	if r.run < 0 {
+		if len(m.runs) == 0 {
+			m.runs = append(m.runs, r.secOff)
+		}
+		r.run = len(m.runs) - 1
+	}
+	if have, ok := m.ids[runID(r.run, uint32(id))]; !ok || have == g {
+		m.ids[runID(r.run, uint32(id))] = g
+		return true
+	}
+	// A section of the run meant another interface by id: the current
+	// section starts a run of its own, with what it published so far.
+	m.runs = append(m.runs, r.secOff)
+	r.run = len(m.runs) - 1
+	for j := range r.ifaces {
+		if x := r.ifaces[j].Index; x >= 0 {
+			m.ids[runID(r.run, uint32(j))] = int32(x)
+		}
+	}
+	return true
+}
+
+// publishAll publishes the current section's interfaces that no packet
+// named, as many as the bound leaves room for.
+func (r *Reader) publishAll() {
+	for id := range r.ifaces {
+		if r.ifaces[id].Index < 0 && !r.publish(id) {
+			return
+		}
+	}
 }
 
 // noteBadOptions notes the interface description block at off, of
@@ -619,6 +879,22 @@ func (r *Reader) Notes() []string {
 			out = append(out, fmt.Sprintf("%d frames have a time stamp whose %s field is out of range (the first, frame %d: %d; at most %s): added to the seconds as they are, so their times are off", r.oddFrac, unit, at, v, most))
 		}
 	}
+	if r.oddTime > 0 {
+		when := stampText(r.oddTimeAt[0], r.oddTimeAt[1])
+		if r.oddTime == 1 {
+			held, _ := fitNanos(r.oddTimeAt[0], r.oddTimeAt[1])
+			out = append(out, fmt.Sprintf("frame %d has a time stamp outside what synscope's times hold (1677-09-21 to 2262-04-11): %s, read as %s, so its time is off", r.oddTimeFrame, when, time.Unix(0, held).UTC().Format("2006-01-02 15:04:05 UTC")))
+		} else {
+			out = append(out, fmt.Sprintf("%d frames have a time stamp outside what synscope's times hold (1677-09-21 to 2262-04-11; the first, frame %d: %s): read as the nearest they hold, so their times are off", r.oddTime, r.oddTimeFrame, when))
+		}
+	}
+	if r.joined > 0 {
+		if r.joined == 1 {
+			out = append(out, fmt.Sprintf("a second pcap file header at byte %d, before frame %d: files joined with cat (or tcpdump -w - appended to the file)? read on, as it has the first's format and link type; tcpdump and tshark read its bytes as packets and stop there with an error", r.joinedAt, r.joinedFrame))
+		} else {
+			out = append(out, fmt.Sprintf("%d more pcap file headers (the first at byte %d, before frame %d): files joined with cat (or tcpdump -w - appended to the file)? read on, as each has the first's format and link type; tcpdump and tshark read the first's bytes as packets and stop there with an error", r.joined, r.joinedAt, r.joinedFrame))
+		}
+	}
 	if r.oddLen > 0 {
 		at, v := r.oddLenAt[0], r.oddLenAt[1]
 		if r.oddLen == 1 {
@@ -640,6 +916,11 @@ func (r *Reader) noteOdd() {
 	if r.rec.odd&oddLen != 0 {
 		if r.oddLen++; r.oddLen == 1 {
 			r.oddLenAt = [2]uint64{r.frame, uint64(r.rec.oddOrig)}
+		}
+	}
+	if r.rec.odd&oddTime != 0 {
+		if r.oddTime++; r.oddTime == 1 {
+			r.oddTimeFrame, r.oddTimeAt = r.frame, r.rec.oddStamp
 		}
 	}
 }
@@ -717,10 +998,13 @@ func (r *Reader) BytesRead() int64 {
 }
 
 // Interfaces returns the interfaces seen so far: the one interface of a
-// pcap file, or the Interface Description Blocks of all the sections of a
-// pcapng file read so far, in order; only the point's, with their Index
-// among them, for a Reader of one capture point (SelectPoint).
-// Record.Interface indexes it.
+// pcap file, or those of a pcapng file's Interface Description Blocks that
+// the packets read so far named, in the order they first did, once for
+// all the sections that describe them alike; also those described before
+// the first packet, once Points looked at them, and the last section's,
+// once the reading ended (a file without packets has those). Only the
+// point's, with their Index among them, for a Reader of one capture point
+// (SelectPoint). Record.Interface indexes it.
 func (r *Reader) Interfaces() []Interface {
 	r.meta.mu.RLock()
 	defer r.meta.mu.RUnlock()

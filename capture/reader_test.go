@@ -291,7 +291,11 @@ func TestPcapngSections(t *testing.T) {
 	}
 }
 
-// TestEmptySections checks sections without interfaces or packets.
+// TestEmptySections checks sections without interfaces or packets. The
+// Ethernet interface of the fifth section is described as the third's
+// was: the two are one (Interface 0). The Raw one, which no packet names,
+// is kept as the last section's (a capture without packets still says
+// what it was).
 func TestEmptySections(t *testing.T) {
 	w := (&ngWriter{}).shb(le).shb(be).shb(le)
 	w.idb(layers.LinkTypeEthernet, 0)
@@ -306,10 +310,11 @@ func TestEmptySections(t *testing.T) {
 	}
 	checkRecords(t, recs, []Record{
 		{Frame: 1, Offset: int64(off), Timestamp: 7000, CapLen: 30, OrigLen: 30, LinkType: layers.LinkTypeEthernet, Data: payload(1, 30)},
-		{Frame: 2, Offset: int64(off2), Timestamp: 8000, CapLen: 30, OrigLen: 30, LinkType: layers.LinkTypeEthernet, Interface: 2, Data: payload(2, 30)},
+		{Frame: 2, Offset: int64(off2), Timestamp: 8000, CapLen: 30, OrigLen: 30, LinkType: layers.LinkTypeEthernet, Interface: 0, Data: payload(2, 30)},
 	})
 	ifs := r.Interfaces()
-	if len(ifs) != 3 || ifs[0].Section != 2 || ifs[1].Section != 4 || ifs[2].Section != 4 || ifs[2].ID != 1 {
+	if len(ifs) != 2 || ifs[0].Section != 2 || ifs[0].LinkType != layers.LinkTypeEthernet ||
+		ifs[1].Section != 4 || ifs[1].ID != 0 || ifs[1].LinkType != layers.LinkTypeRaw {
 		t.Errorf("interfaces %+v", ifs)
 	}
 }
@@ -626,7 +631,7 @@ func TestBadBlocks(t *testing.T) {
 			for range maxInterfaces {
 				w.idb(layers.LinkTypeEthernet, 0)
 			}
-		}, "more than 65536 interfaces"},
+		}, "more than 65536 interfaces in one section"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := &ngWriter{}

@@ -102,7 +102,9 @@ type Record struct {
 	Offset int64
 	// Timestamp is the capture time in Unix nanoseconds, with the pcapng
 	// if_tsresol and if_tsoffset applied. Simple Packet Blocks carry no
-	// time stamp at all; their Timestamp is 0.
+	// time stamp at all; their Timestamp is 0. A pcapng time before
+	// 1677-09-21 or after 2262-04-11 is the nearest an int64 holds, and
+	// Reader.Notes says so.
 	Timestamp int64
 	// CapLen is the number of bytes captured, len(Data).
 	CapLen uint32
@@ -113,8 +115,10 @@ type Record struct {
 	// LinkType is the link-layer header type of Data.
 	LinkType layers.LinkType
 	// Interface is the index of the packet's interface in
-	// Reader.Interfaces(). Like Wireshark, interfaces are numbered across
-	// all the sections of a pcapng file; it is 0 for classic pcap.
+	// Reader.Interfaces(); it is 0 for classic pcap. Interfaces are
+	// numbered across all the sections of a pcapng file, but unlike
+	// Wireshark's numbers, sections that describe an interface alike
+	// share one (Reader.Interfaces says which are kept).
 	Interface int
 	// Direction is inbound or outbound when the file says so: the pcapng
 	// epb_flags option, the packet type of the modified pcap format, or
@@ -124,17 +128,20 @@ type Record struct {
 	// lifetime.
 	Data []byte
 	// odd marks what the record header said that cannot be right but was
-	// read anyway (oddFrac, oddLen), for Reader.Notes; oddVal is the
-	// sub-second field, oddOrig the original length claimed.
-	odd     uint8
-	oddVal  uint32
-	oddOrig uint32
+	// read anyway (oddFrac, oddLen, oddTime), for Reader.Notes; oddVal is
+	// the sub-second field, oddOrig the original length claimed, oddStamp
+	// the time that did not fit (stampNanos).
+	odd      uint8
+	oddVal   uint32
+	oddOrig  uint32
+	oddStamp [2]uint64
 }
 
 // Record.odd bits.
 const (
 	oddFrac uint8 = 1 << iota // a pcap sub-second field out of range
 	oddLen                    // fewer original bytes than captured
+	oddTime                   // a pcapng time outside what an int64 of nanoseconds holds
 )
 
 // Interface describes one capture interface: the single implied interface
@@ -146,7 +153,9 @@ type Interface struct {
 	Index int
 	// Section is the 0-based number of the pcapng section that defined
 	// the interface (0 for pcap), ID the interface number within that
-	// section, which is what the packet blocks name.
+	// section, which is what the packet blocks name: for an interface that
+	// several sections describe alike, the first of them whose packets
+	// named it.
 	Section int
 	ID      int
 	// LinkType is the link-layer header type of the interface's packets.

@@ -157,32 +157,22 @@ func (rr *Rereader) readPcap(offset int64, frame uint64) error {
 
 // readPcapng reads the pcapng packet block at offset into rr.rec.
 func (rr *Rereader) readPcapng(offset int64, frame uint64) error {
-	// Find the section the offset lies in, and its interfaces as the
-	// Reader knows them now.
-	m := rr.meta
-	m.mu.RLock()
-	i := sort.Search(len(m.sections), func(i int) bool { return m.sections[i].offset > offset }) - 1
-	var (
-		sec    section
-		ifaces []Interface
-	)
-	if i >= 0 {
-		sec = m.sections[i]
-		ifaces = m.ifaces[sec.firstIface : sec.firstIface+sec.nIfaces]
-	}
-	m.mu.RUnlock()
-	if i < 0 {
-		return rr.errorf(offset, frame, "no section header block before this offset")
-	}
-
 	h := rr.hdr[:8]
 	if err := rr.fetch(offset, h); err != nil {
 		return rr.fetchError(offset, frame, err)
 	}
-	typ, length := u32(h, sec.be), u32(h[4:], sec.be)
+	// The block's type tells the section's byte order: a packet
+	// block's type read in the other order is none (0x06000000).
+	be := false
+	typ := u32(h, be)
+	if !isPacketBlock(typ) && isPacketBlock(u32(h, true)) {
+		be = true
+		typ = u32(h, be)
+	}
 	if !isPacketBlock(typ) {
 		return rr.errorf(offset, frame, "no packet block there (found a %s)", blockName(typ))
 	}
+	length := u32(h[4:], be)
 	if reason := checkBlockLen(typ, length); reason != "" {
 		return rr.errorf(offset, frame, "%s", reason)
 	}
@@ -190,15 +180,34 @@ func (rr *Rereader) readPcapng(offset int64, frame uint64) error {
 	if err := rr.fetch(offset+8, b); err != nil {
 		return rr.fetchError(offset, frame, err)
 	}
-	if tl := u32(b[len(b)-4:], sec.be); tl != length {
+	if tl := u32(b[len(b)-4:], be); tl != length {
 		return rr.errorf(offset, frame, "%s trailing length %d does not match its length %d", blockName(typ), tl, length)
 	}
-	if reason := decodePacketBlock(typ, b[:len(b)-4], sec.be, ifaces, &rr.rec); reason != "" {
+	id, ticks, reason := decodePacketBlock(typ, b[:len(b)-4], be, &rr.rec)
+	if reason != "" {
+		return rr.errorf(offset, frame, "%s", reason)
+	}
+	// The interface the block's ID meant in the run of sections the
+	// offset is in, as the Reader knows it now. Interfaces are never
+	// changed once added: the pointer stays good after the lock.
+	m := rr.meta
+	m.mu.RLock()
+	var ifc *Interface
+	if run := sort.Search(len(m.runs), func(i int) bool { return m.runs[i] > offset }) - 1; run >= 0 {
+		if g, ok := m.ids[runID(run, id)]; ok {
+			ifc = &m.ifaces[g]
+		}
+	}
+	m.mu.RUnlock()
+	if ifc == nil {
+		return rr.errorf(offset, frame, "%s names interface %d, which no packet the reader read before named", blockName(typ), id)
+	}
+	if reason := rr.rec.onInterface(typ, ifc, ticks); reason != "" {
 		return rr.errorf(offset, frame, "%s", reason)
 	}
 	if typ != blockSPB {
 		// The options follow the packet's bytes, padded to 4.
-		rr.comments = appendComments(rr.comments, b[min(len(b)-4, 20+int((rr.rec.CapLen+3)&^3)):len(b)-4], sec.be)
+		rr.comments = appendComments(rr.comments, b[min(len(b)-4, 20+int((rr.rec.CapLen+3)&^3)):len(b)-4], be)
 	}
 	return nil
 }

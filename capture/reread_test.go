@@ -185,6 +185,9 @@ func TestRereaderInputs(t *testing.T) {
 
 // TestRereaderConcurrent re-reads packets in one goroutine while the Reader
 // goes on reading new sections and interfaces in another (run with -race).
+// Every section describes the same three interfaces, the odd ones in the
+// other byte order and the other way round: three interfaces in all, and
+// each section means others by its IDs than the one before.
 func TestRereaderConcurrent(t *testing.T) {
 	w := &ngWriter{}
 	for s := range 20 {
@@ -194,6 +197,9 @@ func TestRereaderConcurrent(t *testing.T) {
 		}
 		w.shb(o)
 		for i := range 3 {
+			if s%2 == 1 {
+				i = 2 - i
+			}
 			w.idb(layers.LinkType(1+i), 0, opt{optIfTsresol, []byte{uint8(3 + i)}})
 		}
 		for i := range 30 {
@@ -246,7 +252,7 @@ func TestRereaderConcurrent(t *testing.T) {
 	}
 	close(seen)
 	wg.Wait()
-	if n != 600 || len(r.Interfaces()) != 60 {
-		t.Errorf("%d records, %d interfaces", n, len(r.Interfaces()))
+	if n != 600 || len(r.Interfaces()) != 3 || len(r.meta.runs) != 20 {
+		t.Errorf("%d records, %d interfaces, %d runs of sections: want 600, 3 and 20", n, len(r.Interfaces()), len(r.meta.runs))
 	}
 }

@@ -89,6 +89,7 @@ const (
 	ngOptIfName     = 2
 	ngOptIfDescr    = 3
 	ngOptTsResol    = 9
+	ngOptTsOffset   = 14
 	ngOptEpbFlags   = 2
 	ngOptShbUserApp = 4
 )
@@ -98,8 +99,15 @@ const (
 // enhanced packet blocks with the direction flag and comments.
 type PcapngWriter struct {
 	w      *bufio.Writer
-	ifaces []uint8 // if_tsresol per interface
+	ifaces []ngIface
 	buf    []byte
+}
+
+// ngIface is what WritePacket needs of an interface: its if_tsresol, and
+// its if_tsoffset in nanoseconds.
+type ngIface struct {
+	resol  uint8
+	offset int64
 }
 
 // NewPcapngWriter writes the section header, with the comments given
@@ -131,13 +139,21 @@ func (nw *PcapngWriter) AddInterface(lt layers.LinkType, snaplen uint32, name st
 }
 
 // AddInterfaceLike adds an interface with the link type, snap length,
-// name, description, comments and time stamp resolution of a source's
-// interface, so that packets keep their precision; it returns the id for
+// name, description, comments, time stamp resolution and offset of a
+// source's interface, so that packets keep their precision, and their
+// times before 1970: the ticks are unsigned, and such times are the
+// offset's (if_tsoffset) and ticks after it. It returns the id for
 // WritePacket.
 func (nw *PcapngWriter) AddInterfaceLike(in Interface) (int, error) {
 	resol := in.TsResol
 	if resol == 0 {
 		resol = 6
+	}
+	// An offset beyond an int64 of nanoseconds (292 years) leaves no
+	// time that Record.Timestamp holds unpinned: not written.
+	offset := in.TsOffset
+	if offset > math.MaxInt64/1_000_000_000 || offset < math.MinInt64/1_000_000_000 {
+		offset = 0
 	}
 	b := nw.buf[:0]
 	b = binary.LittleEndian.AppendUint32(b, ngIDB)
@@ -154,6 +170,9 @@ func (nw *PcapngWriter) AddInterfaceLike(in Interface) (int, error) {
 	if resol != 6 {
 		b = appendOption(b, ngOptTsResol, []byte{resol})
 	}
+	if offset != 0 {
+		b = appendOption(b, ngOptTsOffset, binary.LittleEndian.AppendUint64(nil, uint64(offset)))
+	}
 	for _, c := range in.Comments {
 		b = appendOption(b, ngOptComment, []byte(c))
 	}
@@ -162,7 +181,7 @@ func (nw *PcapngWriter) AddInterfaceLike(in Interface) (int, error) {
 	if err := nw.writeBlock(); err != nil {
 		return 0, err
 	}
-	nw.ifaces = append(nw.ifaces, resol)
+	nw.ifaces = append(nw.ifaces, ngIface{resol: resol, offset: offset * 1e9})
 	return len(nw.ifaces) - 1, nil
 }
 
@@ -172,7 +191,16 @@ func (nw *PcapngWriter) WritePacket(iface int, rec *Record, comments ...string) 
 	if iface < 0 || iface >= len(nw.ifaces) {
 		return fmt.Errorf("pcapng: no interface %d", iface)
 	}
-	ticks := nanosToTicks(rec.Timestamp, nw.ifaces[iface])
+	in := nw.ifaces[iface]
+	ns := rec.Timestamp - in.offset
+	switch {
+	// Beyond an int64: a time pinned in reading (fitNanos).
+	case in.offset > 0 && ns > rec.Timestamp:
+		ns = math.MinInt64
+	case in.offset < 0 && ns < rec.Timestamp:
+		ns = math.MaxInt64
+	}
+	ticks := nanosToTicks(ns, in.resol)
 	orig := max(rec.OrigLen, uint32(len(rec.Data)))
 	b := nw.buf[:0]
 	b = binary.LittleEndian.AppendUint32(b, ngEPB)
