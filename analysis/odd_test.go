@@ -26,16 +26,7 @@ func TestTimeOrderNote(t *testing.T) {
 	for _, tc := range cases {
 		for _, procs := range []int{1, 2} {
 			data := fixture.Build(tc.desc)
-			r, err := capture.NewReader(bytes.NewReader(data), "c.pcap", int64(len(data)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			prev := runtime.GOMAXPROCS(procs)
-			res, err := Run(context.Background(), r, Config{Name: "c.pcap"})
-			runtime.GOMAXPROCS(prev)
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := runOn(t, data, "c.pcap", procs)
 			got := strings.Join(res.Notes, "\n")
 			if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
 				t.Errorf("%s, %d cores: notes %q, want %q", tc.name, procs, got, tc.want)
@@ -79,16 +70,7 @@ func TestTimeOrderBefore1970(t *testing.T) {
 		}
 		nw.Flush()
 		for _, procs := range []int{1, 2} {
-			r, err := capture.NewReader(bytes.NewReader(ng.Bytes()), "c.pcapng", int64(ng.Len()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			prev := runtime.GOMAXPROCS(procs)
-			res, err := Run(context.Background(), r, Config{Name: "c.pcapng"})
-			runtime.GOMAXPROCS(prev)
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := runOn(t, ng.Bytes(), "c.pcapng", procs)
 			got := strings.Join(res.Notes, "\n")
 			if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
 				t.Errorf("%s, %d cores: notes %q, want %q", tc.name, procs, got, tc.want)
@@ -98,4 +80,20 @@ func TestTimeOrderBefore1970(t *testing.T) {
 			}
 		}
 	}
+}
+
+// runOn analyses a capture's bytes with Run on procs cores.
+func runOn(t *testing.T, data []byte, name string, procs int) *Result {
+	t.Helper()
+	r, err := capture.NewReader(bytes.NewReader(data), name, int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := runtime.GOMAXPROCS(procs)
+	res, err := Run(context.Background(), r, Config{Name: name})
+	runtime.GOMAXPROCS(prev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }

@@ -16,15 +16,7 @@ import (
 // again, and the drill-down gives its sentence.
 func TestCopyWords(t *testing.T) {
 	path := filepath.Join(seedDir, "routed-vlans.pcap")
-	r, err := capture.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	res, err := analysis.Run(context.Background(), r, analysis.Config{Name: path})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := readSeed(t, path)
 	want := map[string]int{}
 	for _, fi := range res.Flows[0].Findings {
 		long, short := shortFinding(fi, themes.Unicode, 80), shortFinding(fi, themes.Unicode, 12)
@@ -54,6 +46,20 @@ func TestCopyWords(t *testing.T) {
 // client expects, outside its window. One that ends the connection does.
 func TestRSTWords(t *testing.T) {
 	path := filepath.Join(seedDir, "seed-client.pcap")
+	res := readSeed(t, path)
+	fi, ok := res.Flows[0].First(analysis.CodeRST)
+	if got := shortFinding(fi, themes.Unicode, 80); !ok || got != "RST out of window" {
+		t.Errorf("tcp.rst %v reads %q, want RST out of window", ok, got)
+	}
+	taken := analysis.Finding{Code: analysis.CodeRST, Frame: 5, A: int64(analysis.FromServer)}
+	if got := shortFinding(taken, themes.Unicode, 80); got != "reset" {
+		t.Errorf("a RST taken reads %q, want reset", got)
+	}
+}
+
+// readSeed analyses a capture of the seed's directory.
+func readSeed(t *testing.T, path string) *analysis.Result {
+	t.Helper()
 	r, err := capture.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -63,12 +69,5 @@ func TestRSTWords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fi, ok := res.Flows[0].First(analysis.CodeRST)
-	if got := shortFinding(fi, themes.Unicode, 80); !ok || got != "RST out of window" {
-		t.Errorf("tcp.rst %v reads %q, want RST out of window", ok, got)
-	}
-	taken := analysis.Finding{Code: analysis.CodeRST, Frame: 5, A: int64(analysis.FromServer)}
-	if got := shortFinding(taken, themes.Unicode, 80); got != "reset" {
-		t.Errorf("a RST taken reads %q, want reset", got)
-	}
+	return res
 }
