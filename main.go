@@ -347,8 +347,8 @@ func parseMaxFlows(v string) (int, error) {
 // evictedNote says how many flows were evicted to stay within
 // --max-flows: they are in no record and no report.
 func evictedNote(res *analysis.Result) string {
-	return fmt.Sprintf("%d flow%s evicted to stay within %d flows at once (--max-flows): the flows idle the longest, without findings first; the output leaves them out",
-		res.Evicted, plural(int(res.Evicted)), res.MaxFlows)
+	return fmt.Sprintf("%d flow%s evicted to stay within %d flow%s at once (--max-flows): the flows idle the longest, without findings first; the output leaves them out",
+		res.Evicted, plural(int(res.Evicted)), res.MaxFlows, plural(res.MaxFlows))
 }
 
 // parseArgs reads the command line the way tcpdump users expect: flags

@@ -83,7 +83,7 @@ func TestRSTTakenOnlyInWindow(t *testing.T) {
 			rst:  rstWaits},
 		{name: "in the window, then at the next expected",
 			segs: append(slices.Clone(closeHandshake), s("R", sISN+501, 0, 0, 50), s("R", sISN+1, 0, 0, 51), c("PA", cISN+101, sISN+1, 50, 60)),
-			msgs: []string{"nothing but RSTs follows it in the capture", "connection reset by the server (10.0.0.2:443)"},
+			msgs: []string{"no challenge ACK follows in the capture", "connection reset by the server (10.0.0.2:443)"},
 			rst:  rstTaken, data: []uint64{8}},
 		{name: "forged RSTs in turn",
 			// The sequence analysis, as Wireshark's, moves the server's
@@ -105,7 +105,14 @@ func TestRSTTakenOnlyInWindow(t *testing.T) {
 			segs: append(slices.Clone(inFlight), s("R", sISN+301, 0, 0, 50), c("PA", cISN+101, sISN+1, 50, 60)),
 			msgs: []string{"connection reset by the server (10.0.0.2:443)"}, rst: rstTaken, data: []uint64{8}},
 		{name: "data on its way, RST past it",
+			// The client's ACK of the data was on its way when the
+			// server reset (an abort whose last segment the capture
+			// lost): it moves on, and is no challenge ACK.
 			segs: slices.Concat(inFlight, []seg{s("R", sISN+401, 0, 0, 50), c("A", cISN+101, sISN+301, 0, 51)}),
+			msgs: []string{"with seq 5401, in the client's window but not the next expected between 5001 and 5301 (a receiver following RFC 5961 answers it with a challenge ACK and goes on; no challenge ACK follows in the capture)"},
+			rst:  rstWaits},
+		{name: "data on its way, RST past it, then a challenge ACK",
+			segs: slices.Concat(inFlight, []seg{s("R", sISN+401, 0, 0, 50), c("A", cISN+101, sISN+301, 0, 51), c("A", cISN+101, sISN+301, 0, 52)}),
 			msgs: []string{"with seq 5401, in the client's window but not the next expected between 5001 and 5301: a receiver following RFC 5961"},
 			rst:  rstNone},
 		{name: "at the FIN's sequence number, after the sender's FIN",

@@ -569,7 +569,7 @@ func (f *Flow) ended() bool { return f.closed || f.rst == rstWaits }
 func (f *Flow) closeState(p *Packet, side Side, own sideState) {
 	rst := p.Flags&FlagRST != 0
 	if !rst {
-		if f.rst == rstWaits {
+		if f.rst == rstWaits && f.goesOn(p, side, own) {
 			f.wentOn()
 		}
 		if n := f.notes; n != nil && n.rstSides != nil && n.rstSides.kept[side] {
@@ -648,6 +648,24 @@ func (f *Flow) takeRST(p *Packet, side Side) {
 		f.addFinding(Finding{Code: CodeRST, Frame: p.Frame, A: int64(side)})
 	}
 	f.rst, f.closed, f.closeFrame = rstTaken, true, p.Frame
+}
+
+// goesOn reports whether p, from side (own: its sideState before p),
+// shows that the receiver of the RST that waits (rstWaits) did not take
+// it: the RST's sender sends on, which it would not have done had it reset
+// the connection, or the receiver answers with a challenge ACK, its last
+// ACK again with no data (RFC 5961 §3.2). The receiver's ACKs that move on
+// were sent before the RST reached it (an abort with data in flight that
+// the capture lost), and say nothing: they made such an abort read "the
+// connection went on".
+func (f *Flow) goesOn(p *Packet, side Side, own sideState) bool {
+	for i := len(f.Findings) - 1; i >= 0 && f.Findings[i].Frame >= f.closeFrame; i-- {
+		if fi := f.Findings[i]; fi.Code == CodeRST && fi.A>>1&3 == rstInWindow {
+			return Side(fi.A&1) == side || p.Flags&FlagACK != 0 && p.PayloadLen == 0 && p.Ack == own.ack
+		}
+	}
+	// Its finding was not kept (past the cap): as any segment after it.
+	return true
 }
 
 // wentOn notes that the connection went on after the RSTs that waited

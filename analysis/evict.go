@@ -185,13 +185,15 @@ const bytesPerFlow = 2 << 10
 // DefaultMaxFlows is the MaxFlows of a Config that leaves it 0: as many
 // flows as fit in a quarter of the memory this process may use (the
 // machine's memory, or the cgroup's limit when lower), at bytesPerFlow
-// each, and at least 100,000.
+// each, and at least 10,000. (The least was 100,000: 200 MB of flows, so
+// that a service with MemoryMax=128M was killed by a flood before it
+// evicted a flow; 10,000 flows take about 25 MB with the process's own.)
 func DefaultMaxFlows() int {
 	mem := memoryLimit()
 	if mem <= 0 {
 		return 1_000_000
 	}
-	return int(max(mem/4/bytesPerFlow, 100_000))
+	return int(max(mem/4/bytesPerFlow, 10_000))
 }
 
 // memoryLimit returns the memory this process may use in bytes: MemTotal,

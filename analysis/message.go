@@ -636,7 +636,7 @@ func (f *Flow) appendRST(b []byte, fi Finding) []byte {
 	if kind == rstWentOn {
 		return append(b, ": a receiver following RFC 5961 answers it with a challenge ACK, and the connection went on"...)
 	}
-	return append(b, " (a receiver following RFC 5961 answers it with a challenge ACK and goes on; nothing but RSTs follows it in the capture)"...)
+	return append(b, " (a receiver following RFC 5961 answers it with a challenge ACK and goes on; no challenge ACK follows in the capture)"...)
 }
 
 // appendNextExpected appends the next sequence number a receiver expects:

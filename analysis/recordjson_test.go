@@ -694,7 +694,7 @@ func sentenceRef(f *Flow, fi Finding) string {
 			}
 			return fmt.Sprintf("%s with seq %d outside the %s's window (next expected %s): the %s ignores it (forged or stale?)", who, seq, peer, next, peer)
 		case 2:
-			return fmt.Sprintf("%s with seq %d, in the %s's window but not the next expected %s (a receiver following RFC 5961 answers it with a challenge ACK and goes on; nothing but RSTs follows it in the capture)", who, seq, peer, next)
+			return fmt.Sprintf("%s with seq %d, in the %s's window but not the next expected %s (a receiver following RFC 5961 answers it with a challenge ACK and goes on; no challenge ACK follows in the capture)", who, seq, peer, next)
 		}
 		return fmt.Sprintf("%s with seq %d, in the %s's window but not the next expected %s: a receiver following RFC 5961 answers it with a challenge ACK, and the connection went on", who, seq, peer, next)
 	case CodeDataAfterClose:
