@@ -644,7 +644,7 @@ const dataPastFIN int64 = 1 << 1
 // takeRST ends the connection with the RST p from side. Its finding is
 // the refusal's when the RST answers the SYN.
 func (f *Flow) takeRST(p *Packet, side Side) {
-	if !f.Has(CodeRefused) {
+	if fi, ok := f.First(CodeRefused); !ok || fi.Frame != p.Frame {
 		f.addFinding(Finding{Code: CodeRST, Frame: p.Frame, A: int64(side)})
 	}
 	f.rst, f.closed, f.closeFrame = rstTaken, true, p.Frame

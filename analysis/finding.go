@@ -144,6 +144,9 @@ func (f Finding) Severity() Severity {
 	if f.IsCopy() {
 		return Info
 	}
+	if f.Code == CodeRefused && f.A == refusedRetried {
+		return Warning
+	}
 	return f.Code.Severity()
 }
 

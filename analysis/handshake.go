@@ -163,6 +163,7 @@ func (f *Flow) onSynAck(p *Packet, cp copyNote) {
 	h.HaveSynAck = true
 	h.SynAcks = 1
 	h.SynAckFrame, h.SynAckTime = p.Frame, p.Time
+	f.answeredAfterRefusal(p)
 	h.ServerISN = p.Seq
 	h.SynAckAck = p.Ack
 	h.SynAckPayload = int32(p.PayloadLen)
@@ -243,6 +244,32 @@ func (f *Flow) onLateSyn(p *Packet) {
 	f.checkSynAck()
 }
 
+// refusedRetried, in A of a handshake.refused finding: the client sent
+// its SYN again after the reset, and the server answered it (B is the
+// SYN-ACK's frame). A warning: Windows tries a refused connect() again, and
+// a service that came up (a load balancer's pool that recovered) lets the
+// connection through; it read "handshake refused ✗" though established.
+const refusedRetried = 1
+
+// answeredAfterRefusal notes, at the first SYN-ACK, that a refusal before
+// it did not end the connection: the refusal's finding says the client
+// tried again and was answered, and the reset that closed the flow no
+// longer does (closeState), or the connection's data would be "after the
+// connection was reset".
+func (f *Flow) answeredAfterRefusal(p *Packet) {
+	if !f.Has(CodeRefused) {
+		return
+	}
+	for i := range f.Findings {
+		if fi := &f.Findings[i]; fi.Code == CodeRefused && fi.A == 0 {
+			fi.A, fi.B = refusedRetried, int64(p.Frame)
+			if f.rst == rstTaken && f.closeFrame == fi.Frame {
+				f.rst, f.closed, f.closeFrame = rstNone, false, 0
+			}
+		}
+	}
+}
+
 // onThirdSegment checks the first segment from the client with ACK set after
 // the SYN-ACK: its ACK must be the server's ISN+1.
 func (f *Flow) onThirdSegment(p *Packet) {
@@ -310,7 +337,7 @@ func (f *Flow) handshakeStatus() HandshakeStatus {
 		}
 	}
 	switch {
-	case f.Has(CodeRefused):
+	case f.Has(CodeRefused) && !h.HaveSynAck:
 		return HSRefused
 	case !h.HaveSyn:
 		return HSNotSeen

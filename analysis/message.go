@@ -122,6 +122,15 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 		}
 		return append(b, " of data; no SYN-ACK seen"...)
 	case CodeRefused:
+		if fi.A == refusedRetried {
+			b = append(b, "the SYN (frame "...)
+			b = appendUint(b, fi.RelatedFrame)
+			b = append(b, ") was refused with a RST from "...)
+			b = appendAddrPort(b, f.Server())
+			b = append(b, "; the client tried again, and the server answered (SYN-ACK, frame "...)
+			b = appendUint(b, uint64(fi.B))
+			return append(b, ')')
+		}
 		b = append(b, "connection refused: the SYN (frame "...)
 		b = appendUint(b, fi.RelatedFrame)
 		b = append(b, ") was answered with a RST from "...)
@@ -272,6 +281,11 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 		return append(b, sideName(fi.side())...)
 	case CodeReusedPorts:
 		if fi.B == 1 {
+			if rf, ok := f.First(CodeRefused); ok && rf.Frame < fi.Frame {
+				b = append(b, "SYN-ACK after the server's reset (frame "...)
+				b = appendUint(b, rf.Frame)
+				return append(b, "): its ISN is new to Wireshark, which counts the ports reused"...)
+			}
 			return append(b, "SYN-ACK with a new ISN: the server started the connection over"...)
 		}
 		b = append(b, "a new connection (flow "...)

@@ -520,6 +520,9 @@ func sentenceRef(f *Flow, fi Finding) string {
 		}
 		return fmt.Sprintf("SYN carries a TCP Fast Open %s and %d byte%s of data; no SYN-ACK seen", cookie, fi.A, plural(int(fi.A)))
 	case CodeRefused:
+		if fi.A == 1 {
+			return fmt.Sprintf("the SYN (frame %d) was refused with a RST from %s; the client tried again, and the server answered (SYN-ACK, frame %d)", fi.RelatedFrame, f.Server(), uint64(fi.B))
+		}
 		return fmt.Sprintf("connection refused: the SYN (frame %d) was answered with a RST from %s", fi.RelatedFrame, f.Server())
 	case CodeUnanswered:
 		return fmt.Sprintf("%d SYN%s over %s with no SYN-ACK or RST from the server in the capture", fi.A, plural(int(fi.A)), secondsRef(fi.B))
@@ -665,6 +668,9 @@ func sentenceRef(f *Flow, fi Finding) string {
 		return fmt.Sprintf("keep-alive from the %s", sideName(Side(fi.B&1)))
 	case CodeReusedPorts:
 		if fi.B == 1 {
+			if rf, ok := f.First(CodeRefused); ok && rf.Frame < fi.Frame {
+				return fmt.Sprintf("SYN-ACK after the server's reset (frame %d): its ISN is new to Wireshark, which counts the ports reused", rf.Frame)
+			}
 			return "SYN-ACK with a new ISN: the server started the connection over"
 		}
 		return fmt.Sprintf("a new connection (flow %d) took over these ports before this one ended", fi.A)

@@ -62,6 +62,10 @@ func findingWords(fi analysis.Finding, g themes.Glyphs) string {
 	case analysis.CodeTFO:
 		return "TCP Fast Open"
 	case analysis.CodeRefused:
+		if fi.Severity() == analysis.Warning {
+			// Sent again, and answered.
+			return "refused, then answered"
+		}
 		return "refused (RST)"
 	case analysis.CodeUnanswered:
 		return "SYN unanswered"
