@@ -421,8 +421,8 @@ func TestPcapJoined(t *testing.T) {
 		{"big-endian after little", cat(a, pcapFile(be, false, 1, testPackets[2:]...)), len(a), 2, "a second pcap file header (files joined with cat?), big-endian where the first is little-endian: the rest of the file is a capture of its own"},
 		{"nanoseconds after micro", cat(a, pcapFile(le, true, 1)), len(a), 2, "a second pcap file header (files joined with cat?), pcap-ns where the first is pcap: the rest of the file is a capture of its own"},
 		{"truncated", cat(a, b[:10]), len(a), 2, "a second pcap file header (files joined with cat?), truncated: 10 of 24 bytes"},
-		{"pcapng after pcap", cat(a, ng), len(a), 2, "a pcapng section header block, where a pcap record was due: a pcapng file joined to a pcap file (cat)? mergecap joins them"},
-		{"pcap after pcapng", cat(ng, b), len(ng), 1, "a pcap file header, where a pcapng block was due: a pcap file joined to a pcapng file (cat)? mergecap joins them"},
+		{"pcapng after pcap", cat(a, ng), len(a), 2, "a pcapng section header block, where a pcap record was due: a pcapng file joined to a pcap file (cat)? the rest of the file is a capture of its own"},
+		{"pcap after pcapng", cat(ng, b), len(ng), 1, "a pcap file header, where a pcapng block was due: a pcap file joined to a pcapng file (cat)? the rest of the file is a capture of its own"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			recs, _, err := readAll(t, tc.data, "j.pcap")
@@ -434,7 +434,11 @@ func TestPcapJoined(t *testing.T) {
 			// From a file, the command that cuts the rest out.
 			path := writeTemp(t, "j.pcap", tc.data)
 			_, _, err = readFileMapped(t, path, true)
-			if strings.Contains(tc.reason, "of its own") && (err == nil || !strings.Contains(err.Error(), "(tail -c +"+strconv.Itoa(tc.at+1)+" "+path+" > rest.pcap); mergecap joins captures")) {
+			rest := "rest.pcap"
+			if tc.name == "pcapng after pcap" {
+				rest = "rest.pcapng"
+			}
+			if strings.Contains(tc.reason, "of its own") && (err == nil || !strings.Contains(err.Error(), "(tail -c +"+strconv.Itoa(tc.at+1)+" "+path+" > "+rest+"); mergecap joins captures")) {
 				t.Errorf("from a file: %v", err)
 			}
 		})

@@ -405,7 +405,8 @@ func (r *Reader) nextPcap() error {
 		caplen, reason := f.decodeRecordHeader(h, &r.rec)
 		if reason != "" {
 			if isSHB(h) {
-				reason = "a pcapng section header block, where a pcap record was due: a pcapng file joined to a pcap file (cat)? mergecap joins them"
+				reason = "a pcapng section header block, where a pcap record was due: a pcapng file joined to a pcap file (cat)? the rest of the file is " +
+					r.restOf(off, "pcapng") + "; mergecap joins captures"
 			}
 			return r.damage(off, nil, reason)
 		}
@@ -457,6 +458,17 @@ func isSHB(b []byte) bool {
 	return bom == byteOrderMagic || bom == byteOrderMagicSwapped
 }
 
+// restOf names the capture that starts at off inside the file, with the
+// command that cuts it out (a file of its own, mergecap's to join: it
+// cannot read the joined one); ext is its kind.
+func (r *Reader) restOf(off int64, ext string) string {
+	rest := "a capture of its own"
+	if !r.meta.gzip && r.path != "" {
+		rest += fmt.Sprintf(" (tail -c +%d %s > rest.%s)", off+1, r.path, ext)
+	}
+	return rest
+}
+
 // joinedHeader handles the pcap file header at off, where a record was
 // due (isPcapHeader). A header like the first (the same byte order, time
 // stamp precision, format and link type) is read past, and noted: the
@@ -481,11 +493,7 @@ func (r *Reader) joinedHeader(off int64) error {
 	}
 	first := &r.meta.pcap
 	if d := first.unlike(&f); d != "" {
-		rest := "a capture of its own"
-		if !r.meta.gzip && r.path != "" {
-			rest += fmt.Sprintf(" (tail -c +%d %s > rest.pcap)", off+1, r.path)
-		}
-		return r.damage(off, nil, fmt.Sprintf("a second pcap file header (files joined with cat?), %s: the rest of the file is %s; mergecap joins captures", d, rest))
+		return r.damage(off, nil, fmt.Sprintf("a second pcap file header (files joined with cat?), %s: the rest of the file is %s; mergecap joins captures", d, r.restOf(off, "pcap")))
 	}
 	r.s.next(pcapFileHeaderLen)
 	if m := r.meta; f.snapLen > m.ifaces[0].SnapLen {
@@ -604,7 +612,8 @@ func (r *Reader) readBlock() (uint32, error) {
 	be := r.secBE
 	typ := u32(h, be)
 	if isPcapHeader(h) {
-		return 0, r.damage(off, nil, "a pcap file header, where a pcapng block was due: a pcap file joined to a pcapng file (cat)? mergecap joins them")
+		return 0, r.damage(off, nil, "a pcap file header, where a pcapng block was due: a pcap file joined to a pcapng file (cat)? the rest of the file is "+
+			r.restOf(off, "pcap")+"; mergecap joins captures")
 	}
 	if typ == blockSHB {
 		// A new section, with a byte order of its own: the
