@@ -888,3 +888,51 @@ time 2026-01-01T00:00:%02d.%03dZ
 		t.Errorf("%d shapes compared for %d flows", compared, n)
 	}
 }
+
+// A connection seen at near only (a client's to a host on its own LAN,
+// or, in a firewall's outside capture, one of its other interfaces'),
+// while far's capture ran: its SYN, data and FIN were answered, so they
+// reached the server another way. Every packet of it was "dropped"
+// between the points, the connection ✗. Packets never answered, or
+// answered by an RST (what a firewall that refuses them sends), are
+// still dropped.
+func TestPathUnjoinedAnswered(t *testing.T) {
+	lines := longConn()
+	run := func(short string) (*Path, *Connection) {
+		// The short connection runs from 1.2 s at near, inside far's
+		// capture; the long one tells the clock offset.
+		// (A fixture's endpoints hold for all its lines: the short
+		// connection is a file of its own, appended.)
+		near := fixture.Build(pathHead + "time 2026-01-01T00:00:00Z\n" + strings.Join(lines[:10], "\n") + "\n")
+		near = append(near, fixture.Build(strings.Replace(pathHead, ":40010", ":40011", 1) + "time 2026-01-01T00:00:01.085Z\n" + short)[24:]...)
+		near = append(near, fixture.Build(pathHead + "time 2026-01-01T00:00:01.1002Z\n" + from(lines, 10))[24:]...)
+		far := pathHead + "time 2026-01-01T00:00:00.001Z\n" + strings.Join(lines, "\n") + "\n"
+		pa := Correlate([]Point{pointOf(t, "near", near), pointOf(t, "far", fixture.Build(far))})
+		if len(pa.Conns) != 2 || pa.Conns[1].Flows[1] != nil {
+			t.Fatalf("%d connections, want the long one and one at near only", len(pa.Conns))
+		}
+		return pa, pa.Conns[1]
+	}
+	pa, c := run("+0 C>S S seq=7000 mss=1460\n+0.002 S>C SA seq=9000 ack=7001 mss=1460\n+0.0002 C>S A seq=7001 ack=9001\n" +
+		"+0.001 C>S PA seq=7001 ack=9001 len=20\n+0.002 S>C PA seq=9001 ack=7021 len=30\n+0.0002 C>S A seq=7021 ack=9031\n" +
+		"+0.001 C>S FA seq=7021 ack=9031\n+0.002 S>C FA seq=9031 ack=7022\n+0.0002 C>S A seq=7022 ack=9032\n")
+	if got, want := codesOf(pa, c), []string{"near:path.unjoined@11"}; !slices.Equal(got, want) {
+		t.Errorf("answered: findings %v, want %v", got, want)
+	}
+	if u := pathFindings(pa, c.Flows[0], PathUnjoined); len(u) != 1 || !strings.Contains(u[0].Message, "its packets were answered (frame 12 at near), so they went another way") {
+		t.Errorf("unjoined %+v", u)
+	}
+	if s := pa.Status(c.Flows[0]); s != StatusOK {
+		t.Errorf("status %v, want ok (%+v)", s, c.Flows[0].Findings)
+	}
+	// A SYN sent twice, never answered: both dropped.
+	pa, c = run("+0 C>S S seq=7000 mss=1460\n+0.005 C>S S seq=7000 mss=1460\n")
+	if got, want := codesOf(pa, c), []string{"near:path.dropped@11", "near:path.dropped@12", "near:path.unjoined@11"}; !slices.Equal(got, want) {
+		t.Errorf("unanswered: findings %v, want %v", got, want)
+	}
+	// Refused with an RST: still dropped.
+	pa, c = run("+0 C>S S seq=7000 mss=1460\n+0.002 S>C RA seq=0 ack=7001\n")
+	if got, want := codesOf(pa, c), []string{"near:path.dropped@11", "near:path.unjoined@11"}; !slices.Equal(got, want) {
+		t.Errorf("refused: findings %v, want %v", got, want)
+	}
+}
