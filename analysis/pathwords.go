@@ -170,6 +170,9 @@ func (pa *Path) Sentence(c *Connection, fi PathFinding, g PathGlyphs) string {
 				return fmt.Sprintf("seen at %s only: flow %d at %s has its addresses and ports at the same time, but not its ISNs, nor its segments' numbers (or none that tell one shift of them, as a one-way transfer whose ACK never moves): not joined", at, tw.id, w.point(tw.point))
 			}
 		}
+		if fi.OtherFrame != 0 {
+			return fmt.Sprintf("seen at %s only: no flow at the other points has its ISNs or its segments; its packets were answered (frame %d at %s), so they went another way (another interface of a firewall, a host on the same LAN) or the other captures left them out", at, fi.OtherFrame, at)
+		}
 		return fmt.Sprintf("seen at %s only: no flow at the other points has its ISNs or its segments", at)
 	case PathResegmented:
 		return resegmentedText(fi, r, at, rel)
