@@ -100,7 +100,9 @@ func TestExportCurrentFlow(t *testing.T) {
 		t.Fatalf("stage %d, name %q", m.export.stage, m.export.input.Value())
 	}
 	mustContain(t, m, "write flow 3 to many-flow3.pcapng", "enter write")
-	out := filepath.Join(t.TempDir(), "three.pcapng")
+	// A name long enough to wrap whatever the temporary directory's
+	// random part (8 digits made the line exactly 80 columns).
+	out := filepath.Join(t.TempDir(), "flow-three-of-many-flows.pcapng")
 	m = typeName(t, m, out+"q")
 	m = press(t, m, "backspace")
 	if m.export.input.Value() != out || m.state != stateList || m.list.cursor != 2 {
