@@ -273,13 +273,14 @@ func (p *pathModel) numbers(line string, fi analysis.PathFinding) string {
 func (p *pathModel) infoLine() string {
 	st, g := p.c.styles, p.c.g
 	var parts []string
+	// First: it is why that side is "not seen" there, with no finding.
+	for _, o := range p.pa.OneWay {
+		parts = append(parts, p.c.safe(p.words.point(o.Point))+" "+o.Direction(p.c.g.Arrow)+" only")
+	}
 	for i := 1; i < len(p.pa.Points); i++ {
 		if !math.IsNaN(p.pa.Offset[i]) {
 			parts = append(parts, p.c.safe(p.words.point(i))+" clock "+analysis.ClockOffset(p.pa.Offset[i])+"s")
 		}
-	}
-	for _, o := range p.pa.OneWay {
-		parts = append(parts, p.c.safe(p.words.point(o.Point))+" "+o.Direction(p.c.g.Arrow)+" only")
 	}
 	for _, f := range p.conn.Flows {
 		if f == nil {
