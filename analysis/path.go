@@ -156,8 +156,14 @@ type Path struct {
 	Offset []float64
 	// Findings lists the path findings per flow.
 	Findings map[*Flow][]PathFinding
-	conn     map[*Flow]*Connection
-	points   []Point
+	// OneWay lists the points whose capture leaves one side's packets
+	// out, said once for the path: no connection's packets of that side
+	// are compared with that point.
+	OneWay []OneWayPoint
+	// oneWayRec is OneWay as every JSON record carries it.
+	oneWayRec []OneWayRecord
+	conn      map[*Flow]*Connection
+	points    []Point
 	// span is each point's capture time span (first and last packet of
 	// its flows), in its own clock.
 	span [][2]int64
@@ -338,6 +344,7 @@ func Correlate(points []Point) *Path {
 		}
 	}
 	pa.buildConnections(next, skip)
+	pa.OneWay = pa.oneWayPoints()
 	for _, c := range pa.Conns {
 		pa.compare(c)
 	}
@@ -353,6 +360,7 @@ func Correlate(points []Point) *Path {
 	}
 	pa.twins = pa.findTwins()
 	pa.sentences()
+	pa.oneWayRec = pa.oneWayRecords()
 	return pa
 }
 
@@ -1040,6 +1048,9 @@ func scalingText(fi PathFinding, cl, sv string, hc, hs *Handshake) string {
 // was answered at all, its pure ACKs, which nothing answers, went that
 // way too.
 func (pa *Path) missing(at, to int, f *Flow, travel Side) {
+	if pa.lacks(to, travel) {
+		return
+	}
 	answered, first := answeredRefs(f, travel)
 	for i, r := range f.Refs {
 		if r.Bits&RefFragment != 0 || r.Side() != travel || answered[i] {
@@ -1261,7 +1272,10 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 			}
 			r := f.Refs[idx]
 			side := r.Side()
-			if !pa.covers(other, at, r.Time) {
+			// Not at a point whose capture leaves the side out: said
+			// once for the path (OneWay), not dropped, one-way or
+			// injected on each connection.
+			if !pa.covers(other, at, r.Time) || pa.lacks(other, side) {
 				continue
 			}
 			if x == upOf(side) {
@@ -1426,6 +1440,10 @@ func (pa *Path) compareOptions(i, j int, a, b *Flow, m *segMatch) {
 type PathRecord struct {
 	ID     int      `json:"id"`
 	Points []string `json:"points"`
+	// OneWay is the points whose capture leaves one side out (Path.OneWay),
+	// on every record as the points are: a fact about the path, not about
+	// the flow, whose findings leave that side out.
+	OneWay []OneWayRecord `json:"one_way,omitempty"`
 }
 
 // Decorate adds what the path knows of f to its JSON record: the path id
@@ -1436,7 +1454,7 @@ func (pa *Path) Decorate(r *Record, f *Flow) {
 	if c == nil {
 		return
 	}
-	r.Path = &PathRecord{ID: c.ID, Points: pa.Points}
+	r.Path = &PathRecord{ID: c.ID, Points: pa.Points, OneWay: pa.oneWayRec}
 	worst := Info
 	for _, fi := range pa.Findings[f] {
 		rf := RecordFinding{

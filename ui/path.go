@@ -198,6 +198,11 @@ func (m *Model) pathProgress() string {
 	if undecoded > 0 {
 		parts = append(parts, m.notDecodedNote(undecoded))
 	}
+	// A point that captured one direction only stays on the line: it is
+	// why that side is "not seen" there with no finding on any connection.
+	for _, o := range pa.OneWay {
+		parts = append(parts, m.c.safe(filepath.Base(pa.Points[o.Point]))+" "+o.Direction(m.c.g.Arrow)+" only")
+	}
 	n := len(parts) // what follows, the clocks, goes first when the line is too narrow
 	var offs []string
 	for i := 1; i < len(pa.Points); i++ {

@@ -413,3 +413,26 @@ func TestPathCodeFilter(t *testing.T) {
 		t.Error("code:path.bogus: no error")
 	}
 }
+
+// TestPathOneWayHead: a point that captured one direction only is said
+// once, at the report's head under the clocks and on the view's progress
+// line (the analysis finds it: analysis.TestPathOneWayPoint).
+func TestPathOneWayHead(t *testing.T) {
+	m := newLoaded(t, testConfig(seedPath(t)), 80, 24)
+	m.path.OneWay = []analysis.OneWayPoint{{Point: 2, Missing: analysis.FromServer, Conns: 12}}
+	results := make([]*analysis.Result, len(m.caps))
+	for i, c := range m.caps {
+		results[i] = c.Result
+	}
+	var buf strings.Builder
+	if err := WriteReport(&buf, results, ReportOptions{Path: m.path, PerCode: 100}); err != nil {
+		t.Fatal(err)
+	}
+	head := strings.Join(strings.Fields(strings.SplitN(buf.String(), "\n\n", 2)[0]), " ")
+	if want := "! fw-outside captured client→server packets only, in all 12 connections whose server packets other points saw"; !strings.Contains(head, want) {
+		t.Errorf("head %q lacks %q", head, want)
+	}
+	if got := m.pathProgress(); !strings.Contains(ansi.Strip(got), "fw-outside client→server only") {
+		t.Errorf("progress line %q", ansi.Strip(got))
+	}
+}

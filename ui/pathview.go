@@ -268,10 +268,15 @@ func (p *pathModel) numbers(line string, fi analysis.PathFinding) string {
 }
 
 // infoLine says what the points tell besides: each point's clock against
-// the first, address translation and rewritten sequence numbers.
+// the first, a point that captured one direction only, address
+// translation and rewritten sequence numbers.
 func (p *pathModel) infoLine() string {
 	st, g := p.c.styles, p.c.g
 	var parts []string
+	// First: it is why that side is "not seen" there, with no finding.
+	for _, o := range p.pa.OneWay {
+		parts = append(parts, p.c.safe(p.words.point(o.Point))+" "+o.Direction(p.c.g.Arrow)+" only")
+	}
 	for i := 1; i < len(p.pa.Points); i++ {
 		if !math.IsNaN(p.pa.Offset[i]) {
 			parts = append(parts, p.c.safe(p.words.point(i))+" clock "+analysis.ClockOffset(p.pa.Offset[i])+"s")

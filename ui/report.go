@@ -272,6 +272,11 @@ func (rp *reporter) pathHeader(pa *analysis.Path) {
 	}
 	rp.wrap(fmt.Sprintf("%d connection%s, %d seen at more than one point; clocks relative to %s: %s",
 		len(pa.Conns), plural(len(pa.Conns)), joinedConns(pa), names[0], strings.Join(offs, ", ")), "", "  ")
+	// Said once here, as the clocks are: the connections' findings leave
+	// that side out at that point.
+	for _, o := range pa.OneWay {
+		rp.wrap(SeverityGlyph(rp.g, analysis.Warning)+" "+rp.safe(pa.OneWayText(o, analysis.PathGlyphs{Arrow: rp.g.Arrow, NotEqual: rp.g.NotEqual, Sep: rp.g.Sep})), "", "  ")
+	}
 	rp.w.WriteString("\n")
 }
 

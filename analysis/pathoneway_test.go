@@ -1,0 +1,178 @@
+package analysis
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/synscope/synscope/capture/fixture"
+)
+
+// manyConns is n of longConn's connections one after the other, 1 s
+// apart, each from its own port with its own client ISN, as a capture
+// point sees them: whole, or in one direction ("C>S", "S>C") when dir[k]
+// says so for the k-th.
+func manyConns(start string, dir []string) string {
+	var b strings.Builder
+	b.WriteString(pathHead + "time " + start + "\n")
+	for k, d := range dir {
+		lines := serverShifted(shifted(longConn(), uint32(1000*k)), uint32(1000*k))
+		if d != "" {
+			lines = strings.Split(strings.TrimSuffix(oneWay(lines, d), "\n"), "\n")
+		}
+		f := strings.Fields(lines[0])
+		if k > 0 {
+			f[0] = "+1"
+		}
+		lines[0] = strings.Join(f, " ")
+		fmt.Fprintf(&b, "client 10.0.0.5:%d\n%s\n", 40010+k, strings.Join(lines, "\n"))
+	}
+	return b.String()
+}
+
+// serverShifted moves the server's numbers by d in lines (its seq, and
+// the client's ACK of them), so each connection has its own ISN pair.
+func serverShifted(lines []string, d uint32) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		f := strings.Fields(l)
+		key := "seq="
+		if f[1] == "C>S" {
+			key = "ack="
+		}
+		for k, w := range f {
+			if v, ok := strings.CutPrefix(w, key); ok {
+				var n uint32
+				fmt.Sscan(v, &n)
+				f[k] = fmt.Sprintf("%s%d", key, n+d)
+			}
+		}
+		out[i] = strings.Join(f, " ")
+	}
+	return out
+}
+
+func repeat(n int, s string) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
+}
+
+// correlate joins the descriptions as points p0, p1, ... and checks that
+// each connection was joined at every point.
+func correlate(t *testing.T, n int, descs ...string) *Path {
+	t.Helper()
+	var pts []Point
+	for i, d := range descs {
+		pts = append(pts, pointOf(t, fmt.Sprintf("p%d", i), fixture.Build(d)))
+	}
+	pa := Correlate(pts)
+	if len(pa.Conns) != n {
+		t.Fatalf("%d connections, want %d", len(pa.Conns), n)
+	}
+	for _, c := range pa.Conns {
+		if slices.Contains(c.Present(), false) {
+			t.Fatalf("connection %d seen at %v, want every point", c.ID, c.Present())
+		}
+	}
+	return pa
+}
+
+// pathCodes counts the path findings of every connection by code, but
+// path.clock_offset and path.ttl.
+func pathCodes(pa *Path) map[string]int {
+	out := map[string]int{}
+	for _, fs := range pa.Findings {
+		for _, fi := range fs {
+			if fi.Code != PathClockOffset && fi.Code != PathTTL {
+				out[fi.Code.String()]++
+			}
+		}
+	}
+	return out
+}
+
+// A point whose capture holds the client's direction only (a SPAN of one
+// direction): each of 10,000 connections said path.one_way at the point
+// before it, and turned from ok to warning. The fact is said once, for the
+// path, and the connections keep their own status.
+func TestPathOneWayPoint(t *testing.T) {
+	const n = oneWayPointMin
+	near := manyConns("2026-01-01T00:00:00Z", repeat(n, ""))
+	far := manyConns("2026-01-01T00:00:00.001Z", repeat(n, "C>S"))
+	pa := correlate(t, n, near, far)
+	if want := []OneWayPoint{{Point: 1, Missing: FromServer, Conns: n}}; !slices.Equal(pa.OneWay, want) {
+		t.Fatalf("OneWay %+v, want %+v", pa.OneWay, want)
+	}
+	if got := pathCodes(pa); len(got) > 0 {
+		t.Errorf("findings %v, want none", got)
+	}
+	for _, c := range pa.Conns {
+		if f := c.Flows[0]; pa.Status(f) != f.Status {
+			t.Errorf("connection %d at near: status %v, with the path %v, want the same", c.ID, f.Status, pa.Status(f))
+		}
+	}
+	want := fmt.Sprintf("p1 captured client→server packets only, in all %d connections whose server packets other points saw: its capture leaves the server's out (a one-way SPAN?), or they take another route", n)
+	if got := pa.OneWayText(pa.OneWay[0], unicodeGlyphs); !strings.HasPrefix(got, want) {
+		t.Errorf("text %q, want it to start %q", got, want)
+	}
+	// Every JSON record carries it, as it carries the points.
+	c := pa.Conns[n-1]
+	r := c.Flows[0].Record("p0")
+	pa.Decorate(&r, c.Flows[0])
+	if r.Status != c.Flows[0].Status.String() || len(r.Findings) != 0 {
+		t.Errorf("record status %s, findings %+v", r.Status, r.Findings)
+	}
+	if o := r.Path.OneWay; len(o) != 1 || o[0].Capture != "p1" || o[0].Missing != "server" || o[0].Connections != n || !strings.HasPrefix(o[0].Message, want) {
+		t.Errorf("record one_way %+v", o)
+	}
+}
+
+// Below oneWayPointMin connections, or where one connection's server
+// packets did reach the point, each one-way connection says so itself:
+// that is a connection's route, not the point's capture.
+func TestPathOneWayPointNotThePoint(t *testing.T) {
+	few := oneWayPointMin - 1
+	pa := correlate(t, few, manyConns("2026-01-01T00:00:00Z", repeat(few, "")),
+		manyConns("2026-01-01T00:00:00.001Z", repeat(few, "C>S")))
+	if len(pa.OneWay) != 0 {
+		t.Errorf("%d connections: OneWay %+v, want none", few, pa.OneWay)
+	}
+	if got, want := pathCodes(pa), map[string]int{"path.one_way": few}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("%d connections: findings %v, want %v", few, got, want)
+	}
+
+	n := oneWayPointMin + 2
+	dir := repeat(n, "C>S")
+	dir[3] = ""
+	pa = correlate(t, n, manyConns("2026-01-01T00:00:00Z", repeat(n, "")), manyConns("2026-01-01T00:00:00.001Z", dir))
+	if len(pa.OneWay) != 0 {
+		t.Errorf("one connection whole: OneWay %+v, want none", pa.OneWay)
+	}
+	if got, want := pathCodes(pa), map[string]int{"path.one_way": n - 1}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("one connection whole: findings %v, want %v", got, want)
+	}
+	if pa.Status(pa.Conns[0].Flows[0]) != StatusWarning {
+		t.Errorf("a one-way connection's status %v, want warning", pa.Status(pa.Conns[0].Flows[0]))
+	}
+}
+
+// The middle of three points captured the client's direction only: the
+// server's packets at the last point, not at the middle one, were each
+// "dropped" between them (2,000 errors in 2,000 connections), and those at
+// the first point path.one_way. Said once, and nothing on the connections.
+func TestPathOneWayMiddlePoint(t *testing.T) {
+	n := oneWayPointMin
+	pa := correlate(t, n, manyConns("2026-01-01T00:00:00Z", repeat(n, "")),
+		manyConns("2026-01-01T00:00:00.001Z", repeat(n, "C>S")),
+		manyConns("2026-01-01T00:00:00.002Z", repeat(n, "")))
+	if want := []OneWayPoint{{Point: 1, Missing: FromServer, Conns: n}}; !slices.Equal(pa.OneWay, want) {
+		t.Fatalf("OneWay %+v, want %+v", pa.OneWay, want)
+	}
+	if got := pathCodes(pa); len(got) > 0 {
+		t.Errorf("findings %v, want none", got)
+	}
+}
