@@ -610,12 +610,16 @@ func TestReorderingSameTimeSaysNoOrder(t *testing.T) {
 
 // shifted moves the client's numbers by d in lines (its seq, and the
 // server's ACK of them): an ISN-randomising firewall between the points.
-func shifted(lines []string, d uint32) []string {
+func shifted(lines []string, d uint32) []string { return numbersShifted(lines, d, "C>S") }
+
+// numbersShifted moves one side's numbers by d in lines: the seq of the
+// lines it sends (dir, "C>S" or "S>C"), and the ACK of the others.
+func numbersShifted(lines []string, d uint32, dir string) []string {
 	out := make([]string, len(lines))
 	for i, l := range lines {
 		f := strings.Fields(l)
 		key := "ack="
-		if f[1] == "C>S" {
+		if f[1] == dir {
 			key = "seq="
 		}
 		for k, w := range f {

@@ -33,25 +33,7 @@ func manyConns(start string, dir []string) string {
 
 // serverShifted moves the server's numbers by d in lines (its seq, and
 // the client's ACK of them), so each connection has its own ISN pair.
-func serverShifted(lines []string, d uint32) []string {
-	out := make([]string, len(lines))
-	for i, l := range lines {
-		f := strings.Fields(l)
-		key := "seq="
-		if f[1] == "C>S" {
-			key = "ack="
-		}
-		for k, w := range f {
-			if v, ok := strings.CutPrefix(w, key); ok {
-				var n uint32
-				fmt.Sscan(v, &n)
-				f[k] = fmt.Sprintf("%s%d", key, n+d)
-			}
-		}
-		out[i] = strings.Join(f, " ")
-	}
-	return out
-}
+func serverShifted(lines []string, d uint32) []string { return numbersShifted(lines, d, "S>C") }
 
 func repeat(n int, s string) []string {
 	out := make([]string, n)
