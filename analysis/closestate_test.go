@@ -308,3 +308,27 @@ func TestSeedRSTBehindTheClient(t *testing.T) {
 		t.Errorf("RSTIgnored %v %v, want true true", ignored, outside)
 	}
 }
+
+// TestIgnoredRSTNamedBySeqFindings: the sequence analysis, as Wireshark's,
+// takes an ignored RST's sequence number, so the server's next real
+// segment is "out of order" or a "retransmission" behind it; the message
+// says that the frame it names is a RST the receiver ignored, where it read
+// as if real data had gone past.
+func TestIgnoredRSTNamedBySeqFindings(t *testing.T) {
+	segs := slices.Concat(closeHandshake, []seg{s("R", sISN+1+3000, 0, 0, 50)}, closeGoesOn(60))
+	f := analyze(t, segs).Flows[0]
+	const rstFrame = 6
+	n := 0
+	for _, fi := range f.Findings {
+		if fi.RelatedFrame != rstFrame || fi.Code == CodeRST {
+			continue
+		}
+		n++
+		if msg := f.Message(fi); !strings.Contains(msg, "frame 6") || !strings.Contains(msg, "it is a RST the receiver ignored") {
+			t.Errorf("%s on frame %d: %q", fi.Code, fi.Frame, msg)
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no sequence finding names the RST (frame %d): %v", rstFrame, codes(f))
+	}
+}

@@ -206,14 +206,14 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 		return append(b, "SYN without the MSS option"...)
 	case CodeRetransmission:
 		b = appendRetransmission(b, fi, "retransmission")
-		return appendRetransmitted(b, fi)
+		return f.appendRetransmitted(b, fi)
 	case CodeFastRetransmission:
 		b = appendRetransmission(b, fi, "fast retransmission")
 		b = append(b, " after duplicate ACKs"...)
-		return appendRetransmitted(b, fi)
+		return f.appendRetransmitted(b, fi)
 	case CodeSpuriousRetransmission:
 		b = appendRetransmission(b, fi, "spurious retransmission")
-		b = appendRetransmitted(b, fi)
+		b = f.appendRetransmitted(b, fi)
 		return append(b, ": the data was already acknowledged"...)
 	case CodeOutOfOrder:
 		b = append(b, "out-of-order segment from the "...)
@@ -222,6 +222,7 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 			b = append(b, ": frame "...)
 			b = appendUint(b, fi.RelatedFrame)
 			b = append(b, ", captured before it, is further in the sequence"...)
+			b = f.appendIgnoredRST(b, fi)
 		}
 		return b
 	case CodeLostSegment:
@@ -453,7 +454,7 @@ func appendRetransmission(b []byte, fi Finding, kind string) []byte {
 // rto_frame is the frame that took the sender's sequence furthest, which
 // an older segment sent again is behind (the segment it repeats is not
 // known: a flow keeps no list of the segments sent).
-func appendRetransmitted(b []byte, fi Finding) []byte {
+func (f *Flow) appendRetransmitted(b []byte, fi Finding) []byte {
 	b = append(b, " ("...)
 	var flag string
 	switch {
@@ -487,6 +488,7 @@ func appendRetransmitted(b []byte, fi Finding) []byte {
 		b = append(b, "; frame "...)
 		b = appendUint(b, fi.RelatedFrame)
 		b = append(b, " had already gone past them"...)
+		b = f.appendIgnoredRST(b, fi)
 	}
 	return append(b, ')')
 }
@@ -651,6 +653,20 @@ func (f *Flow) appendRST(b []byte, fi Finding) []byte {
 		return append(b, ": a receiver following RFC 5961 answers it with a challenge ACK, and the connection went on"...)
 	}
 	return append(b, " (a receiver following RFC 5961 answers it with a challenge ACK and goes on; no challenge ACK follows in the capture)"...)
+}
+
+// appendIgnoredRST says, when the frame a sequence finding names is a RST
+// its receiver ignored (tcp.rst), that only Wireshark's reckoning, which
+// takes any RST's sequence number, has the segment behind it: a forged
+// RST far ahead made the sender's next real segment read "frame 6 had
+// already gone past them".
+func (f *Flow) appendIgnoredRST(b []byte, fi Finding) []byte {
+	for _, g := range f.Findings {
+		if ignored, _ := g.RSTIgnored(); ignored && g.Frame == fi.RelatedFrame {
+			return append(b, ": it is a RST the receiver ignored, whose sequence number Wireshark counts"...)
+		}
+	}
+	return b
 }
 
 // appendNextExpected appends the next sequence number a receiver expects:

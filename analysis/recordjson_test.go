@@ -589,7 +589,7 @@ func sentenceRef(f *Flow, fi Finding) string {
 		case fi.B&8 != 0:
 			tail = fmt.Sprintf(", some of them new after frame %d's", fi.RelatedFrame)
 		default:
-			tail = fmt.Sprintf("; frame %d had already gone past them", fi.RelatedFrame)
+			tail = fmt.Sprintf("; frame %d had already gone past them", fi.RelatedFrame) + ignoredRSTRef(f, fi)
 		}
 		msg := fmt.Sprintf("%s%s by the %s", kind, of, sideName(Side(fi.B&1)))
 		if fi.Code == CodeFastRetransmission {
@@ -621,7 +621,7 @@ func sentenceRef(f *Flow, fi Finding) string {
 		return msg
 	case CodeOutOfOrder:
 		if fi.RelatedFrame != 0 {
-			return fmt.Sprintf("out-of-order segment from the %s: frame %d, captured before it, is further in the sequence", sideName(Side(fi.B&1)), fi.RelatedFrame)
+			return fmt.Sprintf("out-of-order segment from the %s: frame %d, captured before it, is further in the sequence", sideName(Side(fi.B&1)), fi.RelatedFrame) + ignoredRSTRef(f, fi)
 		}
 		return fmt.Sprintf("out-of-order segment from the %s", sideName(Side(fi.B&1)))
 	case CodeLostSegment:
@@ -979,4 +979,15 @@ func TestJSONAddrPort(t *testing.T) {
 	if got := string(appendJSONAddrPort(nil, netip.AddrPort{})); got != `"invalid AddrPort"` {
 		t.Errorf("the zero AddrPort: %s", got)
 	}
+}
+
+// ignoredRSTRef is what a sequence finding adds when the frame it names is
+// a RST its receiver ignored.
+func ignoredRSTRef(f *Flow, fi Finding) string {
+	for _, g := range f.Findings {
+		if g.Code == CodeRST && (g.A>>1&3 == rstOutside || g.A>>1&3 == rstWentOn) && g.Frame == fi.RelatedFrame {
+			return ": it is a RST the receiver ignored, whose sequence number Wireshark counts"
+		}
+	}
+	return ""
 }
