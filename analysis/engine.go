@@ -752,11 +752,17 @@ func (a *Analyzer) Finish() *Result {
 		f.finishChecksums(offload)
 		f.finishStatus()
 		f.finished = true
-		slices.SortStableFunc(f.Findings, func(x, y Finding) int {
-			return cmp.Or(cmp.Compare(x.Frame, y.Frame), cmp.Compare(y.Severity(), x.Severity()))
-		})
+		sortFlowFindings(f.Findings)
 	}
 	return &a.res
+}
+
+// sortFlowFindings puts findings in frame order, the most severe first on a
+// frame, as Finish leaves them.
+func sortFlowFindings(fs []Finding) {
+	slices.SortStableFunc(fs, func(x, y Finding) int {
+		return cmp.Or(cmp.Compare(x.Frame, y.Frame), cmp.Compare(y.Severity(), x.Severity()))
+	})
 }
 
 // finishStatus sets the flow's status: the worst severity among its

@@ -128,16 +128,14 @@ func (a *Analyzer) FlowCopy(id int) (*Flow, bool) {
 				sender = a.offload.sender()
 			}
 			f.finishChecksums(sender)
-			slices.SortStableFunc(f.Findings, func(x, y Finding) int {
-				return cmp.Or(cmp.Compare(x.Frame, y.Frame), cmp.Compare(y.Severity(), x.Severity()))
-			})
 		}
 		fi, due := f.overdue(a.now)
 		if due {
 			f.addFinding(fi)
-			slices.SortStableFunc(f.Findings, func(x, y Finding) int {
-				return cmp.Or(cmp.Compare(x.Frame, y.Frame), cmp.Compare(y.Severity(), x.Severity()))
-			})
+		}
+		if due || len(f.Findings) != len(g.Findings) {
+			// As Finish leaves them.
+			sortFlowFindings(f.Findings)
 		}
 		worst, _ := f.WorstSeverity()
 		f.Status, f.Handshake.Status = f.provisional(worst)

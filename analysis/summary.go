@@ -62,25 +62,21 @@ func (f *Flow) summary(checksums bool, offload netip.Addr, now int64) FlowSummar
 		worst = max(worst, fi.Severity())
 	}
 	if !f.finished {
-		if checksums && f.notes != nil && len(f.notes.badSums) > 0 {
-			f.checksumFindings(offload, func(fi Finding) {
-				s.Codes |= 1 << fi.Code
-				// As after Finish, whose findings are in frame order.
-				if sev := fi.Severity(); !s.HasFirst || sev > s.First.Severity() ||
-					(sev == s.First.Severity() && fi.Frame < s.First.Frame) {
-					s.First, s.HasFirst = fi, true
-				}
-				worst = max(worst, fi.Severity())
-			})
-		}
-		fi, due := f.overdue(now)
-		if due {
+		// A finding Finish would add if the capture ended now.
+		add := func(fi Finding) {
 			s.Codes |= 1 << fi.Code
+			// As after Finish, whose findings are in frame order.
 			if sev := fi.Severity(); !s.HasFirst || sev > s.First.Severity() ||
 				(sev == s.First.Severity() && fi.Frame < s.First.Frame) {
 				s.First, s.HasFirst = fi, true
 			}
 			worst = max(worst, fi.Severity())
+		}
+		if checksums && f.notes != nil && len(f.notes.badSums) > 0 {
+			f.checksumFindings(offload, add)
+		}
+		if fi, due := f.overdue(now); due {
+			add(fi)
 		}
 		s.Status, s.Handshake = f.provisional(worst)
 	}
