@@ -33,6 +33,8 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 	// The per-packet index serves reading packets back (-w) and joining
 	// capture points; one capture's records and report need neither.
 	cfg.NoPacketIndex = o.write == "" && len(o.inputs()) == 1
+	// Several inputs are compared segment by segment, bytes included.
+	cfg.PayloadSums = len(o.inputs()) > 1
 	if cfg.NoPacketIndex && os.Getenv("GOGC") == "" {
 		// Then the heap is nearly all flows, kept to the end: a
 		// collection finds almost nothing to free, and each one scans

@@ -37,6 +37,11 @@ type Config struct {
 	// JSON records and the report are made without it. The index is most
 	// of the analysis's memory (48 bytes a packet).
 	NoPacketIndex bool
+	// PayloadSums sets each packet's PacketRef.PaySum, for comparing a
+	// segment's bytes between capture points: a second pass over each
+	// payload's bytes (just summed for the checksum, so in the cache),
+	// made only when there are points to compare.
+	PayloadSums bool
 }
 
 // CaptureFinding is a finding about a frame that belongs to no flow (a
@@ -197,6 +202,9 @@ func NewAnalyzer(cfg Config) *Analyzer {
 func (a *Analyzer) Add(rec *capture.Record) {
 	p := &a.pkt
 	a.dec.Decode(rec, p)
+	if a.cfg.PayloadSums {
+		p.setPaySum()
+	}
 	// Counted once decoded: a mapped file truncated meanwhile faults in
 	// Decode (Run), and the packet is not analysed.
 	a.res.Frames++
@@ -467,7 +475,7 @@ func (f *Flow) add(p *Packet, side Side, pool *refPool, tally *offloadTally) {
 		}
 		f.Refs = pool.appendRef(f.Refs, PacketRef{Frame: p.Frame, Offset: p.Offset, Time: p.Time, Seq: p.Seq, Ack: p.Ack,
 			Len: uint32(p.PayloadLen), Window: p.Window, Flags: p.Flags, Bits: bits,
-			IPLen: uint16(min(p.IPTotalLen, 0xffff)), TTL: p.TTL, TOS: p.TOS})
+			IPLen: uint16(min(p.IPTotalLen, 0xffff)), TTL: p.TTL, TOS: p.TOS, PaySum: p.paySum})
 	}
 	f.Packets++
 	f.Bytes += int64(p.WireLen)

@@ -93,6 +93,14 @@ type PacketRef struct {
 	IPLen uint16
 	TTL   uint8
 	TOS   uint8
+	// PaySum is the one's complement sum of the TCP payload, folded to
+	// 1-0xffff (0xffff for a payload that sums to zero), or 0 when not
+	// known: no payload, a payload the capture did not hold whole, or an
+	// Analyzer not asked for it (Config.PayloadSums, Packet.setPaySum). Two copies of one
+	// segment with different sums differ in their bytes
+	// (path.payload_changed). It takes bytes the struct's alignment left
+	// unused: a PacketRef is 48 bytes with it or without it.
+	PaySum uint16
 }
 
 // PacketRef bits.

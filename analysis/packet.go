@@ -189,6 +189,9 @@ type Packet struct {
 	// Payload holds the bytes of it that were captured.
 	PayloadLen int
 	Payload    []byte
+	// paySum is PacketRef.PaySum, set (setPaySum) where Config.PayloadSums
+	// asks for it, before the pipeline lets go of Payload.
+	paySum uint16
 	// Padding holds the bytes that follow the IP datagram in the frame
 	// (Ethernet padding): never payload.
 	Padding []byte
@@ -240,3 +243,25 @@ func (p *Packet) SrcAddrPort() netip.AddrPort { return netip.AddrPortFrom(p.Src,
 
 // DstAddrPort returns the receiver's address and port.
 func (p *Packet) DstAddrPort() netip.AddrPort { return netip.AddrPortFrom(p.Dst, p.DstPort) }
+
+// setPaySum sets p.paySum: its payload's folded one's complement sum when
+// the capture holds the payload whole (its checksum could be verified),
+// else 0.
+func (p *Packet) setPaySum() {
+	p.paySum = 0
+	if p.PayloadLen > 0 && len(p.Payload) == p.PayloadLen && p.TCPChecksum != CheckUnverified {
+		p.paySum = payloadSum(p.Payload)
+	}
+}
+
+// payloadSum is b's one's complement sum folded to 1-0xffff: a sum of
+// zero is 0xffff, its other form, so that 0 can mean "not known". Two
+// byte strings of one length with different sums differ; the sum misses
+// only changes it cannot see (16-bit words swapped, 0x0000 made 0xffff).
+func payloadSum(b []byte) uint16 {
+	s := ^internetChecksum(b, 0)
+	if s == 0 {
+		s = 0xffff
+	}
+	return s
+}

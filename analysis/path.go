@@ -54,6 +54,7 @@ const (
 	PathSwapped
 	PathFragmented
 	PathReordered
+	PathPayloadChanged
 	numPathCodes
 )
 
@@ -83,6 +84,7 @@ var pathCodeInfo = [numPathCodes]struct {
 	PathSwapped:        {"path.direction_guessed", Info},
 	PathFragmented:     {"path.fragmented", Warning},
 	PathReordered:      {"path.reordered", Info},
+	PathPayloadChanged: {"path.payload_changed", Error},
 }
 
 func (c PathCode) String() string {
@@ -111,7 +113,14 @@ type PathFinding struct {
 	Bytes        int     // bytes added or removed
 	Seconds      float64 // clock offset
 	Hops         int     // TTL difference
-	Data         []byte  // the bytes added or removed, when they could be read
+	Data         []byte  // the bytes added or removed, or changed to, when they could be read
+	// Was is what the changed bytes of a path.payload_changed were at
+	// RelatedPoint (Data what they became), At where in the payload they
+	// start; Bytes counts the bytes that differ, Count the span from the
+	// first to the last of them, of which Was and Data keep up to
+	// maxChangedBytes.
+	Was []byte
+	At  int
 	// Count is how many packets or segments the finding stands for
 	// (path.resegmented, path.one_way); Pieces the payload lengths a
 	// resegmented segment was cut into.
@@ -1212,6 +1221,8 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 		if !reseg[n] {
 			if rd.Len != ru.Len {
 				pa.add(fd, pa.payloadChange(up, down, ru, rd))
+			} else if ru.PaySum != rd.PaySum && ru.PaySum != 0 && rd.PaySum != 0 {
+				pa.add(fd, pa.payloadRewrite(up, down, ru, rd))
 			}
 			frag[side].see(fu, iu, fd, id, ru, rd)
 			if ru.Len > 0 || ru.Flags&(FlagSYN|FlagFIN) != 0 {
@@ -1364,6 +1375,39 @@ func (pa *Path) payloadChange(up, down int, ru, rd PacketRef) PathFinding {
 	return fi
 }
 
+// payloadRewrite is the finding on a segment whose payload kept its length
+// but not its bytes between up and down (their sums differ): an ALG or
+// proxy rewriting text in place, a device corrupting data and fixing the
+// checksum. The bytes are read back at both points to say which changed.
+func (pa *Path) payloadRewrite(up, down int, ru, rd PacketRef) PathFinding {
+	fi := PathFinding{Code: PathPayloadChanged, Point: down, Frame: rd.Frame, RelatedPoint: up, RelatedFrame: ru.Frame}
+	was, now := pa.payloadTail(up, ru, 0), pa.payloadTail(down, rd, 0)
+	if len(was) != len(now) || len(now) == 0 {
+		return fi
+	}
+	first, last := -1, -1
+	for k := range now {
+		if now[k] != was[k] {
+			if first < 0 {
+				first = k
+			}
+			last = k
+			fi.Bytes++
+		}
+	}
+	if first < 0 {
+		// Read back alike: the files changed since they were read.
+		return fi
+	}
+	end := min(last+1, first+maxChangedBytes)
+	fi.At, fi.Count, fi.Was, fi.Data = first, last+1-first, slices.Clone(was[first:end]), slices.Clone(now[first:end])
+	return fi
+}
+
+// maxChangedBytes bounds the bytes a path.payload_changed keeps of each
+// copy: from the first that differs, up to the last or this many.
+const maxChangedBytes = 64
+
 // payloadTail reads a packet back and returns its payload past the first
 // skip bytes, or nil when it cannot be read.
 func (pa *Path) payloadTail(point int, r PacketRef, skip int) []byte {
@@ -1467,6 +1511,9 @@ func (pa *Path) Decorate(r *Record, f *Flow) {
 		}
 		if fi.Data != nil {
 			rf.Data = hex.EncodeToString(fi.Data)
+		}
+		if fi.Was != nil {
+			rf.Was, rf.Offset = hex.EncodeToString(fi.Was), ptr(fi.At)
 		}
 		r.Findings = append(r.Findings, rf)
 		worst = max(worst, fi.Code.Severity())

@@ -21,7 +21,7 @@ func pointOf(t *testing.T, name string, data []byte) Point {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Run(context.Background(), r, Config{Name: name})
+	res, err := Run(context.Background(), r, Config{Name: name, PayloadSums: true})
 	if err != nil {
 		t.Fatal(err)
 	}

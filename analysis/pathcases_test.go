@@ -613,7 +613,9 @@ func TestReorderingSameTimeSaysNoOrder(t *testing.T) {
 func shifted(lines []string, d uint32) []string { return numbersShifted(lines, d, "C>S") }
 
 // numbersShifted moves one side's numbers by d in lines: the seq of the
-// lines it sends (dir, "C>S" or "S>C"), and the ACK of the others.
+// lines it sends (dir, "C>S" or "S>C"), and the ACK of the others. The
+// bytes stay: the fixture's filler (len=N) follows the sequence number,
+// so it is written out as it was before the shift.
 func numbersShifted(lines []string, d uint32, dir string) []string {
 	out := make([]string, len(lines))
 	for i, l := range lines {
@@ -621,6 +623,7 @@ func numbersShifted(lines []string, d uint32, dir string) []string {
 		key := "ack="
 		if f[1] == dir {
 			key = "seq="
+			keepFiller(f)
 		}
 		for k, w := range f {
 			if v, ok := strings.CutPrefix(w, key); ok {
@@ -632,6 +635,28 @@ func numbersShifted(lines []string, d uint32, dir string) []string {
 		out[i] = strings.Join(f, " ")
 	}
 	return out
+}
+
+// keepFiller writes a packet line's len=N (fields f) out as the filler
+// bytes the fixture gives its sequence number: "abc…" from seq%26.
+func keepFiller(f []string) {
+	var seq uint32
+	for _, w := range f {
+		if v, ok := strings.CutPrefix(w, "seq="); ok {
+			fmt.Sscan(v, &seq)
+		}
+	}
+	for k, w := range f {
+		if v, ok := strings.CutPrefix(w, "len="); ok {
+			var n int
+			fmt.Sscan(v, &n)
+			b := make([]byte, n)
+			for j := range b {
+				b[j] = 'a' + byte((seq+uint32(j))%26)
+			}
+			f[k] = "data=text:" + string(b)
+		}
+	}
 }
 
 // A firewall that randomises the client's ISN, and a capture behind it
@@ -938,5 +963,81 @@ func TestPathUnjoinedAnswered(t *testing.T) {
 	pa, c = run("+0 C>S S seq=7000 mss=1460\n+0.002 S>C RA seq=0 ack=7001\n")
 	if got, want := codesOf(pa, c), []string{"near:path.dropped@11", "near:path.unjoined@11"}; !slices.Equal(got, want) {
 		t.Errorf("refused: findings %v, want %v", got, want)
+	}
+}
+
+// A request rewritten in place between the points, its length kept (an
+// FTP ALG putting the NAT address in a PORT command of the same length, a
+// device corrupting bytes and fixing the checksum): path.payload_changed
+// at far, with the bytes at both points. Before, only a change of length
+// was seen, and this connection read clean.
+func TestPathPayloadChanged(t *testing.T) {
+	conn := func(req, answer string) string {
+		return pathHead + "time 2026-01-01T00:00:00Z\n" + strings.Join([]string{
+			"+0      C>S S  seq=1000 mss=1460",
+			"+0.020  S>C SA seq=5000 ack=1001 mss=1460",
+			"+0.0002 C>S A  seq=1001 ack=5001",
+			"+0.25   C>S PA seq=1001 ack=5001 data=" + req,
+			"+0.02   S>C PA seq=5001 ack=1026 data=" + answer,
+		}, "\n") + "\n"
+	}
+	const port, ok = `text:"PORT 10,0,0,5,195,80\r\n"`, `text:"200 PORT command successful\r\n"`
+	pa, c := pathCase(t, conn(port, ok), conn(`text:"PORT 10,0,0,9,195,80\r\n"`, ok))
+	if got, want := codesOf(pa, c, PathTTL, PathClockOffset), []string{"far:path.payload_changed@4"}; !slices.Equal(got, want) {
+		t.Fatalf("findings %v, want %v", got, want)
+	}
+	fi := pathFindings(pa, c.Flows[1], PathPayloadChanged)[0]
+	if fi.Code.Severity() != Error || fi.RelatedPoint != 0 || fi.RelatedFrame != 4 || fi.At != 12 || fi.Bytes != 1 ||
+		string(fi.Was) != "5" || string(fi.Data) != "9" {
+		t.Errorf("changed %+v", fi)
+	}
+	if want := `data segment (22 bytes) changed between near and far, its length the same: payload byte 12 differs ("5" → "9")`; fi.Message != want {
+		t.Errorf("message %q\nwant    %q", fi.Message, want)
+	}
+	r := c.Flows[1].Record("far")
+	pa.Decorate(&r, c.Flows[1])
+	var rf *RecordFinding
+	for i := range r.Findings {
+		if r.Findings[i].Code == "path.payload_changed" {
+			rf = &r.Findings[i]
+		}
+	}
+	if rf == nil || rf.Was != "35" || rf.Data != "39" || rf.Offset == nil || *rf.Offset != 12 || rf.Bytes != 1 || rf.Capture != "far" || rf.RelatedCapture != "near" {
+		t.Errorf("JSON finding %+v", rf)
+	}
+
+	// The server's answer, binary, changed in two places: the span from
+	// the first to the last, in hex.
+	pa, c = pathCase(t, conn(port, "hex:0001020304050607"), conn(port, "hex:00ff0203040506ee"))
+	fi = pathFindings(pa, c.Flows[0], PathPayloadChanged)[0]
+	if fi.Point != 0 || fi.RelatedPoint != 1 || fi.Frame != 5 ||
+		!strings.Contains(fi.Message, "data segment (8 bytes) changed between far and near, its length the same: 2 bytes differ in payload bytes 1-7 (ff 02 03 04 05 06 ee → 01 02 03 04 05 06 07)") {
+		t.Errorf("server's answer: %+v", fi)
+	}
+
+	// Alike at both points, NAT or not: nothing said. The far point's
+	// copies have other addresses, so other checksums, and the same bytes.
+	nat := strings.Replace(conn(port, ok), "client 10.0.0.5:40010", "client 198.51.100.7:61000", 1)
+	pa, c = pathCase(t, conn(port, ok), nat)
+	if got := codesOf(pa, c, PathTTL, PathClockOffset, PathNAT); len(got) > 0 {
+		t.Errorf("same bytes behind NAT: findings %v, want none", got)
+	}
+
+	// A point whose capture cut the payload short cannot say: nothing
+	// said, where a sum over part of it would differ.
+	cut := strings.Replace(conn(`text:"PORT 10,0,0,9,195,80\r\n"`, ok), "link ethernet\n", "link ethernet\nsnaplen 70\n", 1)
+	pa, c = pathCase(t, conn(port, ok), cut)
+	if got := pathFindings(pa, c.Flows[1], PathPayloadChanged); len(got) > 0 {
+		t.Errorf("payload cut at far: %+v, want nothing", got)
+	}
+
+	// Packets that cannot be read back (a capture read from a pipe): the
+	// sums still tell that the bytes changed.
+	near, far := pointOf(t, "near", fixture.Build(conn(port, ok))), pointOf(t, "far", fixture.Build(conn(`text:"PORT 10,0,0,9,195,80\r\n"`, ok)))
+	near.Reread, far.Reread = nil, nil
+	pa = Correlate([]Point{near, far})
+	if got := pathFindings(pa, pa.Conns[0].Flows[1], PathPayloadChanged); len(got) != 1 ||
+		!strings.HasSuffix(got[0].Message, "its length the same: its bytes sum differently at the two points (they could not be read back to say which changed)") {
+		t.Errorf("no reread: %+v", got)
 	}
 }

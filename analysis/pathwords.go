@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -193,6 +194,8 @@ func (pa *Path) Sentence(c *Connection, fi PathFinding, g PathGlyphs) string {
 		return fragmentedText(&w, fi)
 	case PathReordered:
 		return reorderedText(&w, fi)
+	case PathPayloadChanged:
+		return changedText(&w, fi, SegmentName(ru), rel, at)
 	case PathScaling:
 		return scalingText(fi, rel, at, &w.c.Flows[fi.RelatedPoint].Handshake, &w.c.Flows[fi.Point].Handshake)
 	}
@@ -236,4 +239,44 @@ func optionsText(o SideOptions, sep string) string {
 		opt = append(opt, "TFO")
 	}
 	return strings.Join(opt, sep)
+}
+
+// changedText says a path.payload_changed: the segment, and the bytes
+// that changed (counted from 0, as a hex dump's offsets are) when both copies could be read back (as text when both
+// are printable, as an ALG's rewrite of an address in a command is).
+func changedText(w *pathWords, fi PathFinding, seg, rel, at string) string {
+	s := fmt.Sprintf("%s changed between %s and %s, its length the same", seg, rel, at)
+	if len(fi.Data) == 0 {
+		return s + ": its bytes sum differently at the two points (they could not be read back to say which changed)"
+	}
+	which := fmt.Sprintf("payload byte %d differs", fi.At)
+	if fi.Count > 1 {
+		which = fmt.Sprintf("%d bytes differ in payload bytes %d-%d", fi.Bytes, fi.At, fi.At+fi.Count-1)
+	}
+	return fmt.Sprintf("%s: %s (%s %s %s)", s, which, bytesText(fi.Was, fi.Count), w.g.Arrow, bytesText(fi.Data, fi.Count))
+}
+
+// bytesText gives b, the first bytes of a span of n, as quoted text when
+// every byte is printable ASCII, else in hex, with how many more the span
+// holds.
+func bytesText(b []byte, n int) string {
+	text := true
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e {
+			text = false
+			break
+		}
+	}
+	if !text {
+		return hexUpTo(b[:min(len(b), 16)], 16) + more(n-min(len(b), 16))
+	}
+	return strconv.Quote(string(b[:min(len(b), 40)])) + more(n-min(len(b), 40))
+}
+
+// more says how many bytes a shortened run left out.
+func more(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" …+%d", n)
 }

@@ -139,6 +139,9 @@ func decodeKept(rec *capture.Record, dec *Decoder, cfg *Config, p *Packet, hash 
 	if p.HasTCP && *state != dropped {
 		*hash = packetHash(p)
 	}
+	if cfg.PayloadSums {
+		p.setPaySum()
+	}
 	if *state != dropped && p.Flags&FlagSYN != 0 && (len(p.Payload) > 0 || len(p.Padding) > 0) {
 		b := append((*buf)[:0], p.Payload...)
 		b = append(b, p.Padding...)

@@ -111,6 +111,11 @@ type RecordFinding struct {
 	RelatedCapture string  `json:"related_capture,omitempty"`
 	Seconds        float64 `json:"seconds,omitempty"`
 	Hops           int     `json:"hops,omitempty"`
+	// Was and Offset are what a path.payload_changed's bytes were at the
+	// related capture, in hex, and where in the payload they start (Data
+	// is what they became; Bytes how many differ).
+	Was    string `json:"was,omitempty"`
+	Offset *int   `json:"offset,omitempty"`
 }
 
 func ptr[T any](v T) *T { return &v }

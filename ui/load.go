@@ -98,7 +98,7 @@ func newLoader(sources []Source, match func(*analysis.Packet) bool, sel *filter.
 			c.size = s.Reader.Size()
 			c.store = fileStore(s.Reader)
 		}
-		cfg := analysis.Config{Name: s.Name, Match: match, MaxFlows: maxFlows}
+		cfg := analysis.Config{Name: s.Name, Match: match, MaxFlows: maxFlows, PayloadSums: len(sources) > 1}
 		if l.selectConns {
 			cfg.Match, cfg.Select = nil, sel
 		}

@@ -79,6 +79,9 @@ func (w *pathWords) short(fi analysis.PathFinding) string {
 	case analysis.PathPayloadRemoved:
 		r, _ := w.refAt(fi.RelatedPoint, fi.RelatedFrame)
 		return fmt.Sprintf("%s -%dB", shortSeg(r), fi.Bytes)
+	case analysis.PathPayloadChanged:
+		r, _ := w.refAt(fi.RelatedPoint, fi.RelatedFrame)
+		return shortSeg(r) + " changed"
 	case analysis.PathDropped:
 		r, _ := w.refAt(fi.Point, fi.Frame)
 		if fi.Bytes > 0 && uint32(fi.Bytes) < r.Len {
