@@ -1041,3 +1041,48 @@ func TestPathPayloadChanged(t *testing.T) {
 		t.Errorf("no reread: %+v", got)
 	}
 }
+
+// behindASALate is lines from the k-th on as a capture outside an ASA
+// (NAT, the client's ISN randomised, the clock 7 s behind, 1 ms on the
+// way) started in the middle of the connection sees them.
+func behindASALate(lines []string, k int, start string) string {
+	head := strings.Replace(pathHead, "client 10.0.0.5:40010", "client 198.51.100.7:1142", 1)
+	return head + "time " + start + "\n" + strings.Join(shifted(strings.Split(strings.TrimSpace(from(lines, k)), "\n"), 3000000), "\n") + "\n"
+}
+
+// An ASA's defaults (NAT and ISN randomising) with the outside capture
+// started while the connection ran (a long-lived one: a database
+// session, a tunnel): no ISNs, other addresses, other client numbers.
+// The connection was two, each "seen at one point only", which sent the
+// engineer after a route. The server's numbers, the same at both points,
+// find the flow; the client's, moved by one constant, join it.
+func TestPathRewrittenNATLateCapture(t *testing.T) {
+	lines := longConn()
+	near := pathHead + "time 2026-01-01T00:00:00Z\n" + strings.Join(lines, "\n") + "\n"
+	pa, c := pathCase(t, near, behindASALate(lines, 15, "2025-12-31T23:59:54.8912Z"))
+	if got, want := codesOf(pa, c, PathTTL, PathClockOffset), []string{"far:path.isn_rewritten@1", "far:path.nat@1"}; !slices.Equal(got, want) {
+		t.Fatalf("findings %v, want %v", got, want)
+	}
+	if fi := pathFindings(pa, c.Flows[1], PathISNRewritten)[0]; !strings.Contains(fi.Message, "the client's numbers at far are those at near +3000000 (far saw no handshake") {
+		t.Errorf("isn_rewritten %q", fi.Message)
+	}
+	if math.Abs(pa.Offset[1]+7) > 0.01 {
+		t.Errorf("clock offset %.4f s, want -7", pa.Offset[1])
+	}
+	// The last request dropped by the firewall (never at far, never
+	// answered; the client resets a second later) is named at its point.
+	rst := "+1 C>S RA seq=1577 ack=5111"
+	pa, c = pathCase(t, pathHead+"time 2026-01-01T00:00:00Z\n"+strings.Join(append(slices.Clone(lines[:26]), rst), "\n")+"\n",
+		behindASALate(append(slices.Clone(lines[:25]), strings.Replace(rst, "+1", "+1.27", 1)), 15, "2025-12-31T23:59:54.8912Z"))
+	if got, want := codesOf(pa, c, PathTTL, PathClockOffset, PathNAT, PathISNRewritten), []string{"near:path.dropped@26"}; !slices.Equal(got, want) {
+		t.Errorf("request dropped: findings %v, want %v", got, want)
+	}
+	// The connection twice at far, through two interfaces with their own
+	// NAT: which one it is is not known, so neither is joined.
+	other := strings.Replace(behindASALate(lines, 15, "2025-12-31T23:59:54.8922Z"), "198.51.100.7:1142", "198.51.100.8:2242", 1)
+	far := twoConns(behindASALate(lines, 15, "2025-12-31T23:59:54.8912Z"), other)
+	pa = Correlate([]Point{pointOf(t, "near", fixture.Build(near)), pointOf(t, "far", far)})
+	if len(pa.Conns) != 3 {
+		t.Errorf("twice at far: %d connections, want 3 (none joined)", len(pa.Conns))
+	}
+}

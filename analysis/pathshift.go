@@ -1,5 +1,7 @@
 package analysis
 
+import "slices"
+
 // shifts holds, for joined flows (a, b) of neighbouring points whose
 // numbers a middlebox rewrote and which did not both see the handshake,
 // how much each side's sequence numbers at b exceed those at a
@@ -9,8 +11,13 @@ type shifts map[[2]*Flow][2]uint32
 
 func (s shifts) of(a, b *Flow) [2]uint32 { return s[[2]*Flow{a, b}] }
 
-// joinByShift joins the flows still left over that have the same
-// addresses and ports at both points and whose segments carry one side's
+// shiftSegments is how many of a flow's first segments (with ACK) a join
+// by shift compares.
+const shiftSegments = 64
+
+// joinByShift joins the flows still left over, with the same addresses
+// and ports at both points or (behind NAT) sharing numbers, whose
+// segments carry one side's
 // numbers unchanged and the other's moved by a constant (an ISN-
 // randomising firewall such as an ASA), where one point did not see the
 // handshake (its capture started late): there were no ISNs to compare,
@@ -48,6 +55,82 @@ func joinByShift(a, b *Result, joined map[*Flow]*Flow, sh shifts) {
 			sh[[2]*Flow{f, best}] = bestSh
 		}
 	}
+	// Behind NAT as well (an ASA translates the client and randomises its
+	// ISN by default), the ends differ at the two points: the connection
+	// was two, each "seen at one point only". The candidates then come
+	// from the numbers: those of the side left unchanged are the same at
+	// both points, so a flow at b is one when its first segments carry
+	// one of the sequence numbers of f's. A number many flows share (a
+	// generator's fixed ISN) names none of them. Two candidates as good
+	// join neither.
+	byNum := map[uint32][]*Flow{}
+	for _, g := range fb {
+		if !used[g] {
+			for _, n := range firstSeqs(g) {
+				byNum[n] = append(byNum[n], g)
+			}
+		}
+	}
+	for _, f := range fa {
+		if _, ok := joined[f]; ok {
+			continue
+		}
+		cands := map[*Flow]bool{}
+		for _, n := range firstSeqs(f) {
+			if gs := byNum[n]; len(gs) <= maxFlowsANumber {
+				for _, g := range gs {
+					cands[g] = !used[g]
+				}
+			}
+		}
+		var (
+			best     *Flow
+			bestSh   [2]uint32
+			bestVote int
+			tie      bool
+		)
+		for g, free := range cands {
+			if !free {
+				continue
+			}
+			if s, n, ok := shiftBetween(f, g); ok {
+				switch {
+				case n > bestVote:
+					best, bestSh, bestVote, tie = g, s, n, false
+				case n == bestVote:
+					tie = true
+				}
+			}
+		}
+		if best != nil && !tie {
+			used[best] = true
+			joined[f] = best
+			sh[[2]*Flow{f, best}] = bestSh
+		}
+	}
+}
+
+// maxFlowsANumber is how many flows at a point may carry one sequence
+// number for it to name them as candidates of a join by shift.
+const maxFlowsANumber = 8
+
+// firstSeqs returns the distinct sequence numbers of f's first segments
+// that joinByShift compares (shiftBetween's), of both sides.
+func firstSeqs(f *Flow) []uint32 {
+	var out []uint32
+	n := 0
+	for _, r := range f.Refs {
+		if r.Bits&RefFragment != 0 || r.Flags&FlagACK == 0 {
+			continue
+		}
+		if !slices.Contains(out, r.Seq) {
+			out = append(out, r.Seq)
+		}
+		if n++; n == shiftSegments {
+			break
+		}
+	}
+	return out
 }
 
 // shiftBetween finds the constant by which one side's numbers at g exceed
@@ -62,7 +145,6 @@ func shiftBetween(f, g *Flow) ([2]uint32, int, bool) {
 	}
 	votes := map[shift]map[[2]uint32]bool{}
 	look := func(from, into *Flow, sign uint32) {
-		const first = 64
 		type num struct {
 			side    Side
 			isAck   bool
@@ -77,7 +159,7 @@ func shiftBetween(f, g *Flow) ([2]uint32, int, bool) {
 			}
 			index[num{side: r.Side(), v: r.Seq}] = append(index[num{side: r.Side(), v: r.Seq}], r)
 			index[num{side: r.Side(), isAck: true, v: r.Ack}] = append(index[num{side: r.Side(), isAck: true, v: r.Ack}], r)
-			if n++; n == first {
+			if n++; n == shiftSegments {
 				break
 			}
 		}
