@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -270,7 +271,7 @@ func TestCopies(t *testing.T) {
 	for _, cc := range copyCases {
 		t.Run(cc.name, func(t *testing.T) {
 			d := analyzeDescription(t, cc.name, cc.text)
-			checkCopies(t, d.res, cc.copies, cc.plain, maps(cc.msg))
+			checkCopies(t, d.res, cc.copies, cc.plain, maps.Clone(cc.msg))
 			// Copies leave a flow ok: they say where the capture was
 			// taken, not that anything was lost.
 			for _, f := range d.res.Flows {
@@ -288,14 +289,6 @@ func TestCopies(t *testing.T) {
 			}
 		})
 	}
-}
-
-func maps(m map[uint64]string) map[uint64]string {
-	out := make(map[uint64]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // TestCopiesRoutedVLANs reads testdata/routed-vlans.pcap, a connection

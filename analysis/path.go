@@ -21,6 +21,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/synscope/synscope/analysis/filter"
@@ -330,6 +331,7 @@ func Correlate(points []Point) *Path {
 		joinByShape(points[i].Result, points[i+1].Result, next[i], off)
 		joinBySeq(points[i].Result, points[i+1].Result, next[i])
 		joinByShift(points[i].Result, points[i+1].Result, next[i], pa.shifts)
+		pa.shiftsOfHalfSeen(next[i])
 		for f, g := range joinSwapped(points[i].Result, points[i+1].Result, next[i]) {
 			next[i][f] = g
 			pa.swapped[f] = g
@@ -994,7 +996,86 @@ func (pa *Path) compare(c *Connection) {
 			pa.missing(i+1, i, b, FromServer)
 		}
 	}
+	// A point whose capture leaves a side out (Path.OneWay) compared
+	// that side with neither neighbour: a drop of it anywhere between
+	// them went unsaid. It is compared between the points either side.
+	for k := 1; k+1 < len(c.Flows); k++ {
+		a, mid, b := c.Flows[k-1], c.Flows[k], c.Flows[k+1]
+		if a == nil || mid == nil || b == nil || pa.swapped[a] == mid || pa.swapped[mid] == b || !pa.comparableAcross(a, mid, b) {
+			continue
+		}
+		for _, s := range []Side{FromClient, FromServer} {
+			if pa.lacks(k, s) && !pa.lacks(k-1, s) && !pa.lacks(k+1, s) {
+				pa.compareSideAcross(k-1, k+1, a, b, s)
+			}
+		}
+	}
 	pa.scalingAgreement(c)
+}
+
+// comparableAcross reports whether the flows a and b, either side of mid,
+// have numbers that compare without mid: both saw the whole handshake
+// (each side counts from its own ISN), or neither hop rewrote them (no
+// shift found, no ISN that differs between two points that saw it).
+func (pa *Path) comparableAcross(a, mid, b *Flow) bool {
+	ha, hb := &a.Handshake, &b.Handshake
+	if ha.HaveSyn && ha.HaveSynAck && hb.HaveSyn && hb.HaveSynAck {
+		return true
+	}
+	for _, hop := range [][2]*Flow{{a, mid}, {mid, b}} {
+		x, y := &hop[0].Handshake, &hop[1].Handshake
+		if pa.shifts.of(hop[0], hop[1]) != [2]uint32{} ||
+			x.HaveSyn && y.HaveSyn && x.ClientISN != y.ClientISN ||
+			x.HaveSynAck && y.HaveSynAck && x.ServerISN != y.ServerISN {
+			return false
+		}
+	}
+	return true
+}
+
+// acrossCodes are the findings compareSideAcross keeps: those about one
+// side's segments.
+var acrossCodes = map[PathCode]bool{
+	PathPayloadAdded: true, PathPayloadRemoved: true, PathPayloadChanged: true,
+	PathDropped: true, PathInjected: true, PathDuplicated: true, PathUncaptured: true,
+	PathResegmented: true, PathFragmented: true, PathReordered: true,
+	PathWindowChanged: true, PathTOSChanged: true,
+}
+
+// compareSideAcross compares side s of a connection between points i and
+// j, whose flows are a and b, across a point between them that did not
+// capture s: of what compareFlows finds, it keeps what is about s's
+// segments (the rest, and the other side, the neighbours said).
+func (pa *Path) compareSideAcross(i, j int, a, b *Flow, s Side) {
+	na, nb := len(pa.Findings[a]), len(pa.Findings[b])
+	pa.compareFlows(i, j, a, b)
+	for _, x := range []struct {
+		f     *Flow
+		from  int
+		point int
+	}{{a, na, i}, {b, nb, j}} {
+		fs := pa.Findings[x.f]
+		kept := fs[:x.from]
+		for _, fi := range fs[x.from:] {
+			if r, ok := refOf(x.f, fi.Frame); ok && acrossCodes[fi.Code] && fi.Point == x.point && r.Side() == s {
+				kept = append(kept, fi)
+			}
+		}
+		pa.Findings[x.f] = kept
+		sortFindings(kept)
+	}
+}
+
+// refOf returns f's packet with the given frame (not an earlier fragment).
+func refOf(f *Flow, frame uint64) (PacketRef, bool) {
+	refs := f.Refs
+	i := sort.Search(len(refs), func(i int) bool { return refs[i].Frame >= frame })
+	for ; i < len(refs) && refs[i].Frame == frame; i++ {
+		if refs[i].Bits&RefFragment == 0 {
+			return refs[i], true
+		}
+	}
+	return PacketRef{}, false
 }
 
 // scalingAgreement says when the two ends of a connection disagree about

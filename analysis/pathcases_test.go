@@ -1069,6 +1069,18 @@ func TestPathRewrittenNATLateCapture(t *testing.T) {
 	if math.Abs(pa.Offset[1]+7) > 0.01 {
 		t.Errorf("clock offset %.4f s, want -7", pa.Offset[1])
 	}
+	// The capture at far started between the SYN and the SYN-ACK: joined
+	// by the server's ISN, the client's numbers were taken as unchanged,
+	// so nothing matched: no clock offset, and where one was known (other
+	// connections gave it) every client segment was "dropped" at near and
+	// "injected" at far.
+	pa, c = pathCase(t, near, behindASALate(lines, 1, "2025-12-31T23:59:53.021Z"))
+	if got, want := codesOf(pa, c, PathTTL, PathClockOffset), []string{"far:path.isn_rewritten@1", "far:path.nat@1"}; !slices.Equal(got, want) {
+		t.Errorf("far started after the SYN: findings %v, want %v", got, want)
+	}
+	if math.Abs(pa.Offset[1]+7) > 0.01 {
+		t.Errorf("far started after the SYN: clock offset %.4f s, want -7 (unknown, nothing was compared)", pa.Offset[1])
+	}
 	// The last request dropped by the firewall (never at far, never
 	// answered; the client resets a second later) is named at its point.
 	rst := "+1 C>S RA seq=1577 ack=5111"

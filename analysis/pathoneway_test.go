@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -13,11 +14,18 @@ import (
 // apart, each from its own port with its own client ISN, as a capture
 // point sees them: whole, or in one direction ("C>S", "S>C") when dir[k]
 // says so for the k-th.
-func manyConns(start string, dir []string) string {
+func manyConns(start string, dir []string) string { return manyConnsEdited(start, dir, nil) }
+
+// manyConnsEdited is manyConns with the lines of each connection passed
+// through edit (with its index), when not nil, before dir applies.
+func manyConnsEdited(start string, dir []string, edit func(k int, lines []string) []string) string {
 	var b strings.Builder
 	b.WriteString(pathHead + "time " + start + "\n")
 	for k, d := range dir {
 		lines := serverShifted(shifted(longConn(), uint32(1000*k)), uint32(1000*k))
+		if edit != nil {
+			lines = edit(k, lines)
+		}
 		if d != "" {
 			lines = strings.Split(strings.TrimSuffix(oneWay(lines, d), "\n"), "\n")
 		}
@@ -156,5 +164,54 @@ func TestPathOneWayMiddlePoint(t *testing.T) {
 	}
 	if got := pathCodes(pa); len(got) > 0 {
 		t.Errorf("findings %v, want none", got)
+	}
+}
+
+// With the middle point one-way, the server's direction was compared with
+// neither neighbour: an answer dropped between the last point and the
+// first was unsaid. That side is now compared across the middle point,
+// and the drop named where it happened; the client's side stays with the
+// neighbours, and nothing else is said.
+func TestPathOneWayMiddleDropAcross(t *testing.T) {
+	n := oneWayPointMin
+	// Connection 3's last answer (line 26) never reached p0, nor did the
+	// client acknowledge it there.
+	lastAnswerLost := func(k int, lines []string) []string {
+		if k == 3 {
+			return lines[:26]
+		}
+		return lines
+	}
+	pa := correlate(t, n, manyConnsEdited("2026-01-01T00:00:00Z", repeat(n, ""), lastAnswerLost),
+		manyConns("2026-01-01T00:00:00.001Z", repeat(n, "C>S")),
+		manyConns("2026-01-01T00:00:00.002Z", repeat(n, "")))
+	if want := []OneWayPoint{{Point: 1, Missing: FromServer, Conns: n}}; !slices.Equal(pa.OneWay, want) {
+		t.Fatalf("OneWay %+v, want %+v", pa.OneWay, want)
+	}
+	if got, want := pathCodes(pa), map[string]int{"path.dropped": 1}; !maps.Equal(got, want) {
+		t.Fatalf("findings %v, want %v", got, want)
+	}
+	c := pa.Conns[3]
+	fi := pathFindings(pa, c.Flows[2], PathDropped)
+	if len(fi) != 1 || fi[0].Point != 2 || fi[0].RelatedPoint != 0 ||
+		!strings.Contains(fi[0].Message, "data segment (10 bytes) (frame 108 at p2) never reached p0: dropped between them") {
+		t.Errorf("dropped %+v", fi)
+	}
+	// A client's request lost between p1 and p2 is still said by the
+	// neighbours, once.
+	requestLost := func(k int, lines []string) []string {
+		if k == 3 {
+			return lines[:25]
+		}
+		return lines
+	}
+	pa = correlate(t, n, manyConnsEdited("2026-01-01T00:00:00Z", repeat(n, ""), lastAnswerLost),
+		manyConnsEdited("2026-01-01T00:00:00.001Z", repeat(n, "C>S"), lastAnswerLost),
+		manyConnsEdited("2026-01-01T00:00:00.002Z", repeat(n, ""), requestLost))
+	if got, want := pathCodes(pa), map[string]int{"path.dropped": 1}; !maps.Equal(got, want) {
+		t.Fatalf("request lost: findings %v, want %v", got, want)
+	}
+	if fi := pathFindings(pa, pa.Conns[3].Flows[1], PathDropped); len(fi) != 1 || fi[0].RelatedPoint != 2 {
+		t.Errorf("request lost: %+v", fi)
 	}
 }

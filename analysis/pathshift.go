@@ -60,13 +60,13 @@ func joinByShift(a, b *Result, joined map[*Flow]*Flow, sh shifts) {
 	// was two, each "seen at one point only". The candidates then come
 	// from the numbers: those of the side left unchanged are the same at
 	// both points, so a flow at b is one when its first segments carry
-	// one of the sequence numbers of f's. A number many flows share (a
-	// generator's fixed ISN) names none of them. Two candidates as good
+	// one of the numbers of f's. A number many flows share (a generator's
+	// fixed ISN) names none of them. Two candidates as good
 	// join neither.
 	byNum := map[uint32][]*Flow{}
 	for _, g := range fb {
 		if !used[g] {
-			for _, n := range firstSeqs(g) {
+			for _, n := range firstNumbers(g) {
 				byNum[n] = append(byNum[n], g)
 			}
 		}
@@ -76,7 +76,7 @@ func joinByShift(a, b *Result, joined map[*Flow]*Flow, sh shifts) {
 			continue
 		}
 		cands := map[*Flow]bool{}
-		for _, n := range firstSeqs(f) {
+		for _, n := range firstNumbers(f) {
 			if gs := byNum[n]; len(gs) <= maxFlowsANumber {
 				for _, g := range gs {
 					cands[g] = !used[g]
@@ -110,21 +110,26 @@ func joinByShift(a, b *Result, joined map[*Flow]*Flow, sh shifts) {
 	}
 }
 
-// maxFlowsANumber is how many flows at a point may carry one sequence
-// number for it to name them as candidates of a join by shift.
+// maxFlowsANumber is how many flows at a point may carry one number for
+// it to name them as candidates of a join by shift.
 const maxFlowsANumber = 8
 
-// firstSeqs returns the distinct sequence numbers of f's first segments
-// that joinByShift compares (shiftBetween's), of both sides.
-func firstSeqs(f *Flow) []uint32 {
+// firstNumbers returns the distinct sequence and ACK numbers of f's first
+// segments that joinByShift compares (shiftBetween's), of both sides: the
+// unchanged side's numbers are in its own segments' sequence numbers and
+// in the other's ACKs, the only place a point that captured one
+// direction has them.
+func firstNumbers(f *Flow) []uint32 {
 	var out []uint32
 	n := 0
 	for _, r := range f.Refs {
 		if r.Bits&RefFragment != 0 || r.Flags&FlagACK == 0 {
 			continue
 		}
-		if !slices.Contains(out, r.Seq) {
-			out = append(out, r.Seq)
+		for _, v := range [2]uint32{r.Seq, r.Ack} {
+			if !slices.Contains(out, v) {
+				out = append(out, v)
+			}
 		}
 		if n++; n == shiftSegments {
 			break
@@ -210,4 +215,28 @@ func shiftBetween(f, g *Flow) ([2]uint32, int, bool) {
 	var out [2]uint32
 	out[won.side] = won.d
 	return out, best, true
+}
+
+// shiftsOfHalfSeen finds the shift of joined pairs where one point saw a
+// side's ISN and the other did not (its capture started between the SYN
+// and the SYN-ACK, or after the handshake), joined by the other side's
+// ISN or shape: the side's numbers were taken as unchanged, and with an
+// ISN-randomising firewall between the points every segment of that side
+// was "dropped" at one point and "injected" at the other. When the
+// segments say that side's numbers moved by one constant (shiftBetween),
+// the pair counts with it, as joinByShift's do.
+func (pa *Path) shiftsOfHalfSeen(joined map[*Flow]*Flow) {
+	for f, g := range joined {
+		if pa.shifts.of(f, g) != [2]uint32{} {
+			continue
+		}
+		_, isnF, _ := sideBases(f)
+		_, isnG, _ := sideBases(g)
+		if isnF == isnG {
+			continue
+		}
+		if s, _, ok := shiftBetween(f, g); ok {
+			pa.shifts[[2]*Flow{f, g}] = s
+		}
+	}
 }

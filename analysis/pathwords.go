@@ -3,7 +3,6 @@ package analysis
 import (
 	"fmt"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -27,14 +26,7 @@ func (w *pathWords) refAt(p int, frame uint64) (PacketRef, bool) {
 	if p < 0 || p >= len(w.c.Flows) || w.c.Flows[p] == nil {
 		return PacketRef{}, false
 	}
-	refs := w.c.Flows[p].Refs
-	i := sort.Search(len(refs), func(i int) bool { return refs[i].Frame >= frame })
-	for ; i < len(refs) && refs[i].Frame == frame; i++ {
-		if refs[i].Bits&RefFragment == 0 {
-			return refs[i], true
-		}
-	}
-	return PacketRef{}, false
+	return refOf(w.c.Flows[p], frame)
 }
 
 // point names a capture point: its label, or its file's base name.
