@@ -347,7 +347,7 @@ func Correlate(points []Point) *Path {
 	// "dropped" on its way to the middle point.
 	skip := make([]map[*Flow]*Flow, len(points))
 	for i := 0; i+2 < len(points); i++ {
-		skip[i] = joinAcross(points[i].Result, points[i+2].Result, next[i], next[i+1])
+		skip[i] = pa.joinAcross(points[i].Result, points[i+2].Result, next[i], next[i+1], pa.Offset[i+2]-pa.Offset[i])
 		if len(skip[i]) > 0 && math.IsNaN(pa.Offset[i+2]) {
 			if off := pairOffset(skip[i], nil); !math.IsNaN(off) {
 				pa.Offset[i+2] = pa.Offset[i] + off
@@ -705,10 +705,14 @@ func ackOf(r PacketRef) uint32 {
 	return r.Ack
 }
 
-// joinAcross joins, by their ISNs, the flows of point a (left over by its
-// join with the next point, ab) and of the point after that, c (left over
-// by its join with the one before, bc).
-func joinAcross(a, c *Result, ab, bc map[*Flow]*Flow) map[*Flow]*Flow {
+// joinAcross joins, by their ISNs or (a middlebox between them rewrote
+// one, an ASA's default) by their shapes, the flows of point a (left over
+// by its join with the next point, ab) and of the point after that, c
+// (left over by its join with the one before, bc); off is c's clock less
+// a's, NaN when not known yet. By ISN alone, a middle capture started a
+// minute after the others (connections that ended before it) left 1,634
+// of 4,000 connections "seen at one point only" at each end.
+func (pa *Path) joinAcross(a, c *Result, ab, bc map[*Flow]*Flow, off float64) map[*Flow]*Flow {
 	fromB := map[*Flow]bool{}
 	for _, g := range bc {
 		fromB[g] = true
@@ -727,7 +731,10 @@ func joinAcross(a, c *Result, ab, bc map[*Flow]*Flow) map[*Flow]*Flow {
 	if len(la.Flows) == 0 || len(lc.Flows) == 0 {
 		return nil
 	}
-	return joinByISN(&la, &lc)
+	m := joinByISN(&la, &lc)
+	joinByShape(&la, &lc, m, off)
+	pa.shiftsOfHalfSeen(m)
+	return m
 }
 
 // leftOver returns the flows of a and of b that joined does not join, and

@@ -454,6 +454,23 @@ func TestPathAcrossAMissingPoint(t *testing.T) {
 	if got := codesOf(pa, c, PathTTL, PathClockOffset); len(got) > 0 {
 		t.Errorf("b's capture over: findings %v, want none", got)
 	}
+	// c behind an ASA (NAT, the client's ISN randomised): joined across b
+	// by the server's ISN and the shape, as neighbours are; by ISN alone
+	// each end's flow was "seen at one point only".
+	asa := strings.NewReplacer("client 10.0.0.5:40010", "client 198.51.100.7:1142", "client 10.0.0.5:40070", "client 198.51.100.7:1170").Replace(
+		pathHead + "time 2026-01-01T00:00:00.002Z\n" + strings.Join(shifted(strings.Split(strings.TrimSpace(x+y+after), "\n"), 3000000), "\n") + "\n")
+	pa = Correlate([]Point{
+		pointOf(t, "a", fixture.Build(with)),
+		pointOf(t, "b", fixture.Build(strings.Replace(pathHead+"time 2026-01-01T00:00:00Z\n"+x, ":00Z", ":00.001Z", 1))),
+		pointOf(t, "c", fixture.Build(asa)),
+	})
+	c = pa.Conns[len(pa.Conns)-1]
+	if len(pa.Conns) != 2 || c.Flows[0] == nil || c.Flows[2] == nil {
+		t.Fatalf("c behind an ASA: %d connections, the last seen at %v", len(pa.Conns), c.Present())
+	}
+	if got, want := codesOf(pa, c, PathTTL, PathClockOffset), []string{"c:path.isn_rewritten@8", "c:path.nat@8"}; !slices.Equal(got, want) {
+		t.Errorf("c behind an ASA: findings %v, want %v", got, want)
+	}
 }
 
 // PAT to a port below the server's, and a far capture that started after
