@@ -349,7 +349,7 @@ func Correlate(points []Point) *Path {
 	for i := 0; i+2 < len(points); i++ {
 		skip[i] = pa.joinAcross(points[i].Result, points[i+2].Result, next[i], next[i+1], pa.Offset[i+2]-pa.Offset[i])
 		if len(skip[i]) > 0 && math.IsNaN(pa.Offset[i+2]) {
-			if off := pairOffset(skip[i], nil); !math.IsNaN(off) {
+			if off := pairOffset(skip[i], pa.shifts); !math.IsNaN(off) {
 				pa.Offset[i+2] = pa.Offset[i] + off
 			}
 		}
@@ -717,22 +717,35 @@ func (pa *Path) joinAcross(a, c *Result, ab, bc map[*Flow]*Flow, off float64) ma
 	for _, g := range bc {
 		fromB[g] = true
 	}
-	var la, lc Result
+	// la and lc are the flows left over; ha and hc those of them with a
+	// handshake, for the joins by ISN and by shape.
+	var la, lc, ha, hc Result
 	for _, f := range a.Flows {
-		if _, ok := ab[f]; !ok && (f.Handshake.HaveSyn || f.Handshake.HaveSynAck) {
+		if _, ok := ab[f]; !ok {
 			la.Flows = append(la.Flows, f)
+			if f.Handshake.HaveSyn || f.Handshake.HaveSynAck {
+				ha.Flows = append(ha.Flows, f)
+			}
 		}
 	}
 	for _, g := range c.Flows {
-		if !fromB[g] && (g.Handshake.HaveSyn || g.Handshake.HaveSynAck) {
+		if !fromB[g] {
 			lc.Flows = append(lc.Flows, g)
+			if g.Handshake.HaveSyn || g.Handshake.HaveSynAck {
+				hc.Flows = append(hc.Flows, g)
+			}
 		}
 	}
 	if len(la.Flows) == 0 || len(lc.Flows) == 0 {
 		return nil
 	}
-	m := joinByISN(&la, &lc)
-	joinByShape(&la, &lc, m, off)
+	m := joinByISN(&ha, &hc)
+	joinByShape(&ha, &hc, m, off)
+	// A capture at a or c started late (no handshake), or a one-way one
+	// (no ISN of one side), with numbers rewritten between them: as
+	// neighbours join.
+	joinBySeq(&la, &lc, m)
+	joinByShift(&la, &lc, m, pa.shifts)
 	pa.shiftsOfHalfSeen(m)
 	return m
 }
@@ -1147,6 +1160,17 @@ func scalingText(fi PathFinding, cl, sv string, hc, hs *Handshake) string {
 func (pa *Path) missing(at, to int, f *Flow, travel Side) {
 	if pa.lacks(to, travel) {
 		return
+	}
+	// A packet of the other side that point to did not see either, while
+	// its capture ran: the connection does not pass there (a client on
+	// another interface of the firewall), and nothing of it was dropped
+	// on the way. A RST does not count: a middlebox refusing the
+	// connection sends it in the receiver's name. Nor does a side that
+	// point's capture leaves out (Path.OneWay).
+	for _, r := range f.Refs {
+		if r.Bits&RefFragment == 0 && r.Side() != travel && r.Flags&FlagRST == 0 && !pa.lacks(to, r.Side()) && pa.covers(to, at, r.Time) {
+			return
+		}
 	}
 	answered, first := answeredRefs(f, travel)
 	for i, r := range f.Refs {

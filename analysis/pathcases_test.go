@@ -983,6 +983,53 @@ func TestPathUnjoinedAnswered(t *testing.T) {
 	}
 }
 
+// Three points, the middle one's capture over before the connection, the
+// last one behind an ASA (NAT, the client's ISN randomised) and started
+// in the middle of it: joined across the middle point, by the server's
+// numbers and the client's shift, as neighbours are. It was one flow at
+// each end, each "seen at one point only".
+func TestPathAcrossLateBehindASA(t *testing.T) {
+	lines := longConn()
+	near := pathHead + "time 2026-01-01T00:00:00Z\n" + strings.Join(lines, "\n") + "\n"
+	mid := strings.Replace(pathHead, "10.0.0.5:40010", "10.0.0.6:40099", 1) + "time 2025-12-31T23:59:50Z\n" + strings.Join(serverShifted(shifted(lines[:5], 77777), 55555), "\n") + "\n"
+	pa := Correlate([]Point{
+		pointOf(t, "near", fixture.Build(near)),
+		pointOf(t, "mid", fixture.Build(mid)),
+		pointOf(t, "far", fixture.Build(behindASALate(lines, 15, "2025-12-31T23:59:54.8912Z"))),
+	})
+	c := pa.Conns[0]
+	if len(pa.Conns) != 2 || c.Flows[0] == nil || c.Flows[1] != nil || c.Flows[2] == nil {
+		t.Fatalf("%d connections, the first seen at %v, want near and far", len(pa.Conns), c.Present())
+	}
+	if got, want := codesOf(pa, c, PathTTL, PathClockOffset), []string{"far:path.isn_rewritten@1", "far:path.nat@1"}; !slices.Equal(got, want) {
+		t.Errorf("findings %v, want %v", got, want)
+	}
+	if math.Abs(pa.Offset[2]+7) > 0.01 {
+		t.Errorf("far's clock offset %.4f s, want -7", pa.Offset[2])
+	}
+}
+
+// A connection at far only, from a client behind another interface of
+// the firewall, whose handshake failed: its SYN-ACKs and the server's
+// reset were each "dropped" on the way to near, where the client's SYN
+// had never been either. The SYN, not at near while near's capture ran,
+// shows that the connection does not pass near.
+func TestPathUnjoinedOtherRoute(t *testing.T) {
+	lines := longConn()
+	near := pathHead + "time 2026-01-01T00:00:00Z\n" + strings.Join(lines, "\n") + "\n"
+	far := fixture.Build(pathHead + "time 2026-01-01T00:00:00.001Z\n" + strings.Join(lines[:10], "\n") + "\n")
+	far = append(far, fixture.Build(strings.Replace(pathHead, "10.0.0.5:40010", "10.9.0.5:40011", 1)+"time 2026-01-01T00:00:01.085Z\n"+
+		"+0 C>S S seq=7000 mss=1460\n+0.002 S>C SA seq=9000 ack=7001 mss=1460\n+1 S>C SA seq=9000 ack=7001 mss=1460\n+2 S>C RA seq=9001 ack=7001\n")[24:]...)
+	far = append(far, fixture.Build(pathHead+"time 2026-01-01T00:00:01.1012Z\n"+from(lines, 10))[24:]...)
+	pa := Correlate([]Point{pointOf(t, "near", fixture.Build(near)), pointOf(t, "far", far)})
+	if len(pa.Conns) != 2 || pa.Conns[1].Flows[0] != nil {
+		t.Fatalf("%d connections, want the long one and one at far only", len(pa.Conns))
+	}
+	if got, want := codesOf(pa, pa.Conns[1]), []string{"far:path.unjoined@11"}; !slices.Equal(got, want) {
+		t.Errorf("findings %v, want %v", got, want)
+	}
+}
+
 // A request rewritten in place between the points, its length kept (an
 // FTP ALG putting the NAT address in a PORT command of the same length, a
 // device corrupting bytes and fixing the checksum): path.payload_changed
