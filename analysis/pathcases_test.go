@@ -1018,9 +1018,9 @@ func TestPathUnjoinedOtherRoute(t *testing.T) {
 	lines := longConn()
 	near := pathHead + "time 2026-01-01T00:00:00Z\n" + strings.Join(lines, "\n") + "\n"
 	far := fixture.Build(pathHead + "time 2026-01-01T00:00:00.001Z\n" + strings.Join(lines[:10], "\n") + "\n")
-	far = append(far, fixture.Build(strings.Replace(pathHead, "10.0.0.5:40010", "10.9.0.5:40011", 1)+"time 2026-01-01T00:00:01.085Z\n"+
+	far = append(far, fixture.Build(strings.Replace(pathHead, "10.0.0.5:40010", "10.9.0.5:40011", 1) + "time 2026-01-01T00:00:01.085Z\n" +
 		"+0 C>S S seq=7000 mss=1460\n+0.002 S>C SA seq=9000 ack=7001 mss=1460\n+1 S>C SA seq=9000 ack=7001 mss=1460\n+2 S>C RA seq=9001 ack=7001\n")[24:]...)
-	far = append(far, fixture.Build(pathHead+"time 2026-01-01T00:00:01.1012Z\n"+from(lines, 10))[24:]...)
+	far = append(far, fixture.Build(pathHead + "time 2026-01-01T00:00:01.1012Z\n" + from(lines, 10))[24:]...)
 	pa := Correlate([]Point{pointOf(t, "near", fixture.Build(near)), pointOf(t, "far", far)})
 	if len(pa.Conns) != 2 || pa.Conns[1].Flows[0] != nil {
 		t.Fatalf("%d connections, want the long one and one at far only", len(pa.Conns))
