@@ -151,6 +151,14 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 				c.Close()
 			}
 		}()
+		// The report says it at its head; the records and an export
+		// would not say it at all.
+		for _, r := range pa.TTLRises {
+			if o.report {
+				break
+			}
+			fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(pa.TTLRiseText(r, analysis.PathGlyphs{Arrow: "→", NotEqual: "≠", Sep: " · "}), false))
+		}
 		if selectConns {
 			pa = pa.Select(pa.Selector(sel))
 			results = pa.Results()

@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/synscope/synscope/capture/fixture"
 )
 
 // runCLI runs the command line in-process and returns its exit status,
@@ -315,5 +318,41 @@ func TestExportPathComments(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("tshark's fields lack %q:\n%s", want, text)
 		}
+	}
+}
+
+// TestPathTTLRisesStderr: points given server side first are said on
+// stderr with --json (the records would not say it), and at the report's
+// head, not twice, with --report.
+func TestPathTTLRisesStderr(t *testing.T) {
+	dir := t.TempDir()
+	conns := func(clientTTL, serverTTL int) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "format pcap\nlink ethernet\nserver 203.0.113.10:443 ttl=%d\ntime 2026-01-01T00:00:00Z\n", serverTTL)
+		for k := range 4 {
+			fmt.Fprintf(&b, "client 10.0.0.5:%d ttl=%d\n+1 C>S S seq=%d\n+0.02 S>C SA seq=%d ack=%d\n+0.0002 C>S A seq=%d ack=%d\n",
+				40010+k, clientTTL, 1000*k, 7000*k, 1000*k+1, 1000*k+1, 7000*k+1)
+		}
+		return b.String()
+	}
+	write := func(name, desc string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, fixture.Build(desc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	near, far := write("near.pcap", conns(64, 58)), write("far.pcap", conns(62, 60))
+	const want = "synscope: the packets gain TTL from far to near (4 connections, 0 the other way): the points look given server side first"
+	code, _, stderr := runCLI(t, "-r", "far="+far, "-r", "near="+near, "--json")
+	if code != 0 || !strings.Contains(stderr, want) {
+		t.Errorf("--json: exit %d, stderr %q lacks %q", code, stderr, want)
+	}
+	code, out, stderr := runCLI(t, "-r", "far="+far, "-r", "near="+near, "--report")
+	if code != 0 || strings.Contains(stderr, "gain TTL") || !strings.Contains(strings.Join(strings.Fields(out), " "), "! the packets gain TTL from far to near") {
+		t.Errorf("--report: exit %d, stderr %q, report:\n%s", code, stderr, out)
+	}
+	if _, _, stderr := runCLI(t, "-r", "near="+near, "-r", "far="+far, "--json"); strings.Contains(stderr, "gain TTL") {
+		t.Errorf("in order: stderr %q", stderr)
 	}
 }

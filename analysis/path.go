@@ -172,8 +172,12 @@ type Path struct {
 	OneWay []OneWayPoint
 	// oneWayRec is OneWay as every JSON record carries it.
 	oneWayRec []OneWayRecord
-	conn      map[*Flow]*Connection
-	points    []Point
+	// TTLRises lists the neighbouring points between which packets gain
+	// TTL: given server side first, most likely (pathorder_ttl.go).
+	TTLRises []TTLRise
+	ttl      ttlVotes
+	conn     map[*Flow]*Connection
+	points   []Point
 	// span is each point's capture time span (first and last packet of
 	// its flows), in its own clock.
 	span [][2]int64
@@ -356,9 +360,11 @@ func Correlate(points []Point) *Path {
 	}
 	pa.buildConnections(next, skip)
 	pa.OneWay = pa.oneWayPoints()
+	pa.ttl = ttlVotes{}
 	for _, c := range pa.Conns {
 		pa.compare(c)
 	}
+	pa.TTLRises = pa.ttlRises()
 	for i := 1; i < len(points); i++ {
 		if math.IsNaN(pa.Offset[i]) {
 			continue
@@ -1317,6 +1323,7 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 	explained := [2]map[int]bool{{}, {}}
 	reseg := pa.resegmented(i, j, a, b, &m, &explained)
 	var ttlDiff [2][]int
+	gained, lost := 0, 0 // matched packets that gained and lost TTL
 	windowSaid, tosSaid := [2]bool{}, [2]bool{}
 	var frag [2]fragmentation
 	var transits [2][]transit
@@ -1344,6 +1351,12 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 		if ru.TTL >= rd.TTL {
 			ttlDiff[side] = append(ttlDiff[side], int(ru.TTL)-int(rd.TTL))
 		}
+		switch {
+		case ru.TTL < rd.TTL:
+			gained++
+		case ru.TTL > rd.TTL:
+			lost++
+		}
 		if ru.Window != rd.Window && !windowSaid[side] {
 			windowSaid[side] = true
 			pa.add(fd, PathFinding{Code: PathWindowChanged, Point: down, Frame: rd.Frame, RelatedPoint: up, RelatedFrame: ru.Frame})
@@ -1352,6 +1365,9 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 			tosSaid[side] = true
 			pa.add(fd, PathFinding{Code: PathTOSChanged, Point: down, Frame: rd.Frame, RelatedPoint: up, RelatedFrame: ru.Frame})
 		}
+	}
+	if j == i+1 {
+		pa.ttl.vote(i, gained, lost)
 	}
 	for side := range 2 {
 		up, down, fd := i, j, b

@@ -215,3 +215,48 @@ func TestPathOneWayMiddleDropAcross(t *testing.T) {
 		t.Errorf("request lost: %+v", fi)
 	}
 }
+
+// Points given server side first: every packet has more TTL at the point
+// it reaches second, and each drop read as an injected packet. Said once
+// for the path (Path.TTLRises), with what else raises TTL; not in order,
+// nor where TTL does not change (an ASA does not take one off), nor for
+// a connection or two routed round a device that raises it.
+func TestPathTTLRises(t *testing.T) {
+	n := 5
+	near := manyConns("2026-01-01T00:00:00Z", repeat(n, ""))
+	far := strings.NewReplacer("ttl=64", "ttl=62", "ttl=60", "ttl=62").Replace(manyConns("2026-01-01T00:00:00.001Z", repeat(n, "")))
+	if !strings.Contains(far, "ttl=62") {
+		t.Fatal("the fixture's TTLs are not where the test changes them")
+	}
+	pa := correlate(t, n, far, near)
+	if want := []TTLRise{{Up: 0, Down: 1, Rose: n}}; !slices.Equal(pa.TTLRises, want) {
+		t.Fatalf("TTLRises %+v, want %+v", pa.TTLRises, want)
+	}
+	if got := pa.TTLRiseText(pa.TTLRises[0], unicodeGlyphs); !strings.HasPrefix(got, "the packets gain TTL from p0 to p1 (5 connections, 0 the other way): the points look given server side first") ||
+		!strings.Contains(got, "or a device between them raises TTL") {
+		t.Errorf("text %q", got)
+	}
+	if pa := correlate(t, n, near, far); len(pa.TTLRises) > 0 {
+		t.Errorf("in order: TTLRises %+v", pa.TTLRises)
+	}
+	if pa := correlate(t, n, near, strings.Replace(near, ":00Z", ":00.001Z", 1)); len(pa.TTLRises) > 0 {
+		t.Errorf("TTL the same at both: TTLRises %+v", pa.TTLRises)
+	}
+	// Two connections of five routed through a device that raises TTL,
+	// three the usual way: not the order of the points.
+	mixed := manyConnsEdited("2026-01-01T00:00:00.001Z", repeat(n, ""), func(k int, lines []string) []string {
+		ttl := map[string]string{"C>S": " ttl=66", "S>C": " ttl=58"} // one hop lost each way
+		if k < 2 {
+			ttl = map[string]string{"C>S": " ttl=62", "S>C": " ttl=62"}
+		}
+		out := make([]string, len(lines))
+		for i, l := range lines {
+			out[i] = l + ttl[strings.Fields(l)[1]]
+		}
+		return out
+	})
+	pa = correlate(t, n, mixed, near)
+	if len(pa.TTLRises) > 0 || *pa.ttl[0] != [2]int{2, 3} {
+		t.Errorf("two of five rise: TTLRises %+v, votes %v, want none, [2 3]", pa.TTLRises, *pa.ttl[0])
+	}
+}

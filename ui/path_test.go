@@ -436,3 +436,30 @@ func TestPathOneWayHead(t *testing.T) {
 		t.Errorf("progress line %q", ansi.Strip(got))
 	}
 }
+
+// TestPathTTLRisesHead: points that look given server side first are said
+// once, at the report's head and on the view's progress line and the
+// drill-down's info line (the analysis finds them:
+// analysis.TestPathTTLRises).
+func TestPathTTLRisesHead(t *testing.T) {
+	m := newLoaded(t, testConfig(seedPath(t)), 80, 24)
+	m.path.TTLRises = []analysis.TTLRise{{Up: 0, Down: 1, Rose: 12}}
+	results := make([]*analysis.Result, len(m.caps))
+	for i, c := range m.caps {
+		results[i] = c.Result
+	}
+	var buf strings.Builder
+	if err := WriteReport(&buf, results, ReportOptions{Path: m.path, PerCode: 100}); err != nil {
+		t.Fatal(err)
+	}
+	head := strings.Join(strings.Fields(strings.SplitN(buf.String(), "\n\n", 2)[0]), " ")
+	if want := "! the packets gain TTL from client to fw-inside (12 connections, 0 the other way): the points look given server side first"; !strings.Contains(head, want) {
+		t.Errorf("head %q lacks %q", head, want)
+	}
+	if got := ansi.Strip(m.pathProgress()); !strings.Contains(got, "server side first? TTL rises") {
+		t.Errorf("progress line %q", got)
+	}
+	if got := plain(press(t, m, "enter")); !strings.Contains(got, "server side first? TTL rises") {
+		t.Errorf("drill-down lacks the note:\n%s", got)
+	}
+}

@@ -277,6 +277,9 @@ func (rp *reporter) pathHeader(pa *analysis.Path) {
 	for _, o := range pa.OneWay {
 		rp.wrap(SeverityGlyph(rp.g, analysis.Warning)+" "+rp.safe(pa.OneWayText(o, analysis.PathGlyphs{Arrow: rp.g.Arrow, NotEqual: rp.g.NotEqual, Sep: rp.g.Sep})), "", "  ")
 	}
+	for _, r := range pa.TTLRises {
+		rp.wrap(SeverityGlyph(rp.g, analysis.Warning)+" "+rp.safe(pa.TTLRiseText(r, analysis.PathGlyphs{Arrow: rp.g.Arrow, NotEqual: rp.g.NotEqual, Sep: rp.g.Sep})), "", "  ")
+	}
 	rp.w.WriteString("\n")
 }
 
