@@ -1092,6 +1092,29 @@ func (pa *Path) compareSideAcross(i, j int, a, b *Flow, s Side) {
 	}
 }
 
+// nearestRef returns the packet of refs (in time order) nearest in time to
+// t, if one is within d of it.
+func nearestRef(refs []PacketRef, t, d int64) (PacketRef, bool) {
+	i := sort.Search(len(refs), func(i int) bool { return refs[i].Time >= t })
+	var best PacketRef
+	found := false
+	for _, k := range []int{i - 1, i} {
+		if k >= 0 && k < len(refs) {
+			if dt := abs64(refs[k].Time - t); dt <= d && (!found || dt < abs64(best.Time-t)) {
+				best, found = refs[k], true
+			}
+		}
+	}
+	return best, found
+}
+
+func abs64(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
 // refOf returns f's packet with the given frame (not an earlier fragment).
 func refOf(f *Flow, frame uint64) (PacketRef, bool) {
 	refs := f.Refs
@@ -1398,6 +1421,16 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 	// Segments seen at one point only: dropped when the point is where
 	// they come from, else copied or injected on the way.
 	var unseen [2][]PacketRef // per side, seen downstream only
+	// missed holds, per flow, its segments the other point's capture
+	// missed though their receiver acknowledged them there
+	// (path.uncaptured): evidence that it missed others around then.
+	var missed [2][]PacketRef
+	type uncapturedCand struct {
+		r    PacketRef
+		ack  uint64 // the frame at the other point that acknowledged it
+		copy uint64 // the frame at the other point of a copy that came
+	}
+	var acknowledgedCopy [2][]uncapturedCand
 	for x, only := range [2][]int{m.onlyA, m.onlyB} {
 		f, at, other := flows[x], pts[x], pts[1-x]
 		// A point that captures each packet twice (a SPAN of both
@@ -1425,9 +1458,19 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 				// dropped, against that point's own ack_unseen.
 				k := keyOfRef(r, bases[x])
 				sameLen := func(c int) bool { return flows[1-x].Refs[c].Len == r.Len }
-				if end := k.rel + r.Len + uint32(r.Flags&FlagFIN); (r.Len > 0 || r.Flags&FlagFIN != 0) && !slices.ContainsFunc(index[1-x][k], sameLen) {
+				if end := k.rel + r.Len + uint32(r.Flags&FlagFIN); r.Len > 0 || r.Flags&FlagFIN != 0 {
 					if ack, ok := acked[1-x][side].by(end); ok {
-						pa.add(f, PathFinding{Code: PathUncaptured, Point: at, Frame: r.Frame, RelatedPoint: other, RelatedFrame: ack})
+						if !slices.ContainsFunc(index[1-x][k], sameLen) {
+							pa.add(f, PathFinding{Code: PathUncaptured, Point: at, Frame: r.Frame, RelatedPoint: other, RelatedFrame: ack})
+							missed[x] = append(missed[x], r)
+							continue
+						}
+						// A copy came (the original, lost on the
+						// receiving host after its capture point), and the
+						// receiver acknowledged the bytes: decided once the
+						// capture's other misses are known.
+						cp := index[1-x][k][slices.IndexFunc(index[1-x][k], sameLen)]
+						acknowledgedCopy[x] = append(acknowledgedCopy[x], uncapturedCand{r, ack, flows[1-x].Refs[cp].Frame})
 						continue
 					}
 				}
@@ -1443,6 +1486,23 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 				continue
 			}
 			unseen[side] = append(unseen[side], r)
+		}
+	}
+	// A copy of a segment seen upstream only, another copy of which came
+	// and whose bytes the receiver acknowledged: where the capture
+	// downstream missed other acknowledged segments within a second, it
+	// missed this one too (the first copy lost on the receiving host after
+	// its capture point, this one the one taken); else it was dropped on
+	// the way, the receiver having the bytes already (a spurious
+	// retransmission) or from a later copy.
+	for x, cands := range acknowledgedCopy {
+		f, at, other := flows[x], pts[x], pts[1-x]
+		for _, c := range cands {
+			if _, ok := nearestRef(missed[x], c.r.Time, int64(time.Second)); ok {
+				pa.add(f, PathFinding{Code: PathUncaptured, Point: at, Frame: c.r.Frame, RelatedPoint: other, RelatedFrame: c.ack, OtherFrame: c.copy})
+			} else {
+				pa.add(f, pa.dropped(at, other, c.r))
+			}
 		}
 	}
 	for side, rs := range unseen {
@@ -1461,6 +1521,16 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 			continue
 		}
 		for _, r := range rs {
+			// Where the other point's capture missed acknowledged
+			// segments of this connection within a second, it missed
+			// this one too, most likely (a tcpdump ring overflowing on
+			// a busy host): the server's own ACKs in such a gap were
+			// "injected", a warning, beside its data "uncaptured". A
+			// RST stays injected: that is what a middlebox forges.
+			if near, ok := nearestRef(missed[x], r.Time, int64(time.Second)); ok && r.Flags&FlagRST == 0 {
+				pa.add(f, PathFinding{Code: PathUncaptured, Point: at, Frame: r.Frame, RelatedPoint: other, OtherFrame: near.Frame, Count: len(missed[x])})
+				continue
+			}
 			pa.add(f, PathFinding{Code: PathInjected, Point: at, Frame: r.Frame, RelatedPoint: other})
 		}
 	}

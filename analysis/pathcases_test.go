@@ -1162,3 +1162,96 @@ func TestPathRewrittenNATLateCapture(t *testing.T) {
 		t.Errorf("twice at far: %d connections, want 3 (none joined)", len(pa.Conns))
 	}
 }
+
+// A segment sent twice: the original waited 87 µs in a queue on the way,
+// the retransmission (without ECT, as Linux sends them) went through in
+// 1 µs. Nearest first, to 100 µs, the retransmission at near was paired
+// with the original at far: a TOS "changed on the way" and a segment
+// "reordered" across one veth pair. Copies that look alike pair in time
+// order, and the TOS tells the two apart.
+func TestPathCopiesNotCrossed(t *testing.T) {
+	lines := longConn()
+	near := slices.Clone(lines)
+	near[7] += " tos=2"
+	near = slices.Insert(near, 8, "+0.000135 C>S PA seq=1097 ack=5021 len=48")
+	near[9] = strings.Replace(near[9], "+0.02", "+0.019865", 1)
+	far := slices.Clone(lines)
+	far[7] = strings.Replace(far[7], "+0.25", "+0.250086", 1) + " tos=2"
+	far = slices.Insert(far, 8, "+0.00005 C>S PA seq=1097 ack=5021 len=48")
+	far[9] = strings.Replace(far[9], "+0.02", "+0.019778", 1)
+	pa, c := pathCase(t, pathHead+"time 2026-01-01T00:00:00Z\n"+strings.Join(near, "\n")+"\n", pathHead+"time 2026-01-01T00:00:00.000001Z\n"+strings.Join(far, "\n")+"\n")
+	if got := codesOf(pa, c, PathTTL, PathClockOffset); len(got) > 0 {
+		t.Errorf("retransmission: findings %v, want none", got)
+	}
+	// A burst of duplicate ACKs (one key, the window growing) that the
+	// path reordered: each ACK pairs with its own window, not its place.
+	acks := func(order []int) []string {
+		out := slices.Clone(lines[:8])
+		for _, w := range order {
+			out = append(out, fmt.Sprintf("+0.00001 S>C A seq=5021 ack=1145 win=%d", 1000+w))
+		}
+		return append(out, lines[8:]...)
+	}
+	pa, c = pathCase(t, pathHead+"time 2026-01-01T00:00:00Z\n"+strings.Join(acks([]int{0, 1, 2, 3, 4}), "\n")+"\n",
+		pathHead+"time 2026-01-01T00:00:00.000001Z\n"+strings.Join(acks([]int{2, 0, 1, 3, 4}), "\n")+"\n")
+	if got := codesOf(pa, c, PathTTL, PathClockOffset, PathReordered); len(got) > 0 {
+		t.Errorf("duplicate ACKs reordered: findings %v, want none (no window changed)", got)
+	}
+}
+
+// The server's capture (near the receiver of the client's data, and the
+// sender of the ACKs) missed a run of packets, as a busy host's tcpdump
+// does: its data is path.uncaptured (its receiver acknowledged it), and
+// its own ACKs in the same gap were "injected between them", a warning.
+// They are uncaptured too; a RST in the gap stays injected. A
+// retransmission whose original reached that capture (and was lost on the
+// host after it) was "dropped", an error, though the receiver took it.
+func TestPathCaptureGapNotInjected(t *testing.T) {
+	lines := longConn()
+	client := pathHead + "time 2026-01-01T00:00:00Z\n" + strings.Join(lines, "\n") + "\n"
+	// The server's capture (the later point for the client's data) lost
+	// requests 5 and 6 (lines 11, 13) and its own answers to them (12,
+	// 14), the server's capture clock 1 ms later.
+	gap := slices.Clone(lines)
+	for _, k := range []int{14, 13, 12, 11} {
+		gap = without(gap, k)
+	}
+	pa, c := pathCase(t, client, pathHead+"time 2026-01-01T00:00:00.001Z\n"+strings.Join(gap, "\n")+"\n")
+	got := codesOf(pa, c, PathTTL, PathClockOffset)
+	if want := []string{"near:path.uncaptured@12", "near:path.uncaptured@13", "near:path.uncaptured@14", "near:path.uncaptured@15"}; !slices.Equal(got, want) {
+		t.Fatalf("findings %v, want %v", got, want)
+	}
+	fi := pathFindings(pa, c.Flows[0], PathUncaptured)
+	if !strings.Contains(fi[1].Message, "data segment (10 bytes) (frame 13 at near) is not in far's capture, which missed 2 packets of this connection around then that their receiver acknowledged there (the nearest, frame 12 at near)") {
+		t.Errorf("the server's answer: %q", fi[1].Message)
+	}
+	// A RST from the server at near only, in the gap: what a middlebox
+	// forges, still injected.
+	withRST := slices.Insert(slices.Clone(lines), 12, "+0.001 S>C R seq=5061")
+	withRST[13] = strings.Replace(withRST[13], "+0.02", "+0.019", 1)
+	pa, c = pathCase(t, pathHead+"time 2026-01-01T00:00:00Z\n"+strings.Join(withRST, "\n")+"\n", pathHead+"time 2026-01-01T00:00:00.001Z\n"+strings.Join(gap, "\n")+"\n")
+	if got := codesOf(pa, c, PathTTL, PathClockOffset, PathUncaptured); !slices.Equal(got, []string{"near:path.injected@13"}) {
+		t.Errorf("a RST in the gap: findings %v, want near:path.injected@13", got)
+	}
+	// Request 5 sent twice; far has its first copy (lost on the server's
+	// host after the capture), not the second, which the server took
+	// (its answer acknowledges it). With request 6 and its answer missing
+	// from far's capture too, the second copy is uncaptured; with no
+	// other gap, it was dropped on the way.
+	twice := slices.Insert(slices.Clone(lines), 12, strings.Replace(lines[11], "+0.25", "+0.2", 1))
+	twice[13] = strings.Replace(twice[13], "+0.02", "+0.0003", 1)
+	farTwice := without(slices.Clone(twice), 12)
+	pa, c = pathCase(t, pathHead+"time 2026-01-01T00:00:00Z\n"+strings.Join(twice, "\n")+"\n",
+		pathHead+"time 2026-01-01T00:00:00.001Z\n"+strings.Join(without(without(farTwice, 14), 13), "\n")+"\n")
+	got = codesOf(pa, c, PathTTL, PathClockOffset)
+	if want := []string{"near:path.uncaptured@13", "near:path.uncaptured@15", "near:path.uncaptured@16"}; !slices.Equal(got, want) {
+		t.Errorf("second copy amid a gap: findings %v, want %v", got, want)
+	} else if fi := pathFindings(pa, c.Flows[0], PathUncaptured)[0]; !strings.Contains(fi.Message, "an earlier copy having reached that point (frame 12 at far)") {
+		t.Errorf("second copy amid a gap: %q", fi.Message)
+	}
+	pa, c = pathCase(t, pathHead+"time 2026-01-01T00:00:00Z\n"+strings.Join(twice, "\n")+"\n",
+		pathHead+"time 2026-01-01T00:00:00.001Z\n"+strings.Join(farTwice, "\n")+"\n")
+	if got := codesOf(pa, c, PathTTL, PathClockOffset); !slices.Equal(got, []string{"near:path.dropped@13"}) {
+		t.Errorf("second copy, no gap: findings %v, want near:path.dropped@13", got)
+	}
+}

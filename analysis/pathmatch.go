@@ -243,9 +243,10 @@ func pairCopies(a, b *Flow, la, lb []int, off float64) []segPair {
 		return out
 	}
 	type cand struct {
-		i, j  int
-		other bool // payload lengths differ
-		d     float64
+		i, j   int
+		other  bool // payload lengths differ
+		unlike bool // windows or TOS differ
+		d      float64
 	}
 	cands := make([]cand, 0, len(la)*len(lb))
 	for i, x := range la {
@@ -254,17 +255,26 @@ func pairCopies(a, b *Flow, la, lb []int, off float64) []segPair {
 			if math.IsNaN(off) {
 				d = float64(i - j) // in order
 			}
-			cands = append(cands, cand{i, j, a.Refs[x].Len != b.Refs[y].Len, math.Abs(d)})
+			cands = append(cands, cand{i, j, a.Refs[x].Len != b.Refs[y].Len, !alike(a.Refs[x], b.Refs[y]), math.Abs(d)})
 		}
 	}
 	// A pure ACK and the data segment after it have one key: the same
-	// length first, then the nearest in time, to 100 µs (copies closer
-	// than that pair in order; a fast retransmission in a data centre
-	// comes 0.3 ms after the original, which a millisecond did not tell
-	// apart).
+	// length first; then copies alike in window and TOS (a burst of
+	// duplicate ACKs differs in its windows, a retransmission in its TOS:
+	// Linux sends them without ECT; a path that reordered the burst paired
+	// each ACK with another and called the window changed); then the
+	// nearest in time, to 100 µs (copies closer than that pair in order; a
+	// fast retransmission in a data centre comes 0.3 ms after the
+	// original, which a millisecond did not tell apart).
 	slices.SortStableFunc(cands, func(x, y cand) int {
 		if x.other != y.other {
 			if x.other {
+				return 1
+			}
+			return -1
+		}
+		if x.unlike != y.unlike {
+			if x.unlike {
 				return 1
 			}
 			return -1
@@ -278,7 +288,61 @@ func pairCopies(a, b *Flow, la, lb []int, off float64) []segPair {
 			out = append(out, segPair{a: la[c.i], b: lb[c.j]})
 		}
 	}
+	uncross(a, b, out)
 	return out
+}
+
+// alike reports whether two copies of one segment carry the same window
+// and TOS: the fields besides the length that tell copies apart.
+func alike(x, y PacketRef) bool { return x.Window == y.Window && x.TOS == y.TOS }
+
+// uncross puts the pairs of copies that look alike (length, window, TOS)
+// back in time order at both points. Nearest first, two pairs whose differences tie to 100 µs
+// can cross: a retransmission that went straight through was taken for
+// the original, which had waited in the queue that overflowed, and the
+// original for the retransmission; each copy's own TOS (Linux sends
+// retransmissions without ECT) and window then read as changed on the
+// way, and the two as reordered, across one veth pair. In time order the
+// sum of the differences is never larger, and the copies each point saw
+// stay the ones paired.
+func uncross(a, b *Flow, pairs []segPair) {
+	if len(pairs) < 2 {
+		return
+	}
+	// Copies that look alike: the same length, window and TOS.
+	type look struct {
+		len uint32
+		win uint16
+		tos uint8
+	}
+	byLook := map[look][]int{} // positions in pairs
+	for k, p := range pairs {
+		ra, rb := a.Refs[p.a], b.Refs[p.b]
+		if ra.Len == rb.Len && alike(ra, rb) {
+			l := look{len: ra.Len, win: ra.Window, tos: ra.TOS}
+			byLook[l] = append(byLook[l], k)
+		}
+	}
+	for _, pos := range byLook {
+		if len(pos) < 2 {
+			continue
+		}
+		as, bs := make([]int, len(pos)), make([]int, len(pos))
+		for t, k := range pos {
+			as[t], bs[t] = pairs[k].a, pairs[k].b
+		}
+		inOrder := func(f *Flow) func(x, y int) int {
+			return func(x, y int) int {
+				return cmp.Or(cmp.Compare(f.Refs[x].Time, f.Refs[y].Time), cmp.Compare(x, y))
+			}
+		}
+		slices.SortFunc(as, inOrder(a))
+		slices.SortFunc(bs, inOrder(b))
+		slices.Sort(pos)
+		for t, k := range pos {
+			pairs[k] = segPair{a: as[t], b: bs[t]}
+		}
+	}
 }
 
 // Ladder lines a connection's segments up across its capture points, as

@@ -180,6 +180,19 @@ func (pa *Path) Sentence(c *Connection, fi PathFinding, g PathGlyphs) string {
 		c := w.point(fi.RelatedPoint + 1)
 		return fmt.Sprintf("the connection was not seen at %s, though %s and %s saw it: it went another way (ECMP, the other firewall of a pair), or %s's capture left it out", rel, at, c, rel)
 	case PathUncaptured:
+		if fi.RelatedFrame == 0 {
+			// Not acknowledged itself (an ACK): the capture's other
+			// misses around then say it.
+			return fmt.Sprintf("%s (frame %d at %s) is not in %s's capture, which missed %d packet%s of this connection around then that their receiver acknowledged there (the nearest, frame %d at %s): %s's capture missed this one too, most likely, or it went another way",
+				segName(r), fi.Frame, at, rel, fi.Count, plural(fi.Count), fi.OtherFrame, at, rel)
+		}
+		if fi.OtherFrame != 0 {
+			// A copy came, and the receiver took the bytes later, amid
+			// the capture's other misses: the copy was lost on the
+			// receiving host after the capture point, this one taken.
+			return fmt.Sprintf("%s (frame %d at %s) is not in %s's capture, though its receiver acknowledged it there (frame %d at %s), an earlier copy having reached that point (frame %d at %s), and that capture missed others of this connection around then: %s's capture missed it, most likely",
+				segName(r), fi.Frame, at, rel, fi.RelatedFrame, rel, fi.OtherFrame, rel, rel)
+		}
 		return fmt.Sprintf("%s (frame %d at %s) is not in %s's capture, though its receiver acknowledged it there (frame %d at %s) and no copy of it came: %s's capture missed it, or it went another way",
 			segName(r), fi.Frame, at, rel, fi.RelatedFrame, rel, rel)
 	case PathFragmented:
