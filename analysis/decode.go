@@ -527,6 +527,14 @@ func (d *Decoder) fast(p *Packet, data []byte, lt layers.LinkType) bool {
 // fastIP decodes an IPv4 header without options or an IPv6 header, and the
 // TCP segment it carries, from ip, which starts at byte off of the frame.
 // It returns false, having set nothing, for anything else.
+//
+// The datagram lies whole in the frame, captured and on the wire, so what
+// setPadding and decodeTCP would work out is known here: the bytes after
+// it are padding, and the segment is the rest of it (decodeTCPAt's
+// segLen): 38 fewer instructions a packet on the benchmark file, 46 on
+// small frames (cachegrind, builds without default.pgo). A record whose
+// OrigLen is less than the bytes it holds (capture's readers never give
+// one) goes the general way.
 func (d *Decoder) fastIP(p *Packet, ip []byte, off int, et uint16) bool {
 	switch et {
 	case 0x0800:
@@ -535,7 +543,7 @@ func (d *Decoder) fastIP(p *Packet, ip []byte, off int, et uint16) bool {
 		}
 		length := int(binary.BigEndian.Uint16(ip[2:4]))
 		flags := binary.BigEndian.Uint16(ip[6:8])
-		if ip[0] != 0x45 || length < 20 || length > len(ip) || flags&0x3fff != 0 || ip[9] != 6 {
+		if ip[0] != 0x45 || length < 20 || length > len(ip) || flags&0x3fff != 0 || ip[9] != 6 || off+length > p.WireLen {
 			return false // options, truncated, a fragment, not TCP: the general path
 		}
 		p.IPVersion = 4
@@ -552,15 +560,17 @@ func (d *Decoder) fastIP(p *Packet, ip []byte, off int, et uint16) bool {
 		if ipv4HeaderSumOK((*[20]byte)(ip)) {
 			p.IPChecksum = CheckGood
 		}
-		p.setPadding(ip, off)
-		d.decodeTCP(p, ip[20:length], off+20)
+		if len(ip) > length {
+			p.Padding = ip[length:]
+		}
+		d.decodeTCPAt(p, ip[20:length], off+20, length-20)
 		return true
 	case 0x86DD:
 		if len(ip) < 40 {
 			return false
 		}
 		length := int(binary.BigEndian.Uint16(ip[4:6]))
-		if ip[0]>>4 != 6 || ip[6] != 6 || length == 0 || 40+length > len(ip) {
+		if ip[0]>>4 != 6 || ip[6] != 6 || length == 0 || 40+length > len(ip) || off+40+length > p.WireLen {
 			return false
 		}
 		p.IPVersion = 6
@@ -572,8 +582,10 @@ func (d *Decoder) fastIP(p *Packet, ip []byte, off int, et uint16) bool {
 		p.TTL = ip[7]
 		p.TOS = uint8(binary.BigEndian.Uint16(ip[0:2]) >> 4)
 		p.IPChecksum = CheckNone
-		p.setPadding(ip, off)
-		d.decodeTCP(p, ip[40:40+length], off+40)
+		if len(ip) > 40+length {
+			p.Padding = ip[40+length:]
+		}
+		d.decodeTCPAt(p, ip[40:40+length], off+40, length)
 		return true
 	}
 	return false
@@ -926,9 +938,14 @@ func (d *Decoder) decodeTCPAt(p *Packet, data []byte, off int, segLen int) {
 		}
 		return
 	}
-	parseOptions(&p.Opts, data[20:p.HeaderLen])
-	if p.Opts.Malformed {
-		p.badOption(at)
+	if p.HeaderLen > 20 {
+		// Segments without options are common (Windows sends no
+		// timestamps by default, nor does the benchmark's generator):
+		// parseOptions for none was 35-40 instructions a packet there.
+		parseOptions(&p.Opts, data[20:p.HeaderLen])
+		if p.Opts.Malformed {
+			p.badOption(at)
+		}
 	}
 	p.Payload = data[p.HeaderLen:]
 	if len(data) < segLen || p.Truncated {

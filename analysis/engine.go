@@ -420,28 +420,13 @@ func (f *Flow) sideOf(p *Packet) Side {
 // grow from pool; with no pool, they are not kept. tally learns of the
 // flow's bad checksums.
 func (f *Flow) add(p *Packet, side Side, pool *refPool, tally *offloadTally) {
-	var bits uint8
-	if p.DF {
-		bits |= RefDF
-	}
-	if side == FromServer {
-		bits |= RefFromServer
-	}
-	if p.BadHeader {
-		bits |= RefBadHeader
-	}
-	if p.HeaderCut {
-		bits |= RefHeaderCut
-	}
 	if p.MalformedLayer != "" {
-		bits |= RefMalformed
 		f.addFinding(Finding{Code: CodeMalformed, Frame: p.Frame, A: int64(p.MalformedOffset)})
 		if n := f.note(); len(n.malformed) < maxFindingsPerCode {
 			n.malformed = append(n.malformed, malformedNote{p.Frame, p.MalformedLayer, p.MalformedReason})
 		}
 	}
 	if p.TCPChecksum == CheckBad || p.IPChecksum == CheckBad {
-		bits |= RefBadChecksum
 		// A bad checksum's finding comes at Finish: keep the flow till
 		// then, unless the checksum is plainly left to the NIC (a
 		// partial sum, or a packet this host sent), which Finish turns
@@ -464,6 +449,7 @@ func (f *Flow) add(p *Packet, side Side, pool *refPool, tally *offloadTally) {
 		f.goodAfterBad = true
 	}
 	if pool != nil {
+		bits := refBits(p, side)
 		for i, fr := range p.FragmentFrames {
 			// Where the fragment's record is, for the export and the
 			// drill-down to read it back (0, the file header, without).
@@ -498,6 +484,33 @@ func (f *Flow) add(p *Packet, side Side, pool *refPool, tally *offloadTally) {
 	f.zeek.observe(zeekSeg{FromFirst: side == f.firstSender, Flags: p.Flags, Seq: p.Seq, Ack: p.Ack,
 		PayloadLen: p.PayloadLen, Window: p.Window, BadChecksum: p.TCPChecksum == CheckBad})
 	f.closeState(p, side, own)
+}
+
+// refBits returns the PacketRef.Bits of p, which side sent. Flow.add asks
+// only when it keeps the packet's PacketRef: without an index (--json,
+// --report), working them out for every packet was 11-12 instructions a
+// packet for nothing.
+func refBits(p *Packet, side Side) uint8 {
+	var bits uint8
+	if p.DF {
+		bits |= RefDF
+	}
+	if side == FromServer {
+		bits |= RefFromServer
+	}
+	if p.BadHeader {
+		bits |= RefBadHeader
+	}
+	if p.HeaderCut {
+		bits |= RefHeaderCut
+	}
+	if p.MalformedLayer != "" {
+		bits |= RefMalformed
+	}
+	if p.TCPChecksum == CheckBad || p.IPChecksum == CheckBad {
+		bits |= RefBadChecksum
+	}
+	return bits
 }
 
 // rstState is what a flow's RSTs did to the connection (closeState).

@@ -107,6 +107,14 @@ func (f *Flow) reuseSYN(p *Packet, side Side) bool {
 
 // analyzeSeq applies Wireshark's sequence analysis to one segment; cp says
 // whether the segment is a copy of an earlier one (copyOf).
+//
+// Not inlined: with the build profile (default.pgo) the compiler put it
+// in Flow.add, which then grew past the size from which a function's
+// callees are no longer inlined into it (afterSeq, retransmissionKind,
+// seqFindings, zeekState.ackReceived were calls again): 40 more
+// instructions a packet on the benchmark file.
+//
+//go:noinline
 func (f *Flow) analyzeSeq(p *Packet, side Side, cp copyNote) {
 	fwd, rev := &f.dir[side], &f.dir[side.other()]
 	seq, ack, flags := p.Seq, p.Ack, p.Flags
@@ -142,22 +150,10 @@ func (f *Flow) analyzeSeq(p *Packet, side Side, cp copyNote) {
 	seglen := uint32(p.PayloadLen)
 	window := uint32(p.Window)
 	noSFR := flags&(FlagSYN|FlagFIN|FlagRST) == 0
-	gap := int64(int32(seq - fwd.nextSeq)) // bytes missing before this segment, for lost_segment
-	// The frames that explain this segment's findings, as they stand
-	// before it moves them.
-	rel := seqRelated{front: f.frameAt(fwd.nextSeqFrame), dupOf: f.frameAt(fwd.lastNonDupAck)}
-	if fwd.nextSeq != 0 {
-		end := seq + seglen
-		if flags&(FlagSYN|FlagFIN) != 0 {
-			end++
-		}
-		switch {
-		case end == fwd.nextSeq:
-			rel.frontEnd = relEndsFlag
-		case seqGT(end, fwd.nextSeq):
-			rel.frontEnd = relPastFlag
-		}
-	}
+	// What explains this segment's findings, as it stands before the
+	// segment moves it: seqFindings works it out, for the few segments
+	// that have findings.
+	rel := seqRelated{nextSeq: fwd.nextSeq, front: fwd.nextSeqFrame, dupOf: fwd.lastNonDupAck}
 
 	func() {
 		if seglen == 1 && seq == fwd.nextSeq && rev.window == 0 {
@@ -257,21 +253,25 @@ func (f *Flow) analyzeSeq(p *Packet, side Side, cp copyNote) {
 	fwd.lastFlags = ta
 
 	f.afterSeq(p, side)
-	f.seqFindings(p, side, ta, gap, dupNum, cp, rel)
+	f.seqFindings(p, side, ta, dupNum, cp, rel)
 }
 
-// seqRelated is what the findings of one segment name as the frame that
-// explains them (Finding.RelatedFrame).
+// seqRelated is the sender's state before one segment that the segment's
+// findings refer to: the sequence number it was expected to go on from
+// (the gap of a lost segment is measured from it), and the frames they
+// name as the one that explains them (Finding.RelatedFrame). The frames
+// are kept as Flow.frameRef gives them, and turned into frame numbers by
+// seqFindings only when there is a finding: working it all out for every
+// segment was 25 instructions a packet on the benchmark file, 8 on small
+// frames (cachegrind, builds without default.pgo).
 type seqRelated struct {
+	nextSeq uint32
 	// front is the frame that took the sender's sequence number
 	// furthest: tshark's rto_frame of a retransmission, the segment an
-	// out-of-order one came after, the last before a gap. frontEnd says
-	// where this segment ends against it: relEndsFlag, relPastFlag, or 0
-	// (before it, or unknown).
-	front    uint64
-	frontEnd int64
-	dupOf    uint64 // the frame whose ACK a duplicate ACK repeats (tshark's duplicate_ack_frame)
-	zeroWin  uint64 // the other side's frame that closed its window, for a zero window probe
+	// out-of-order one came after, the last before a gap.
+	front   uint32
+	dupOf   uint32 // the frame whose ACK a duplicate ACK repeats (tshark's duplicate_ack_frame)
+	zeroWin uint64 // the other side's frame that closed its window, for a zero window probe
 }
 
 // retransmissionKind tells a segment that does not advance the sequence
@@ -374,9 +374,26 @@ func windowBytes(fi Finding) (int64, bool) {
 
 // seqFindings turns the analysis flags of one segment into findings. On a
 // copy (cp), those that take it for a packet sent again carry its evidence.
-func (f *Flow) seqFindings(p *Packet, side Side, ta uint16, gap int64, dupNum uint32, cp copyNote, rel seqRelated) {
+func (f *Flow) seqFindings(p *Packet, side Side, ta uint16, dupNum uint32, cp copyNote, rel seqRelated) {
 	if ta == 0 {
 		return
+	}
+	seglen := uint32(p.PayloadLen)
+	gap := int64(int32(p.Seq - rel.nextSeq)) // bytes missing before this segment, for lost_segment
+	// Where this segment ends against the front: relEndsFlag,
+	// relPastFlag, or 0 (before it, or unknown).
+	frontEnd := int64(0)
+	if rel.nextSeq != 0 {
+		end := p.Seq + seglen
+		if p.Flags&(FlagSYN|FlagFIN) != 0 {
+			end++
+		}
+		switch {
+		case end == rel.nextSeq:
+			frontEnd = relEndsFlag
+		case seqGT(end, rel.nextSeq):
+			frontEnd = relPastFlag
+		}
 	}
 	cut := int64(0)
 	if p.HeaderCut {
@@ -391,8 +408,8 @@ func (f *Flow) seqFindings(p *Packet, side Side, ta uint16, gap int64, dupNum ui
 			f.addFinding(Finding{Code: c, Frame: p.Frame, RelatedFrame: related, A: a, B: b | cut | flags})
 		}
 	}
-	front := rel.front
-	sent := rel.frontEnd
+	front := f.frameAt(rel.front)
+	sent := frontEnd
 	if p.Flags&FlagSYN != 0 {
 		sent |= segSynFlag
 	}
@@ -408,7 +425,7 @@ func (f *Flow) seqFindings(p *Packet, side Side, ta uint16, gap int64, dupNum ui
 	add(aOutOfOrder, CodeOutOfOrder, int64(p.PayloadLen), front, 0)
 	add(aLostPacket, CodeLostSegment, gap, front, 0)
 	add(aAckLostPacket, CodeAckUnseen, int64(p.Ack), 0, 0)
-	add(aDupAck, CodeDupAck, int64(dupNum), rel.dupOf, 0)
+	add(aDupAck, CodeDupAck, int64(dupNum), f.frameAt(rel.dupOf), 0)
 	add(aZeroWindow, CodeZeroWindow, 0, 0, 0)
 	add(aZeroWindowProbe, CodeZeroWindowProbe, 0, rel.zeroWin, 0)
 	add(aWindowFull, CodeWindowFull, 0, 0, 0)
