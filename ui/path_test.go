@@ -414,12 +414,10 @@ func TestPathCodeFilter(t *testing.T) {
 	}
 }
 
-// TestPathOneWayHead: a point that captured one direction only is said
-// once, at the report's head under the clocks and on the view's progress
-// line (the analysis finds it: analysis.TestPathOneWayPoint).
-func TestPathOneWayHead(t *testing.T) {
-	m := newLoaded(t, testConfig(seedPath(t)), 80, 24)
-	m.path.OneWay = []analysis.OneWayPoint{{Point: 2, Missing: analysis.FromServer, Conns: 12}}
+// reportHead returns the head of the report of m's path (up to its first
+// empty line), its words on one line.
+func reportHead(t *testing.T, m Model) string {
+	t.Helper()
 	results := make([]*analysis.Result, len(m.caps))
 	for i, c := range m.caps {
 		results[i] = c.Result
@@ -428,7 +426,16 @@ func TestPathOneWayHead(t *testing.T) {
 	if err := WriteReport(&buf, results, ReportOptions{Path: m.path, PerCode: 100}); err != nil {
 		t.Fatal(err)
 	}
-	head := strings.Join(strings.Fields(strings.SplitN(buf.String(), "\n\n", 2)[0]), " ")
+	return strings.Join(strings.Fields(strings.SplitN(buf.String(), "\n\n", 2)[0]), " ")
+}
+
+// TestPathOneWayHead: a point that captured one direction only is said
+// once, at the report's head under the clocks and on the view's progress
+// line (the analysis finds it: analysis.TestPathOneWayPoint).
+func TestPathOneWayHead(t *testing.T) {
+	m := newLoaded(t, testConfig(seedPath(t)), 80, 24)
+	m.path.OneWay = []analysis.OneWayPoint{{Point: 2, Missing: analysis.FromServer, Conns: 12}}
+	head := reportHead(t, m)
 	if want := "! fw-outside captured client→server packets only, in all 12 connections whose server packets other points saw"; !strings.Contains(head, want) {
 		t.Errorf("head %q lacks %q", head, want)
 	}
@@ -444,15 +451,7 @@ func TestPathOneWayHead(t *testing.T) {
 func TestPathTTLRisesHead(t *testing.T) {
 	m := newLoaded(t, testConfig(seedPath(t)), 80, 24)
 	m.path.TTLRises = []analysis.TTLRise{{Up: 0, Down: 1, Rose: 12}}
-	results := make([]*analysis.Result, len(m.caps))
-	for i, c := range m.caps {
-		results[i] = c.Result
-	}
-	var buf strings.Builder
-	if err := WriteReport(&buf, results, ReportOptions{Path: m.path, PerCode: 100}); err != nil {
-		t.Fatal(err)
-	}
-	head := strings.Join(strings.Fields(strings.SplitN(buf.String(), "\n\n", 2)[0]), " ")
+	head := reportHead(t, m)
 	if want := "! the packets gain TTL from client to fw-inside (12 connections, 0 the other way): the points look given server side first"; !strings.Contains(head, want) {
 		t.Errorf("head %q lacks %q", head, want)
 	}
