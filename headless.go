@@ -97,6 +97,13 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 			if ctx.Err() != nil {
 				break
 			}
+			if len(o.inputs()) > 1 {
+				// A path without one of its points is another path:
+				// its JSON "points" and an export's interfaces said
+				// nothing of the one left out. Refused, as the view
+				// refuses it.
+				return 1
+			}
 			continue
 		}
 		cfg.Name = in.name
@@ -153,11 +160,11 @@ func runHeadless(ctx context.Context, o options, match func(*analysis.Packet) bo
 		}()
 		// The report says it at its head; the records and an export
 		// would not say it at all.
-		for _, r := range pa.TTLRises {
+		for _, w := range pa.Warnings(analysis.PathGlyphs{Arrow: "→", NotEqual: "≠", Sep: " · "}) {
 			if o.report {
 				break
 			}
-			fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(pa.TTLRiseText(r, analysis.PathGlyphs{Arrow: "→", NotEqual: "≠", Sep: " · "}), false))
+			fmt.Fprintf(stderr, "synscope: %s\n", ui.Safe(w, false))
 		}
 		if selectConns {
 			pa = pa.Select(pa.Selector(sel))

@@ -118,6 +118,9 @@ func TestExitStatuses(t *testing.T) {
 		{"both outputs", []string{"-r", "testdata/seed-client.pcap", "--json", "--report"}, 1, "cannot be used together", ""},
 		{"missing file", []string{"-r", filepath.Join(dir, "nope.pcap"), "--json"}, 1, "nope.pcap: cannot open: no such file or directory", ""},
 		{"not a capture", []string{"-r", junk, "--json"}, 1, "junk.pcap: not a pcap or pcapng file", ""},
+		// A path without one of its points is another path: refused,
+		// nothing written (it was the path of the other two).
+		{"point missing", []string{"-r", "client=testdata/seed-client.pcap", "-r", "fw=" + filepath.Join(dir, "nope.pcap"), "-r", "out=testdata/seed-outside.pcap", "--report"}, 1, "nope.pcap: cannot open: no such file or directory", ""},
 		{"truncated", []string{"-r", trunc, "--report"}, 1, "trunc.pcap: damaged at byte", "damaged at byte"},
 		{"bad filter", []string{"-r", "testdata/seed-client.pcap", "--json", "tcp[13]", "&", "2", "!=", "0"}, 1, "filter", ""},
 		{"filter drops all", []string{"-r", "testdata/seed-client.pcap", "--report", "port", "80"}, 0, "", "0 TCP flows"},
@@ -135,6 +138,9 @@ func TestExitStatuses(t *testing.T) {
 			}
 			if !strings.Contains(out, tc.stdout) {
 				t.Errorf("stdout lacks %q:\n%s", tc.stdout, out)
+			}
+			if tc.name == "point missing" && out != "" {
+				t.Errorf("stdout %q, want nothing", out)
 			}
 			if tc.code != 0 && strings.Count(strings.TrimSpace(errs), "\n") != 0 {
 				t.Errorf("stderr is not one line: %q", errs)

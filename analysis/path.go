@@ -176,8 +176,20 @@ type Path struct {
 	// TTL: given server side first, most likely (pathorder_ttl.go).
 	TTLRises []TTLRise
 	ttl      ttlVotes
-	conn     map[*Flow]*Connection
-	points   []Point
+	// Lone lists the points that share no connection with the others,
+	// Same the neighbouring points that hold the same packets; said once
+	// for the path (Warnings).
+	Lone []LonePoint
+	Same []SamePackets
+	same sameVotes
+	// rel is each point's clock offset from the first point of its
+	// component (comp: the points whose connections joined, directly or
+	// through others, named by the first of them); Offset is rel for the
+	// first point's component and NaN elsewhere.
+	rel    []float64
+	comp   []int
+	conn   map[*Flow]*Connection
+	points []Point
 	// span is each point's capture time span (first and last packet of
 	// its flows), in its own clock.
 	span [][2]int64
@@ -316,6 +328,7 @@ func Correlate(points []Point) *Path {
 		pa.Points = append(pa.Points, p.Name)
 	}
 	pa.Offset = make([]float64, len(points))
+	pa.rel, pa.comp = make([]float64, len(points)), make([]int, len(points))
 	for _, p := range points {
 		first, last := int64(math.MaxInt64), int64(math.MinInt64)
 		for _, f := range p.Result.Flows {
@@ -335,6 +348,10 @@ func Correlate(points []Point) *Path {
 		joinByShape(points[i].Result, points[i+1].Result, next[i], off)
 		joinBySeq(points[i].Result, points[i+1].Result, next[i])
 		joinByShift(points[i].Result, points[i+1].Result, next[i], pa.shifts)
+		if n := pairOffset(next[i], pa.shifts); !math.IsNaN(n) {
+			off = n
+		}
+		joinByOneISN(points[i].Result, points[i+1].Result, next[i], off)
 		pa.shiftsOfHalfSeen(next[i])
 		for f, g := range joinSwapped(points[i].Result, points[i+1].Result, next[i]) {
 			next[i][f] = g
@@ -343,7 +360,17 @@ func Correlate(points []Point) *Path {
 		if n := pairOffset(next[i], pa.shifts); !math.IsNaN(n) {
 			off = n
 		}
-		pa.Offset[i+1] = pa.Offset[i] + off
+		// Each point's clock is known against the points it joined
+		// connections with, directly or through others (its component).
+		// Chained from the first point alone, a first point that shared
+		// nothing with the others (a client tcpdump that caught nothing,
+		// the wrong file) made every later offset unknown, and with them
+		// every drop between the later points went unsaid.
+		if math.IsNaN(off) {
+			pa.rel[i+1], pa.comp[i+1] = 0, i+1
+		} else {
+			pa.rel[i+1], pa.comp[i+1] = pa.rel[i]+off, pa.comp[i]
+		}
 	}
 	// A connection the middle one of three points missed (another route,
 	// the other firewall of a pair): its flows at the points either side
@@ -351,20 +378,28 @@ func Correlate(points []Point) *Path {
 	// "dropped" on its way to the middle point.
 	skip := make([]map[*Flow]*Flow, len(points))
 	for i := 0; i+2 < len(points); i++ {
-		skip[i] = pa.joinAcross(points[i].Result, points[i+2].Result, next[i], next[i+1], pa.Offset[i+2]-pa.Offset[i])
-		if len(skip[i]) > 0 && math.IsNaN(pa.Offset[i+2]) {
+		skip[i] = pa.joinAcross(points[i].Result, points[i+2].Result, next[i], next[i+1], pa.pairOff(i, i+2))
+		if len(skip[i]) > 0 && pa.comp[i+2] != pa.comp[i] {
 			if off := pairOffset(skip[i], pa.shifts); !math.IsNaN(off) {
-				pa.Offset[i+2] = pa.Offset[i] + off
+				pa.mergeClocks(i, i+2, off)
 			}
 		}
 	}
+	for i := range points {
+		pa.Offset[i] = math.NaN()
+		if pa.comp[i] == pa.comp[0] {
+			pa.Offset[i] = pa.rel[i]
+		}
+	}
 	pa.buildConnections(next, skip)
+	pa.Lone = pa.lonePoints()
 	pa.OneWay = pa.oneWayPoints()
-	pa.ttl = ttlVotes{}
+	pa.ttl, pa.same = ttlVotes{}, sameVotes{}
 	for _, c := range pa.Conns {
 		pa.compare(c)
 	}
 	pa.TTLRises = pa.ttlRises()
+	pa.Same = pa.samePackets()
 	for i := 1; i < len(points); i++ {
 		if math.IsNaN(pa.Offset[i]) {
 			continue
@@ -379,6 +414,30 @@ func Correlate(points []Point) *Path {
 	pa.sentences()
 	pa.oneWayRec = pa.oneWayRecords()
 	return pa
+}
+
+// ClockAgainst returns the point whose clock point i's is known against
+// when it is not known against the first point's (Offset is NaN): the
+// first point of those it joined connections with, and i's clock less
+// that one's, in seconds; ok is false when i shares its clock with no
+// earlier point.
+func (pa *Path) ClockAgainst(i int) (ref int, off float64, ok bool) {
+	if i < 0 || i >= len(pa.comp) || pa.comp[i] == i {
+		return 0, 0, false
+	}
+	return pa.comp[i], pa.rel[i], true
+}
+
+// mergeClocks joins point j's component to point i's, j's clock being
+// off seconds ahead of i's.
+func (pa *Path) mergeClocks(i, j int, off float64) {
+	from, d := pa.comp[j], pa.rel[i]+off-pa.rel[j]
+	for k := range pa.comp {
+		if pa.comp[k] == from {
+			pa.rel[k] += d
+			pa.comp[k] = pa.comp[i]
+		}
+	}
 }
 
 // clockConn returns the first connection seen at point i and at the first
@@ -747,6 +806,7 @@ func (pa *Path) joinAcross(a, c *Result, ab, bc map[*Flow]*Flow, off float64) ma
 	}
 	m := joinByISN(&ha, &hc)
 	joinByShape(&ha, &hc, m, off)
+	joinByOneISN(&ha, &hc, m, off)
 	// A capture at a or c started late (no handshake), or a one-way one
 	// (no ISN of one side), with numbers rewritten between them: as
 	// neighbours join.
@@ -999,10 +1059,12 @@ func (pa *Path) compare(c *Connection) {
 		behind := i >= 1 && a == nil && b != nil && c.Flows[i-1] != nil
 		switch {
 		case across:
-			// Only when the middle point's capture ran while the
-			// connection did: one that ended a minute before it, or
-			// holds nothing, sent the engineer after a route.
-			if pa.overlaps(i+1, i, a.Start, a.End) {
+			// Only when the middle point's capture ran while a packet
+			// of the connection it would have captured passed: one that
+			// ended a minute before it, or holds nothing, sent the
+			// engineer after a route, and so did one whose client
+			// packets all came before a one-way middle capture began.
+			if pa.missedThere(i, i+1, a) {
 				pa.add(a, PathFinding{Code: PathBypassed, Point: i, Frame: a.FirstFrame, RelatedPoint: i + 1, RelatedFrame: c.Flows[i+2].FirstFrame})
 			}
 			pa.compareFlows(i, i+2, a, c.Flows[i+2])
@@ -1266,26 +1328,28 @@ func answeredRefs(f *Flow, s Side) (map[int]bool, uint64) {
 // at point at, at capture time t, would have reached it.
 func (pa *Path) covers(to, at int, t int64) bool {
 	first, last := pa.span[to][0], pa.span[to][1]
-	if first > last || math.IsNaN(pa.Offset[to]) || math.IsNaN(pa.Offset[at]) {
+	off := pa.pairOff(at, to)
+	if first > last || math.IsNaN(off) {
 		return false
 	}
 	// Only between the first and last packet the capture holds: before
 	// its first packet it may not have been running (a second's slack
 	// called a connection that ended before the capture started
 	// "dropped").
-	tt := t + int64((pa.Offset[to]-pa.Offset[at])*1e9)
+	tt := t + int64(off*1e9)
 	return tt >= first && tt <= last
 }
 
-// overlaps reports whether point to's capture ran (between its first and
-// last packet) at some time between start and end of point at's clock.
-func (pa *Path) overlaps(to, at int, start, end int64) bool {
-	first, last := pa.span[to][0], pa.span[to][1]
-	if first > last || math.IsNaN(pa.Offset[to]) || math.IsNaN(pa.Offset[at]) {
-		return false
+// missedThere reports whether point to's capture ran when one of f's
+// packets (at point at) that it would have captured passed: of a side it
+// does not leave out (Path.OneWay), within its span.
+func (pa *Path) missedThere(at, to int, f *Flow) bool {
+	for _, r := range f.Refs {
+		if r.Bits&RefFragment == 0 && !pa.lacks(to, r.Side()) && pa.covers(to, at, r.Time) {
+			return true
+		}
 	}
-	d := int64((pa.Offset[to] - pa.Offset[at]) * 1e9)
-	return start+d <= last && end+d >= first
+	return false
 }
 
 func (pa *Path) dropped(at, to int, r PacketRef) PathFinding {
@@ -1347,6 +1411,7 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 	reseg := pa.resegmented(i, j, a, b, &m, &explained)
 	var ttlDiff [2][]int
 	gained, lost := 0, 0 // matched packets that gained and lost TTL
+	alikeAll := 0        // matched packets alike in every field, time included
 	windowSaid, tosSaid := [2]bool{}, [2]bool{}
 	var frag [2]fragmentation
 	var transits [2][]transit
@@ -1380,6 +1445,9 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 		case ru.TTL > rd.TTL:
 			lost++
 		}
+		if ra.Time+int64(pa.pairOff(i, j)*1e9) == rb.Time && ra.TTL == rb.TTL && ra.Len == rb.Len && ra.IPLen == rb.IPLen && alike(ra, rb) {
+			alikeAll++
+		}
 		if ru.Window != rd.Window && !windowSaid[side] {
 			windowSaid[side] = true
 			pa.add(fd, PathFinding{Code: PathWindowChanged, Point: down, Frame: rd.Frame, RelatedPoint: up, RelatedFrame: ru.Frame})
@@ -1391,6 +1459,7 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 	}
 	if j == i+1 {
 		pa.ttl.vote(i, gained, lost)
+		pa.same.add(i, len(m.pairs), alikeAll, len(m.onlyA)+len(m.onlyB))
 	}
 	for side := range 2 {
 		up, down, fd := i, j, b

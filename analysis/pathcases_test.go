@@ -1255,3 +1255,115 @@ func TestPathCaptureGapNotInjected(t *testing.T) {
 		t.Errorf("second copy, no gap: findings %v, want near:path.dropped@13", got)
 	}
 }
+
+// A first point that shares no connection with the others (a client's
+// tcpdump that caught nothing, or the wrong file): the clocks were
+// chained from it, so every later offset was unknown, and no drop between
+// the later points was said. The later points are compared as without
+// it, and the lone point is said once.
+func TestPathLoneFirstPoint(t *testing.T) {
+	lines := longConn()
+	near := pathHead + "time 2026-01-01T00:00:00Z\n" + strings.Join(lines, "\n") + "\n"
+	far := pathHead + "time 2026-01-01T00:00:00.001Z\n" + strings.Join(without(lines, 7), "\n") + "\n"
+	other := strings.Replace(pathHead, "10.0.0.5:40010", "10.9.9.9:50000", 1) + "time 2026-01-01T00:00:00Z\n" +
+		strings.Join(serverShifted(shifted(lines[:5], 777777), 555555), "\n") + "\n"
+	for _, tc := range []struct {
+		name, first string
+		flows       int
+	}{
+		{"empty", "format pcap\nlink ethernet\n", 0},
+		{"unrelated", other, 1},
+	} {
+		pa := Correlate([]Point{pointOf(t, "client", fixture.Build(tc.first)), pointOf(t, "near", fixture.Build(near)), pointOf(t, "far", fixture.Build(far))})
+		var c *Connection
+		for _, x := range pa.Conns {
+			if x.Flows[1] != nil && x.Flows[2] != nil {
+				c = x
+			}
+		}
+		if c == nil {
+			t.Fatalf("%s: near and far not joined", tc.name)
+		}
+		// The request missing at far, its answer acknowledging it there:
+		// far's capture missed it (said only with the clocks known).
+		if got, want := codesOf(pa, c, PathTTL, PathClockOffset), []string{"near:path.uncaptured@8"}; !slices.Equal(got, want) {
+			t.Errorf("%s: findings %v, want %v", tc.name, got, want)
+		}
+		if want := []LonePoint{{Point: 0, Flows: tc.flows}}; !slices.Equal(pa.Lone, want) {
+			t.Errorf("%s: Lone %+v, want %+v", tc.name, pa.Lone, want)
+		}
+		if !math.IsNaN(pa.Offset[2]) {
+			t.Errorf("%s: far's offset against client %v, want unknown", tc.name, pa.Offset[2])
+		}
+		if ref, off, ok := pa.ClockAgainst(2); !ok || ref != 1 || math.Abs(off-0.001) > 0.0005 {
+			t.Errorf("%s: far's clock against %d: %v %v, want near, 0.001", tc.name, ref, off, ok)
+		}
+	}
+	if got := (&Path{Points: []string{"x/client"}}).LonePointText(LonePoint{Point: 0, Flows: 3}); got != "client shares no connection with the other points: its capture holds 3 TCP flows, none of them seen at another point (the wrong file, interface or capture filter?); the other points are compared without it" {
+		t.Errorf("text %q", got)
+	}
+}
+
+// The seed's fault behind an ASA (NAT, the client's ISN randomised), seen
+// at the client and outside the firewall: the SYN-ACK grew by 2 bytes on
+// the way to the client, whose ACK (ISN+3) the firewall dropped. Too few
+// segments in common for the shape join: two connections, each "seen at
+// one point only". The server's ISN, the same at both points, joins them.
+func TestPathSeedBehindASA(t *testing.T) {
+	seed := func(pad string) []string {
+		return []string{
+			"+0      C>S S  seq=1000 mss=1460",
+			"+0.020  S>C SA seq=5000 ack=1001 mss=1460" + pad,
+			"+0.0002 C>S A  seq=1001 ack=5003",
+			"+0.001  C>S PA seq=1001 ack=5003 len=200",
+			"+1      S>C SA seq=5000 ack=1001 mss=1460" + pad,
+			"+0.0002 C>S A  seq=1201 ack=5003",
+			"+2      S>C RA seq=5001 ack=1001",
+		}
+	}
+	client := pathHead + "time 2026-01-01T00:00:00Z\n" + strings.Join(seed(" data=zero:2"), "\n") + "\n"
+	outside := slices.DeleteFunc(seed(""), func(l string) bool { return strings.Contains(l, "C>S A") || strings.Contains(l, "C>S PA") })
+	pa, c := pathCase(t, client, behindASALate(outside, 0, "2025-12-31T23:59:53.001Z"))
+	got := codesOf(pa, c, PathTTL, PathClockOffset, PathNAT, PathISNRewritten)
+	if want := []string{"near:path.dropped@3", "near:path.dropped@4", "near:path.dropped@6", "near:path.payload_added@2", "near:path.payload_added@5"}; !slices.Equal(got, want) {
+		t.Errorf("findings %v, want %v", got, want)
+	}
+	// Two flows at the outside with that server ISN (the capture holds
+	// the connection twice): neither is joined.
+	other := strings.Replace(behindASALate(outside, 0, "2025-12-31T23:59:53.002Z"), "198.51.100.7:1142", "198.51.100.8:2242", 1)
+	pa = Correlate([]Point{pointOf(t, "near", fixture.Build(client)), pointOf(t, "far", twoConns(behindASALate(outside, 0, "2025-12-31T23:59:53.001Z"), other))})
+	if len(pa.Conns) != 3 {
+		t.Errorf("twice at far: %d connections, want 3 (none joined)", len(pa.Conns))
+	}
+}
+
+// The same capture given twice under two names reads as a perfect path
+// (every packet passed unchanged), hiding every fault between the real
+// points: said once for the path. Two real points, a microsecond apart,
+// are not.
+func TestPathSamePackets(t *testing.T) {
+	near := pathHead + "time 2026-01-01T00:00:00Z\n" + strings.Join(longConn(), "\n") + "\n"
+	pa, _ := pathCase(t, near, near)
+	if want := []SamePackets{{Up: 0, Down: 1, Packets: 27}}; !slices.Equal(pa.Same, want) {
+		t.Fatalf("Same %+v, want %+v", pa.Same, want)
+	}
+	if w := pa.Warnings(unicodeGlyphs); len(w) != 1 || !strings.HasPrefix(w[0], "far holds the same packets as near (27, each at the same time with the same TTL and length, none at one of them only): the same capture given twice?") {
+		t.Errorf("warnings %q", w)
+	}
+	if w := pa.WarningsShort(); !slices.Equal(w, []string{"far = near?"}) {
+		t.Errorf("short %q", w)
+	}
+	// Its copy with every time moved by 7 s (editcap -t): the same.
+	pa, _ = pathCase(t, near, strings.Replace(near, "00:00:00Z", "00:00:07Z", 1))
+	if len(pa.Same) != 1 {
+		t.Errorf("moved by 7 s: Same %+v, want one", pa.Same)
+	}
+	// Two real points: the delays between them vary.
+	lines := longConn()
+	lines[5] = strings.Replace(lines[5], "+0.25", "+0.25003", 1)
+	lines[6] = strings.Replace(lines[6], "+0.02", "+0.01997", 1)
+	pa, _ = pathCase(t, near, pathHead+"time 2026-01-01T00:00:00.000001Z\n"+strings.Join(lines, "\n")+"\n")
+	if len(pa.Same) > 0 || len(pa.Warnings(unicodeGlyphs)) > 0 {
+		t.Errorf("two points: Same %+v", pa.Same)
+	}
+}

@@ -432,9 +432,12 @@ func (pa *Path) Ladder(c *Connection) []LadderRow {
 }
 
 // pairOff returns point j's clock less point i's, in seconds; NaN when
-// either is not known.
+// not known (no connection joined them, directly or through others).
 func (pa *Path) pairOff(i, j int) float64 {
-	return pa.Offset[j] - pa.Offset[i]
+	if pa.comp[i] != pa.comp[j] {
+		return math.NaN()
+	}
+	return pa.rel[j] - pa.rel[i]
 }
 
 // resegmented finds the data segments that one point of a pair (i, i+1)

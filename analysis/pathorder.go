@@ -251,7 +251,7 @@ func (pa *Path) findTwins() map[*Flow]twin {
 // unknown (nothing joined between the points), within a minute of it.
 func (pa *Path) roughlyOverlap(to, at int, start, end int64, g *Flow) bool {
 	var d, slack int64
-	if off := pa.Offset[to] - pa.Offset[at]; math.IsNaN(off) {
+	if off := pa.pairOff(at, to); math.IsNaN(off) {
 		slack = 60e9
 	} else {
 		d = int64(off * 1e9)

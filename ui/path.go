@@ -204,11 +204,12 @@ func (m *Model) pathProgress() string {
 	for _, o := range pa.OneWay {
 		parts = append(parts, m.c.safe(filepath.Base(pa.Points[o.Point]))+" "+o.Direction(m.c.g.Arrow)+" only")
 	}
-	// Points given server side first read every finding the wrong way
-	// round: said after the frames (which a narrow line leaves out
+	// What makes the path's findings unreliable or empty (points given
+	// server side first, a point that shares nothing, the same capture
+	// twice): said after the frames (which a narrow line leaves out
 	// first), before anything else.
-	if len(pa.TTLRises) > 0 {
-		parts = slices.Insert(parts, 1, ttlRiseShort)
+	for k, w := range pa.WarningsShort() {
+		parts = slices.Insert(parts, 1+k, m.c.safe(w))
 	}
 	n := len(parts) // what follows, the clocks, goes first when the line is too narrow
 	var offs []string
@@ -222,7 +223,3 @@ func (m *Model) pathProgress() string {
 	}
 	return m.fitProgress(parts[:n], parts[n:]...)
 }
-
-// ttlRiseShort says that the path has analysis.TTLRises, in a few words
-// for a title line (the report and stderr say them whole).
-const ttlRiseShort = "server side first? TTL rises"

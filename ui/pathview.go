@@ -274,8 +274,8 @@ func (p *pathModel) infoLine() string {
 	st, g := p.c.styles, p.c.g
 	var parts []string
 	// First: it is why that side is "not seen" there, with no finding.
-	if len(p.pa.TTLRises) > 0 {
-		parts = append(parts, ttlRiseShort)
+	for _, w := range p.pa.WarningsShort() {
+		parts = append(parts, p.c.safe(w))
 	}
 	for _, o := range p.pa.OneWay {
 		parts = append(parts, p.c.safe(p.words.point(o.Point))+" "+o.Direction(p.c.g.Arrow)+" only")

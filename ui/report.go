@@ -264,7 +264,9 @@ func (rp *reporter) pathHeader(pa *analysis.Path) {
 	rp.wrap("path: "+strings.Join(names, " "+rp.g.Arrow+" "), "", "      ")
 	var offs []string
 	for i := 1; i < len(pa.Points); i++ {
-		if math.IsNaN(pa.Offset[i]) {
+		if ref, off, ok := pa.ClockAgainst(i); ok && math.IsNaN(pa.Offset[i]) {
+			offs = append(offs, names[i]+" "+analysis.ClockOffset(off)+" s against "+names[ref])
+		} else if math.IsNaN(pa.Offset[i]) {
 			offs = append(offs, names[i]+" unknown")
 		} else {
 			offs = append(offs, names[i]+" "+analysis.ClockOffset(pa.Offset[i])+" s")
@@ -277,8 +279,8 @@ func (rp *reporter) pathHeader(pa *analysis.Path) {
 	for _, o := range pa.OneWay {
 		rp.wrap(SeverityGlyph(rp.g, analysis.Warning)+" "+rp.safe(pa.OneWayText(o, analysis.PathGlyphs{Arrow: rp.g.Arrow, NotEqual: rp.g.NotEqual, Sep: rp.g.Sep})), "", "  ")
 	}
-	for _, r := range pa.TTLRises {
-		rp.wrap(SeverityGlyph(rp.g, analysis.Warning)+" "+rp.safe(pa.TTLRiseText(r, analysis.PathGlyphs{Arrow: rp.g.Arrow, NotEqual: rp.g.NotEqual, Sep: rp.g.Sep})), "", "  ")
+	for _, w := range pa.Warnings(analysis.PathGlyphs{Arrow: rp.g.Arrow, NotEqual: rp.g.NotEqual, Sep: rp.g.Sep}) {
+		rp.wrap(SeverityGlyph(rp.g, analysis.Warning)+" "+rp.safe(w), "", "  ")
 	}
 	rp.w.WriteString("\n")
 }
