@@ -699,6 +699,9 @@ func pointList(ins []input) string {
 // own name holds '=' is read as it is.
 func splitLabel(arg string) (name, path string) {
 	label, file, ok := strings.Cut(arg, "=")
+	// Spaces around a label are not part of it: -r " a =X" and -r a=Y
+	// were two points, shown as " a " and "a".
+	label = strings.TrimSpace(label)
 	if !ok || label == "" || file == "" || strings.ContainsRune(label, '/') {
 		return arg, arg
 	}

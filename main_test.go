@@ -287,6 +287,7 @@ func TestPointNamesUnique(t *testing.T) {
 	for _, args := range [][]string{
 		{"-r", "x=testdata/seed-client.pcap", "-r", "x=testdata/seed-inside.pcap"},
 		{"-r", "testdata/seed-client.pcap", "-r", "./testdata/seed-client.pcap"},
+		{"-r", " x =testdata/seed-client.pcap", "-r", "x=testdata/seed-inside.pcap"}, // spaces are not the label's
 	} {
 		code, _, errs := runCLI(t, append(args, "--report")...)
 		if code != 1 || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "has that name already") || !strings.Contains(errs, "-r NAME=FILE") {
