@@ -195,7 +195,11 @@ var flowTemplates = []string{
 // manyFlows builds a capture of n flows by concatenating captures built by
 // capture/fixture, one flow each: flow i from 10.1.x.y, cycling through
 // flowTemplates.
-func manyFlows(n int) []byte {
+func manyFlows(n int) []byte { return manyFlowsEdited(n, nil) }
+
+// manyFlowsEdited is manyFlows with each flow's description passed through
+// edit, when not nil.
+func manyFlowsEdited(n int, edit func(string) string) []byte {
 	var out []byte
 	for i := range n {
 		tmpl := flowTemplates[i%len(flowTemplates)]
@@ -203,6 +207,9 @@ func manyFlows(n int) []byte {
 		at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * 100 * time.Millisecond)
 		desc := fmt.Sprintf("time %s\nclient 10.1.%d.%d:%d isn=1000\nserver 192.0.2.%d:%d isn=5000\n%s\n",
 			at.Format(time.RFC3339Nano), i/250, i%250+1, 40000+i%20000, i%4+1, []int{443, 80, 22, 8443}[i%4], tmpl)
+		if edit != nil {
+			desc = edit(desc)
+		}
 		b := fixture.Build(desc)
 		if len(out) == 0 {
 			out = append(out, b...)
