@@ -54,3 +54,76 @@ func TestLadderSeed(t *testing.T) {
 		t.Errorf("row 3 is not the ACK seen at client and fw-inside only: %+v", rows[2])
 	}
 }
+
+// TestLadderAcrossOneWay: the middle of three points captured the
+// client's direction only, and connection 3's last answer was lost
+// between p2 and p0. The server's segments are matched across p1, as the
+// analysis compares them: one row each, at p0 and p2, the lost one at p2
+// only. Matched only between neighbours, each was two rows ("not seen" at
+// p0 in one, at p2 in the other), and the one drop read as every
+// segment of that side missing at both ends.
+func TestLadderAcrossOneWay(t *testing.T) {
+	n := oneWayPointMin
+	lastAnswerLost := func(k int, lines []string) []string {
+		if k == 3 {
+			return lines[:26]
+		}
+		return lines
+	}
+	pa := correlate(t, n, manyConnsEdited("2026-01-01T00:00:00Z", repeat(n, ""), lastAnswerLost),
+		manyConns("2026-01-01T00:00:00.001Z", repeat(n, "C>S")),
+		manyConns("2026-01-01T00:00:00.002Z", repeat(n, "")))
+	for _, k := range []int{3, 4} {
+		c := pa.Conns[k]
+		rows := pa.Ladder(c)
+		cells, seen := 0, 0
+		for _, f := range c.Flows {
+			seen += len(f.Refs)
+		}
+		var lost []uint64 // frames at p2 of server segments not at p0
+		server := 0
+		for i, r := range rows {
+			for _, idx := range r.Refs {
+				if idx >= 0 {
+					cells++
+				}
+			}
+			if r.Side != FromServer {
+				continue
+			}
+			server++
+			if r.Refs[1] >= 0 {
+				t.Errorf("connection %d, row %d: a server segment at the client-only point p1", k, i)
+			}
+			switch {
+			case r.Refs[2] < 0:
+				t.Errorf("connection %d, row %d: a server segment seen at p0 only: %v", k, i, r.Refs)
+			case r.Refs[0] < 0:
+				lost = append(lost, c.Flows[2].Refs[r.Refs[2]].Frame)
+			}
+		}
+		if cells != seen {
+			t.Errorf("connection %d: %d cells for %d packets: every packet is in one row", k, cells, seen)
+		}
+		if n := countSide(c.Flows[2], FromServer); server != n {
+			t.Errorf("connection %d: %d server rows for the %d server segments at p2", k, server, n)
+		}
+		want := 0
+		if k == 3 {
+			want = 1
+		}
+		if len(lost) != want || want == 1 && lost[0] != 108 {
+			t.Errorf("connection %d: server segments missing at p0: frames %v, want %d (frame 108)", k, lost, want)
+		}
+	}
+}
+
+func countSide(f *Flow, s Side) int {
+	n := 0
+	for _, r := range f.Refs {
+		if r.Side() == s && r.Bits&RefFragment == 0 {
+			n++
+		}
+	}
+	return n
+}

@@ -349,7 +349,11 @@ func uncross(a, b *Flow, pairs []segPair) {
 // Correlate matched them (matchSegs between each pair of neighbouring
 // points), in the order they travelled: by the time each was first seen,
 // each point's clock offset taken out. IP fragments that only complete a
-// datagram are left out.
+// datagram are left out. The side a point did not capture (Path.OneWay)
+// is matched between the points either side of it, as compare compares
+// it (compareSideAcross): matched only with the one-way point, each of
+// its segments was two rows, "not seen" at each end, and one segment
+// lost between the outer points read as four missing.
 func (pa *Path) Ladder(c *Connection) []LadderRow {
 	type node struct{ point, idx int }
 	rowOf := map[node]*LadderRow{}
@@ -387,10 +391,22 @@ func (pa *Path) Ladder(c *Connection) []LadderRow {
 				newRow(node{i, idx}, r.Side())
 			}
 		}
-		for _, p := range m.pairs {
-			r := rowOf[node{i, p.a}]
-			r.Refs[k] = p.b
-			rowOf[node{k, p.b}] = r
+		link := func(m segMatch, k int, sides [2]bool) {
+			for _, p := range m.pairs {
+				// A packet is on one row: one the match across the
+				// one-way point before it linked stays there.
+				if !sides[f.Refs[p.a].Side()] || rowOf[node{k, p.b}] != nil {
+					continue
+				}
+				r := rowOf[node{i, p.a}]
+				r.Refs[k] = p.b
+				rowOf[node{k, p.b}] = r
+			}
+		}
+		link(m, k, [2]bool{true, true})
+		if sides := pa.acrossSides(c, i+1); sides != [2]bool{} {
+			g := c.Flows[i+2]
+			link(matchSegs(f, g, pa.pairOff(i, i+2), pa.shifts.of(f, g)), i+2, sides)
 		}
 	}
 	at := map[*LadderRow]int64{}
@@ -427,6 +443,24 @@ func (pa *Path) Ladder(c *Connection) []LadderRow {
 	out := make([]LadderRow, len(rows))
 	for i, r := range rows {
 		out[i] = *r
+	}
+	return out
+}
+
+// acrossSides returns the sides of connection c that compare compares
+// across point k, between the points either side of it, because k did
+// not capture them (compareSideAcross), under the same conditions.
+func (pa *Path) acrossSides(c *Connection, k int) [2]bool {
+	var out [2]bool
+	if k < 1 || k+1 >= len(c.Flows) {
+		return out
+	}
+	a, mid, b := c.Flows[k-1], c.Flows[k], c.Flows[k+1]
+	if a == nil || mid == nil || b == nil || pa.swapped[a] == mid || pa.swapped[mid] == b || !pa.comparableAcross(a, mid, b) {
+		return out
+	}
+	for _, s := range []Side{FromClient, FromServer} {
+		out[s] = pa.lacks(k, s) && !pa.lacks(k-1, s) && !pa.lacks(k+1, s)
 	}
 	return out
 }

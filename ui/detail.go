@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,11 +33,19 @@ const (
 	readAhead  = 48
 )
 
-// frameNote is what the ladder shows of a frame's findings.
+// frameNote is what the ladder shows of a frame's findings: its worst,
+// a flow finding (first) or a path finding (path, when isPath).
 type frameNote struct {
-	worst analysis.Severity
-	first analysis.Finding
+	worst  analysis.Severity
+	first  analysis.Finding
+	path   analysis.PathFinding
+	isPath bool
 }
+
+// paneFinding is one finding of the findings pane: the flow's own
+// (flow, an index in flow.Findings), or one the other capture points
+// gave it (path, an index in detailModel.path; flow is -1).
+type paneFinding struct{ flow, path int }
 
 // cappedCode is a code of which the flow has more findings than it keeps
 // (analysis keeps the first 1,000 of each code and counts the others): the
@@ -65,7 +75,7 @@ type detailModel struct {
 	absolute bool // absolute sequence numbers
 	hex      bool // hex dump instead of decoded headers
 	pktOff   int  // scroll of the packet pane
-	fcursor  int  // findings: index in flow.Findings
+	fcursor  int  // findings: index in items
 	foffset  int  // first line of the findings pane
 	// fbottom: a move down was made on the last finding, so the
 	// findings pane shows its last lines, the notes of findings not kept
@@ -85,6 +95,17 @@ type detailModel struct {
 
 	// flines caches the findings laid out at one width: they never change.
 	flines *findingLayout
+
+	// A flow opened from a connection seen at several capture points
+	// (withPath): the findings the path gave it (analysis.Path.Findings),
+	// in frame order, said in the connection's words; its status counts
+	// them (analysis.Path.Status), as --report and --json do. Without
+	// them the packet a path.dropped names was unmarked, and the flow
+	// read ! where the report said ✗.
+	path   []analysis.PathFinding
+	pwords pathWords
+	status analysis.Status
+	items  []paneFinding // the findings pane: the flow's, the path's among them by frame
 }
 
 // findingLayout is the findings pane's text: per line, the text and the
@@ -98,8 +119,12 @@ type findingLayout struct {
 }
 
 func newDetailModel(c *common, capIdx int, capName string, f *analysis.Flow, ps *packetStore) detailModel {
-	d := detailModel{c: c, cap: capIdx, capName: capName, flow: f, store: ps,
+	d := detailModel{c: c, cap: capIdx, capName: capName, flow: f, store: ps, status: f.Status,
 		infos: map[int]*pktInfo{}, requested: map[int]bool{}, notes: map[uint64]frameNote{}}
+	d.items = make([]paneFinding, len(f.Findings))
+	for i := range f.Findings {
+		d.items[i] = paneFinding{flow: i, path: -1}
+	}
 	counts := f.Counts()
 	kept, last := make([]int, len(counts)), make([]uint64, len(counts))
 	for _, fi := range f.Findings {
@@ -161,6 +186,60 @@ func newDetailModel(c *common, capIdx int, capName string, f *analysis.Flow, ps 
 	return d
 }
 
+// withPath adds the findings pa gave the flow, point d.cap of connection
+// conn: its status counts them, the ladder marks the packets they name
+// (not those about the flow as a whole, NAT or clocks, which sit on its
+// first frame, as the connection's ladder leaves them unmarked), and the
+// findings pane lists them among the flow's own, by frame, whole.
+func (d detailModel) withPath(pa *analysis.Path, conn *analysis.Connection) detailModel {
+	d.path = slices.Clone(pa.Findings[d.flow])
+	if len(d.path) == 0 {
+		return d
+	}
+	slices.SortStableFunc(d.path, func(a, b analysis.PathFinding) int { return cmp.Compare(a.Frame, b.Frame) })
+	d.pwords = pathWords{pa: pa, c: conn, g: d.c.g}
+	d.status = pa.Status(d.flow)
+	for _, fi := range d.path {
+		if fi.Point != d.cap || flowLevel(fi.Code) {
+			continue
+		}
+		if n, ok := d.notes[fi.Frame]; !ok || fi.Code.Severity() > n.worst {
+			d.notes[fi.Frame] = frameNote{worst: fi.Code.Severity(), path: fi, isPath: true}
+		}
+	}
+	// Merged by frame: each path finding before the first of the flow's
+	// own on a later frame.
+	items := make([]paneFinding, 0, len(d.flow.Findings)+len(d.path))
+	k := 0
+	for i, fi := range d.flow.Findings {
+		for ; k < len(d.path) && d.path[k].Frame < fi.Frame; k++ {
+			items = append(items, paneFinding{flow: -1, path: k})
+		}
+		items = append(items, paneFinding{flow: i, path: -1})
+	}
+	for ; k < len(d.path); k++ {
+		items = append(items, paneFinding{flow: -1, path: k})
+	}
+	d.items, d.flines = items, nil
+	return d
+}
+
+// itemFrame is the frame a finding of the pane names.
+func (d *detailModel) itemFrame(i int) uint64 {
+	if it := d.items[i]; it.flow >= 0 {
+		return d.flow.Findings[it.flow].Frame
+	}
+	return d.path[d.items[i].path].Frame
+}
+
+// itemSeverity is the severity of a finding of the pane.
+func (d *detailModel) itemSeverity(i int) analysis.Severity {
+	if it := d.items[i]; it.flow >= 0 {
+		return d.flow.Findings[it.flow].Severity()
+	}
+	return d.path[d.items[i].path].Code.Severity()
+}
+
 // window returns a segment's window as the ladder shows it: in bytes,
 // scaled by its sender's window scale, as tshark's Win= ("64" on lo was
 // 65536 bytes); the field with a "?" when the scale is unknown.
@@ -173,11 +252,11 @@ func (d *detailModel) window(r analysis.PacketRef) string {
 }
 
 // init starts the drill-down on the flow's most telling packet: the frame
-// of its first error, else the first packet.
+// of its first error (a path finding's too), else the first packet.
 func (d detailModel) init() (detailModel, tea.Cmd) {
-	for _, fi := range d.flow.Findings {
-		if fi.Severity() == analysis.Error {
-			d.cursor = d.refIndex(fi.Frame)
+	for i := range d.items {
+		if d.itemSeverity(i) == analysis.Error {
+			d.cursor = d.refIndex(d.itemFrame(i))
 			break
 		}
 	}
@@ -269,8 +348,8 @@ func (d detailModel) updateKeys(msg tea.KeyPressMsg) (detailModel, tea.Cmd) {
 		d.pktOff = 0
 		return d, nil
 	case key.Matches(msg, k.Jump):
-		if d.fcursor < len(d.flow.Findings) {
-			d.cursor = d.refIndex(d.flow.Findings[d.fcursor].Frame)
+		if d.fcursor < len(d.items) {
+			d.cursor = d.refIndex(d.itemFrame(d.fcursor))
 			d.pane = paneLadder
 			d.pktOff = 0
 			d.clampLadder()
@@ -294,7 +373,7 @@ func (d detailModel) updateKeys(msg tea.KeyPressMsg) (detailModel, tea.Cmd) {
 	case panePacket:
 		d.pktOff = max(0, d.pktOff+delta) // clamped when drawn
 	case paneFindings:
-		last := len(d.flow.Findings) - 1
+		last := len(d.items) - 1
 		d.fbottom = delta > 0 && d.fcursor == last
 		d.fcursor = max(0, min(d.fcursor+delta, last))
 	}
@@ -429,7 +508,7 @@ func (d *detailModel) summaryLines(w int) []string {
 	st, g := c.styles, c.g
 	f := d.flow
 	h := &f.Handshake
-	title := statusStyle(st, f.Status).Render(StatusGlyph(g, f.Status)+" flow "+strconv.Itoa(f.ID)) + "  " +
+	title := statusStyle(st, d.status).Render(StatusGlyph(g, d.status)+" flow "+strconv.Itoa(f.ID)) + "  " +
 		st.Title.Render(f.Client().String()+" "+g.Arrow+" "+f.Server().String())
 	if f.DirectionGuessed {
 		title += st.Dim.Render(" (direction guessed)")
@@ -636,7 +715,11 @@ func (d *detailModel) ladderLines(w, h int) []string {
 		if hasNote && r.Bits&analysis.RefFragment == 0 {
 			glyph = SeverityGlyph(g, note.worst)
 			used := 2 + 1 + len(join(cells)) + 3
-			words = shortFinding(note.first, g, max(0, w-used))
+			if note.isPath {
+				words = truncate(d.c.safe(d.pwords.short(note.path)), max(0, w-used), g.Ellipsis)
+			} else {
+				words = shortFinding(note.first, g, max(0, w-used))
+			}
 		}
 		selected := i == d.cursor
 		if selected {
@@ -755,7 +838,7 @@ func roundCount(n int) string {
 // the lines on screen are styled.
 func (d *detailModel) findingsPane(w, h int) []string {
 	st, g := d.c.styles, d.c.g
-	if len(d.flow.Findings) == 0 {
+	if len(d.items) == 0 {
 		return []string{d.tabs(paneFindings, w, 0, 0, ""), st.Dim.Render("  no findings: nothing wrong was seen in this flow")}
 	}
 	fl := d.findingLines(w)
@@ -790,7 +873,7 @@ func (d *detailModel) findingsPane(w, h int) []string {
 			}
 			text = st.Selected.Render(padRight(text, w, g.Ellipsis))
 		default:
-			text = severityStyle(st, d.flow.Findings[fl.owner[i]].Severity()).Render(truncate(text, w, g.Ellipsis))
+			text = severityStyle(st, d.itemSeverity(fl.owner[i])).Render(truncate(text, w, g.Ellipsis))
 		}
 		lines = append(lines, text)
 	}
@@ -811,14 +894,24 @@ func (d *detailModel) findingLines(w int) *findingLayout {
 		fl.owner = append(fl.owner, owner)
 		fl.head = append(fl.head, head)
 	}
-	for i, fi := range f.Findings {
+	for i, it := range d.items {
 		fl.starts = append(fl.starts, len(fl.lines))
-		head := fmt.Sprintf("%s frame %d  %s", SeverityGlyph(g, fi.Severity()), fi.Frame, fi.Code)
-		if fi.RelatedFrame != 0 {
-			head += fmt.Sprintf(" (see frame %d)", fi.RelatedFrame)
+		var head, msg string
+		if it.flow >= 0 {
+			fi := f.Findings[it.flow]
+			head = fmt.Sprintf("%s frame %d  %s", SeverityGlyph(g, fi.Severity()), fi.Frame, fi.Code)
+			if fi.RelatedFrame != 0 {
+				head += fmt.Sprintf(" (see frame %d)", fi.RelatedFrame)
+			}
+			msg = f.Message(fi)
+		} else {
+			// In the words of the connection's view and --report.
+			fi := d.path[it.path]
+			head = fmt.Sprintf("%s frame %d  %s", SeverityGlyph(g, fi.Code.Severity()), fi.Frame, fi.Code)
+			msg = d.pwords.sentence(fi)
 		}
 		add(head, i, true)
-		for _, l := range plainWrap(d.c.safe(f.Message(fi)), w, "    ", "    ") {
+		for _, l := range plainWrap(d.c.safe(msg), w, "    ", "    ") {
 			add(l, i, false)
 		}
 	}
@@ -852,7 +945,7 @@ func (d *detailModel) fix() {
 	}
 	d.offset = max(0, min(d.offset, len(d.flow.Refs)-h))
 
-	if len(d.flow.Findings) > 0 {
+	if len(d.items) > 0 {
 		fl := d.findingLines(lay.findW)
 		all, starts := fl.lines, fl.starts
 		cur := starts[min(d.fcursor, len(starts)-1)]
@@ -908,8 +1001,8 @@ func sumCounts(f *analysis.Flow) uint64 {
 // ("findings (1,000,001; 1,002 listed)"). It gave the number listed alone,
 // 1002 for a flow of 1,000,001.
 func (d *detailModel) findingsTitle() string {
-	listed := uint64(len(d.flow.Findings))
-	if all := sumCounts(d.flow); all > listed {
+	listed := uint64(len(d.items))
+	if all := sumCounts(d.flow) + uint64(len(d.path)); all > listed {
 		return fmt.Sprintf("findings (%s; %s listed)", commas(all), commas(listed))
 	}
 	return fmt.Sprintf("findings (%s)", commas(listed))

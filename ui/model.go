@@ -320,7 +320,11 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (Model, tea.Cmd) {
 }
 
 // openPoint opens the flow of the selected point in the connection's
-// drill-down, at the selected segment.
+// drill-down, at the selected segment, with the findings the path gave it.
+// Where that point has no packet of the segment (dropped before it, not
+// seen, or a one-way capture's other direction), it opens at the packet
+// nearest to where the segment would have been, and the status line says
+// so: it opened at the flow's first frame, without a word.
 func (m Model) openPoint() (Model, tea.Cmd) {
 	pv := &m.pathView
 	f := pv.conn.Flows[pv.point]
@@ -328,13 +332,17 @@ func (m Model) openPoint() (Model, tea.Cmd) {
 		m.note = fmt.Sprintf("%s did not see this connection", pv.words.point(pv.point))
 		return m, nil
 	}
-	m, cmd := m.openDetail(pv.point, m.caps[pv.point].Name, f, m.loader.caps[pv.point].store)
-	m.detailBack = statePath
-	if ref, ok := pv.selected(); ok {
+	d := newDetailModel(m.c, pv.point, m.caps[pv.point].Name, f, m.loader.caps[pv.point].store).withPath(m.path, pv.conn)
+	d, cmd := d.init()
+	d.fix()
+	m.detail, m.state, m.detailBack = d, stateDetail, statePath
+	frame, note := pv.openAt()
+	if frame != 0 {
 		var c2 tea.Cmd
-		m.detail, c2 = m.detail.at(ref.Frame)
+		m.detail, c2 = m.detail.at(frame)
 		cmd = tea.Batch(cmd, c2)
 	}
+	m.note = note
 	return m, cmd
 }
 
@@ -499,7 +507,7 @@ func (m *Model) updateKeys() {
 		k.PrevPane.SetEnabled(true)
 		k.Relative.SetEnabled(true)
 		k.Hex.SetEnabled(m.detail.pane != paneFindings || m.c.wide())
-		k.Jump.SetEnabled(m.detail.pane == paneFindings && len(m.detail.flow.Findings) > 0)
+		k.Jump.SetEnabled(m.detail.pane == paneFindings && len(m.detail.items) > 0)
 	case statePath:
 		for _, b := range []*key.Binding{&k.Up, &k.Down, &k.Top, &k.Bottom, &k.HalfPageDown, &k.HalfPageUp, &k.PageDown, &k.PageUp} {
 			b.SetEnabled(len(m.pathView.rows) > 1)

@@ -1,8 +1,10 @@
 package ui
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -34,6 +36,17 @@ type pathModel struct {
 	rowOf   map[pointFrame]int           // the ladder row of a packet
 	notes   map[int]analysis.PathFinding // per row, its most severe path finding
 	verdict []verdictItem
+	// Per row, its path findings, most severe first; and the findings
+	// about the connection as a whole that say more than the info line
+	// (its NAT mapping, its rewritten ISNs): the lines under the ladder
+	// say the selected row's whole, or else the connection's.
+	rowFinds map[int][]analysis.PathFinding
+	connInfo []analysis.PathFinding
+	// The lines under the ladder (1 at least: the status line), for
+	// the screen's size blockAt: as many as the longest of those takes,
+	// up to a sixth of the screen.
+	blockH  int
+	blockAt [2]int
 
 	cursor, offset int
 	point          int // the selected point
@@ -41,7 +54,7 @@ type pathModel struct {
 
 func newPathModel(c *common, pa *analysis.Path, conn *analysis.Connection) pathModel {
 	p := pathModel{c: c, pa: pa, conn: conn, words: pathWords{pa: pa, c: conn, g: c.g},
-		rows: pa.Ladder(conn), rowOf: map[pointFrame]int{}, notes: map[int]analysis.PathFinding{}}
+		rows: pa.Ladder(conn), rowOf: map[pointFrame]int{}, notes: map[int]analysis.PathFinding{}, rowFinds: map[int][]analysis.PathFinding{}}
 	for i, r := range p.rows {
 		for pt, idx := range r.Refs {
 			if idx >= 0 {
@@ -54,6 +67,10 @@ func newPathModel(c *common, pa *analysis.Path, conn *analysis.Connection) pathM
 			continue
 		}
 		for _, fi := range pa.Findings[f] {
+			switch fi.Code {
+			case analysis.PathNAT, analysis.PathISNRewritten, analysis.PathSwapped:
+				p.connInfo = append(p.connInfo, fi)
+			}
 			i, ok := p.rowOf[pointFrame{fi.Point, fi.Frame}]
 			if !ok || flowLevel(fi.Code) {
 				continue
@@ -61,7 +78,13 @@ func newPathModel(c *common, pa *analysis.Path, conn *analysis.Connection) pathM
 			if n, seen := p.notes[i]; !seen || fi.Code.Severity() > n.Code.Severity() {
 				p.notes[i] = fi
 			}
+			p.rowFinds[i] = append(p.rowFinds[i], fi)
 		}
+	}
+	for _, fs := range p.rowFinds {
+		slices.SortStableFunc(fs, func(a, b analysis.PathFinding) int {
+			return cmp.Or(cmp.Compare(b.Code.Severity(), a.Code.Severity()), cmp.Compare(a.Point, b.Point))
+		})
 	}
 	p.cb, p.sb = p.bases()
 	p.verdict = p.words.verdict(p.rowFor)
@@ -99,6 +122,86 @@ func (p *pathModel) selected() (analysis.PacketRef, bool) {
 		return analysis.PacketRef{}, false
 	}
 	return p.conn.Flows[p.point].Refs[idx], true
+}
+
+// openAt returns the frame at which Enter opens the selected point's
+// flow: the selected segment's packet there; where the point has none,
+// the packet nearest in time to where it would have been (the time at
+// the nearest point that saw it, the two clocks' offset taken out), or,
+// with a clock not known, the nearest row's packet at the point; with a
+// note that says so. 0 when the flow has nothing to open at.
+func (p *pathModel) openAt() (uint64, string) {
+	if ref, ok := p.selected(); ok {
+		return ref.Frame, ""
+	}
+	if p.cursor >= len(p.rows) {
+		return 0, ""
+	}
+	r := p.rows[p.cursor]
+	pt := p.point
+	f := p.conn.Flows[pt]
+	q := -1 // the nearest point that saw the segment
+	for d := 1; d < len(r.Refs) && q < 0; d++ {
+		for _, c := range []int{pt - d, pt + d} {
+			if c >= 0 && c < len(r.Refs) && r.Refs[c] >= 0 && q < 0 {
+				q = c
+			}
+		}
+	}
+	if q < 0 {
+		return 0, ""
+	}
+	seg := p.conn.Flows[q].Refs[r.Refs[q]]
+	why := fmt.Sprintf("%s has no packet of this %s", p.words.point(pt), shortSeg(seg))
+	if p.lacks(pt, r.Side) {
+		why = fmt.Sprintf("%s captured %s packets only, not this %s", p.words.point(pt), p.oneWayDir(pt), shortSeg(seg))
+	}
+	offs := p.pa.Offset
+	if pt < len(offs) && q < len(offs) && !math.IsNaN(offs[pt]) && !math.IsNaN(offs[q]) {
+		t := seg.Time + int64((offs[pt]-offs[q])*1e9)
+		best, found := analysis.PacketRef{}, false
+		for _, x := range f.Refs {
+			if x.Bits&analysis.RefFragment == 0 && (!found || abs64(x.Time-t) < abs64(best.Time-t)) {
+				best, found = x, true
+			}
+		}
+		if found {
+			return best.Frame, fmt.Sprintf("%s: opened at frame %d, the nearest in time to where it would have been (clock offset taken out)", why, best.Frame)
+		}
+		return 0, ""
+	}
+	// No clock to go by: the ladder's order, the nearest row with a
+	// packet at the point (the one before on a tie).
+	for d := 1; d < len(p.rows); d++ {
+		for _, i := range []int{p.cursor - d, p.cursor + d} {
+			if i >= 0 && i < len(p.rows) && p.rows[i].Refs[pt] >= 0 {
+				fr := f.Refs[p.rows[i].Refs[pt]].Frame
+				where := "before"
+				if i > p.cursor {
+					where = "after"
+				}
+				return fr, fmt.Sprintf("%s: opened at frame %d, the nearest %s it on the ladder (the clock offset is not known)", why, fr, where)
+			}
+		}
+	}
+	return 0, ""
+}
+
+// oneWayDir names the direction point pt did capture, "client→server".
+func (p *pathModel) oneWayDir(pt int) string {
+	for _, o := range p.pa.OneWay {
+		if o.Point == pt {
+			return o.Direction(p.c.g.Arrow)
+		}
+	}
+	return ""
+}
+
+func abs64(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // Update handles the ladder's keys.
@@ -150,6 +253,9 @@ func (p *pathModel) rowsShown() int {
 
 // fix keeps the cursor on a row and the row on screen.
 func (p *pathModel) fix() {
+	if at := [2]int{p.c.width, p.c.height}; p.blockAt != at {
+		p.blockH, p.blockAt = p.blockHeight(), at
+	}
 	p.cursor = max(0, min(p.cursor, len(p.rows)-1))
 	h := p.rowsShown()
 	if p.cursor < p.offset {
@@ -181,9 +287,98 @@ func (p *pathModel) head() []string {
 }
 
 // ladderHeight is the rows of the ladder on screen: under the head, above
-// the status and help lines.
+// the lines that say the selected row's findings (the first is the status
+// line) and the help line.
 func (p *pathModel) ladderHeight() int {
-	return p.c.height - len(p.head()) - 2
+	return p.c.height - len(p.head()) - 1 - max(1, p.blockH)
+}
+
+// blockMost is the most lines the selected row's findings may take under
+// the ladder: a sixth of the screen (4 at 24 rows, where a NAT mapping
+// and rewritten ISNs take 4 at 80 columns), or more where the head is
+// short enough to leave the ladder ladderRows rows (the NAT mapping and
+// an ISN shift found from the segments took 6 at 80x24, and the ISN's
+// was cut).
+func (p *pathModel) blockMost() int {
+	return max(2, p.c.height/6, p.c.height-len(p.head())-1-ladderRows)
+}
+
+// ladderRows is how many rows the ladder keeps when the findings under it
+// take more than a sixth of the screen: a handshake, a request and the
+// answers to it.
+const ladderRows = 10
+
+// blockFindings are the findings said under the ladder for a row: its
+// own, else the connection's.
+func (p *pathModel) blockFindings(row int) []analysis.PathFinding {
+	if fs := p.rowFinds[row]; len(fs) > 0 {
+		return fs
+	}
+	return p.connInfo
+}
+
+// blockLine is one line of findings laid out whole: head starts a
+// finding, with its severity's glyph.
+type blockLine struct {
+	text string
+	sev  analysis.Severity
+	head bool
+}
+
+// findingText lays findings out whole at the width, each its severity's
+// glyph and its sentence, as the verdict says it.
+func (p *pathModel) findingText(fs []analysis.PathFinding) []blockLine {
+	var out []blockLine
+	for _, fi := range fs {
+		sev := fi.Code.Severity()
+		for i, l := range plainWrap(p.c.safe(p.words.sentence(fi)), p.c.width, SeverityGlyph(p.c.g, sev)+" ", "  ") {
+			out = append(out, blockLine{text: l, sev: sev, head: i == 0})
+		}
+	}
+	return out
+}
+
+// blockHeight is how many lines the findings under the ladder take: the
+// most any row's (or the connection's) take, up to blockMost, so that the
+// ladder does not change height from row to row. It is worked out once
+// per screen size; a connection with thousands of findings has its first
+// thousand laid out, and a later row's text longer than those is cut.
+func (p *pathModel) blockHeight() int {
+	most := p.blockMost()
+	h := min(most, len(p.findingText(p.connInfo)))
+	n := 0
+	for i := range p.rows {
+		fs := p.rowFinds[i]
+		if len(fs) == 0 {
+			continue
+		}
+		h = max(h, min(most, len(p.findingText(fs))))
+		if n += len(fs); h == most || n > 1000 {
+			break
+		}
+	}
+	return max(1, h)
+}
+
+// blockLines draws the selected row's findings (or the connection's)
+// whole under the ladder, in blockH lines; cut with an ellipsis past
+// them.
+func (p *pathModel) blockLines() []string {
+	st, g := p.c.styles, p.c.g
+	h := max(1, p.blockH)
+	text := p.findingText(p.blockFindings(p.cursor))
+	if len(text) > h {
+		text = text[:h]
+		text[h-1].text = truncate(text[h-1].text+" "+g.Ellipsis, p.c.width, g.Ellipsis)
+	}
+	out := make([]string, h)
+	for i, l := range text {
+		out[i] = truncate(l.text, p.c.width, g.Ellipsis)
+		if gl := SeverityGlyph(g, l.sev); l.head && strings.HasPrefix(out[i], gl) {
+			out[i] = severityStyle(st, l.sev).Render(gl) + out[i][len(gl):]
+		}
+	}
+	return out
 }
 
 func (p *pathModel) titleLine() string {
@@ -217,7 +412,11 @@ func (p *pathModel) verdictLines() []string {
 	st, g := p.c.styles, p.c.g
 	w := p.c.width
 	if len(p.verdict) == 0 {
-		return []string{st.Status.OK.Render(g.OK + " the same segments, lengths and options at every point that saw them")}
+		var out []string
+		for _, l := range plainWrap(p.sameText(), w, g.OK+" ", "  ") {
+			out = append(out, st.Status.OK.Render(l))
+		}
+		return out
 	}
 	budget := p.verdictBudget()
 	var out []string
@@ -248,6 +447,42 @@ func (p *pathModel) verdictLines() []string {
 		}
 	}
 	return out
+}
+
+// sameText says what is the same at every point of a connection with no
+// warning or error, and what changed on the way (info findings: MSS
+// clamping, windows, TOS, address translation, ISN rewriting), in a few
+// words that the rows' marks and the lines under the ladder say whole.
+// "the same ... options at every point" was said over a row marked "MSS
+// clamped".
+func (p *pathModel) sameText() string {
+	var has [32]bool
+	for _, f := range p.conn.Flows {
+		if f == nil {
+			continue
+		}
+		for _, fi := range p.pa.Findings[f] {
+			has[fi.Code] = true
+		}
+	}
+	var changed []string
+	for _, c := range []struct {
+		code analysis.PathCode
+		what string
+	}{{analysis.PathMSSChanged, "MSS"}, {analysis.PathOptionsChanged, "options"}, {analysis.PathWindowChanged, "window"},
+		{analysis.PathTOSChanged, "TOS"}, {analysis.PathNAT, "addresses (NAT)"}, {analysis.PathISNRewritten, "ISNs"}} {
+		if has[c.code] {
+			changed = append(changed, c.what)
+		}
+	}
+	if len(changed) == 0 {
+		return "the same segments, lengths and options at every point that saw them"
+	}
+	same := "the same segments, lengths and options"
+	if has[analysis.PathMSSChanged] || has[analysis.PathOptionsChanged] {
+		same = "the same segments and lengths"
+	}
+	return same + " at every point that saw them; changed: " + strings.Join(changed, ", ")
 }
 
 // numbers styles the expected and actual ACK of a drop's sentence, as the
@@ -397,6 +632,24 @@ func (p *pathModel) bases() (client, server []uint32) {
 				server[i], haveS = r.Seq-1, true
 			}
 		}
+		// A side the point never saw (it captured the other direction
+		// only) counts from the first ACK of it less one, as the
+		// drill-down does: from zero, its ACKs were ten digits wide and
+		// widened every row's column.
+		for _, r := range f.Refs {
+			if haveC && haveS {
+				break
+			}
+			if r.Bits&analysis.RefFragment != 0 || r.Flags&analysis.FlagACK == 0 {
+				continue
+			}
+			if r.Side() == analysis.FromServer && !haveC {
+				client[i], haveC = r.Ack-1, true
+			}
+			if r.Side() == analysis.FromClient && !haveS {
+				server[i], haveS = r.Ack-1, true
+			}
+		}
 	}
 	return client, server
 }
@@ -495,6 +748,12 @@ func (p *pathModel) cell(row int, pt int, lay pathLayout) string {
 				return st.Status.Invalid.Render(padRight(g.Invalid+" dropped", lay.cell, g.Ellipsis))
 			}
 		}
+		if p.lacks(pt, r.Side) {
+			// The point's capture holds the other direction only: the
+			// segment was not in it to be seen (the info line says which
+			// direction it holds).
+			return st.Dim.Render(padRight(p.oneWayCell(lay.cell), lay.cell, g.Ellipsis))
+		}
 		return st.Dim.Render(padRight(g.Absent+" not seen", lay.cell, g.Ellipsis))
 	}
 	f := p.conn.Flows[pt]
@@ -537,6 +796,29 @@ func (p *pathModel) cell(row int, pt int, lay pathLayout) string {
 	return padRight(c+mark, lay.cell, "")
 }
 
+// lacks reports whether point pt captured the other direction only
+// (analysis.Path.OneWay): side's segments are not in its capture.
+func (p *pathModel) lacks(pt int, side analysis.Side) bool {
+	for _, o := range p.pa.OneWay {
+		if o.Point == pt && o.Missing == side {
+			return true
+		}
+	}
+	return false
+}
+
+// oneWayCell is the cell of a segment at a point that captured the other
+// direction only, in w columns: neither "not seen" nor "dropped".
+func (p *pathModel) oneWayCell(w int) string {
+	g := p.c.g
+	for _, s := range []string{"not captured (one-way)", "one-way capture"} {
+		if width(g.Absent+" "+s) <= w {
+			return g.Absent + " " + s
+		}
+	}
+	return g.Absent + " one-way"
+}
+
 // rowLine draws one segment across the points.
 func (p *pathModel) rowLine(i int, lay pathLayout) string {
 	st, g := p.c.styles, p.c.g
@@ -572,9 +854,10 @@ func (p *pathModel) rowLine(i int, lay pathLayout) string {
 	return ""
 }
 
-// View draws the connection's drill-down, without the status and help
-// lines; under the ladder, when some of its rows are out of view, how many
-// are above and below.
+// View draws the connection's drill-down, without the help line; under
+// the ladder, when some of its rows are out of view, how many are above
+// and below; at the bottom, the selected row's findings whole (a note on
+// the status line goes over them).
 func (p *pathModel) View() []string {
 	lines := p.head()
 	lay := p.layout()
@@ -586,5 +869,9 @@ func (p *pathModel) View() []string {
 		note := scrollNote(p.c.g, p.offset, len(p.rows)-end, "segment", p.c.width-2)
 		lines = append(lines, p.c.styles.Dim.Render("  "+note))
 	}
-	return lines
+	block := p.blockLines()
+	for len(lines) < p.c.height-1-len(block) {
+		lines = append(lines, "")
+	}
+	return append(lines, block...)
 }

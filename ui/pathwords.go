@@ -140,7 +140,7 @@ type verdictItem struct {
 }
 
 // verdict lists the connection's warnings and errors (and resegmented
-// segments), most severe first,
+// segments, and a connection seen at one point only), most severe first,
 // then in the order the segments travelled (row gives a finding's ladder
 // row), alike ones together.
 func (w *pathWords) verdict(row func(analysis.PathFinding) int) []verdictItem {
@@ -152,8 +152,10 @@ func (w *pathWords) verdict(row func(analysis.PathFinding) int) []verdictItem {
 		for _, fi := range w.pa.Findings[f] {
 			// Resegmentation too, though only info: without it the
 			// view said "the same segments, lengths and options at
-			// every point" of a connection whose segments differed.
-			if fi.Code.Severity() >= analysis.Warning || fi.Code == analysis.PathResegmented {
+			// every point" of a connection whose segments differed;
+			// and a connection seen at one point only, of which it
+			// said the same.
+			if fi.Code.Severity() >= analysis.Warning || fi.Code == analysis.PathResegmented || fi.Code == analysis.PathUnjoined {
 				all = append(all, fi)
 			}
 		}
