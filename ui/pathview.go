@@ -357,6 +357,14 @@ func (p *pathModel) blockHeight() int {
 			break
 		}
 	}
+	// A ladder that fits whole with the status line alone keeps its
+	// rows: the seed's 12 rows at 80x24 lost their last two (the
+	// server's reset among them) to two lines that said again what the
+	// lines above the ladder say; Enter on a point lists its findings
+	// whole.
+	if free := p.c.height - len(p.head()) - 1; len(p.rows) > free-max(1, h) && len(p.rows) <= free-1 {
+		return 1
+	}
 	return max(1, h)
 }
 
