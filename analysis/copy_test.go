@@ -115,8 +115,10 @@ server [2001:db8::2]:80
 	{name: "a burst through a router",
 		// Two segments, then both copies: the first copy comes after the
 		// second segment and looks out of order; it is not recognised, as
-		// the flow has shown no copy before (a limitation). The second is
-		// a copy of the last segment sent.
+		// the flow has shown no copy before (a limitation), but its bytes
+		// were captured before (frame 4), so its words do not send anyone
+		// looking for reordering. The second is a copy of the last
+		// segment sent.
 		text: ruleHandshake + `
 +0.001    C>S PA len=100                       # 4: id 3
 +0.000001 C>S PA len=100                       # 5: id 4
@@ -126,7 +128,7 @@ server [2001:db8::2]:80
 		copies: []uint64{7},
 		plain:  []uint64{6},
 		msg: map[uint64]string{
-			6: "out-of-order segment from the client",
+			6: "retransmission by the client (100 bytes, all captured by frame 5): not a late arrival; Wireshark calls it out of order",
 			7: "the same 100-byte segment from the client seen again (IP ID 0x0004, TTL 64 then 63, 15 microseconds later)",
 		}},
 

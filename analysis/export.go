@@ -113,7 +113,7 @@ func (a *Analyzer) FlowCopy(id int) (*Flow, bool) {
 		n.badSums = slices.Clone(n.badSums)
 		n.malformed = slices.Clone(n.malformed)
 		// For the analysis only, which goes on with the original.
-		n.sent, f.copies = nil, false
+		n.sent, n.holes, f.copies = nil, nil, false
 		f.notes = &n
 	}
 	if !f.finished {

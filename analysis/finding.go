@@ -176,6 +176,80 @@ const (
 	segAckFlag int64 = 1 << 6
 )
 
+// capturedFlag, probeFlag and dsackFlag are bit 7 of B, each on its own
+// code's findings (none of which is about a copy: copy.go packs B
+// otherwise):
+//   - capturedFlag, on tcp.out_of_order: every byte of the segment was
+//     captured before (Flow.capturedBefore), so it is a retransmission;
+//     bits 4-6 are then the segment's flags, as on a retransmission.
+//   - probeFlag, on tcp.keep_alive: the other side's last segment
+//     advertised a zero window, which the keep-alive probes (RelatedFrame
+//     is where it closed).
+//   - dsackFlag, on tcp.dup_ack: the ACK carries a D-SACK block (RFC
+//     2883): bits 8-39 its left edge relative to the other side's base,
+//     bits 40-61 its length, 0 when not known (dsackBits).
+const (
+	capturedFlag int64 = 1 << 7
+	probeFlag    int64 = 1 << 7
+	dsackFlag    int64 = 1 << 7
+)
+
+// dsackLenMax is the longest D-SACK block B keeps the numbers of: 4 MiB,
+// far more than a segment (64 KiB, 512 KiB with BIG TCP), which a D-SACK
+// block reports.
+const dsackLenMax = 1<<22 - 1
+
+// CapturedBefore reports whether fi is a tcp.out_of_order finding on a
+// segment all of whose bytes the capture held before: a retransmission,
+// which Wireshark calls out of order.
+func (fi Finding) CapturedBefore() bool {
+	return fi.Code == CodeOutOfOrder && fi.ownFlag(capturedFlag)
+}
+
+// ProbesZeroWindow reports whether fi is a tcp.keep_alive finding on a
+// probe of the other side's zero window: shaped like a keep-alive, as
+// Linux sends them.
+func (fi Finding) ProbesZeroWindow() bool {
+	return fi.Code == CodeKeepAlive && fi.ownFlag(probeFlag)
+}
+
+// HasDSACK reports whether fi is a tcp.dup_ack finding on an ACK that
+// carries a D-SACK block: bytes the receiver got twice.
+func (fi Finding) HasDSACK() bool {
+	return fi.Code == CodeDupAck && fi.ownFlag(dsackFlag)
+}
+
+// ownFlag reports whether B, not packed for a copy, has the flag.
+func (fi Finding) ownFlag(flag int64) bool {
+	return fi.B >= 0 && fi.B&copyFlag == 0 && fi.B&flag != 0
+}
+
+// dsackRange returns the D-SACK block of a tcp.dup_ack finding
+// (HasDSACK), relative to the other side's base, and false when B does
+// not keep its numbers.
+func (fi Finding) dsackRange() (lo, hi uint32, ok bool) {
+	n := uint32(fi.B >> 40 & dsackLenMax)
+	if !fi.HasDSACK() || n == 0 {
+		return 0, 0, false
+	}
+	lo = uint32(fi.B >> 8)
+	return lo, lo + n, true
+}
+
+// dsackBits returns B's bits for the D-SACK block of o, which side's
+// duplicate ACK carries (Options.DSACK): dsackFlag, and its numbers
+// relative to the other side's base when that is known and the block's
+// length is within dsackLenMax.
+func (f *Flow) dsackBits(o *Options, side Side) int64 {
+	b := dsackFlag
+	d := &f.dir[side.other()]
+	lo, hi := o.SACK[0][0], o.SACK[0][1]
+	if n := hi - lo; d.baseSet && n > 0 && n <= dsackLenMax {
+		b |= int64(lo-d.baseSeq)<<8 | int64(n)<<40
+	}
+	return b
+}
+
 // side returns the side that sent the packet of a finding of the sequence
 // analysis, which B holds in bit 0.
 func (fi Finding) side() Side { return Side(fi.B & 1) }

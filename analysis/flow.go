@@ -474,6 +474,9 @@ type flowNotes struct {
 	// rstSides: what closeState knows of the sides that sent a RST their
 	// receiver did not take.
 	rstSides *rstSides
+	// holes: where the capture misses each side's bytes (holes.go), from
+	// the flow's first such hole on.
+	holes *[2]seqHoles
 }
 
 // countAfter is the number of findings a flow keeps without counting

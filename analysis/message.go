@@ -216,6 +216,20 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 		b = f.appendRetransmitted(b, fi)
 		return append(b, ": the data was already acknowledged"...)
 	case CodeOutOfOrder:
+		if fi.CapturedBefore() {
+			// Wireshark's words point at reordering; the capture
+			// shows a segment sent again.
+			b = append(b, "retransmission by the "...)
+			b = append(b, sideName(fi.side())...)
+			b = appendSent(append(b, " ("...), fi)
+			if fi.RelatedFrame != 0 {
+				b = append(b, ", all captured by frame "...)
+				b = appendUint(b, fi.RelatedFrame)
+			} else {
+				b = append(b, ", all captured before"...)
+			}
+			return append(b, "): not a late arrival; Wireshark calls it out of order"...)
+		}
 		b = append(b, "out-of-order segment from the "...)
 		b = append(b, sideName(fi.side())...)
 		if fi.RelatedFrame != 0 {
@@ -252,6 +266,9 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 			b = appendUint(b, fi.RelatedFrame)
 			b = append(b, " again"...)
 		}
+		if fi.HasDSACK() {
+			b = appendDSACK(b, fi)
+		}
 		return b
 	case CodeZeroWindow:
 		b = append(b, "zero window from the "...)
@@ -278,6 +295,21 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 		b = f.appendWindow(b, fi)
 		return append(b, ')')
 	case CodeKeepAlive:
+		if fi.ProbesZeroWindow() {
+			s := fi.side()
+			b = append(b, "zero window probe from the "...)
+			b = append(b, sideName(s)...)
+			b = append(b, ", shaped like a keep-alive ("...)
+			b = appendCount64(b, fi.A, " byte")
+			b = append(b, " at one below its next sequence number, as Linux sends them): the "...)
+			b = append(b, sideName(s.other())...)
+			b = append(b, "'s window has been zero"...)
+			if fi.RelatedFrame != 0 {
+				b = append(b, " since frame "...)
+				b = appendUint(b, fi.RelatedFrame)
+			}
+			return append(b, "; Wireshark calls it a keep-alive"...)
+		}
 		b = append(b, "keep-alive from the "...)
 		return append(b, sideName(fi.side())...)
 	case CodeReusedPorts:
@@ -455,29 +487,7 @@ func appendRetransmission(b []byte, fi Finding, kind string) []byte {
 // an older segment sent again is behind (the segment it repeats is not
 // known: a flow keeps no list of the segments sent).
 func (f *Flow) appendRetransmitted(b []byte, fi Finding) []byte {
-	b = append(b, " ("...)
-	var flag string
-	switch {
-	case fi.B&segSynFlag != 0 && fi.B&segAckFlag != 0:
-		flag = "SYN-ACK"
-	case fi.B&segSynFlag != 0:
-		flag = "SYN"
-	case fi.B&segFinFlag != 0:
-		flag = "FIN"
-	}
-	switch {
-	case flag == "":
-		b = appendCount64(b, fi.A, " byte")
-	case fi.A == 0:
-		b = append(b, flag...)
-	case flag == "FIN":
-		b = appendCount64(b, fi.A, " byte")
-		b = append(b, " and FIN"...)
-	default:
-		b = append(b, flag...)
-		b = append(b, " with "...)
-		b = appendCount64(b, fi.A, " byte")
-	}
+	b = appendSent(append(b, " ("...), fi)
 	switch {
 	case fi.RelatedFrame == 0 || fi.B&relEndsFlag != 0:
 	case fi.B&relPastFlag != 0:
@@ -491,6 +501,52 @@ func (f *Flow) appendRetransmitted(b []byte, fi Finding) []byte {
 		b = f.appendIgnoredRST(b, fi)
 	}
 	return append(b, ')')
+}
+
+// appendSent appends what a segment sent again carries, from its length
+// (Finding.A) and flags (segSynFlag and friends in B): "100 bytes", "FIN",
+// "100 bytes and FIN", "SYN-ACK", "SYN with 5 bytes".
+func appendSent(b []byte, fi Finding) []byte {
+	var flag string
+	switch {
+	case fi.B&segSynFlag != 0 && fi.B&segAckFlag != 0:
+		flag = "SYN-ACK"
+	case fi.B&segSynFlag != 0:
+		flag = "SYN"
+	case fi.B&segFinFlag != 0:
+		flag = "FIN"
+	}
+	switch {
+	case flag == "":
+		return appendCount64(b, fi.A, " byte")
+	case fi.A == 0:
+		return append(b, flag...)
+	case flag == "FIN":
+		b = appendCount64(b, fi.A, " byte")
+		return append(b, " and FIN"...)
+	}
+	b = append(b, flag...)
+	b = append(b, " with "...)
+	return appendCount64(b, fi.A, " byte")
+}
+
+// appendDSACK appends what a duplicate ACK's D-SACK block (RFC 2883)
+// reports, and what that proves: the receiver got those bytes twice, so
+// the sender's retransmission of them was not needed.
+func appendDSACK(b []byte, fi Finding) []byte {
+	lo, hi, ok := fi.dsackRange()
+	if !ok {
+		b = append(b, ", and reports bytes received twice (D-SACK)"...)
+	} else {
+		b = append(b, ", and reports bytes "...)
+		b = appendUint(b, uint64(lo))
+		b = append(b, "-"...)
+		b = appendUint(b, uint64(hi))
+		b = append(b, " (relative) received twice (D-SACK)"...)
+	}
+	b = append(b, ": the "...)
+	b = append(b, sideName(fi.side().other())...)
+	return append(b, "'s retransmission of them was spurious, the original having arrived too, or the network duplicated them"...)
 }
 
 // appendAnswer appends what shows that the SYN of a handshake.not_seen

@@ -238,6 +238,21 @@ func (p *Packet) SegLen() uint32 {
 	return n
 }
 
+// DSACK reports whether the first SACK block of a segment whose ACK field
+// is ack is a D-SACK block (RFC 2883 §4): it reports bytes the receiver got
+// twice, not bytes it holds above a hole. Told as tshark 4.0 tells it
+// (packet-tcp.c, dissect_tcpopt_sack, "D-SACK Left Edge"): the block ends
+// at or below the ACK, or inside the second block (that block starts
+// before its end and ends at or after it). It is a fact of the segment
+// alone, its blocks against its own ACK: no flow state.
+func (o *Options) DSACK(ack uint32) bool {
+	if o.NSACK == 0 {
+		return false
+	}
+	end := o.SACK[0][1]
+	return seqLE(end, ack) || (o.NSACK > 1 && seqLT(o.SACK[1][0], end) && seqLE(end, o.SACK[1][1]))
+}
+
 // SrcAddrPort returns the sender's address and port.
 func (p *Packet) SrcAddrPort() netip.AddrPort { return netip.AddrPortFrom(p.Src, p.SrcPort) }
 

@@ -387,6 +387,12 @@ func TestAppendMessage(t *testing.T) {
 					copyTTL := []int64{ttl, ttl - 1, ttl - 3, int64(rng.IntN(256))}[rng.IntN(4)] & 0xff
 					fi.B = 1<<62 | us<<40 | copyTTL<<32 | ttl<<24 | int64(rng.IntN(1<<16))<<8 | int64(rng.IntN(2))
 				}
+				if c == CodeDupAck && k%4 == 3 {
+					// A D-SACK block with its numbers: bit 7, the
+					// relative left edge, the length, the side.
+					n := []int64{1, 1448, 1<<22 - 1, int64(rng.IntN(1 << 22))}[rng.IntN(4)]
+					fi.B = 1<<7 | int64(rng.Uint32())<<8 | n<<40 | int64(rng.IntN(4))
+				}
 				if c == CodeRST && k%3 == 2 {
 					// The seed's RST: seq ISN+1, the client's ACK next
 					// expected; each side, each verdict.
@@ -595,31 +601,22 @@ func sentenceRef(f *Flow, fi Finding) string {
 		if fi.Code == CodeFastRetransmission {
 			msg += " after duplicate ACKs"
 		}
-		// B bits 4, 5 and 6: the segment's SYN, FIN and ACK flags.
-		sent := fmt.Sprintf("%d byte%s", fi.A, plural(int(fi.A)))
-		flag := ""
-		switch {
-		case fi.B&16 != 0 && fi.B&64 != 0:
-			flag = "SYN-ACK"
-		case fi.B&16 != 0:
-			flag = "SYN"
-		case fi.B&32 != 0:
-			flag = "FIN"
-		}
-		switch {
-		case flag != "" && fi.A == 0:
-			sent = flag
-		case flag == "FIN":
-			sent += " and FIN"
-		case flag != "":
-			sent = flag + " with " + sent
-		}
-		msg += fmt.Sprintf(" (%s%s)", sent, tail)
+		msg += fmt.Sprintf(" (%s%s)", sentRef(fi), tail)
 		if fi.Code == CodeSpuriousRetransmission {
 			msg += ": the data was already acknowledged"
 		}
 		return msg
 	case CodeOutOfOrder:
+		if fi.B >= 0 && fi.B&(1<<62) == 0 && fi.B&128 != 0 {
+			// B bit 7: every byte captured before; bits 4-6 the
+			// segment's flags, as on a retransmission.
+			by := ", all captured before"
+			if fi.RelatedFrame != 0 {
+				by = fmt.Sprintf(", all captured by frame %d", fi.RelatedFrame)
+			}
+			return fmt.Sprintf("retransmission by the %s (%s%s): not a late arrival; Wireshark calls it out of order",
+				sideName(Side(fi.B&1)), sentRef(fi), by)
+		}
 		if fi.RelatedFrame != 0 {
 			return fmt.Sprintf("out-of-order segment from the %s: frame %d, captured before it, is further in the sequence", sideName(Side(fi.B&1)), fi.RelatedFrame) + ignoredRSTRef(f, fi)
 		}
@@ -632,10 +629,23 @@ func sentenceRef(f *Flow, fi Finding) string {
 	case CodeAckUnseen:
 		return fmt.Sprintf("the %s acknowledges data that was never captured (ACK %d)", sideName(Side(fi.B&1)), uint32(fi.A))
 	case CodeDupAck:
+		msg := fmt.Sprintf("duplicate ACK #%d from the %s", fi.A, sideName(Side(fi.B&1)))
 		if fi.RelatedFrame != 0 {
-			return fmt.Sprintf("duplicate ACK #%d from the %s: the ACK of frame %d again", fi.A, sideName(Side(fi.B&1)), fi.RelatedFrame)
+			msg += fmt.Sprintf(": the ACK of frame %d again", fi.RelatedFrame)
 		}
-		return fmt.Sprintf("duplicate ACK #%d from the %s", fi.A, sideName(Side(fi.B&1)))
+		if fi.B >= 0 && fi.B&(1<<62) == 0 && fi.B&128 != 0 {
+			// B bit 7: a D-SACK block, its relative left edge in bits
+			// 8-39 and its length in bits 40-61 (0: not known).
+			lo, n := uint32(fi.B>>8), uint32(fi.B>>40&(1<<22-1))
+			if n == 0 {
+				msg += ", and reports bytes received twice (D-SACK)"
+			} else {
+				msg += fmt.Sprintf(", and reports bytes %d-%d (relative) received twice (D-SACK)", lo, lo+n)
+			}
+			msg += fmt.Sprintf(": the %s's retransmission of them was spurious, the original having arrived too, or the network duplicated them",
+				sideName(1-Side(fi.B&1)))
+		}
+		return msg
 	case CodeZeroWindow:
 		return fmt.Sprintf("zero window from the %s: it cannot take more data", sideName(Side(fi.B&1)))
 	case CodeZeroWindowProbe:
@@ -665,6 +675,15 @@ func sentenceRef(f *Flow, fi Finding) string {
 		}
 		return fmt.Sprintf("window update from the %s (window %d bytes)", sideName(s), fi.A)
 	case CodeKeepAlive:
+		if s := Side(fi.B & 1); fi.B >= 0 && fi.B&(1<<62) == 0 && fi.B&128 != 0 {
+			// B bit 7: the other side's window was zero.
+			since := ""
+			if fi.RelatedFrame != 0 {
+				since = fmt.Sprintf(" since frame %d", fi.RelatedFrame)
+			}
+			return fmt.Sprintf("zero window probe from the %s, shaped like a keep-alive (%d byte%s at one below its next sequence number, "+
+				"as Linux sends them): the %s's window has been zero%s; Wireshark calls it a keep-alive", sideName(s), fi.A, plural(int(fi.A)), sideName(1-s), since)
+		}
 		return fmt.Sprintf("keep-alive from the %s", sideName(Side(fi.B&1)))
 	case CodeReusedPorts:
 		if fi.B == 1 {
@@ -728,6 +747,30 @@ func sentenceRef(f *Flow, fi Finding) string {
 		return fmt.Sprintf("damaged packet: decoding stops at byte %d", fi.A)
 	}
 	return fi.Code.String()
+}
+
+// sentRef says, made with fmt, what a segment sent again carries: A its
+// length, B bits 4, 5 and 6 its SYN, FIN and ACK flags.
+func sentRef(fi Finding) string {
+	sent := fmt.Sprintf("%d byte%s", fi.A, plural(int(fi.A)))
+	flag := ""
+	switch {
+	case fi.B&16 != 0 && fi.B&64 != 0:
+		flag = "SYN-ACK"
+	case fi.B&16 != 0:
+		flag = "SYN"
+	case fi.B&32 != 0:
+		flag = "FIN"
+	}
+	switch {
+	case flag != "" && fi.A == 0:
+		sent = flag
+	case flag == "FIN":
+		sent += " and FIN"
+	case flag != "":
+		sent = flag + " with " + sent
+	}
+	return sent
 }
 
 // copyMessageRef is the sentence of a finding about a copy of an earlier

@@ -750,6 +750,26 @@ patch 2 sackok mss=1460 snap=56`,
 		frame: 6, related: 5, msg: "out-of-order segment from the client: frame 5, captured before it, is further in the sequence",
 		state: "warning/complete", quietState: "warning/complete"},
 
+	{name: "out of order, its bytes captured before", code: "tcp.out_of_order",
+		// 1101-1201 again, 2 ms after 1201-1301: Wireshark's out of
+		// order, but the capture holds every byte the client sent, so it
+		// was sent again, not late (the sender's own capture after an
+		// RTO: go-back-N). 500 ms later it is a retransmission.
+		fires: ruleHandshake + `
++0.01  C>S PA len=100            # 4: 1001-1101
++0.001 C>S PA len=100            # 5: 1101-1201
++0.001 C>S PA len=100            # 6: 1201-1301
++0.002 C>S PA len=100 seq=1101   # 7: 5's bytes again
++0.01  S>C A  ack=1301`,
+		quiet: ruleHandshake + `
++0.01  C>S PA len=100            # 4: 1001-1101
++0.001 C>S PA len=100            # 5: 1101-1201
++0.001 C>S PA len=100            # 6: 1201-1301
++0.5   C>S PA len=100 seq=1101   # 7
++0.01  S>C A  ack=1301`,
+		frame: 7, related: 6, msg: "retransmission by the client (100 bytes, all captured by frame 6): not a late arrival; Wireshark calls it out of order",
+		state: "warning/complete", quietState: "warning/complete"},
+
 	{name: "lost segment", code: "tcp.lost_segment",
 		fires: ruleHandshake + `
 +0.01 C>S PA len=100             # 4: 1001-1101
@@ -816,6 +836,27 @@ patch 2 sackok mss=1460 snap=56`,
 +0.01 S>C A                      # 8: ACK 1201`,
 		frame: 7, related: 5, msg: "duplicate ACK #1 from the server: the ACK of frame 5 again",
 		state: "ok/complete", quietState: "ok/complete"},
+
+	{name: "duplicate ack with a D-SACK block", code: "tcp.dup_ack",
+		// The client sends 1001-1101 again after the server acknowledged
+		// it; the server's duplicate ACK reports it received twice (RFC
+		// 2883: a SACK block below the ACK). With another window the
+		// ACK is a window update, D-SACK or not.
+		fires: ruleHandshake + `
+patch 1-3 sackok
++0.01  C>S PA len=100            # 4: 1001-1101
++0.01  S>C A                     # 5: ACK 1101
++0.2   C>S PA len=100 seq=1001   # 6: sent again
++0.001 S>C A  sack=1001-1101     # 7`,
+		quiet: ruleHandshake + `
+patch 1-3 sackok
++0.01  C>S PA len=100            # 4: 1001-1101
++0.01  S>C A                     # 5: ACK 1101
++0.2   C>S PA len=100 seq=1001   # 6: sent again
++0.001 S>C A  sack=1001-1101 win=1000`,
+		frame: 7, related: 5, msg: "duplicate ACK #1 from the server: the ACK of frame 5 again, and reports bytes 1-101 (relative) received twice (D-SACK): " +
+			"the client's retransmission of them was spurious, the original having arrived too, or the network duplicated them",
+		state: "warning/complete", quietState: "warning/complete"},
 
 	{name: "zero window", code: "tcp.zero_window",
 		fires: ruleHandshake + `
@@ -937,6 +978,26 @@ patch 2 mss=1460 ws=2
 +0.01 S>C A                      # 7`,
 		frame: 6, msg: "keep-alive from the client",
 		state: "ok/complete", quietState: "ok/complete"},
+
+	{name: "keep-alive probing a zero window", code: "tcp.keep_alive",
+		// Linux's persist timer probes a closed window with no data at
+		// one below the next sequence number (tcp_xmit_probe_skb): a
+		// keep-alive to Wireshark, a probe of the server's zero window
+		// here. A byte at the next sequence number would be a zero
+		// window probe.
+		fires: ruleHandshake + `
++0.01 C>S PA len=100             # 4: 1001-1101
++0.01 S>C A  win=0               # 5: the server's window closes
++0.2  C>S A  seq=1100            # 6: the probe
++0.01 S>C A  win=0               # 7: still closed`,
+		quiet: ruleHandshake + `
++0.01 C>S PA len=100             # 4: 1001-1101
++0.01 S>C A  win=0               # 5
++0.2  C>S A  seq=1101 len=1      # 6: a zero window probe
++0.01 S>C A  win=0               # 7`,
+		frame: 6, related: 5, msg: "zero window probe from the client, shaped like a keep-alive (0 bytes at one below its next sequence number, as Linux sends them): " +
+			"the server's window has been zero since frame 5; Wireshark calls it a keep-alive",
+		state: "warning/complete", quietState: "warning/complete"},
 
 	{name: "keep-alive carrying one byte", code: "tcp.keep_alive",
 		// Some stacks send the byte before the next sequence number again.

@@ -133,6 +133,7 @@ func (f *Flow) analyzeSeq(p *Packet, side Side, cp copyNote) {
 		if !p.HeaderCut {
 			ta |= aReusedPorts
 		}
+		f.forgetCaptured(side, seq)
 	}
 	// Base sequence numbers, as Wireshark sets them.
 	if !fwd.baseSet {
@@ -154,6 +155,12 @@ func (f *Flow) analyzeSeq(p *Packet, side Side, cp copyNote) {
 	// segment moves it: seqFindings works it out, for the few segments
 	// that have findings.
 	rel := seqRelated{nextSeq: fwd.nextSeq, front: fwd.nextSeqFrame, dupOf: fwd.lastNonDupAck}
+	if fwd.nextSeq == 0 && flags&FlagSYN == 0 && seqGT(seq, fwd.baseSeq+1) {
+		// The side's first segment starts past its base, which the
+		// other side's ACK set: the bytes between were sent before the
+		// capture saw this side.
+		f.addHole(side, fwd.baseSeq+1, seq)
+	}
 
 	func() {
 		if seglen == 1 && seq == fwd.nextSeq && rev.window == 0 {
@@ -163,8 +170,14 @@ func (f *Flow) analyzeSeq(p *Packet, side Side, cp copyNote) {
 		if window == 0 && noSFR {
 			ta |= aZeroWindow
 		}
-		if fwd.nextSeq != 0 && seqGT(seq, fwd.nextSeq) && flags&FlagRST == 0 {
-			ta |= aLostPacket
+		if fwd.nextSeq != 0 && seqGT(seq, fwd.nextSeq) {
+			// A RST moves the next sequence number too, without a
+			// flag (Wireshark's quirk): either way the bytes skipped
+			// are not in the capture.
+			if flags&FlagRST == 0 {
+				ta |= aLostPacket
+			}
+			f.addHole(side, fwd.nextSeq, seq)
 		}
 		if seglen <= 1 && seq == fwd.nextSeq-1 && noSFR {
 			ta |= aKeepAlive
@@ -204,7 +217,8 @@ func (f *Flow) analyzeSeq(p *Packet, side Side, cp copyNote) {
 		fwd.dupAcks = 0
 		fwd.lastNonDupAck = f.frameRef(p.Frame)
 	}
-	if ta&aZeroWindowProbe != 0 {
+	if ta&(aZeroWindowProbe|aKeepAlive) != 0 {
+		// Before this segment's own window can take the one slot.
 		rel.zeroWin = f.zeroWindowOf(side.other())
 	}
 
@@ -419,13 +433,27 @@ func (f *Flow) seqFindings(p *Packet, side Side, ta uint16, dupNum uint32, cp co
 	if p.Flags&FlagACK != 0 {
 		sent |= segAckFlag
 	}
+	// A segment behind the sender's next sequence number: whether its
+	// bytes were all captured before, then what it fills of the holes.
+	ooo := int64(0)
+	if ta&(aRetransmission|aFastRetransmission|aSpuriousRetransmission|aOutOfOrder) != 0 {
+		end := p.Seq + p.SegLen()
+		if ta&aOutOfOrder != 0 && frontEnd == 0 && !cp.ok() && f.capturedBefore(side, p.Seq, end) {
+			ooo = capturedFlag | sent
+		}
+		f.fillHoles(side, p.Seq, end)
+	}
 	add(aRetransmission, CodeRetransmission, int64(p.PayloadLen), front, sent)
 	add(aFastRetransmission, CodeFastRetransmission, int64(p.PayloadLen), front, sent)
 	add(aSpuriousRetransmission, CodeSpuriousRetransmission, int64(p.PayloadLen), front, sent)
-	add(aOutOfOrder, CodeOutOfOrder, int64(p.PayloadLen), front, 0)
+	add(aOutOfOrder, CodeOutOfOrder, int64(p.PayloadLen), front, ooo)
 	add(aLostPacket, CodeLostSegment, gap, front, 0)
 	add(aAckLostPacket, CodeAckUnseen, int64(p.Ack), 0, 0)
-	add(aDupAck, CodeDupAck, int64(dupNum), f.frameAt(rel.dupOf), 0)
+	dsack := int64(0)
+	if ta&aDupAck != 0 && !cp.ok() && p.Opts.DSACK(p.Ack) {
+		dsack = f.dsackBits(&p.Opts, side)
+	}
+	add(aDupAck, CodeDupAck, int64(dupNum), f.frameAt(rel.dupOf), dsack)
 	add(aZeroWindow, CodeZeroWindow, 0, 0, 0)
 	add(aZeroWindowProbe, CodeZeroWindowProbe, 0, rel.zeroWin, 0)
 	add(aWindowFull, CodeWindowFull, 0, 0, 0)
@@ -434,7 +462,18 @@ func (f *Flow) seqFindings(p *Packet, side Side, ta uint16, dupNum uint32, cp co
 		f.addFinding(Finding{Code: CodeWindowUpdate, Frame: p.Frame, A: int64(p.Window),
 			B: int64(side) | cut | int64(uint8(f.dir[side].winScale))<<windowScaleShift})
 	}
-	add(aKeepAlive, CodeKeepAlive, 0, 0, 0)
+	if ta&aKeepAlive != 0 {
+		// Linux probes a closed window with a keep-alive's shape
+		// (tcp_xmit_probe_skb: no data, at snd_una-1), and Wireshark
+		// calls it one: the other side's last segment, which
+		// advertised the zero window, tells it apart.
+		var probe int64
+		var closed uint64
+		if rev := &f.dir[side.other()]; rev.window == 0 && rev.lastFlags&aZeroWindow != 0 {
+			probe, closed = probeFlag, rel.zeroWin
+		}
+		f.addFinding(Finding{Code: CodeKeepAlive, Frame: p.Frame, RelatedFrame: closed, A: int64(p.PayloadLen), B: int64(side) | cut | probe})
+	}
 	if ta&aReusedPorts != 0 {
 		f.addFinding(Finding{Code: CodeReusedPorts, Frame: p.Frame, A: int64(f.ID), B: 1})
 	}

@@ -210,6 +210,9 @@ var knownRelated = map[string]string{
 	"retransmission of an older segment (fires) 6": "segment 4 is sent again after 5: tshark 4.0 names the eldest " +
 		"segment not yet acknowledged (4), synscope the one that took the sender's sequence furthest (5), and its " +
 		"message says the bytes are behind it",
+	"out of order, its bytes captured before (quiet) 7": "frames 4, 5 and 6 are unacknowledged and 5 is sent again: tshark 4.0 " +
+		"names the eldest segment not yet acknowledged (4), synscope the one that took the sender's sequence furthest (6), " +
+		"and its message says the bytes are behind it",
 	"data after both FINs (quiet) 10": "frame 6 (6001-7001) is sent again after the server's FIN (7): tshark 4.0 names " +
 		"the eldest segment not yet acknowledged (6), synscope the one that took the sender's sequence furthest " +
 		"(7, the FIN), and its message says the bytes are behind it",

@@ -202,6 +202,11 @@ func TestHeaderOptionsText(t *testing.T) {
 		{"NOPs", tcpOptions(append([]byte{1, 1, 1, 1}, 5, 10, 0, 0, 0, 10, 0, 0, 0, 20), abs), "NOP ×4 · SACK 10-20 [14]"},
 		{"two NOPs stay", tcpOptions([]byte{1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2}, abs), "NOP · NOP · TS val 1 ecr 2 [12]"},
 		{"SACK relative", tcpOptions([]byte{5, 10, 0, 0, 0x13, 0x88, 0, 0, 0x13, 0x92}, func(v uint32) string { return abs(v - 5000) }), "SACK 0-10 [10]"},
+		// The first block of a D-SACK option is marked, a comma keeping
+		// it apart from the others; only the first SACK option's.
+		{"D-SACK", tcpOptionsDSACK([]byte{5, 10, 0, 0, 0, 10, 0, 0, 0, 20}, abs, true), "SACK D-SACK 10-20 [10]"},
+		{"D-SACK and a block", tcpOptionsDSACK([]byte{5, 18, 0, 0, 0, 10, 0, 0, 0, 20, 0, 0, 0, 30, 0, 0, 0, 40}, abs, true), "SACK D-SACK 10-20, 30-40 [18]"},
+		{"two SACK options", tcpOptionsDSACK([]byte{5, 10, 0, 0, 0, 10, 0, 0, 0, 20, 5, 10, 0, 0, 0, 30, 0, 0, 0, 40}, abs, true), "SACK D-SACK 10-20 · SACK 30-40 [20]"},
 		// RFC 7323: a shift over 14 is taken as 14, as the analysis
 		// does (it read "WS 15 (×16384)", a multiplier 15 does not give).
 		{"WS over 14", tcpOptions([]byte{3, 3, 15}, abs), "WS 15 (over 14: taken as 14, ×16384) [3]"},
@@ -255,6 +260,30 @@ server 10.0.0.2:80 isn=5000
 	hasLine(t, "relative", paneAt(t, m, 6, 80), "options NOP ×14 · SACK 201-301 (relative)")
 	m = press(t, m, "enter", "r")
 	hasLine(t, "absolute", paneAt(t, m, 6, 80), "options NOP ×14 · SACK 1201-1301")
+}
+
+// TestPacketPaneDSACK: a D-SACK block (RFC 2883: at or below the ACK) is
+// marked where the SACK blocks are shown, relative and absolute; an
+// ordinary block above the ACK is not.
+func TestPacketPaneDSACK(t *testing.T) {
+	const desc = `
+client 10.0.0.1:40000 isn=1000
+server 10.0.0.2:80 isn=5000
++0     C>S S  mss=1460 sackok
++0.01  S>C SA mss=1460 sackok
++0.01  C>S A
++0.01  C>S PA len=100
++0.01  S>C A
++0.2   C>S PA len=100 seq=1001
++0.001 S>C A  sack=1001-1101 nop nop
++0.001 C>S PA len=100 seq=1201
++0.001 S>C A  ack=1101 sack=1201-1301 nop nop
+`
+	m := newLoaded(t, testConfig([]Source{memSource(t, "dsack.pcap", fixture.Build(desc))}), 80, 24)
+	hasLine(t, "relative", paneAt(t, m, 7, 80), "options SACK D-SACK 1-101 (relative) · NOP · NOP")
+	hasLine(t, "above the ACK", paneAt(t, m, 9, 80), "options SACK 201-301 (relative) · NOP · NOP")
+	m = press(t, m, "enter", "r")
+	hasLine(t, "absolute", paneAt(t, m, 7, 80), "options SACK D-SACK 1001-1101 · NOP · NOP")
 }
 
 // TestHexMarksWithoutAttributes: where the terminal shows no attribute

@@ -238,6 +238,14 @@ type hdrOption struct {
 // side's ISN, or not); three NOPs or more in a row are one entry
 // ("NOP ×14": 14 words of a pane 10 lines high at 80x24).
 func tcpOptions(b []byte, sack func(uint32) string) []hdrOption {
+	return tcpOptionsDSACK(b, sack, false)
+}
+
+// tcpOptionsDSACK is tcpOptions for a segment whose first SACK block is a
+// D-SACK block (dsack: analysis.Options.DSACK), which it marks: "SACK
+// D-SACK 208689-210001, 211449-212897". Shown as an ordinary block, the
+// proof that a retransmission was spurious read as a hole's edge.
+func tcpOptionsDSACK(b []byte, sack func(uint32) string, dsack bool) []hdrOption {
 	return walkOptions(b, func(kind byte, n int, v []byte) (string, bool) {
 		switch {
 		case kind == 2 && n == 4:
@@ -255,6 +263,12 @@ func tcpOptions(b []byte, sack func(uint32) string) []hdrOption {
 			var blocks []string
 			for j := 0; j+8 <= len(v); j += 8 {
 				blocks = append(blocks, sack(binary.BigEndian.Uint32(v[j:]))+"-"+sack(binary.BigEndian.Uint32(v[j+4:])))
+			}
+			if dsack {
+				// The first block of the first SACK option, as tshark
+				// reads it; a comma keeps it apart from the others.
+				dsack = false
+				return "SACK D-SACK " + strings.Join(blocks, ", "), true
 			}
 			return "SACK " + strings.Join(blocks, " "), true
 		case kind == 8 && n == 10:

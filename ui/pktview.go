@@ -389,7 +389,7 @@ func (d *detailModel) tcpLines(info *pktInfo, w int) []string {
 		if !d.absolute && d.haveBase[1-side] {
 			edge = func(v uint32) string { return d.relAlways(v, 1-side) }
 		}
-		opts := tcpOptions(info.data[o+20:end], edge)
+		opts := tcpOptionsDSACK(info.data[o+20:end], edge, p.Opts.DSACK(p.Ack))
 		if n := len(opts); p.Opts.Cut && n > 0 && opts[n-1].bad {
 			opts = opts[:n-1] // the option the snap length cut: not damaged
 		}

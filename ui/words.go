@@ -41,6 +41,12 @@ func compactFinding(fi analysis.Finding, g themes.Glyphs) []string {
 	case analysis.CodeSynPayload:
 		return []string{fmt.Sprintf("SYN +%dB", fi.A)}
 	}
+	switch {
+	case fi.CapturedBefore():
+		return []string{"resent (ooo)", "resent"}
+	case fi.HasDSACK():
+		return []string{"dup ack D-SACK"}
+	}
 	return nil
 }
 
@@ -97,6 +103,17 @@ func findingWords(fi analysis.Finding, g themes.Glyphs) string {
 		return "bad checksum"
 	case analysis.CodeMalformed:
 		return "damaged packet"
+	}
+	// Wireshark's codes, where the capture shows more than its words.
+	switch {
+	case fi.CapturedBefore():
+		// Its bytes were captured before: sent again, not late.
+		return "resent (out of order)"
+	case fi.ProbesZeroWindow():
+		// A keep-alive's shape, probing the other side's zero window.
+		return "zw probe"
+	case fi.HasDSACK():
+		return "dup ack, D-SACK"
 	}
 	_, short, _ := strings.Cut(fi.Code.String(), ".")
 	return strings.ReplaceAll(short, "_", " ")

@@ -1,12 +1,14 @@
 package ui
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
 	"testing"
 
 	"github.com/synscope/synscope/analysis"
 	"github.com/synscope/synscope/capture"
+	"github.com/synscope/synscope/capture/fixture"
 	"github.com/synscope/synscope/themes"
 )
 
@@ -55,6 +57,60 @@ func TestRSTWords(t *testing.T) {
 	if got := shortFinding(taken, themes.Unicode, 80); got != "reset" {
 		t.Errorf("a RST taken reads %q, want reset", got)
 	}
+}
+
+// TestResentProbeDSACKWords: where the capture shows more than
+// Wireshark's words, the list and the ladder say it: an out-of-order
+// segment whose bytes were captured before was sent again, a keep-alive
+// into a zero window is a probe of it, and a duplicate ACK with a D-SACK
+// block says so. Without those facts the words are the codes'.
+func TestResentProbeDSACKWords(t *testing.T) {
+	const desc = `
+client 10.0.0.1:40000 isn=1000
+server 10.0.0.2:80 isn=5000
++0     C>S S  mss=1460 sackok
++0.01  S>C SA mss=1460 sackok
++0.01  C>S A
++0.01  C>S PA len=100               # 4: 1001-1101
++0.001 C>S PA len=100               # 5: 1101-1201
++0.002 C>S PA len=100 seq=1001      # 6: 4's bytes again: resent
++0.01  S>C A  ack=1201              # 7
++0.001 S>C A  ack=1201 sack=1001-1101  # 8: dup ACK, D-SACK
++0.01  S>C A  ack=1201 win=0        # 9: the window closes
++0.2   C>S A  seq=1200              # 10: Linux's probe
++0.001 S>C A  ack=1201 win=1000     # 11: open again
++5     C>S A  seq=1200              # 12: a keep-alive
+`
+	data := fixture.Build(desc)
+	r, err := capture.NewReader(bytes.NewReader(data), "words.pcap", int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := analysis.Run(context.Background(), r, analysis.Config{Name: "words.pcap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[uint64]string{}
+	for _, fi := range res.Flows[0].Findings {
+		got[fi.Frame] = shortFinding(fi, themes.Unicode, 80) + " / " + shortFinding(fi, themes.Unicode, 12)
+	}
+	for frame, want := range map[uint64]string{
+		6:  "resent (out of order) / resent (ooo)",
+		8:  "dup ack, D-SACK / dup ack D-SACK",
+		10: "zw probe / zw probe",
+		12: "keep alive / keep alive",
+	} {
+		if got[frame] != want {
+			t.Errorf("frame %d reads %q, want %q; all: %v", frame, got[frame], want, got)
+		}
+	}
+
+	m := newLoaded(t, testConfig([]Source{memSource(t, "words.pcap", data)}), 80, 24)
+	m = press(t, m, "enter")
+	d, cmd := m.detail.at(10)
+	m.detail = d
+	m = update(t, m, runCmd(cmd)...)
+	mustContain(t, m, "! resent (ooo)", "· dup ack, D-SACK", "! zero window", "· zw probe")
 }
 
 // readSeed analyses a capture of the seed's directory.
