@@ -449,15 +449,9 @@ func (f *Flow) add(p *Packet, side Side, pool *refPool, tally *offloadTally) {
 		if !(p.PartialChecksum && p.IPChecksum != CheckBad) && p.Direction != capture.DirOutbound {
 			f.noted = true
 		}
-		if n := f.note(); len(n.badSums) < maxFindingsPerCode {
-			n.badSums = append(n.badSums, badSum{p.Frame, side, p.Direction, p.PartialChecksum && p.IPChecksum != CheckBad, sumsOf(p)})
-			if n.badSides&(1<<side) == 0 {
-				n.badSides |= 1 << side
-				tally.addSide(f, side)
-			}
-		}
+		f.noteBadSum(p, side, tally)
 	}
-	if p.TCPChecksum == CheckGood && f.notes != nil && len(f.notes.badSums) > 0 && f.notes.badSums[0].side == side && f.notes.badSums[0].frame < p.Frame {
+	if p.TCPChecksum == CheckGood && f.notes != nil && f.notes.bad != nil && f.notes.bad.firstSide == side && f.notes.bad.firstFrame < p.Frame {
 		if !f.goodAfterBad {
 			tally.late++
 		}
