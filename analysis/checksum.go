@@ -39,6 +39,69 @@ func sumsOf(p *Packet) uint8 {
 	return s
 }
 
+// The kinds of bad checksums, as checksumFindings judges them (badTally).
+const (
+	badOwn     = iota // the pseudo-header sum left for the NIC, or marked outgoing: offload
+	badUnknown        // direction unknown: offload when from the capture's offload sender
+	badInbound        // marked received: never the capturing host's own
+	numBadKinds
+)
+
+// badTally counts a flow's packets with a bad checksum, by side and kind,
+// whether badSums lists them or not: checksum.offload counted the list,
+// which stops at maxFindingsPerCode, and said "1000 packets" of 4,076 on
+// a Linux sender's bulk transfer (bulkloss-a.pcap). firstFrame and
+// firstSide are the flow's first packet with a bad checksum.
+type badTally struct {
+	by         [2][numBadKinds]badCount
+	firstFrame uint64
+	firstSide  Side
+}
+
+// badCount is the packets of one side and kind of bad checksum: how many,
+// the first one's frame, and which checksums were bad (sumIPv4Bad and
+// friends).
+type badCount struct {
+	n, first uint64
+	sums     uint8
+}
+
+// noteBadSum notes p, from side, whose checksum is bad: counted by kind,
+// listed when it may be damage, and its side made known to tally (the
+// offload sender's rule needs every side, also those whose first bad
+// checksum comes after the list is full).
+func (f *Flow) noteBadSum(p *Packet, side Side, tally *offloadTally) {
+	n := f.note()
+	t := n.bad
+	if t == nil {
+		t = &badTally{firstFrame: p.Frame, firstSide: side}
+		n.bad = t
+	}
+	kind, sums := badUnknown, sumsOf(p)
+	switch {
+	case p.PartialChecksum && p.IPChecksum != CheckBad, p.Direction == capture.DirOutbound:
+		// A checksum field holding the pseudo-header sum was left for
+		// a NIC to finish: offload on the host that sent it, which is
+		// the capturing host (on lo, both ends are).
+		kind = badOwn
+	case p.Direction == capture.DirInbound:
+		kind = badInbound
+	}
+	c := &t.by[side][kind]
+	if c.n == 0 {
+		c.first = p.Frame
+	}
+	c.n++
+	c.sums |= sums
+	if kind != badOwn && len(n.badSums) < maxFindingsPerCode {
+		n.badSums = append(n.badSums, badSum{p.Frame, side, p.Direction, sums})
+	}
+	if n.badSides&(1<<side) == 0 {
+		n.badSides |= 1 << side
+		tally.addSide(f, side)
+	}
+}
+
 // offloadSender returns the one address all bad checksums of the capture
 // come from, when that address also sent packets with good checksums after
 // its first bad one in the same flow. It returns the zero Addr otherwise.
@@ -48,19 +111,22 @@ func offloadSender(flows []*Flow) netip.Addr {
 		late   bool
 	)
 	for _, f := range flows {
-		if f.notes == nil {
+		if f.notes == nil || f.notes.bad == nil {
 			continue
 		}
-		for i, b := range f.notes.badSums {
-			addr := f.addrOf(b.side)
+		for s := range Side(2) {
+			if f.notes.badSides&(1<<s) == 0 {
+				continue
+			}
+			addr := f.addrOf(s)
 			if !sender.IsValid() {
 				sender = addr
 			} else if addr != sender {
 				return netip.Addr{}
 			}
-			if i == 0 && f.goodAfterBad {
-				late = true
-			}
+		}
+		if f.goodAfterBad {
+			late = true
 		}
 	}
 	if !late {
@@ -77,13 +143,13 @@ func offloadSender(flows []*Flow) netip.Addr {
 // change it (Flow.add), and an evicted flow takes its part out (remove):
 // nothing is done for a flow without bad checksums.
 type offloadTally struct {
-	// senders counts the flow sides with a bad checksum in badSums, by
+	// senders counts the flow sides with a bad checksum (badSides), by
 	// the address that sent them.
 	senders map[netip.Addr]int
 	late    int // flows with goodAfterBad
 }
 
-// addSide counts side s of f, which has its first bad checksum in badSums.
+// addSide counts side s of f, which has sent its first bad checksum.
 func (t *offloadTally) addSide(f *Flow, s Side) {
 	if t.senders == nil {
 		t.senders = make(map[netip.Addr]int)
@@ -129,41 +195,58 @@ func (f *Flow) addrOf(s Side) netip.Addr {
 
 // finishChecksums turns the flow's bad checksums into findings: one
 // checksum.offload finding for all those explained by offload (with their
-// count), and one checksum.bad finding per other packet.
+// count), and one checksum.bad finding per other packet, those past the
+// list counted (Count, finding_counts) but not kept.
 func (f *Flow) finishChecksums(offload netip.Addr) {
-	if f.notes == nil {
+	if f.notes == nil || f.notes.bad == nil {
 		return
 	}
-	f.checksumFindings(offload, f.addFinding)
-	f.notes.badSums = nil
+	f.countUnlisted(CodeChecksumBad, f.checksumFindings(offload, f.addFinding))
+	f.notes.badSums, f.notes.bad = nil, nil
 }
 
 // checksumFindings calls add with each finding the flow's bad checksums
-// come to, offload the capture's offload sender: finishChecksums adds
-// them, and a summary before Finish looks at them (Summary).
-func (f *Flow) checksumFindings(offload netip.Addr, add func(Finding)) {
-	var first uint64
-	n := 0
-	var sums uint8
+// (f.notes.bad, not nil) come to, offload the capture's offload sender:
+// finishChecksums adds them, and a summary before Finish looks at them
+// (Summary). It returns the number of checksum.bad packets past the list
+// (badSums), which have no finding of their own.
+func (f *Flow) checksumFindings(offload netip.Addr, add func(Finding)) uint64 {
+	t := f.notes.bad
+	var own badCount
+	take := func(c badCount) {
+		if c.n == 0 {
+			return
+		}
+		if own.n == 0 || c.first < own.first {
+			own.first = c.first
+		}
+		own.n += c.n
+		own.sums |= c.sums
+	}
+	// A packet whose direction the capture does not say is offload when
+	// its sender is the capture's offload sender. One the capture marks
+	// as received is not the capturing host's own, whatever its sender
+	// does later.
+	isOffload := func(s Side) bool { return offload.IsValid() && f.addrOf(s) == offload }
+	var bad uint64
+	for s := range Side(2) {
+		take(t.by[s][badOwn])
+		if isOffload(s) {
+			take(t.by[s][badUnknown])
+		} else {
+			bad += t.by[s][badUnknown].n
+		}
+		bad += t.by[s][badInbound].n
+	}
 	for _, b := range f.notes.badSums {
-		// A packet the capture marks as received is not the capturing
-		// host's own, whatever its sender does later.
-		// A checksum field holding the pseudo-header sum was left for a
-		// NIC to finish: offload on the host that sent it, which is the
-		// capturing host (on lo, both ends are).
-		own := b.partial || b.dir == capture.DirOutbound ||
-			(b.dir == capture.DirUnknown && offload.IsValid() && f.addrOf(b.side) == offload)
-		if own {
-			if n == 0 {
-				first = b.frame
-			}
-			n++
-			sums |= b.sums
+		if b.dir == capture.DirUnknown && isOffload(b.side) {
 			continue
 		}
 		add(Finding{Code: CodeChecksumBad, Frame: b.frame, A: int64(b.side), B: int64(b.sums)})
+		bad--
 	}
-	if n > 0 {
-		add(Finding{Code: CodeChecksumOffload, Frame: first, A: int64(n), B: int64(sums &^ sumTCPUnverified)})
+	if own.n > 0 {
+		add(Finding{Code: CodeChecksumOffload, Frame: own.first, A: int64(own.n), B: int64(own.sums &^ sumTCPUnverified)})
 	}
+	return bad
 }

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"cmp"
+	"math"
 	"net/netip"
 	"slices"
 
@@ -316,11 +317,51 @@ func (a *Analyzer) addHashed(p *Packet, h uint64, mark int8) {
 		f.add(p, side, &a.refs, &a.offload)
 	}
 	a.touch(f)
-	if a.now != 0 && p.Flags&FlagSYN != 0 {
-		a.await(f, p.Time)
+	if p.Flags&(FlagSYN|FlagRST) != 0 {
+		if p.Flags&FlagSYN != 0 && a.now != 0 {
+			a.await(f, p.Time)
+		}
+		if p.Flags&FlagRST != 0 && f.PrevID != 0 {
+			a.nameStaleAck(f, p)
+		}
 	}
 	if f.list != f.evictClass() {
 		a.requeue(f)
+	}
+}
+
+// nameStaleAck gives the tcp.rst finding of a RST that cleared an older
+// connection on these ports (rstStale), when p is one, the frame that
+// says why the server still held it, from the flow whose ports f took
+// over (PrevID). The server's stale segment acknowledges all the client
+// had sent there (the RST's sequence number is the client's next) when
+// it is that connection's. If the client had acknowledged all the server
+// sent, the server did not take that ACK (the LAST-ACK of manyloss-a.pcap,
+// whose client's final ACK was dropped at the server): the frame named is
+// the client's first ACK of it all. If not, the server's last segment
+// (its FIN, lost on its way to the client) was never acknowledged, and
+// the server waits for that ACK: that segment's frame is named.
+func (a *Analyzer) nameStaleAck(f *Flow, p *Packet) {
+	i := len(f.Findings) - 1
+	for i >= 0 && f.Findings[i].Frame == p.Frame && !f.Findings[i].RSTOfStale() {
+		i--
+	}
+	old := a.res.Flow(f.PrevID)
+	if i < 0 || f.Findings[i].Frame != p.Frame || old == nil {
+		return
+	}
+	cs := old.sideOf(p)
+	cl, sv := &old.dir[cs], &old.dir[cs.other()]
+	if p.Seq != cl.nextSeq || sv.nextSeq == 0 || seqGT(cl.lastAck, sv.nextSeq) {
+		return
+	}
+	fr, unacked := old.frameAt(cl.lastNonDupAck), int64(0)
+	if cl.lastAck != sv.nextSeq {
+		fr, unacked = old.frameAt(sv.nextSeqFrame), rstStaleUnacked
+	}
+	if fr != 0 && fr < p.Frame {
+		f.Findings[i].A |= unacked
+		f.Findings[i].B |= int64(min(p.Frame-fr, math.MaxUint32))
 	}
 }
 
@@ -434,15 +475,9 @@ func (f *Flow) add(p *Packet, side Side, pool *refPool, tally *offloadTally) {
 		if !(p.PartialChecksum && p.IPChecksum != CheckBad) && p.Direction != capture.DirOutbound {
 			f.noted = true
 		}
-		if n := f.note(); len(n.badSums) < maxFindingsPerCode {
-			n.badSums = append(n.badSums, badSum{p.Frame, side, p.Direction, p.PartialChecksum && p.IPChecksum != CheckBad, sumsOf(p)})
-			if n.badSides&(1<<side) == 0 {
-				n.badSides |= 1 << side
-				tally.addSide(f, side)
-			}
-		}
+		f.noteBadSum(p, side, tally)
 	}
-	if p.TCPChecksum == CheckGood && f.notes != nil && len(f.notes.badSums) > 0 && f.notes.badSums[0].side == side && f.notes.badSums[0].frame < p.Frame {
+	if p.TCPChecksum == CheckGood && f.notes != nil && f.notes.bad != nil && f.notes.bad.firstSide == side && f.notes.bad.firstFrame < p.Frame {
 		if !f.goodAfterBad {
 			tally.late++
 		}
@@ -527,17 +562,37 @@ const (
 	rstTaken
 )
 
-// What a tcp.rst finding's receiver did with the RST, in bits 1-2 of A
+// What a tcp.rst finding's receiver did with the RST, in bits 1-3 of A
 // (bit 0 is the sender's side; bits 8 and up the width of the range the
 // next expected sequence number is in, rstVerdict). B holds the RST's
 // sequence number in its top 32 bits and the lowest next expected one in
-// the low 32, for all but rstEnded.
+// the low 32, for rstOutside, rstInWindow and rstWentOn.
 const (
 	rstEnded    int64 = iota // it took it; or the capture cannot tell, and it is taken as it always was
 	rstOutside               // outside the receiver's window: RFC 9293 ignores it
 	rstInWindow              // in the window, not at the next expected: nothing but RSTs came after it (yet)
 	rstWentOn                // the same, and the connection went on: RFC 5961's challenge ACK
+	// rstStale: the client's answer in SYN-SENT to the server's ACK of an
+	// older connection on these ports (resetsStale): it clears that one,
+	// not this. RelatedFrame is the server's segment; B holds the RST's
+	// sequence number in its top 32 bits and, in the low 32, how many
+	// frames before the RST is the frame of the older connection that
+	// says why the server held it (nameStaleAck; 0: not known).
+	rstStale
 )
+
+// In A of a tcp.rst finding of kind rstStale: rstStaleFIN, the server's
+// segment of the older connection was a FIN (sent again, as in LAST-ACK);
+// rstStaleUnacked, the frame B names is the server's last segment of the
+// older connection, which the client never acknowledged (without it, the
+// client's ACK of all the server sent, which the server did not take).
+const (
+	rstStaleFIN     int64 = 1 << 4
+	rstStaleUnacked int64 = 1 << 5
+)
+
+// rstKind returns the kind of a tcp.rst finding (rstEnded and friends).
+func (fi Finding) rstKind() int64 { return fi.A >> 1 & 7 }
 
 // sideState is what closeState knows of one side: how far its segments
 // went (seq+len, SYN and FIN counted; 0: unknown) and the frame that took
@@ -632,6 +687,20 @@ func (f *Flow) closeState(p *Packet, side Side, own sideState) {
 			// Both sides sent a FIN: there is no window left to judge.
 			f.takeRST(p, side)
 		default:
+			if side == FromClient {
+				if stale, ok := f.resetsStale(p); ok {
+					// Not this connection's: it goes on, and its SYN
+					// sent again opens it. A FIN among the server's
+					// stale segments was the older connection's.
+					a := int64(side) | rstStale<<1
+					if f.finSeen[FromServer] {
+						a |= rstStaleFIN
+						f.finSeen[FromServer] = false
+					}
+					f.addFinding(Finding{Code: CodeRST, Frame: p.Frame, RelatedFrame: stale, A: a, B: int64(uint64(p.Seq) << 32)})
+					break
+				}
+			}
 			kind, lo, span := f.rstVerdict(p, side, own)
 			if kind == rstEnded {
 				f.takeRST(p, side)
@@ -681,7 +750,7 @@ func (f *Flow) takeRST(p *Packet, side Side) {
 // connection went on".
 func (f *Flow) goesOn(p *Packet, side Side, own sideState) bool {
 	for i := len(f.Findings) - 1; i >= 0 && f.Findings[i].Frame >= f.closeFrame; i-- {
-		if fi := f.Findings[i]; fi.Code == CodeRST && fi.A>>1&3 == rstInWindow {
+		if fi := f.Findings[i]; fi.Code == CodeRST && fi.rstKind() == rstInWindow {
 			return Side(fi.A&1) == side || p.Flags&FlagACK != 0 && p.PayloadLen == 0 && p.Ack == own.ack
 		}
 	}
@@ -694,7 +763,7 @@ func (f *Flow) goesOn(p *Packet, side Side, own sideState) bool {
 // of the flow's since the first of them, say so.
 func (f *Flow) wentOn() {
 	for i := len(f.Findings) - 1; i >= 0 && f.Findings[i].Frame >= f.closeFrame; i-- {
-		if fi := &f.Findings[i]; fi.Code == CodeRST && fi.A>>1&3 == rstInWindow {
+		if fi := &f.Findings[i]; fi.Code == CodeRST && fi.rstKind() == rstInWindow {
 			fi.A += (rstWentOn - rstInWindow) << 1
 		}
 	}
@@ -747,8 +816,15 @@ func (fi Finding) RSTIgnored() (ignored, outside bool) {
 	if fi.Code != CodeRST {
 		return false, false
 	}
-	k := fi.A >> 1 & 3
+	k := fi.rstKind()
 	return k == rstOutside || k == rstWentOn, k == rstOutside
+}
+
+// RSTOfStale reports whether a tcp.rst finding is about the client's RST
+// that cleared an older connection on these ports, which the server still
+// held, from SYN-SENT (resetsStale): not a reset of the flow's connection.
+func (fi Finding) RSTOfStale() bool {
+	return fi.Code == CodeRST && fi.rstKind() == rstStale
 }
 
 // Finish ends the analysis: it gives the verdicts that need the whole

@@ -111,20 +111,24 @@ func (a *Analyzer) FlowCopy(id int) (*Flow, bool) {
 	if g.notes != nil {
 		n := *g.notes
 		n.badSums = slices.Clone(n.badSums)
+		if n.bad != nil {
+			t := *n.bad
+			n.bad = &t
+		}
 		n.malformed = slices.Clone(n.malformed)
 		// For the analysis only, which goes on with the original.
 		n.sent, n.holes, f.copies = nil, nil, false
 		f.notes = &n
 	}
 	if !f.finished {
-		if f.notes != nil && len(f.notes.badSums) > 0 {
+		if f.notes != nil && f.notes.bad != nil {
 			// The capture's offload sender matters only for a packet
 			// whose direction is unknown and whose checksum field is not
 			// the pseudo-header sum (not on lo). It is kept as packets
 			// are added (offloadTally): finding it here read every flow,
 			// under the caller's lock, on every poll of a live drill-down.
 			var sender netip.Addr
-			if slices.ContainsFunc(f.notes.badSums, func(b badSum) bool { return !b.partial && b.dir == capture.DirUnknown }) {
+			if t := f.notes.bad; t.by[FromClient][badUnknown].n+t.by[FromServer][badUnknown].n > 0 {
 				sender = a.offload.sender()
 			}
 			f.finishChecksums(sender)

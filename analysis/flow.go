@@ -460,9 +460,15 @@ type flowNotes struct {
 	// (Finding.Severity): SeverityCounts tells those past the cap apart.
 	copyCounts [numCodes]uint32
 	counted    bool
-	badSums    []badSum
-	badSides   uint8 // bit 1<<Side: a side with a bad checksum in badSums
-	malformed  []malformedNote
+	// badSums lists the first maxFindingsPerCode packets with a bad
+	// checksum that may be damage (badUnknown, badInbound), which
+	// checksumFindings judges by the capture's offload sender; bad counts
+	// every packet with a bad checksum, listed or not (nil when none);
+	// badSides has the bit 1<<Side of every side that sent one.
+	badSums   []badSum
+	bad       *badTally
+	badSides  uint8
+	malformed []malformedNote
 	// sent holds the last packets of each side once the flow has shown a
 	// copy (Flow.copies; copy.go). An evicted flow keeps it for the flow
 	// that reuses it, which clears it when it shows a copy.
@@ -557,13 +563,12 @@ func (f *Flow) SeverityCounts(c Code) (n [Error + 1]int) {
 	return n
 }
 
+// badSum is a packet with a bad checksum that may be damage (badSums).
 type badSum struct {
 	frame uint64
 	side  Side
-	dir   capture.Direction // as the capture marks the packet
-	// partial: the field holds the pseudo-header sum the NIC was to finish
-	partial bool
-	sums    uint8 // which checksums (sumIPv4Bad and friends)
+	dir   capture.Direction // as the capture marks the packet: unknown or inbound
+	sums  uint8             // which checksums (sumIPv4Bad and friends)
 }
 
 // malformedNote keeps what a decode.malformed finding's message needs.
@@ -601,6 +606,30 @@ func (f *Flow) addFinding(fi Finding) {
 	if n.counts[fi.Code] <= maxFindingsPerCode {
 		f.Findings = append(f.Findings, fi)
 	}
+}
+
+// countUnlisted counts k more findings of code c that are not kept, as
+// addFinding counts those past maxFindingsPerCode: the bad checksums past
+// the flow's list of them (badSums), whose frames are not known.
+func (f *Flow) countUnlisted(c Code, k uint64) {
+	if k == 0 {
+		return
+	}
+	if c.Severity() >= Warning {
+		f.noted = true
+	}
+	f.codes |= 1 << c
+	n := f.note()
+	if !n.counted {
+		for _, g := range f.Findings {
+			n.counts[g.Code]++
+			if g.IsCopy() {
+				n.copyCounts[g.Code]++
+			}
+		}
+		n.counted = true
+	}
+	n.counts[c] = uint32(min(uint64(n.counts[c])+k, math.MaxUint32))
 }
 
 // Has reports whether the flow has a finding with the code.

@@ -90,6 +90,36 @@ func (f *Flow) noteAnswer(p *Packet, side Side) {
 	}
 }
 
+// resetsStale reports whether p, a RST from the client, answers the
+// server's ACK of an older connection on these ports, and returns that
+// ACK's frame. A server that still holds the older connection (in
+// LAST-ACK, the client's last ACK of it lost; or waiting for the ACK of
+// its own FIN) answers the new SYN with an ACK of that connection's
+// numbers (a challenge ACK, RFC 5961 §4), or sends its FIN again. In
+// SYN-SENT an ACK that acknowledges neither the SYN nor anything after it
+// is unacceptable, and RFC 9293 §3.10.7.3 has the client answer it with
+// <SEQ=SEG.ACK><CTL=RST>, which clears the older connection on the
+// server; the client sends its SYN again (Linux after its retransmission
+// timer), and that one opens this connection. Taken as a reset of this
+// connection (rstVerdict finds it at the number the stale ACK expects),
+// such a RST made every later segment with data "after the connection
+// was reset". A RST whose sequence number is not that ACK's is the
+// client's own abort, and ends the connection as before.
+func (f *Flow) resetsStale(p *Packet) (uint64, bool) {
+	h := &f.Handshake
+	if !h.HaveSyn || h.HaveSynAck {
+		return 0, false
+	}
+	sv := f.sideState(FromServer)
+	if sv.window == 0xFFFFFFFF || p.Seq != sv.ack {
+		return 0, false // nothing from the server, or not its ACK number
+	}
+	if seqGT(sv.ack, h.ClientISN) && seqLE(sv.ack, h.ClientISN+1+uint32(max(h.SynPayload, 0))) {
+		return 0, false // it acknowledges the SYN (or its data): an answer to this connection
+	}
+	return f.frameAt(f.dir[FromServer].lastNonDupAck), true
+}
+
 // answerFrame returns the frame noteAnswer noted, 0 when it is too far
 // from the SYN to name.
 func (h *Handshake) answerFrame() uint64 {

@@ -16,6 +16,9 @@ func (f *Flow) Message(fi Finding) string {
 // the JSON records write one per finding.
 func (f *Flow) appendMessage(b []byte, fi Finding) []byte {
 	b = f.appendSentence(b, fi)
+	if fi.Code == CodeLostSegment || fi.Code == CodeAckUnseen {
+		b = f.appendStaleNote(b, fi)
+	}
 	if fi.onHeaderCut() {
 		// tshark 4.0 analyses such a frame (the next ACK's "ACK to the
 		// segment in frame N" counts it) but stops at the options it
@@ -157,6 +160,13 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 			b = append(b, ") after the SYN-ACK (frame "...)
 			b = appendUint(b, h.SynAckFrame)
 			return append(b, "): the client did not get it, or did not accept it"...)
+		}
+		if st, ok := f.staleReset(fi.Frame); ok {
+			b = append(b, "): the first was answered with "...)
+			b = appendStaleSegment(b, st, "an older connection on these ports")
+			b = append(b, ", which the client reset (frame "...)
+			b = appendUint(b, st.Frame)
+			return append(b, ')')
 		}
 		return append(b, "): the first was not answered"...)
 	case CodeSynAckRetransmit:
@@ -318,6 +328,11 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 				b = append(b, "SYN-ACK after the server's reset (frame "...)
 				b = appendUint(b, rf.Frame)
 				return append(b, "): its ISN is new to Wireshark, which counts the ports reused"...)
+			}
+			if st, ok := f.staleReset(fi.Frame); ok && fi.Frame == f.Handshake.SynAckFrame {
+				b = append(b, "SYN-ACK after the client's reset of an older connection on these ports (frame "...)
+				b = appendUint(b, st.Frame)
+				return append(b, "): the first answer to this SYN; its ISN is new to Wireshark, which counts the ports reused"...)
 			}
 			return append(b, "SYN-ACK with a new ISN: the server started the connection over"...)
 		}
@@ -666,7 +681,10 @@ func appendShift(b []byte, o SideOptions) []byte {
 // its sequence number against the one expected, and what the receiver
 // did with it.
 func (f *Flow) appendRST(b []byte, fi Finding) []byte {
-	s, kind := Side(fi.A&1), fi.A>>1&3
+	s, kind := Side(fi.A&1), fi.rstKind()
+	if kind == rstStale {
+		return f.appendStaleRST(b, fi)
+	}
 	if kind != rstEnded && kind != rstInWindow {
 		b = append(b, "reset by the "...)
 	} else {
@@ -709,6 +727,94 @@ func (f *Flow) appendRST(b []byte, fi Finding) []byte {
 		return append(b, ": a receiver following RFC 5961 answers it with a challenge ACK, and the connection went on"...)
 	}
 	return append(b, " (a receiver following RFC 5961 answers it with a challenge ACK and goes on; no challenge ACK follows in the capture)"...)
+}
+
+// appendStaleRST appends the sentence of a tcp.rst finding of kind
+// rstStale: the client's RST from SYN-SENT that cleared an older
+// connection the server still held on these ports (resetsStale).
+func (f *Flow) appendStaleRST(b []byte, fi Finding) []byte {
+	b = append(b, "reset by the client ("...)
+	b = f.appendEndpoint(b, FromClient)
+	b = append(b, ") of an older connection on these ports, not of this one: the server answered the SYN with "...)
+	b = appendStaleSegment(b, fi, "that connection")
+	b = append(b, ", which it still held"...)
+	if back := uint32(fi.B); back != 0 && uint64(back) < fi.Frame {
+		if fi.A&rstStaleUnacked != 0 {
+			b = append(b, " (the client never acknowledged its last segment, frame "...)
+			b = appendUint(b, fi.Frame-uint64(back))
+			b = append(b, ')')
+		} else {
+			b = append(b, " (the client's last ACK of it, frame "...)
+			b = appendUint(b, fi.Frame-uint64(back))
+			b = append(b, ", not taken)"...)
+		}
+	}
+	b = append(b, "; a client in SYN-SENT answers such a segment with a RST at its ACK number (seq "...)
+	b = appendUint(b, uint64(uint32(uint64(fi.B)>>32)))
+	return append(b, ", RFC 9293 §3.10.7.3), which clears it"...)
+}
+
+// appendStaleSegment names the server's segment of an older connection
+// (conn) that a rstStale RST answered: "an ACK of that connection (frame
+// 480)".
+func appendStaleSegment(b []byte, fi Finding, conn string) []byte {
+	if fi.A&rstStaleFIN != 0 {
+		b = append(b, "a FIN of "...)
+	} else {
+		b = append(b, "an ACK of "...)
+	}
+	b = append(b, conn...)
+	if fi.RelatedFrame != 0 {
+		b = append(b, " (frame "...)
+		b = appendUint(b, fi.RelatedFrame)
+		b = append(b, ')')
+	}
+	return b
+}
+
+// staleReset returns the flow's first tcp.rst finding of kind rstStale
+// before frame: the client cleared an older connection the server held on
+// these ports, and the findings after it that Wireshark's reckoning makes
+// of the older connection's numbers say so.
+func (f *Flow) staleReset(before uint64) (Finding, bool) {
+	if !f.Has(CodeRST) {
+		return Finding{}, false
+	}
+	for _, fi := range f.Findings {
+		if fi.RSTOfStale() && fi.Frame < before {
+			return fi, true
+		}
+	}
+	return Finding{}, false
+}
+
+// appendStaleNote says, of the findings on the first SYN-ACK after a
+// stale reset and on the client's ACK of it, that what Wireshark counts
+// missing lies between the older connection's numbers (the server's
+// stale segment) and this connection's ISN: nothing of this connection
+// was missed. tshark flags them all the same, and so do we.
+func (f *Flow) appendStaleNote(b []byte, fi Finding) []byte {
+	h := &f.Handshake
+	if !h.HaveSynAck || (fi.Code != CodeLostSegment && fi.Code != CodeAckUnseen) {
+		return b
+	}
+	st, ok := f.staleReset(fi.Frame)
+	switch {
+	case !ok || st.RelatedFrame == 0:
+		return b
+	case fi.Code == CodeLostSegment && fi.Frame == h.SynAckFrame && fi.RelatedFrame == st.RelatedFrame:
+		b = append(b, ": frame "...)
+		b = appendUint(b, st.RelatedFrame)
+		b = append(b, " was of an older connection on these ports and this SYN-ACK is the server's first segment of this one: "+
+			"Wireshark counts the distance between their numbers"...)
+	case fi.Code == CodeAckUnseen && fi.side() == FromClient && uint32(fi.A) == h.ServerISN+1:
+		b = append(b, ": it acknowledges the SYN-ACK (frame "...)
+		b = appendUint(b, h.SynAckFrame)
+		b = append(b, "); Wireshark counts a gap before it from the numbers of an older connection on these ports (frame "...)
+		b = appendUint(b, st.RelatedFrame)
+		b = append(b, ')')
+	}
+	return b
 }
 
 // appendIgnoredRST says, when the frame a sequence finding names is a RST

@@ -50,11 +50,9 @@ func TestOffloadTally(t *testing.T) {
 				if f.notes == nil {
 					continue
 				}
-				seen := [2]bool{}
-				for _, b := range f.notes.badSums {
-					if !seen[b.side] {
-						seen[b.side] = true
-						wantSenders[f.addrOf(b.side)]++
+				for s := range Side(2) {
+					if t := f.notes.bad; t != nil && t.by[s][badOwn].n+t.by[s][badUnknown].n+t.by[s][badInbound].n > 0 {
+						wantSenders[f.addrOf(s)]++
 					}
 				}
 				if f.goodAfterBad {

@@ -347,6 +347,14 @@ func TestAppendMessage(t *testing.T) {
 		h.AckChecked, h.AckFrame = rng.IntN(2) == 0, uint64(rng.IntN(100))
 		h.ExpectedAck = h.ServerISN + 1
 		h.ActualAck = h.ExpectedAck + []uint32{0, 1, 2, 1 << 31, ^uint32(0)}[rng.IntN(5)]
+		if i%4 == 1 {
+			// The client reset an older connection the server held
+			// (rstStale), at frame 1 or 2: the SYN sent again, the
+			// SYN-ACK and the client's ACK after it say so.
+			h.SynAckFrame = uint64(rng.IntN(6))
+			f.addFinding(Finding{Code: CodeRST, Frame: uint64(1 + rng.IntN(2)), RelatedFrame: uint64(rng.IntN(2)),
+				A: int64(FromClient) | rstStale<<1 | int64(rng.IntN(2))<<4, B: int64(rng.Uint32()) << 32})
+		}
 		flows = append(flows, f)
 	}
 	nums := []int64{0, 1, -1, 2, 5, 6, 16, 20, 255, 256, 1e6, 1499999, 1500000, 59999999999, 3600e9 + 1,
@@ -399,6 +407,23 @@ func TestAppendMessage(t *testing.T) {
 					fi.A = int64(rng.IntN(2)) | int64(rng.IntN(4))<<1 | int64(rng.IntN(3))<<8
 					fi.B = int64(uint64(h.ExpectedAck)<<32 | uint64(h.ActualAck))
 				}
+				if st, ok := staleRef(f, 100); ok && k%4 == 0 {
+					// On the findings the stale reset's words apply to.
+					fi.RelatedFrame = st.RelatedFrame
+					if c == CodeReusedPorts {
+						fi.B = 1
+					}
+					if c == CodeAckUnseen {
+						fi.A, fi.B = int64(h.ServerISN+1), int64(FromClient)
+					}
+				}
+				if c == CodeRST && k%5 == 4 {
+					// A RST that cleared an older connection (rstStale),
+					// its FIN and unacknowledged bits, the frame it names
+					// before the RST, at it, or past the first frame.
+					fi.A = int64(FromClient) | rstStale<<1 | int64(rng.IntN(4))<<4
+					fi.B = int64(uint64(rng.Uint32())<<32 | uint64([]uint32{0, 1, 2, 5, 7}[rng.IntN(5)]))
+				}
 				if (c == CodeSynAckPayload || c == CodeSynPayload) && fi.A < 0 {
 					fi.A = -fi.A & math.MaxInt32 // payloadHex panics on a negative length
 				}
@@ -429,13 +454,56 @@ func TestAppendMessage(t *testing.T) {
 // messageRef is Flow.Message as it was written with fmt, before
 // appendMessage: the sentences appendMessage must match byte for byte.
 func messageRef(f *Flow, fi Finding) string {
-	msg := sentenceRef(f, fi)
+	msg := sentenceRef(f, fi) + staleNoteRef(f, fi)
 	// A finding of the sequence analysis keeps its side in bit 0 of B,
 	// and bit 1 marks a frame whose TCP header was cut.
 	if fi.Code >= CodeRetransmission && fi.Code <= CodeKeepAlive && fi.B >= 0 && fi.B&2 != 0 {
 		msg += " (its TCP header was not captured whole: Wireshark shows no analysis flags on such a frame)"
 	}
 	return msg
+}
+
+// staleRef is the flow's first tcp.rst finding about a RST that cleared
+// an older connection (A's bits 1-3 are 4) before frame.
+func staleRef(f *Flow, before uint64) (Finding, bool) {
+	for _, g := range f.Findings {
+		if g.Code == CodeRST && g.A>>1&7 == 4 && g.Frame < before {
+			return g, true
+		}
+	}
+	return Finding{}, false
+}
+
+// staleSegRef names the server's segment of the older connection conn
+// that the RST of st answered.
+func staleSegRef(st Finding, conn string) string {
+	what := "an ACK of "
+	if st.A&16 != 0 {
+		what = "a FIN of "
+	}
+	if st.RelatedFrame == 0 {
+		return what + conn
+	}
+	return fmt.Sprintf("%s%s (frame %d)", what, conn, st.RelatedFrame)
+}
+
+// staleNoteRef is what a lost segment on the first SYN-ACK, or the
+// client's ACK of it, adds after a RST that cleared an older connection.
+func staleNoteRef(f *Flow, fi Finding) string {
+	h := &f.Handshake
+	st, ok := staleRef(f, fi.Frame)
+	if !h.HaveSynAck || !ok || st.RelatedFrame == 0 {
+		return ""
+	}
+	switch {
+	case fi.Code == CodeLostSegment && fi.Frame == h.SynAckFrame && fi.RelatedFrame == st.RelatedFrame:
+		return fmt.Sprintf(": frame %d was of an older connection on these ports and this SYN-ACK is the server's first segment of this one: "+
+			"Wireshark counts the distance between their numbers", st.RelatedFrame)
+	case fi.Code == CodeAckUnseen && fi.B&1 == int64(FromClient) && uint32(fi.A) == h.ServerISN+1:
+		return fmt.Sprintf(": it acknowledges the SYN-ACK (frame %d); Wireshark counts a gap before it from the numbers of an older connection on these ports (frame %d)",
+			h.SynAckFrame, st.RelatedFrame)
+	}
+	return ""
 }
 
 // sentenceRef is messageRef but for the note on a frame whose TCP header
@@ -538,6 +606,10 @@ func sentenceRef(f *Flow, fi Finding) string {
 		}
 		if h.HaveSynAck && h.SynAckFrame < fi.Frame {
 			return fmt.Sprintf("SYN sent again (same ISN %d, #%d) after the SYN-ACK (frame %d): the client did not get it, or did not accept it", h.ClientISN, fi.A, h.SynAckFrame)
+		}
+		if st, ok := staleRef(f, fi.Frame); ok {
+			return fmt.Sprintf("SYN sent again (same ISN %d, #%d): the first was answered with %s, which the client reset (frame %d)",
+				h.ClientISN, fi.A, staleSegRef(st, "an older connection on these ports"), st.Frame)
 		}
 		return fmt.Sprintf("SYN sent again (same ISN %d, #%d): the first was not answered", h.ClientISN, fi.A)
 	case CodeSynAckRetransmit:
@@ -690,6 +762,10 @@ func sentenceRef(f *Flow, fi Finding) string {
 			if rf, ok := f.First(CodeRefused); ok && rf.Frame < fi.Frame {
 				return fmt.Sprintf("SYN-ACK after the server's reset (frame %d): its ISN is new to Wireshark, which counts the ports reused", rf.Frame)
 			}
+			if st, ok := staleRef(f, fi.Frame); ok && fi.Frame == h.SynAckFrame {
+				return fmt.Sprintf("SYN-ACK after the client's reset of an older connection on these ports (frame %d): "+
+					"the first answer to this SYN; its ISN is new to Wireshark, which counts the ports reused", st.Frame)
+			}
 			return "SYN-ACK with a new ISN: the server started the connection over"
 		}
 		return fmt.Sprintf("a new connection (flow %d) took over these ports before this one ended", fi.A)
@@ -697,7 +773,29 @@ func sentenceRef(f *Flow, fi Finding) string {
 		// A: the side in bit 0, what the receiver did in bits 1-2, the
 		// range of next expected numbers from bit 8; B: the RST's seq
 		// and the lowest next expected.
-		s, kind := Side(fi.A&1), fi.A>>1&3
+		s, kind := Side(fi.A&1), fi.A>>1&7
+		if kind == 4 {
+			// The client's RST from SYN-SENT that cleared an older
+			// connection: bit 4 of A a stale FIN, bit 5 the frame B
+			// names (in its low 32 bits, back from the RST) unacknowledged.
+			seg := "an ACK of that connection"
+			if fi.A&16 != 0 {
+				seg = "a FIN of that connection"
+			}
+			if fi.RelatedFrame != 0 {
+				seg += fmt.Sprintf(" (frame %d)", fi.RelatedFrame)
+			}
+			held := ""
+			if back := uint64(uint32(fi.B)); back != 0 && back < fi.Frame {
+				held = fmt.Sprintf(" (the client's last ACK of it, frame %d, not taken)", fi.Frame-back)
+				if fi.A&32 != 0 {
+					held = fmt.Sprintf(" (the client never acknowledged its last segment, frame %d)", fi.Frame-back)
+				}
+			}
+			return fmt.Sprintf("reset by the client (%s) of an older connection on these ports, not of this one: the server answered the SYN with %s, which it still held%s; "+
+				"a client in SYN-SENT answers such a segment with a RST at its ACK number (seq %d, RFC 9293 §3.10.7.3), which clears it",
+				endpointRef(f, FromClient), seg, held, uint32(uint64(fi.B)>>32))
+		}
 		who := fmt.Sprintf("reset by the %s (%s)", sideName(s), endpointRef(f, s))
 		if kind == 0 || kind == 2 {
 			who = "connection " + who
@@ -718,10 +816,10 @@ func sentenceRef(f *Flow, fi Finding) string {
 					who, seq, peer, next, peer, h.AckFrame, d, plural(int(d)))
 			}
 			return fmt.Sprintf("%s with seq %d outside the %s's window (next expected %s): the %s ignores it (forged or stale?)", who, seq, peer, next, peer)
-		case 2:
-			return fmt.Sprintf("%s with seq %d, in the %s's window but not the next expected %s (a receiver following RFC 5961 answers it with a challenge ACK and goes on; no challenge ACK follows in the capture)", who, seq, peer, next)
+		case 3:
+			return fmt.Sprintf("%s with seq %d, in the %s's window but not the next expected %s: a receiver following RFC 5961 answers it with a challenge ACK, and the connection went on", who, seq, peer, next)
 		}
-		return fmt.Sprintf("%s with seq %d, in the %s's window but not the next expected %s: a receiver following RFC 5961 answers it with a challenge ACK, and the connection went on", who, seq, peer, next)
+		return fmt.Sprintf("%s with seq %d, in the %s's window but not the next expected %s (a receiver following RFC 5961 answers it with a challenge ACK and goes on; no challenge ACK follows in the capture)", who, seq, peer, next)
 	case CodeDataAfterClose:
 		// B: the side in bit 0; bit 1 marks data past the sender's own
 		// FIN, whose seq is in bits 8-39.
@@ -1028,7 +1126,7 @@ func TestJSONAddrPort(t *testing.T) {
 // a RST its receiver ignored.
 func ignoredRSTRef(f *Flow, fi Finding) string {
 	for _, g := range f.Findings {
-		if g.Code == CodeRST && (g.A>>1&3 == rstOutside || g.A>>1&3 == rstWentOn) && g.Frame == fi.RelatedFrame {
+		if g.Code == CodeRST && (g.A>>1&7 == rstOutside || g.A>>1&7 == rstWentOn) && g.Frame == fi.RelatedFrame {
 			return ": it is a RST the receiver ignored, whose sequence number Wireshark counts"
 		}
 	}

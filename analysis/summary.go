@@ -72,7 +72,7 @@ func (f *Flow) summary(checksums bool, offload netip.Addr, now int64) FlowSummar
 			}
 			worst = max(worst, fi.Severity())
 		}
-		if checksums && f.notes != nil && len(f.notes.badSums) > 0 {
+		if checksums && f.notes != nil && f.notes.bad != nil {
 			f.checksumFindings(offload, add)
 		}
 		if fi, due := f.overdue(now); due {

@@ -91,6 +91,10 @@ func findingWords(fi analysis.Finding, g themes.Glyphs) string {
 		return "no MSS option"
 	case analysis.CodeRST:
 		switch ignored, outside := fi.RSTIgnored(); {
+		case fi.RSTOfStale():
+			// The client's answer to the server's ACK of an older
+			// connection on these ports: not a reset of this one.
+			return "RST of stale conn."
 		case outside:
 			return "RST out of window"
 		case ignored:

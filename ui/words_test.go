@@ -57,6 +57,30 @@ func TestRSTWords(t *testing.T) {
 	if got := shortFinding(taken, themes.Unicode, 80); got != "reset" {
 		t.Errorf("a RST taken reads %q, want reset", got)
 	}
+
+	// The client's RST from SYN-SENT at the ACK number of the server's
+	// ACK of an older connection on these ports (manyloss-a.pcap, frames
+	// 479-483) cleared that connection, not this one.
+	data := fixture.Build(`
+client 10.77.0.1:40000
+server 10.77.0.2:5024
+0      C>S S  seq=3023880037 mss=1460
++11us  S>C A  seq=2668504825 ack=3023814500
++8us   C>S R  seq=3023814500
++15ms  C>S S  seq=3023880037 mss=1460
++52us  S>C SA seq=2669235953 ack=3023880038 mss=1460`)
+	r, err := capture.NewReader(bytes.NewReader(data), "stale.pcap", int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = analysis.Run(context.Background(), r, analysis.Config{Name: "stale.pcap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, ok = res.Flows[0].First(analysis.CodeRST)
+	if got := shortFinding(fi, themes.Unicode, 80); !ok || !fi.RSTOfStale() || got != "RST of stale conn." {
+		t.Errorf("the RST of a stale connection (%v, %v) reads %q, want RST of stale conn.", ok, fi.RSTOfStale(), got)
+	}
 }
 
 // TestResentProbeDSACKWords: where the capture shows more than
