@@ -63,16 +63,7 @@ func TestLadderSeed(t *testing.T) {
 // p0 in one, at p2 in the other), and the one drop read as every
 // segment of that side missing at both ends.
 func TestLadderAcrossOneWay(t *testing.T) {
-	n := oneWayPointMin
-	lastAnswerLost := func(k int, lines []string) []string {
-		if k == 3 {
-			return lines[:26]
-		}
-		return lines
-	}
-	pa := correlate(t, n, manyConnsEdited("2026-01-01T00:00:00Z", repeat(n, ""), lastAnswerLost),
-		manyConns("2026-01-01T00:00:00.001Z", repeat(n, "C>S")),
-		manyConns("2026-01-01T00:00:00.002Z", repeat(n, "")))
+	pa := oneWayMiddleAnswerLost(t)
 	for _, k := range []int{3, 4} {
 		c := pa.Conns[k]
 		rows := pa.Ladder(c)

@@ -167,6 +167,26 @@ func TestPathOneWayMiddlePoint(t *testing.T) {
 	}
 }
 
+// lastAnswerLost leaves out connection 3's last answer (line 26), as a
+// point it never reached sees it.
+func lastAnswerLost(k int, lines []string) []string {
+	if k == 3 {
+		return lines[:26]
+	}
+	return lines
+}
+
+// oneWayMiddleAnswerLost is oneWayPointMin connections at three points,
+// the middle one capturing client→server only, connection 3's last answer
+// lost between p2 and p0 (the client never acknowledged it at p0).
+func oneWayMiddleAnswerLost(t *testing.T) *Path {
+	t.Helper()
+	n := oneWayPointMin
+	return correlate(t, n, manyConnsEdited("2026-01-01T00:00:00Z", repeat(n, ""), lastAnswerLost),
+		manyConns("2026-01-01T00:00:00.001Z", repeat(n, "C>S")),
+		manyConns("2026-01-01T00:00:00.002Z", repeat(n, "")))
+}
+
 // With the middle point one-way, the server's direction was compared with
 // neither neighbour: an answer dropped between the last point and the
 // first was unsaid. That side is now compared across the middle point,
@@ -174,17 +194,7 @@ func TestPathOneWayMiddlePoint(t *testing.T) {
 // neighbours, and nothing else is said.
 func TestPathOneWayMiddleDropAcross(t *testing.T) {
 	n := oneWayPointMin
-	// Connection 3's last answer (line 26) never reached p0, nor did the
-	// client acknowledge it there.
-	lastAnswerLost := func(k int, lines []string) []string {
-		if k == 3 {
-			return lines[:26]
-		}
-		return lines
-	}
-	pa := correlate(t, n, manyConnsEdited("2026-01-01T00:00:00Z", repeat(n, ""), lastAnswerLost),
-		manyConns("2026-01-01T00:00:00.001Z", repeat(n, "C>S")),
-		manyConns("2026-01-01T00:00:00.002Z", repeat(n, "")))
+	pa := oneWayMiddleAnswerLost(t)
 	if want := []OneWayPoint{{Point: 1, Missing: FromServer, Conns: n}}; !slices.Equal(pa.OneWay, want) {
 		t.Fatalf("OneWay %+v, want %+v", pa.OneWay, want)
 	}
