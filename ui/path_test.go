@@ -462,3 +462,27 @@ func TestPathTTLRisesHead(t *testing.T) {
 		t.Errorf("drill-down lacks the note:\n%s", got)
 	}
 }
+
+// TestPathRowPartialJudgedElsewhere: a connection whose handshake one
+// point did not see (its capture started late, or left a side out) and
+// another judged is the other's verdict in the list, not "?": with a
+// one-way point, 2,921 clean connections of 3,000 were partial.
+func TestPathRowPartialJudgedElsewhere(t *testing.T) {
+	lines := []string{"+0 C>S S seq=1000", "+0.02 S>C SA seq=5000 ack=1001", "+0.0002 C>S A seq=1001 ack=5001"}
+	for i := range 6 {
+		lines = append(lines, fmt.Sprintf("+0.25 C>S PA seq=%d ack=%d len=48", 1001+48*i, 5001+10*i),
+			fmt.Sprintf("+0.02 S>C PA seq=%d ack=%d len=10", 5001+10*i, 1049+48*i))
+	}
+	head := "format pcap\nlink ethernet\nclient 10.0.0.5:40010\nserver 203.0.113.10:443\n"
+	near := fixture.Build(head + "time 2026-01-01T00:00:00Z\n" + strings.Join(lines, "\n") + "\n")
+	late := fixture.Build(head + "time 2026-01-01T00:00:00.5412Z\n" + strings.Join(lines[5:], "\n") + "\n")
+	m := newLoaded(t, testConfig([]Source{memSource(t, "near", near), memSource(t, "far", late)}), 80, 24)
+	if l := screenLine(m, 0); !strings.Contains(l, "✓ 1") || !strings.Contains(l, "? 0") {
+		t.Errorf("title %q, want the connection ✓ (near judged it; far saw no handshake)", l)
+	}
+	// Partial at every point: partial.
+	m = newLoaded(t, testConfig([]Source{memSource(t, "near", late), memSource(t, "far", late)}), 80, 24)
+	if l := screenLine(m, 0); !strings.Contains(l, "? 1") {
+		t.Errorf("title %q, want the connection ? (no point saw its handshake)", l)
+	}
+}
