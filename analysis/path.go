@@ -352,6 +352,7 @@ func Correlate(points []Point) *Path {
 			off = n
 		}
 		joinByOneISN(points[i].Result, points[i+1].Result, next[i], off)
+		joinByAckOfISN(points[i].Result, points[i+1].Result, next[i], off)
 		pa.shiftsOfHalfSeen(next[i])
 		for f, g := range joinSwapped(points[i].Result, points[i+1].Result, next[i]) {
 			next[i][f] = g
@@ -1527,7 +1528,15 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 				// dropped, against that point's own ack_unseen.
 				k := keyOfRef(r, bases[x])
 				sameLen := func(c int) bool { return flows[1-x].Refs[c].Len == r.Len }
-				if end := k.rel + r.Len + uint32(r.Flags&FlagFIN); r.Len > 0 || r.Flags&FlagFIN != 0 {
+				// A SYN or SYN-ACK counts as one byte too: the other
+				// side's ACK of it at the next point is its answer (a
+				// one-way capture there misses the SYN-ACK, not the
+				// client's ACK of it).
+				end := k.rel + r.Len
+				if r.Flags&(FlagSYN|FlagFIN) != 0 {
+					end++
+				}
+				if r.Len > 0 || r.Flags&(FlagSYN|FlagFIN) != 0 {
 					if ack, ok := acked[1-x][side].by(end); ok {
 						if !slices.ContainsFunc(index[1-x][k], sameLen) {
 							pa.add(f, PathFinding{Code: PathUncaptured, Point: at, Frame: r.Frame, RelatedPoint: other, RelatedFrame: ack})

@@ -1367,3 +1367,31 @@ func TestPathSamePackets(t *testing.T) {
 		t.Errorf("two points: Same %+v", pa.Same)
 	}
 }
+
+// The seed's fault behind an ASA where the inside capture holds the
+// client's direction only (a one-way SPAN): the inside knows the server's
+// ISN only from the client's ACK, which the grown SYN-ACK moved by 2, so
+// no join found the connection, and its SYN was "dropped" though the
+// outside held it. The client's first ACK, 2 past the outside's server
+// ISN+1, joins them; the ACK and the data are the drops. (With a single
+// connection the inside is not known to be one-way: that takes
+// oneWayPointMin.)
+func TestPathSeedOneWayInside(t *testing.T) {
+	seed := []string{
+		"+0      C>S S  seq=1000 mss=1460",
+		"+0.020  S>C SA seq=5000 ack=1001 mss=1460",
+		"+0.0002 C>S A  seq=1001 ack=5003",
+		"+0.001  C>S PA seq=1001 ack=5003 len=200",
+		"+1      S>C SA seq=5000 ack=1001 mss=1460",
+		"+2      S>C RA seq=5001 ack=1001",
+	}
+	inside := pathHead + "time 2026-01-01T00:00:00Z\n" + oneWay(seed, "C>S")
+	outside := slices.DeleteFunc(slices.Clone(seed), func(l string) bool { return strings.Contains(l, "C>S A") || strings.Contains(l, "C>S PA") })
+	pa, c := pathCase(t, inside, behindASALate(outside, 0, "2025-12-31T23:59:53.001Z"))
+	got := codesOf(pa, c, PathTTL, PathClockOffset, PathNAT, PathISNRewritten, PathOneWay)
+	// The SYN-ACK, not in the inside's capture (its direction left out),
+	// is acknowledged there by the client: uncaptured, not dropped.
+	if want := []string{"far:path.uncaptured@2", "near:path.dropped@2", "near:path.dropped@3"}; !slices.Equal(got, want) {
+		t.Errorf("findings %v, want %v", got, want)
+	}
+}

@@ -309,3 +309,75 @@ func joinByOneISN(a, b *Result, joined map[*Flow]*Flow, off float64) {
 		joined[f] = match
 	}
 }
+
+// joinByAckOfISN joins left-over flows where one point saw the SYN-ACK
+// and the other captured the client's direction only (a one-way SPAN):
+// there the server's ISN is known only from the client's ACKs, which the
+// seed's fault moves (the SYN-ACK grew by 2 bytes, the client
+// acknowledged ISN+3), so no ISN, shape or shift join found the flow, and
+// its SYN was "dropped" at one point while the other held it. A flow
+// whose first ACK from the client lies within 64 KB after the other's
+// server ISN, to the same server address and port, within a second with
+// the clock offset known, the only candidate either way, is the same
+// connection. With the offset not known (nothing else joined the two
+// points), within 64 bytes: what a SYN-ACK grown on the way moves it by.
+func joinByAckOfISN(a, b *Result, joined map[*Flow]*Flow, off float64) {
+	fa, fb, _ := leftOver(a, b, joined)
+	if len(fa) == 0 || len(fb) == 0 {
+		return
+	}
+	window := uint32(1 << 16)
+	if math.IsNaN(off) {
+		window = 64
+	}
+	// firstAck is the ACK number of f's first segment from the client
+	// that carries one, when f saw no SYN-ACK.
+	firstAck := func(f *Flow) (uint32, bool) {
+		if f.Handshake.HaveSynAck {
+			return 0, false
+		}
+		for _, r := range f.Refs {
+			if r.Bits&RefFragment == 0 && r.Side() == FromClient && r.Flags&FlagACK != 0 && r.Flags&FlagRST == 0 {
+				return r.Ack, true
+			}
+		}
+		return 0, false
+	}
+	fits := func(withAck, withISN *Flow) bool {
+		// Both saw the SYN: each side's numbers then count from their
+		// own ISNs at both points (a flow that started late, without
+		// one, is joinByShift's, which refuses an ambiguous shift).
+		ack, ok := firstAck(withAck)
+		if !ok || !withISN.Handshake.HaveSynAck || !withAck.Handshake.HaveSyn || !withISN.Handshake.HaveSyn || withAck.Server() != withISN.Server() {
+			return false
+		}
+		return ack-(withISN.Handshake.ServerISN+1) < window
+	}
+	// Candidates by server endpoint, each way.
+	byServer := map[netip.AddrPort][]*Flow{}
+	for _, g := range fb {
+		byServer[g.Server()] = append(byServer[g.Server()], g)
+	}
+	wanted := map[*Flow]int{} // how many flows at a want each flow at b
+	pick := map[*Flow]*Flow{}
+	for _, f := range fa {
+		var match *Flow
+		n := 0
+		for _, g := range byServer[f.Server()] {
+			d := float64(g.Start-f.Start)/1e9 - off
+			if math.Abs(d) > 1 && !math.IsNaN(off) || !(fits(f, g) || fits(g, f)) {
+				continue
+			}
+			match, n = g, n+1
+		}
+		if n == 1 {
+			pick[f] = match
+			wanted[match]++
+		}
+	}
+	for f, g := range pick {
+		if wanted[g] == 1 {
+			joined[f] = g
+		}
+	}
+}
