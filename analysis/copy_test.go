@@ -3,9 +3,7 @@ package analysis
 import (
 	"fmt"
 	"maps"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -384,14 +382,7 @@ func TestCopiesAgainstTshark(t *testing.T) {
 	for i, cc := range copyCases {
 		caps[i] = analyzeDescription(t, cc.name, withClientPort(cc.text, uint16(42000+i)))
 	}
-	merged, first := concatPcaps(t, caps)
-	file = filepath.Join(t.TempDir(), "copies.pcap")
-	if err := os.WriteFile(file, merged, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if v, err = runTshark(t, tshark, file); err != nil {
-		t.Fatal(err)
-	}
+	v, first := tsharkConcat(t, tshark, caps, "copies.pcap")
 	for i, d := range caps {
 		compare(d.name, d.res, v, first[i], first[i+1])
 	}

@@ -2,9 +2,7 @@ package analysis
 
 import (
 	"bytes"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -110,11 +108,7 @@ func TestDSACKAgainstTshark(t *testing.T) {
 	if err != nil {
 		skipOrFail(t, "SYNSCOPE_REQUIRE_TSHARK", "tshark not installed: D-SACK blocks not compared with tshark")
 	}
-	merged, first := concatPcaps(t, caps)
-	file := filepath.Join(t.TempDir(), "dsack.pcap")
-	if err := os.WriteFile(file, merged, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file, first := writeConcat(t, caps, "dsack.pcap")
 	out, err := exec.Command(tshark, "-n", "-r", file, "-T", "fields", "-e", "frame.number", "-e", "tcp.options.sack.dsack_le").Output()
 	if err != nil {
 		t.Fatalf("tshark: %v", err)

@@ -1,9 +1,7 @@
 package analysis
 
 import (
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -270,22 +268,9 @@ func TestOutOfOrderCapturedBefore(t *testing.T) {
 	if err != nil {
 		skipOrFail(t, "SYNSCOPE_REQUIRE_TSHARK", "tshark not installed: out-of-order frames not compared with tshark")
 	}
-	merged, first := concatPcaps(t, caps)
-	file := filepath.Join(t.TempDir(), "captured.pcap")
-	if err := os.WriteFile(file, merged, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	v, err := runTshark(t, tshark, file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v, first := tsharkConcat(t, tshark, caps, "captured.pcap")
 	for i, c := range capturedCases {
-		var theirs []uint64
-		for _, fr := range v.frames["tcp.analysis.out_of_order"] {
-			if fr > first[i] && fr <= first[i+1] {
-				theirs = append(theirs, fr-first[i])
-			}
-		}
+		theirs := framesIn(v.frames["tcp.analysis.out_of_order"], first, i)
 		ours := slices.Sorted(slices.Values(append(slices.Clone(c.captured), c.late...)))
 		if !slices.Equal(ours, theirs) {
 			t.Errorf("%s: out of order on %v, tshark on %v", c.name, ours, theirs)

@@ -1511,15 +1511,7 @@ func TestRuleCapturesAgainstTshark(t *testing.T) {
 	for i, h := range halves {
 		caps[i] = h.described
 	}
-	merged, first := concatPcaps(t, caps)
-	file := filepath.Join(t.TempDir(), "rules.pcap")
-	if err := os.WriteFile(file, merged, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	v, err := runTshark(t, tshark, file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v, first := tsharkConcat(t, tshark, caps, "rules.pcap")
 	var related [2]int
 	irtts := 0
 	for i, h := range halves {
@@ -1547,12 +1539,7 @@ func TestRuleCapturesAgainstTshark(t *testing.T) {
 		}
 		for _, fl := range tsharkFlags {
 			ours := tsharkFramesOf(h.res, fl.code)
-			var theirs []uint64
-			for _, fr := range v.frames[fl.field] {
-				if fr > first[i] && fr <= first[i+1] {
-					theirs = append(theirs, fr-first[i])
-				}
-			}
+			theirs := framesIn(v.frames[fl.field], first, i)
 			if !slices.Equal(ours, theirs) {
 				t.Errorf("%s: %s on frames %v, tshark %s on %v; found:%s", h.name, fl.code, ours, fl.field, theirs, summary(h.res))
 			}
@@ -1588,6 +1575,44 @@ func isEthernetPcap(b []byte) bool {
 // concatPcaps puts the records of pcap files with the same header (see
 // isEthernetPcap) one after the other in one file, 1000 s apart. first[i]
 // is the number of frames before capture i; first[len(caps)] is the total.
+// writeConcat writes caps one after the other to a file called name in a
+// temporary directory, and returns its path and where each capture's
+// frames start (concatPcaps).
+func writeConcat(t *testing.T, caps []described, name string) (string, []uint64) {
+	t.Helper()
+	merged, first := concatPcaps(t, caps)
+	file := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(file, merged, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file, first
+}
+
+// tsharkConcat runs tshark on caps written one after the other
+// (writeConcat), and returns what it flagged and where each capture's
+// frames start.
+func tsharkConcat(t *testing.T, tshark string, caps []described, name string) (tsharkView, []uint64) {
+	t.Helper()
+	file, first := writeConcat(t, caps, name)
+	v, err := runTshark(t, tshark, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, first
+}
+
+// framesIn returns the frames of the i-th capture of a concatenation
+// (first as concatPcaps gives it) among frames, numbered within it.
+func framesIn(frames, first []uint64, i int) []uint64 {
+	var out []uint64
+	for _, fr := range frames {
+		if fr > first[i] && fr <= first[i+1] {
+			out = append(out, fr-first[i])
+		}
+	}
+	return out
+}
+
 func concatPcaps(t *testing.T, caps []described) (out []byte, first []uint64) {
 	t.Helper()
 	const hdr, rec = 24, 16

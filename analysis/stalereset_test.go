@@ -1,9 +1,7 @@
 package analysis
 
 import (
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -374,24 +372,11 @@ func TestStaleResetAgainstTshark(t *testing.T) {
 	for i, d := range descs {
 		caps = append(caps, analyzeDescription(t, "stale "+strconv.Itoa(i), withClientPort(d, uint16(42000+i))))
 	}
-	merged, first := concatPcaps(t, caps)
-	file := filepath.Join(t.TempDir(), "stale.pcap")
-	if err := os.WriteFile(file, merged, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	v, err := runTshark(t, tshark, file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v, first := tsharkConcat(t, tshark, caps, "stale.pcap")
 	for i, c := range caps {
 		for _, fl := range tsharkFlags {
 			ours := tsharkFramesOf(c.res, fl.code)
-			var theirs []uint64
-			for _, fr := range v.frames[fl.field] {
-				if fr > first[i] && fr <= first[i+1] {
-					theirs = append(theirs, fr-first[i])
-				}
-			}
+			theirs := framesIn(v.frames[fl.field], first, i)
 			if !slices.Equal(ours, theirs) {
 				t.Errorf("%s: %s on frames %v, tshark %s on %v;%s", c.name, fl.code, ours, fl.field, theirs, summary(c.res))
 			}
