@@ -170,6 +170,10 @@ type Path struct {
 	// out, said once for the path: no connection's packets of that side
 	// are compared with that point.
 	OneWay []OneWayPoint
+	// connOneWay holds, per flow, the sides its point's capture left out
+	// for its connection alone (oneWayConns): compared as OneWay's are,
+	// and said on the connection (path.one_way).
+	connOneWay map[*Flow]*[2]connOneWay
 	// oneWayRec is OneWay as every JSON record carries it.
 	oneWayRec []OneWayRecord
 	// TTLRises lists the neighbouring points between which packets gain
@@ -395,6 +399,7 @@ func Correlate(points []Point) *Path {
 	pa.buildConnections(next, skip)
 	pa.Lone = pa.lonePoints()
 	pa.OneWay = pa.oneWayPoints()
+	pa.connOneWay = pa.oneWayConns()
 	pa.ttl, pa.same = ttlVotes{}, sameVotes{}
 	for _, c := range pa.Conns {
 		pa.compare(c)
@@ -1085,16 +1090,17 @@ func (pa *Path) compare(c *Connection) {
 			pa.missing(i+1, i, b, FromServer)
 		}
 	}
-	// A point whose capture leaves a side out (Path.OneWay) compared
-	// that side with neither neighbour: a drop of it anywhere between
-	// them went unsaid. It is compared between the points either side.
+	// A point whose capture leaves a side out (Path.OneWay, or for this
+	// connection alone) compared that side with neither neighbour: a
+	// drop of it anywhere between them went unsaid. It is compared
+	// between the points either side.
 	for k := 1; k+1 < len(c.Flows); k++ {
 		a, mid, b := c.Flows[k-1], c.Flows[k], c.Flows[k+1]
 		if a == nil || mid == nil || b == nil || pa.swapped[a] == mid || pa.swapped[mid] == b || !pa.comparableAcross(a, mid, b) {
 			continue
 		}
 		for _, s := range []Side{FromClient, FromServer} {
-			if pa.lacks(k, s) && !pa.lacks(k-1, s) && !pa.lacks(k+1, s) {
+			if pa.leftOut(k, mid, s) && !pa.leftOut(k-1, a, s) && !pa.leftOut(k+1, b, s) {
 				pa.compareSideAcross(k-1, k+1, a, b, s)
 			}
 		}
@@ -1136,21 +1142,29 @@ var acrossCodes = map[PathCode]bool{
 // capture s: of what compareFlows finds, it keeps what is about s's
 // segments (the rest, and the other side, the neighbours said).
 func (pa *Path) compareSideAcross(i, j int, a, b *Flow, s Side) {
-	na, nb := len(pa.Findings[a]), len(pa.Findings[b])
+	// The flows' findings so far are set aside: compareFlows sorts what
+	// it adds in among them by frame, and the findings before the first
+	// new one were all that was kept (a one-way connection's path.one_way
+	// on frame 2 went, a path.ttl on frame 1 taking its place).
+	had := [2][]PathFinding{pa.Findings[a], pa.Findings[b]}
+	delete(pa.Findings, a)
+	delete(pa.Findings, b)
 	pa.compareFlows(i, j, a, b)
-	for _, x := range []struct {
+	for x, y := range []struct {
 		f     *Flow
-		from  int
 		point int
-	}{{a, na, i}, {b, nb, j}} {
-		fs := pa.Findings[x.f]
-		kept := fs[:x.from]
-		for _, fi := range fs[x.from:] {
-			if r, ok := refOf(x.f, fi.Frame); ok && acrossCodes[fi.Code] && fi.Point == x.point && r.Side() == s {
+	}{{a, i}, {b, j}} {
+		kept := had[x]
+		for _, fi := range pa.Findings[y.f] {
+			if r, ok := refOf(y.f, fi.Frame); ok && acrossCodes[fi.Code] && fi.Point == y.point && r.Side() == s {
 				kept = append(kept, fi)
 			}
 		}
-		pa.Findings[x.f] = kept
+		if kept == nil {
+			delete(pa.Findings, y.f)
+			continue
+		}
+		pa.Findings[y.f] = kept
 		sortFindings(kept)
 	}
 }
@@ -1501,6 +1515,10 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 		copy uint64 // the frame at the other point of a copy that came
 	}
 	var acknowledgedCopy [2][]uncapturedCand
+	// oneWay holds, per flow, its segments of a side the other point's
+	// capture left out for this connection (oneWayConns), where this
+	// flow says so.
+	var oneWay [2][]PacketRef
 	for x, only := range [2][]int{m.onlyA, m.onlyB} {
 		f, at, other := flows[x], pts[x], pts[1-x]
 		// A point that captures each packet twice (a SPAN of both
@@ -1518,6 +1536,15 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 			// once for the path (OneWay), not dropped, one-way or
 			// injected on each connection.
 			if !pa.covers(other, at, r.Time) || pa.lacks(other, side) {
+				continue
+			}
+			// Nor where the other point's capture left the side out for
+			// this connection, its receiver's ACKs there acknowledging
+			// it: said once, on the connection.
+			if w := pa.connOneWay[flows[1-x]]; w != nil && w[side].ack != 0 {
+				if w[side].say == at {
+					oneWay[x] = append(oneWay[x], r)
+				}
 				continue
 			}
 			if x == upOf(side) {
@@ -1581,6 +1608,12 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 			} else {
 				pa.add(f, pa.dropped(at, other, c.r))
 			}
+		}
+	}
+	for x, rs := range oneWay {
+		if len(rs) > 0 {
+			ack := pa.connOneWay[flows[1-x]][rs[0].Side()].ack
+			pa.add(flows[x], PathFinding{Code: PathOneWay, Point: pts[x], Frame: rs[0].Frame, RelatedPoint: pts[1-x], RelatedFrame: ack, Count: len(rs)})
 		}
 	}
 	for side, rs := range unseen {

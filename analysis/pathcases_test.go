@@ -3,7 +3,9 @@ package analysis
 import (
 	"fmt"
 	"math"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -166,18 +168,36 @@ func TestPathOneWay(t *testing.T) {
 		t.Fatalf("findings %v, want %v", got, want)
 	}
 	fi := pathFindings(pa, c.Flows[0], PathOneWay)[0]
-	// The last answer came after far's capture ended.
-	if fi.Count != 12 || !strings.Contains(fi.Message, "none of the server's 12 packets seen at near while far's capture ran (from frame 2) passed far") {
+	// The last answer came after far's capture ended. The client's ACK
+	// at far (frame 2) acknowledges the SYN-ACK: sent past far.
+	if fi.Count != 12 || fi.RelatedFrame != 2 || !strings.Contains(fi.Message, "none of the server's 12 packets seen at near while far's capture ran (from frame 2) is in far's capture, though the client acknowledged them there (frame 2 at far)") {
 		t.Errorf("one_way %+v", fi)
 	}
-	// Fewer than three of the server's packets missing at far are each
-	// injected (as a middlebox's forged RST would be), not a route.
-	short := append(slices.Clone(lines[:6]), "+0.001 C>S A seq=1097 ack=5021")
+	// Two of the server's packets, the client's ACKs at far
+	// acknowledging them: one-way for this connection too, however few.
+	short := append(slices.Clone(lines[:6]), "+0.001 C>S A seq=1097 ack=5011")
 	pa, c = pathCase(t, pathHead+"time 2026-01-01T00:00:00Z\n"+strings.Join(short, "\n")+"\n",
 		pathHead+"time 2026-01-01T00:00:00.001Z\n"+oneWay(short, "C>S"))
 	got = codesOf(pa, c, PathTTL, PathClockOffset)
-	if want := []string{"near:path.injected@2", "near:path.injected@5"}; !slices.Equal(got, want) {
-		t.Errorf("three of the server's packets missing: findings %v, want %v", got, want)
+	if want := []string{"near:path.one_way@2"}; !slices.Equal(got, want) {
+		t.Errorf("two of the server's packets missing, acknowledged: findings %v, want %v", got, want)
+	}
+	// Fewer than three of the server's packets missing at far, which the
+	// client's packets there do not acknowledge (its SYNs, and the RST
+	// it gave up with, no ACK among them: the SYN-ACKs never taken), are
+	// each injected (as a middlebox's forged packet is), not a route.
+	synsOnly := []string{
+		"+0    C>S S  seq=1000 mss=1460",
+		"+0.02 S>C SA seq=5000 ack=1001 mss=1460",
+		"+1    C>S S  seq=1000 mss=1460",
+		"+0.02 S>C SA seq=5000 ack=1001 mss=1460",
+		"+2    C>S R  seq=1001",
+	}
+	pa, c = pathCase(t, pathHead+"time 2026-01-01T00:00:00Z\n"+strings.Join(synsOnly, "\n")+"\n",
+		pathHead+"time 2026-01-01T00:00:00.001Z\n"+oneWay(synsOnly, "C>S"))
+	got = codesOf(pa, c, PathTTL, PathClockOffset)
+	if want := []string{"near:path.injected@2", "near:path.injected@4"}; !slices.Equal(got, want) {
+		t.Errorf("two SYN-ACKs missing, nothing acknowledged: findings %v, want %v", got, want)
 	}
 }
 
@@ -1388,10 +1408,120 @@ func TestPathSeedOneWayInside(t *testing.T) {
 	inside := pathHead + "time 2026-01-01T00:00:00Z\n" + oneWay(seed, "C>S")
 	outside := slices.DeleteFunc(slices.Clone(seed), func(l string) bool { return strings.Contains(l, "C>S A") || strings.Contains(l, "C>S PA") })
 	pa, c := pathCase(t, inside, behindASALate(outside, 0, "2025-12-31T23:59:53.001Z"))
-	got := codesOf(pa, c, PathTTL, PathClockOffset, PathNAT, PathISNRewritten, PathOneWay)
+	got := codesOf(pa, c, PathTTL, PathClockOffset, PathNAT, PathISNRewritten)
 	// The SYN-ACK, not in the inside's capture (its direction left out),
-	// is acknowledged there by the client: uncaptured, not dropped.
-	if want := []string{"far:path.uncaptured@2", "near:path.dropped@2", "near:path.dropped@3"}; !slices.Equal(got, want) {
+	// is acknowledged there by the client: the inside's capture holds the
+	// client's direction of this connection only, the SYN-ACK not
+	// dropped. (The second one and the RST came after that capture
+	// ended.)
+	if want := []string{"far:path.one_way@2", "near:path.dropped@2", "near:path.dropped@3"}; !slices.Equal(got, want) {
 		t.Errorf("findings %v, want %v", got, want)
+	}
+	if fi := pathFindings(pa, c.Flows[1], PathOneWay); len(fi) != 1 || fi[0].Count != 1 || fi[0].RelatedPoint != 0 || fi[0].RelatedFrame != 2 {
+		t.Errorf("one_way %+v", fi)
+	}
+}
+
+// describedOneWay builds the described capture in file keeping the
+// packets of one direction ("C>S" or "S>C") only, each at the time it had
+// (the deltas of the packets left out added to the next one kept), as a
+// capture filtered to that direction holds them.
+func describedOneWay(t *testing.T, file, dir string) []byte {
+	t.Helper()
+	text, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	carry := 0.0
+	for _, l := range strings.Split(string(text), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 || !strings.HasPrefix(f[0], "+") {
+			out = append(out, l)
+			continue
+		}
+		d, err := strconv.ParseFloat(f[0][1:], 64)
+		if err != nil {
+			t.Fatalf("%s: %q: %v", file, l, err)
+		}
+		if f[1] != dir {
+			carry += d
+			continue
+		}
+		out = append(out, fmt.Sprintf("+%.7f %s", carry+d, strings.Join(f[1:], " ")))
+		carry = 0
+	}
+	c, err := fixture.Parse(file, strings.Join(out, "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// The seed at its three points, the firewall's inside capture filtered
+// to the client's direction (one connection: below oneWayPointMin). The
+// server's two SYN-ACKs were "injected" between the inside and the
+// client, though the client's ACKs at the inside acknowledge them (the
+// inside's own flow says handshake.not_seen: sent, not captured). The
+// inside holds the client's direction of this connection only: the
+// SYN-ACKs are neither dropped nor injected there, they are compared
+// between the outside and the client, where they grew, and the fault
+// itself (the ACK of ISN+3 the firewall dropped) is still said between
+// the inside and the outside.
+func TestPathSeedOneWayInsideThreePoints(t *testing.T) {
+	inside := describedOneWay(t, "../testdata/seed-inside.txt", "C>S")
+	pa := Correlate([]Point{
+		pointFile(t, "client", "../testdata/seed-client.pcap"),
+		pointOf(t, "fw-inside", inside),
+		pointFile(t, "fw-outside", "../testdata/seed-outside.pcap"),
+	})
+	if len(pa.Conns) != 1 || slices.Contains(pa.Conns[0].Present(), false) {
+		t.Fatalf("%d connections, want 1 seen at every point", len(pa.Conns))
+	}
+	if len(pa.OneWay) != 0 {
+		t.Fatalf("OneWay %+v: one connection is not the point's capture", pa.OneWay)
+	}
+	c := pa.Conns[0]
+	if c.Flows[1].Handshake.HaveSynAck || !pa.LeftOut(c, 1, FromServer) || pa.LeftOut(c, 1, FromClient) || pa.LeftOut(c, 0, FromServer) {
+		t.Fatalf("the inside's flow holds a SYN-ACK, or its server side is not left out")
+	}
+	got := codesOf(pa, c, PathTTL, PathClockOffset, PathNAT)
+	want := []string{
+		"client:path.one_way@2",
+		"client:path.payload_added@12", "client:path.payload_added@2", "client:path.payload_added@8",
+		// The ACK (frame 2 at the inside), the ClientHello and its
+		// retransmissions, the second ACK.
+		"fw-inside:path.dropped@2", "fw-inside:path.dropped@3", "fw-inside:path.dropped@4", "fw-inside:path.dropped@5",
+		"fw-inside:path.dropped@6", "fw-inside:path.dropped@7", "fw-inside:path.dropped@8", "fw-inside:path.dropped@9",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("findings %v, want %v", got, want)
+	}
+	for _, fi := range pathFindings(pa, c.Flows[0], PathPayloadAdded)[:2] {
+		if fi.RelatedPoint != 2 || fi.Bytes != 2 || !strings.HasPrefix(fi.Message, "SYN-ACK grew by 2 bytes between fw-outside and client") {
+			t.Errorf("payload_added %+v", fi)
+		}
+	}
+	dropped := pathFindings(pa, c.Flows[1], PathDropped)
+	if !strings.HasPrefix(dropped[0].Message, "ACK (frame 2 at fw-inside) never reached fw-outside") {
+		t.Errorf("dropped %+v", dropped[0])
+	}
+	// Both SYN-ACKs (the RST came after the inside's capture ended); the
+	// client's first ACK at the inside acknowledges them.
+	ow := pathFindings(pa, c.Flows[0], PathOneWay)[0]
+	if ow.Count != 2 || ow.RelatedPoint != 1 || ow.RelatedFrame != 2 ||
+		!strings.HasPrefix(ow.Message, "none of the server's 2 packets seen at client while fw-inside's capture ran (from frame 2) is in fw-inside's capture, though the client acknowledged them there (frame 2 at fw-inside)") {
+		t.Errorf("one_way %+v", ow)
+	}
+	// The ladder has each SYN-ACK on one row, from the outside to the
+	// client.
+	for _, r := range pa.Ladder(c) {
+		if r.Side == FromServer && (r.Refs[0] < 0 || r.Refs[1] >= 0 || r.Refs[2] < 0) {
+			t.Errorf("ladder row %+v: a server segment not on one row from fw-outside to client", r.Refs)
+		}
 	}
 }

@@ -460,7 +460,7 @@ func (pa *Path) acrossSides(c *Connection, k int) [2]bool {
 		return out
 	}
 	for _, s := range []Side{FromClient, FromServer} {
-		out[s] = pa.lacks(k, s) && !pa.lacks(k-1, s) && !pa.lacks(k+1, s)
+		out[s] = pa.leftOut(k, mid, s) && !pa.leftOut(k-1, a, s) && !pa.leftOut(k+1, b, s)
 	}
 	return out
 }
@@ -632,6 +632,12 @@ func resegmentedText(fi PathFinding, r PacketRef, whole, split string) string {
 
 // oneWayText says a path.one_way finding fi about side's packets.
 func oneWayText(fi PathFinding, side Side, at, other string) string {
+	if fi.RelatedFrame != 0 {
+		// The other side's ACKs at the point acknowledge them: sent
+		// past it, and left out of its capture (oneWayConns).
+		return fmt.Sprintf("none of the %s's %d packets seen at %s while %s's capture ran (from frame %d) is in %s's capture, though the %s acknowledged them there (frame %d at %s): %s's capture holds the %s's direction of this connection only (a one-way SPAN, a capture filter), or they passed it another way; neither dropped nor injected",
+			sideName(side), fi.Count, at, other, fi.Frame, other, sideName(1-side), fi.RelatedFrame, other, other, sideName(1-side))
+	}
 	return fmt.Sprintf("none of the %s's %d packets seen at %s while %s's capture ran (from frame %d) passed %s: they take another route (asymmetric routing), or %s's capture leaves them out",
 		sideName(side), fi.Count, at, other, fi.Frame, other, other)
 }

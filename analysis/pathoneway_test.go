@@ -270,3 +270,107 @@ func TestPathTTLRises(t *testing.T) {
 		t.Errorf("two of five rise: TTLRises %+v, votes %v, want none, [2 3]", pa.TTLRises, *pa.ttl[0])
 	}
 }
+
+// One to three connections whose middle point captured the client's
+// direction only (too few for the point's capture to be told:
+// oneWayPointMin). Each server packet at the last point was "dropped" or
+// "uncaptured" on its way to the middle one, and the answers at the first
+// point one path.one_way (a few, "injected" each). The client's ACKs at
+// the middle point acknowledge them: each connection says path.one_way
+// once, nothing is dropped or injected, the server's side is compared
+// between the first and last points, and a real drop there is still said.
+func TestPathOneWayFewConnsMiddle(t *testing.T) {
+	for n := 1; n <= 3; n++ {
+		pa := correlate(t, n, manyConns("2026-01-01T00:00:00Z", repeat(n, "")),
+			manyConns("2026-01-01T00:00:00.001Z", repeat(n, "C>S")),
+			manyConns("2026-01-01T00:00:00.002Z", repeat(n, "")))
+		if len(pa.OneWay) != 0 {
+			t.Fatalf("%d connections: OneWay %+v, want none", n, pa.OneWay)
+		}
+		if got, want := pathCodes(pa), map[string]int{"path.one_way": n}; !maps.Equal(got, want) {
+			t.Errorf("%d connections: findings %v, want %v", n, got, want)
+		}
+		for _, c := range pa.Conns {
+			if !pa.LeftOut(c, 1, FromServer) || pa.LeftOut(c, 1, FromClient) || pa.LeftOut(c, 0, FromServer) || pa.LeftOut(c, 2, FromServer) {
+				t.Errorf("%d connections: connection %d: the middle point's server side not the only one left out", n, c.ID)
+			}
+			// On the first point's flow, the answers' next point, with
+			// the client's ACK at the middle one that acknowledged them:
+			// the SYN-ACK and 12 answers, the last connection's last
+			// answer after the middle point's capture ended.
+			count := 13
+			if c == pa.Conns[n-1] {
+				count = 12
+			}
+			fi := pathFindings(pa, c.Flows[0], PathOneWay)
+			if len(fi) != 1 || fi[0].RelatedPoint != 1 || fi[0].RelatedFrame == 0 || fi[0].Count != count {
+				t.Errorf("%d connections: connection %d: one_way %+v", n, c.ID, fi)
+			}
+			for _, r := range pa.Ladder(c) {
+				if r.Side == FromServer && (r.Refs[0] < 0 || r.Refs[1] >= 0 || r.Refs[2] < 0) {
+					t.Errorf("%d connections: connection %d: ladder row %v, want the server's segment from p2 to p0", n, c.ID, r.Refs)
+				}
+			}
+		}
+	}
+	// Connection 1's last answer lost between p2 and p0: said there.
+	lost := func(k int, lines []string) []string {
+		if k == 1 {
+			return lines[:26]
+		}
+		return lines
+	}
+	pa := correlate(t, 3, manyConnsEdited("2026-01-01T00:00:00Z", repeat(3, ""), lost),
+		manyConns("2026-01-01T00:00:00.001Z", repeat(3, "C>S")),
+		manyConns("2026-01-01T00:00:00.002Z", repeat(3, "")))
+	if got, want := pathCodes(pa), map[string]int{"path.one_way": 3, "path.dropped": 1}; !maps.Equal(got, want) {
+		t.Fatalf("an answer lost: findings %v, want %v", got, want)
+	}
+	if fi := pathFindings(pa, pa.Conns[1].Flows[2], PathDropped); len(fi) != 1 || fi[0].RelatedPoint != 0 || !strings.Contains(fi[0].Message, "data segment (10 bytes)") {
+		t.Errorf("an answer lost: dropped %+v", fi)
+	}
+}
+
+// A firewall that drops a connection's SYN-ACKs, its inside capture
+// holding the client's direction of each connection only (two others
+// acknowledged there, one-way): that connection too has no server packet
+// at the inside, but its client sent SYNs only, acknowledging nothing.
+// Nothing shows the SYN-ACKs passed: they are still dropped between the
+// outside and the inside.
+func TestPathOneWayConnRealDrop(t *testing.T) {
+	refused := []string{
+		"+0    C>S S  seq=90000 mss=1460",
+		"+0.02 S>C SA seq=95000 ack=90001 mss=1460",
+		"+1    C>S S  seq=90000 mss=1460",
+		"+0.02 S>C SA seq=95000 ack=90001 mss=1460",
+		"+2    C>S S  seq=90000 mss=1460",
+	}
+	// Connection 2 is refused: whole at the outside, the client's SYNs
+	// at the client.
+	third := func(dir string) func(k int, lines []string) []string {
+		return func(k int, lines []string) []string {
+			if k != 2 {
+				return lines
+			}
+			if dir == "" {
+				return slices.Clone(refused)
+			}
+			return strings.Split(strings.TrimSuffix(oneWay(refused, dir), "\n"), "\n")
+		}
+	}
+	pa := correlate(t, 3, manyConnsEdited("2026-01-01T00:00:00Z", repeat(3, ""), third("C>S")),
+		manyConnsEdited("2026-01-01T00:00:00.001Z", repeat(3, "C>S"), third("")),
+		manyConnsEdited("2026-01-01T00:00:00.002Z", repeat(3, ""), third("")))
+	if got, want := pathCodes(pa), map[string]int{"path.one_way": 2, "path.dropped": 2}; !maps.Equal(got, want) {
+		t.Fatalf("findings %v, want %v", got, want)
+	}
+	c := pa.Conns[2]
+	if pa.LeftOut(c, 1, FromServer) {
+		t.Errorf("the refused connection's server side taken as left out at the inside")
+	}
+	for _, fi := range pathFindings(pa, c.Flows[2], PathDropped) {
+		if r, _ := refOf(c.Flows[2], fi.Frame); r.Flags&(FlagSYN|FlagACK) != FlagSYN|FlagACK || fi.RelatedPoint != 1 {
+			t.Errorf("dropped %+v, want a SYN-ACK dropped between p2 and p1", fi)
+		}
+	}
+}

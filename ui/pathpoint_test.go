@@ -188,6 +188,36 @@ func TestPathConnectionWords(t *testing.T) {
 	checkFrame(t, m, 80, 24)
 }
 
+// oneWaySpanDesc describes n short connections one second apart, from
+// start, as a point sees them: whole, or the client's packets only.
+func oneWaySpanDesc(n int, start float64, clientOnly bool) string {
+	var parts []string
+	for k := range n {
+		var b strings.Builder
+		fmt.Fprintf(&b, "format pcap\nlink ethernet\nserver 203.0.113.10:443\nclient 10.0.0.5:%d\ntime 2026-01-01T00:00:%09.6fZ\n", 40010+k, float64(k)+start)
+		last := 0.0
+		c, s := 1000+100000*k, 5000+100000*k
+		for _, p := range []struct {
+			at   float64
+			line string
+		}{
+			{0, fmt.Sprintf("C>S S seq=%d mss=1460", c)}, {0.02, fmt.Sprintf("S>C SA seq=%d ack=%d mss=1460", s, c+1)},
+			{0.0202, fmt.Sprintf("C>S A seq=%d ack=%d", c+1, s+1)}, {0.0212, fmt.Sprintf("C>S PA seq=%d ack=%d len=100", c+1, s+1)},
+			{0.0412, fmt.Sprintf("S>C PA seq=%d ack=%d len=300", s+1, c+101)}, {0.0422, fmt.Sprintf("C>S A seq=%d ack=%d", c+101, s+301)},
+			{0.0522, fmt.Sprintf("C>S FA seq=%d ack=%d", c+101, s+301)}, {0.0722, fmt.Sprintf("S>C FA seq=%d ack=%d", s+301, c+102)},
+			{0.0724, fmt.Sprintf("C>S A seq=%d ack=%d", c+102, s+302)},
+		} {
+			if clientOnly && !strings.HasPrefix(p.line, "C>S") {
+				continue
+			}
+			fmt.Fprintf(&b, "+%.6f %s\n", p.at-last, p.line)
+			last = p.at
+		}
+		parts = append(parts, b.String())
+	}
+	return strings.Join(parts, "\nnext\n")
+}
+
 // TestPathOneWayCells: across a point that captured the client's packets
 // only, the server's segments are one row each (analysis.TestLadderAcrossOneWay),
 // whose cell at that point says it captured the other way, not "not
@@ -195,33 +225,7 @@ func TestPathConnectionWords(t *testing.T) {
 // would have been, and says why it has none.
 func TestPathOneWayCells(t *testing.T) {
 	const n = 10 // analysis' oneWayPointMin: fewer are each the connection's own
-	desc := func(start float64, clientOnly bool) string {
-		var parts []string
-		for k := range n {
-			var b strings.Builder
-			fmt.Fprintf(&b, "format pcap\nlink ethernet\nserver 203.0.113.10:443\nclient 10.0.0.5:%d\ntime 2026-01-01T00:00:%09.6fZ\n", 40010+k, float64(k)+start)
-			last := 0.0
-			c, s := 1000+100000*k, 5000+100000*k
-			for _, p := range []struct {
-				at   float64
-				line string
-			}{
-				{0, fmt.Sprintf("C>S S seq=%d mss=1460", c)}, {0.02, fmt.Sprintf("S>C SA seq=%d ack=%d mss=1460", s, c+1)},
-				{0.0202, fmt.Sprintf("C>S A seq=%d ack=%d", c+1, s+1)}, {0.0212, fmt.Sprintf("C>S PA seq=%d ack=%d len=100", c+1, s+1)},
-				{0.0412, fmt.Sprintf("S>C PA seq=%d ack=%d len=300", s+1, c+101)}, {0.0422, fmt.Sprintf("C>S A seq=%d ack=%d", c+101, s+301)},
-				{0.0522, fmt.Sprintf("C>S FA seq=%d ack=%d", c+101, s+301)}, {0.0722, fmt.Sprintf("S>C FA seq=%d ack=%d", s+301, c+102)},
-				{0.0724, fmt.Sprintf("C>S A seq=%d ack=%d", c+102, s+302)},
-			} {
-				if clientOnly && !strings.HasPrefix(p.line, "C>S") {
-					continue
-				}
-				fmt.Fprintf(&b, "+%.6f %s\n", p.at-last, p.line)
-				last = p.at
-			}
-			parts = append(parts, b.String())
-		}
-		return strings.Join(parts, "\nnext\n")
-	}
+	desc := func(start float64, clientOnly bool) string { return oneWaySpanDesc(n, start, clientOnly) }
 	srcs := pointSources(t, []string{"host", "span", "fw"}, desc(0, false), desc(0.001, true), desc(0.002, false))
 	m := newLoaded(t, testConfig(srcs), 80, 24)
 	if len(m.path.OneWay) != 1 || m.path.OneWay[0].Point != 1 {
@@ -262,4 +266,41 @@ func TestPathOneWayCells(t *testing.T) {
 	if want := "span captured client→server packets only, not this SYN-ACK: opened at frame 2, the nearest in time"; !strings.HasPrefix(m.note, want) {
 		t.Errorf("note %q, want it to start %q", m.note, want)
 	}
+}
+
+// TestPathOneWayConnCells: two connections whose middle point captured
+// the client's packets only (too few for the point's capture to be
+// told), the client's ACKs there acknowledging the server's: the same
+// cells, the line under the title says that point holds the client's
+// direction of this connection, and enter there says why it has none.
+func TestPathOneWayConnCells(t *testing.T) {
+	const n = 2
+	srcs := pointSources(t, []string{"host", "span", "fw"}, oneWaySpanDesc(n, 0, false), oneWaySpanDesc(n, 0.001, true), oneWaySpanDesc(n, 0.002, false))
+	m := newLoaded(t, testConfig(srcs), 80, 24)
+	if len(m.path.OneWay) != 0 || len(m.path.Conns) != n {
+		t.Fatalf("OneWay %+v, %d connections: the case tests nothing", m.path.OneWay, len(m.path.Conns))
+	}
+	m = press(t, m, "enter")
+	p := &m.pathView
+	lay := p.layout()
+	for i, r := range p.rows {
+		if r.Side != analysis.FromServer {
+			continue
+		}
+		if r.Refs[0] < 0 || r.Refs[2] < 0 {
+			t.Errorf("row %d: server segment at %v, want host and fw on one row", i, r.Refs)
+		}
+		if c := plainCell(p.cell(i, 1, lay)); c != "○ one-way" {
+			t.Errorf("row %d at span: %q, want ○ one-way", i, c)
+		}
+	}
+	if !strings.Contains(plain(m), "span client→server only ·") || containsPlain(m, "not seen") || containsPlain(m, "injected between") || containsPlain(m, "dropped between") {
+		t.Errorf("view:\n%s", plain(m))
+	}
+	// The cursor starts on the SYN-ACK, the first row with a finding.
+	m = press(t, m, "tab", "enter")
+	if want := "span captured client→server packets only, not this SYN-ACK: opened at frame 2"; m.state != stateDetail || !strings.HasPrefix(m.note, want) {
+		t.Errorf("state %d, note %q, want it to start %q", m.state, m.note, want)
+	}
+	checkFrame(t, m, 80, 24)
 }

@@ -154,7 +154,7 @@ func (p *pathModel) openAt() (uint64, string) {
 	seg := p.conn.Flows[q].Refs[r.Refs[q]]
 	why := fmt.Sprintf("%s has no packet of this %s", p.words.point(pt), shortSeg(seg))
 	if p.lacks(pt, r.Side) {
-		why = fmt.Sprintf("%s captured %s packets only, not this %s", p.words.point(pt), p.oneWayDir(pt), shortSeg(seg))
+		why = fmt.Sprintf("%s captured %s packets only, not this %s", p.words.point(pt), p.oneWayDir(r.Side), shortSeg(seg))
 	}
 	offs := p.pa.Offset
 	if pt < len(offs) && q < len(offs) && !math.IsNaN(offs[pt]) && !math.IsNaN(offs[q]) {
@@ -187,14 +187,10 @@ func (p *pathModel) openAt() (uint64, string) {
 	return 0, ""
 }
 
-// oneWayDir names the direction point pt did capture, "client→server".
-func (p *pathModel) oneWayDir(pt int) string {
-	for _, o := range p.pa.OneWay {
-		if o.Point == pt {
-			return o.Direction(p.c.g.Arrow)
-		}
-	}
-	return ""
+// oneWayDir names the direction a point that left side's packets out did
+// capture, "client→server".
+func (p *pathModel) oneWayDir(side analysis.Side) string {
+	return analysis.OneWayPoint{Missing: side}.Direction(p.c.g.Arrow)
 }
 
 func abs64(x int64) int64 {
@@ -523,6 +519,17 @@ func (p *pathModel) infoLine() string {
 	for _, o := range p.pa.OneWay {
 		parts = append(parts, p.c.safe(p.words.point(o.Point))+" "+o.Direction(p.c.g.Arrow)+" only")
 	}
+	// A point that captured one direction of this connection only (its
+	// ACKs there acknowledge the other's packets): the same "one-way"
+	// cells, for this connection alone.
+	for pt := range p.conn.Flows {
+		for _, side := range []analysis.Side{analysis.FromClient, analysis.FromServer} {
+			wide := slices.ContainsFunc(p.pa.OneWay, func(o analysis.OneWayPoint) bool { return o.Point == pt && o.Missing == side })
+			if !wide && p.lacks(pt, side) {
+				parts = append(parts, p.c.safe(p.words.point(pt))+" "+p.oneWayDir(side)+" only")
+			}
+		}
+	}
 	for i := 1; i < len(p.pa.Points); i++ {
 		if !math.IsNaN(p.pa.Offset[i]) {
 			parts = append(parts, p.c.safe(p.words.point(i))+" clock "+analysis.ClockOffset(p.pa.Offset[i])+"s")
@@ -804,15 +811,11 @@ func (p *pathModel) cell(row int, pt int, lay pathLayout) string {
 	return padRight(c+mark, lay.cell, "")
 }
 
-// lacks reports whether point pt captured the other direction only
-// (analysis.Path.OneWay): side's segments are not in its capture.
+// lacks reports whether point pt captured the other direction only, for
+// every connection (analysis.Path.OneWay) or for this one
+// (analysis.Path.LeftOut): side's segments are not in its capture.
 func (p *pathModel) lacks(pt int, side analysis.Side) bool {
-	for _, o := range p.pa.OneWay {
-		if o.Point == pt && o.Missing == side {
-			return true
-		}
-	}
-	return false
+	return p.pa.LeftOut(p.conn, pt, side)
 }
 
 // oneWayCell is the cell of a segment at a point that captured the other
