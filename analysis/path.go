@@ -1099,6 +1099,11 @@ func (pa *Path) compare(c *Connection) {
 			}
 		}
 	}
+	// A side the points between two others all missed (one started late,
+	// the next one-way) is compared between those two (widerSpans).
+	for _, sp := range pa.widerSpans(c) {
+		pa.compareSideAcross(sp.i, sp.j, c.Flows[sp.i], c.Flows[sp.j], sp.side)
+	}
 	pa.scalingAgreement(c)
 }
 
@@ -1136,21 +1141,30 @@ var acrossCodes = map[PathCode]bool{
 // capture s: of what compareFlows finds, it keeps what is about s's
 // segments (the rest, and the other side, the neighbours said).
 func (pa *Path) compareSideAcross(i, j int, a, b *Flow, s Side) {
-	na, nb := len(pa.Findings[a]), len(pa.Findings[b])
+	// The neighbours' findings are set aside while compareFlows runs: it
+	// sorts each flow's findings by frame, and the new ones with earlier
+	// frames pushed the old past where they ended, to be filtered as
+	// the other side's (a SYN-ACK dropped between server and inside took
+	// the client's drops between inside and outside with it).
+	had := [2][]PathFinding{pa.Findings[a], pa.Findings[b]}
+	delete(pa.Findings, a)
+	delete(pa.Findings, b)
 	pa.compareFlows(i, j, a, b)
-	for _, x := range []struct {
+	for x, at := range []struct {
 		f     *Flow
-		from  int
 		point int
-	}{{a, na, i}, {b, nb, j}} {
-		fs := pa.Findings[x.f]
-		kept := fs[:x.from]
-		for _, fi := range fs[x.from:] {
-			if r, ok := refOf(x.f, fi.Frame); ok && acrossCodes[fi.Code] && fi.Point == x.point && r.Side() == s {
+	}{{a, i}, {b, j}} {
+		kept := had[x]
+		for _, fi := range pa.Findings[at.f] {
+			if r, ok := refOf(at.f, fi.Frame); ok && acrossCodes[fi.Code] && fi.Point == at.point && r.Side() == s {
 				kept = append(kept, fi)
 			}
 		}
-		pa.Findings[x.f] = kept
+		if kept == nil {
+			delete(pa.Findings, at.f)
+			continue
+		}
+		pa.Findings[at.f] = kept
 		sortFindings(kept)
 	}
 }
