@@ -1105,6 +1105,11 @@ func (pa *Path) compare(c *Connection) {
 			}
 		}
 	}
+	// A side the points between two others all missed (one started late,
+	// the next one-way) is compared between those two (widerSpans).
+	for _, sp := range pa.widerSpans(c) {
+		pa.compareSideAcross(sp.i, sp.j, c.Flows[sp.i], c.Flows[sp.j], sp.side)
+	}
 	pa.scalingAgreement(c)
 }
 
@@ -1142,10 +1147,12 @@ var acrossCodes = map[PathCode]bool{
 // capture s: of what compareFlows finds, it keeps what is about s's
 // segments (the rest, and the other side, the neighbours said).
 func (pa *Path) compareSideAcross(i, j int, a, b *Flow, s Side) {
-	// The flows' findings so far are set aside: compareFlows sorts what
-	// it adds in among them by frame, and the findings before the first
-	// new one were all that was kept (a one-way connection's path.one_way
-	// on frame 2 went, a path.ttl on frame 1 taking its place).
+	// The flows' findings so far are set aside while compareFlows runs:
+	// it sorts each flow's findings by frame, and the findings before
+	// the first new one were all that was kept (a one-way connection's
+	// path.one_way on frame 2 went, a path.ttl on frame 1 taking its
+	// place; a SYN-ACK dropped between server and inside took the
+	// client's drops between inside and outside with it).
 	had := [2][]PathFinding{pa.Findings[a], pa.Findings[b]}
 	delete(pa.Findings, a)
 	delete(pa.Findings, b)

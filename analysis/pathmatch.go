@@ -353,7 +353,8 @@ func uncross(a, b *Flow, pairs []segPair) {
 // is matched between the points either side of it, as compare compares
 // it (compareSideAcross): matched only with the one-way point, each of
 // its segments was two rows, "not seen" at each end, and one segment
-// lost between the outer points read as four missing.
+// lost between the outer points read as four missing. So is a side the
+// points between two others all missed (widerSpans).
 func (pa *Path) Ladder(c *Connection) []LadderRow {
 	type node struct{ point, idx int }
 	rowOf := map[node]*LadderRow{}
@@ -368,6 +369,7 @@ func (pa *Path) Ladder(c *Connection) []LadderRow {
 		rows = append(rows, r)
 		return r
 	}
+	wider := pa.widerSpans(c)
 	for i, f := range c.Flows {
 		if f == nil {
 			continue
@@ -407,6 +409,14 @@ func (pa *Path) Ladder(c *Connection) []LadderRow {
 		if sides := pa.acrossSides(c, i+1); sides != [2]bool{} {
 			g := c.Flows[i+2]
 			link(matchSegs(f, g, pa.pairOff(i, i+2), pa.shifts.of(f, g)), i+2, sides)
+		}
+		for _, sp := range wider {
+			if sp.i == i {
+				var sides [2]bool
+				sides[sp.side] = true
+				g := c.Flows[sp.j]
+				link(matchSegs(f, g, pa.pairOff(i, sp.j), pa.shifts.of(f, g)), sp.j, sides)
+			}
 		}
 	}
 	at := map[*LadderRow]int64{}
