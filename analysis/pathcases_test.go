@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -1185,10 +1186,12 @@ func TestPathCopiesNotCrossed(t *testing.T) {
 	}
 	// A burst of duplicate ACKs (one key, the window growing) that the
 	// path reordered: each ACK pairs with its own window, not its place.
+	// Each keeps the IP ID its sender gave it (the fixture's numbering
+	// in capture order gave the reordered ones each other's).
 	acks := func(order []int) []string {
 		out := slices.Clone(lines[:8])
 		for _, w := range order {
-			out = append(out, fmt.Sprintf("+0.00001 S>C A seq=5021 ack=1145 win=%d", 1000+w))
+			out = append(out, fmt.Sprintf("+0.00001 S>C A seq=5021 ack=1145 win=%d id=%d", 1000+w, 900+w))
 		}
 		return append(out, lines[8:]...)
 	}
@@ -1393,5 +1396,54 @@ func TestPathSeedOneWayInside(t *testing.T) {
 	// is acknowledged there by the client: uncaptured, not dropped.
 	if want := []string{"far:path.uncaptured@2", "near:path.dropped@2", "near:path.dropped@3"}; !slices.Equal(got, want) {
 		t.Errorf("findings %v, want %v", got, want)
+	}
+}
+
+// withIDs gives each line the IP ID first+k (its k-th), as a sender that
+// numbers each datagram does; keep leaves out the lines of those indexes
+// (dropped before the point), their time added to the next line's.
+func withIDs(lines []string, first int, drop ...int) string {
+	var out []string
+	for k, l := range lines {
+		out = append(out, fmt.Sprintf("%s id=%d", l, first+k))
+	}
+	for _, k := range slices.Backward(drop) {
+		out = without(out, k)
+		// To the nanosecond: the sum's float tail is more digits than
+		// a fixture's time takes.
+		f := strings.Fields(out[k])
+		var d float64
+		fmt.Sscanf(f[0], "+%g", &d)
+		f[0] = "+" + strconv.FormatFloat(math.Round(d*1e9)/1e9, 'f', -1, 64)
+		out[k] = strings.Join(f, " ")
+	}
+	return strings.Join(out, "\n") + "\n"
+}
+
+// The client sends its handshake ACK twice, 8 µs apart, each with its
+// own IP ID, and a firewall drops the first: the far point has the
+// second, its IP ID kept. Time cannot tell the copies apart, and the one
+// that got through was named dropped; the IP ID can. Where a middlebox
+// rewrote the IDs (none of the segments seen once at each point keeps
+// its own) an equal ID is chance and time decides.
+func TestPathCopiesPairedByIPID(t *testing.T) {
+	lines := slices.Insert(longConn()[:7], 3, "+0.000008 C>S A seq=1001 ack=5001")
+	near := pathHead + "time 2026-01-01T00:00:00Z\n" + withIDs(lines, 100)
+	far := pathHead + "time 2026-01-01T00:00:00.0003Z\n" + withIDs(lines, 100, 2)
+	pa, c := pathCase(t, near, far)
+	got := codesOf(pa, c, PathTTL, PathClockOffset)
+	if want := []string{"near:path.dropped@3"}; !slices.Equal(got, want) {
+		t.Errorf("IP IDs kept: findings %v, want %v (the first ACK, IP ID 102, was dropped)", got, want)
+	}
+	// The same ACK sent again 0.2 s later, the first dropped, and the IDs
+	// renumbered at far one lower: the one that passed is 103 at near and
+	// 102 at far, the dropped one's ID at near. Time pairs them.
+	lines[3] = "+0.2 C>S A seq=1001 ack=5001"
+	near = pathHead + "time 2026-01-01T00:00:00Z\n" + withIDs(lines, 100)
+	far = pathHead + "time 2026-01-01T00:00:00.0003Z\n" + withIDs(lines, 99, 2)
+	pa, c = pathCase(t, near, far)
+	got = codesOf(pa, c, PathTTL, PathClockOffset)
+	if want := []string{"near:path.dropped@3"}; !slices.Equal(got, want) {
+		t.Errorf("IP IDs rewritten: findings %v, want %v (time says the first was dropped)", got, want)
 	}
 }
