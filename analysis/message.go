@@ -19,6 +19,12 @@ func (f *Flow) appendMessage(b []byte, fi Finding) []byte {
 	if fi.Code == CodeLostSegment || fi.Code == CodeAckUnseen {
 		b = f.appendStaleNote(b, fi)
 	}
+	return appendHeaderCutNote(b, fi)
+}
+
+// appendHeaderCutNote appends the note on a frame whose TCP header the
+// snap length cut, when fi is about one.
+func appendHeaderCutNote(b []byte, fi Finding) []byte {
 	if fi.onHeaderCut() {
 		// tshark 4.0 analyses such a frame (the next ACK's "ACK to the
 		// segment in frame N" counts it) but stops at the options it
@@ -33,7 +39,7 @@ func (f *Flow) appendMessage(b []byte, fi Finding) []byte {
 func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 	h := &f.Handshake
 	if c, ok := fi.copied(); ok {
-		return appendCopyMessage(b, fi, c)
+		return appendCopyMessage(b, fi, c, capturedTwice)
 	}
 	switch fi.Code {
 	case CodeSynAckPayload:

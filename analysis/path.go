@@ -201,6 +201,9 @@ type Path struct {
 	// twins are the flows at other points that an unjoined flow's
 	// addresses, ports and time suggest it is (findTwins).
 	twins map[*Flow]twin
+	// wayCopy holds, per flow, the frames that are copies a device on the
+	// way made (copyCheck), and where.
+	wayCopy map[*Flow]map[uint64]wayCopy
 }
 
 // ConnectionOf returns the connection a flow belongs to.
@@ -1506,14 +1509,29 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 		// A point that captures each packet twice (a SPAN of both
 		// directions, -i any on a router) has copies the flow's own
 		// analysis recognised (same IP ID, microseconds apart): one
-		// packet, not one dropped or duplicated on the way.
+		// packet, not one dropped or duplicated on the way. But a copy
+		// of a packet the point before saw once, which the points after
+		// see twice too, a device between them made (copyCheck).
 		copies := spanCopies(f, x, m.pairs)
+		var check *copyCheck
 		for _, idx := range only {
-			if explained[x][idx] || copies[f.Refs[idx].Frame] {
-				continue
-			}
 			r := f.Refs[idx]
 			side := r.Side()
+			if explained[x][idx] {
+				continue
+			}
+			if copies[r.Frame] {
+				if x == upOf(side) {
+					continue
+				}
+				if check == nil {
+					check = &copyCheck{pa: pa, f: f, at: at, other: other, doubles: doublesOwn(f, x, only, copies, upOf)}
+				}
+				k := keyOfRef(r, bases[x])
+				if !check.onTheWay(r, sameLen(f, index[x][k], r.Len)) {
+					continue
+				}
+			}
 			// Not at a point whose capture leaves the side out: said
 			// once for the path (OneWay), not dropped, one-way or
 			// injected on each connection.
@@ -1775,6 +1793,15 @@ func (pa *Path) Decorate(r *Record, f *Flow) {
 		return
 	}
 	r.Path = &PathRecord{ID: c.ID, Points: pa.Points, OneWay: pa.oneWayRec}
+	// The flow's own findings, in order first (Flow.Record): a copy a
+	// device on the way made is said as such.
+	if way := pa.wayCopy[f]; way != nil && len(r.Findings) >= len(f.Findings) {
+		for k, fi := range f.Findings {
+			if _, ok := way[fi.Frame]; ok && fi.IsCopy() {
+				r.Findings[k].Message = pa.FlowMessage(f, fi)
+			}
+		}
+	}
 	worst := Info
 	for _, fi := range pa.Findings[f] {
 		rf := RecordFinding{
@@ -1813,6 +1840,7 @@ func (pa *Path) ExportComments(p int, ids []int, items []capture.ExportItem) {
 	}
 	res := pa.points[p].Result
 	byFrame := map[uint64][]string{}
+	reworded := map[string]string{} // a flow's comment on a copy made on the way
 	for _, id := range ids {
 		f := res.Flow(id)
 		if f == nil {
@@ -1821,11 +1849,19 @@ func (pa *Path) ExportComments(p int, ids []int, items []capture.ExportItem) {
 		for _, fi := range pa.Findings[f] {
 			byFrame[fi.Frame] = append(byFrame[fi.Frame], "synscope: "+fi.Code.String()+": "+fi.Message)
 		}
-	}
-	if len(byFrame) == 0 {
-		return
+		for _, fi := range f.Findings {
+			if _, ok := pa.wayCopy[f][fi.Frame]; ok && fi.IsCopy() {
+				head := "synscope: " + fi.Code.String() + ": "
+				reworded[head+f.Message(fi)] = head + pa.FlowMessage(f, fi)
+			}
+		}
 	}
 	for i := range items {
+		for k, c := range items[i].Comments {
+			if w, ok := reworded[c]; ok {
+				items[i].Comments[k] = w
+			}
+		}
 		if c := byFrame[items[i].Frame]; c != nil {
 			items[i].Comments = slices.Concat(items[i].Comments, c)
 			delete(byFrame, items[i].Frame)

@@ -1447,3 +1447,92 @@ func TestPathCopiesPairedByIPID(t *testing.T) {
 		t.Errorf("IP IDs rewritten: findings %v, want %v (time says the first was dropped)", got, want)
 	}
 }
+
+// withCopies is lines, each with its IP ID (100 on), and a copy of each
+// of the lines of those indexes 5 µs after it, as a device that
+// duplicates packets sends it on (the same datagram: the same IP ID).
+func withCopies(lines []string, copies ...int) string {
+	var out []string
+	for k, l := range lines {
+		l = fmt.Sprintf("%s id=%d", l, 100+k)
+		out = append(out, l)
+		if slices.Contains(copies, k) {
+			out = append(out, strings.Join(append([]string{"+0.000005"}, strings.Fields(l)[1:]...), " "))
+		}
+	}
+	return strings.Join(out, "\n") + "\n"
+}
+
+// Three points; a device between near and mid duplicates the client's
+// second request (mid and far see it twice), and the server's second
+// answer (mid and near see it twice). Each point's own analysis takes the
+// second copy for one packet captured twice (the same IP ID, 5 µs later),
+// and the path took it so too and said nothing: 47 of 54 duplications on
+// a real path went unsaid. The point before has one copy, the points
+// after two: duplicated between near and mid. The flows past the device
+// say the copy was made on the way, not captured twice.
+func TestPathDuplicatedOnTheWay(t *testing.T) {
+	lines := longConn()[:9]
+	head := func(at string) string { return pathHead + "time 2026-01-01T00:00:00." + at + "Z\n" }
+	pa := Correlate([]Point{
+		pointOf(t, "near", fixture.Build(head("0000")+withCopies(lines, 6))),
+		pointOf(t, "mid", fixture.Build(head("0001")+withCopies(lines, 5, 6))),
+		pointOf(t, "far", fixture.Build(head("0002")+withCopies(lines, 5))),
+	})
+	if len(pa.Conns) != 1 {
+		t.Fatalf("%d connections, want 1", len(pa.Conns))
+	}
+	c := pa.Conns[0]
+	for i, f := range c.Flows {
+		if copies := slices.IndexFunc(f.Findings, Finding.IsCopy); i != 0 && copies < 0 {
+			t.Fatalf("%s's flow shows no copy: the case tests nothing", pa.Points[i])
+		}
+	}
+	got := codesOf(pa, c, PathTTL, PathClockOffset)
+	if want := []string{"mid:path.duplicated@7", "mid:path.duplicated@9"}; !slices.Equal(got, want) {
+		t.Fatalf("findings %v, want %v", got, want)
+	}
+	for _, fi := range pathFindings(pa, c.Flows[1], PathDuplicated) {
+		if fi.RelatedPoint == 1 || fi.RelatedFrame == 0 {
+			t.Errorf("duplicated %+v: want the frame at the point before", fi)
+		}
+	}
+	// The far point's copy of the request, the server's own capture in a
+	// real path (it D-SACKs the request it got twice): not "captured at
+	// two points".
+	far := c.Flows[2]
+	k := slices.IndexFunc(far.Findings, Finding.IsCopy)
+	msg := pa.FlowMessage(far, far.Findings[k])
+	if strings.Contains(msg, "captured at two points") || !strings.Contains(msg, "a device duplicated between near and mid") {
+		t.Errorf("far's copy: %q", msg)
+	}
+	if got := far.Message(far.Findings[k]); !strings.Contains(got, "captured at two points") {
+		t.Errorf("the flow alone: %q", got)
+	}
+	// Two points, the device between them: the far point, the last on
+	// the request's way, has the copy of it and nothing of its own twice.
+	pa2, c2 := pathCase(t, head("0000")+withCopies(lines), head("0002")+withCopies(lines, 5))
+	if got, want := codesOf(pa2, c2, PathTTL, PathClockOffset), []string{"far:path.duplicated@7"}; !slices.Equal(got, want) {
+		t.Errorf("two points: findings %v, want %v", got, want)
+	}
+}
+
+// The middle one of three points captures each packet twice (-i any on a
+// router: both directions, every packet), the points either side once:
+// one packet each, nothing duplicated on the way.
+func TestPathMiddlePointSeesEachPacketTwice(t *testing.T) {
+	lines := longConn()[:9]
+	head := func(at string) string { return pathHead + "time 2026-01-01T00:00:00." + at + "Z\n" }
+	all := []int{0, 1, 2, 3, 4, 5, 6, 7, 8}
+	pa := Correlate([]Point{
+		pointOf(t, "near", fixture.Build(head("0000")+withCopies(lines))),
+		pointOf(t, "mid", fixture.Build(head("0001")+withCopies(lines, all...))),
+		pointOf(t, "far", fixture.Build(head("0002")+withCopies(lines))),
+	})
+	if len(pa.Conns) != 1 || !slices.ContainsFunc(pa.Conns[0].Flows[1].Findings, Finding.IsCopy) {
+		t.Fatalf("%d connections, or mid shows no copy: the case tests nothing", len(pa.Conns))
+	}
+	if got := codesOf(pa, pa.Conns[0], PathTTL, PathClockOffset); len(got) > 0 {
+		t.Errorf("findings %v, want none", got)
+	}
+}
