@@ -1414,6 +1414,7 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 	explained := [2]map[int]bool{{}, {}}
 	reseg := pa.resegmented(i, j, a, b, &m, &explained)
 	var ttlDiff [2][]int
+	var ttlEach [2][]ttlChange
 	gained, lost := 0, 0 // matched packets that gained and lost TTL
 	alikeAll := 0        // matched packets alike in every field, time included
 	windowSaid, tosSaid := [2]bool{}, [2]bool{}
@@ -1443,6 +1444,7 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 		if ru.TTL >= rd.TTL {
 			ttlDiff[side] = append(ttlDiff[side], int(ru.TTL)-int(rd.TTL))
 		}
+		ttlEach[side] = append(ttlEach[side], ttlChange{ru, rd})
 		switch {
 		case ru.TTL < rd.TTL:
 			gained++
@@ -1631,19 +1633,22 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 		}
 	}
 	for side, d := range ttlDiff {
-		if len(d) == 0 {
-			continue
-		}
-		slices.Sort(d)
-		hops := d[len(d)/2]
-		if hops == 0 {
-			continue
+		hops := 0
+		if len(d) > 0 {
+			slices.Sort(d)
+			hops = d[len(d)/2]
 		}
 		up, down, f := i, j, b
 		if Side(side) == FromServer {
 			up, down, f = j, i, a
 		}
-		pa.add(f, PathFinding{Code: PathTTL, Point: down, Frame: f.FirstFrame, RelatedPoint: up, Hops: hops})
+		fi := PathFinding{Code: PathTTL, Point: down, Frame: f.FirstFrame, RelatedPoint: up, Hops: hops}
+		if n, odd := oddTTL(ttlEach[side], hops); n > 0 {
+			fi.Count, fi.RelatedFrame, fi.OtherFrame = n, odd.up.Frame, odd.down.Frame
+		}
+		if hops != 0 || fi.Count > 0 {
+			pa.add(f, fi)
+		}
 	}
 	sortFindings(pa.Findings[a])
 	sortFindings(pa.Findings[b])

@@ -1536,3 +1536,60 @@ func TestPathMiddlePointSeesEachPacketTwice(t *testing.T) {
 		t.Errorf("findings %v, want none", got)
 	}
 }
+
+// ttlAt gives the lines of one direction ("C>S" or "S>C") the TTL ttl,
+// and line k (if >= 0) the TTL odd.
+func ttlAt(lines []string, dir string, ttl, k, odd int) []string {
+	out := slices.Clone(lines)
+	for i, l := range out {
+		if strings.Fields(l)[1] != dir {
+			continue
+		}
+		t := ttl
+		if i == k {
+			t = odd
+		}
+		out[i] = fmt.Sprintf("%s ttl=%d", l, t)
+	}
+	return out
+}
+
+// A device between the points answers the handshake for the server (a
+// SYN proxy) or forges its SYN-ACK: the server's packets lose a hop from
+// far to near, its SYN-ACK gains 140. The side's median loss was all the
+// path said, and a SYN-ACK from another TTL went unsaid. The TTLs of the
+// two hosts differing (64 and 60), and a hop lost on the way, are not
+// odd.
+func TestPathTTLOddPacket(t *testing.T) {
+	lines := longConn()[:9]
+	farLines := ttlAt(ttlAt(lines, "C>S", 63, -1, 0), "S>C", 60, -1, 0)
+	nearLines := ttlAt(ttlAt(lines, "C>S", 64, -1, 0), "S>C", 59, 1, 200)
+	pa, c := pathCase(t, pathHead+"time 2026-01-01T00:00:00Z\n"+strings.Join(nearLines, "\n")+"\n",
+		pathHead+"time 2026-01-01T00:00:00.0003Z\n"+strings.Join(farLines, "\n")+"\n")
+	var odd []PathFinding
+	for _, f := range c.Flows {
+		for _, fi := range pathFindings(pa, f, PathTTL) {
+			if fi.Count > 0 {
+				odd = append(odd, fi)
+			}
+		}
+	}
+	if len(odd) != 1 || odd[0].Point != 0 || odd[0].OtherFrame != 2 || odd[0].RelatedFrame != 2 || odd[0].Hops != 1 {
+		t.Fatalf("odd TTL findings %+v, want one at near, frame 2, the side losing 1 hop", odd)
+	}
+	want := "the server's packets lose 1 hop of TTL between far and near; but its SYN-ACK (frame 2 at near) has TTL 200 there and had 60 at far (gained 140): a device between them sent or rewrote it in the server's name (a SYN proxy"
+	if !strings.HasPrefix(odd[0].Message, want) {
+		t.Errorf("message %q, want it to start %q", odd[0].Message, want)
+	}
+	// The same without the odd SYN-ACK: only the side's loss.
+	nearLines = ttlAt(ttlAt(lines, "C>S", 64, -1, 0), "S>C", 59, -1, 0)
+	pa, c = pathCase(t, pathHead+"time 2026-01-01T00:00:00Z\n"+strings.Join(nearLines, "\n")+"\n",
+		pathHead+"time 2026-01-01T00:00:00.0003Z\n"+strings.Join(farLines, "\n")+"\n")
+	for _, f := range c.Flows {
+		for _, fi := range pathFindings(pa, f, PathTTL) {
+			if fi.Count > 0 || fi.Hops != 1 {
+				t.Errorf("ordinary TTLs: %+v, want each side losing 1 hop, nothing odd", fi)
+			}
+		}
+	}
+}

@@ -415,3 +415,37 @@ func (pa *Path) FlowMessage(f *Flow, fi Finding) string {
 	how := fmt.Sprintf("that a device duplicated between %s and %s (seen once at %s: path.duplicated)", pa.Points[w.from], pa.Points[w.to], pa.Points[w.from])
 	return string(appendHeaderCutNote(appendCopyMessage(nil, fi, c, how), fi))
 }
+
+// ttlChange is one matched packet of a side at the point it passed first
+// (up) and the next (down).
+type ttlChange struct{ up, down PacketRef }
+
+// oddTTL finds the packets of one side whose TTL changed between two
+// points unlike the rest of the side's (hops, the median loss): by more
+// than the hops themselves, and more than 2 (parallel paths of unequal
+// length). A forwarded packet loses a hop per router, the same for every
+// packet of the side; one that gains TTL, or loses far more, was sent or
+// rewritten between the points: a SYN-ACK from a SYN proxy answering for
+// the server, a forged reset, an nftables rule setting it. Only a few
+// (less than half of 3 or more): a device that raises every packet's TTL
+// (an IPS) changes the side's, which path.ttl says. It returns how many,
+// and the first.
+func oddTTL(cs []ttlChange, hops int) (n int, first ttlChange) {
+	if len(cs) < 3 {
+		return 0, first
+	}
+	limit := max(2, hops)
+	for _, c := range cs {
+		d := int(c.up.TTL) - int(c.down.TTL)
+		if d-hops > limit || hops-d > limit {
+			if n == 0 || c.down.Frame < first.down.Frame {
+				first = c
+			}
+			n++
+		}
+	}
+	if n*2 >= len(cs) {
+		return 0, ttlChange{}
+	}
+	return n, first
+}
