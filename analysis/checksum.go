@@ -22,6 +22,13 @@ const (
 	sumIPv4Bad       = 1 << iota // the IPv4 header checksum is wrong
 	sumTCPBad                    // the TCP checksum is wrong
 	sumTCPUnverified             // the TCP segment was not captured whole
+	// sumSent, in checksum.offload's B, says that a packet it counts is
+	// known to be the capturing host's: marked outgoing, or from the
+	// capture's offload sender. Without it every one held the
+	// pseudo-header sum a stack leaves for its NIC, which a router's
+	// capture on a veth shows on the packets it only forwards, both
+	// ways: "sent by the capturing host" was said, not known.
+	sumSent
 )
 
 // sumsOf returns the checksum bits of a packet with a bad checksum.
@@ -86,6 +93,9 @@ func (f *Flow) noteBadSum(p *Packet, side Side, tally *offloadTally) {
 		kind = badOwn
 	case p.Direction == capture.DirInbound:
 		kind = badInbound
+	}
+	if p.Direction == capture.DirOutbound {
+		sums |= sumSent
 	}
 	c := &t.by[side][kind]
 	if c.n == 0 {
@@ -232,7 +242,14 @@ func (f *Flow) checksumFindings(offload netip.Addr, add func(Finding)) uint64 {
 	for s := range Side(2) {
 		take(t.by[s][badOwn])
 		if isOffload(s) {
-			take(t.by[s][badUnknown])
+			c := t.by[s][badUnknown]
+			c.sums |= sumSent
+			take(c)
+			if t.by[s][badOwn].n > 0 {
+				// The offload sender's pseudo-header sums are its own
+				// too.
+				own.sums |= sumSent
+			}
 		} else {
 			bad += t.by[s][badUnknown].n
 		}

@@ -210,9 +210,14 @@ func (fi Finding) IsCopy() bool {
 	return ok
 }
 
+// capturedTwice is what a copy is, as the flow alone can tell.
+const capturedTwice = "captured at two points (routed between VLANs, or mirrored twice)"
+
 // appendCopyMessage appends the sentence of a finding about the copy c:
-// what was seen again, the evidence, and what Wireshark calls it.
-func appendCopyMessage(b []byte, fi Finding, c copyNote) []byte {
+// what was seen again, the evidence, what made the copy (how: "captured
+// at two points …", or where a path found a device on the way that
+// duplicated it), and what Wireshark calls it.
+func appendCopyMessage(b []byte, fi Finding, c copyNote, how string) []byte {
 	side := fi.side()
 	switch fi.Code {
 	case CodeSynRetransmit:
@@ -247,7 +252,9 @@ func appendCopyMessage(b []byte, fi Finding, c copyNote) []byte {
 		b = append(b, ", "...)
 	}
 	b = appendMicros(b, c.micros)
-	b = append(b, " later): a copy of one packet captured at two points (routed between VLANs, or mirrored twice), not a "...)
+	b = append(b, " later): a copy of one packet "...)
+	b = append(b, how...)
+	b = append(b, ", not a "...)
 	if fi.Code == CodeDupAck {
 		b = append(b, "duplicate ACK from the "...)
 		b = append(b, sideName(side)...)

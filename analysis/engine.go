@@ -494,9 +494,13 @@ func (f *Flow) add(p *Packet, side Side, pool *refPool, tally *offloadTally) {
 			}
 			f.Refs = pool.appendRef(f.Refs, PacketRef{Frame: fr, Offset: at, Time: p.Time, Bits: bits | RefFragment})
 		}
-		f.Refs = pool.appendRef(f.Refs, PacketRef{Frame: p.Frame, Offset: p.Offset, Time: p.Time, Seq: p.Seq, Ack: p.Ack,
+		ref := PacketRef{Frame: p.Frame, Offset: p.Offset, Time: p.Time, Seq: p.Seq, Ack: p.Ack,
 			Len: uint32(p.PayloadLen), Window: p.Window, Flags: p.Flags, Bits: bits,
-			IPLen: uint16(min(p.IPTotalLen, 0xffff)), TTL: p.TTL, TOS: p.TOS, PaySum: p.paySum})
+			IPLen: uint16(min(p.IPTotalLen, 0xffff)), TTL: p.TTL, TOS: p.TOS, PaySum: p.paySum}
+		if p.IPVersion == 4 {
+			ref.IPID = uint16(p.IPID)
+		}
+		f.Refs = pool.appendRef(f.Refs, ref)
 	}
 	f.Packets++
 	f.Bytes += int64(p.WireLen)

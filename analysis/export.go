@@ -3,7 +3,6 @@ package analysis
 import (
 	"cmp"
 	"fmt"
-	"net/netip"
 	"slices"
 
 	"github.com/synscope/synscope/capture"
@@ -122,16 +121,13 @@ func (a *Analyzer) FlowCopy(id int) (*Flow, bool) {
 	}
 	if !f.finished {
 		if f.notes != nil && f.notes.bad != nil {
-			// The capture's offload sender matters only for a packet
-			// whose direction is unknown and whose checksum field is not
-			// the pseudo-header sum (not on lo). It is kept as packets
-			// are added (offloadTally): finding it here read every flow,
-			// under the caller's lock, on every poll of a live drill-down.
-			var sender netip.Addr
-			if t := f.notes.bad; t.by[FromClient][badUnknown].n+t.by[FromServer][badUnknown].n > 0 {
-				sender = a.offload.sender()
-			}
-			f.finishChecksums(sender)
+			// The capture's offload sender, for a packet whose direction
+			// is unknown, and for the words of one whose checksum field
+			// holds the pseudo-header sum (its sender's own, said so, as
+			// Finish says it). It is kept as packets are added
+			// (offloadTally): finding it here read every flow, under the
+			// caller's lock, on every poll of a live drill-down.
+			f.finishChecksums(a.offload.sender())
 		}
 		fi, due := f.overdue(a.now)
 		if due {

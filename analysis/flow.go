@@ -101,6 +101,10 @@ type PacketRef struct {
 	// (path.payload_changed). It takes bytes the struct's alignment left
 	// unused: a PacketRef is 48 bytes with it or without it.
 	PaySum uint16
+	// IPID is the IPv4 identification, 0 for IPv6. It tells apart two
+	// copies of one segment sent microseconds apart, which nothing else
+	// does (pairCopies); it takes the last two bytes alignment left.
+	IPID uint16
 }
 
 // PacketRef bits.

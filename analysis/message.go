@@ -19,6 +19,12 @@ func (f *Flow) appendMessage(b []byte, fi Finding) []byte {
 	if fi.Code == CodeLostSegment || fi.Code == CodeAckUnseen {
 		b = f.appendStaleNote(b, fi)
 	}
+	return appendHeaderCutNote(b, fi)
+}
+
+// appendHeaderCutNote appends the note on a frame whose TCP header the
+// snap length cut, when fi is about one.
+func appendHeaderCutNote(b []byte, fi Finding) []byte {
 	if fi.onHeaderCut() {
 		// tshark 4.0 analyses such a frame (the next ACK's "ACK to the
 		// segment in frame N" counts it) but stops at the options it
@@ -33,7 +39,7 @@ func (f *Flow) appendMessage(b []byte, fi Finding) []byte {
 func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 	h := &f.Handshake
 	if c, ok := fi.copied(); ok {
-		return appendCopyMessage(b, fi, c)
+		return appendCopyMessage(b, fi, c, capturedTwice)
 	}
 	switch fi.Code {
 	case CodeSynAckPayload:
@@ -353,6 +359,16 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 		return append(b, "): nothing may follow a FIN"...)
 	case CodeChecksumOffload:
 		b = appendCount64(b, fi.A, " packet")
+		if fi.B&(sumSent|sumIPv4Bad|sumTCPBad) == sumTCPBad {
+			// Known only by the pseudo-header sum in the field: a
+			// router's capture on a veth shows it on the packets it
+			// forwards, both ways.
+			b = append(b, " with TCP checksum"...)
+			if fi.A != 1 {
+				b = append(b, 's')
+			}
+			return append(b, " left unfinished (the pseudo-header sum a stack leaves for the NIC): checksum offload on the sending host, captured before its NIC or passed on unfinished by a virtual interface (veth, a bridge); not damage"...)
+		}
 		b = append(b, " sent by the capturing host with "...)
 		b = appendBadSums(b, fi.B, fi.A == 1, fi.A != 1)
 		return append(b, ": checksum offload (the NIC fills them in after the capture point)"...)

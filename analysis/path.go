@@ -205,6 +205,9 @@ type Path struct {
 	// twins are the flows at other points that an unjoined flow's
 	// addresses, ports and time suggest it is (findTwins).
 	twins map[*Flow]twin
+	// wayCopy holds, per flow, the frames that are copies a device on the
+	// way made (copyCheck), and where.
+	wayCopy map[*Flow]map[uint64]wayCopy
 }
 
 // ConnectionOf returns the connection a flow belongs to.
@@ -1432,6 +1435,7 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 	explained := [2]map[int]bool{{}, {}}
 	reseg := pa.resegmented(i, j, a, b, &m, &explained)
 	var ttlDiff [2][]int
+	var ttlEach [2][]ttlChange
 	gained, lost := 0, 0 // matched packets that gained and lost TTL
 	alikeAll := 0        // matched packets alike in every field, time included
 	windowSaid, tosSaid := [2]bool{}, [2]bool{}
@@ -1461,6 +1465,7 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 		if ru.TTL >= rd.TTL {
 			ttlDiff[side] = append(ttlDiff[side], int(ru.TTL)-int(rd.TTL))
 		}
+		ttlEach[side] = append(ttlEach[side], ttlChange{ru, rd})
 		switch {
 		case ru.TTL < rd.TTL:
 			gained++
@@ -1531,14 +1536,29 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 		// A point that captures each packet twice (a SPAN of both
 		// directions, -i any on a router) has copies the flow's own
 		// analysis recognised (same IP ID, microseconds apart): one
-		// packet, not one dropped or duplicated on the way.
+		// packet, not one dropped or duplicated on the way. But a copy
+		// of a packet the point before saw once, which the points after
+		// see twice too, a device between them made (copyCheck).
 		copies := spanCopies(f, x, m.pairs)
+		var check *copyCheck
 		for _, idx := range only {
-			if explained[x][idx] || copies[f.Refs[idx].Frame] {
-				continue
-			}
 			r := f.Refs[idx]
 			side := r.Side()
+			if explained[x][idx] {
+				continue
+			}
+			if copies[r.Frame] {
+				if x == upOf(side) {
+					continue
+				}
+				if check == nil {
+					check = &copyCheck{pa: pa, f: f, at: at, other: other, doubles: doublesOwn(f, x, only, copies, upOf)}
+				}
+				k := keyOfRef(r, bases[x])
+				if !check.onTheWay(r, sameLen(f, index[x][k], r.Len)) {
+					continue
+				}
+			}
 			// Not at a point whose capture leaves the side out: said
 			// once for the path (OneWay), not dropped, one-way or
 			// injected on each connection.
@@ -1653,19 +1673,22 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 		}
 	}
 	for side, d := range ttlDiff {
-		if len(d) == 0 {
-			continue
-		}
-		slices.Sort(d)
-		hops := d[len(d)/2]
-		if hops == 0 {
-			continue
+		hops := 0
+		if len(d) > 0 {
+			slices.Sort(d)
+			hops = d[len(d)/2]
 		}
 		up, down, f := i, j, b
 		if Side(side) == FromServer {
 			up, down, f = j, i, a
 		}
-		pa.add(f, PathFinding{Code: PathTTL, Point: down, Frame: f.FirstFrame, RelatedPoint: up, Hops: hops})
+		fi := PathFinding{Code: PathTTL, Point: down, Frame: f.FirstFrame, RelatedPoint: up, Hops: hops}
+		if n, odd := oddTTL(ttlEach[side], hops); n > 0 {
+			fi.Count, fi.RelatedFrame, fi.OtherFrame = n, odd.up.Frame, odd.down.Frame
+		}
+		if hops != 0 || fi.Count > 0 {
+			pa.add(f, fi)
+		}
 	}
 	sortFindings(pa.Findings[a])
 	sortFindings(pa.Findings[b])
@@ -1815,6 +1838,15 @@ func (pa *Path) Decorate(r *Record, f *Flow) {
 		return
 	}
 	r.Path = &PathRecord{ID: c.ID, Points: pa.Points, OneWay: pa.oneWayRec}
+	// The flow's own findings, in order first (Flow.Record): a copy a
+	// device on the way made is said as such.
+	if way := pa.wayCopy[f]; way != nil && len(r.Findings) >= len(f.Findings) {
+		for k, fi := range f.Findings {
+			if _, ok := way[fi.Frame]; ok && fi.IsCopy() {
+				r.Findings[k].Message = pa.FlowMessage(f, fi)
+			}
+		}
+	}
 	worst := Info
 	for _, fi := range pa.Findings[f] {
 		rf := RecordFinding{
@@ -1853,6 +1885,7 @@ func (pa *Path) ExportComments(p int, ids []int, items []capture.ExportItem) {
 	}
 	res := pa.points[p].Result
 	byFrame := map[uint64][]string{}
+	reworded := map[string]string{} // a flow's comment on a copy made on the way
 	for _, id := range ids {
 		f := res.Flow(id)
 		if f == nil {
@@ -1861,11 +1894,19 @@ func (pa *Path) ExportComments(p int, ids []int, items []capture.ExportItem) {
 		for _, fi := range pa.Findings[f] {
 			byFrame[fi.Frame] = append(byFrame[fi.Frame], "synscope: "+fi.Code.String()+": "+fi.Message)
 		}
-	}
-	if len(byFrame) == 0 {
-		return
+		for _, fi := range f.Findings {
+			if _, ok := pa.wayCopy[f][fi.Frame]; ok && fi.IsCopy() {
+				head := "synscope: " + fi.Code.String() + ": "
+				reworded[head+f.Message(fi)] = head + pa.FlowMessage(f, fi)
+			}
+		}
 	}
 	for i := range items {
+		for k, c := range items[i].Comments {
+			if w, ok := reworded[c]; ok {
+				items[i].Comments[k] = w
+			}
+		}
 		if c := byFrame[items[i].Frame]; c != nil {
 			items[i].Comments = slices.Concat(items[i].Comments, c)
 			delete(byFrame, items[i].Frame)

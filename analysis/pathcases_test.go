@@ -1205,10 +1205,12 @@ func TestPathCopiesNotCrossed(t *testing.T) {
 	}
 	// A burst of duplicate ACKs (one key, the window growing) that the
 	// path reordered: each ACK pairs with its own window, not its place.
+	// Each keeps the IP ID its sender gave it (the fixture's numbering
+	// in capture order gave the reordered ones each other's).
 	acks := func(order []int) []string {
 		out := slices.Clone(lines[:8])
 		for _, w := range order {
-			out = append(out, fmt.Sprintf("+0.00001 S>C A seq=5021 ack=1145 win=%d", 1000+w))
+			out = append(out, fmt.Sprintf("+0.00001 S>C A seq=5021 ack=1145 win=%d id=%d", 1000+w, 900+w))
 		}
 		return append(out, lines[8:]...)
 	}
@@ -1522,6 +1524,201 @@ func TestPathSeedOneWayInsideThreePoints(t *testing.T) {
 	for _, r := range pa.Ladder(c) {
 		if r.Side == FromServer && (r.Refs[0] < 0 || r.Refs[1] >= 0 || r.Refs[2] < 0) {
 			t.Errorf("ladder row %+v: a server segment not on one row from fw-outside to client", r.Refs)
+		}
+	}
+}
+
+// withIDs gives each line the IP ID first+k (its k-th), as a sender that
+// numbers each datagram does; keep leaves out the lines of those indexes
+// (dropped before the point), their time added to the next line's.
+func withIDs(lines []string, first int, drop ...int) string {
+	var out []string
+	for k, l := range lines {
+		out = append(out, fmt.Sprintf("%s id=%d", l, first+k))
+	}
+	for _, k := range slices.Backward(drop) {
+		out = without(out, k)
+		// To the nanosecond: the sum's float tail is more digits than
+		// a fixture's time takes.
+		f := strings.Fields(out[k])
+		var d float64
+		fmt.Sscanf(f[0], "+%g", &d)
+		f[0] = "+" + strconv.FormatFloat(math.Round(d*1e9)/1e9, 'f', -1, 64)
+		out[k] = strings.Join(f, " ")
+	}
+	return strings.Join(out, "\n") + "\n"
+}
+
+// The client sends its handshake ACK twice, 8 µs apart, each with its
+// own IP ID, and a firewall drops the first: the far point has the
+// second, its IP ID kept. Time cannot tell the copies apart, and the one
+// that got through was named dropped; the IP ID can. Where a middlebox
+// rewrote the IDs (none of the segments seen once at each point keeps
+// its own) an equal ID is chance and time decides.
+func TestPathCopiesPairedByIPID(t *testing.T) {
+	lines := slices.Insert(longConn()[:7], 3, "+0.000008 C>S A seq=1001 ack=5001")
+	near := pathHead + "time 2026-01-01T00:00:00Z\n" + withIDs(lines, 100)
+	far := pathHead + "time 2026-01-01T00:00:00.0003Z\n" + withIDs(lines, 100, 2)
+	pa, c := pathCase(t, near, far)
+	got := codesOf(pa, c, PathTTL, PathClockOffset)
+	if want := []string{"near:path.dropped@3"}; !slices.Equal(got, want) {
+		t.Errorf("IP IDs kept: findings %v, want %v (the first ACK, IP ID 102, was dropped)", got, want)
+	}
+	// The same ACK sent again 0.2 s later, the first dropped, and the IDs
+	// renumbered at far one lower: the one that passed is 103 at near and
+	// 102 at far, the dropped one's ID at near. Time pairs them.
+	lines[3] = "+0.2 C>S A seq=1001 ack=5001"
+	near = pathHead + "time 2026-01-01T00:00:00Z\n" + withIDs(lines, 100)
+	far = pathHead + "time 2026-01-01T00:00:00.0003Z\n" + withIDs(lines, 99, 2)
+	pa, c = pathCase(t, near, far)
+	got = codesOf(pa, c, PathTTL, PathClockOffset)
+	if want := []string{"near:path.dropped@3"}; !slices.Equal(got, want) {
+		t.Errorf("IP IDs rewritten: findings %v, want %v (time says the first was dropped)", got, want)
+	}
+}
+
+// withCopies is lines, each with its IP ID (100 on), and a copy of each
+// of the lines of those indexes 5 µs after it, as a device that
+// duplicates packets sends it on (the same datagram: the same IP ID).
+func withCopies(lines []string, copies ...int) string {
+	var out []string
+	for k, l := range lines {
+		l = fmt.Sprintf("%s id=%d", l, 100+k)
+		out = append(out, l)
+		if slices.Contains(copies, k) {
+			out = append(out, strings.Join(append([]string{"+0.000005"}, strings.Fields(l)[1:]...), " "))
+		}
+	}
+	return strings.Join(out, "\n") + "\n"
+}
+
+// Three points; a device between near and mid duplicates the client's
+// second request (mid and far see it twice), and the server's second
+// answer (mid and near see it twice). Each point's own analysis takes the
+// second copy for one packet captured twice (the same IP ID, 5 µs later),
+// and the path took it so too and said nothing: 47 of 54 duplications on
+// a real path went unsaid. The point before has one copy, the points
+// after two: duplicated between near and mid. The flows past the device
+// say the copy was made on the way, not captured twice.
+func TestPathDuplicatedOnTheWay(t *testing.T) {
+	lines := longConn()[:9]
+	head := func(at string) string { return pathHead + "time 2026-01-01T00:00:00." + at + "Z\n" }
+	pa := Correlate([]Point{
+		pointOf(t, "near", fixture.Build(head("0000")+withCopies(lines, 6))),
+		pointOf(t, "mid", fixture.Build(head("0001")+withCopies(lines, 5, 6))),
+		pointOf(t, "far", fixture.Build(head("0002")+withCopies(lines, 5))),
+	})
+	if len(pa.Conns) != 1 {
+		t.Fatalf("%d connections, want 1", len(pa.Conns))
+	}
+	c := pa.Conns[0]
+	for i, f := range c.Flows {
+		if copies := slices.IndexFunc(f.Findings, Finding.IsCopy); i != 0 && copies < 0 {
+			t.Fatalf("%s's flow shows no copy: the case tests nothing", pa.Points[i])
+		}
+	}
+	got := codesOf(pa, c, PathTTL, PathClockOffset)
+	if want := []string{"mid:path.duplicated@7", "mid:path.duplicated@9"}; !slices.Equal(got, want) {
+		t.Fatalf("findings %v, want %v", got, want)
+	}
+	for _, fi := range pathFindings(pa, c.Flows[1], PathDuplicated) {
+		if fi.RelatedPoint == 1 || fi.RelatedFrame == 0 {
+			t.Errorf("duplicated %+v: want the frame at the point before", fi)
+		}
+	}
+	// The far point's copy of the request, the server's own capture in a
+	// real path (it D-SACKs the request it got twice): not "captured at
+	// two points".
+	far := c.Flows[2]
+	k := slices.IndexFunc(far.Findings, Finding.IsCopy)
+	msg := pa.FlowMessage(far, far.Findings[k])
+	if strings.Contains(msg, "captured at two points") || !strings.Contains(msg, "a device duplicated between near and mid") {
+		t.Errorf("far's copy: %q", msg)
+	}
+	if got := far.Message(far.Findings[k]); !strings.Contains(got, "captured at two points") {
+		t.Errorf("the flow alone: %q", got)
+	}
+	// Two points, the device between them: the far point, the last on
+	// the request's way, has the copy of it and nothing of its own twice.
+	pa2, c2 := pathCase(t, head("0000")+withCopies(lines), head("0002")+withCopies(lines, 5))
+	if got, want := codesOf(pa2, c2, PathTTL, PathClockOffset), []string{"far:path.duplicated@7"}; !slices.Equal(got, want) {
+		t.Errorf("two points: findings %v, want %v", got, want)
+	}
+}
+
+// The middle one of three points captures each packet twice (-i any on a
+// router: both directions, every packet), the points either side once:
+// one packet each, nothing duplicated on the way.
+func TestPathMiddlePointSeesEachPacketTwice(t *testing.T) {
+	lines := longConn()[:9]
+	head := func(at string) string { return pathHead + "time 2026-01-01T00:00:00." + at + "Z\n" }
+	all := []int{0, 1, 2, 3, 4, 5, 6, 7, 8}
+	pa := Correlate([]Point{
+		pointOf(t, "near", fixture.Build(head("0000")+withCopies(lines))),
+		pointOf(t, "mid", fixture.Build(head("0001")+withCopies(lines, all...))),
+		pointOf(t, "far", fixture.Build(head("0002")+withCopies(lines))),
+	})
+	if len(pa.Conns) != 1 || !slices.ContainsFunc(pa.Conns[0].Flows[1].Findings, Finding.IsCopy) {
+		t.Fatalf("%d connections, or mid shows no copy: the case tests nothing", len(pa.Conns))
+	}
+	if got := codesOf(pa, pa.Conns[0], PathTTL, PathClockOffset); len(got) > 0 {
+		t.Errorf("findings %v, want none", got)
+	}
+}
+
+// ttlAt gives the lines of one direction ("C>S" or "S>C") the TTL ttl,
+// and line k (if >= 0) the TTL odd.
+func ttlAt(lines []string, dir string, ttl, k, odd int) []string {
+	out := slices.Clone(lines)
+	for i, l := range out {
+		if strings.Fields(l)[1] != dir {
+			continue
+		}
+		t := ttl
+		if i == k {
+			t = odd
+		}
+		out[i] = fmt.Sprintf("%s ttl=%d", l, t)
+	}
+	return out
+}
+
+// A device between the points answers the handshake for the server (a
+// SYN proxy) or forges its SYN-ACK: the server's packets lose a hop from
+// far to near, its SYN-ACK gains 140. The side's median loss was all the
+// path said, and a SYN-ACK from another TTL went unsaid. The TTLs of the
+// two hosts differing (64 and 60), and a hop lost on the way, are not
+// odd.
+func TestPathTTLOddPacket(t *testing.T) {
+	lines := longConn()[:9]
+	farLines := ttlAt(ttlAt(lines, "C>S", 63, -1, 0), "S>C", 60, -1, 0)
+	nearLines := ttlAt(ttlAt(lines, "C>S", 64, -1, 0), "S>C", 59, 1, 200)
+	pa, c := pathCase(t, pathHead+"time 2026-01-01T00:00:00Z\n"+strings.Join(nearLines, "\n")+"\n",
+		pathHead+"time 2026-01-01T00:00:00.0003Z\n"+strings.Join(farLines, "\n")+"\n")
+	var odd []PathFinding
+	for _, f := range c.Flows {
+		for _, fi := range pathFindings(pa, f, PathTTL) {
+			if fi.Count > 0 {
+				odd = append(odd, fi)
+			}
+		}
+	}
+	if len(odd) != 1 || odd[0].Point != 0 || odd[0].OtherFrame != 2 || odd[0].RelatedFrame != 2 || odd[0].Hops != 1 {
+		t.Fatalf("odd TTL findings %+v, want one at near, frame 2, the side losing 1 hop", odd)
+	}
+	want := "the server's packets lose 1 hop of TTL between far and near; but its SYN-ACK (frame 2 at near) has TTL 200 there and had 60 at far (gained 140): a device between them sent or rewrote it in the server's name (a SYN proxy"
+	if !strings.HasPrefix(odd[0].Message, want) {
+		t.Errorf("message %q, want it to start %q", odd[0].Message, want)
+	}
+	// The same without the odd SYN-ACK: only the side's loss.
+	nearLines = ttlAt(ttlAt(lines, "C>S", 64, -1, 0), "S>C", 59, -1, 0)
+	pa, c = pathCase(t, pathHead+"time 2026-01-01T00:00:00Z\n"+strings.Join(nearLines, "\n")+"\n",
+		pathHead+"time 2026-01-01T00:00:00.0003Z\n"+strings.Join(farLines, "\n")+"\n")
+	for _, f := range c.Flows {
+		for _, fi := range pathFindings(pa, f, PathTTL) {
+			if fi.Count > 0 || fi.Hops != 1 {
+				t.Errorf("ordinary TTLs: %+v, want each side losing 1 hop, nothing odd", fi)
+			}
 		}
 	}
 }

@@ -149,6 +149,7 @@ func matchSegs(a, b *Flow, off float64, shift [2]uint32) segMatch {
 	m.ba, m.bb = pairBases(a, b, shift)
 	m.ka, m.kb = segIndex(a, m.ba), segIndex(b, m.bb)
 	usedB := map[int]bool{}
+	var keeps *[2]bool // keepsIPID, found when a key first has copies
 	for k, la := range m.ka {
 		lb := m.kb[k]
 		switch {
@@ -160,7 +161,11 @@ func matchSegs(a, b *Flow, off float64, shift [2]uint32) segMatch {
 			usedB[lb[0]] = true
 			continue
 		}
-		paired := pairCopies(a, b, la, lb, off)
+		if keeps == nil {
+			kept := keepsIPID(a, b, m.ka, m.kb)
+			keeps = &kept
+		}
+		paired := pairCopies(a, b, la, lb, off, keeps[k.side])
 		// Copies a capture made of one packet (a SPAN of both
 		// directions) come within a millisecond: one segment, which
 		// tells the clocks as well as a key seen once.
@@ -190,6 +195,33 @@ func matchSegs(a, b *Flow, off float64, shift [2]uint32) segMatch {
 	return m
 }
 
+// keepsIPID reports, per side, whether the IP IDs of a side's segments
+// are the same at both points: every segment seen once at each (ka, kb)
+// whose IDs are known (not 0) has the same one, and there is at least one.
+// Only then do IP IDs pair copies (pairCopies): a middlebox that rewrites
+// them (a scrubbing firewall, some NATs) makes equal IDs chance.
+func keepsIPID(a, b *Flow, ka, kb map[segKey][]int) (out [2]bool) {
+	var seen, differ [2]int
+	for k, la := range ka {
+		lb := kb[k]
+		if len(la) != 1 || len(lb) != 1 {
+			continue
+		}
+		ra, rb := a.Refs[la[0]], b.Refs[lb[0]]
+		if ra.IPID == 0 || rb.IPID == 0 {
+			continue
+		}
+		seen[k.side]++
+		if ra.IPID != rb.IPID {
+			differ[k.side]++
+		}
+	}
+	for s := range out {
+		out[s] = seen[s] > 0 && differ[s] == 0
+	}
+	return out
+}
+
 // spanUnder reports whether the packets of f at idx span less than d.
 func spanUnder(f *Flow, idx []int, d time.Duration) bool {
 	lo, hi := f.Refs[idx[0]].Time, f.Refs[idx[0]].Time
@@ -211,9 +243,10 @@ func (m *segMatch) pairedFrames(a, b *Flow, fa, fb uint64) bool {
 }
 
 // pairCopies pairs the copies of one segment at two points (ref indexes
-// la at a, lb at b): those of the same payload length first, then nearest
-// in time (in order without a clock offset).
-func pairCopies(a, b *Flow, la, lb []int, off float64) []segPair {
+// la at a, lb at b): those of the same IP ID first where the hop keeps
+// the side's IDs (byID, keepsIPID), then of the same payload length, then
+// nearest in time (in order without a clock offset).
+func pairCopies(a, b *Flow, la, lb []int, off float64, byID bool) []segPair {
 	n := min(len(la), len(lb))
 	out := make([]segPair, 0, n)
 	// A key seen thousands of times (keep-alives, a storm of duplicate
@@ -244,6 +277,7 @@ func pairCopies(a, b *Flow, la, lb []int, off float64) []segPair {
 	}
 	type cand struct {
 		i, j   int
+		noID   bool // IP IDs differ, or are 0
 		other  bool // payload lengths differ
 		unlike bool // windows or TOS differ
 		d      float64
@@ -255,11 +289,17 @@ func pairCopies(a, b *Flow, la, lb []int, off float64) []segPair {
 			if math.IsNaN(off) {
 				d = float64(i - j) // in order
 			}
-			cands = append(cands, cand{i, j, a.Refs[x].Len != b.Refs[y].Len, !alike(a.Refs[x], b.Refs[y]), math.Abs(d)})
+			cands = append(cands, cand{i, j, !byID || !sameIPID(a.Refs[x], b.Refs[y]), a.Refs[x].Len != b.Refs[y].Len, !alike(a.Refs[x], b.Refs[y]), math.Abs(d)})
 		}
 	}
+	// The same IP ID first: NAT keeps it, and a sender gives each
+	// datagram its own, so of two copies sent microseconds apart (a
+	// handshake ACK sent twice, 8 µs apart, the first dropped by a
+	// firewall) it names the one that got through, which time could not
+	// (the other was called dropped). Where a middlebox rewrote the IDs
+	// (byID false) the order below decides alone.
 	// A pure ACK and the data segment after it have one key: the same
-	// length first; then copies alike in window and TOS (a burst of
+	// length next; then copies alike in window and TOS (a burst of
 	// duplicate ACKs differs in its windows, a retransmission in its TOS:
 	// Linux sends them without ECT; a path that reordered the burst paired
 	// each ACK with another and called the window changed); then the
@@ -267,6 +307,12 @@ func pairCopies(a, b *Flow, la, lb []int, off float64) []segPair {
 	// fast retransmission in a data centre comes 0.3 ms after the
 	// original, which a millisecond did not tell apart).
 	slices.SortStableFunc(cands, func(x, y cand) int {
+		if x.noID != y.noID {
+			if x.noID {
+				return 1
+			}
+			return -1
+		}
 		if x.other != y.other {
 			if x.other {
 				return 1
@@ -288,9 +334,14 @@ func pairCopies(a, b *Flow, la, lb []int, off float64) []segPair {
 			out = append(out, segPair{a: la[c.i], b: lb[c.j]})
 		}
 	}
-	uncross(a, b, out)
+	uncross(a, b, out, byID)
 	return out
 }
+
+// sameIPID reports whether two copies of one segment carry the same IPv4
+// identification, and it is not 0 (some stacks send 0 on every datagram
+// with DF set: it tells nothing).
+func sameIPID(x, y PacketRef) bool { return x.IPID != 0 && x.IPID == y.IPID }
 
 // alike reports whether two copies of one segment carry the same window
 // and TOS: the fields besides the length that tell copies apart.
@@ -305,7 +356,7 @@ func alike(x, y PacketRef) bool { return x.Window == y.Window && x.TOS == y.TOS 
 // way, and the two as reordered, across one veth pair. In time order the
 // sum of the differences is never larger, and the copies each point saw
 // stay the ones paired.
-func uncross(a, b *Flow, pairs []segPair) {
+func uncross(a, b *Flow, pairs []segPair, byID bool) {
 	if len(pairs) < 2 {
 		return
 	}
@@ -318,7 +369,8 @@ func uncross(a, b *Flow, pairs []segPair) {
 	byLook := map[look][]int{} // positions in pairs
 	for k, p := range pairs {
 		ra, rb := a.Refs[p.a], b.Refs[p.b]
-		if ra.Len == rb.Len && alike(ra, rb) {
+		// Paired by their IP ID: one datagram, whatever the times say.
+		if ra.Len == rb.Len && alike(ra, rb) && !(byID && sameIPID(ra, rb)) {
 			l := look{len: ra.Len, win: ra.Window, tos: ra.TOS}
 			byLook[l] = append(byLook[l], k)
 		}

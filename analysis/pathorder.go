@@ -258,3 +258,194 @@ func (pa *Path) roughlyOverlap(to, at int, start, end int64, g *Flow) bool {
 	}
 	return start+d-slack <= g.End && end+d+slack >= g.Start
 }
+
+// copyCheck decides, at point at (flow f) of a compared pair, which of the
+// copies spanCopies found there came on the way: a device between the
+// two points duplicated the packet (a bridge loop, a bad LAG, nftables'
+// dup), where the point before saw it once and the points after see it
+// twice. spanCopies took every copy for the point's capture taking each
+// packet twice, and 47 of 54 duplications on a real path went unsaid
+// while the copy sat on the ladder.
+type copyCheck struct {
+	pa        *Path
+	f         *Flow
+	at, other int  // the point, and the one compared with, before it on the way
+	doubles   bool // at's capture doubles packets (doublesOwn)
+	index     map[int]copyIndex
+}
+
+// wayCopy is where a device duplicated a packet: between points from
+// (one copy) and to (two).
+type wayCopy struct{ from, to int }
+
+// copyIndex is a flow at another point, its segments by key, and what f's
+// and its numbers count from when compared.
+type copyIndex struct {
+	g      *Flow
+	bf, bg [2]uint32
+	kg     map[segKey][]int
+}
+
+// doublesOwn reports whether point x of a compared pair (only: its
+// segments the other point did not see; copies: spanCopies) holds an
+// unpaired copy of a packet of the side it passes first: no device
+// between the two points can have duplicated that one on its way to x,
+// so x's capture takes packets twice (a SPAN of both directions, -i any
+// on a router). upOf is which of the pair a side passes first.
+func doublesOwn(f *Flow, x int, only []int, copies map[uint64]bool, upOf func(Side) int) bool {
+	for _, idx := range only {
+		r := f.Refs[idx]
+		if copies[r.Frame] && upOf(r.Side()) == x {
+			return true
+		}
+	}
+	return false
+}
+
+// onTheWay reports whether r, a copy at c.at of a segment the point
+// before it on its side's way saw once, was duplicated on the way. The
+// next point on that way decides where it saw the connection while its
+// capture ran: two copies there, the copy travelled on (and those copies
+// are noted, as far as they go, Path.wayCopy); one, c.at's capture made
+// it. Else c.doubles does. It notes r's copies at c.at (same key and
+// length: ka) when it returns true.
+func (c *copyCheck) onTheWay(r PacketRef, ka []int) bool {
+	pa, side := c.pa, r.Side()
+	step := 1
+	if side == FromServer {
+		step = -1
+	}
+	conn := pa.conn[c.f]
+	seen := false
+	type noted struct {
+		g   *Flow
+		idx []int
+	}
+	var further []noted
+	prev, prevAt, pr := c.f, c.at, r
+	for at := c.at + step; conn != nil && at >= 0 && at < len(conn.Flows); at += step {
+		g := conn.Flows[at]
+		if g == nil || pa.lacks(at, side) || !pa.covers(at, prevAt, pr.Time) {
+			break
+		}
+		ix := c.indexAt(prev, prevAt, g, at)
+		same := sameLen(g, ix.kg[keyOfRef(pr, ix.bf)], pr.Len)
+		if !seen && len(same) == 1 {
+			return false // carried on once: at's own capture doubled it
+		}
+		if len(same) < 2 {
+			break
+		}
+		seen = true
+		further = append(further, noted{g, same})
+		prev, prevAt, pr = g, at, g.Refs[same[0]]
+	}
+	if !seen && c.doubles {
+		return false
+	}
+	w := wayCopy{c.other, c.at}
+	pa.noteWayCopies(c.f, ka, w)
+	for _, n := range further {
+		pa.noteWayCopies(n.g, n.idx, w)
+	}
+	return true
+}
+
+// indexAt returns g's (at point at) segments by key, compared with f's
+// (at point from).
+func (c *copyCheck) indexAt(f *Flow, from int, g *Flow, at int) copyIndex {
+	if ix, ok := c.index[at]; ok && ix.g == g {
+		return ix
+	}
+	ix := copyIndex{g: g}
+	if from < at {
+		ix.bf, ix.bg = pairBases(f, g, c.pa.shifts.of(f, g))
+	} else {
+		ix.bg, ix.bf = pairBases(g, f, c.pa.shifts.of(g, f))
+	}
+	ix.kg = segIndex(g, ix.bg)
+	if c.index == nil {
+		c.index = map[int]copyIndex{}
+	}
+	c.index[at] = ix
+	return ix
+}
+
+// sameLen keeps the indexes of g's segments (of one key) of length n.
+func sameLen(g *Flow, idx []int, n uint32) []int {
+	var out []int
+	for _, i := range idx {
+		if g.Refs[i].Len == n {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// noteWayCopies notes the packets of f (indexes in f.Refs) as copies a
+// device between the points of w made: their flow's own findings about
+// them say so (Path.FlowMessage), not that one packet was captured twice.
+func (pa *Path) noteWayCopies(f *Flow, idx []int, w wayCopy) {
+	if pa.wayCopy == nil {
+		pa.wayCopy = map[*Flow]map[uint64]wayCopy{}
+	}
+	m := pa.wayCopy[f]
+	if m == nil {
+		m = map[uint64]wayCopy{}
+		pa.wayCopy[f] = m
+	}
+	for _, i := range idx {
+		m[f.Refs[i].Frame] = w
+	}
+}
+
+// FlowMessage is f.Message(fi), but for a finding about a copy that a
+// device between two points made (copyCheck): the flow alone takes it
+// for one packet captured twice, which at a host's own capture (the
+// server D-SACKing the request it got twice) is false.
+func (pa *Path) FlowMessage(f *Flow, fi Finding) string {
+	c, ok := fi.copied()
+	if !ok {
+		return f.Message(fi)
+	}
+	w, ok := pa.wayCopy[f][fi.Frame]
+	if !ok {
+		return f.Message(fi)
+	}
+	how := fmt.Sprintf("that a device duplicated between %s and %s (seen once at %s: path.duplicated)", pa.Points[w.from], pa.Points[w.to], pa.Points[w.from])
+	return string(appendHeaderCutNote(appendCopyMessage(nil, fi, c, how), fi))
+}
+
+// ttlChange is one matched packet of a side at the point it passed first
+// (up) and the next (down).
+type ttlChange struct{ up, down PacketRef }
+
+// oddTTL finds the packets of one side whose TTL changed between two
+// points unlike the rest of the side's (hops, the median loss): by more
+// than the hops themselves, and more than 2 (parallel paths of unequal
+// length). A forwarded packet loses a hop per router, the same for every
+// packet of the side; one that gains TTL, or loses far more, was sent or
+// rewritten between the points: a SYN-ACK from a SYN proxy answering for
+// the server, a forged reset, an nftables rule setting it. Only a few
+// (less than half of 3 or more): a device that raises every packet's TTL
+// (an IPS) changes the side's, which path.ttl says. It returns how many,
+// and the first.
+func oddTTL(cs []ttlChange, hops int) (n int, first ttlChange) {
+	if len(cs) < 3 {
+		return 0, first
+	}
+	limit := max(2, hops)
+	for _, c := range cs {
+		d := int(c.up.TTL) - int(c.down.TTL)
+		if d-hops > limit || hops-d > limit {
+			if n == 0 || c.down.Frame < first.down.Frame {
+				first = c
+			}
+			n++
+		}
+	}
+	if n*2 >= len(cs) {
+		return 0, ttlChange{}
+	}
+	return n, first
+}

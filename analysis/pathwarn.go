@@ -3,6 +3,7 @@ package analysis
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 )
 
 // TTL falls along a path: each router on the way takes one off, in
@@ -80,8 +81,33 @@ func (pa *Path) TTLRiseText(r TTLRise, g PathGlyphs) string {
 		}
 		return filepath.Base(pa.Points[p])
 	}
-	return fmt.Sprintf("the packets gain TTL from %s to %s (%d connection%s, %d the other way): the points look given server side first (give them client side first, as -r CLIENT … -r SERVER), or a device between them raises TTL; in that order a drop reads as an injected packet and a grown segment as one that shrank",
-		name(r.Up), name(r.Down), r.Rose, plural(r.Rose), r.Fell)
+	order := "the points look given server side first (give them client side first, as -r CLIENT … -r SERVER)"
+	if !pa.reversed() {
+		// Only some pairs: with the middle two of four points swapped,
+		// "server side first" was said of a path given client side
+		// first.
+		order = fmt.Sprintf("%s and %s may be given in the wrong order (%s before %s, as the TTL says)", name(r.Up), name(r.Down), name(r.Down), name(r.Up))
+	}
+	return fmt.Sprintf("the packets gain TTL from %s to %s (%d connection%s, %d the other way): %s, or a device between them raises TTL; in that order a drop reads as an injected packet and a grown segment as one that shrank",
+		name(r.Up), name(r.Down), r.Rose, plural(r.Rose), r.Fell, order)
+}
+
+// reversed reports whether the packets gain TTL between every pair of
+// neighbouring points whose TTLs say anything (on a path where only a
+// router between two of them takes TTL off, only those two do): the
+// path given server side first. Where another pair's packets lose TTL,
+// the path runs client side first, and the pairs that gain are two
+// points swapped.
+func (pa *Path) reversed() bool {
+	if len(pa.TTLRises) == 0 {
+		return false
+	}
+	for i, c := range pa.ttl {
+		if c[1] > c[0] && !slices.ContainsFunc(pa.TTLRises, func(r TTLRise) bool { return r.Up == i }) {
+			return false
+		}
+	}
+	return true
 }
 
 // A point none of whose connections any other point saw (a client's
@@ -212,8 +238,13 @@ func (pa *Path) WarningsShort() []string {
 	for _, l := range pa.Lone {
 		out = append(out, pa.pointName(l.Point)+": nothing in common")
 	}
-	if len(pa.TTLRises) > 0 {
+	switch {
+	case pa.reversed():
 		out = append(out, "server side first? TTL rises")
+	case len(pa.TTLRises) > 0:
+		for _, r := range pa.TTLRises {
+			out = append(out, pa.pointName(r.Down)+" before "+pa.pointName(r.Up)+"? TTL rises")
+		}
 	}
 	for _, s := range pa.Same {
 		out = append(out, pa.pointName(s.Down)+" = "+pa.pointName(s.Up)+"?")

@@ -120,7 +120,7 @@ func (pa *Path) Sentence(c *Connection, fi PathFinding, g PathGlyphs) string {
 	case PathTOSChanged:
 		return fmt.Sprintf("the %s's TOS changed from %#02x at %s to %#02x at %s", sideWord(fi.RelatedPoint, fi.Point), ru.TOS, rel, r.TOS, at)
 	case PathTTL:
-		return fmt.Sprintf("the %s's packets lose %d hop%s of TTL between %s and %s", sideWord(fi.RelatedPoint, fi.Point), fi.Hops, plural(fi.Hops), rel, at)
+		return ttlText(&w, fi, at, rel)
 	case PathClockOffset:
 		return clockText(at, rel, fi.Seconds)
 	case PathNAT:
@@ -284,4 +284,33 @@ func more(n int) string {
 		return ""
 	}
 	return fmt.Sprintf(" …+%d", n)
+}
+
+// ttlText says a path.ttl finding: the hops a side's packets lose between
+// two points, and the packets whose TTL changed unlike the rest (oddTTL).
+func ttlText(w *pathWords, fi PathFinding, at, rel string) string {
+	who := sideWord(fi.RelatedPoint, fi.Point)
+	s := fmt.Sprintf("the %s's packets lose %d hop%s of TTL between %s and %s", who, fi.Hops, plural(fi.Hops), rel, at)
+	if fi.Hops == 0 {
+		s = fmt.Sprintf("the %s's packets keep their TTL between %s and %s", who, rel, at)
+	}
+	if fi.Count == 0 {
+		return s
+	}
+	rd, _ := w.refAt(fi.Point, fi.OtherFrame)
+	ru, _ := w.refAt(fi.RelatedPoint, fi.RelatedFrame)
+	change := fmt.Sprintf("gained %d", int(rd.TTL)-int(ru.TTL))
+	if rd.TTL < ru.TTL {
+		change = fmt.Sprintf("lost %d", int(ru.TTL)-int(rd.TTL))
+	}
+	name := SegmentName(rd)
+	s += fmt.Sprintf("; but its %s (frame %d at %s) has TTL %d there and had %d at %s (%s)", name, fi.OtherFrame, at, rd.TTL, ru.TTL, rel, change)
+	if fi.Count > 1 {
+		s += fmt.Sprintf(", and %d more of its packets changed TTL unlike the rest", fi.Count-1)
+	}
+	s += ": a device between them sent or rewrote it"
+	if rd.Flags&(FlagSYN|FlagACK) == FlagSYN|FlagACK || rd.Flags&FlagRST != 0 {
+		s += fmt.Sprintf(" in the %s's name (a SYN proxy answering the handshake itself, a forged answer)", who)
+	}
+	return s
 }

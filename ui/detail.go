@@ -104,6 +104,9 @@ type detailModel struct {
 	// read ! where the report said ✗.
 	path   []analysis.PathFinding
 	pwords pathWords
+	// pa is the path, for the flow's own findings in its words
+	// (Path.FlowMessage: a copy a device on the way made).
+	pa     *analysis.Path
 	status analysis.Status
 	items  []paneFinding // the findings pane: the flow's, the path's among them by frame
 }
@@ -192,6 +195,7 @@ func newDetailModel(c *common, capIdx int, capName string, f *analysis.Flow, ps 
 // first frame, as the connection's ladder leaves them unmarked), and the
 // findings pane lists them among the flow's own, by frame, whole.
 func (d detailModel) withPath(pa *analysis.Path, conn *analysis.Connection) detailModel {
+	d.pa, d.flines = pa, nil
 	d.path = slices.Clone(pa.Findings[d.flow])
 	if len(d.path) == 0 {
 		return d
@@ -904,6 +908,9 @@ func (d *detailModel) findingLines(w int) *findingLayout {
 				head += fmt.Sprintf(" (see frame %d)", fi.RelatedFrame)
 			}
 			msg = f.Message(fi)
+			if d.pa != nil {
+				msg = d.pa.FlowMessage(f, fi)
+			}
 		} else {
 			// In the words of the connection's view and --report.
 			fi := d.path[it.path]

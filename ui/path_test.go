@@ -444,21 +444,24 @@ func TestPathOneWayHead(t *testing.T) {
 	}
 }
 
-// TestPathTTLRisesHead: points that look given server side first are said
-// once, at the report's head and on the view's progress line and the
+// TestPathTTLRisesHead: points that look given in the wrong order are
+// said once, at the report's head and on the view's progress line and the
 // drill-down's info line (the analysis finds them:
-// analysis.TestPathTTLRises).
+// analysis.TestPathTTLRises). Here the seed's first pair gains TTL and its
+// second loses it: the first two points swapped, not the path given
+// server side first (analysis.TestPathTTLRisesSwappedPair).
 func TestPathTTLRisesHead(t *testing.T) {
 	m := newLoaded(t, testConfig(seedPath(t)), 80, 24)
 	m.path.TTLRises = []analysis.TTLRise{{Up: 0, Down: 1, Rose: 12}}
 	head := reportHead(t, m)
-	if want := "! the packets gain TTL from client to fw-inside (12 connections, 0 the other way): the points look given server side first"; !strings.Contains(head, want) {
+	if want := "! the packets gain TTL from client to fw-inside (12 connections, 0 the other way): client and fw-inside may be given in the wrong order"; !strings.Contains(head, want) {
 		t.Errorf("head %q lacks %q", head, want)
 	}
-	if got := ansi.Strip(m.pathProgress()); !strings.Contains(got, "server side first? TTL rises") {
+	const short = "fw-inside before client? TTL rises"
+	if got := ansi.Strip(m.pathProgress()); !strings.Contains(got, short) {
 		t.Errorf("progress line %q", got)
 	}
-	if got := plain(press(t, m, "enter")); !strings.Contains(got, "server side first? TTL rises") {
+	if got := plain(press(t, m, "enter")); !strings.Contains(got, short) {
 		t.Errorf("drill-down lacks the note:\n%s", got)
 	}
 }

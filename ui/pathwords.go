@@ -103,6 +103,12 @@ func (w *pathWords) short(fi analysis.PathFinding) string {
 	case analysis.PathISNRewritten:
 		return "ISN rewritten"
 	case analysis.PathTTL:
+		if fi.Count > 0 {
+			// A packet whose TTL changed unlike its side's.
+			rd, _ := w.refAt(fi.Point, fi.OtherFrame)
+			ru, _ := w.refAt(fi.RelatedPoint, fi.RelatedFrame)
+			return fmt.Sprintf("%s TTL %d%s%d", shortSeg(rd), ru.TTL, w.g.Arrow, rd.TTL)
+		}
 		return fmt.Sprintf("TTL -%d", fi.Hops)
 	case analysis.PathClockOffset:
 		return "clock"
@@ -155,7 +161,10 @@ func (w *pathWords) verdict(row func(analysis.PathFinding) int) []verdictItem {
 			// every point" of a connection whose segments differed;
 			// and a connection seen at one point only, of which it
 			// said the same.
-			if fi.Code.Severity() >= analysis.Warning || fi.Code == analysis.PathResegmented || fi.Code == analysis.PathUnjoined {
+			// And a packet whose TTL changed unlike its side's (a
+			// SYN proxy's SYN-ACK): info, and said nowhere else.
+			if fi.Code.Severity() >= analysis.Warning || fi.Code == analysis.PathResegmented || fi.Code == analysis.PathUnjoined ||
+				fi.Code == analysis.PathTTL && fi.Count > 0 {
 				all = append(all, fi)
 			}
 		}

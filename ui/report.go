@@ -204,7 +204,11 @@ func (rp *reporter) flow(f *analysis.Flow) {
 			listed[fi.Code] = new([analysis.Error + 1]int)
 		}
 		listed[fi.Code][fi.Severity()]++
-		line := fmt.Sprintf("%s frame %d: %s: %s", SeverityGlyph(rp.g, fi.Severity()), fi.Frame, fi.Code, rp.safe(f.Message(fi)))
+		msg := f.Message(fi)
+		if rp.o.Path != nil {
+			msg = rp.o.Path.FlowMessage(f, fi)
+		}
+		line := fmt.Sprintf("%s frame %d: %s: %s", SeverityGlyph(rp.g, fi.Severity()), fi.Frame, fi.Code, rp.safe(msg))
 		rp.wrap(line, "    ", "      ")
 	}
 	if rp.o.Path != nil {
