@@ -382,19 +382,7 @@ func TestChecksumMatchesReference(t *testing.T) { checkChecksumReference(t) }
 // and on a few lengths of TSO segments up to 64 KiB, where each of the
 // kernel's lanes adds many words.
 func checkChecksumReference(t *testing.T) {
-	ref := func(b []byte, sum uint32) uint16 {
-		for len(b) >= 2 {
-			sum += uint32(b[0])<<8 | uint32(b[1])
-			b = b[2:]
-		}
-		if len(b) == 1 {
-			sum += uint32(b[0]) << 8
-		}
-		for sum > 0xffff {
-			sum = sum>>16 + sum&0xffff
-		}
-		return ^uint16(sum)
-	}
+	ref := refChecksum
 	rnd := rand.New(rand.NewPCG(1, 2))
 	fills := map[string]func(i int) byte{
 		"pattern": func(i int) byte { return byte(i*7 + i>>3) },

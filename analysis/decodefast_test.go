@@ -33,7 +33,7 @@ func linkKind(lt layers.LinkType, nvlan int) string {
 func compareDecoders(t testing.TB, df, ds *Decoder, name string, rec *capture.Record) string {
 	var pf, ps Packet
 	probe := Packet{WireLen: int(rec.OrigLen), TCPOffset: -1}
-	took := df.fast(&probe, rec.Data, rec.LinkType)
+	took := df.fast(&probe, rec)
 	df.Decode(rec, &pf)
 	ds.Decode(rec, &ps)
 	if !reflect.DeepEqual(pf, ps) {
