@@ -502,22 +502,25 @@ func clockSpan(s float64) string {
 
 // joinByISN joins the flows of two neighbouring points that have the same
 // ISN pair (or the same ISN where only one side's is known at one of them).
+// A flow whose SYN-ACKs carried several ISNs (a server under SYN load
+// answering a retried SYN anew) is looked up by each (allISNs): the point
+// that missed the first SYN-ACK saw only the second.
 func joinByISN(a, b *Result) map[*Flow]*Flow {
 	type isns struct{ c, s uint32 }
 	byPair := map[isns][]*Flow{}
 	byClient := map[uint32][]*Flow{}
 	byServer := map[uint32][]*Flow{}
+	var cb, sb [maxISNs]uint32
 	for _, f := range b.Flows {
-		h := &f.Handshake
-		switch {
-		case h.HaveSyn && h.HaveSynAck:
-			byPair[isns{h.ClientISN, h.ServerISN}] = append(byPair[isns{h.ClientISN, h.ServerISN}], f)
-			byClient[h.ClientISN] = append(byClient[h.ClientISN], f)
-			byServer[h.ServerISN] = append(byServer[h.ServerISN], f)
-		case h.HaveSyn:
-			byClient[h.ClientISN] = append(byClient[h.ClientISN], f)
-		case h.HaveSynAck:
-			byServer[h.ServerISN] = append(byServer[h.ServerISN], f)
+		cs, ss := allISNs(f, FromClient, cb[:0]), allISNs(f, FromServer, sb[:0])
+		for _, c := range cs {
+			for _, s := range ss {
+				byPair[isns{c, s}] = append(byPair[isns{c, s}], f)
+			}
+			byClient[c] = append(byClient[c], f)
+		}
+		for _, s := range ss {
+			byServer[s] = append(byServer[s], f)
 		}
 	}
 	used := map[*Flow]bool{}
@@ -534,21 +537,32 @@ func joinByISN(a, b *Result) map[*Flow]*Flow {
 		}
 		return false
 	}
+	// takeAny takes the first free flow looked up by each of keys in turn.
+	takeAny := func(f *Flow, keys []uint32, look func(uint32) []*Flow) bool {
+		for _, k := range keys {
+			if take(f, look(k)) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, f := range a.Flows {
-		h := &f.Handshake
+		cs, ss := allISNs(f, FromClient, cb[:0]), allISNs(f, FromServer, sb[:0])
 		switch {
-		case h.HaveSyn && h.HaveSynAck:
-			if take(f, byPair[isns{h.ClientISN, h.ServerISN}]) {
+		case len(cs) > 0 && len(ss) > 0:
+			if slices.ContainsFunc(cs, func(c uint32) bool {
+				return takeAny(f, ss, func(s uint32) []*Flow { return byPair[isns{c, s}] })
+			}) {
 				continue
 			}
 			// One side's ISN only at the other point.
-			if !take(f, onlyOneSide(byClient[h.ClientISN], true)) {
-				take(f, onlyOneSide(byServer[h.ServerISN], false))
+			if !takeAny(f, cs, func(c uint32) []*Flow { return onlyOneSide(byClient[c], true) }) {
+				takeAny(f, ss, func(s uint32) []*Flow { return onlyOneSide(byServer[s], false) })
 			}
-		case h.HaveSyn:
-			take(f, byClient[h.ClientISN])
-		case h.HaveSynAck:
-			take(f, byServer[h.ServerISN])
+		case len(cs) > 0:
+			takeAny(f, cs, func(c uint32) []*Flow { return byClient[c] })
+		case len(ss) > 0:
+			takeAny(f, ss, func(s uint32) []*Flow { return byServer[s] })
 		}
 	}
 	return out
@@ -592,13 +606,13 @@ func joinByShape(a, b *Result, joined map[*Flow]*Flow, off float64) (compared in
 	fa, fb, taken := leftOver(a, b, joined)
 	byClient := map[uint32][]*Flow{}
 	byServer := map[uint32][]*Flow{}
+	var buf [maxISNs]uint32
 	for _, g := range fb {
-		h := &g.Handshake
-		if h.HaveSyn {
-			byClient[h.ClientISN] = append(byClient[h.ClientISN], g)
+		for _, v := range allISNs(g, FromClient, buf[:0]) {
+			byClient[v] = append(byClient[v], g)
 		}
-		if h.HaveSynAck {
-			byServer[h.ServerISN] = append(byServer[h.ServerISN], g)
+		for _, v := range allISNs(g, FromServer, buf[:0]) {
+			byServer[v] = append(byServer[v], g)
 		}
 	}
 	if len(byClient) == 0 && len(byServer) == 0 {
@@ -634,11 +648,15 @@ func joinByShape(a, b *Result, joined map[*Flow]*Flow, off float64) (compared in
 				continue
 			}
 			var cands []*Flow
-			if h := &f.Handshake; h.HaveSyn {
-				cands = append(cands, byClient[h.ClientISN]...)
+			for _, v := range allISNs(f, FromClient, buf[:0]) {
+				for _, g := range byClient[v] {
+					if !slices.Contains(cands, g) {
+						cands = append(cands, g)
+					}
+				}
 			}
-			if h := &f.Handshake; h.HaveSynAck {
-				for _, g := range byServer[h.ServerISN] {
+			for _, v := range allISNs(f, FromServer, buf[:0]) {
+				for _, g := range byServer[v] {
 					if !slices.Contains(cands, g) {
 						cands = append(cands, g)
 					}
@@ -1126,10 +1144,7 @@ func (pa *Path) comparableAcross(a, mid, b *Flow) bool {
 		return true
 	}
 	for _, hop := range [][2]*Flow{{a, mid}, {mid, b}} {
-		x, y := &hop[0].Handshake, &hop[1].Handshake
-		if pa.shifts.of(hop[0], hop[1]) != [2]uint32{} ||
-			x.HaveSyn && y.HaveSyn && x.ClientISN != y.ClientISN ||
-			x.HaveSynAck && y.HaveSynAck && x.ServerISN != y.ServerISN {
+		if pa.shifts.of(hop[0], hop[1]) != [2]uint32{} || isnsDiffer(hop[0], hop[1], FromClient) || isnsDiffer(hop[0], hop[1], FromServer) {
 			return false
 		}
 	}
@@ -1329,6 +1344,14 @@ func answeredRefs(f *Flow, s Side) (map[int]bool, uint64) {
 		if r.Bits&RefFragment != 0 || r.Side() != s || r.Len == 0 && r.Flags&(FlagSYN|FlagFIN) == 0 {
 			continue
 		}
+		// A SYN-ACK of another ISN than the one the side counts from
+		// (sideISN: the one acknowledged) was not answered: its number
+		// less the base is any number, which read as acknowledged, and
+		// a SYN-ACK dropped on the way as missed by the capture. Only a
+		// flow with tcp.reused_ports has one (synISNs).
+		if r.Flags&FlagSYN != 0 && r.Seq != b[s] && f.Has(CodeReusedPorts) {
+			continue
+		}
 		end := r.Seq - b[s] + r.Len
 		if r.Flags&FlagSYN != 0 {
 			end++
@@ -1412,15 +1435,9 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 		pa.add(b, PathFinding{Code: PathNAT, Point: j, Frame: b.FirstFrame, RelatedPoint: i, RelatedFrame: a.FirstFrame})
 	}
 	// ISNs rewritten by a constant offset.
-	ha, hb := &a.Handshake, &b.Handshake
-	var rew []string
-	if ha.HaveSyn && hb.HaveSyn && ha.ClientISN != hb.ClientISN {
-		rew = append(rew, fmt.Sprintf("client ISN %d at %s is %d at %s (%+d)", ha.ClientISN, pa.Points[i], hb.ClientISN, pa.Points[j], int32(hb.ClientISN-ha.ClientISN)))
-	}
-	if ha.HaveSynAck && hb.HaveSynAck && ha.ServerISN != hb.ServerISN {
-		rew = append(rew, fmt.Sprintf("server ISN %d at %s is %d at %s (%+d)", ha.ServerISN, pa.Points[i], hb.ServerISN, pa.Points[j], int32(hb.ServerISN-ha.ServerISN)))
-	}
-	if len(rew) > 0 || pa.shifts.of(a, b) != [2]uint32{} {
+	// A server's SYN-ACKs of several ISNs, one of which both points saw,
+	// rewrote nothing (pairISNs).
+	if isnsDiffer(a, b, FromClient) || isnsDiffer(a, b, FromServer) || pa.shifts.of(a, b) != [2]uint32{} {
 		pa.add(b, PathFinding{Code: PathISNRewritten, Point: j, Frame: b.FirstFrame, RelatedPoint: i, RelatedFrame: a.FirstFrame})
 	}
 
@@ -1590,7 +1607,14 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 				if r.Flags&(FlagSYN|FlagFIN) != 0 {
 					end++
 				}
-				if r.Len > 0 || r.Flags&(FlagSYN|FlagFIN) != 0 {
+				// A SYN-ACK of another ISN than the one the numbers
+				// count from (pairISNs: the one both points saw) is
+				// answered by nothing: its relative number is any
+				// number, which read as acknowledged, and the first
+				// SYN-ACK of a server under SYN load, dropped on the
+				// way, as missed by the capture.
+				otherISN := r.Flags&FlagSYN != 0 && r.Seq != bases[x][side] && f.Has(CodeReusedPorts)
+				if (r.Len > 0 || r.Flags&(FlagSYN|FlagFIN) != 0) && !otherISN {
 					if ack, ok := acked[1-x][side].by(end); ok {
 						if !slices.ContainsFunc(index[1-x][k], sameLen) {
 							pa.add(f, PathFinding{Code: PathUncaptured, Point: at, Frame: r.Frame, RelatedPoint: other, RelatedFrame: ack})

@@ -54,10 +54,8 @@ func (pa *Path) comparableSpan(c *Connection, i, j int) bool {
 		return true
 	}
 	for k := 1; k < len(seen); k++ {
-		x, y := &seen[k-1].Handshake, &seen[k].Handshake
-		if pa.shifts.of(seen[k-1], seen[k]) != [2]uint32{} ||
-			x.HaveSyn && y.HaveSyn && x.ClientISN != y.ClientISN ||
-			x.HaveSynAck && y.HaveSynAck && x.ServerISN != y.ServerISN {
+		x, y := seen[k-1], seen[k]
+		if pa.shifts.of(x, y) != [2]uint32{} || isnsDiffer(x, y, FromClient) || isnsDiffer(x, y, FromServer) {
 			return false
 		}
 	}

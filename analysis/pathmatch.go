@@ -33,16 +33,14 @@ type shapeKey struct {
 }
 
 // sideBases returns, per side, what a flow's sequence numbers count from
-// at its point: the ISN when the handshake showed it (isn), else the
-// first number seen less one; have is false for a side that sent nothing
-// there.
+// at its point: the ISN when the handshake showed it (isn; of several,
+// sideISN's), else the first number seen less one; have is false for a
+// side that sent nothing there.
 func sideBases(f *Flow) (b [2]uint32, isn, have [2]bool) {
-	h := &f.Handshake
-	if h.HaveSyn {
-		b[FromClient], isn[FromClient], have[FromClient] = h.ClientISN, true, true
-	}
-	if h.HaveSynAck {
-		b[FromServer], isn[FromServer], have[FromServer] = h.ServerISN, true, true
+	for s := range Side(2) {
+		if v, ok := sideISN(f, s); ok {
+			b[s], isn[s], have[s] = v, true, true
+		}
 	}
 	for _, r := range f.Refs {
 		if r.Bits&RefFragment != 0 {
@@ -75,7 +73,8 @@ func base(f *Flow) (client, server uint32) {
 // that saw no packet of a side at all (a one-way capture), counted from
 // its own first number or from zero, and matched nothing of the other's.
 // A side whose numbers b's exceed by shift (joinByShift) counts from a's
-// base plus the shift.
+// base plus the shift. Where a side's SYNs (SYN-ACKs) carried several
+// ISNs, both count from one both points saw (pairISNs).
 func pairBases(a, b *Flow, shift [2]uint32) (ba, bb [2]uint32) {
 	na, isnA, haveA := sideBases(a)
 	nb, isnB, _ := sideBases(b)
@@ -88,7 +87,7 @@ func pairBases(a, b *Flow, shift [2]uint32) (ba, bb [2]uint32) {
 		case shift[s] != 0:
 			ba[s], bb[s] = nb[s]-shift[s], nb[s]
 		case isnA[s] && isnB[s]:
-			ba[s], bb[s] = na[s], nb[s]
+			ba[s], bb[s], _ = pairISNs(a, b, s)
 		case isnA[s] || (!isnB[s] && haveA[s]):
 			ba[s], bb[s] = na[s], na[s]
 		default:

@@ -265,13 +265,16 @@ func joinByOneISN(a, b *Result, joined map[*Flow]*Flow, off float64) {
 		isn  uint32
 		end  netip.AddrPort
 	}
+	// Each ISN of a side whose SYNs (SYN-ACKs) carried several
+	// (allISNs): the point that missed the first saw the second only.
 	keys := func(f *Flow) []key {
 		var k []key
-		if f.Handshake.HaveSynAck {
-			k = append(k, key{FromServer, f.Handshake.ServerISN, f.Server()})
+		var buf [maxISNs]uint32
+		for _, v := range allISNs(f, FromServer, buf[:0]) {
+			k = append(k, key{FromServer, v, f.Server()})
 		}
-		if f.Handshake.HaveSyn {
-			k = append(k, key{FromClient, f.Handshake.ClientISN, f.Client()})
+		for _, v := range allISNs(f, FromClient, buf[:0]) {
+			k = append(k, key{FromClient, v, f.Client()})
 		}
 		return k
 	}
@@ -351,7 +354,8 @@ func joinByAckOfISN(a, b *Result, joined map[*Flow]*Flow, off float64) {
 		if !ok || !withISN.Handshake.HaveSynAck || !withAck.Handshake.HaveSyn || !withISN.Handshake.HaveSyn || withAck.Server() != withISN.Server() {
 			return false
 		}
-		return ack-(withISN.Handshake.ServerISN+1) < window
+		var buf [maxISNs]uint32
+		return slices.ContainsFunc(allISNs(withISN, FromServer, buf[:0]), func(isn uint32) bool { return ack-(isn+1) < window })
 	}
 	// Candidates by server endpoint, each way.
 	byServer := map[netip.AddrPort][]*Flow{}

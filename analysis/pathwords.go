@@ -134,15 +134,16 @@ func (pa *Path) Sentence(c *Connection, fi PathFinding, g PathGlyphs) string {
 		}
 		return "address translation: " + strings.Join(parts, "; ")
 	case PathISNRewritten:
-		ha, hb := &w.c.Flows[fi.RelatedPoint].Handshake, &w.c.Flows[fi.Point].Handshake
-		var parts []string
-		if ha.HaveSyn && hb.HaveSyn && ha.ClientISN != hb.ClientISN {
-			parts = append(parts, fmt.Sprintf("client ISN %d at %s is %d at %s (%+d)", ha.ClientISN, rel, hb.ClientISN, at, int32(hb.ClientISN-ha.ClientISN)))
-		}
-		if ha.HaveSynAck && hb.HaveSynAck && ha.ServerISN != hb.ServerISN {
-			parts = append(parts, fmt.Sprintf("server ISN %d at %s is %d at %s (%+d)", ha.ServerISN, rel, hb.ServerISN, at, int32(hb.ServerISN-ha.ServerISN)))
-		}
 		a, b := w.c.Flows[fi.RelatedPoint], w.c.Flows[fi.Point]
+		hb := &b.Handshake
+		var parts []string
+		// The ISNs the numbers count from (pairISNs): of a server's
+		// SYN-ACKs of several ISNs, the one acknowledged.
+		for _, s := range []Side{FromClient, FromServer} {
+			if ia, ib, ok := pairISNs(a, b, s); ok && ia != ib {
+				parts = append(parts, fmt.Sprintf("%s ISN %d at %s is %d at %s (%+d)", sideName(s), ia, rel, ib, at, int32(ib-ia)))
+			}
+		}
 		for side, d := range w.pa.shifts.of(a, b) {
 			if d != 0 {
 				missed, who := at, "client"
