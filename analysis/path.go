@@ -11,7 +11,9 @@ package analysis
 // Limitations: points are taken as a chain (each compared with its
 // neighbours); a connection must keep its ISN pair, or its segment shape,
 // across each hop; a drop is only called where the next point's capture
-// covers the time the packet should have reached it.
+// covers the time the packet should have reached it (a point whose
+// capture ended well before its neighbour's, nothing coming back through
+// it, is said: pathended.go).
 
 import (
 	"cmp"
@@ -56,6 +58,7 @@ const (
 	PathFragmented
 	PathReordered
 	PathPayloadChanged
+	PathCaptureEnded
 	numPathCodes
 )
 
@@ -86,6 +89,7 @@ var pathCodeInfo = [numPathCodes]struct {
 	PathFragmented:     {"path.fragmented", Warning},
 	PathReordered:      {"path.reordered", Info},
 	PathPayloadChanged: {"path.payload_changed", Error},
+	PathCaptureEnded:   {"path.capture_ended", Warning},
 }
 
 func (c PathCode) String() string {
@@ -186,6 +190,10 @@ type Path struct {
 	Lone []LonePoint
 	Same []SamePackets
 	same sameVotes
+	// Ended lists the points whose capture ended well before their
+	// neighbour's, nothing coming back through them after (pathended.go):
+	// said once for the path, and on the connections left waiting.
+	Ended []CaptureEnd
 	// rel is each point's clock offset from the first point of its
 	// component (comp: the points whose connections joined, directly or
 	// through others, named by the first of them); Offset is rel for the
@@ -409,6 +417,8 @@ func Correlate(points []Point) *Path {
 	}
 	pa.TTLRises = pa.ttlRises()
 	pa.Same = pa.samePackets()
+	pa.Ended = pa.capturesEnded()
+	pa.endedFindings()
 	for i := 1; i < len(points); i++ {
 		if math.IsNaN(pa.Offset[i]) {
 			continue

@@ -216,7 +216,8 @@ func (pa *Path) samePackets() []SamePackets {
 
 // Warnings says, once for the path, what makes its findings unreliable or
 // empty: a point that shares nothing with the others, points given server
-// side first, the same capture given twice. g gives the glyphs.
+// side first, the same capture given twice, a point whose capture ended
+// well before its neighbour's. g gives the glyphs.
 func (pa *Path) Warnings(g PathGlyphs) []string {
 	var out []string
 	for _, l := range pa.Lone {
@@ -228,6 +229,9 @@ func (pa *Path) Warnings(g PathGlyphs) []string {
 	for _, s := range pa.Same {
 		out = append(out, fmt.Sprintf("%s holds the same packets as %s (%d, each at the same time with the same TTL and length, none at one of them only): the same capture given twice? Nothing between them can be found",
 			pa.pointName(s.Down), pa.pointName(s.Up), s.Packets))
+	}
+	for _, e := range pa.Ended {
+		out = append(out, pa.CaptureEndText(e))
 	}
 	return out
 }
@@ -248,6 +252,9 @@ func (pa *Path) WarningsShort() []string {
 	}
 	for _, s := range pa.Same {
 		out = append(out, pa.pointName(s.Down)+" = "+pa.pointName(s.Up)+"?")
+	}
+	for _, e := range pa.Ended {
+		out = append(out, pa.CaptureEndShort(e))
 	}
 	return out
 }

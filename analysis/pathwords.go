@@ -202,6 +202,8 @@ func (pa *Path) Sentence(c *Connection, fi PathFinding, g PathGlyphs) string {
 		return reorderedText(&w, fi)
 	case PathPayloadChanged:
 		return changedText(&w, fi, SegmentName(ru), rel, at)
+	case PathCaptureEnded:
+		return endedText(&w, fi, at, rel)
 	case PathScaling:
 		return scalingText(fi, rel, at, &w.c.Flows[fi.RelatedPoint].Handshake, &w.c.Flows[fi.Point].Handshake)
 	}

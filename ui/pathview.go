@@ -769,6 +769,9 @@ func (p *pathModel) cell(row int, pt int, lay pathLayout) string {
 			// direction it holds).
 			return st.Dim.Render(padRight(p.oneWayCell(lay.cell), lay.cell, g.Ellipsis))
 		}
+		if w := p.outsideCell(r, pt, lay.cell); w != "" {
+			return st.Dim.Render(padRight(w, lay.cell, g.Ellipsis))
+		}
 		return st.Dim.Render(padRight(g.Absent+" not seen", lay.cell, g.Ellipsis))
 	}
 	f := p.conn.Flows[pt]
@@ -828,6 +831,43 @@ func (p *pathModel) oneWayCell(w int) string {
 		}
 	}
 	return g.Absent + " one-way"
+}
+
+// outsideCell is the cell, in w columns, of a segment that would have
+// passed point pt before its capture's first packet or after its last (as
+// the nearest point on its way that saw it tells, clock offset taken
+// out): not compared there, which "not seen", as of a packet the capture
+// missed while running, did not say (review realpath2 s4b: the client's
+// retransmissions after outside's capture ended). "" when it was running,
+// or the clocks are not known.
+func (p *pathModel) outsideCell(r analysis.LadderRow, pt, w int) string {
+	q := upstream(r, pt)
+	if q < 0 {
+		for i, idx := range r.Refs {
+			if idx >= 0 {
+				q = i
+				break
+			}
+		}
+	}
+	if q < 0 {
+		return ""
+	}
+	before, after := p.pa.OutsideCapture(pt, q, p.conn.Flows[q].Refs[r.Refs[q]].Time)
+	words := []string{"after capture", "past end", "after"}
+	switch {
+	case before:
+		words = []string{"before capture", "before start", "before"}
+	case !after:
+		return ""
+	}
+	g := p.c.g
+	for _, s := range words {
+		if width(g.Absent+" "+s) <= w {
+			return g.Absent + " " + s
+		}
+	}
+	return g.Absent + " " + words[len(words)-1]
 }
 
 // rowLine draws one segment across the points.

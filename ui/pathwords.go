@@ -133,6 +133,8 @@ func (w *pathWords) short(fi analysis.PathFinding) string {
 		return "reordered"
 	case analysis.PathBypassed:
 		return "bypassed " + w.point(fi.RelatedPoint)
+	case analysis.PathCaptureEnded:
+		return fmt.Sprintf("%d not compared", fi.Count)
 	}
 	return fi.Code.String()
 }

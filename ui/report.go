@@ -33,7 +33,8 @@ type ReportOptions struct {
 
 // WriteReport writes the readable report of one or more captures: per
 // capture a heading, one block per flow (invalid first, then warning,
-// partial, ok) with its findings, and a summary line with counts per status.
+// partial, ok) with its findings, and a summary line with counts per
+// status; with several points (o.Path), a last line that sums up the path.
 func WriteReport(w io.Writer, results []*analysis.Result, o ReportOptions) error {
 	if o.Width <= 0 {
 		o.Width = 80
@@ -56,7 +57,30 @@ func WriteReport(w io.Writer, results []*analysis.Result, o ReportOptions) error
 		}
 		rp.capture(res)
 	}
+	if o.Path != nil {
+		rp.pathSummary(o.Path)
+	}
 	return bw.Flush()
+}
+
+// pathSummary ends the report of several points with one line for the
+// path: its connections counted by status as the view's title bar counts
+// them (each the worst over its points), and the warnings said once for
+// the path at the head. The last line was the last point's own summary:
+// "… --report | tail -1" said "✗ 0 invalid  ! 0 warning  ✓ 12 ok" of the
+// server's capture, where the inside point had 12 warnings (review
+// realpath2 s1b).
+func (rp *reporter) pathSummary(pa *analysis.Path) {
+	_, n := pathRows(pa, rp.g)
+	line := fmt.Sprintf("\npath summary: %d connection%s, %s %d invalid  %s %d warning  %s %d ok  %s %d partial",
+		len(pa.Conns), plural(len(pa.Conns)), rp.g.Invalid, n[analysis.StatusInvalid], rp.g.Warning, n[analysis.StatusWarning],
+		rp.g.OK, n[analysis.StatusOK], rp.g.Partial, n[analysis.StatusPartial])
+	// On the line, not wrapped (nor is a point's summary): the path's
+	// warnings are what a clean count hides.
+	if w := len(pa.OneWay) + len(pa.Warnings(analysis.PathGlyphs{})); w > 0 {
+		line += fmt.Sprintf("; %s %d path warning%s above", rp.g.Warning, w, plural(w))
+	}
+	fmt.Fprintln(rp.w, line)
 }
 
 type reporter struct {
