@@ -24,6 +24,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/synscope/synscope/analysis/filter"
@@ -59,6 +60,7 @@ const (
 	PathReordered
 	PathPayloadChanged
 	PathCaptureEnded
+	PathSynProxy
 	numPathCodes
 )
 
@@ -90,6 +92,7 @@ var pathCodeInfo = [numPathCodes]struct {
 	PathReordered:      {"path.reordered", Info},
 	PathPayloadChanged: {"path.payload_changed", Error},
 	PathCaptureEnded:   {"path.capture_ended", Warning},
+	PathSynProxy:       {"path.syn_proxy", Info},
 }
 
 func (c PathCode) String() string {
@@ -1285,8 +1288,44 @@ func scalingText(fi PathFinding, cl, sv string, hc, hs *Handshake) string {
 		}
 		return fmt.Sprintf("the %s does not (at %s: the SYN-ACK has no WS)", who, at)
 	}
-	return fmt.Sprintf("window scaling changed on the way, so the ends disagree: %s, %s; every window one end announces is read wrongly by the other, which stalls or floods the connection",
-		view(hc, "client", cl), view(hs, "server", sv))
+	return fmt.Sprintf("window scaling changed on the way, so the ends disagree: %s, %s; %s",
+		view(hc, "client", cl), view(hs, "server", sv), misreadText(hc, hs))
+}
+
+// misreadText says which end reads the other's windows with another shift
+// than they were sent with, and what that does: the two shifts, and the
+// factor. "Stalls or floods" was said of a SYN proxy's WS 7 against the
+// server's 10 (review realpath2), where the client read the server's
+// windows 8× too small, which slows the transfer but neither stalls nor
+// floods it.
+func misreadText(hc, hs *Handshake) string {
+	shift := func(h *Handshake, o SideOptions) int {
+		if !h.Client.HasWScale || !h.Server.HasWScale {
+			return 0
+		}
+		return min(int(o.WScale), 14) // RFC 7323: more is taken as 14
+	}
+	var parts []string
+	for _, w := range []struct {
+		sender, reader string
+		sent, read     int
+	}{
+		{"server", "client", shift(hs, hs.Server), shift(hc, hc.Server)},
+		{"client", "server", shift(hc, hc.Client), shift(hs, hs.Client)},
+	} {
+		switch {
+		case w.sent > w.read:
+			parts = append(parts, fmt.Sprintf("the %s's windows, sent with shift %d, are read by the %s with %d: %d× too small, which slows the connection",
+				w.sender, w.sent, w.reader, w.read, 1<<(w.sent-w.read)))
+		case w.sent < w.read:
+			parts = append(parts, fmt.Sprintf("the %s's windows, sent with shift %d, are read by the %s with %d: %d× too large, so the %s may send more than the %s can take (drops, retransmissions)",
+				w.sender, w.sent, w.reader, w.read, 1<<(w.read-w.sent), w.reader, w.sender))
+		}
+	}
+	if len(parts) == 0 {
+		return "every window still reads as it was meant (a shift over 14 counts as 14)"
+	}
+	return strings.Join(parts, "; ")
 }
 
 // missing reports the packets of flow f at point at that travel towards a
@@ -1452,7 +1491,16 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 	}
 
 	m := matchSegs(a, b, pa.pairOff(i, j), pa.shifts.of(a, b))
-	pa.compareOptions(i, j, a, b, &m)
+	hops := m.hopsOf(a, b)
+	// A device between the points that answered the handshake (a SYN
+	// proxy) sent the SYN-ACK at a and the SYN at b: their options,
+	// window and TTL are its own, not the ends' changed on the way
+	// (pathproxy.go).
+	proxy := answeredBetween(a, b, hops, pa.pairOff(i, j))
+	if !proxy.on {
+		pa.compareOptions(i, j, a, b, &m)
+	}
+	var arrive arrivals
 	flows, pts := [2]*Flow{a, b}, [2]int{i, j}
 	bases := [2][2]uint32{m.ba, m.bb}
 	index := [2]map[segKey][]int{m.ka, m.kb}
@@ -1477,6 +1525,12 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 		if side == FromServer {
 			up, down, fd, ru, rd = j, i, a, rb, ra
 			fu, iu, id = b, p.b, p.a
+		}
+		if proxy.handshake(a, ra) || proxy.handshake(b, rb) {
+			continue
+		}
+		if !hops[side].unlike(ru, rd) {
+			arrive[side] = append(arrive[side], rd)
 		}
 		if !reseg[n] {
 			if rd.Len != ru.Len {
@@ -1510,6 +1564,16 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 			tosSaid[side] = true
 			pa.add(fd, PathFinding{Code: PathTOSChanged, Point: down, Frame: rd.Frame, RelatedPoint: up, RelatedFrame: ru.Frame})
 		}
+	}
+	arrive.sort()
+	if proxy.on {
+		fi := PathFinding{Code: PathSynProxy, Point: i, Frame: a.Handshake.SynAckFrame, RelatedPoint: j, RelatedFrame: b.Handshake.SynAckFrame, Hops: hops[FromServer].hops}
+		if r, ok := refOf(a, a.Handshake.SynAckFrame); ok {
+			if fwd, ok := arrive.near(FromServer, r.Time); ok {
+				fi.OtherFrame = fwd.Frame
+			}
+		}
+		pa.add(a, fi)
 	}
 	if j == i+1 {
 		pa.ttl.vote(i, gained, lost)
@@ -1644,9 +1708,14 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 				continue
 			}
 			// A copy of the same length at the other point (a pure ACK
-			// and the data after it have one key).
+			// and the data after it have one key), which it came after,
+			// having lost the side's hops of TTL: one that came first,
+			// or with another TTL, a device between them sent (notCopy).
 			copies := index[1-x][keyOfRef(r, bases[x])]
-			if k := slices.IndexFunc(copies, func(k int) bool { return flows[1-x].Refs[k].Len == r.Len }); k >= 0 {
+			if k := slices.IndexFunc(copies, func(k int) bool {
+				ro := flows[1-x].Refs[k]
+				return ro.Len == r.Len && !notCopy(ro, r, side, hops[side], pa.pairOff(i, j))
+			}); k >= 0 {
 				ro := flows[1-x].Refs[copies[k]]
 				pa.add(f, PathFinding{Code: PathDuplicated, Point: at, Frame: r.Frame, RelatedPoint: other, RelatedFrame: ro.Frame})
 				continue
@@ -1693,6 +1762,18 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 			continue
 		}
 		for _, r := range rs {
+			// The device that answered the handshake sent it (its own
+			// ACK to the client), with its own TTL: said with the
+			// handshake, not as a forged packet.
+			fwd, known := arrive.near(Side(side), r.Time)
+			if proxy.own(r, Side(side), fwd.TTL) {
+				fi := PathFinding{Code: PathSynProxy, Point: at, Frame: r.Frame, RelatedPoint: other}
+				if known {
+					fi.OtherFrame = fwd.Frame
+				}
+				pa.add(f, fi)
+				continue
+			}
 			// Where the other point's capture missed acknowledged
 			// segments of this connection within a second, it missed
 			// this one too, most likely (a tcpdump ring overflowing on
@@ -1703,7 +1784,14 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 				pa.add(f, PathFinding{Code: PathUncaptured, Point: at, Frame: r.Frame, RelatedPoint: other, OtherFrame: near.Frame, Count: len(missed[x])})
 				continue
 			}
-			pa.add(f, PathFinding{Code: PathInjected, Point: at, Frame: r.Frame, RelatedPoint: other})
+			// Its TTL not the one the side's forwarded packets arrive
+			// with: a device between the points sent it (named, with
+			// the forwarded packet nearest in time).
+			fi := PathFinding{Code: PathInjected, Point: at, Frame: r.Frame, RelatedPoint: other}
+			if known && fwd.TTL != r.TTL {
+				fi.OtherFrame = fwd.Frame
+			}
+			pa.add(f, fi)
 		}
 	}
 	for side, d := range ttlDiff {

@@ -133,6 +133,19 @@ type segMatch struct {
 	ka, kb       map[segKey][]int // segIndex at each point
 	pairs        []segPair        // by index at a
 	onlyA, onlyB []int            // copies seen at one point only, in order
+	// hops is what each side's packets lose of TTL between the points
+	// (sideHops), found when first needed (hopsOf).
+	hops    [2]hopCount
+	hopsSet bool
+	off     float64 // b's clock less a's, in seconds (NaN: not known)
+}
+
+// hopsOf returns the hops each side's packets lose between a and b.
+func (m *segMatch) hopsOf(a, b *Flow) [2]hopCount {
+	if !m.hopsSet {
+		m.hops, m.hopsSet = sideHops(a, b, m.ka, m.kb, m.off), true
+	}
+	return m.hops
 }
 
 // matchSegs matches the segments of a connection's flows at two
@@ -144,7 +157,7 @@ type segMatch struct {
 // (pairing in order matched the first, and called the one that passed
 // "dropped"). Without an offset they pair in order.
 func matchSegs(a, b *Flow, off float64, shift [2]uint32) segMatch {
-	m := segMatch{}
+	m := segMatch{off: off}
 	m.ba, m.bb = pairBases(a, b, shift)
 	m.ka, m.kb = segIndex(a, m.ba), segIndex(b, m.bb)
 	usedB := map[int]bool{}
@@ -164,7 +177,7 @@ func matchSegs(a, b *Flow, off float64, shift [2]uint32) segMatch {
 			kept := keepsIPID(a, b, m.ka, m.kb)
 			keeps = &kept
 		}
-		paired := pairCopies(a, b, la, lb, off, keeps[k.side])
+		paired := pairCopies(a, b, la, lb, off, keeps[k.side], m.hopsOf(a, b)[k.side])
 		// Copies a capture made of one packet (a SPAN of both
 		// directions) come within a millisecond: one segment, which
 		// tells the clocks as well as a key seen once.
@@ -244,8 +257,10 @@ func (m *segMatch) pairedFrames(a, b *Flow, fa, fb uint64) bool {
 // pairCopies pairs the copies of one segment at two points (ref indexes
 // la at a, lb at b): those of the same IP ID first where the hop keeps
 // the side's IDs (byID, keepsIPID), then of the same payload length, then
-// nearest in time (in order without a clock offset).
-func pairCopies(a, b *Flow, la, lb []int, off float64, byID bool) []segPair {
+// those that lost the side's hops of TTL (hops) and reached the second
+// point after they passed the first, then nearest in time (in order
+// without a clock offset).
+func pairCopies(a, b *Flow, la, lb []int, off float64, byID bool, hops hopCount) []segPair {
 	n := min(len(la), len(lb))
 	out := make([]segPair, 0, n)
 	// A key seen thousands of times (keep-alives, a storm of duplicate
@@ -278,9 +293,11 @@ func pairCopies(a, b *Flow, la, lb []int, off float64, byID bool) []segPair {
 		i, j   int
 		noID   bool // IP IDs differ, or are 0
 		other  bool // payload lengths differ
+		sent   bool // not forwarded: other hops of TTL, or came first
 		unlike bool // windows or TOS differ
 		d      float64
 	}
+	side := a.Refs[la[0]].Side()
 	cands := make([]cand, 0, len(la)*len(lb))
 	for i, x := range la {
 		for j, y := range lb {
@@ -288,7 +305,12 @@ func pairCopies(a, b *Flow, la, lb []int, off float64, byID bool) []segPair {
 			if math.IsNaN(off) {
 				d = float64(i - j) // in order
 			}
-			cands = append(cands, cand{i, j, !byID || !sameIPID(a.Refs[x], b.Refs[y]), a.Refs[x].Len != b.Refs[y].Len, !alike(a.Refs[x], b.Refs[y]), math.Abs(d)})
+			up, down := a.Refs[x], b.Refs[y]
+			if side == FromServer {
+				up, down = down, up
+			}
+			sent := hops.unlike(up, down) || hops.before(up, down, side, off)
+			cands = append(cands, cand{i, j, !byID || !sameIPID(a.Refs[x], b.Refs[y]), a.Refs[x].Len != b.Refs[y].Len, sent, !alike(a.Refs[x], b.Refs[y]), math.Abs(d)})
 		}
 	}
 	// The same IP ID first: NAT keeps it, and a sender gives each
@@ -305,6 +327,12 @@ func pairCopies(a, b *Flow, la, lb []int, off float64, byID bool) []segPair {
 	// nearest in time, to 100 µs (copies closer than that pair in order; a
 	// fast retransmission in a data centre comes 0.3 ms after the
 	// original, which a millisecond did not tell apart).
+	// Before alike and time: a copy at the second point that lost other
+	// hops of TTL than its side's, or came before the one at the first,
+	// was not forwarded from it. A SYN proxy's own ACK to the client
+	// (TTL 64, 12 µs before the server's ACK passed the outside point)
+	// was paired with the server's, and the server's forwarded ACK (TTL
+	// 63) called a duplicate.
 	slices.SortStableFunc(cands, func(x, y cand) int {
 		if x.noID != y.noID {
 			if x.noID {
@@ -314,6 +342,12 @@ func pairCopies(a, b *Flow, la, lb []int, off float64, byID bool) []segPair {
 		}
 		if x.other != y.other {
 			if x.other {
+				return 1
+			}
+			return -1
+		}
+		if x.sent != y.sent {
+			if x.sent {
 				return 1
 			}
 			return -1

@@ -108,6 +108,12 @@ func (pa *Path) Sentence(c *Connection, fi PathFinding, g PathGlyphs) string {
 		}
 		return fmt.Sprintf("%s (frame %d at %s) never reached %s: dropped %s", SegmentName(r), fi.Frame, at, rel, how)
 	case PathInjected:
+		if o, ok := w.refAt(fi.Point, fi.OtherFrame); ok && fi.OtherFrame != 0 {
+			// Its TTL not the one its side's forwarded packets arrive
+			// with there.
+			return fmt.Sprintf("%s (frame %d at %s) was not seen at %s, which it should have passed: sent by a device between %s and %s: TTL %d where the %s's packets arrive with %d (frame %d)",
+				SegmentName(r), fi.Frame, at, rel, rel, at, r.TTL, sideWord(fi.RelatedPoint, fi.Point), o.TTL, o.Frame)
+		}
 		return fmt.Sprintf("%s (frame %d at %s) was not seen at %s, which it should have passed: injected between them", SegmentName(r), fi.Frame, at, rel)
 	case PathMSSChanged, PathOptionsChanged:
 		name, ou, od := w.synOptions(fi)
@@ -204,6 +210,8 @@ func (pa *Path) Sentence(c *Connection, fi PathFinding, g PathGlyphs) string {
 		return changedText(&w, fi, SegmentName(ru), rel, at)
 	case PathCaptureEnded:
 		return endedText(&w, fi, at, rel)
+	case PathSynProxy:
+		return proxyText(&w, fi, at, rel)
 	case PathScaling:
 		return scalingText(fi, rel, at, &w.c.Flows[fi.RelatedPoint].Handshake, &w.c.Flows[fi.Point].Handshake)
 	}

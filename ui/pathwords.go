@@ -123,6 +123,11 @@ func (w *pathWords) short(fi analysis.PathFinding) string {
 		return "one way"
 	case analysis.PathScaling:
 		return "WS mismatch"
+	case analysis.PathSynProxy:
+		if fi.RelatedFrame == 0 {
+			return "sent by proxy"
+		}
+		return "SYN proxy"
 	case analysis.PathUncaptured:
 		return "not captured"
 	case analysis.PathSwapped:
@@ -164,9 +169,11 @@ func (w *pathWords) verdict(row func(analysis.PathFinding) int) []verdictItem {
 			// and a connection seen at one point only, of which it
 			// said the same.
 			// And a packet whose TTL changed unlike its side's (a
-			// SYN proxy's SYN-ACK): info, and said nowhere else.
+			// SYN proxy's SYN-ACK): info, and said nowhere else; and
+			// a handshake a device answered, whose packets are not
+			// "the same ... at every point".
 			if fi.Code.Severity() >= analysis.Warning || fi.Code == analysis.PathResegmented || fi.Code == analysis.PathUnjoined ||
-				fi.Code == analysis.PathTTL && fi.Count > 0 {
+				fi.Code == analysis.PathTTL && fi.Count > 0 || fi.Code == analysis.PathSynProxy {
 				all = append(all, fi)
 			}
 		}
