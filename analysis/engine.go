@@ -519,9 +519,8 @@ func (f *Flow) add(p *Packet, side Side, pool *refPool, tally *offloadTally) {
 	cp := f.copyOf(p, side)
 	own := f.sideState(side) // before analyzeSeq moves it
 	f.handshake(p, side, cp)
-	f.analyzeSeq(p, side, cp)
-	f.zeek.observe(zeekSeg{FromFirst: side == f.firstSender, Flags: p.Flags, Seq: p.Seq, Ack: p.Ack,
-		PayloadLen: p.PayloadLen, Window: p.Window, BadChecksum: p.TCPChecksum == CheckBad})
+	f.analyzeSeq(p, side, &cp)
+	f.zeek.observe(p, side == f.firstSender)
 	f.closeState(p, side, own)
 }
 

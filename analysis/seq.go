@@ -115,7 +115,7 @@ func (f *Flow) reuseSYN(p *Packet, side Side) bool {
 // instructions a packet on the benchmark file.
 //
 //go:noinline
-func (f *Flow) analyzeSeq(p *Packet, side Side, cp copyNote) {
+func (f *Flow) analyzeSeq(p *Packet, side Side, cp *copyNote) {
 	fwd, rev := &f.dir[side], &f.dir[side.other()]
 	seq, ack, flags := p.Seq, p.Ack, p.Flags
 	var ta uint16
@@ -271,7 +271,7 @@ func (f *Flow) analyzeSeq(p *Packet, side Side, cp copyNote) {
 		// Most segments have no finding: the call alone, its arguments
 		// (seqRelated is 24 bytes) and its frame, was 25 instructions a
 		// packet on the benchmark file.
-		f.seqFindings(p, side, ta, dupNum, cp, rel)
+		f.seqFindings(p, side, ta, dupNum, *cp, rel)
 	}
 }
 

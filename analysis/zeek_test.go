@@ -577,7 +577,7 @@ func TestZeekConnStateAndHistory(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var z zeekState
 			for i, st := range tt.steps {
-				z.observe(st.seg)
+				z.observeSeg(st.seg)
 				if st.hist != "" && z.history() != st.hist {
 					t.Fatalf("%s: after segment %d: history %q, want %q (%v)", tt.name, i, z.history(), st.hist, &z)
 				}
@@ -617,7 +617,7 @@ func TestZeekSYNSYNACKReversal(t *testing.T) {
 		t.Fatalf("after the SYN-ACK: %v", &z)
 	}
 	for i, st := range steps {
-		z.observe(st.seg)
+		z.observeSeg(st.seg)
 		if z.history() != st.hist || z.connState() != st.state {
 			t.Fatalf("after segment %d: history %q conn_state %s, want %q %s (%v)", i, z.history(), z.connState(), st.hist, st.state, &z)
 		}
@@ -654,10 +654,10 @@ func TestZeekScaledThresholds(t *testing.T) {
 
 func TestZeekHistoryCapped(t *testing.T) {
 	var z zeekState
-	z.observe(zkA(FlagSYN, zkCli, 0, 0))
+	z.observeSeg(zkA(FlagSYN, zkCli, 0, 0))
 	for i := 0; i < 3*zeekHistoryMax; i++ {
 		// RSTs at new sequence numbers each add an 'R'.
-		z.observe(zkA(FlagRST, zkCli+1+uint32(i)*10, 0, 0))
+		z.observeSeg(zkA(FlagRST, zkCli+1+uint32(i)*10, 0, 0))
 	}
 	h := z.history()
 	if len(h) != zeekHistoryMax || h != "S"+strings.Repeat("R", zeekHistoryMax-1) {
@@ -701,7 +701,7 @@ func TestZeekRandomSegments(t *testing.T) {
 				s.Seq, s.Ack = s.Ack, s.Seq
 			}
 			segs = append(segs, s)
-			z.observe(s)
+			z.observeSeg(s)
 			h := z.history()
 			if !states[z.connState()] || len(h) > zeekHistoryMax || strings.Trim(h, "^ShHaAdDfFrRcCgGtTwWiIqQs") != "" || z.connCount() < 1 {
 				t.Fatalf("run %d, after segment %d: %v\nsegments %+v", run, len(segs)-1, &z, segs)
@@ -771,11 +771,11 @@ func TestZeekEstablishedSame(t *testing.T) {
 		}
 		for k, s := range segs {
 			scratch := z
-			if s.Flags&(FlagSYN|FlagFIN|FlagRST) == 0 && !s.BadChecksum && scratch.established(s) {
+			if s.Flags&(FlagSYN|FlagFIN|FlagRST) == 0 && !s.BadChecksum && scratch.established(s.packet(), s.FromFirst) {
 				fast++
 			}
 			total++
-			z.observe(s)
+			z.observeSeg(s)
 			ref.observeAll(s)
 			if z != ref {
 				t.Fatalf("run %d, segment %d %+v:\nshortcut %v\ngeneral  %v", run, k, s, &z, &ref)
@@ -786,4 +786,16 @@ func TestZeekEstablishedSame(t *testing.T) {
 		t.Fatalf("the shortcut took %d segments of %d: the test does not exercise it", fast, total)
 	}
 	t.Logf("%d segments, %d through the shortcut", total, fast)
+}
+
+// observeSeg feeds s as Flow.add feeds its Packet.
+func (z *zeekState) observeSeg(s zeekSeg) { z.observe(s.packet(), s.FromFirst) }
+
+// packet is a Packet that observe turns back into s.
+func (s zeekSeg) packet() *Packet {
+	p := &Packet{Flags: s.Flags, Seq: s.Seq, Ack: s.Ack, PayloadLen: s.PayloadLen, Window: s.Window, TCPChecksum: CheckGood}
+	if s.BadChecksum {
+		p.TCPChecksum = CheckBad
+	}
+	return p
 }

@@ -169,6 +169,11 @@ func (m *mapSource) moved() {
 }
 
 // step is moved's work, once the reading has moved prefetchStep bytes on.
+// It is kept out of moved, so that moved stays small enough to be inlined
+// into the readers' fast paths whatever default.pgo says: with step in
+// it, moved was a call of 22 instructions a packet on small frames.
+//
+//go:noinline
 func (m *mapSource) step() {
 	from := max(m.pf, m.pos) &^ 63
 	end := min(m.pos+prefetchDistance, len(m.win))

@@ -267,6 +267,15 @@ func (rec *Record) onInterface(typ uint32, ifc *Interface, ticks uint64) string 
 // stamp sets rec's Timestamp from ticks of interface ifc, and notes
 // (Record.odd) a time that does not fit.
 func (rec *Record) stamp(ticks uint64, ifc *Interface) {
+	if r := ifc.TsResol; r <= 9 && ifc.TsOffset == 0 {
+		// Decimal units no finer than nanoseconds and no offset, as
+		// nearly every writer has: stampNanos's first case, and
+		// fitNanos's for a time after 1970, without the calls.
+		if hi, lo := bits.Mul64(ticks, pow10[9-r]); hi == 0 && lo <= math.MaxInt64 {
+			rec.Timestamp = int64(lo)
+			return
+		}
+	}
 	hi, lo := stampNanos(ticks, ifc.TsResol, ifc.TsOffset)
 	ns, ok := fitNanos(hi, lo)
 	rec.Timestamp = ns

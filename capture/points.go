@@ -295,6 +295,7 @@ func (r *Reader) SelectPoint(i int) error {
 		k = 0 // the rest
 	}
 	r.point = &pointSel{set: ps, k: k, name: pts[i].Name}
+	r.plain, r.plainNG = nil, false // Next's shortcuts do not select
 	r.name = r.name + ", point " + pts[i].Name
 	return nil
 }

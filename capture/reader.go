@@ -76,6 +76,17 @@ type Reader struct {
 	diskBr *bufio.Reader   // buffer between disk and the decompressor or s
 	mapped *mapSource      // s's source, once MapInput mapped the file
 	inNext bool            // Next is running
+	// plain is mapped when Next may take records straight from it: a
+	// classic pcap, little-endian, with 16-byte record headers whose
+	// lengths are in today's order, and no point selected (MapInput,
+	// SelectPoint). plainFracLimit is the bound of the sub-second field,
+	// plainFracScale what it is multiplied by to make nanoseconds.
+	plain *mapSource
+	// plainNG is set when Next may take enhanced packet blocks straight
+	// from the mapping (epbFast): a pcapng, mapped, no point selected.
+	plainNG        bool
+	plainFracLimit uint32
+	plainFracScale int64
 
 	meta   *layout
 	format string
@@ -323,6 +334,63 @@ func (r *Reader) readSHB() error {
 // later calls return the same error. The Record and its Data are valid
 // until the next call to Next.
 func (r *Reader) Next() (*Record, error) {
+	if m := r.plain; m != nil && r.err == nil {
+		// A classic little-endian pcap read through the mapping, and
+		// no point selected: most records are whole in the window and
+		// nothing in their header is odd. Such a record is taken here,
+		// as nextPcap and decodeRecordHeader would take it, without
+		// their general checks (the format's byte order and layout,
+		// the point, the odd fields' notes); any other goes the
+		// general way. About 75 fewer instructions a packet.
+		r.inNext = true // for FaultError: the header is read here
+		if w := m.available(); len(w) >= pcapRecordHeaderLen {
+			h := (*[pcapRecordHeaderLen]byte)(w)
+			sec, frac := binary.LittleEndian.Uint32(h[0:]), binary.LittleEndian.Uint32(h[4:])
+			caplen, origlen := binary.LittleEndian.Uint32(h[8:]), binary.LittleEndian.Uint32(h[12:])
+			n := pcapRecordHeaderLen + int(caplen)
+			if caplen <= MaxCapLen && n <= len(w) && frac < r.plainFracLimit && origlen >= caplen &&
+				sec>>16 != 0xa1b2 && sec&0xffff != 0xb2a1 { // !pcapMagicLike(w)
+				off := r.s.pos
+				m.pos += n
+				m.moved()
+				r.s.pos += int64(n)
+				r.frame++
+				rec := &r.rec
+				rec.Frame = r.frame
+				rec.Offset = off
+				rec.Timestamp = int64(sec)*1e9 + int64(frac)*r.plainFracScale
+				rec.CapLen = caplen
+				rec.OrigLen = origlen
+				rec.LinkType = r.meta.pcap.linkType
+				rec.Interface = 0
+				rec.odd = 0
+				rec.Data = w[pcapRecordHeaderLen:n:n]
+				rec.Direction = linkDirection(rec.LinkType, rec.Data)
+				r.inNext = false
+				return rec, nil
+			}
+		}
+	}
+	if r.plainNG && r.err == nil && r.inSection && !r.secBE {
+		// A pcapng read through the mapping, and no point selected:
+		// an enhanced packet block of a little-endian section, whole
+		// in the window, is taken here (epbFast) without the general
+		// way's switch and checks. Its interface not yet published or
+		// an odd header take the general way's tail.
+		r.inNext = true
+		if r.epbFast() {
+			if r.rec.Interface < 0 || r.rec.odd != 0 {
+				return r.finish(r.publishRecord())
+			}
+			r.inNext = false
+			r.frame++
+			r.rec.Frame = r.frame
+			if r.rec.Direction == DirUnknown {
+				r.rec.Direction = linkDirection(r.rec.LinkType, r.rec.Data)
+			}
+			return &r.rec, nil
+		}
+	}
 	if r.meta == nil {
 		return nil, errors.New("capture: Next on a Reader not made by Open or NewReader")
 	}
@@ -345,6 +413,11 @@ func (r *Reader) Next() (*Record, error) {
 			break
 		}
 	}
+	return r.finish(err)
+}
+
+// finish is the end of Next for the record read into r.rec, or for err.
+func (r *Reader) finish(err error) (*Record, error) {
 	r.inNext = false
 	if err != nil {
 		if r.meta.kind == kindPcapng {
@@ -521,6 +594,12 @@ func (r *Reader) nextPacketBlock() error {
 			}
 		}
 	}
+	return r.publishRecord()
+}
+
+// publishRecord publishes the interface of the packet block just read into
+// r.rec when it is the first to name it, and gives the record its index.
+func (r *Reader) publishRecord() error {
 	if r.rec.Interface < 0 {
 		if !r.publish(^r.rec.Interface) {
 			return r.damage(r.rec.Offset, nil, fmt.Sprintf("more than %d different interfaces in the file (sections that describe an interface alike count once): the packet block here names one more", maxInterfaces))
@@ -1050,6 +1129,14 @@ func (r *Reader) MapInput() bool {
 		return false
 	}
 	r.s.br, r.mapped = m, m
+	r.plainNG = r.meta.kind == kindPcapng && r.point == nil
+	if f := &r.meta.pcap; r.meta.kind == kindPcap && !f.be && !f.modified && f.swapLens == lengthsNotSwapped && r.point == nil {
+		r.plain = m
+		r.plainFracLimit, r.plainFracScale = 1e6, 1000
+		if f.nano {
+			r.plainFracLimit, r.plainFracScale = 1e9, 1
+		}
+	}
 	return true
 }
 
@@ -1084,7 +1171,7 @@ func (r *Reader) Close() error {
 	r.err = fmt.Errorf("%s: reader is closed", r.name)
 	if r.mapped != nil {
 		r.mapped.close()
-		r.mapped = nil
+		r.mapped, r.plain, r.plainNG = nil, nil, false
 	}
 	if r.closer == nil {
 		return nil
