@@ -363,9 +363,10 @@ func (f *Flow) appendSentence(b []byte, fi Finding) []byte {
 			// Known only by the pseudo-header sum in the field: a
 			// router's capture on a veth shows it on the packets it
 			// forwards, both ways.
-			b = append(b, " with TCP checksum"...)
-			if fi.A != 1 {
-				b = append(b, 's')
+			if fi.A == 1 {
+				b = append(b, " with a TCP checksum"...)
+			} else {
+				b = append(b, " with TCP checksums"...)
 			}
 			return append(b, " left unfinished (the pseudo-header sum a stack leaves for the NIC): checksum offload on the sending host, captured before its NIC or passed on unfinished by a virtual interface (veth, a bridge); not damage"...)
 		}

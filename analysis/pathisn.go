@@ -18,7 +18,9 @@ package analysis
 // same for both.
 
 // maxISNs is how many different ISNs of one side a flow's list holds: a
-// server answers a handful of retried SYNs at most.
+// server answers a handful of retried SYNs at most. A client retrying more
+// often (tcp_syn_retries 8 and up, a SYN flood tool) gets more; the list
+// then keeps the first, the one acknowledged and the latest (isnList.add).
 const maxISNs = 8
 
 // isnList is the distinct ISNs one side's SYNs (SYN-ACKs) carried at a
@@ -28,6 +30,32 @@ type isnList struct {
 	v     [maxISNs]uint32
 	n     int
 	acked int
+}
+
+// add appends v. A full list drops the oldest but the first (the
+// handshake's, Handshake.ServerISN) and the one acknowledged: the SYN-ACK
+// that got through is the last the server sent before the client's ACK,
+// and with the list stopping at 8 the 9th ISN, the one both points saw,
+// was missing at the point that saw them all; the pair shared no ISN and
+// read as rewritten, with a clock offset of the second between two SYNs
+// and every later segment dropped at one point and injected at the other
+// (review diff21, defect 2). Kept in capture order; a flood of new ISNs
+// costs maxISNs a SYN-ACK (3000 in 0.2 s).
+func (l *isnList) add(v uint32) {
+	if l.n < maxISNs {
+		l.v[l.n] = v
+		l.n++
+		return
+	}
+	k := 1
+	if l.acked == 1 {
+		k = 2
+	}
+	copy(l.v[k:], l.v[k+1:])
+	l.v[maxISNs-1] = v
+	if l.acked > k {
+		l.acked--
+	}
 }
 
 func (l *isnList) has(v uint32) bool {
@@ -76,9 +104,8 @@ func synISNs(f *Flow, s Side) (l isnList, ok bool) {
 			continue
 		}
 		if r.Side() == s {
-			if r.Flags&(FlagSYN|FlagACK) == want && l.n < maxISNs && !l.has(r.Seq) {
-				l.v[l.n] = r.Seq
-				l.n++
+			if r.Flags&(FlagSYN|FlagACK) == want && !l.has(r.Seq) {
+				l.add(r.Seq)
 			}
 			continue
 		}

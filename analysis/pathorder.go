@@ -272,6 +272,19 @@ type copyCheck struct {
 	at, other int  // the point, and the one compared with, before it on the way
 	doubles   bool // at's capture doubles packets (doublesOwn)
 	index     map[int]copyIndex
+	// pending is what the last onTheWay found to note (Path.wayCopy),
+	// noted once path.duplicated is said of the copy (said): a flow's
+	// finding named a path.duplicated that a copy outside the other
+	// point's capture, or not a copy there (notCopy), never got.
+	pending []wayNote
+	w       wayCopy
+}
+
+// wayNote is a flow's copies (indexes in its Refs) of a packet duplicated
+// on the way.
+type wayNote struct {
+	g   *Flow
+	idx []int
 }
 
 // wayCopy is where a device duplicated a packet: between points from
@@ -307,8 +320,9 @@ func doublesOwn(f *Flow, x int, only []int, copies map[uint64]bool, upOf func(Si
 // next point on that way decides where it saw the connection while its
 // capture ran: two copies there, the copy travelled on (and those copies
 // are noted, as far as they go, Path.wayCopy); one, c.at's capture made
-// it. Else c.doubles does. It notes r's copies at c.at (same key and
-// length: ka) when it returns true.
+// it. Else c.doubles does. When it returns true, r's copies at c.at (same
+// key and length: ka) and those further are to be noted once
+// path.duplicated is said of r (said).
 func (c *copyCheck) onTheWay(r PacketRef, ka []int) bool {
 	pa, side := c.pa, r.Side()
 	step := 1
@@ -317,11 +331,7 @@ func (c *copyCheck) onTheWay(r PacketRef, ka []int) bool {
 	}
 	conn := pa.conn[c.f]
 	seen := false
-	type noted struct {
-		g   *Flow
-		idx []int
-	}
-	var further []noted
+	c.pending = append(c.pending[:0], wayNote{c.f, ka})
 	prev, prevAt, pr := c.f, c.at, r
 	for at := c.at + step; conn != nil && at >= 0 && at < len(conn.Flows); at += step {
 		g := conn.Flows[at]
@@ -337,18 +347,23 @@ func (c *copyCheck) onTheWay(r PacketRef, ka []int) bool {
 			break
 		}
 		seen = true
-		further = append(further, noted{g, same})
+		c.pending = append(c.pending, wayNote{g, same})
 		prev, prevAt, pr = g, at, g.Refs[same[0]]
 	}
 	if !seen && c.doubles {
 		return false
 	}
-	w := wayCopy{c.other, c.at}
-	pa.noteWayCopies(c.f, ka, w)
-	for _, n := range further {
-		pa.noteWayCopies(n.g, n.idx, w)
-	}
+	c.w = wayCopy{c.other, c.at}
 	return true
+}
+
+// said notes the copies the last onTheWay found (Path.wayCopy): their
+// path.duplicated was said.
+func (c *copyCheck) said() {
+	for _, n := range c.pending {
+		c.pa.noteWayCopies(n.g, n.idx, c.w)
+	}
+	c.pending = c.pending[:0]
 }
 
 // indexAt returns g's (at point at) segments by key, compared with f's

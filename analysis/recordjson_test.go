@@ -829,8 +829,12 @@ func sentenceRef(f *Flow, fi Finding) string {
 		return fmt.Sprintf("%d bytes of data from the %s past its own FIN (seq %d): nothing may follow a FIN", fi.A, sideName(Side(fi.B&1)), uint32(fi.B>>8))
 	case CodeChecksumOffload:
 		if fi.B&(sumSent|sumIPv4Bad|sumTCPBad) == sumTCPBad {
-			return fmt.Sprintf("%d packet%s with TCP checksum%s left unfinished (the pseudo-header sum a stack leaves for the NIC): checksum offload on the sending host, captured before its NIC or passed on unfinished by a virtual interface (veth, a bridge); not damage",
-				fi.A, plural(int(fi.A)), plural(int(fi.A)))
+			sums := "TCP checksums"
+			if fi.A == 1 {
+				sums = "a TCP checksum"
+			}
+			return fmt.Sprintf("%d packet%s with %s left unfinished (the pseudo-header sum a stack leaves for the NIC): checksum offload on the sending host, captured before its NIC or passed on unfinished by a virtual interface (veth, a bridge); not damage",
+				fi.A, plural(int(fi.A)), sums)
 		}
 		return fmt.Sprintf("%d packet%s sent by the capturing host with %s: checksum offload (the NIC fills them in after the capture point)",
 			fi.A, plural(int(fi.A)), badSumsRef(fi.B, fi.A == 1))

@@ -1208,7 +1208,7 @@ patch 2 mss=1460 ws=2
 +0.01 S>C A`,
 		// Not "sent by the capturing host": a router's capture on a veth
 		// shows the same on the packets it only forwards, both ways.
-		frame: 4, msg: "1 packet with TCP checksum left unfinished (the pseudo-header sum a stack leaves for the NIC)",
+		frame: 4, msg: "1 packet with a TCP checksum left unfinished (the pseudo-header sum a stack leaves for the NIC)",
 		state: "ok/complete", quietState: "warning/complete"},
 
 	{name: "checksum offload, one address with good ones later", code: "checksum.offload",
