@@ -58,6 +58,9 @@ type Decoder struct {
 	erspan layers.ERSPANII
 
 	reasm *reassembler
+	// tooBig keeps the ICMP errors that say a TCP segment was too big
+	// for a link on the way (icmp.go), read on the general path only.
+	tooBig tooBigList
 	// inFull is set while walk decodes a datagram reassembled from
 	// fragments, whose offsets are in it and not in the frame;
 	// fullOuter is len(Packet.Outer) then, so that an IP header
@@ -136,6 +139,9 @@ func (d *Decoder) walk(p *Packet, typ gopacket.LayerType, data []byte, off int, 
 		}
 		dec, ok := d.layers.Decoder(typ)
 		if !ok {
+			if typ == layers.LayerTypeICMPv4 || typ == layers.LayerTypeICMPv6 {
+				d.icmpError(p, typ, data) // not TCP: the fast path never comes here
+			}
 			d.notFollowed(p, prev, et, data)
 			return
 		}

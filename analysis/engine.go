@@ -95,6 +95,8 @@ type Result struct {
 	// primWords words each (PrimSet).
 	prims     []uint64
 	primWords int
+	// tooBig lists the ICMP "too big" errors the capture holds (icmp.go).
+	tooBig tooBigList
 }
 
 // Flow returns the flow with the given id, or nil when there is none: ids
@@ -846,6 +848,7 @@ func (a *Analyzer) Finish() *Result {
 	// What a reader of the capture should know that is not damage; the
 	// reader's own notes go before them (Run, the view's loader).
 	a.res.Notes = append(append(a.res.Notes, a.odd.notes()...), a.dec.reasm.notes()...)
+	a.res.tooBig = a.dec.tooBig
 	offload := offloadSender(a.res.Flows)
 	for _, f := range a.res.Flows {
 		f.finishHandshake()

@@ -137,7 +137,13 @@ type PathFinding struct {
 	// OtherFrame is a second frame at Point the finding names
 	// (path.reordered: the segment that overtook this one).
 	OtherFrame uint64
-	Message    string
+	// MTU and Resent say why a path.dropped segment was dropped
+	// (pathmtu.go): MTU the next hop's MTU that an ICMP "too big" at
+	// Point (OtherFrame) named, Resent the largest of the other segments
+	// in which its bytes passed both points later (0: none did).
+	MTU     int
+	Resent  uint32
+	Message string
 }
 
 // Point is one capture point along the path.
@@ -219,6 +225,10 @@ type Path struct {
 	// wayCopy holds, per flow, the frames that are copies a device on the
 	// way made (copyCheck), and where.
 	wayCopy map[*Flow]map[uint64]wayCopy
+	// sizes tallies, per pair of points and side, the data segments that
+	// passed and those dropped, for the pattern of an MTU black hole
+	// (pathmtu.go).
+	sizes sizeTally
 }
 
 // ConnectionOf returns the connection a flow belongs to.
@@ -422,6 +432,7 @@ func Correlate(points []Point) *Path {
 	pa.Same = pa.samePackets()
 	pa.Ended = pa.capturesEnded()
 	pa.endedFindings()
+	pa.sizes.tallyDrops(pa)
 	for i := 1; i < len(points); i++ {
 		if math.IsNaN(pa.Offset[i]) {
 			continue
@@ -1575,6 +1586,7 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 		}
 		pa.add(a, fi)
 	}
+	pa.sizes.tallyPassed(i, j, a, b, m.pairs)
 	if j == i+1 {
 		pa.ttl.vote(i, gained, lost)
 		pa.same.add(i, len(m.pairs), alikeAll, len(m.onlyA)+len(m.onlyB))
@@ -1616,8 +1628,12 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 		r    PacketRef
 		ack  uint64 // the frame at the other point that acknowledged it
 		copy uint64 // the frame at the other point of a copy that came
+		// resent is the largest of the other segments in which its bytes
+		// passed both points (resentSpans), where no copy came.
+		resent uint32
 	}
 	var acknowledgedCopy [2][]uncapturedCand
+	resent := resentSpans{flows: flows, pairs: m.pairs, bases: bases}
 	// oneWay holds, per flow, its segments of a side the other point's
 	// capture left out for this connection (oneWayConns), where this
 	// flow says so.
@@ -1703,6 +1719,16 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 				if (r.Len > 0 || r.Flags&(FlagSYN|FlagFIN) != 0) && !otherISN {
 					if ack, ok := acked[1-x][side].by(end); ok {
 						if !slices.ContainsFunc(index[1-x][k], sameLen) {
+							// Its bytes passed both points in other
+							// segments (sent again smaller, after a
+							// router refused it as too big: PMTUD):
+							// what its receiver acknowledged came in
+							// those, not in it. Decided with the
+							// copies below.
+							if n := resent.of(x, r, k.rel); n > 0 {
+								acknowledgedCopy[x] = append(acknowledgedCopy[x], uncapturedCand{r: r, ack: ack, resent: n})
+								continue
+							}
 							pa.add(f, PathFinding{Code: PathUncaptured, Point: at, Frame: r.Frame, RelatedPoint: other, RelatedFrame: ack})
 							missed[x] = append(missed[x], r)
 							continue
@@ -1712,11 +1738,11 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 						// receiver acknowledged the bytes: decided once the
 						// capture's other misses are known.
 						cp := index[1-x][k][slices.IndexFunc(index[1-x][k], sameLen)]
-						acknowledgedCopy[x] = append(acknowledgedCopy[x], uncapturedCand{r, ack, flows[1-x].Refs[cp].Frame})
+						acknowledgedCopy[x] = append(acknowledgedCopy[x], uncapturedCand{r: r, ack: ack, copy: flows[1-x].Refs[cp].Frame})
 						continue
 					}
 				}
-				pa.add(f, pa.dropped(at, other, r))
+				pa.add(f, pa.droppedWhy(f, at, other, r, 0))
 				continue
 			}
 			// A copy of the same length at the other point (a pure ACK
@@ -1745,14 +1771,17 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 	// its capture point, this one the one taken); else it was dropped on
 	// the way, the receiver having the bytes already (a spurious
 	// retransmission) or from a later copy.
+	// The same for a segment whose bytes passed both points in other
+	// segments, unless an ICMP error at its point says a router refused
+	// it as too big (droppedWhy).
 	for x, cands := range acknowledgedCopy {
 		f, at, other := flows[x], pts[x], pts[1-x]
 		for _, c := range cands {
-			if _, ok := nearestRef(missed[x], c.r.Time, int64(time.Second)); ok {
-				pa.add(f, PathFinding{Code: PathUncaptured, Point: at, Frame: c.r.Frame, RelatedPoint: other, RelatedFrame: c.ack, OtherFrame: c.copy})
-			} else {
-				pa.add(f, pa.dropped(at, other, c.r))
+			fi := pa.droppedWhy(f, at, other, c.r, c.resent)
+			if _, ok := nearestRef(missed[x], c.r.Time, int64(time.Second)); ok && fi.OtherFrame == 0 {
+				fi = PathFinding{Code: PathUncaptured, Point: at, Frame: c.r.Frame, RelatedPoint: other, RelatedFrame: c.ack, OtherFrame: c.copy}
 			}
+			pa.add(f, fi)
 		}
 	}
 	for x, rs := range oneWay {

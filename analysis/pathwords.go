@@ -106,7 +106,13 @@ func (pa *Path) Sentence(c *Connection, fi PathFinding, g PathGlyphs) string {
 			return fmt.Sprintf("%d of the %d bytes of %s (frame %d at %s) never reached %s, the segment cut into pieces on the way: that piece was dropped between them",
 				fi.Bytes, r.Len, SegmentName(r), fi.Frame, at, rel)
 		}
-		return fmt.Sprintf("%s (frame %d at %s) never reached %s: dropped %s", SegmentName(r), fi.Frame, at, rel, how)
+		tb, tail := tooBigText(&w, fi, r, at)
+		if tb != "" {
+			how = tb
+		} else {
+			how = "dropped " + how
+		}
+		return fmt.Sprintf("%s (frame %d at %s) never reached %s: %s%s", SegmentName(r), fi.Frame, at, rel, how, tail)
 	case PathInjected:
 		if o, ok := w.refAt(fi.Point, fi.OtherFrame); ok && fi.OtherFrame != 0 {
 			// Its TTL not the one its side's forwarded packets arrive

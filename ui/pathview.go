@@ -431,6 +431,11 @@ func (p *pathModel) verdictLines() []string {
 		}
 		sev := it.fi.Code.Severity()
 		wrapped := plainWrap(s, w, SeverityGlyph(g, sev)+" ", "  ")
+		// Drops all bigger than every segment that passed: the size is
+		// the story (an MTU black hole), said under the drop.
+		if bh, ok := p.pa.SizeLimit(p.conn.Flows[it.fi.Point], it.fi); ok {
+			wrapped = append(wrapped, plainWrap(p.c.safe(bh.Short()), w, "  ", "  ")...)
+		}
 		left := len(p.verdict) - i
 		room := budget - len(out) - min(1, left-1) // a line kept for the rest
 		if len(wrapped) > room {

@@ -354,6 +354,15 @@ func (rp *reporter) pathFindings(f *analysis.Flow) {
 		line := fmt.Sprintf("%s %s frame %d: %s: %s", SeverityGlyph(rp.g, fi.Code.Severity()), rp.safe(pa.Points[fi.Point]), fi.Frame, fi.Code, rp.safe(words.sentence(fi)))
 		rp.wrap(line, "    ", "      ")
 	}
+	// Drops all bigger than every segment that passed: said once under
+	// the connection's findings.
+	var holes []analysis.BlackHole
+	for _, fi := range all {
+		if bh, ok := pa.SizeLimit(f, fi); ok && !slices.Contains(holes, bh) {
+			holes = append(holes, bh)
+			rp.wrap(fmt.Sprintf("%s %s", SeverityGlyph(rp.g, analysis.Info), rp.safe(bh.Sentence(pa))), "    ", "      ")
+		}
+	}
 }
 
 // joinWrapped writes parts joined by sep, starting a new line (indented)
