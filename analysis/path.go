@@ -61,6 +61,7 @@ const (
 	PathPayloadChanged
 	PathCaptureEnded
 	PathSynProxy
+	PathAnswered
 	numPathCodes
 )
 
@@ -93,6 +94,7 @@ var pathCodeInfo = [numPathCodes]struct {
 	PathPayloadChanged: {"path.payload_changed", Error},
 	PathCaptureEnded:   {"path.capture_ended", Warning},
 	PathSynProxy:       {"path.syn_proxy", Info},
+	PathAnswered:       {"path.answered_between", Warning},
 }
 
 func (c PathCode) String() string {
@@ -141,8 +143,11 @@ type PathFinding struct {
 	// (pathmtu.go): MTU the next hop's MTU that an ICMP "too big" at
 	// Point (OtherFrame) named, Resent the largest of the other segments
 	// in which its bytes passed both points later (0: none did).
-	MTU     int
-	Resent  uint32
+	MTU    int
+	Resent uint32
+	// Options is what a path.options_changed on a segment after the
+	// handshake tells (pathopts.go); nil on the SYN's and SYN-ACK's.
+	Options *OptionChange
 	Message string
 }
 
@@ -229,6 +234,18 @@ type Path struct {
 	// passed and those dropped, for the pattern of an MTU black hole
 	// (pathmtu.go).
 	sizes sizeTally
+	// optCands are the sides of connections whose segments' options are
+	// read back and compared once every connection is compared
+	// (segmentOptions); segOpts tells whether they were; across is set
+	// while compareSideAcross runs, whose pairs the neighbours compare.
+	optCands []*optCand
+	segOpts  bool
+	across   bool
+	// Answered lists the pairs of points between which several
+	// connections were answered (pathanswered.go): said once for the
+	// path. answered counts them by the first point of the pair.
+	Answered []AnsweredPair
+	answered map[int]int
 }
 
 // ConnectionOf returns the connection a flow belongs to.
@@ -428,6 +445,8 @@ func Correlate(points []Point) *Path {
 	for _, c := range pa.Conns {
 		pa.compare(c)
 	}
+	pa.segmentOptions()
+	pa.Answered = pa.answeredPairs()
 	pa.TTLRises = pa.ttlRises()
 	pa.Same = pa.samePackets()
 	pa.Ended = pa.capturesEnded()
@@ -1198,7 +1217,9 @@ func (pa *Path) compareSideAcross(i, j int, a, b *Flow, s Side) {
 	had := [2][]PathFinding{pa.Findings[a], pa.Findings[b]}
 	delete(pa.Findings, a)
 	delete(pa.Findings, b)
+	pa.across = true
 	pa.compareFlows(i, j, a, b)
+	pa.across = false
 	for x, y := range []struct {
 		f     *Flow
 		point int
@@ -1260,18 +1281,7 @@ func refOf(f *Flow, frame uint64) (PacketRef, bool) {
 // from one of them on one side only, one end multiplies every window the
 // other announces, or neither is read as it was meant.
 func (pa *Path) scalingAgreement(c *Connection) {
-	// The ends' views: the point nearest each end that saw the whole
-	// handshake, its options not cut by a snap length.
-	cl, sv := -1, -1
-	for i, f := range c.Flows {
-		if f == nil || !f.Handshake.HaveSyn || !f.Handshake.HaveSynAck || f.Handshake.Client.Cut || f.Handshake.Server.Cut {
-			continue
-		}
-		if cl < 0 {
-			cl = i
-		}
-		sv = i
-	}
+	cl, sv := scalingEnds(c)
 	if cl < 0 || cl == sv {
 		return
 	}
@@ -1281,13 +1291,58 @@ func (pa *Path) scalingAgreement(c *Connection) {
 	if clientScales == serverScales && (!clientScales || hc.Server.WScale == hs.Server.WScale && hc.Client.WScale == hs.Client.WScale) {
 		return
 	}
+	// Said where the option changed (review realpath3, s4wsack: WS
+	// stripped from the SYN-ACK between outside and inside was said on
+	// the server's SYN): on the SYN-ACK at the point it reached after the
+	// change, or the SYN; at the server's SYN when no two neighbouring
+	// points that saw the handshake tell where.
 	fi := PathFinding{Code: PathScaling, Point: sv, Frame: hs.SynFrame, RelatedPoint: cl, RelatedFrame: hc.SynAckFrame}
-	pa.add(c.Flows[sv], fi)
+	p := cl
+	for q := cl + 1; q <= sv; q++ {
+		if !scalingView(c.Flows[q]) {
+			continue
+		}
+		hp, hq := &c.Flows[p].Handshake, &c.Flows[q].Handshake
+		if hp.Server.HasWScale != hq.Server.HasWScale || hp.Server.WScale != hq.Server.WScale {
+			fi.Point, fi.Frame, fi.RelatedPoint, fi.RelatedFrame = p, hp.SynAckFrame, q, hq.SynAckFrame
+			break
+		}
+		if hp.Client.HasWScale != hq.Client.HasWScale || hp.Client.WScale != hq.Client.WScale {
+			fi.Point, fi.Frame, fi.RelatedPoint, fi.RelatedFrame = q, hq.SynFrame, p, hp.SynFrame
+			break
+		}
+		p = q
+	}
+	pa.add(c.Flows[fi.Point], fi)
 }
 
-// scalingText says a path.wscale_mismatch finding: the handshake as the
+// scalingView reports whether f (nil where the connection was not seen)
+// saw the whole handshake, its options not cut by a snap length.
+func scalingView(f *Flow) bool {
+	return f != nil && f.Handshake.HaveSyn && f.Handshake.HaveSynAck && !f.Handshake.Client.Cut && !f.Handshake.Server.Cut
+}
+
+// scalingEnds returns the ends' views of a connection's window scaling:
+// the points nearest each end that saw the whole handshake (cl the
+// client's, sv the server's), -1 when none did.
+func scalingEnds(c *Connection) (cl, sv int) {
+	cl, sv = -1, -1
+	for i, f := range c.Flows {
+		if !scalingView(f) {
+			continue
+		}
+		if cl < 0 {
+			cl = i
+		}
+		sv = i
+	}
+	return cl, sv
+}
+
+// scalingText says a path.wscale_mismatch finding, which sits where the
+// option changed (between points rel and at): the handshake as the
 // client's side saw it (hc, at point cl) and as the server's (hs, at sv).
-func scalingText(fi PathFinding, cl, sv string, hc, hs *Handshake) string {
+func scalingText(fi PathFinding, cl, sv, rel, at string, hc, hs *Handshake) string {
 	view := func(h *Handshake, who, at string) string {
 		switch {
 		case h.Client.HasWScale && h.Server.HasWScale:
@@ -1299,8 +1354,8 @@ func scalingText(fi PathFinding, cl, sv string, hc, hs *Handshake) string {
 		}
 		return fmt.Sprintf("the %s does not (at %s: the SYN-ACK has no WS)", who, at)
 	}
-	return fmt.Sprintf("window scaling changed on the way, so the ends disagree: %s, %s; %s",
-		view(hc, "client", cl), view(hs, "server", sv), misreadText(hc, hs))
+	return fmt.Sprintf("window scaling changed between %s and %s, so the ends disagree: %s, %s; %s",
+		rel, at, view(hc, "client", cl), view(hs, "server", sv), misreadText(hc, hs))
 }
 
 // misreadText says which end reads the other's windows with another shift
@@ -1360,8 +1415,21 @@ func (pa *Path) missing(at, to int, f *Flow, travel Side) {
 	// point's capture leaves out (Path.OneWay).
 	for _, r := range f.Refs {
 		if r.Bits&RefFragment == 0 && r.Side() != travel && r.Flags&FlagRST == 0 && !pa.lacks(to, r.Side()) && pa.covers(to, at, r.Time) {
+			// Unless it was answered between the points, a proxy
+			// ending it there (pathanswered.go).
+			if travel == FromClient {
+				pa.answeredBetween(at, to, f)
+			}
 			return
 		}
+	}
+	// No connection passed both points, their clocks unknown against
+	// each other (every one of the client's connections ended by a
+	// proxy between them): nothing below can be said (covers), but the
+	// proxy can.
+	if travel == FromClient && math.IsNaN(pa.pairOff(at, to)) {
+		pa.answeredBetween(at, to, f)
+		return
 	}
 	answered, first := answeredRefs(f, travel)
 	for i, r := range f.Refs {
@@ -1527,6 +1595,7 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 	windowSaid, tosSaid := [2]bool{}, [2]bool{}
 	var frag [2]fragmentation
 	var transits [2][]transit
+	opts := [2]*optCand{{a: a, b: b, i: i, j: j, side: FromClient}, {a: a, b: b, i: i, j: j, side: FromServer}}
 	for n, p := range m.pairs {
 		ra, rb := a.Refs[p.a], b.Refs[p.b]
 		side := ra.Side()
@@ -1550,6 +1619,7 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 				pa.add(fd, pa.payloadRewrite(up, down, ru, rd))
 			}
 			frag[side].see(fu, iu, fd, id, ru, rd)
+			opts[side].see(ru, rd)
 			if ru.Len > 0 || ru.Flags&(FlagSYN|FlagFIN) != 0 {
 				transits[side] = append(transits[side], transit{up: ru.Time, down: rd.Time, upFrame: ru.Frame, downFrame: rd.Frame})
 			}
@@ -1577,6 +1647,11 @@ func (pa *Path) compareFlows(i, j int, a, b *Flow) {
 		}
 	}
 	arrive.sort()
+	for _, c := range opts {
+		if len(c.pairs) > 0 && !pa.across && pa.swapped[a] != b {
+			pa.optCands = append(pa.optCands, c)
+		}
+	}
 	if proxy.on {
 		fi := PathFinding{Code: PathSynProxy, Point: i, Frame: a.Handshake.SynAckFrame, RelatedPoint: j, RelatedFrame: b.Handshake.SynAckFrame, Hops: hops[FromServer].hops}
 		if r, ok := refOf(a, a.Handshake.SynAckFrame); ok {

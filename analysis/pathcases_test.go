@@ -379,27 +379,32 @@ func TestPathScalingAgreement(t *testing.T) {
 			"+0 C>S S seq=1000 mss=1460" + syn + "\n+0.02 S>C SA seq=5000 ack=1001 mss=1460" + synack + "\n" +
 			"+0.0002 C>S A seq=1001 ack=5001\n+0.001 C>S PA seq=1001 ack=5001 len=100\n+0.02 S>C A seq=5001 ack=1101\n"
 	}
+	// at is the point the finding sits on: where the option changed (the
+	// SYN-ACK reaches near after the change, the SYN far).
 	for _, tc := range []struct {
 		name                             string
 		nearSyn, nearAck, farSyn, farAck string
 		want                             string
+		at                               int
 	}{
 		{"stripped from the SYN-ACK", " ws=7", "", " ws=7", " ws=8",
-			"the client does not (at near: the SYN-ACK has no WS), the server scales (at far: SYN WS 7, SYN-ACK WS 8)"},
+			"the client does not (at near: the SYN-ACK has no WS), the server scales (at far: SYN WS 7, SYN-ACK WS 8)", 0},
 		{"stripped from the SYN, the server answers with it", " ws=7", " ws=8", "", " ws=8",
-			"the client scales (at near: SYN WS 7, SYN-ACK WS 8), the server does not (at far: the SYN has no WS)"},
+			"the client scales (at near: SYN WS 7, SYN-ACK WS 8), the server does not (at far: the SYN has no WS)", 1},
 		{"the SYN's shift changed", " ws=7", " ws=8", " ws=2", " ws=8",
-			"the client scales (at near: SYN WS 7, SYN-ACK WS 8), the server scales (at far: SYN WS 2, SYN-ACK WS 8)"},
-		{"stripped from the SYN, the server answers without", " ws=7", "", "", "", ""},
-		{"untouched", " ws=7", " ws=8", " ws=7", " ws=8", ""},
+			"the client scales (at near: SYN WS 7, SYN-ACK WS 8), the server scales (at far: SYN WS 2, SYN-ACK WS 8)", 1},
+		{"stripped from the SYN, the server answers without", " ws=7", "", "", "", "", 0},
+		{"untouched", " ws=7", " ws=8", " ws=7", " ws=8", "", 0},
 	} {
 		pa, c := pathCase(t, conn(tc.nearSyn, tc.nearAck, ""), conn(tc.farSyn, tc.farAck, ".001"))
-		got := pathFindings(pa, c.Flows[1], PathScaling)
+		got := slices.Concat(pathFindings(pa, c.Flows[0], PathScaling), pathFindings(pa, c.Flows[1], PathScaling))
 		switch {
 		case tc.want == "" && len(got) > 0:
 			t.Errorf("%s: %+v", tc.name, got)
 		case tc.want != "" && (len(got) != 1 || !strings.Contains(got[0].Message, tc.want)):
 			t.Errorf("%s: %+v, want %q", tc.name, got, tc.want)
+		case tc.want != "" && (got[0].Point != tc.at || got[0].RelatedPoint != 1-tc.at || !strings.Contains(got[0].Message, "window scaling changed between "+pa.Points[1-tc.at]+" and "+pa.Points[tc.at])):
+			t.Errorf("%s: said at %s (against %s), want at %s: %s", tc.name, pa.Points[got[0].Point], pa.Points[got[0].RelatedPoint], pa.Points[tc.at], got[0].Message)
 		}
 	}
 }

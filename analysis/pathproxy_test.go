@@ -144,8 +144,12 @@ func TestPathSynProxy(t *testing.T) {
 					}
 				}
 			}
-			sc := pathFindings(pa, c.Flows[len(points)-1], PathScaling)
-			if len(sc) != 1 || !strings.Contains(sc[0].Message, "the server's windows, sent with shift 10, are read by the client with 7: 8× too small, which slows the connection") {
+			// Said where the option changed: on the proxy's SYN-ACK at
+			// inside, against the server's at outside.
+			sc := pathFindings(pa, c.Flows[in], PathScaling)
+			if len(sc) != 1 || sc[0].Frame != 2 || sc[0].RelatedPoint != out ||
+				!strings.Contains(sc[0].Message, "window scaling changed between outside and inside") ||
+				!strings.Contains(sc[0].Message, "the server's windows, sent with shift 10, are read by the client with 7: 8× too small, which slows the connection") {
 				t.Errorf("scaling %+v", sc)
 			}
 		})

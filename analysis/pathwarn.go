@@ -217,7 +217,8 @@ func (pa *Path) samePackets() []SamePackets {
 // Warnings says, once for the path, what makes its findings unreliable or
 // empty: a point that shares nothing with the others, points given server
 // side first, the same capture given twice, a point whose capture ended
-// well before its neighbour's. g gives the glyphs.
+// well before its neighbour's, connections answered between two points
+// (a proxy). g gives the glyphs.
 func (pa *Path) Warnings(g PathGlyphs) []string {
 	var out []string
 	for _, l := range pa.Lone {
@@ -232,6 +233,9 @@ func (pa *Path) Warnings(g PathGlyphs) []string {
 	}
 	for _, e := range pa.Ended {
 		out = append(out, pa.CaptureEndText(e))
+	}
+	for _, a := range pa.Answered {
+		out = append(out, pa.AnsweredPairText(a))
 	}
 	return out
 }
@@ -255,6 +259,9 @@ func (pa *Path) WarningsShort() []string {
 	}
 	for _, e := range pa.Ended {
 		out = append(out, pa.CaptureEndShort(e))
+	}
+	for _, a := range pa.Answered {
+		out = append(out, fmt.Sprintf("%d answered between %s and %s", a.Conns, pa.pointName(a.Up), pa.pointName(a.Down)))
 	}
 	return out
 }

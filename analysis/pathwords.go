@@ -122,6 +122,9 @@ func (pa *Path) Sentence(c *Connection, fi PathFinding, g PathGlyphs) string {
 		}
 		return fmt.Sprintf("%s (frame %d at %s) was not seen at %s, which it should have passed: injected between them", SegmentName(r), fi.Frame, at, rel)
 	case PathMSSChanged, PathOptionsChanged:
+		if fi.Options != nil {
+			return segmentOptionsText(fi, at, rel, w.g.Arrow)
+		}
 		name, ou, od := w.synOptions(fi)
 		if fi.Code == PathMSSChanged {
 			return fmt.Sprintf("%s's MSS changed from %s at %s to %s at %s: MSS clamping", name, mssWord(ou), rel, mssWord(od), at)
@@ -218,8 +221,16 @@ func (pa *Path) Sentence(c *Connection, fi PathFinding, g PathGlyphs) string {
 		return endedText(&w, fi, at, rel)
 	case PathSynProxy:
 		return proxyText(&w, fi, at, rel)
+	case PathAnswered:
+		return answeredText(&w, fi, at, rel)
 	case PathScaling:
-		return scalingText(fi, rel, at, &w.c.Flows[fi.RelatedPoint].Handshake, &w.c.Flows[fi.Point].Handshake)
+		// Said where the option changed: the ends' views are the
+		// points nearest them that saw the handshake.
+		cl, sv := scalingEnds(w.c)
+		if cl < 0 {
+			return fi.Code.String()
+		}
+		return scalingText(fi, w.point(cl), w.point(sv), rel, at, &w.c.Flows[cl].Handshake, &w.c.Flows[sv].Handshake)
 	}
 	return fi.Code.String()
 }

@@ -484,10 +484,16 @@ func (p *pathModel) sameText() string {
 			changed = append(changed, c.what)
 		}
 	}
-	if len(changed) == 0 {
-		return "the same segments, lengths and options at every point that saw them"
-	}
+	// Where the points cannot be read back, the options of the segments
+	// after the handshake were not compared (analysis/pathopts.go): only
+	// the SYN's and SYN-ACK's are said the same.
 	same := "the same segments, lengths and options"
+	if !p.pa.SegmentOptionsCompared() {
+		same = "the same segments, lengths and SYN options"
+	}
+	if len(changed) == 0 {
+		return same + " at every point that saw them"
+	}
 	if has[analysis.PathMSSChanged] || has[analysis.PathOptionsChanged] {
 		same = "the same segments and lengths"
 	}

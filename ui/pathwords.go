@@ -128,6 +128,8 @@ func (w *pathWords) short(fi analysis.PathFinding) string {
 			return "sent by proxy"
 		}
 		return "SYN proxy"
+	case analysis.PathAnswered:
+		return "answered on the way"
 	case analysis.PathUncaptured:
 		return "not captured"
 	case analysis.PathSwapped:
