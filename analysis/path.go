@@ -1169,6 +1169,12 @@ func (pa *Path) compare(c *Connection) {
 			}
 		}
 	}
+	// The packets of a middle point's neighbours that passed while its
+	// capture was not running (it started late, or stopped early) are
+	// compared between those neighbours (pathlatemid.go).
+	for _, o := range pa.outsideMids(c) {
+		pa.compareOutside(c, &o)
+	}
 	// A side the points between two others all missed (one started late,
 	// the next one-way) is compared between those two (widerSpans).
 	for _, sp := range pa.widerSpans(c) {

@@ -34,6 +34,12 @@ type CaptureEnd struct {
 	Seconds float64
 	Packets int
 	Conns   int
+	// Passed is how many of those packets a point beyond Point on Side's
+	// way captured (Beyond, the nearest that did; -1 when none did):
+	// they passed Point, whose capture stopped, and nothing was dropped
+	// there.
+	Passed int
+	Beyond int
 }
 
 // endedMin is how long after a point's last packet its neighbour must
@@ -157,7 +163,7 @@ func (pa *Path) capturesEnded() []CaptureEnd {
 }
 
 func (pa *Path) captureEnded(up, down int, s Side) (CaptureEnd, bool) {
-	e := CaptureEnd{Point: down, Neighbour: up, Side: s}
+	e := CaptureEnd{Point: down, Neighbour: up, Side: s, Beyond: -1}
 	end, ok := pa.endIn(up, down)
 	// Nothing comes back to a point whose capture leaves the other side
 	// out: it cannot tell.
@@ -184,10 +190,56 @@ func (pa *Path) captureEnded(up, down int, s Side) (CaptureEnd, bool) {
 		e.Packets += len(late)
 		e.Conns++
 		waiting += w
+		if q, n := pa.passedBeyond(c, up, down, s, a, late); n > 0 {
+			e.Passed += n
+			if e.Beyond < 0 || abs(q-down) < abs(e.Beyond-down) {
+				e.Beyond = q
+			}
+		}
 		last = max(last, a.Refs[late[len(late)-1]].Time)
 	}
 	e.Seconds = float64(last-end) / 1e9
 	return e, waiting > 0 && last-end >= endedMin
+}
+
+// passedBeyond returns how many of the late segments of flow a at point up
+// (indexes in a.Refs, after point down's last packet) the nearest point
+// beyond down on side s's way that saw connection c captured, and which
+// point that is: a segment there passed down, whose capture had stopped;
+// it was not dropped between up and down (review diff21: mid's capture
+// stopped, far captured the client's 5 retransmissions, and mid was said
+// to have stopped "or they were dropped between near and mid (state
+// lost?)"). 0 when no point beyond saw the connection and captured side s.
+func (pa *Path) passedBeyond(c *Connection, up, down int, s Side, a *Flow, late []int) (beyond, n int) {
+	step := 1
+	if s == FromServer {
+		step = -1
+	}
+	q := down + step
+	for q >= 0 && q < len(c.Flows) && c.Flows[q] == nil {
+		q += step
+	}
+	if q < 0 || q >= len(c.Flows) {
+		return -1, 0
+	}
+	g := c.Flows[q]
+	if pa.swapped[a] == g || pa.swapped[g] == a || pa.leftOut(q, g, s) {
+		return -1, 0
+	}
+	matched := pa.matchedAt(up, q, a, g)
+	for _, i := range late {
+		if matched[i] {
+			n++
+		}
+	}
+	return q, n
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // endedFindings says on each connection left waiting after a point's
@@ -217,7 +269,7 @@ func (pa *Path) endedFindings() {
 // endedText says a path.capture_ended finding.
 func endedText(w *pathWords, fi PathFinding, at, rel string) string {
 	who := sideWord(fi.Point, fi.RelatedPoint)
-	answered := 0
+	answered, beyond, passed := 0, -1, 0
 	side := FromClient
 	if fi.Point > fi.RelatedPoint {
 		side = FromServer
@@ -231,9 +283,14 @@ func endedText(w *pathWords, fi PathFinding, at, rel string) string {
 					answered++
 				}
 			}
+			beyond, passed = w.pa.passedBeyond(w.c, fi.Point, fi.RelatedPoint, side, f, late)
 		}
 	}
 	tail := fmt.Sprintf("%s's capture stopped, or they were dropped between %s and %s from then on (state lost: a conntrack flush, a failover?)", rel, at, rel)
+	if passed > 0 {
+		// A point beyond captured them: they passed rel.
+		tail = fmt.Sprintf("%s's capture stopped (%s, beyond it, captured %s)", rel, w.point(beyond), ofThem(passed, fi.Count))
+	}
 	if fi.Count == 1 {
 		ans := "it was not answered"
 		if answered > 0 {
@@ -248,6 +305,17 @@ func endedText(w *pathWords, fi PathFinding, at, rel string) string {
 	}
 	return fmt.Sprintf("%d %s segments from frame %d at %s on came after %s's last packet (frame %d of this connection there), the last %s later, and were not compared with it; %s: %s",
 		fi.Count, who, fi.Frame, at, rel, fi.RelatedFrame, secondsText(fi.Seconds), ans, tail)
+}
+
+// ofThem says how many of count segments: "them", "it", "3 of them".
+func ofThem(n, count int) string {
+	switch {
+	case n == count && count == 1:
+		return "it"
+	case n == count:
+		return "them"
+	}
+	return fmt.Sprintf("%d of them", n)
 }
 
 func wereWas(n int) string {
@@ -267,6 +335,11 @@ func secondsText(s float64) string {
 
 // CaptureEndText says a CaptureEnd in words, once for the path.
 func (pa *Path) CaptureEndText(e CaptureEnd) string {
+	if e.Passed > 0 {
+		return fmt.Sprintf("%s's last packet is %s before %s's: %d packet%s of %d connection%s that %s saw after it %s not compared (%s's capture stopped: %s, beyond it, captured %s)",
+			pa.pointName(e.Point), secondsText(e.Seconds), pa.pointName(e.Neighbour), e.Packets, plural(e.Packets), e.Conns, plural(e.Conns),
+			pa.pointName(e.Neighbour), wereWas(e.Packets), pa.pointName(e.Point), pa.pointName(e.Beyond), ofThem(e.Passed, e.Packets))
+	}
 	return fmt.Sprintf("%s's last packet is %s before %s's, and nothing came back through it after: %d packet%s of %d connection%s that %s saw after it %s not compared (%s's capture stopped, or everything was dropped from then on: state lost in a conntrack flush or a failover?)",
 		pa.pointName(e.Point), secondsText(e.Seconds), pa.pointName(e.Neighbour), e.Packets, plural(e.Packets), e.Conns, plural(e.Conns),
 		pa.pointName(e.Neighbour), wereWas(e.Packets), pa.pointName(e.Point))
@@ -274,6 +347,9 @@ func (pa *Path) CaptureEndText(e CaptureEnd) string {
 
 // CaptureEndShort says a CaptureEnd in a few words, for a title line.
 func (pa *Path) CaptureEndShort(e CaptureEnd) string {
+	if e.Passed > 0 {
+		return fmt.Sprintf("%s's capture ends %s before %s's", pa.pointName(e.Point), secondsText(e.Seconds), pa.pointName(e.Neighbour))
+	}
 	return fmt.Sprintf("%s ends %s before %s?", pa.pointName(e.Point), secondsText(e.Seconds), pa.pointName(e.Neighbour))
 }
 

@@ -482,6 +482,7 @@ func (pa *Path) Ladder(c *Connection) []LadderRow {
 		return r
 	}
 	wider := pa.widerSpans(c)
+	outside := pa.outsideMids(c)
 	for i, f := range c.Flows {
 		if f == nil {
 			continue
@@ -521,6 +522,16 @@ func (pa *Path) Ladder(c *Connection) []LadderRow {
 		if sides := pa.acrossSides(c, i+1); sides != [2]bool{} {
 			g := c.Flows[i+2]
 			link(matchSegs(f, g, pa.pairOff(i, i+2), pa.shifts.of(f, g)), i+2, sides)
+		}
+		for _, o := range outside {
+			if o.k == i+1 {
+				g := c.Flows[i+2]
+				m := matchSegs(f, g, pa.pairOff(i, i+2), pa.shifts.of(f, g))
+				m.pairs = slices.DeleteFunc(m.pairs, func(p segPair) bool {
+					return !pa.outside(&o, i, f, p.a) || !pa.outside(&o, i+2, g, p.b)
+				})
+				link(m, i+2, o.sides)
+			}
 		}
 		for _, sp := range wider {
 			if sp.i == i {
