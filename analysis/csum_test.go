@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"encoding/binary"
 	"math/rand/v2"
 	"testing"
 )
@@ -51,10 +50,12 @@ func TestChecksumEveryLength(t *testing.T) {
 	}
 }
 
-// TestSumWide holds the vector kernel, where there is one, to a plain sum
-// of 32-bit words on every multiple of 8 bytes to 2,000, at odd
-// alignments: each of its three loops, alone and after the others.
-func TestSumWide(t *testing.T) {
+// TestChecksumKernel holds the vector kernel, where there is one, to the
+// scalar code on every length to 2,000 at odd alignments (each of its
+// loops and tails, alone and after the others) with initial sums up to
+// the largest a uint32 holds, whose bytes the kernel takes swapped by a
+// multiplication.
+func TestChecksumKernel(t *testing.T) {
 	if !wideSum {
 		t.Skip("no vector kernel")
 	}
@@ -63,15 +64,14 @@ func TestSumWide(t *testing.T) {
 	for i := range buf {
 		buf[i] = byte(rnd.Uint32())
 	}
-	for n := 0; n <= 2000; n += 8 {
+	sums := []uint32{0, 1, 0xff, 0xff00, 0xffff, 0x10000, 0xfffeffff, 0xffffffff}
+	for n := 0; n <= 2000; n++ {
 		for off := range 8 {
 			b := buf[off : off+n]
-			var want uint64
-			for i := 0; i < n; i += 4 {
-				want += uint64(binary.LittleEndian.Uint32(b[i:]))
-			}
-			if got := sumWide(b); got != want {
-				t.Fatalf("length %d offset %d: %#x, want %#x", n, off, got, want)
+			for _, sum := range append(sums, rnd.Uint32()) {
+				if got, want := checksumAVX2(b, uint64(sum)<<8), checksumScalar(b, sum); got != want {
+					t.Fatalf("length %d offset %d, sum %#x: %#04x, want %#04x", n, off, sum, got, want)
+				}
 			}
 		}
 	}

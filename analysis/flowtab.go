@@ -95,24 +95,37 @@ func connHash(src netip.Addr, sport uint16, dst netip.Addr, dport uint16) uint64
 }
 
 // mixKeys combines two endpoint keys, in either order, into a hash: the
-// smaller one mixed with the process's key, the larger added, and mixed
-// again. It was their sum and exclusive or, mixed: two connections whose
+// smaller one and the larger, each XORed with a key of the process's,
+// multiplied into 128 bits, whose two halves are XORed (wyhash's "mum"):
+// every bit of either end reaches the hash, through the carries of the
+// multiply, which go up, and the high half. The keys' halves are swapped
+// first: an address's last bytes, which vary most from host to host, are
+// the top of its little-endian word, where a product carries them to few
+// bits (IPv6 hosts counted up put 12 of 65,536 in one home of a
+// 65,536-slot table where a fair hash puts 7 or 8; swapped, 3 to 5:
+// TestHashSpread). It was their sum and exclusive or, mixed: two connections whose
 // keys have the same AND and XOR (bits swapped between the two ends, as
 // spoofed SYNs between addresses on equal ports can be made) had one hash,
 // all of them one slot, and each packet compared with every flow before:
 // 128k such SYNs (9 MB) took 70 s where 128k random ones take 0.25 s.
+// Then the smaller mixed with a key (SplitMix64's finaliser), the larger
+// added and mixed again: two finalisers, 27 instructions a packet on the
+// benchmark file, where the multiply is 5. (A product of the two keys
+// without the high half was tried in session 19: the top bits of an
+// address, which a multiply does not carry down, collided.)
 func mixKeys(a, b uint64) uint64 {
 	lo, hi := min(a, b), max(a, b)
-	return mix64(mix64(lo^hashKey[1]) + hi)
+	h, l := bits.Mul64(bits.RotateLeft64(lo, 32)^hashKey[1], bits.RotateLeft64(hi, 32)^hashKey[2])
+	return h ^ l
 }
 
 // hashKey is the flow table's key, random in each process, so that nobody
 // can make a capture or traffic whose connections fall on one slot of the
 // table without knowing it: [0] for the addresses' high words (wordsKey),
-// [1] for the two ends (mixKeys). v4Key is wordsKey's for a high word of
-// 0, which IPv4 addresses (and IPv6 ones under ::/64) have.
+// [1] and [2] for the two ends (mixKeys). v4Key is wordsKey's for a high
+// word of 0, which IPv4 addresses (and IPv6 ones under ::/64) have.
 var (
-	hashKey = [2]uint64{rand.Uint64(), rand.Uint64()}
+	hashKey = [3]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64()}
 	v4Key   = mix64(hashKey[0])
 )
 

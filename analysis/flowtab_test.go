@@ -273,3 +273,65 @@ func TestHashCraftedCollisions(t *testing.T) {
 		t.Errorf("%d IPv6 addresses made to cancel have %d distinct keys", n, len(keys))
 	}
 }
+
+// TestHashSpread holds the hash of connections shaped as captures shape
+// them (a SYN flood from one /16 to one port, one client's every port to
+// one server, a grid of hosts on one port pair, IPv6 hosts counted up) to
+// what a random function gives, under several keys: every hash distinct,
+// at most 16 of 65,536 in one home of a 65,536-slot table (a fair hash puts
+// about 8 in the fullest) and at most 48 in one of the recent cache's 4,096
+// entries (about 32). The top bits give the home, the low bits the entry.
+func TestHashSpread(t *testing.T) {
+	const n = 1 << 16
+	v4 := func(a uint32) netip.Addr {
+		return netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)})
+	}
+	v6 := func(i int) netip.Addr {
+		var b [16]byte
+		b[0], b[1], b[2], b[3] = 0x20, 0x01, 0x0d, 0xb8
+		binary.BigEndian.PutUint32(b[12:], uint32(i))
+		return netip.AddrFrom16(b)
+	}
+	families := map[string]func(i int) (netip.Addr, uint16, netip.Addr, uint16){
+		"syn flood": func(i int) (netip.Addr, uint16, netip.Addr, uint16) {
+			return v4(0x0a000000 | uint32(i)), uint16(1024 + i%50000), v4(0xc0000201), 443
+		},
+		"one client's ports": func(i int) (netip.Addr, uint16, netip.Addr, uint16) {
+			return v4(0x0a000001), uint16(i), v4(0x0a000002), 80
+		},
+		"host grid": func(i int) (netip.Addr, uint16, netip.Addr, uint16) {
+			return v4(0x0a000000 | uint32(i>>8)), 40000, v4(0x0a010000 | uint32(i&0xff)), 443
+		},
+		"ipv6 hosts": func(i int) (netip.Addr, uint16, netip.Addr, uint16) {
+			return v6(i + 2), 50000, v6(1), 443
+		},
+	}
+	saved, savedV4 := hashKey, v4Key
+	t.Cleanup(func() { hashKey, v4Key = saved, savedV4 })
+	rnd := rand.New(rand.NewPCG(7, 8))
+	for round := range 4 {
+		hashKey = [3]uint64{rnd.Uint64(), rnd.Uint64(), rnd.Uint64()}
+		v4Key = mix64(hashKey[0])
+		for name, conn := range families {
+			seen := make(map[uint64]bool, n)
+			var homes [n]uint16
+			var entries [recentN]uint16
+			for i := range n {
+				src, sport, dst, dport := conn(i)
+				h := connHash(src, sport, dst, dport)
+				seen[h] = true
+				homes[uint32(h>>32)>>16]++
+				entries[h&(recentN-1)]++
+			}
+			if len(seen) != n {
+				t.Errorf("round %d, %s: %d connections have %d distinct hashes", round, name, n, len(seen))
+			}
+			if w := slices.Max(homes[:]); w > 16 {
+				t.Errorf("round %d, %s: %d connections start at one slot of %d", round, name, w, n)
+			}
+			if w := slices.Max(entries[:]); w > 48 {
+				t.Errorf("round %d, %s: %d connections share one of the recent cache's %d entries", round, name, w, recentN)
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package analysis
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -1139,4 +1140,36 @@ func ignoredRSTRef(f *Flow, fi Finding) string {
 		}
 	}
 	return ""
+}
+
+// TestAppendJSONEndpoint holds the IPv4 endpoints written from the digit
+// table to netip's AppendTo (appendJSONAddrPort) on every value of each
+// octet and the ports' edges, and the other families to it as well.
+func TestAppendJSONEndpoint(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	var addrs []netip.Addr
+	for i := range 256 {
+		o := byte(i)
+		addrs = append(addrs, netip.AddrFrom4([4]byte{o, 0, 0, 0}), netip.AddrFrom4([4]byte{9, o, 99, 100}),
+			netip.AddrFrom4([4]byte{255, 10, o, 1}), netip.AddrFrom4([4]byte{1, 200, 7, o}), netip.AddrFrom4([4]byte{o, o, o, o}))
+	}
+	for range 2000 {
+		var a [4]byte
+		binary.LittleEndian.PutUint32(a[:], rng.Uint32())
+		addrs = append(addrs, netip.AddrFrom4(a))
+	}
+	addrs = append(addrs, netip.MustParseAddr("::ffff:10.1.2.3"), netip.MustParseAddr("2001:db8::1"),
+		netip.MustParseAddr("::"), netip.MustParseAddr("fe80::1"))
+	for i, a := range addrs {
+		for _, port := range []uint16{0, 1, 9, 10, 99, 100, 443, 9999, 10000, 65535, uint16(i)} {
+			want := string(appendJSONAddrPort(nil, netip.AddrPortFrom(a, port)))
+			k := kindOf(a)
+			if got := string(appendJSONEndpoint(nil, k, addrWords(a), port)); got != want {
+				t.Fatalf("%v port %d: %s, want %s", a, port, got, want)
+			}
+			if k.addr(addrWords(a)) != a {
+				t.Fatalf("%v: the words give %v", a, k.addr(addrWords(a)))
+			}
+		}
+	}
 }
