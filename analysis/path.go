@@ -62,6 +62,7 @@ const (
 	PathCaptureEnded
 	PathSynProxy
 	PathAnswered
+	PathTooBig
 	numPathCodes
 )
 
@@ -95,6 +96,7 @@ var pathCodeInfo = [numPathCodes]struct {
 	PathCaptureEnded:   {"path.capture_ended", Warning},
 	PathSynProxy:       {"path.syn_proxy", Info},
 	PathAnswered:       {"path.answered_between", Warning},
+	PathTooBig:         {"path.too_big", Info},
 }
 
 func (c PathCode) String() string {
@@ -245,6 +247,10 @@ type Path struct {
 	// connections were answered (pathanswered.go): said once for the
 	// path. answered counts them by the first point of the pair.
 	Answered []AnsweredPair
+	// Changed lists the points whose file held other packets, when read
+	// back, than where they had been read (overwritten in place since):
+	// their segments' options were not compared (pathopts.go).
+	Changed  []int
 	answered map[int]int
 }
 
@@ -1204,7 +1210,7 @@ func (pa *Path) comparableAcross(a, mid, b *Flow) bool {
 // side's segments.
 var acrossCodes = map[PathCode]bool{
 	PathPayloadAdded: true, PathPayloadRemoved: true, PathPayloadChanged: true,
-	PathDropped: true, PathInjected: true, PathDuplicated: true, PathUncaptured: true,
+	PathDropped: true, PathTooBig: true, PathInjected: true, PathDuplicated: true, PathUncaptured: true,
 	PathResegmented: true, PathFragmented: true, PathReordered: true,
 	PathWindowChanged: true, PathTOSChanged: true,
 }
@@ -2109,6 +2115,9 @@ func (pa *Path) Decorate(r *Record, f *Flow) {
 		}
 		if fi.Was != nil {
 			rf.Was, rf.Offset = hex.EncodeToString(fi.Was), ptr(fi.At)
+		}
+		if (fi.Code == PathDropped || fi.Code == PathTooBig) && fi.OtherFrame != 0 {
+			rf.MTU, rf.ICMPFrame = fi.MTU, fi.OtherFrame
 		}
 		r.Findings = append(r.Findings, rf)
 		worst = max(worst, fi.Code.Severity())

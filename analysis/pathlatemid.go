@@ -118,7 +118,14 @@ func (pa *Path) compareOutside(c *Connection, o *outsideMid) {
 	delete(pa.Findings, a)
 	delete(pa.Findings, b)
 	copies := pa.wayCopiesOf(c)
+	// across, as in compareSideAcross: the options of the segments after
+	// the handshake are read back and compared between neighbours only
+	// (segmentOptions). Queued here, the pair's whole connection was
+	// compared across mid, and one change said again between points that
+	// are not neighbours (TestPathLateMiddleOptionsSaidOnce).
+	pa.across = true
 	pa.compareFlows(i, j, a, b)
+	pa.across = false
 	pa.keepWayCopies(c, o, copies)
 	for x, y := range []struct {
 		f     *Flow

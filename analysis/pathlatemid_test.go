@@ -186,3 +186,32 @@ func TestPathCaptureEndedPassedBeyond(t *testing.T) {
 		t.Errorf("far dark too: findings %+v", fi)
 	}
 }
+
+// A middle point's capture that started after a connection's first
+// segments: its neighbours' comparison of those segments (compareOutside)
+// queued their options to be read back and compared as a pair of its own,
+// and the one change, made between mid and near, was said three times on
+// the connection, twice between points that are not neighbours (review
+// diff21b, on the realpath3 capture s4ts). The segments after the
+// handshake are compared between neighbours only: said once, towards mid.
+func TestPathLateMiddleOptionsSaidOnce(t *testing.T) {
+	ts := func(k int) string { return fmt.Sprintf("nop nop ts=%d/%d", 901+k, 102+k) }
+	nops := func(int) string { return strings.Repeat("nop ", 12) }
+	head := pathHead + "time 2026-01-01T00:00:00Z\n"
+	lines := strings.Split(strings.TrimSuffix(strings.TrimPrefix(tsConn(ts), head), "\n"), "\n")
+	near := tsConn(nops)
+	const k = 5 // the second request: mid misses the first answer
+	mid := pathHead + "time " + startAt(t, lines, k, 500*time.Microsecond) + "\n" + from(lines, k)
+	far := shiftTime(tsConn(ts), "2026-01-01T00:00:00.001Z")
+	pa, c := threePoints(t, near, mid, far)
+	if !pa.SegmentOptionsCompared() {
+		t.Fatal("segment options not compared: the case tests nothing")
+	}
+	var all []PathFinding
+	for _, f := range c.Flows {
+		all = append(all, pathFindings(pa, f, PathOptionsChanged)...)
+	}
+	if len(all) != 1 || all[0].Point != 0 || all[0].RelatedPoint != 1 {
+		t.Fatalf("options_changed %+v: want one, at near against mid", all)
+	}
+}

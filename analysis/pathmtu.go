@@ -87,6 +87,14 @@ func (pa *Path) droppedWhy(f *Flow, at, to int, r PacketRef, resent uint32) Path
 			fi.OtherFrame, fi.MTU = tb.Frame, tb.MTU
 		}
 	}
+	// Path MTU discovery at work: a router refused the segment as too
+	// big and said so (the ICMP error is in the capture), and its bytes
+	// passed later in smaller segments. The transfer went on; an error
+	// (✗) beside real loss was too loud for what every tunnel and PPPoE
+	// link does (review diff21b): path.too_big, info, with the same words.
+	if fi.OtherFrame != 0 && resent > 0 && resent < r.Len {
+		fi.Code = PathTooBig
+	}
 	return fi
 }
 

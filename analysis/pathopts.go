@@ -95,21 +95,21 @@ func (pa *Path) rereadable() bool {
 // optReads reads packets' TCP options back, point by point in file order.
 type optReads struct {
 	pa   *Path
-	want []map[int64]uint64 // per point: offset → frame
-	got  []map[int64][]byte // per point: offset → options (nil: unreadable)
+	want []map[int64]PacketRef // per point: offset → the packet indexed there
+	got  []map[int64][]byte    // per point: offset → options (nil: unreadable)
 }
 
 func newOptReads(pa *Path) *optReads {
-	r := &optReads{pa: pa, want: make([]map[int64]uint64, len(pa.points)), got: make([]map[int64][]byte, len(pa.points))}
+	r := &optReads{pa: pa, want: make([]map[int64]PacketRef, len(pa.points)), got: make([]map[int64][]byte, len(pa.points))}
 	for p := range pa.points {
-		r.want[p], r.got[p] = map[int64]uint64{}, map[int64][]byte{}
+		r.want[p], r.got[p] = map[int64]PacketRef{}, map[int64][]byte{}
 	}
 	return r
 }
 
 func (o *optReads) ask(p int, r PacketRef) {
 	if _, ok := o.got[p][r.Offset]; !ok {
-		o.want[p][r.Offset] = r.Frame
+		o.want[p][r.Offset] = r
 	}
 }
 
@@ -125,12 +125,25 @@ func (o *optReads) read() {
 		slices.Sort(offs)
 		for _, off := range offs {
 			o.got[p][off] = nil
-			rec, err := o.pa.points[p].Reread(off, want[off])
+			r := want[off]
+			rec, err := o.pa.points[p].Reread(off, r.Frame)
 			if err != nil {
 				continue
 			}
 			d.Decode(rec, &pkt)
 			if !pkt.HasTCP || pkt.TCPOffset < 0 || pkt.HeaderCut || pkt.HeaderLen < 20 || pkt.TCPOffset+pkt.HeaderLen > len(rec.Data) {
+				continue
+			}
+			// The packet read back must be the one indexed: a file
+			// overwritten in place since it was read (a tcpdump -W
+			// ring, a capture run again under the same name) holds
+			// another there, and its options would be said as changed
+			// between points (review diff21b). Such a point is said
+			// once (Path.Changed) and its segments are not compared.
+			if pkt.Seq != r.Seq || pkt.Ack != r.Ack || uint32(pkt.PayloadLen) != r.Len || pkt.Flags != r.Flags {
+				if !slices.Contains(o.pa.Changed, p) {
+					o.pa.Changed = append(o.pa.Changed, p)
+				}
 				continue
 			}
 			o.got[p][off] = append([]byte{}, rec.Data[pkt.TCPOffset+20:pkt.TCPOffset+pkt.HeaderLen]...)

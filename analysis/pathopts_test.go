@@ -251,3 +251,38 @@ func TestPathAnsweredBetweenNot(t *testing.T) {
 		t.Errorf("SYN-ACK with the server's TTL: %+v", got)
 	}
 }
+
+// A point's file overwritten in place after it was read (a tcpdump -W
+// ring, a capture run again under the same name) held other packets where
+// the index had them: their options were compared as the indexed ones',
+// the real change went unsaid and a false one was said (review diff21b).
+// A packet read back must be the one indexed (its numbers, length and
+// flags); where it is not, the point is said once as changed and its
+// segments are not compared.
+func TestPathSegmentOptionsFileChanged(t *testing.T) {
+	ts := func(k int) string { return fmt.Sprintf("nop nop ts=%d/%d", 901+k, 102+k) }
+	nops := func(int) string { return strings.Repeat("nop ", 12) }
+	far := shiftTime(tsConn(ts), "2026-01-01T00:00:00.001Z")
+	near := pointOf(t, "near", fixture.Build(tsConn(nops)))
+	// What the file holds now: the same sizes, the server's numbers and
+	// options other.
+	now := pointOf(t, "near", fixture.Build(strings.ReplaceAll(tsConn(ts), "S>C PA seq=5", "S>C PA seq=7")))
+	near.Reread = now.Reread
+	pa := Correlate([]Point{near, pointOf(t, "far", fixture.Build(far))})
+	if len(pa.Conns) != 1 {
+		t.Fatalf("%d connections, want 1", len(pa.Conns))
+	}
+	c := pa.Conns[0]
+	for _, f := range c.Flows {
+		if got := pathFindings(pa, f, PathOptionsChanged); len(got) != 0 {
+			t.Errorf("options_changed %+v from packets the file no longer holds", got)
+		}
+	}
+	if !slices.Equal(pa.Changed, []int{0}) {
+		t.Errorf("changed points %v, want [0]", pa.Changed)
+	}
+	w := strings.Join(pa.Warnings(PathGlyphs{}), "\n")
+	if !strings.Contains(w, "near changed since it was read") || !slices.Contains(pa.WarningsShort(), "near changed since read") {
+		t.Errorf("warnings %q / %q: want near said changed", w, pa.WarningsShort())
+	}
+}

@@ -92,22 +92,27 @@ func nearOf(lines []string) string {
 }
 
 // A segment a router refused as too big, its bytes sent again in smaller
-// segments that passed both points, is dropped between them, not missed
+// segments that passed both points, was refused between them, not missed
 // by the far capture: its receiver acknowledged the bytes, not it. With
-// the ICMP error in the near capture, the finding names it and the MTU.
+// the ICMP error in the near capture, the finding names it and the MTU;
+// it is path MTU discovery at work, the transfer going on, so it is
+// path.too_big (info), not an error beside real loss (review diff21b).
 func TestPathTooBigDropped(t *testing.T) {
 	lines := pmtuConn(fragNeeded(t, 1001, 1488, 1280))
 	pa, c := pathCase(t, nearOf(lines), farOf(lines))
-	if got, want := codesOf(pa, c, PathTTL, PathClockOffset), []string{"near:path.dropped@4"}; !slices.Equal(got, want) {
+	if got, want := codesOf(pa, c, PathTTL, PathClockOffset), []string{"near:path.too_big@4"}; !slices.Equal(got, want) {
 		t.Fatalf("findings %v, want %v", got, want)
 	}
-	fi := pathFindings(pa, c.Flows[0], PathDropped)[0]
+	fi := pathFindings(pa, c.Flows[0], PathTooBig)[0]
 	if fi.MTU != 1280 || fi.OtherFrame != 5 || fi.Resent != 1228 {
 		t.Errorf("MTU %d, ICMP frame %d, resent %d; want 1280, 5, 1228", fi.MTU, fi.OtherFrame, fi.Resent)
 	}
-	want := "data segment (1448 bytes) (frame 4 at near) never reached far: dropped between them, too big for the next hop (MTU 1280: ICMP fragmentation needed at near frame 5); its bytes were sent again in smaller segments, which passed"
+	want := "data segment (1448 bytes) (frame 4 at near) never reached far: dropped between them, too big for the next hop (MTU 1280: ICMP fragmentation needed at near frame 5); its bytes were sent again in smaller segments, which passed (path MTU discovery)"
 	if fi.Message != want {
 		t.Errorf("message\n%q, want\n%q", fi.Message, want)
+	}
+	if fi.Code.Severity() != Info || pa.Status(c.Flows[0]) == StatusInvalid {
+		t.Errorf("severity %v, near's status %v: want info, not invalid", fi.Code.Severity(), pa.Status(c.Flows[0]))
 	}
 	// A drop with the reason known is no black hole.
 	if bh, ok := pa.SizeLimit(c.Flows[0], fi); ok {

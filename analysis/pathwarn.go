@@ -237,6 +237,9 @@ func (pa *Path) Warnings(g PathGlyphs) []string {
 	for _, a := range pa.Answered {
 		out = append(out, pa.AnsweredPairText(a))
 	}
+	for _, p := range pa.Changed {
+		out = append(out, fmt.Sprintf("%s changed since it was read (other packets where it had them: overwritten in place, a tcpdump -W ring?): its segments' options were not compared", pa.pointName(p)))
+	}
 	return out
 }
 
@@ -262,6 +265,9 @@ func (pa *Path) WarningsShort() []string {
 	}
 	for _, a := range pa.Answered {
 		out = append(out, fmt.Sprintf("%d answered between %s and %s", a.Conns, pa.pointName(a.Up), pa.pointName(a.Down)))
+	}
+	for _, p := range pa.Changed {
+		out = append(out, pa.pointName(p)+" changed since read")
 	}
 	return out
 }

@@ -91,7 +91,7 @@ func (pa *Path) Sentence(c *Connection, fi PathFinding, g PathGlyphs) string {
 			}
 		}
 		return fmt.Sprintf("%s %s by %d byte%s between %s and %s (%s)", SegmentName(ru), verb, fi.Bytes, plural(fi.Bytes), rel, at, detail)
-	case PathDropped:
+	case PathDropped, PathTooBig:
 		how := "between them"
 		if f := w.c.Flows[fi.Point]; f != nil {
 			if a, ok := f.First(CodeAckMismatch); ok && a.Frame == fi.Frame {
@@ -111,6 +111,9 @@ func (pa *Path) Sentence(c *Connection, fi PathFinding, g PathGlyphs) string {
 			how = tb
 		} else {
 			how = "dropped " + how
+		}
+		if fi.Code == PathTooBig {
+			tail += " (path MTU discovery)"
 		}
 		return fmt.Sprintf("%s (frame %d at %s) never reached %s: %s%s", SegmentName(r), fi.Frame, at, rel, how, tail)
 	case PathInjected:

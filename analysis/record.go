@@ -116,6 +116,11 @@ type RecordFinding struct {
 	// is what they became; Bytes how many differ).
 	Was    string `json:"was,omitempty"`
 	Offset *int   `json:"offset,omitempty"`
+	// MTU and ICMPFrame are the next hop's MTU and the frame of the ICMP
+	// "fragmentation needed" or ICMPv6 "packet too big" that refused a
+	// path.too_big's or path.dropped's segment, where the capture holds it.
+	MTU       int    `json:"mtu,omitempty"`
+	ICMPFrame uint64 `json:"icmp_frame,omitempty"`
 }
 
 func ptr[T any](v T) *T { return &v }

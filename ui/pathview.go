@@ -773,6 +773,11 @@ func (p *pathModel) cell(row int, pt int, lay pathLayout) string {
 			if ok && fi.Code == analysis.PathDropped && fi.RelatedPoint == pt && fi.Point == q {
 				return st.Status.Invalid.Render(padRight(g.Invalid+" dropped", lay.cell, g.Ellipsis))
 			}
+			if ok && fi.Code == analysis.PathTooBig && fi.RelatedPoint == pt && fi.Point == q {
+				// Refused as too big, the ICMP error saying so: path
+				// MTU discovery, not loss.
+				return st.Dim.Render(padRight(g.Absent+" too big", lay.cell, g.Ellipsis))
+			}
 		}
 		if p.lacks(pt, r.Side) {
 			// The point's capture holds the other direction only: the

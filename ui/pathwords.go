@@ -88,6 +88,9 @@ func (w *pathWords) short(fi analysis.PathFinding) string {
 			return fmt.Sprintf("%dB of %s dropped", fi.Bytes, shortSeg(r))
 		}
 		return shortSeg(r) + " dropped"
+	case analysis.PathTooBig:
+		r, _ := w.refAt(fi.Point, fi.Frame)
+		return shortSeg(r) + " too big"
 	case analysis.PathInjected:
 		return "injected"
 	case analysis.PathMSSChanged:
