@@ -1226,6 +1226,19 @@ func (pa *Path) compareSideAcross(i, j int, a, b *Flow, s Side) {
 	// path.one_way on frame 2 went, a path.ttl on frame 1 taking its
 	// place; a SYN-ACK dropped between server and inside took the
 	// client's drops between inside and outside with it).
+	pa.compareKeeping(i, j, a, b, func(f *Flow, point int, fi PathFinding) bool {
+		r, ok := refOf(f, fi.Frame)
+		return ok && acrossCodes[fi.Code] && fi.Point == point && r.Side() == s
+	})
+}
+
+// compareKeeping compares flows a and b at points i and j, which are not
+// neighbours, and of what compareFlows finds keeps what keep takes (what
+// the neighbours' comparisons could not say). The flows' findings so far
+// are set aside while it runs: it sorts each flow's findings. The
+// options of the segments after the handshake are compared between
+// neighbours only (across: segmentOptions).
+func (pa *Path) compareKeeping(i, j int, a, b *Flow, keep func(f *Flow, point int, fi PathFinding) bool) {
 	had := [2][]PathFinding{pa.Findings[a], pa.Findings[b]}
 	delete(pa.Findings, a)
 	delete(pa.Findings, b)
@@ -1238,7 +1251,7 @@ func (pa *Path) compareSideAcross(i, j int, a, b *Flow, s Side) {
 	}{{a, i}, {b, j}} {
 		kept := had[x]
 		for _, fi := range pa.Findings[y.f] {
-			if r, ok := refOf(y.f, fi.Frame); ok && acrossCodes[fi.Code] && fi.Point == y.point && r.Side() == s {
+			if keep(y.f, y.point, fi) {
 				kept = append(kept, fi)
 			}
 		}

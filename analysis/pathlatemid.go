@@ -112,41 +112,20 @@ func (pa *Path) compareOutside(c *Connection, o *outsideMid) {
 			}
 		}
 	}
-	// Set aside while compareFlows runs, as compareSideAcross does: it
-	// sorts each flow's findings and would mix them with the new ones.
-	had := [2][]PathFinding{pa.Findings[a], pa.Findings[b]}
-	delete(pa.Findings, a)
-	delete(pa.Findings, b)
-	copies := pa.wayCopiesOf(c)
 	// across, as in compareSideAcross: the options of the segments after
-	// the handshake are read back and compared between neighbours only
-	// (segmentOptions). Queued here, the pair's whole connection was
-	// compared across mid, and one change said again between points that
-	// are not neighbours (TestPathLateMiddleOptionsSaidOnce).
-	pa.across = true
-	pa.compareFlows(i, j, a, b)
-	pa.across = false
+	// the handshake are compared between neighbours only. Compared here,
+	// the pair's whole connection was compared across mid, and one change
+	// said again between points that are not neighbours
+	// (TestPathLateMiddleOptionsSaidOnce).
+	copies := pa.wayCopiesOf(c)
+	pa.compareKeeping(i, j, a, b, func(f *Flow, point int, fi PathFinding) bool {
+		if !acrossCodes[fi.Code] || fi.Point != point || onceCodes[fi.Code] && said[fi.Code] {
+			return false
+		}
+		idx := refIndex(f, fi.Frame)
+		return idx >= 0 && pa.outside(o, point, f, idx)
+	})
 	pa.keepWayCopies(c, o, copies)
-	for x, y := range []struct {
-		f     *Flow
-		point int
-	}{{a, i}, {b, j}} {
-		kept := had[x]
-		for _, fi := range pa.Findings[y.f] {
-			if !acrossCodes[fi.Code] || fi.Point != y.point || onceCodes[fi.Code] && said[fi.Code] {
-				continue
-			}
-			if idx := refIndex(y.f, fi.Frame); idx >= 0 && pa.outside(o, y.point, y.f, idx) {
-				kept = append(kept, fi)
-			}
-		}
-		if kept == nil {
-			delete(pa.Findings, y.f)
-			continue
-		}
-		pa.Findings[y.f] = kept
-		sortFindings(kept)
-	}
 }
 
 // wayCopiesOf returns a copy of what Path.wayCopy notes of connection c's
