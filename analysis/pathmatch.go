@@ -336,37 +336,9 @@ func pairCopies(a, b *Flow, la, lb []int, off float64, byID bool, hops hopCount)
 	// was paired with the server's, and the server's forwarded ACK (TTL
 	// 63) called a duplicate.
 	slices.SortStableFunc(cands, func(x, y cand) int {
-		if x.noID != y.noID {
-			if x.noID {
-				return 1
-			}
-			return -1
-		}
-		if x.other != y.other {
-			if x.other {
-				return 1
-			}
-			return -1
-		}
-		if x.sent != y.sent {
-			if x.sent {
-				return 1
-			}
-			return -1
-		}
-		if x.later != y.later {
-			if x.later {
-				return 1
-			}
-			return -1
-		}
-		if x.unlike != y.unlike {
-			if x.unlike {
-				return 1
-			}
-			return -1
-		}
-		return cmp.Compare(math.Round(x.d*1e4), math.Round(y.d*1e4))
+		return cmp.Or(falseFirst(x.noID, y.noID), falseFirst(x.other, y.other), falseFirst(x.sent, y.sent),
+			falseFirst(x.later, y.later), falseFirst(x.unlike, y.unlike),
+			cmp.Compare(math.Round(x.d*1e4), math.Round(y.d*1e4)))
 	})
 	usedA, usedB := make([]bool, len(la)), make([]bool, len(lb))
 	for _, c := range cands {
@@ -811,4 +783,15 @@ func (l *ackLine) by(end uint32) (uint64, bool) {
 		return 0, false
 	}
 	return l.frame[i], true
+}
+
+// falseFirst orders false before true, for a sort's comparison.
+func falseFirst(x, y bool) int {
+	switch {
+	case x == y:
+		return 0
+	case x:
+		return 1
+	}
+	return -1
 }
