@@ -532,26 +532,87 @@ func (d *Decoder) fast(p *Packet, rec *capture.Record) bool {
 	}
 	p.Direction = dir
 	p.VLAN, p.NVLAN = vlan, nvlan
+	// What the record gives, and what the fast path never sets, here
+	// rather than in startFast, which is then small enough to be inlined
+	// (as a call, with these, it cost 98 where the compiler inlines up to
+	// 80).
+	p.Frame, p.Offset, p.Time = rec.Frame, rec.Offset, rec.Timestamp
+	p.WireLen, p.CapLen = int(rec.OrigLen), len(data)
+	p.LinkType = lt
+	p.Outer, p.FragmentFrames, p.FragmentOffsets = p.Outer[:0], p.FragmentFrames[:0], nil
+	p.Tunnel, p.Undecoded, p.UndecodedProto = TunnelNone, 0, 0
+	p.Fragments, p.Fragment, p.paySum = 0, false, 0
 	return true
 }
 
-// startFast sets the fields of p that the fast path takes from the record,
-// and clears those it sets only on some frames or never (a tunnel,
-// fragments, damage, options, padding), once fastIP knows the frame is
-// its own. fast and fastIP set the rest on every frame they take.
-func (p *Packet) startFast(rec *capture.Record) {
-	p.Frame, p.Offset, p.Time = rec.Frame, rec.Offset, rec.Timestamp
-	p.WireLen, p.CapLen = int(rec.OrigLen), len(rec.Data)
-	p.LinkType = rec.LinkType
-	p.Outer, p.FragmentFrames = p.Outer[:0], p.FragmentFrames[:0]
-	p.FragmentOffsets, p.Payload, p.Padding = nil, nil, nil
+// startFast clears the fields of p that the TCP header sets only on some
+// frames (damage, options, a checksum left to the NIC), once fastIP knows
+// the frame is its own. fast, fastIP and fastTCP set the rest on every
+// frame they take; fast those from the record, after fastIP.
+func (p *Packet) startFast() {
 	p.MalformedLayer, p.MalformedReason = "", ""
-	p.Tunnel, p.Undecoded, p.UndecodedProto = TunnelNone, 0, 0
-	p.Fragments, p.Fragment = 0, false
-	p.PartialChecksum, p.paySum = false, 0
+	p.PartialChecksum = false
 	p.Opts = Options{}
 	p.MalformedOffset = 0
 	p.BadHeader, p.NoAnalysis, p.Truncated, p.HeaderCut = false, false, false, false
+}
+
+// fastTCP is decodeTCPAt for the fast path's segment, which is all in the
+// frame (captured and on the wire) and at least 20 bytes long: without the
+// cases that cannot arise there, and with the header's fields kept in
+// registers instead of read back from p, it was 37 fewer instructions a
+// packet on the benchmark file (cachegrind, its first 150k packets). It
+// sets Payload, and fastIP Padding, which startFast no longer clears
+// first (each a pointer store with its write barrier check). A header length under 20 or past the
+// segment goes to decodeTCPAt, which sets what it finds wrong.
+func (d *Decoder) fastTCP(p *Packet, seg []byte, off int) {
+	h := (*[20]byte)(seg)
+	hl := int(h[12]>>4) * 4
+	if hl < 20 || hl > len(seg) {
+		p.Payload = nil // which decodeTCPAt leaves unset here
+		d.decodeTCPAt(p, seg, off, len(seg))
+		return
+	}
+	p.TCPOffset = off
+	p.HasTCP = true
+	p.SrcPort = binary.BigEndian.Uint16(h[0:2])
+	p.DstPort = binary.BigEndian.Uint16(h[2:4])
+	p.Seq = binary.BigEndian.Uint32(h[4:8])
+	p.Ack = binary.BigEndian.Uint32(h[8:12])
+	p.HeaderLen = hl
+	p.NS = h[12]&1 != 0
+	p.Flags = h[13]
+	p.Window = binary.BigEndian.Uint16(h[14:16])
+	p.Urgent = binary.BigEndian.Uint16(h[18:20])
+	p.PayloadLen = len(seg) - hl
+	if hl > 20 {
+		parseOptions(&p.Opts, seg[20:hl])
+		if p.Opts.Malformed {
+			p.badOption(off)
+		}
+	}
+	p.Payload = seg[hl:]
+	// pseudoSum with the sum setKeys4 or setKeys6 has just left in p,
+	// and internetChecksum's kernel called here: through
+	// internetChecksum, which is not inlined (cost 129), 10 instructions
+	// a packet more.
+	n := uint32(len(seg))
+	pseudo := p.addrSum + n>>16 + n&0xffff + 6
+	var sum uint16
+	if wideSum {
+		sum = checksumAVX2(seg, uint64(pseudo)<<8)
+	} else {
+		sum = checksumScalar(seg, pseudo)
+	}
+	if sum == 0 {
+		p.TCPChecksum = CheckGood
+		return
+	}
+	p.TCPChecksum = CheckBad
+	// As decodeTCPAt: checksum offload's pseudo-header sum.
+	field := binary.BigEndian.Uint16(h[16:18])
+	ps := ^internetChecksum(nil, pseudoSum(p, len(seg)))
+	p.PartialChecksum = field == ps || field == ^ps
 }
 
 // fastIP decodes an IPv4 header without options or an IPv6 header, and the
@@ -577,7 +638,7 @@ func (d *Decoder) fastIP(p *Packet, ip []byte, off int, et uint16, rec *capture.
 		if ip[0] != 0x45 || length < 40 || length > len(ip) || flags&0x3fff != 0 || ip[9] != 6 || off+length > int(rec.OrigLen) {
 			return false // options, truncated, a fragment, not TCP: the general path
 		}
-		p.startFast(rec)
+		p.startFast()
 		p.IPVersion = 4
 		p.setKeys4(ip[12:16], ip[16:20])
 		p.Src, p.Dst = netip.AddrFrom4([4]byte(ip[12:16])), netip.AddrFrom4([4]byte(ip[16:20]))
@@ -594,8 +655,10 @@ func (d *Decoder) fastIP(p *Packet, ip []byte, off int, et uint16, rec *capture.
 		}
 		if len(ip) > length {
 			p.Padding = ip[length:]
+		} else {
+			p.Padding = nil
 		}
-		d.decodeTCPAt(p, ip[20:length], off+20, length-20)
+		d.fastTCP(p, ip[20:length], off+20)
 		return true
 	case 0x86DD:
 		if len(ip) < 40 {
@@ -605,7 +668,7 @@ func (d *Decoder) fastIP(p *Packet, ip []byte, off int, et uint16, rec *capture.
 		if ip[0]>>4 != 6 || ip[6] != 6 || length < 20 || 40+length > len(ip) || off+40+length > int(rec.OrigLen) {
 			return false
 		}
-		p.startFast(rec)
+		p.startFast()
 		p.IPVersion = 6
 		p.setKeys6(ip[8:24], ip[24:40])
 		p.Src, p.Dst = netip.AddrFrom16([16]byte(ip[8:24])), netip.AddrFrom16([16]byte(ip[24:40]))
@@ -618,8 +681,10 @@ func (d *Decoder) fastIP(p *Packet, ip []byte, off int, et uint16, rec *capture.
 		p.IPChecksum = CheckNone
 		if len(ip) > 40+length {
 			p.Padding = ip[40+length:]
+		} else {
+			p.Padding = nil
 		}
-		d.decodeTCPAt(p, ip[40:40+length], off+40, length)
+		d.fastTCP(p, ip[40:40+length], off+40)
 		return true
 	}
 	return false
