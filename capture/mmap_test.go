@@ -24,17 +24,8 @@ func readFileMapped(t *testing.T, path string, mapped bool) ([]Record, int64, er
 	if mapped && !r.MapInput() && !r.meta.gzip {
 		t.Fatalf("%s: MapInput refused a regular file", path)
 	}
-	var recs []Record
-	for {
-		rec, err := r.Next()
-		if err != nil {
-			if err == io.EOF {
-				err = nil
-			}
-			return recs, r.BytesRead(), err
-		}
-		recs = append(recs, copyRecord(rec))
-	}
+	recs, err := readRecords(r)
+	return recs, r.BytesRead(), err
 }
 
 func skipNoMapping(t *testing.T) {
