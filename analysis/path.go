@@ -453,6 +453,7 @@ func Correlate(points []Point) *Path {
 	}
 	pa.segmentOptions()
 	pa.Answered = pa.answeredPairs()
+	pa.Lone = pa.explainedLone()
 	pa.TTLRises = pa.ttlRises()
 	pa.Same = pa.samePackets()
 	pa.Ended = pa.capturesEnded()

@@ -21,6 +21,7 @@ package analysis
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // AnsweredPair is a pair of neighbouring points between which several
@@ -126,6 +127,23 @@ func (pa *Path) answeredPairs() []AnsweredPair {
 	for i := range pa.points {
 		if n := pa.answered[i]; n > 1 {
 			out = append(out, AnsweredPair{Up: i, Down: i + 1, Conns: n})
+		}
+	}
+	return out
+}
+
+// explainedLone returns pa.Lone without the points of a pair between
+// which connections were answered: a proxy between inside and outside
+// ends the client's connections at inside and opens its own at outside,
+// so the two points share none, and "the wrong file, interface or
+// capture filter?" sent the engineer to check a capture that was right
+// (the realpath3 review's transparent relay, with those two points only).
+// The pair's own line says what they saw.
+func (pa *Path) explainedLone() []LonePoint {
+	var out []LonePoint
+	for _, l := range pa.Lone {
+		if !slices.ContainsFunc(pa.Answered, func(a AnsweredPair) bool { return a.Up == l.Point || a.Down == l.Point }) {
+			out = append(out, l)
 		}
 	}
 	return out

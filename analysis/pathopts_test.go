@@ -210,6 +210,14 @@ func TestPathAnsweredBetween(t *testing.T) {
 				}) || !slices.Contains(pa.WarningsShort(), "3 answered between inside and outside") {
 				t.Errorf("head: %+v %q %q", pa.Answered, pa.Warnings(unicodeGlyphs), pa.WarningsShort())
 			}
+			// With no connection through both, the two points shared
+			// none, and each was said lone ("the wrong file, interface
+			// or capture filter?"): the proxy explains it.
+			if len(pa.Lone) != 0 || slices.ContainsFunc(pa.Warnings(unicodeGlyphs), func(w string) bool {
+				return strings.Contains(w, "shares no connection")
+			}) {
+				t.Errorf("lone points %+v beside the proxy's line: %q", pa.Lone, pa.Warnings(unicodeGlyphs))
+			}
 		})
 	}
 	// One: said on it, not in the head.
