@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"bytes"
 	"context"
 	"path/filepath"
 	"testing"
@@ -61,7 +60,7 @@ func TestRSTWords(t *testing.T) {
 	// The client's RST from SYN-SENT at the ACK number of the server's
 	// ACK of an older connection on these ports (manyloss-a.pcap, frames
 	// 479-483) cleared that connection, not this one.
-	data := fixture.Build(`
+	res = resultOf(t, `
 client 10.77.0.1:40000
 server 10.77.0.2:5024
 0      C>S S  seq=3023880037 mss=1460
@@ -69,14 +68,6 @@ server 10.77.0.2:5024
 +8us   C>S R  seq=3023814500
 +15ms  C>S S  seq=3023880037 mss=1460
 +52us  S>C SA seq=2669235953 ack=3023880038 mss=1460`)
-	r, err := capture.NewReader(bytes.NewReader(data), "stale.pcap", int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err = analysis.Run(context.Background(), r, analysis.Config{Name: "stale.pcap"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	fi, ok = res.Flows[0].First(analysis.CodeRST)
 	if got := shortFinding(fi, themes.Unicode, 80); !ok || !fi.RSTOfStale() || got != "RST of stale conn." {
 		t.Errorf("the RST of a stale connection (%v, %v) reads %q, want RST of stale conn.", ok, fi.RSTOfStale(), got)
@@ -105,15 +96,7 @@ server 10.0.0.2:80 isn=5000
 +0.001 S>C A  ack=1201 win=1000     # 11: open again
 +5     C>S A  seq=1200              # 12: a keep-alive
 `
-	data := fixture.Build(desc)
-	r, err := capture.NewReader(bytes.NewReader(data), "words.pcap", int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := analysis.Run(context.Background(), r, analysis.Config{Name: "words.pcap"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := resultOf(t, desc)
 	got := map[uint64]string{}
 	for _, fi := range res.Flows[0].Findings {
 		got[fi.Frame] = shortFinding(fi, themes.Unicode, 80) + " / " + shortFinding(fi, themes.Unicode, 12)
@@ -129,7 +112,7 @@ server 10.0.0.2:80 isn=5000
 		}
 	}
 
-	m := newLoaded(t, testConfig([]Source{memSource(t, "words.pcap", data)}), 80, 24)
+	m := newLoaded(t, testConfig([]Source{memSource(t, "words.pcap", fixture.Build(desc))}), 80, 24)
 	m = press(t, m, "enter")
 	d, cmd := m.detail.at(10)
 	m.detail = d
