@@ -266,10 +266,10 @@ func TestWriteJSONPaired(t *testing.T) {
 	}
 }
 
-// TestAppendTimeUTC compares the timestamp writer with the time package on
-// the ends of the int64 range, around day, month, year and leap-year
-// boundaries, on fractions with and without trailing zeros, and on random
-// values.
+// TestAppendTimeUTC compares the timestamp writer, each time with no date
+// kept (TestDateTextKept keeps it), with the time package on the ends of
+// the int64 range, around day, month, year and leap-year boundaries, on
+// fractions with and without trailing zeros, and on random values.
 func TestAppendTimeUTC(t *testing.T) {
 	ns := []int64{0, 1, -1, 1e9, -1e9, 1e9 - 1, -1e9 + 1, 1e8, 1e3, 123456789, -123456789,
 		math.MaxInt64, math.MinInt64, math.MaxInt64 - 1, math.MinInt64 + 1}
@@ -293,7 +293,7 @@ func TestAppendTimeUTC(t *testing.T) {
 	}
 	for _, n := range ns {
 		want := time.Unix(0, n).UTC().AppendFormat(nil, time.RFC3339Nano)
-		if got := appendTimeUTC([]byte("x"), n); string(got) != "x"+string(want) {
+		if got := new(dateText).appendTime([]byte("x"), n); string(got) != "x"+string(want) {
 			t.Fatalf("%d: %s, want x%s", n, got, want)
 		}
 	}
@@ -1280,7 +1280,7 @@ func TestDateTextKept(t *testing.T) {
 // TestAppendJSONEndpointIPv6 holds the IPv6 and IPv4-mapped endpoints to
 // netip's text (appendJSONAddrPort): every set of zero groups, the other
 // groups with each count of leading zero nibbles and each hex digit, and
-// random addresses, some with many zero groups.
+// random addresses, some with many zero groups; and no address.
 func TestAppendJSONEndpointIPv6(t *testing.T) {
 	rng := rand.New(rand.NewPCG(17, 18))
 	groups := []uint16{1, 0xf, 0x10, 0xa0, 0xfff, 0x100, 0x1000, 0xffff, 0xabcd, 0x9, 0x90, 0x900, 0x9000, 0x1234}
@@ -1320,6 +1320,9 @@ func TestAppendJSONEndpointIPv6(t *testing.T) {
 				t.Fatalf("%v port %d: %s, want %s", a, port, got, want)
 			}
 		}
+	}
+	if got := string(appendJSONEndpoint(nil, addrNone, [2]uint64{}, 80)); got != `"invalid AddrPort"` {
+		t.Errorf("no address: %s", got)
 	}
 }
 
