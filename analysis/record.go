@@ -249,9 +249,11 @@ const (
 // about 15.
 func (res *Result) writeJSONPaired(w io.Writer) error {
 	runs := (len(res.Flows) + jsonRun - 1) / jsonRun
-	head := jsonHead(res.Name, res.EndsEarly())
+	// A head each, as a head keeps the last date it wrote.
+	heads := [2]*recordHead{jsonHead(res.Name, res.EndsEarly()), jsonHead(res.Name, res.EndsEarly())}
 	format := func(buf []byte, run int) []byte {
 		buf = buf[:0]
+		head := heads[run%2]
 		for _, f := range res.Flows[run*jsonRun : min((run+1)*jsonRun, len(res.Flows))] {
 			buf = f.appendJSON(buf, head)
 		}

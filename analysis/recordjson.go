@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"math"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -16,10 +17,17 @@ import (
 // a small fraction of the cost. Keys are in Record's field order and follow
 // its omitempty rules.
 
-// jsonHead is the start of every record of a capture, up to the id:
-// the capture's name, escaped once for all its records, and where reading
-// it ended early (Result.EndsEarly), when it did.
-func jsonHead(capture string, end *RecordEnd) []byte {
+// recordHead is what the records of a capture share: their start up to
+// the id, with the capture's name, escaped once for all its records, and
+// where reading it ended early (Result.EndsEarly), when it did; and the
+// date of the last start time written. A head is for one goroutine.
+type recordHead struct {
+	text []byte
+	date dateText
+}
+
+// jsonHead returns the head of the records of a capture.
+func jsonHead(capture string, end *RecordEnd) *recordHead {
 	b := appendJSONString([]byte(`{"capture":`), capture)
 	if end != nil {
 		b = append(b, `,"input_ends_early":{"after_frame":`...)
@@ -27,22 +35,24 @@ func jsonHead(capture string, end *RecordEnd) []byte {
 		b = append(b, `,"why":`...)
 		b = append(appendJSONString(b, end.Why), '}')
 	}
-	return append(b, `,"id":`...)
+	return &recordHead{text: append(b, `,"id":`...)}
 }
 
-// appendJSON appends the flow's record and a newline; head is
-// jsonHead(the capture's name).
-func (f *Flow) appendJSON(b, head []byte) []byte {
+// appendJSON appends the flow's record and a newline; head is the
+// capture's (jsonHead).
+func (f *Flow) appendJSON(b []byte, head *recordHead) []byte {
 	h := &f.Handshake
-	b = append(b, head...)
+	b = append(b, head.text...)
 	b = appendInt(b, int64(f.ID))
 	b = append(b, `,"client":`...)
 	b = appendJSONEndpoint(b, f.clientKind, f.clientW, f.clientPort)
 	b = append(b, `,"server":`...)
 	b = appendJSONEndpoint(b, f.serverKind, f.serverW, f.serverPort)
-	b = append(b, `,"direction_guessed":`...)
-	b = strconv.AppendBool(b, f.DirectionGuessed)
-	b = append(b, `,"first_frame":`...)
+	if f.DirectionGuessed {
+		b = appendJSONText(b, &directionTexts[1])
+	} else {
+		b = appendJSONText(b, &directionTexts[0])
+	}
 	b = appendUint(b, f.FirstFrame)
 	b = append(b, `,"last_frame":`...)
 	b = appendUint(b, f.LastFrame)
@@ -51,27 +61,25 @@ func (f *Flow) appendJSON(b, head []byte) []byte {
 	b = append(b, `,"bytes":`...)
 	b = appendInt(b, f.Bytes)
 	b = append(b, `,"start":"`...)
-	b = appendTimeUTC(b, f.Start)
+	b = head.date.appendTime(b, f.Start)
 	b = append(b, `","duration_s":`...)
 	b = appendJSONMicros(b, f.End-f.Start, 1e6)
-	b = append(b, `,"status":`...)
-	b = appendJSONName(b, f.Status.String())
-	b = append(b, `,"conn_state":`...)
-	b = appendJSONString(b, f.ConnState())
+	b = appendJSONText(b, &statusTexts[f.Status])
+	b = appendJSONName(b, f.ConnState())
 	b = append(b, `,"history":`...)
-	z := &f.zeek
-	b = appendJSONString(b, z.hist[:z.histLen]) // History, without its string
+	b = f.zeek.appendJSONHistory(b)
 	if f.VLAN != 0 {
 		b = append(b, `,"vlan":`...)
 		b = appendUint(b, uint64(f.VLAN))
 	}
-	if t := f.Tunnel.String(); t != "" {
-		b = append(b, `,"tunnel":`...)
-		b = appendJSONName(b, t)
+	if f.Tunnel != TunnelNone {
+		if t := f.Tunnel.String(); t != "" {
+			b = append(b, `,"tunnel":`...)
+			b = appendJSONName(b, t)
+		}
 	}
 
-	b = append(b, `,"handshake":{"status":`...)
-	b = appendJSONName(b, h.Status.String())
+	b = appendJSONText(b, &handshakeTexts[h.Status])
 	if h.HaveSyn && h.SynFrame != 0 {
 		b = append(b, `,"syn_frame":`...)
 		b = appendUint(b, h.SynFrame)
@@ -97,7 +105,7 @@ func (f *Flow) appendJSON(b, head []byte) []byte {
 		b = appendInt(b, int64(h.SynPayload))
 	}
 	if h.HaveSynAck {
-		b = append(b, `,"synack_payload":`...)
+		b = appendJSONText(b, &synAckPayloadKey)
 		b = appendInt(b, int64(h.SynAckPayload))
 	}
 	if h.AckChecked {
@@ -111,14 +119,27 @@ func (f *Flow) appendJSON(b, head []byte) []byte {
 		b = appendJSONMicros(b, ns, 1e3)
 	}
 	if h.HaveSyn {
-		b = append(b, `,"client_options":`...)
-		b = appendJSONOptions(b, h.Client)
+		b = appendJSONOptions(b, &clientOptionsKey, h.Client)
 	}
 	if h.HaveSynAck {
-		b = append(b, `,"server_options":`...)
-		b = appendJSONOptions(b, h.Server)
+		b = appendJSONOptions(b, &serverOptionsKey, h.Server)
 	}
-	b = append(b, `},"findings":[`...)
+	if len(f.Findings) == 0 {
+		b = append(b, `},"findings":[]`...)
+	} else {
+		b = append(b, `},"findings":[`...)
+		b = f.appendJSONFindings(b)
+		b = append(b, ']')
+	}
+	if c := f.overCounts(); c != &noCounts {
+		b = appendJSONCounts(b, c)
+	}
+	return append(b, '}', '\n')
+}
+
+// appendJSONFindings appends the objects of the flow's findings.
+func (f *Flow) appendJSONFindings(b []byte) []byte {
+	h := &f.Handshake
 	for i, fi := range f.Findings {
 		if i > 0 {
 			b = append(b, ',')
@@ -156,10 +177,107 @@ func (f *Flow) appendJSON(b, head []byte) []byte {
 		}
 		b = append(b, '}')
 	}
-	b = append(b, ']')
-	b = appendJSONCounts(b, f.overCounts())
-	return append(b, '}', '\n')
+	return b
 }
+
+// appendJSONHistory appends the history (Flow.History) as a JSON string,
+// without making its string: its words copied eight bytes at a time, and
+// the quote after its length. Its letters need no escaping (zeekState.add
+// writes letters, flipRoles '^'), which jsonSafe8 confirms on each word, its
+// bytes past the history's end taken as 'a', at a fraction of the cost of
+// appendJSONString's scan; should one not, appendJSONString writes it.
+func (z *zeekState) appendJSONHistory(b []byte) []byte {
+	const max = len(z.hist)
+	if cap(b)-len(b) < max+2 {
+		b = slices.Grow(b, max+2)
+	}
+	hl := min(int(z.histLen), max)
+	n := len(b)
+	d := b[n : n+max+2]
+	d[0] = '"'
+	for i := 0; i < hl; i += 8 {
+		w := binary.LittleEndian.Uint64(z.hist[i:])
+		x := w
+		if i+8 > hl {
+			keep := uint64(1)<<(8*(hl-i)) - 1
+			x = x&keep | 0x6161616161616161&^keep
+		}
+		if !jsonSafe8(x) {
+			return appendJSONString(b, z.hist[:hl])
+		}
+		binary.LittleEndian.PutUint64(d[1+i:], w)
+	}
+	d[1+hl] = '"'
+	return b[:n+hl+2]
+}
+
+// jsonText is a constant piece of a record longer than 16 bytes (a key, or
+// a key and one of the few values that follow it) in its first bytes, and
+// that text's length in the last: appendJSONText stores all 48 bytes, 16 at
+// a time, where append calls memmove for a constant of more than 16 bytes
+// (about 30 instructions with the call), as does an assignment of more
+// than 16 bytes, the compiler not knowing that the two do not overlap.
+type jsonText [3][16]byte
+
+// appendJSONText appends the text of t.
+func appendJSONText(b []byte, t *jsonText) []byte {
+	n := len(b)
+	if cap(b)-n < 48 {
+		b = append(b, make([]byte, 48)...)[:n] // slices.Grow, which the compiler does not inline here
+	}
+	d := (*[48]byte)(b[n : n+48])
+	*(*[16]byte)(d[:16]) = t[0]
+	*(*[16]byte)(d[16:32]) = t[1]
+	*(*[16]byte)(d[32:]) = t[2]
+	return b[:n+int(t[2][15])]
+}
+
+// textOf makes the jsonText of s.
+func textOf(s string) (t jsonText) {
+	var a [48]byte
+	if len(s) >= len(a) {
+		panic("textOf: " + s + " is too long")
+	}
+	copy(a[:], s)
+	a[len(a)-1] = byte(len(s))
+	return jsonText{[16]byte(a[:16]), [16]byte(a[16:32]), [16]byte(a[32:])}
+}
+
+// textsOf makes the table of key, then the name that String gives each
+// value of an enumeration of one byte, then after.
+func textsOf[T ~uint8](key string, String func(T) string, after string) (t [256]jsonText) {
+	for v := range t {
+		t[v] = textOf(key + string(appendJSONName(nil, String(T(v)))) + after)
+	}
+	return t
+}
+
+var (
+	directionTexts = [2]jsonText{textOf(`,"direction_guessed":false,"first_frame":`),
+		textOf(`,"direction_guessed":true,"first_frame":`)}
+	statusTexts      = textsOf(`,"status":`, Status.String, `,"conn_state":`)
+	handshakeTexts   = textsOf(`,"handshake":{"status":`, HandshakeStatus.String, "")
+	synAckPayloadKey = textOf(`,"synack_payload":`)
+	clientOptionsKey = textOf(`,"client_options":{"mss":`)
+	serverOptionsKey = textOf(`,"server_options":{"mss":`)
+	// optionFlags holds the options of bool after the MSS and window
+	// scale, a bit each (optionBits), and the closing brace, where
+	// they fit.
+	optionFlags = func() (t [16]jsonText) {
+		for f := range t {
+			s := ""
+			for i, key := range []string{`,"sack_permitted":true`, `,"timestamps":true`, `,"fast_open":true`, `,"truncated":true`} {
+				if f>>i&1 != 0 {
+					s += key
+				}
+			}
+			if s += "}"; len(s) < 48 {
+				t[f] = textOf(s)
+			}
+		}
+		return t
+	}()
+)
 
 // appendJSONMessage appends the message of fi and its closing quote to b,
 // which ends with the opening quote. The sentence is written in place and
@@ -179,9 +297,6 @@ func (f *Flow) appendJSONMessage(b []byte, fi Finding) []byte {
 // appendJSONCounts appends "finding_counts", the codes that fired more often
 // than the findings list keeps, in the order encoding/json sorts map keys.
 func appendJSONCounts(b []byte, counts *[numCodes]uint32) []byte {
-	if counts == &noCounts {
-		return b // most flows
-	}
 	var over [numCodes]Code
 	n := 0
 	for c, k := range counts {
@@ -215,7 +330,63 @@ func appendJSONCounts(b []byte, counts *[numCodes]uint32) []byte {
 	return append(b, '}')
 }
 
-func appendJSONOptions(b []byte, o SideOptions) []byte {
+// appendJSONOptions appends key, `,"client_options":{"mss":` or the
+// server's, and the side's options. With the MSS, which every handshake
+// but a few has, each key that follows starts with a comma, and the
+// options of bool with the closing brace are one of optionFlags.
+func appendJSONOptions(b []byte, key *jsonText, o SideOptions) []byte {
+	if !o.HasMSS {
+		b = appendJSONText(b, key)
+		b = b[:len(b)-len(`{"mss":`)]
+		return appendJSONOptionsGeneral(b, o)
+	}
+	b = appendJSONText(b, key)
+	b = appendUint(b, uint64(o.MSS))
+	if o.HasWScale {
+		b = append(b, `,"wscale":`...)
+		b = appendUint(b, uint64(o.WScale))
+	}
+	if t := &optionFlags[optionBits(o)]; t[2][15] != 0 {
+		return appendJSONText(b, t)
+	}
+	if o.SACKPerm {
+		b = append(b, `,"sack_permitted":true`...)
+	}
+	if o.HasTS {
+		b = append(b, `,"timestamps":true`...)
+	}
+	if o.TFO {
+		b = append(b, `,"fast_open":true`...)
+	}
+	if o.Cut {
+		b = append(b, `,"truncated":true`...)
+	}
+	return append(b, '}')
+}
+
+// optionBits returns the options of bool of o, a bit each, in the order
+// of their keys.
+func optionBits(o SideOptions) int {
+	f := 0
+	if o.SACKPerm {
+		f |= 1
+	}
+	if o.HasTS {
+		f |= 2
+	}
+	if o.TFO {
+		f |= 4
+	}
+	if o.Cut {
+		f |= 8
+	}
+	return f
+}
+
+// appendJSONOptionsGeneral appends the side's options as an object the
+// general way, each key looked at in turn and every one but the first
+// after a comma: for a side without the MSS, and in tests.
+func appendJSONOptionsGeneral(b []byte, o SideOptions) []byte {
 	b = append(b, '{')
 	sep := func(b []byte) []byte {
 		if b[len(b)-1] != '{' {
@@ -247,40 +418,143 @@ func appendJSONOptions(b []byte, o SideOptions) []byte {
 }
 
 // appendJSONEndpoint appends an endpoint as a Flow keeps it (its family,
-// words and port) as appendJSONAddrPort does: an IPv4 one written here,
-// each octet's digits from a table, where netip's AppendTo, for every
-// family, took 260 instructions an endpoint on the benchmark file.
+// words and port) as appendJSONAddrPort does, without netip: netip's
+// AppendTo took 260 instructions an IPv4 endpoint and 1,000 an IPv6 one
+// on the benchmark file, this takes about 200 and 400 with the port. The
+// text is written in b's spare capacity, some of it a few bytes at a time
+// past where it ends.
 func appendJSONEndpoint(b []byte, k addrKind, w [2]uint64, port uint16) []byte {
-	if k != addrV4 {
-		return appendJSONAddrPort(b, netip.AddrPortFrom(k.addr(w), port))
+	if k != addrV4 && k != addrV6 {
+		return appendJSONAddrPort(b, netip.AddrPortFrom(k.addr(w), port)) // "invalid AddrPort"
 	}
-	var t [24]byte // "255.255.255.255:
-	t[0] = '"'
-	n := 1
-	a := uint32(w[1] >> 32) // the address's bytes, the first lowest (addrWords)
-	for range 4 {
-		o := decOctets[byte(a)]
-		binary.LittleEndian.PutUint32(t[n:], o)
-		n += int(o >> 24)
-		t[n] = '.'
-		n++
-		a >>= 8
+	if cap(b)-len(b) < endpointMax {
+		b = slices.Grow(b, endpointMax)
 	}
-	t[n-1] = ':'
-	b = append(b, t[:n]...)
-	b = appendUint(b, uint64(port))
-	return append(b, '"')
+	n := len(b)
+	d := b[n : n+endpointMax]
+	var i int
+	switch {
+	case k == addrV4:
+		d[0] = '"'
+		i = putIPv4(d, 1, uint32(w[1]>>32))
+	case w[0] == 0 && uint32(w[1]) == 0xffff0000: // IPv4-mapped, as netip writes it
+		binary.LittleEndian.PutUint64(d, '"'|'['<<8|':'<<16|':'<<24|'f'<<32|'f'<<40|'f'<<48|'f'<<56)
+		d[8] = ':'
+		i = putIPv4(d, 9, uint32(w[1]>>32))
+		d[i-1] = ']'
+		i++
+	default:
+		d[0], d[1] = '"', '['
+		i = putIPv6(d, 2, w)
+		d[i] = ']'
+		i += 2
+	}
+	d[i-1] = ':'
+	// The port, from 1 to 5 digits (0 is "0"), and the closing quote.
+	z := digits8(uint32(port))
+	lead := bits.TrailingZeros64(z|1<<56) & 56
+	binary.LittleEndian.PutUint64(d[i:], z>>lead|ascii0s)
+	i += 8 - lead>>3
+	d[i] = '"'
+	return b[:n+i+1]
 }
 
-// decOctets holds each byte's decimal digits in its low three bytes and
-// their count in the top one.
-var decOctets = func() (t [256]uint32) {
+// endpointMax is the most appendJSONEndpoint writes past b's length:
+// `"[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535"` is 48 bytes, and the
+// port's digits are stored eight at a time.
+const endpointMax = 56
+
+// putIPv4 writes the IPv4 address whose bytes are those of a, the first
+// lowest, at d[i:], each octet's digits and the dot after them from a
+// table, and returns where the last dot ends.
+func putIPv4(d []byte, i int, a uint32) int {
+	o := decOctets[byte(a)]
+	binary.LittleEndian.PutUint32(d[i:], uint32(o))
+	i += int(o >> 32)
+	o = decOctets[byte(a>>8)]
+	binary.LittleEndian.PutUint32(d[i:], uint32(o))
+	i += int(o >> 32)
+	o = decOctets[byte(a>>16)]
+	binary.LittleEndian.PutUint32(d[i:], uint32(o))
+	i += int(o >> 32)
+	o = decOctets[a>>24]
+	binary.LittleEndian.PutUint32(d[i:], uint32(o))
+	return i + int(o>>32)
+}
+
+// decOctets holds each byte's decimal digits and a dot in its low four
+// bytes, and their count in the high ones.
+var decOctets = func() (t [256]uint64) {
 	for i := range t {
-		s := strconv.Itoa(i)
+		s := strconv.Itoa(i) + "."
 		var d [4]byte
 		copy(d[:], s)
-		d[3] = byte(len(s))
-		t[i] = binary.LittleEndian.Uint32(d[:])
+		t[i] = uint64(binary.LittleEndian.Uint32(d[:])) | uint64(len(s))<<32
+	}
+	return t
+}()
+
+// putIPv6 writes the IPv6 address whose words (addrWords) are w at d[i:]
+// as netip's Addr.AppendTo does (RFC 5952: each 16-bit group in lower-case
+// hex without leading zeros, the longest run of two or more zero groups,
+// the first of equals, as "::") and returns where it ends.
+func putIPv6(d []byte, i int, w [2]uint64) int {
+	run := v6ZeroRuns[zeroGroups(w[0])|zeroGroups(w[1])<<4]
+	start, end := int(run>>4), int(run&15)
+	for g := 0; g < 8; g++ {
+		if g == start {
+			d[i], d[i+1] = ':', ':'
+			i += 2
+			g = end
+			if g >= 8 {
+				break
+			}
+		} else if g > 0 {
+			d[i] = ':'
+			i++
+		}
+		// The group's two bytes, first in the low byte, as four nibbles
+		// in four bytes, the first lowest; then each in hex.
+		v := uint32(w[g>>2] >> (16 * (g & 3)) & 0xffff)
+		v = v&0xff | v&0xff00<<8
+		v = v>>4&0x000f000f | v&0x000f000f<<8
+		lead := bits.TrailingZeros32(v|1<<24) & 24 // zero nibbles before the first digit
+		v >>= lead
+		v += 0x30303030 + (v+0x06060606)>>4&0x01010101*('a'-'0'-10)
+		binary.LittleEndian.PutUint32(d[i:], v)
+		i += 4 - lead>>3
+	}
+	return i
+}
+
+// zeroGroups returns the zero groups of the four 16-bit groups of x, one
+// bit each, the first group's lowest: each group's two bytes ORed into its
+// low byte, 0xff added to set bit 8 of those that are not zero, and those
+// bits gathered by a multiply that moves the bit of group k from 16k to
+// 48+k (no two of its partial products land on the same bit).
+func zeroGroups(x uint64) uint8 {
+	x = (x | x>>8) & 0x00ff_00ff_00ff_00ff
+	x = (x + 0x00ff_00ff_00ff_00ff) >> 8 & 0x0001_0001_0001_0001
+	return uint8(x*(1<<48|1<<33|1<<18|1<<3)>>48) ^ 15
+}
+
+// v6ZeroRuns holds, for each set of zero groups (zeroGroups of both
+// words, the first group lowest), the run netip writes as "::": its first
+// group in the high nibble and the group after it in the low; 8 and 8
+// when no run of two or more.
+var v6ZeroRuns = func() (t [256]uint8) {
+	for m := range t {
+		start, end := 8, 8
+		for i := 0; i < 8; i++ {
+			j := i
+			for j < 8 && m>>j&1 != 0 {
+				j++
+			}
+			if j-i >= 2 && j-i > end-start {
+				start, end = i, j
+			}
+		}
+		t[m] = uint8(start<<4 | end)
 	}
 	return t
 }()
@@ -333,6 +607,46 @@ func appendJSONFloat(b []byte, f float64) []byte {
 // when they have at most 15 digits: two decimals of at most 15 significant
 // digits differ by more than a float64's rounding.
 func appendJSONMicros(b []byte, ns int64, unit uint64) []byte {
+	if ns < 0 || ns >= 1e15 {
+		return appendJSONMicrosFloat(b, ns, unit)
+	}
+	// Below 1e15 ns (11.6 days), float64(ns) is exact and a float64 near
+	// ns/1e3 (below 2^40) is within 2^-14 of it, so math.Round of the
+	// quotient rounds as this does: half up, and up only from half.
+	us := (uint64(ns) + 500) / 1e3
+	if us == 0 {
+		return append(b, '0')
+	}
+	whole, frac := us/unit, uint32(us%unit)
+	if whole < 10 {
+		b = append(b, byte('0'+whole))
+	} else {
+		b = appendUint(b, whole)
+	}
+	if frac != 0 {
+		// The point and the fraction's digits (six or three, the first
+		// two or five of digits8 being zero) stored at once, up to the
+		// last that is not zero: where a loop over the digits, and one
+		// over unit for their count, took 350 instructions a record (its
+		// two durations), and two digits at a time from digitPairs and
+		// math.Round 180 a duration; this, rounding in integers, 105.
+		z := digits8(frac) >> 16
+		if unit != 1e6 { // 1e3
+			z >>= 24
+		}
+		if cap(b)-len(b) < 8 {
+			b = slices.Grow(b, 8)
+		}
+		n := len(b)
+		binary.LittleEndian.PutUint64(b[n:n+8], '.'|(z|ascii0s)<<8)
+		return b[:n+9-bits.LeadingZeros64(z)>>3]
+	}
+	return b
+}
+
+// appendJSONMicrosFloat is appendJSONMicros by way of float64, for the
+// negative durations and those of 1e15 ns or more.
+func appendJSONMicrosFloat(b []byte, ns int64, unit uint64) []byte {
 	us := math.Round(float64(ns) / 1e3)
 	if us == 0 && !math.Signbit(us) {
 		return append(b, '0')
@@ -345,21 +659,13 @@ func appendJSONMicros(b []byte, ns int64, unit uint64) []byte {
 		b = append(b, '-')
 	}
 	b = appendUint(b, u/unit)
-	if frac := uint32(u % unit); frac != 0 {
-		// Two digits at a time from digitPairs, where a loop over the
-		// digits, and one over unit for their count, took 350
-		// instructions a record (its two durations).
+	if frac := u % unit; frac != 0 {
 		var d [8]byte // .999999
 		d[0] = '.'
-		n := 4
-		if unit == 1e6 {
-			put2(d[1:], frac/1e4)
-			put2(d[3:], frac/100%100)
-			put2(d[5:], frac%100)
-			n = 7
-		} else { // 1e3
-			d[1] = byte('0' + frac/100)
-			put2(d[2:], frac%100)
+		n := 1
+		for p := unit / 10; p > 0; p /= 10 {
+			d[n] = byte('0' + frac/p%10)
+			n++
 		}
 		for d[n-1] == '0' {
 			n--

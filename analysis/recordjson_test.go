@@ -266,10 +266,10 @@ func TestWriteJSONPaired(t *testing.T) {
 	}
 }
 
-// TestAppendTimeUTC compares the timestamp writer with the time package on
-// the ends of the int64 range, around day, month, year and leap-year
-// boundaries, on fractions with and without trailing zeros, and on random
-// values.
+// TestAppendTimeUTC compares the timestamp writer, each time with no date
+// kept (TestDateTextKept keeps it), with the time package on the ends of
+// the int64 range, around day, month, year and leap-year boundaries, on
+// fractions with and without trailing zeros, and on random values.
 func TestAppendTimeUTC(t *testing.T) {
 	ns := []int64{0, 1, -1, 1e9, -1e9, 1e9 - 1, -1e9 + 1, 1e8, 1e3, 123456789, -123456789,
 		math.MaxInt64, math.MinInt64, math.MaxInt64 - 1, math.MinInt64 + 1}
@@ -293,7 +293,7 @@ func TestAppendTimeUTC(t *testing.T) {
 	}
 	for _, n := range ns {
 		want := time.Unix(0, n).UTC().AppendFormat(nil, time.RFC3339Nano)
-		if got := appendTimeUTC([]byte("x"), n); string(got) != "x"+string(want) {
+		if got := new(dateText).appendTime([]byte("x"), n); string(got) != "x"+string(want) {
 			t.Fatalf("%d: %s, want x%s", n, got, want)
 		}
 	}
@@ -1171,5 +1171,267 @@ func TestAppendJSONEndpoint(t *testing.T) {
 				t.Fatalf("%v: the words give %v", a, k.addr(addrWords(a)))
 			}
 		}
+	}
+}
+
+// TestDigits8 holds digits8 to strconv on every value of each half of
+// four digits (the halves' lanes are worked out apart, and so are the two
+// digits' within each), with the other half at its ends and at random.
+func TestDigits8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for x := range uint32(1e4) {
+		for _, y := range []uint32{0, 1, 9, 10, 99, 100, 4999, 9999, rng.Uint32N(1e4)} {
+			for _, v := range []uint32{x*1e4 + y, y*1e4 + x} {
+				var got [8]byte
+				binary.LittleEndian.PutUint64(got[:], digits8(v)|ascii0s)
+				if want := fmt.Sprintf("%08d", v); string(got[:]) != want {
+					t.Fatalf("digits8(%d): %q, want %q", v, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestAppendUintEvery holds appendUint to strconv on every value below a
+// million (each length of digits8's and the four-digit way's text) and on
+// either side of each length of the longer ways, into buffers whose
+// spare capacity is short, none or ample: the bytes before the number
+// stay, and the result's capacity holds them.
+func TestAppendUintEvery(t *testing.T) {
+	us := make([]uint64, 0, 1e6+100)
+	for u := range uint64(1e6) {
+		us = append(us, u)
+	}
+	for _, p := range []uint64{1e8, 1e9, 1e10, 1e15, 1e16, 1e17, 1e19} {
+		for d := range uint64(20) {
+			us = append(us, p-10+d)
+		}
+	}
+	for _, u := range us {
+		want := strconv.AppendUint([]byte("ab"), u, 10)
+		for _, spare := range []int{0, 3, 23, 24, 100} {
+			b := make([]byte, 2, 2+spare)
+			copy(b, "ab")
+			if got := appendUint(b, u); string(got) != string(want) {
+				t.Fatalf("%d, %d spare: %s, want %s", u, spare, got, want)
+			}
+		}
+	}
+}
+
+// TestAppendJSONMicrosRounding holds the integer rounding of
+// appendJSONMicros to math.Round of the float64 quotient where the two
+// could part: at the halves of a microsecond, just below the 1e15 ns from
+// which the float way takes over, and past it.
+func TestAppendJSONMicrosRounding(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	var ns []int64
+	for _, base := range []int64{0, 1e3, 1e9, 1e12, 1e14, 1e15 - 1e6, 1e15, 1e15 + 1e6, 1 << 53, 1e17, 1e18} {
+		for _, r := range []int64{0, 1, 499, 500, 501, 999} {
+			ns = append(ns, base+r, base-1000+r)
+		}
+	}
+	for range 100000 {
+		q := rng.Int64N(1e12)
+		ns = append(ns, q*1000+499, q*1000+500, q*1000+501, rng.Int64N(1e15))
+	}
+	for _, n := range ns {
+		for _, unit := range []uint64{1e3, 1e6} {
+			want := appendJSONFloat(nil, math.Round(float64(n)/1e3)/float64(unit))
+			if got := appendJSONMicros(nil, n, unit); string(got) != string(want) {
+				t.Fatalf("micros %d/%d: %s, want %s", n, unit, got, want)
+			}
+		}
+	}
+}
+
+// TestDateTextKept holds the date a recordHead keeps between records to
+// the time package, on times in the order of a capture's flows (a day's
+// flows, then the next day's), out of order across days, months, years and
+// leap days, and at random.
+func TestDateTextKept(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	var ns []int64
+	start := time.Date(2026, 3, 1, 23, 59, 0, 0, time.UTC).UnixNano()
+	for i := range int64(5000) {
+		ns = append(ns, start+i*37e9+rng.Int64N(1e9))
+	}
+	for _, day := range []time.Time{
+		time.Date(2024, 2, 28, 23, 0, 0, 0, time.UTC), time.Date(2024, 2, 29, 1, 0, 0, 0, time.UTC),
+		time.Date(1999, 12, 31, 23, 0, 0, 0, time.UTC), time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1969, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2024, 2, 28, 23, 0, 0, 0, time.UTC), time.Date(2100, 3, 1, 0, 0, 0, 1, time.UTC),
+	} {
+		ns = append(ns, day.UnixNano(), day.UnixNano()+86400e9, day.UnixNano())
+	}
+	for range 20000 {
+		ns = append(ns, int64(rng.Uint64()), start+rng.Int64N(3*86400e9))
+	}
+	ns = append(ns, math.MinInt64, math.MaxInt64, 0)
+	var d dateText
+	for _, n := range ns {
+		want := time.Unix(0, n).UTC().AppendFormat([]byte("x"), time.RFC3339Nano)
+		if got := d.appendTime([]byte("x"), n); string(got) != string(want) {
+			t.Fatalf("%d after day %d: %s, want %s", n, d.day, got, want)
+		}
+	}
+}
+
+// TestAppendJSONEndpointIPv6 holds the IPv6 and IPv4-mapped endpoints to
+// netip's text (appendJSONAddrPort): every set of zero groups, the other
+// groups with each count of leading zero nibbles and each hex digit, and
+// random addresses, some with many zero groups; and no address.
+func TestAppendJSONEndpointIPv6(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	groups := []uint16{1, 0xf, 0x10, 0xa0, 0xfff, 0x100, 0x1000, 0xffff, 0xabcd, 0x9, 0x90, 0x900, 0x9000, 0x1234}
+	var addrs []netip.Addr
+	for zeros := range 256 {
+		for range 8 {
+			var a [16]byte
+			for g := range 8 {
+				if zeros>>g&1 == 0 {
+					v := groups[rng.IntN(len(groups))]
+					if rng.IntN(3) == 0 {
+						v = uint16(1 + rng.IntN(0xffff))
+					}
+					binary.BigEndian.PutUint16(a[2*g:], v)
+				}
+			}
+			addrs = append(addrs, netip.AddrFrom16(a))
+		}
+	}
+	for range 5000 {
+		var a [16]byte
+		for g := range 8 {
+			if rng.IntN(2) == 0 {
+				binary.BigEndian.PutUint16(a[2*g:], uint16(rng.Uint32()))
+			}
+		}
+		addrs = append(addrs, netip.AddrFrom16(a))
+	}
+	for _, o := range []byte{0, 1, 9, 10, 99, 100, 199, 255} {
+		addrs = append(addrs, netip.AddrFrom16([16]byte{10: 0xff, 11: 0xff, 12: o, 13: 255 - o, 14: o, 15: 1}),
+			netip.AddrFrom16([16]byte{10: 0xff, 11: 0xfe, 12: o, 15: 1}), netip.AddrFrom16([16]byte{9: 1, 10: 0xff, 11: 0xff, 12: o}))
+	}
+	for i, a := range addrs {
+		for _, port := range []uint16{0, 9, 80, 443, 65535, uint16(i)} {
+			want := string(appendJSONAddrPort([]byte("x"), netip.AddrPortFrom(a, port)))
+			if got := string(appendJSONEndpoint([]byte("x"), addrV6, addrWords(a), port)); got != want {
+				t.Fatalf("%v port %d: %s, want %s", a, port, got, want)
+			}
+		}
+	}
+	if got := string(appendJSONEndpoint(nil, addrNone, [2]uint64{}, 80)); got != `"invalid AddrPort"` {
+		t.Errorf("no address: %s", got)
+	}
+}
+
+// TestAppendJSONHistory holds the history's eight-byte copy to
+// appendJSONString on every length, on Zeek's letters and on bytes that
+// need escaping (which take appendJSONString's way), at each place.
+func TestAppendJSONHistory(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	letters := "ShADadFfRrTtWwCcGgIiQq^"
+	odd := []byte{'"', '\\', 0, '\n', 0x1f, 0x7f, 0x80, 0xff}
+	var z zeekState
+	for n := range len(z.hist) + 1 {
+		for trial := range 200 {
+			for i := range z.hist {
+				z.hist[i] = byte(rng.Uint32()) // past the history: anything
+			}
+			for i := range n {
+				z.hist[i] = letters[rng.IntN(len(letters))]
+			}
+			if trial%2 == 1 && n > 0 {
+				z.hist[rng.IntN(n)] = odd[rng.IntN(len(odd))]
+			}
+			z.histLen = uint8(n)
+			want := string(appendJSONString([]byte("x"), z.hist[:n]))
+			if got := string(z.appendJSONHistory([]byte("x"))); got != want {
+				t.Fatalf("history %q: %s, want %s", z.hist[:n], got, want)
+			}
+		}
+	}
+}
+
+// TestAppendJSONOptions holds the options writer, with its MSS shortcut
+// and its table of options of bool, to encoding/json's object for every
+// set of options and the values' ends.
+func TestAppendJSONOptions(t *testing.T) {
+	for bits := range 1 << 6 {
+		for _, v := range [][2]int{{0, 0}, {1460, 7}, {65535, 255}, {9, 14}} {
+			o := SideOptions{Seen: true, HasMSS: bits&1 != 0, HasWScale: bits&2 != 0, SACKPerm: bits&4 != 0,
+				HasTS: bits&8 != 0, TFO: bits&16 != 0, Cut: bits&32 != 0, MSS: uint16(v[0]), WScale: uint8(v[1])}
+			obj, err := json.Marshal(recordOptions(o))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, key := range []*jsonText{&clientOptionsKey, &serverOptionsKey} {
+				name := `,"client_options":`
+				if key == &serverOptionsKey {
+					name = `,"server_options":`
+				}
+				want := "x" + name + string(obj)
+				if got := string(appendJSONOptions([]byte("x"), key, o)); got != want {
+					t.Fatalf("%+v: %s, want %s", o, got, want)
+				}
+			}
+			if got, want := string(appendJSONOptionsGeneral(nil, o)), string(obj); got != want {
+				t.Fatalf("general, %+v: %s, want %s", o, got, want)
+			}
+		}
+	}
+}
+
+// TestJSONTexts: the tables of constant pieces hold their keys and every
+// value's name as appendJSONName writes them, and appendJSONText writes
+// them whole into buffers with no spare capacity or some.
+func TestJSONTexts(t *testing.T) {
+	check := func(t *testing.T, text *jsonText, want string) {
+		t.Helper()
+		for _, spare := range []int{0, 5, 47, 48} {
+			b := make([]byte, 1, 1+spare)
+			b[0] = 'x'
+			if got := string(appendJSONText(b, text)); got != "x"+want {
+				t.Fatalf("%s, want x%s", got, want)
+			}
+		}
+	}
+	for v := range 256 {
+		check(t, &statusTexts[v], `,"status":`+string(appendJSONName(nil, Status(v).String()))+`,"conn_state":`)
+		check(t, &handshakeTexts[v], `,"handshake":{"status":`+string(appendJSONName(nil, HandshakeStatus(v).String())))
+	}
+	check(t, &directionTexts[0], `,"direction_guessed":false,"first_frame":`)
+	check(t, &directionTexts[1], `,"direction_guessed":true,"first_frame":`)
+	check(t, &synAckPayloadKey, `,"synack_payload":`)
+}
+
+// TestConnStatePlain: every conn_state that connState gives, over all the
+// pairs of endpoint states, either originator and a history of RSTOS0's,
+// is a name that appendJSONName may write unescaped.
+func TestConnStatePlain(t *testing.T) {
+	seen := map[string]bool{}
+	for o := range 256 {
+		for r := range 256 {
+			for _, bits := range []uint8{0, zeekSecondIsOrig} {
+				for _, acked := range []uint32{0, 100} {
+					var z zeekState
+					z.bits = bits
+					z.hist[0], z.hist[1], z.histLen = 'S', 'R', 2 // RSTOS0's
+					z.ep[0].state, z.ep[1].state = zeekEndpointState(o), zeekEndpointState(r)
+					z.ep[0].prev, z.ep[1].prev = zeekSynSent, zeekSynSent
+					z.ep[0].ack, z.ep[1].ack = acked, acked
+					seen[z.connState()] = true
+				}
+			}
+		}
+	}
+	for s := range seen {
+		if got, want := string(appendJSONName(nil, s)), string(appendJSONString(nil, s)); got != want {
+			t.Errorf("conn_state %q: %s, appendJSONString writes %s", s, got, want)
+		}
+	}
+	if len(seen) < 13 {
+		t.Errorf("%d conn_states seen, want the 13 of Zeek: %v", len(seen), seen)
 	}
 }
