@@ -1073,12 +1073,38 @@ func (p *Packet) badOption(at int) {
 // parseOptions decodes TCP options into o. It stops at the end-of-list
 // option, and at the first option whose length is impossible (marking o
 // malformed).
+//
+// Three layouts, which Linux sends, are taken without the walk: the
+// timestamp alone, on every segment after the handshake, and the SYN's and
+// SYN-ACK's, with timestamps or without. The walk took about 210
+// instructions for a SYN's options (the benchmark file, 8% of its packets;
+// small frames, 18%), the shortcut 20 (TestParseOptionsShortcut).
 func parseOptions(o *Options, b []byte) {
-	if len(b) == 12 && binary.BigEndian.Uint32(b) == 0x0101080a {
-		// No-operation twice, then a timestamp: what Linux puts on
-		// every segment after the handshake.
-		o.TSVal, o.TSEcr, o.HasTS = binary.BigEndian.Uint32(b[4:]), binary.BigEndian.Uint32(b[8:]), true
-		return
+	switch len(b) {
+	case 12:
+		w := binary.BigEndian.Uint64(b)
+		if w>>32 == 0x0101080a {
+			// No-operation twice, then a timestamp.
+			o.TSVal, o.TSEcr, o.HasTS = uint32(w), binary.BigEndian.Uint32(b[8:]), true
+			return
+		}
+		if w&0xffff0000ffffffff == 0x0204000001010402 && binary.BigEndian.Uint32(b[8:])>>8 == 0x010303 {
+			// MSS, no-operation twice, SACK permitted, no-operation,
+			// window scale: a SYN-ACK without timestamps.
+			o.MSS, o.HasMSS, o.SACKPerm = uint16(w>>32), true, true
+			o.WScale, o.HasWScale = b[11], true
+			return
+		}
+	case 20:
+		w := binary.BigEndian.Uint64(b)
+		if w&0xffff0000ffffffff == 0x020400000402080a && binary.BigEndian.Uint32(b[16:])>>8 == 0x010303 {
+			// MSS, SACK permitted, timestamp, no-operation, window
+			// scale: a SYN or SYN-ACK with timestamps.
+			o.MSS, o.HasMSS, o.SACKPerm = uint16(w>>32), true, true
+			o.TSVal, o.TSEcr, o.HasTS = binary.BigEndian.Uint32(b[8:]), binary.BigEndian.Uint32(b[12:]), true
+			o.WScale, o.HasWScale = b[19], true
+			return
+		}
 	}
 	parseOptionList(o, b)
 }
