@@ -505,13 +505,13 @@ const maxGRERoutes = 32
 // one) goes the general way, and so does a segment shorter than a TCP
 // header, of which decodeTCPAt sets only some fields.
 //
-// The IP header is read here rather than in a function of its own
-// (fastIP, which returned before the record's fields were stored), the
-// record's fields are stored as soon as the link header is read, and
-// fastTCP is the last call: fewer values live across the IP header, which
-// the compiler had kept on the stack and read back, 12 fewer instructions
-// a packet on the benchmark file, 13 on small frames (cachegrind,
-// -pgo=off).
+// The IP header is read in fastOr rather than in a function of its own
+// (fastIP, which returned before the record's fields were stored), and
+// the record's fields are stored as soon as the link header is read:
+// fewer values live across the IP header, which the compiler had kept on
+// the stack and read back, 12 fewer instructions a packet on the
+// benchmark file, 13 on small frames (cachegrind, -pgo=off). The TCP
+// segment is read there too (below).
 func (d *Decoder) fast(p *Packet, rec *capture.Record) bool {
 	return d.fastOr(p, rec, false)
 }
@@ -570,7 +570,7 @@ func (d *Decoder) fastOr(p *Packet, rec *capture.Record, walk bool) bool {
 	p.WireLen, p.CapLen = int(rec.OrigLen), len(data)
 	p.LinkType = lt
 	ip := data[off:]
-	var hl, length int // the IP header's length and the datagram's
+	var ihl, length int // the IP header's length and the datagram's
 	switch et {
 	case 0x0800:
 		if len(ip) < 20 {
@@ -592,7 +592,7 @@ func (d *Decoder) fastOr(p *Packet, rec *capture.Record, walk bool) bool {
 		if ipv4HeaderSumOK((*[20]byte)(ip)) {
 			p.IPChecksum = CheckGood
 		}
-		hl = 20
+		ihl = 20
 	case 0x86DD:
 		if len(ip) < 40 {
 			return d.declined(p, rec, walk)
@@ -602,7 +602,7 @@ func (d *Decoder) fastOr(p *Packet, rec *capture.Record, walk bool) bool {
 			return d.declined(p, rec, walk)
 		}
 		p.fastIPv6((*[40]byte)(ip))
-		hl = 40
+		ihl = 40
 	default:
 		return d.declined(p, rec, walk)
 	}
@@ -618,7 +618,79 @@ func (d *Decoder) fastOr(p *Packet, rec *capture.Record, walk bool) bool {
 		p.clearRare()
 	}
 	p.paySum = 0
-	d.fastTCP(p, ip[hl:length], off+hl)
+	// The TCP segment: decodeTCPAt for a segment all in the frame
+	// (captured and on the wire) and at least 20 bytes long, without the
+	// cases that cannot arise here, and with the header's fields kept in
+	// registers instead of read back from p: 37 fewer instructions a
+	// packet on the benchmark file (cachegrind, its first 150k packets).
+	// It sets Payload, and Padding above, which are not cleared first
+	// (each a pointer store with its write barrier check). A header
+	// length under 20 or past the segment goes to decodeTCPAt, which sets
+	// what it finds wrong. The fields p.rare stands for are zero here
+	// (clearRare), but for the timestamp's three, which are set: p.rare is
+	// set when any other is. As a function of its own (fastTCP), the
+	// segment took 16 instructions a packet more on both files
+	// (cachegrind, -pgo=off).
+	seg, at := ip[ihl:length], off+ihl
+	h := (*[20]byte)(seg)
+	hl := int(h[12]>>4) * 4
+	if hl < 20 || hl > len(seg) {
+		p.Payload = nil // which decodeTCPAt leaves unset here
+		p.Opts.TSVal, p.Opts.TSEcr, p.Opts.HasTS = 0, 0, false
+		p.rare = true
+		d.decodeTCPAt(p, seg, at, len(seg))
+		return true
+	}
+	p.TCPOffset = at
+	p.HasTCP = true
+	p.SrcPort = binary.BigEndian.Uint16(h[0:2])
+	p.DstPort = binary.BigEndian.Uint16(h[2:4])
+	p.Seq = binary.BigEndian.Uint32(h[4:8])
+	p.Ack = binary.BigEndian.Uint32(h[8:12])
+	p.HeaderLen = hl
+	p.NS = h[12]&1 != 0
+	p.Flags = h[13]
+	p.Window = binary.BigEndian.Uint16(h[14:16])
+	p.Urgent = binary.BigEndian.Uint16(h[18:20])
+	p.PayloadLen = len(seg) - hl
+	if hl == 32 && binary.BigEndian.Uint32(seg[20:]) == 0x0101080a {
+		// parseOptions's shortcut for the timestamp alone, on every
+		// segment of a Linux connection after the handshake.
+		p.Opts.TSVal, p.Opts.TSEcr, p.Opts.HasTS = binary.BigEndian.Uint32(seg[24:]), binary.BigEndian.Uint32(seg[28:]), true
+	} else {
+		p.Opts.TSVal, p.Opts.TSEcr, p.Opts.HasTS = 0, 0, false
+		if hl > 20 {
+			p.rare = true
+			parseOptions(&p.Opts, seg[20:hl])
+			if p.Opts.Malformed {
+				p.badOption(at)
+			}
+		}
+	}
+	p.Payload = seg[hl:]
+	// pseudoSum with the sum setKeys4 or setKeys6 has just left in p,
+	// and internetChecksum's kernel called here: through
+	// internetChecksum, which is not inlined (cost 129), 10 instructions
+	// a packet more.
+	n := uint32(len(seg))
+	pseudo := p.addrSum + n>>16 + n&0xffff + 6
+	var sum uint16
+	if wideSum {
+		sum = checksumAVX2(seg, uint64(pseudo)<<8)
+	} else {
+		sum = checksumScalar(seg, pseudo)
+	}
+	if sum == 0 {
+		p.TCPChecksum = CheckGood
+		return true
+	}
+	p.TCPChecksum = CheckBad
+	// As decodeTCPAt: checksum offload's pseudo-header sum.
+	field := binary.BigEndian.Uint16(h[16:18])
+	ps := ^internetChecksum(nil, pseudoSum(p, len(seg)))
+	if field == ps || field == ^ps {
+		p.PartialChecksum, p.rare = true, true
+	}
 	return true
 }
 
@@ -645,11 +717,11 @@ func (p *Packet) fastIPv6(h *[40]byte) {
 
 // clearRare clears the fields of p that the frames the fast path takes
 // leave at zero, but for the damage, the options and the checksum left to
-// the NIC fastTCP may find, which set p.rare again: those a frame before
+// the NIC fastOr may find in the TCP header, which set p.rare again: those a frame before
 // set, when p.rare says one may have. The fast path cleared them on every
 // frame (startFast, and fast after it): 25 stores and two write barrier
 // checks. Clean Packets are the rule; with the test of p.rare instead, and
-// the timestamp's shortcut in fastTCP (parseOptions is a call), 19 fewer
+// the timestamp's shortcut in fastOr (parseOptions is a call), 19 fewer
 // instructions a packet on the benchmark file, 31 on small frames
 // (cachegrind, -pgo=off). TestFastDecodeSetsEveryField decodes into
 // Packets that other frames left, clean or not, and it, FuzzDecode and
@@ -664,80 +736,6 @@ func (p *Packet) clearRare() {
 	p.Tunnel, p.Undecoded, p.UndecodedProto = TunnelNone, 0, 0
 	p.Fragments, p.Fragment = 0, false
 	p.rare = false
-}
-
-// fastTCP is decodeTCPAt for the fast path's segment, which is all in the
-// frame (captured and on the wire) and at least 20 bytes long: without the
-// cases that cannot arise there, and with the header's fields kept in
-// registers instead of read back from p, it was 37 fewer instructions a
-// packet on the benchmark file (cachegrind, its first 150k packets). It
-// sets Payload, and fast Padding, which are not cleared first (each a
-// pointer store with its write barrier check). A header length under 20 or
-// past the segment goes to decodeTCPAt, which sets what it finds wrong.
-//
-// The fields p.rare stands for are zero when it is called (clearRare),
-// but for the timestamp's three, which it sets: it sets p.rare when it
-// sets any other.
-func (d *Decoder) fastTCP(p *Packet, seg []byte, off int) {
-	h := (*[20]byte)(seg)
-	hl := int(h[12]>>4) * 4
-	if hl < 20 || hl > len(seg) {
-		p.Payload = nil // which decodeTCPAt leaves unset here
-		p.Opts.TSVal, p.Opts.TSEcr, p.Opts.HasTS = 0, 0, false
-		p.rare = true
-		d.decodeTCPAt(p, seg, off, len(seg))
-		return
-	}
-	p.TCPOffset = off
-	p.HasTCP = true
-	p.SrcPort = binary.BigEndian.Uint16(h[0:2])
-	p.DstPort = binary.BigEndian.Uint16(h[2:4])
-	p.Seq = binary.BigEndian.Uint32(h[4:8])
-	p.Ack = binary.BigEndian.Uint32(h[8:12])
-	p.HeaderLen = hl
-	p.NS = h[12]&1 != 0
-	p.Flags = h[13]
-	p.Window = binary.BigEndian.Uint16(h[14:16])
-	p.Urgent = binary.BigEndian.Uint16(h[18:20])
-	p.PayloadLen = len(seg) - hl
-	if hl == 32 && binary.BigEndian.Uint32(seg[20:]) == 0x0101080a {
-		// parseOptions's shortcut for the timestamp alone, on every
-		// segment of a Linux connection after the handshake.
-		p.Opts.TSVal, p.Opts.TSEcr, p.Opts.HasTS = binary.BigEndian.Uint32(seg[24:]), binary.BigEndian.Uint32(seg[28:]), true
-	} else {
-		p.Opts.TSVal, p.Opts.TSEcr, p.Opts.HasTS = 0, 0, false
-		if hl > 20 {
-			p.rare = true
-			parseOptions(&p.Opts, seg[20:hl])
-			if p.Opts.Malformed {
-				p.badOption(off)
-			}
-		}
-	}
-	p.Payload = seg[hl:]
-	// pseudoSum with the sum setKeys4 or setKeys6 has just left in p,
-	// and internetChecksum's kernel called here: through
-	// internetChecksum, which is not inlined (cost 129), 10 instructions
-	// a packet more.
-	n := uint32(len(seg))
-	pseudo := p.addrSum + n>>16 + n&0xffff + 6
-	var sum uint16
-	if wideSum {
-		sum = checksumAVX2(seg, uint64(pseudo)<<8)
-	} else {
-		sum = checksumScalar(seg, pseudo)
-	}
-	if sum == 0 {
-		p.TCPChecksum = CheckGood
-		return
-	}
-	p.TCPChecksum = CheckBad
-	// As decodeTCPAt: checksum offload's pseudo-header sum.
-	field := binary.BigEndian.Uint16(h[16:18])
-	ps := ^internetChecksum(nil, pseudoSum(p, len(seg)))
-	if field == ps || field == ^ps {
-		p.PartialChecksum, p.rare = true, true
-	}
 }
 
 func sllDirection(packetType uint16) capture.Direction {
