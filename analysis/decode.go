@@ -1262,18 +1262,19 @@ func parseCutOptions(o *Options, b []byte, optLen int) {
 
 // ipv4HeaderSumOK reports whether an IPv4 header without options is
 // intact: internetChecksum(h[:], 0) == 0, for the one size every fast-path
-// packet has. Five 32-bit words summed in 64 bits cannot overflow; folding
-// the sum to 16 bits gives the one's complement sum of the 16-bit words,
-// 0xffff when the header is intact.
+// packet has. The header is intact when the one's complement sum of its
+// 16-bit words is 0xffff, that is, when their plain sum is not zero and a
+// multiple of 0xffff (2^16 is 1 modulo 0xffff, so any sum of the words at
+// multiples of 16 bits will do). Its five 32-bit words, summed in 64 bits,
+// cannot overflow; they are read in little-endian order, as two 64-bit
+// loads and one 32-bit, which makes the sum 256 times the big-endian one
+// modulo 0xffff, a multiple of 0xffff when that one is (RFC 1071). Five
+// big-endian words folded to 16 bits took 13 instructions a packet more
+// on both files (cachegrind, -pgo=off; TestIPv4HeaderSum).
 func ipv4HeaderSumOK(h *[20]byte) bool {
-	s := uint64(binary.BigEndian.Uint32(h[0:])) + uint64(binary.BigEndian.Uint32(h[4:])) +
-		uint64(binary.BigEndian.Uint32(h[8:])) + uint64(binary.BigEndian.Uint32(h[12:])) +
-		uint64(binary.BigEndian.Uint32(h[16:]))
-	s = s>>32 + s&0xffffffff
-	s = s>>16 + s&0xffff
-	s = s>>16 + s&0xffff
-	s = s>>16 + s&0xffff
-	return s == 0xffff
+	a, b := binary.LittleEndian.Uint64(h[0:]), binary.LittleEndian.Uint64(h[8:])
+	s := a>>32 + a&0xffffffff + b>>32 + b&0xffffffff + uint64(binary.LittleEndian.Uint32(h[16:]))
+	return s != 0 && s%0xffff == 0
 }
 
 // internetChecksum folds the one's complement sum of b into sum and returns
