@@ -716,12 +716,12 @@ func (p *Packet) fastIPv6(h *[40]byte) {
 }
 
 // clearRare clears the fields of p that the frames the fast path takes
-// leave at zero, but for the damage, the options and the checksum left to
-// the NIC fastOr may find in the TCP header, which set p.rare again: those a frame before
-// set, when p.rare says one may have. The fast path cleared them on every
-// frame (startFast, and fast after it): 25 stores and two write barrier
-// checks. Clean Packets are the rule; with the test of p.rare instead, and
-// the timestamp's shortcut in fastOr (parseOptions is a call), 19 fewer
+// leave at zero (but for damage, options and a checksum left to the NIC in
+// the TCP header, which set p.rare again): those a frame before set, when
+// p.rare says one may have. The fast path cleared them on every frame
+// (startFast, and fast after it): 25 stores and two write barrier checks.
+// Clean Packets are the rule; with the test of p.rare instead, and the
+// timestamp's shortcut in fastOr (parseOptions is a call), 19 fewer
 // instructions a packet on the benchmark file, 31 on small frames
 // (cachegrind, -pgo=off). TestFastDecodeSetsEveryField decodes into
 // Packets that other frames left, clean or not, and it, FuzzDecode and
