@@ -54,6 +54,29 @@ func fillNonZero(tb testing.TB, v reflect.Value, n int) {
 	}
 }
 
+// sameFields reports whether a and b hold the same fields, Packet.rare
+// aside: the general path always sets it, the fast path only for some
+// frames.
+func sameFields(a, b Packet) bool {
+	a.rare, b.rare = false, false
+	return reflect.DeepEqual(a, b)
+}
+
+// checkRare fails when p says (Packet.rare clear) that the fields the fast
+// path leaves at zero on its common frames are zero, and one is not.
+func checkRare(tb testing.TB, p *Packet) {
+	tb.Helper()
+	if p.rare {
+		return
+	}
+	q := *p
+	q.clearRare()
+	q.Opts.TSVal, q.Opts.TSEcr, q.Opts.HasTS = p.Opts.TSVal, p.Opts.TSEcr, p.Opts.HasTS
+	if !samePacket(p, &q) {
+		tb.Fatalf("a Packet whose rare fields should be zero:\n%+v\nwith them cleared:\n%+v", *p, q)
+	}
+}
+
 // TestFastDecodeSetsEveryField: the fast path does not clear the Packet
 // before it decodes (Decode's startFast), so every field a frame before
 // could have set must be set again or cleared by it. Frames that take the
@@ -94,6 +117,9 @@ func TestFastDecodeSetsEveryField(t *testing.T) {
 		"tunnel":           func(p *Packet) bool { return p.Tunnel != TunnelNone },
 		"SACK blocks":      func(p *Packet) bool { return p.Opts.NSACK > 0 },
 		"TCP options":      func(p *Packet) bool { return p.Opts.HasMSS && p.Opts.HasWScale && p.Opts.SACKPerm },
+		// The fast path's clean Packet (Packet.rare clear), with the
+		// timestamps it keeps there.
+		"timestamps only": func(p *Packet) bool { return !p.rare && p.Opts.HasTS },
 	}
 	var gen bytes.Buffer
 	if _, err := synth.Write(&gen, synth.Config{Seed: 9, Conns: 60, Anomalies: 0.5}); err != nil {
@@ -185,9 +211,11 @@ func TestFastDecodeSetsEveryField(t *testing.T) {
 			continue
 		}
 		fast[linkKind(rec.LinkType, probe.NVLAN)]++
+		checkRare(t, &fresh)
 		for kind, before := range dirty {
 			p := before
 			NewDecoder().Decode(rec, &p)
+			checkRare(t, &p)
 			if !samePacket(&p, &fresh) {
 				t.Fatalf("frame %d (% x) decoded into a Packet with %s:\n%+v\nfresh:\n%+v", rec.Frame, rec.Data[:min(64, len(rec.Data))], kind, p, fresh)
 			}

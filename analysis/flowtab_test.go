@@ -142,6 +142,35 @@ func TestConnHashBothWays(t *testing.T) {
 	}
 }
 
+// TestSameConnEqualPorts: sameConn compares the two ports as one word,
+// each way; a connection between two equal ports matches both ways too,
+// and only between its own addresses.
+func TestSameConnEqualPorts(t *testing.T) {
+	a, b, c := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("10.0.0.3")
+	for _, ports := range [][2]uint16{{7000, 7000}, {7000, 443}, {443, 7000}} {
+		f := &Flow{}
+		f.SetEnds(netip.AddrPortFrom(a, ports[0]), netip.AddrPortFrom(b, ports[1]))
+		for _, c := range []struct {
+			src, dst     netip.Addr
+			sport, dport uint16
+			want         bool
+		}{
+			{a, b, ports[0], ports[1], true},
+			{b, a, ports[1], ports[0], true},
+			{a, b, ports[1], ports[0], ports[0] == ports[1]},
+			{a, c, ports[0], ports[1], false},
+			{c, a, ports[1], ports[0], false},
+			{b, b, ports[1], ports[0], false},
+		} {
+			p := &Packet{Src: c.src, Dst: c.dst, SrcPort: c.sport, DstPort: c.dport, IPVersion: 4,
+				srcW: addrWords(c.src), dstW: addrWords(c.dst), keysSet: true}
+			if got := sameConn(f, p); got != c.want {
+				t.Errorf("sameConn(%s-%s, %s:%d -> %s:%d) = %v", f.Client(), f.Server(), c.src, c.sport, c.dst, c.dport, got)
+			}
+		}
+	}
+}
+
 // TestEndpointKeyIPv4: an IPv4 address, read with As4, keys as its 16
 // bytes (the IPv4-mapped form) would.
 func TestEndpointKeyIPv4(t *testing.T) {

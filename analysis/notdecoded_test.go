@@ -433,6 +433,7 @@ func ethHeader(et uint16) []byte {
 func packetDiff(a, b *Packet, moved int) string {
 	c := *b
 	c.LinkType, c.WireLen, c.CapLen = a.LinkType, a.WireLen, a.CapLen
+	c.rare = a.rare // which path decoded it, not what it holds
 	c.IPOffset -= moved
 	if c.TCPOffset > 0 {
 		c.TCPOffset -= moved

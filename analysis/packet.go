@@ -147,6 +147,12 @@ type Packet struct {
 	srcW, dstW [2]uint64
 	addrSum    uint32
 	keysSet    bool
+	// rare is clear when the fields the decoder's fast path leaves at
+	// zero on the frames it takes are all zero (Packet.clearRare): a
+	// Packet the fast path decoded last, with no damage, no options but
+	// the timestamps and no checksum left to the NIC. The fast path
+	// clears them only when it is set.
+	rare       bool
 	Proto      uint8 // protocol of the innermost IP datagram
 	IPOffset   int   // byte offset of the innermost IP header in the frame
 	IPTotalLen int   // IPv4 total length, or 40 + IPv6 payload length

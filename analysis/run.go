@@ -52,25 +52,27 @@ func Run(ctx context.Context, r *capture.Reader, cfg Config) (*Result, error) {
 
 // runSequential is Run on one goroutine. While many connections are open
 // at once it hands over to runAhead, which loads each packet's flow ahead
-// of time (a.manyOpen).
+// of time (a.manyOpen). It asks every 1,024 packets, from a loop of its
+// own: with a count tested every packet, 5 instructions a packet more
+// (cachegrind, -pgo=off).
 func runSequential(ctx context.Context, r *capture.Reader, a *Analyzer) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer recoverFault(r, &err)
-	for n := 0; ; n++ {
-		if n&1023 == 0 && (ctx.Err() != nil || a.manyOpen()) && runAhead(ctx, r, a, &err) {
-			break
+	for {
+		if (ctx.Err() != nil || a.manyOpen()) && runAhead(ctx, r, a, &err) {
+			return err
 		}
-		// default.pgo names the calls below by their lines: keep them here.
-		rec, rerr := r.Next()
-		if rerr != nil {
-			if !errors.Is(rerr, io.EOF) {
-				err = rerr
+		for range 1024 { // default.pgo names the calls below by their lines: keep them here
+			rec, rerr := r.Next()
+			if rerr != nil {
+				if !errors.Is(rerr, io.EOF) {
+					err = rerr
+				}
+				return err
 			}
-			break
+			a.Add(rec)
 		}
-		a.Add(rec)
 	}
-	return err
 }
 
 // aheadMinOpen is the number of open connections from which the flow

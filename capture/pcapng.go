@@ -267,14 +267,9 @@ func (rec *Record) onInterface(typ uint32, ifc *Interface, ticks uint64) string 
 // stamp sets rec's Timestamp from ticks of interface ifc, and notes
 // (Record.odd) a time that does not fit.
 func (rec *Record) stamp(ticks uint64, ifc *Interface) {
-	if r := ifc.TsResol; r <= 9 && ifc.TsOffset == 0 {
-		// Decimal units no finer than nanoseconds and no offset, as
-		// nearly every writer has: stampNanos's first case, and
-		// fitNanos's for a time after 1970, without the calls.
-		if hi, lo := bits.Mul64(ticks, pow10[9-r]); hi == 0 && lo <= math.MaxInt64 {
-			rec.Timestamp = int64(lo)
-			return
-		}
+	if ns, ok := plainNanos(ticks, ifc); ok {
+		rec.Timestamp = ns
+		return
 	}
 	hi, lo := stampNanos(ticks, ifc.TsResol, ifc.TsOffset)
 	ns, ok := fitNanos(hi, lo)
@@ -283,6 +278,22 @@ func (rec *Record) stamp(ticks uint64, ifc *Interface) {
 		rec.odd |= oddTime
 		rec.oddStamp = [2]uint64{hi, lo}
 	}
+}
+
+// plainNanos is ticks of interface ifc in nanoseconds, when its units are
+// decimal, no finer than nanoseconds, without offset (as nearly every
+// writer has), and the time is after 1970 and fits: stampNanos's first
+// case, and fitNanos's, without the calls. ok is false otherwise. It is
+// small enough to be inlined (stamp is not): epbFast calls it first, 22
+// fewer instructions a packet on a pcapng of small frames than with stamp
+// a call (cachegrind, -pgo=off).
+func plainNanos(ticks uint64, ifc *Interface) (ns int64, ok bool) {
+	if r := ifc.TsResol; r <= 9 && ifc.TsOffset == 0 {
+		if hi, lo := bits.Mul64(ticks, pow10[9-r]); hi == 0 && lo <= math.MaxInt64 {
+			return int64(lo), true
+		}
+	}
+	return 0, false
 }
 
 // flagsDirection returns the direction that a packet block's options give
