@@ -530,11 +530,12 @@ func (f *Flow) add(p *Packet, side Side, pool *refPool, tally *offloadTally) {
 // What addAny's steps do with such a segment, and why nothing else
 // needs doing: no bad checksum or malformed layer to note; copyOf finds
 // no copy (a data segment at the next sequence number cannot end there,
-// and a flow that showed a copy is declined); the handshake is settled
-// (or was never seen, and never will be: a SYN is declined); the
-// sequence analysis raises no flag (each rule's condition is declined
-// below) and moves the sender's state forward; closeState has no FIN,
-// RST or data past the sender's FIN to judge.
+// and a flow that showed a copy is declined); handshake is called as
+// addAny calls it while the handshake is not settled (the third
+// segment), and has nothing to do after; the sequence analysis raises
+// no flag (each rule's condition is declined below) and moves the
+// sender's state forward; closeState has no FIN, RST or data past the
+// sender's FIN to judge.
 func (f *Flow) addInOrder(p *Packet, side Side, pool *refPool) bool {
 	if p.Flags&(FlagSYN|FlagFIN|FlagRST|FlagACK) != FlagACK || p.MalformedLayer != "" || p.NoAnalysis ||
 		p.TCPChecksum == CheckBad || p.IPChecksum == CheckBad || f.rst != rstNone || f.copies {
@@ -543,15 +544,15 @@ func (f *Flow) addInOrder(p *Packet, side Side, pool *refPool) bool {
 	if n := f.notes; n != nil && (n.bad != nil || n.rstSides != nil) {
 		return false // goodAfterBad, closeState's and sideState's RST sides
 	}
-	if f.finSeen[side] {
-		return false // data past the sender's FIN
-	}
-	if h := &f.Handshake; (h.HaveSynAck && !h.HaveAck) || (h.HaveSyn && !h.HaveSynAck) {
-		return false // the third segment, or an answer to the SYN
+	seglen := uint32(p.PayloadLen)
+	if f.finSeen[side] && seglen != 0 {
+		// Data past the sender's FIN. (After both FINs the flow is
+		// closed: closeState, which ends every segment's analysis,
+		// closes it again where answeredAfterRefusal reopened it.)
+		return false
 	}
 	fwd, rev := &f.dir[side], &f.dir[side.other()]
 	seq, ack, window := p.Seq, p.Ack, uint32(p.Window)
-	seglen := uint32(p.PayloadLen)
 	if seq != fwd.nextSeq || fwd.nextSeq == 0 || !rev.baseSet || window == 0 || rev.window == 0 {
 		// Out of order, lost before it, the side's first (a side with a
 		// next sequence number has its base), the other side's base
@@ -585,6 +586,12 @@ func (f *Flow) addInOrder(p *Packet, side Side, pool *refPool) bool {
 
 	if pool != nil {
 		f.keepRef(p, side, pool)
+	}
+	if h := &f.Handshake; h.HaveSynAck != h.HaveAck || h.HaveSyn && !h.HaveSynAck {
+		// The third segment, or an answer to a SYN whose SYN-ACK the
+		// capture missed: addAny's handshake step, which reads none of
+		// what this function changes.
+		f.handshake(p, side, copyNote{})
 	}
 	f.Packets++
 	f.Bytes += int64(p.WireLen)

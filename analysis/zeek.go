@@ -79,6 +79,13 @@ func (s zeekEndpointState) String() string {
 	return "?"
 }
 
+// going reports whether an endpoint in state s takes a segment without
+// SYN, FIN or RST as an established one does (process): init_endpoint
+// and the state machine leave it as it is, and update_last_seq moves it.
+// All states do but inactive (an endpoint's first segment) and reset
+// (nothing after a RST is trusted).
+func (s zeekEndpointState) going() bool { return s-zeekSynSent <= zeekClosed-zeekSynSent }
+
 // zeekEndpoint is the part of Zeek's TCP_Endpoint (and of its
 // TCP_Reassembler) that conn_state and history depend on. Sequence numbers
 // are absolute except where marked relative (to start, as Zeek's rel_seq).
@@ -198,9 +205,9 @@ func (z *zeekState) observePacket(p *Packet, fromFirst bool) {
 // established takes a segment, s, of an established connection, without SYN,
 // FIN or RST, and with a checksum not known bad, in a few steps: what
 // process does with such a segment once both endpoints are established
-// and the segment's role has been seen. It reports false, having changed
-// nothing, for any other segment. TestZeekEstablishedSame holds it to
-// observeAll.
+// (or in any state but inactive and reset: going) and the segment's role
+// has been seen. It reports false, having changed nothing, for any other
+// segment. TestZeekEstablishedSame holds it to observeAll.
 //
 // It writes the segment's history letter (D, or A) the first time too:
 // declining those, each connection's first data from either side and
@@ -215,7 +222,7 @@ func (z *zeekState) established(s *Packet, fromFirst bool) bool {
 		i = 0
 	}
 	e, p := &z.ep[i], &z.ep[1-i]
-	if e.state != zeekEstablished || p.state != zeekEstablished || s.Window == 0 || z.bits&zeekStarted == 0 {
+	if !e.state.going() || !p.state.going() || s.Window == 0 || z.bits&zeekStarted == 0 {
 		return false
 	}
 	orig := z.isOrig(i)

@@ -742,8 +742,13 @@ func TestZeekEstablishedSame(t *testing.T) {
 			{FromFirst: false, Flags: zkSA, Seq: zkSrv, Ack: zkCli + 1, Window: 1},
 			{FromFirst: true, Flags: FlagACK, Seq: zkCli + 1, Ack: zkSrv + 1, Window: 1},
 		}
-		if run%4 == 0 {
+		switch run % 8 {
+		case 0, 4:
 			handshake = handshake[2:] // a partial connection
+		case 1:
+			handshake = handshake[:1] // the SYN-ACK missed
+		case 2:
+			handshake = handshake[1:] // the SYN missed
 		}
 		seq[0]++
 		seq[1]++
