@@ -518,9 +518,9 @@ func (f *Flow) add(p *Packet, side Side, pool *refPool, tally *offloadTally) {
 }
 
 // addInOrder takes p, from side, in a few steps when it is the segment
-// most of a connection is made of: an ACK, with data or without, of an
-// established connection, at the sender's next sequence number, that
-// none of the analysis's rules flags. It checks all of that first,
+// most of a connection is made of: an ACK, with data or without, or a FIN
+// with ACK, of an established connection, at the sender's next sequence
+// number, that none of the analysis's rules flags. It checks all of that first,
 // against the flow's state as it stands, and reports false, having
 // changed nothing, for any other segment, which addAny takes. For the
 // segments it takes, it does what addAny does, and only that:
@@ -534,10 +534,10 @@ func (f *Flow) add(p *Packet, side Side, pool *refPool, tally *offloadTally) {
 // addAny calls it while the handshake is not settled (the third
 // segment), and has nothing to do after; the sequence analysis raises
 // no flag (each rule's condition is declined below) and moves the
-// sender's state forward; closeState has no FIN, RST or data past the
-// sender's FIN to judge.
+// sender's state forward; closeState has no RST or data past the
+// sender's FIN to judge, and notes a FIN.
 func (f *Flow) addInOrder(p *Packet, side Side, pool *refPool) bool {
-	if p.Flags&(FlagSYN|FlagFIN|FlagRST|FlagACK) != FlagACK || p.MalformedLayer != "" || p.NoAnalysis ||
+	if p.Flags&(FlagSYN|FlagRST|FlagACK) != FlagACK || p.MalformedLayer != "" || p.NoAnalysis ||
 		p.TCPChecksum == CheckBad || p.IPChecksum == CheckBad || f.rst != rstNone || f.copies {
 		return false
 	}
@@ -562,18 +562,23 @@ func (f *Flow) addInOrder(p *Packet, side Side, pool *refPool) bool {
 	if rev.maxSeqToAck != 0 && seqGT(ack, rev.maxSeqToAck) {
 		return false // an ACK of what was not seen
 	}
+	// A FIN is no window update, duplicate ACK, keep-alive or full
+	// window (those rules take segments without SYN, FIN or RST), nor a
+	// copy at the front (it ends one past it).
+	fin := p.Flags&FlagFIN != 0
 	if seglen == 0 {
-		if ack == fwd.lastAck {
+		if fin {
+			// Nothing to decline.
+		} else if ack == fwd.lastAck {
 			return false // a window update, a duplicate ACK or a keep-alive's ACK
-		}
-		if id := uint16(p.IPID); p.IPVersion == 4 && id != 0 && id == fwd.origID && within(p.Time, fwd.origTime, copyWindow) {
+		} else if id := uint16(p.IPID); p.IPVersion == 4 && id != 0 && id == fwd.origID && within(p.Time, fwd.origTime, copyWindow) {
 			return false // a copy of the last packet at the front
 		}
 	} else {
 		if rev.lastAck != 0 && seqLE(seq+seglen, rev.lastAck) {
 			return false // a spurious retransmission
 		}
-		if rev.winScale != wsUnknown {
+		if rev.winScale != wsUnknown && !fin {
 			shift := uint32(0)
 			if !rev.isFirstAck && rev.winScale > 0 {
 				shift = uint32(rev.winScale)
@@ -609,6 +614,9 @@ func (f *Flow) addInOrder(p *Packet, side Side, pool *refPool) bool {
 		fwd.lastNonDupAck = f.frameRef(p.Frame)
 	}
 	next := seq + seglen
+	if fin {
+		next++
+	}
 	if seqGT(next, seq) {
 		fwd.nextSeq = next
 		fwd.nextSeqTime = p.Time
@@ -633,7 +641,19 @@ func (f *Flow) addInOrder(p *Packet, side Side, pool *refPool) bool {
 	}
 
 	// zeekState.observe, whose tests this segment has passed.
-	if fromFirst := side == f.firstSender; !f.zeek.established(p, fromFirst) {
+	fromFirst := side == f.firstSender
+	if fin {
+		if !f.zeek.closing(p, fromFirst) {
+			f.zeek.observePacket(p, fromFirst)
+		}
+		// closeState.
+		f.finSeen[side] = true
+		if f.finSeen[side.other()] {
+			f.closed = true
+		}
+		return true
+	}
+	if !f.zeek.established(p, fromFirst) {
 		f.zeek.observePacket(p, fromFirst)
 	}
 	return true

@@ -173,6 +173,8 @@ func (g *inOrderGen) next() Packet {
 		p = g.pkt(side, FlagACK|FlagPSH, 1+r.IntN(1460))
 	case k < 26: // an ACK of all the other side sent
 		p = g.pkt(side, FlagACK, 0)
+	case k < 28 && r.IntN(2) == 0: // a FIN, with data or without
+		p = g.pkt(side, FlagFIN|FlagACK, r.IntN(2)*r.IntN(1000))
 	case k == 26 && g.last[side] != nil && r.IntN(3) == 0: // a copy of the side's last packet
 		p = *g.last[side]
 		g.fr++
