@@ -83,7 +83,11 @@ func (s zeekEndpointState) String() string {
 // SYN, FIN or RST as an established one does (process): init_endpoint
 // and the state machine leave it as it is, and update_last_seq moves it.
 // All states do but inactive (an endpoint's first segment) and reset
-// (nothing after a RST is trusted).
+// (nothing after a RST is trusted). The shortcuts take both endpoints'
+// segments in these states: with established ones alone, the segments
+// after a connection's first FIN went through process (19 instructions a
+// packet on the benchmark file, 55 on small frames; cachegrind, builds
+// without default.pgo).
 func (s zeekEndpointState) going() bool { return s-zeekSynSent <= zeekClosed-zeekSynSent }
 
 // zeekEndpoint is the part of Zeek's TCP_Endpoint (and of its
@@ -222,11 +226,11 @@ func (z *zeekState) observePacket(p *Packet, fromFirst bool) {
 //
 // It writes the segment's history letter (D, or A) the first time too:
 // declining those, each connection's first data from either side and
-// first ACK went through process, about 19 instructions a packet on the
-// benchmark file. The tail of update_last_seq and AckReceived that only
-// a retransmission or an ACK past the reassembled stream reaches stays
-// in updateLastSeq and ackReceived, called for those alone: calling them
-// for every segment was about 30 instructions a segment.
+// first ACK went through process, 51 instructions a packet on the
+// benchmark file and 122 on small frames. The tail of update_last_seq and
+// AckReceived that only a retransmission or an ACK past the reassembled
+// stream reaches stays in updateLastSeq and ackReceived, called for those
+// alone: calling them for every segment was 38 and 29 a packet.
 func (z *zeekState) established(s *Packet, fromFirst bool) bool {
 	i := 1
 	if fromFirst {
@@ -271,8 +275,8 @@ func (z *zeekState) established(s *Packet, fromFirst bool) bool {
 	} else if n > 0 {
 		z.updateLastSeq(i, e, s.Flags, end, n)
 	}
-	// ackReceived returns at once for an ACK that is not past the
-	// reassembled stream, before the FIN takes a number from it.
+	// AckReceived does nothing with an ACK that is not past the peer's
+	// reassembled stream (the FIN can only lower it).
 	if ack && relAck > max(p.reassem, 1) {
 		z.ackReceived(1-i, relAck)
 	}
@@ -285,7 +289,8 @@ func (z *zeekState) established(s *Packet, fromFirst bool) bool {
 // closing is established for a FIN (without SYN or RST): what process
 // does with it when both endpoints are going and its role has been seen.
 // It reports false, having changed nothing, for any other segment.
-// Through process, a connection's FINs were about 300 instructions each.
+// Through process, a connection's FINs cost 17 instructions a packet on
+// the benchmark file and 38 on small frames.
 func (z *zeekState) closing(s *Packet, fromFirst bool) bool {
 	i := 1
 	if fromFirst {

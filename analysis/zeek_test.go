@@ -805,7 +805,7 @@ func TestZeekEstablishedSame(t *testing.T) {
 	t.Logf("%d segments, %d through the shortcut", total, fast)
 }
 
-// observeSeg feeds s as Flow.add feeds its Packet.
+// observeSeg feeds s as Flow.addAny feeds its Packet.
 func (z *zeekState) observeSeg(s zeekSeg) { z.observe(s.packet(), s.FromFirst) }
 
 // packet is a Packet that observe turns back into s.
