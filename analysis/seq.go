@@ -109,10 +109,10 @@ func (f *Flow) reuseSYN(p *Packet, side Side) bool {
 // whether the segment is a copy of an earlier one (copyOf).
 //
 // Not inlined: with the build profile (default.pgo) the compiler put it
-// in Flow.add, which then grew past the size from which a function's
-// callees are no longer inlined into it (afterSeq, retransmissionKind,
-// seqFindings, zeekState.ackReceived were calls again): 40 more
-// instructions a packet on the benchmark file.
+// in Flow.add (now addAny), which then grew past the size from which a
+// function's callees are no longer inlined into it (afterSeq,
+// retransmissionKind, seqFindings, zeekState.ackReceived were calls
+// again): 40 more instructions a packet on the benchmark file.
 //
 //go:noinline
 func (f *Flow) analyzeSeq(p *Packet, side Side, cp *copyNote) {
