@@ -42,15 +42,25 @@ type recentEntry struct {
 	f *Flow
 }
 
-// cached returns p's flow, whose hash is h, when the recent cache has it.
-func (t *flowTable) cached(h uint64, p *Packet) *Flow {
+// cached returns p's flow, whose hash is h, when the recent cache has it,
+// and the side that sent p.
+func (t *flowTable) cached(h uint64, p *Packet) (*Flow, Side) {
+	if f := t.recentFlow(h); f != nil {
+		if side := connSide(f, p); side != notConn {
+			return f, side
+		}
+	}
+	return nil, 0
+}
+
+// recentFlow returns the flow the recent cache holds for hash h, which
+// may be another connection's (connSide tells).
+func (t *flowTable) recentFlow(h uint64) *Flow {
 	if t.recent == nil {
 		return nil
 	}
 	if e := &t.recent[h&(recentN-1)]; e.h == h {
-		if f := e.f; f != nil && sameConn(f, p) {
-			return f
-		}
+		return e.f
 	}
 	return nil
 }
@@ -172,26 +182,51 @@ func mix64(x uint64) uint64 {
 }
 
 // sameConn reports whether f is a flow between p's two endpoints.
-func sameConn(f *Flow, p *Packet) bool {
+func sameConn(f *Flow, p *Packet) bool { return connSide(f, p) != notConn }
+
+// notConn is connSide's answer for a packet of another connection.
+const notConn Side = 2
+
+// connSide returns which side of f sent p (as sideOf), or notConn when f
+// is not a flow between p's two endpoints.
+func connSide(f *Flow, p *Packet) Side {
 	if !p.keysSet {
-		// A packet not from the decoder (tests).
-		c, s := f.Client(), f.Server()
-		src, dst := p.SrcAddrPort(), p.DstAddrPort()
-		return c == src && s == dst || c == dst && s == src
+		return connSideAddrs(f, p)
 	}
 	// The two ports of each as one word (the compiler loads it whole):
 	// the ports tell most other connections apart, and the direction.
 	// The families last: only an IPv4 address and the same address
 	// mapped into IPv6 have the same words. 5 fewer instructions a packet
 	// than ports, families and words compared one by one, each way
-	// (cachegrind, -pgo=off).
+	// (cachegrind, -pgo=off). The forward match first: where the two
+	// ends are one (a connection to itself), both match, and sideOf
+	// says FromClient too.
 	fp := uint32(f.clientPort) | uint32(f.serverPort)<<16
 	pp := uint32(p.SrcPort) | uint32(p.DstPort)<<16
-	if fp == pp && f.clientW == p.srcW && f.serverW == p.dstW ||
-		fp == bits.RotateLeft32(pp, 16) && f.clientW == p.dstW && f.serverW == p.srcW {
-		return (f.clientKind == addrV4) == (p.IPVersion == 4)
+	side := notConn
+	if fp == pp && f.clientW == p.srcW && f.serverW == p.dstW {
+		side = FromClient
+	} else if fp == bits.RotateLeft32(pp, 16) && f.clientW == p.dstW && f.serverW == p.srcW {
+		side = FromServer
+	} else {
+		return notConn
 	}
-	return false
+	if (f.clientKind == addrV4) != (p.IPVersion == 4) {
+		return notConn
+	}
+	return side
+}
+
+// connSideAddrs is connSide for a packet not from the decoder (tests),
+// which compares the addresses. (Apart, connSide's frame is that of its
+// common case.)
+func connSideAddrs(f *Flow, p *Packet) Side {
+	c, s := f.Client(), f.Server()
+	src, dst := p.SrcAddrPort(), p.DstAddrPort()
+	if c == src && s == dst || c == dst && s == src {
+		return f.sideOf(p)
+	}
+	return notConn
 }
 
 // find returns the slot of p's connection, whose hash is h: the slot

@@ -56,7 +56,7 @@ func TestFlowTableAgainstMap(t *testing.T) {
 			h := hash(p)
 			want := ref[key(p)]
 			// The recent cache has the table's flow, or nothing.
-			if c := tab.cached(h, p); c != nil && c != want {
+			if c := tab.recentFlow(h); c != nil && sameConn(c, p) && c != want {
 				t.Fatalf("collide=%v op %d: the recent cache has flow %p, the table %p", collide, op, c, want)
 			}
 			slot := tab.find(h, p, flows)
@@ -168,6 +168,66 @@ func TestSameConnEqualPorts(t *testing.T) {
 				t.Errorf("sameConn(%s-%s, %s:%d -> %s:%d) = %v", f.Client(), f.Server(), c.src, c.sport, c.dst, c.dport, got)
 			}
 		}
+	}
+}
+
+// TestConnSideIsSideOf: connSide, which addHashed takes the sender's side
+// from, says what sameConn and sideOf say, for decoded packets (the
+// words) and others (the addresses): between few addresses (IPv4, the
+// same mapped into IPv6, IPv6) and ports, so that ends are often equal,
+// a connection to itself included, where both ways match.
+func TestConnSideIsSideOf(t *testing.T) {
+	addrs := []netip.Addr{netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2"),
+		netip.MustParseAddr("::ffff:10.0.0.1"), netip.MustParseAddr("2001:db8::1")}
+	ports := []uint16{80, 7000}
+	var ends []netip.AddrPort
+	for _, a := range addrs {
+		for _, port := range ports {
+			ends = append(ends, netip.AddrPortFrom(a, port))
+		}
+	}
+	matched, fromServer := 0, 0
+	for _, c := range ends {
+		for _, s := range ends {
+			if c.Addr().Is4() != s.Addr().Is4() {
+				continue // a packet's two addresses are of one family
+			}
+			f := &Flow{}
+			f.SetEnds(c, s)
+			for _, src := range ends {
+				for _, dst := range ends {
+					if src.Addr().Is4() != dst.Addr().Is4() {
+						continue
+					}
+					for _, decoded := range []bool{false, true} {
+						p := &Packet{Src: src.Addr(), Dst: dst.Addr(), SrcPort: src.Port(), DstPort: dst.Port()}
+						if decoded {
+							p.IPVersion = 4
+							if src.Addr().Is6() {
+								p.IPVersion = 6
+							}
+							p.srcW, p.dstW, p.keysSet = addrWords(src.Addr()), addrWords(dst.Addr()), true
+						}
+						want := notConn
+						if c == src && s == dst || c == dst && s == src {
+							want = f.sideOf(p)
+						}
+						if got := connSide(f, p); got != want {
+							t.Errorf("connSide(%s-%s, %s -> %s, decoded %v) = %d, want %d", c, s, src, dst, decoded, got, want)
+						}
+						if want != notConn {
+							matched++
+							if want == FromServer {
+								fromServer++
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if matched == 0 || fromServer == 0 {
+		t.Errorf("%d packets of their flow, %d from the server: the test compares too little", matched, fromServer)
 	}
 }
 
