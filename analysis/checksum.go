@@ -150,7 +150,8 @@ func offloadSender(flows []*Flow) netip.Addr {
 // every poll, and reading every flow for it held the Analyzer's lock, and
 // so the capture's queue, for as long as a million flows take. Only a
 // flow side's first bad checksum and a flow's first good one after them
-// change it (Flow.add), and an evicted flow takes its part out (remove):
+// change it (Flow.addAny; addInOrder takes no segment of a flow with
+// bad checksums), and an evicted flow takes its part out (remove):
 // nothing is done for a flow without bad checksums.
 type offloadTally struct {
 	// senders counts the flow sides with a bad checksum (badSides), by

@@ -491,3 +491,66 @@ func TestCgroupLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestNewFlowDirs: newFlow sets only the fields of newDirState that are
+// not zero, on a flow allocFlow gave and on one an eviction cleared (the
+// spare), whose sides had seen a handshake, data and window scaling.
+func TestNewFlowDirs(t *testing.T) {
+	want := [2]dirState{newDirState(), newDirState()}
+	a := NewAnalyzer(Config{Name: "t", MaxFlows: 1})
+	frame := 0
+	add := func(p *Packet) {
+		frame++
+		a.addPacket(p)
+	}
+	syn, synAck := evictPkt(1, 1, false, "S", 100, 0, 0), evictPkt(2, 1, true, "SA", 500, 101, 0)
+	syn.Opts.WScale, syn.Opts.HasWScale = 7, true
+	synAck.Opts.WScale, synAck.Opts.HasWScale = 2, true
+	add(syn)
+	add(synAck)
+	add(evictPkt(3, 1, false, "A", 101, 501, 10))
+	add(evictPkt(4, 1, true, "A", 501, 111, 20))
+	old := a.res.Flows[0]
+	if old.dir == want {
+		t.Fatal("the first flow's sides kept newDirState: the test shows nothing")
+	}
+	if !a.makeRoom() || a.spare != old {
+		t.Fatal("makeRoom evicted nothing, or its flow is not the spare")
+	}
+	if f := a.newFlow(evictPkt(5, 2, false, "S", 200, 0, 0)); f != old || f.dir != want {
+		t.Errorf("the spare flow's sides %+v, want %+v", f.dir, want)
+	}
+	b := NewAnalyzer(Config{Name: "t"})
+	if f := b.newFlow(evictPkt(1, 3, true, "SA", 300, 1, 0)); f.dir != want {
+		t.Errorf("a new flow's sides %+v, want %+v", f.dir, want)
+	}
+}
+
+// TestSetEndsOf: newFlow's setEndsOf, from the decoder's words, makes the
+// ends SetEnds makes from the addresses, either way round, for IPv4, IPv6
+// and IPv4 mapped into IPv6, decoded or not.
+func TestSetEndsOf(t *testing.T) {
+	for _, pair := range [][2]string{{"10.0.0.1", "192.0.2.7"}, {"2001:db8::1", "2001:db8::2"}, {"::ffff:10.0.0.1", "::ffff:10.0.0.2"}} {
+		src, dst := netip.MustParseAddr(pair[0]), netip.MustParseAddr(pair[1])
+		for _, decoded := range []bool{false, true} {
+			p := &Packet{Src: src, Dst: dst, SrcPort: 40000, DstPort: 443}
+			if decoded {
+				p.srcW, p.dstW, p.keysSet = addrWords(src), addrWords(dst), true
+			}
+			for _, srcIsClient := range []bool{true, false} {
+				got, want := &Flow{}, &Flow{}
+				got.setEndsOf(p, srcIsClient)
+				if srcIsClient {
+					want.SetEnds(p.SrcAddrPort(), p.DstAddrPort())
+				} else {
+					want.SetEnds(p.DstAddrPort(), p.SrcAddrPort())
+				}
+				if got.clientW != want.clientW || got.serverW != want.serverW || got.clientKind != want.clientKind || got.serverKind != want.serverKind ||
+					got.clientPort != want.clientPort || got.serverPort != want.serverPort || got.Client() != want.Client() || got.Server() != want.Server() {
+					t.Errorf("%s -> %s, decoded %v, client the sender %v: ends %s-%s, want %s-%s",
+						src, dst, decoded, srcIsClient, got.Client(), got.Server(), want.Client(), want.Server())
+				}
+			}
+		}
+	}
+}

@@ -73,6 +73,8 @@ type dirState struct {
 	origTTL       uint8
 }
 
+// newDirState is a side's state before its first segment. (newFlow, whose
+// flows are zero, sets only the fields that are not.)
 func newDirState() dirState {
 	return dirState{window: 0xFFFFFFFF, winScale: wsUnknown}
 }
