@@ -3,6 +3,8 @@ package analysis
 import (
 	"bytes"
 	"context"
+	"math"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -45,5 +47,42 @@ func TestFragmentsNeverCompleted(t *testing.T) {
 	}
 	if whole, _ := analyzeFile(filepath.Join("..", "testdata", "seed-client-frag.pcap")); len(whole.Notes) != 0 {
 		t.Errorf("all fragments there: notes %q", whole.Notes)
+	}
+}
+
+// TestEvictOldestFragmentTies: past maxPendingDatagrams the datagram begun
+// first is forgotten. When every datagram began at one time (a capture
+// whose times are clamped to the end of what an int64 of nanoseconds
+// holds), the earliest frame is: the map's order, which varies from run
+// to run, chose before, and one capture gave other flows and notes each
+// time it was read.
+func TestEvictOldestFragmentTies(t *testing.T) {
+	for _, ts := range []int64{0, math.MaxInt64} {
+		for run := range 20 {
+			r := newReassembler()
+			key := func(i int) fragKey {
+				return fragKey{src: netip.AddrFrom4([4]byte{10, 0, 0, 1}), dst: netip.AddrFrom4([4]byte{10, 0, 0, 2}), id: uint32(i), proto: 6}
+			}
+			// Frames in an order of their own, not that of the keys.
+			for i := range maxPendingDatagrams {
+				frame := uint64(1000 + (i*37+run)%maxPendingDatagrams)
+				if _, _, _, err := r.add(key(i), 0, true, make([]byte, 8), frame, 0, ts, false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var first fragKey
+			for k, d := range r.pending {
+				if d.frames[0] == 1000 {
+					first = k
+				}
+			}
+			r.add(key(maxPendingDatagrams), 0, true, make([]byte, 8), 5000, 0, ts, false)
+			if _, ok := r.pending[first]; ok || len(r.pending) != maxPendingDatagrams {
+				t.Fatalf("ts %d run %d: datagram of frame 1000 (id %d) kept, %d pending", ts, run, first.id, len(r.pending))
+			}
+			if r.lost != 1 || r.lostFirst != 1000 {
+				t.Fatalf("ts %d run %d: lost %d, first %d; want 1, frame 1000", ts, run, r.lost, r.lostFirst)
+			}
+		}
 	}
 }
