@@ -6,9 +6,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"runtime"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,8 +90,7 @@ func signed(v int64) uint64 { return uint64(v) ^ 1<<63 }
 
 // rowKey is row r's key (r is rows[i]) for the column.
 func rowKey(r *Row, col sortColumn, i int32) sortKey {
-	// Captures (pathCap is negative) and ids are far within 32 bits.
-	k := sortKey{tie: uint64(uint32(int32(r.Cap))^1<<31)<<32 | uint64(uint32(r.ID)), row: i}
+	k := sortKey{tie: tieOf(r.ref()), row: i}
 	addr := func(ap netip.AddrPort) {
 		a := ap.Addr()
 		b := a.As16()
@@ -100,28 +101,57 @@ func rowKey(r *Row, col sortColumn, i int32) sortKey {
 		k.zoned = a.Zone() != ""
 	}
 	switch col {
-	case sortStatus:
-		k.k1 = uint64(r.Status)
 	case sortClient:
 		addr(r.Client)
 	case sortServer:
 		addr(r.Server)
-	case sortHandshake:
-		k.k1 = uint64(hsRank[uint8(r.Handshake)])
-	case sortPackets:
-		k.k1 = signed(int64(r.Packets))
-	case sortBytes:
-		k.k1 = signed(r.Bytes)
-	case sortDuration:
-		k.k1 = signed(r.duration())
-	case sortFinding:
-		// Most severe first, then by code; no finding last.
-		k.k1 = uint64(16-findingRank(r)) << 16
-		if r.HasFirst {
-			k.k1 |= uint64(r.First.Code) + 1
-		}
+	default:
+		k.k1 = rowWord(r, col)
 	}
 	return k
+}
+
+// tieOf is a flow's place in the sort's tie order, capture and flow id, in
+// a word (captures, pathCap negative, and ids are far within 32 bits).
+func tieOf(ref flowRef) uint64 {
+	return uint64(uint32(int32(ref.cap))^1<<31)<<32 | uint64(uint32(ref.id))
+}
+
+// rowWord is row r's key for a column other than the addresses: rowKey's
+// k1, the only word it sets (0 for the id, whose order is the ties').
+func rowWord(r *Row, col sortColumn) uint64 {
+	switch col {
+	case sortStatus:
+		return uint64(r.Status)
+	case sortHandshake:
+		return uint64(hsRank[uint8(r.Handshake)])
+	case sortPackets:
+		return signed(int64(r.Packets))
+	case sortBytes:
+		return signed(r.Bytes)
+	case sortDuration:
+		return signed(r.duration())
+	case sortFinding:
+		// Most severe first, then by code; no finding last.
+		k := uint64(16-findingRank(r)) << 16
+		if r.HasFirst {
+			k |= uint64(r.First.Code) + 1
+		}
+		return k
+	}
+	return 0
+}
+
+// addrWord is an address column's key in one word for an IPv4 address,
+// address and port, in the order of rowKey's words (ok false for any other
+// address: its key is rowKey's).
+func addrWord(ap netip.AddrPort) (k uint64, ok bool) {
+	a := ap.Addr()
+	if !a.Is4() {
+		return 0, false
+	}
+	b := a.As4()
+	return uint64(binary.BigEndian.Uint32(b[:]))<<16 | uint64(ap.Port()), true
 }
 
 // compareKeys orders two keys; rows resolves the rare ties on addresses
@@ -522,6 +552,9 @@ type listView struct {
 	wClient, wServer, wHS, wID, wPkts int
 	allRows                           bool // no filter: every row is listed
 	ncaps                             int  // the ncaps the widths were measured for
+	// inOrder: every row was found in the sort's tie order, capture and
+	// flow id (snapshots give them so).
+	inOrder bool
 
 	// sel is at idx[selPos] (-1: filtered out), when located is set:
 	// the command that computed the view looked for it.
@@ -530,15 +563,27 @@ type listView struct {
 	located bool
 }
 
-// locate finds where the flow sel is in the view.
+// locate finds where the flow sel is in the view. Rows in order are
+// searched for it, and its index in idx, which are read in order: going
+// through idx to the rows, scattered over hundreds of megabytes, took 11
+// ms for a flow at the end of a million.
 func (v *listView) locate(sel flowRef) {
 	v.sel, v.selPos, v.located = sel, -1, true
-	for pos, i := range v.idx {
-		if v.rows[i].ref() == sel {
-			v.selPos = pos
-			return
+	if !v.inOrder {
+		for pos, i := range v.idx {
+			if v.rows[i].ref() == sel {
+				v.selPos = pos
+				return
+			}
 		}
+		return
 	}
+	t := tieOf(sel)
+	i := sort.Search(len(v.rows), func(i int) bool { return tieOf(v.rows[i].ref()) >= t })
+	if i == len(v.rows) || v.rows[i].ref() != sel {
+		return
+	}
+	v.selPos = slices.Index(v.idx, int32(i))
 }
 
 // viewMsg carries a listView computed by viewCmd.
@@ -548,139 +593,247 @@ type viewMsg struct {
 }
 
 // computeView filters and sorts rows, in one pass over them: the filter,
-// the column widths and the sort keys (rowKey).
+// the column widths and the sort keys.
 //
-// Sorting compares keys held together in memory, never the rows (320
-// bytes each, scattered over hundreds of megabytes: a cache miss or two
-// per comparison). Rows come in capture and flow id order, the sort's tie
-// order: then a stable radix sort on the column's words alone gives the
-// order, in a few passes over the keys (those of a byte all keys share
-// are skipped). Otherwise, and for zoned addresses, the keys are compared.
+// Sorting moves keys held together in memory, never the rows (320 bytes
+// each, scattered over hundreds of megabytes: a cache miss or two per
+// comparison). Rows come in capture and flow id order, the sort's tie
+// order: then a stable radix sort on the column's key alone gives the
+// order, in a few passes over the keys (those of a byte all keys share are
+// skipped). A key is one word (rowWord), sorted with its row; an IPv4
+// address and port two, sorted by sortAddrs; other addresses rowKey's
+// four, sorted apart. Otherwise, and for zoned addresses, rowKey's keys
+// are compared.
 //
-// prev is the view shown (zero if none): when it was of the same rows,
-// unfiltered, and this one is unfiltered too (a sort), its column widths
-// are taken as they are, rather than measured again on every row (a
-// million rows' addresses took a third of a sort's time).
+// All of it in one buffer of two words a row (sortWords), which the pass
+// over the rows fills. Memory touched for the first time comes slowly
+// (page faults: 2 to 3 ms a megabyte with 1.9 GB in use), and the buffers
+// sorts took besides, from a sync.Pool, were new whenever those put back
+// were of the wrong size, on another P, or dropped by the collector,
+// which made a sort two to three times as long as the same sort again
+// (synscope on synbench's SYN flood of a million flows: the first sort by
+// handshake 220 ms, the next ones 65 to 90; one by server 284 ms, 53 of
+// them for a new 16 MB).
+//
+// prev is the view shown (zero if none). When it was of the same rows, the
+// rows' order it found is taken; when it was unfiltered, and this one is
+// unfiltered too (a sort), its column widths are taken as they are,
+// rather than measured again on every row (a million rows' addresses took
+// a third of a sort's time).
 func computeView(rows []Row, counts [4]int, q query, col sortColumn, desc bool, ncaps int, prev listView) listView {
-	v := listView{rows: rows, counts: counts, allRows: len(q.terms) == 0}
-	keys := getKeys(len(rows))
-	defer putKeys(keys)
-	ordered, zoned := true, false
-	var w widths
-	w.start()
+	v := listView{rows: rows, counts: counts, allRows: len(q.terms) == 0, ncaps: ncaps}
 	// prev holds its rows: while it does, no other rows can be at their
 	// address.
-	sameWidths := v.allRows && prev.allRows && len(rows) > 0 && len(prev.rows) == len(rows) &&
-		&prev.rows[0] == &rows[0] && prev.ncaps == ncaps
-	buf := make([]byte, 0, 128)
-	for i := range rows {
-		r := &rows[i]
-		if len(q.terms) > 0 && !q.match(r, buf) {
-			continue
-		}
-		k := rowKey(r, col, int32(i))
-		if n := len(keys); n > 0 && k.tie < keys[n-1].tie {
-			ordered = false
-		}
-		zoned = zoned || k.zoned
-		keys = append(keys, k)
-		if !sameWidths {
-			w.add(r, &buf)
-		}
-	}
-	w.finish(&v, ncaps)
+	sameRows := len(rows) > 0 && len(prev.rows) == len(rows) && &prev.rows[0] == &rows[0]
+	sameWidths := v.allRows && prev.allRows && sameRows && prev.ncaps == ncaps
 	if sameWidths {
 		v.wClient, v.wServer, v.wHS, v.wID, v.wPkts = prev.wClient, prev.wServer, prev.wHS, prev.wID, prev.wPkts
 	}
-	v.ncaps = ncaps
-	// The sorted keys, in segments.
-	var segs [][]sortKey
-	reverse := false
-	switch {
-	case ordered && !zoned:
-		scratch := getKeys(len(keys))[:len(keys)]
-		defer putKeys(scratch)
-		switch col {
-		case sortID:
-			segs = [][]sortKey{keys}
-		case sortClient, sortServer:
-			segs = radixSortAddrs(keys, scratch)
-		default:
-			segs = [][]sortKey{radixSort(keys, scratch, 1)}
+	v.inOrder = sameRows && prev.inOrder
+	if v.inOrder && sameWidths && col == sortID {
+		// Every row, in its order: nothing to read.
+		v.idx = make([]int32, len(rows))
+		for i := range v.idx {
+			v.idx[i] = int32(i)
 		}
-		// The order is total: descending is ascending reversed.
-		reverse = desc
-	default:
-		segs = [][]sortKey{sortKeys(keys, func(a, b sortKey) int {
-			c := compareKeys(&a, &b, col, rows)
-			if desc {
-				return -c
-			}
-			return c
-		})}
-	}
-	v.idx = make([]int32, 0, len(keys))
-	if reverse {
-		for s := len(segs) - 1; s >= 0; s-- {
-			for j := len(segs[s]) - 1; j >= 0; j-- {
-				v.idx = append(v.idx, segs[s][j].row)
-			}
+		if desc {
+			slices.Reverse(v.idx)
 		}
 		return v
 	}
-	for _, seg := range segs {
-		for j := range seg {
-			v.idx = append(v.idx, seg[j].row)
+
+	// The keys, two words each: a word and its row at words[2n:], or an
+	// IPv4 address's port at words[n] and its address over its row at
+	// words[len(rows)+n].
+	words := sortWords.get(2 * len(rows))
+	defer func() { sortWords.put(words) }()
+	rowBits := uint(bits.Len(uint(len(rows))))
+	addrs := col == sortClient || col == sortServer
+	var wide []sortKey // the addresses other than IPv4
+	if addrs {
+		wide = wideKeys.get(0)
+		defer func() { wideKeys.put(wide) }()
+	}
+	// The bits in which keys (ports, addresses) differ.
+	var or, and, orAddr, andAddr uint64 = 0, ^uint64(0), 0, ^uint64(0)
+	ordered, zoned := true, false
+	var last uint64
+	var w widths
+	w.start()
+	buf := make([]byte, 0, 128)
+	n := 0
+	// Two loops, alike but for the keys: in one, the packets' sort took a
+	// sixth longer (interleaved runs).
+	if !addrs {
+		for i := range rows {
+			r := &rows[i]
+			if !v.allRows && !q.match(r, buf) {
+				continue
+			}
+			if !v.inOrder {
+				t := tieOf(r.ref())
+				ordered = ordered && t >= last
+				last = t
+			}
+			if !sameWidths {
+				w.add(r, &buf)
+			}
+			k := rowWord(r, col)
+			words[2*n], words[2*n+1] = k, uint64(i)
+			or |= k
+			and &= k
+			n++
 		}
+	} else {
+		for i := range rows {
+			r := &rows[i]
+			if !v.allRows && !q.match(r, buf) {
+				continue
+			}
+			if !v.inOrder {
+				t := tieOf(r.ref())
+				ordered = ordered && t >= last
+				last = t
+			}
+			if !sameWidths {
+				w.add(r, &buf)
+			}
+			ap := r.Client
+			if col == sortServer {
+				ap = r.Server
+			}
+			a := ap.Addr()
+			if !a.Is4() {
+				k := rowKey(r, col, int32(i))
+				zoned = zoned || k.zoned
+				wide = append(wide, k)
+				continue
+			}
+			b := a.As4()
+			addr, port := uint64(binary.BigEndian.Uint32(b[:])), uint64(ap.Port())
+			words[n], words[len(rows)+n] = port, addr<<rowBits|uint64(i)
+			or |= port
+			and &= port
+			orAddr |= addr
+			andAddr &= addr
+			n++
+		}
+	}
+	if !sameWidths {
+		w.finish(&v, ncaps)
+	}
+	v.inOrder = v.inOrder || v.allRows && ordered
+	if !ordered || zoned {
+		v.idx = sortCompared(rows, q, col, desc, n+len(wide))
+		return v
+	}
+	v.idx = make([]int32, n+len(wide))
+	// The other addresses: the invalid one before IPv4, IPv6 after, as
+	// netip orders addresses by their length first.
+	split := 0
+	if len(wide) > 0 {
+		scratch := wideKeys.get(len(wide))
+		sorted := radixSort(wide, scratch, 4)
+		for split < len(sorted) && sorted[split].k1 < 32 {
+			split++
+		}
+		for j, k := range sorted {
+			if j >= split {
+				j += n
+			}
+			v.idx[j] = k.row
+		}
+		wideKeys.put(scratch)
+	}
+	switch {
+	case n == 0:
+	case addrs:
+		sortAddrs(words[:n], words[len(rows):len(rows)+n], v.idx[split:split+n], or^and, orAddr^andAddr, rowBits)
+	default:
+		radixRows(words[:2*n], v.idx, or^and, rowBits)
+	}
+	if desc {
+		// The order is total: descending is ascending reversed.
+		slices.Reverse(v.idx)
 	}
 	return v
 }
 
-// keyPool keeps key buffers between views: a million rows' keys are 48
-// MB, and allocating them for every view makes the garbage collector scan
-// the rows again and again.
-var keyPool sync.Pool
-
-// getKeys returns an empty key buffer of capacity n at least.
-func getKeys(n int) []sortKey {
-	if p, ok := keyPool.Get().(*[]sortKey); ok && cap(*p) >= n {
-		return (*p)[:0]
-	}
-	return make([]sortKey, 0, n)
-}
-
-// putKeys gives a buffer back to the pool.
-func putKeys(k []sortKey) {
-	if cap(k) >= 1024 {
-		keyPool.Put(&k)
-	}
-}
-
-// radixSortAddrs sorts the keys of an address column, scratch as long as
-// keys, and returns them sorted in segments: the invalid address, IPv4
-// sorted on one word (address and port), IPv6 on all four, as netip
-// orders addresses by their length first.
-func radixSortAddrs(keys, scratch []sortKey) [][]sortKey {
-	// IPv4 to scratch's front, the others to keys' front.
-	v4 := scratch[:0]
-	n := 0
-	for _, k := range keys {
-		if k.k1 == 32 {
-			// k3 is the address mapped into IPv6: its low 32 bits are it.
-			k.k1 = (k.k3&0xffffffff)<<16 | k.k4
-			v4 = append(v4, k)
-		} else {
-			keys[n] = k
-			n++
+// sortCompared filters rows and sorts those that pass (n) by comparing
+// their keys (rowKey), and returns their indexes in that order.
+func sortCompared(rows []Row, q query, col sortColumn, desc bool, n int) []int32 {
+	keys := wideKeys.get(n)[:0]
+	defer func() { wideKeys.put(keys) }()
+	buf := make([]byte, 0, 128)
+	for i := range rows {
+		if len(q.terms) == 0 || q.match(&rows[i], buf) {
+			keys = append(keys, rowKey(&rows[i], col, int32(i)))
 		}
 	}
-	other := radixSort(keys[:n], scratch[len(v4):], 4)
-	v4 = radixSort(v4, keys[n:], 1)
-	split := 0
-	for split < len(other) && other[split].k1 < 32 {
-		split++
+	sorted := sortKeys(keys, func(a, b sortKey) int {
+		c := compareKeys(&a, &b, col, rows)
+		if desc {
+			return -c
+		}
+		return c
+	})
+	idx := make([]int32, len(sorted))
+	for i := range sorted {
+		idx[i] = sorted[i].row
 	}
-	return [][]sortKey{other[:split], v4, other[split:]}
+	return idx
+}
+
+// bufCache keeps buffers of sort keys between views, the largest two (a
+// view takes one or two), for as long as the program runs: for a million
+// rows, 18 MB of sortWords (sync.Pool held 128 MB until two collections).
+type bufCache[T any] struct {
+	mu   sync.Mutex
+	free [][]T
+}
+
+var (
+	sortWords bufCache[uint64]
+	wideKeys  bufCache[sortKey]
+)
+
+// get returns a buffer of length n: the smallest kept that is large
+// enough, or a new one (with room for an eighth more, as the rows of a
+// live capture grow).
+func (c *bufCache[T]) get(n int) []T {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	best := -1
+	for i, b := range c.free {
+		if cap(b) >= n && (best < 0 || cap(b) < cap(c.free[best])) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return make([]T, n, n+n/8)
+	}
+	b := c.free[best]
+	c.free = slices.Delete(c.free, best, best+1)
+	return b[:n]
+}
+
+// put gives a buffer back; the smallest is dropped when three are kept.
+func (c *bufCache[T]) put(b []T) {
+	if cap(b) < 1024 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.free = append(c.free, b[:0])
+	if len(c.free) > 2 {
+		i := 0
+		for j, f := range c.free {
+			if cap(f) < cap(c.free[i]) {
+				i = j
+			}
+		}
+		c.free = slices.Delete(c.free, i, i+1)
+	}
 }
 
 // radixSort sorts keys by their first words words (k1 most significant),
@@ -689,9 +842,6 @@ func radixSortAddrs(keys, scratch []sortKey) [][]sortKey {
 func radixSort(keys, scratch []sortKey, words int) []sortKey {
 	if words == 0 || len(keys) < 2 {
 		return keys
-	}
-	if words == 1 {
-		return radixSort1(keys)
 	}
 	get := [4]func(*sortKey) uint64{
 		func(k *sortKey) uint64 { return k.k1 }, func(k *sortKey) uint64 { return k.k2 },
@@ -731,73 +881,216 @@ func radixSort(keys, scratch []sortKey, words int) []sortKey {
 	return src
 }
 
-// keyRow is a sort key's first word and its row: what radixSort1 moves.
-type keyRow struct {
-	k   uint64
-	row int32
+// radixRows sorts keys, pairs of words (a key, then a row below
+// 1<<rowBits, the rows ascending), by key, stably, and writes their rows
+// in that order to idx. It sorts on the bits in which keys differ alone
+// (those of varying), a byte at a time, least significant first, skipping
+// a byte all keys share, the last pass straight into idx. (Eleven bits at
+// a time, a pass fewer on 48 bits, took twice as long: 2048 buckets
+// written at once, on as many pages, more than the TLB holds.) When those
+// bits and the row's fit in a word, as they do for a million rows' keys
+// up to 44 bits (durations up to 4.9 hours), it sorts such words, made in
+// the first half of keys, into the second: half the memory moved, and as
+// stable, the rows being in order. Otherwise it moves the pairs, into a
+// second buffer.
+func radixRows(keys []uint64, idx []int32, varying uint64, rowBits uint) {
+	n := len(keys) / 2
+	if varying == 0 {
+		for i := range n {
+			idx[i] = int32(keys[2*i+1])
+		}
+		return
+	}
+	lo := uint(bits.TrailingZeros64(varying))
+	span := uint(bits.Len64(varying)) - lo
+	counts := make([][256]int32, (span+7)/8)
+	if span+rowBits > 64 {
+		for i := range n {
+			k := keys[2*i] >> lo
+			for d := range counts {
+				counts[d][byte(k>>(8*d))]++
+			}
+		}
+		tmp := sortWords.get(len(keys))
+		defer sortWords.put(tmp)
+		src, dst := keys, tmp
+		last := lastByte(counts, n)
+		for d := range last + 1 {
+			c := &counts[d]
+			if d < last && slices.Contains(c[:], int32(n)) {
+				continue // every key has this byte
+			}
+			off := starts(c)
+			shift := lo + uint(8*d)
+			if d == last {
+				for i := 0; i < len(src); i += 2 {
+					x := byte(src[i] >> shift)
+					idx[off[x]] = int32(src[i+1])
+					off[x]++
+				}
+				return
+			}
+			for i := 0; i < len(src); i += 2 {
+				x := byte(src[i] >> shift)
+				j := 2 * off[x]
+				dst[j], dst[j+1] = src[i], src[i+1]
+				off[x]++
+			}
+			src, dst = dst, src
+		}
+		return
+	}
+	mask := uint64(1)<<span - 1
+	for i := range n {
+		// keys[i] is no longer needed when it is written (i ≤ 2i).
+		keys[i] = keys[2*i]>>lo&mask<<rowBits | keys[2*i+1]
+	}
+	countBytes(keys[:n], rowBits, counts)
+	radixWords(keys[:n], keys[n:], counts, rowBits, idx)
 }
 
-// keyRowPool keeps radixSort1's buffers between sorts (16 MB each for a
-// million rows).
-var keyRowPool sync.Pool
-
-func getKeyRows(n int) []keyRow {
-	if p, ok := keyRowPool.Get().(*[]keyRow); ok && cap(*p) >= n {
-		return (*p)[:n]
+// countBytes counts, for each byte d of words above their low shift bits
+// (up to 8), how many words have each value, into counts[d]: the two
+// halves at once, into two sets of counts, as radixWords places them.
+func countBytes(words []uint64, shift uint, counts [][256]int32) {
+	var second [8][256]int32
+	h := len(words) / 2
+	for i := range h {
+		a, b := words[i]>>shift, words[h+i]>>shift
+		for d := range counts {
+			counts[d][byte(a>>(8*d))]++
+			second[d][byte(b>>(8*d))]++
+		}
 	}
-	return make([]keyRow, n)
+	if len(words)%2 == 1 {
+		a := words[len(words)-1] >> shift
+		for d := range counts {
+			counts[d][byte(a>>(8*d))]++
+		}
+	}
+	for d := range counts {
+		for x := range counts[d] {
+			counts[d][x] += second[d][x]
+		}
+	}
 }
 
-// radixSort1 is radixSort on k1 alone, the sort of every column but the
-// IPv6 addresses. It sorts 16-byte pairs of k1 and row rather than the
-// 48-byte keys, a third of the memory moved by each pass: a million IPv4
-// clients sorted in 330 ms before, 150 to 185 now (BenchmarkRadix1M; two
-// halves sorted at once and merged were within noise of that). It returns
-// keys in order with k1 and row set: nothing else is read after sorting.
-func radixSort1(keys []sortKey) []sortKey {
-	src, tmp := getKeyRows(len(keys)), getKeyRows(len(keys))
-	defer func() {
-		keyRowPool.Put(&src)
-		keyRowPool.Put(&tmp)
-	}()
-	for i := range keys {
-		src[i] = keyRow{keys[i].k1, keys[i].row}
-	}
-	for i, p := range radixPairs(src, tmp) {
-		keys[i] = sortKey{k1: p.k, row: p.row}
-	}
-	return keys
-}
-
-// radixPairs sorts pairs by k, stably, least significant byte first, using
-// dst (as long as src), and returns them sorted, in src or in dst.
-func radixPairs(src, dst []keyRow) []keyRow {
-	var counts [8][256]int
-	for i := range src {
-		x := src[i].k
-		for b := range 8 {
-			counts[b][byte(x>>(8*b))]++
+// radixWords sorts words stably by their bytes above the low shift bits,
+// least significant first (counts[d]: how many words have each value of
+// byte d, skipped when all have one), using dst (as long as src), and
+// writes their low shift bits in that order to idx.
+//
+// Each pass places words from both ends at once, the first ones from the
+// start of their byte's place up, the last ones from its end down: two
+// chains of counts to add to, where one had every word wait for the last
+// when most have one value (a flood's durations, nearly all 0, took 38
+// ms to sort with one chain, 27 with two, counted so too).
+func radixWords(src, dst []uint64, counts [][256]int32, shift uint, idx []int32) {
+	mask := uint64(1)<<shift - 1
+	last := lastByte(counts, len(src))
+	for d := range last + 1 {
+		c := &counts[d]
+		if d < last && slices.Contains(c[:], int32(len(src))) {
+			continue // every word has this byte
 		}
-	}
-	for b := range 8 {
-		c := &counts[b]
-		if c[byte(src[0].k>>(8*b))] == len(src) {
-			continue // every key has this byte
+		up := starts(c)
+		var down [256]int32
+		for x := range down {
+			down[x] = up[x] + c[x]
 		}
-		var off [256]int
-		sum := 0
-		for x := range 256 {
-			off[x], sum = sum, sum+c[x]
+		s := shift + uint(8*d)
+		i, j := 0, len(src)-1
+		if d == last {
+			for ; i < j; i, j = i+1, j-1 {
+				a, b := src[i], src[j]
+				x, y := byte(a>>s), byte(b>>s)
+				idx[up[x]] = int32(a & mask)
+				up[x]++
+				down[y]--
+				idx[down[y]] = int32(b & mask)
+			}
+			if i == j {
+				idx[up[byte(src[i]>>s)]] = int32(src[i] & mask)
+			}
+			return
 		}
-		shift := 8 * b
-		for i := range src {
-			x := byte(src[i].k >> shift)
-			dst[off[x]] = src[i]
-			off[x]++
+		for ; i < j; i, j = i+1, j-1 {
+			a, b := src[i], src[j]
+			x, y := byte(a>>s), byte(b>>s)
+			dst[up[x]] = a
+			up[x]++
+			down[y]--
+			dst[down[y]] = b
+		}
+		if i == j {
+			dst[up[byte(src[i]>>s)]] = src[i]
 		}
 		src, dst = dst, src
 	}
-	return src
+}
+
+// sortAddrs sorts IPv4 addresses and ports, stably, and writes their rows
+// in that order to idx: ports[i] is key i's port, addrs[i] its address
+// over its row (below 1<<rowBits, the rows ascending), portBits and
+// addrBits the bits in which ports and addresses differ. Address, port
+// and row are more than a word: the keys are sorted by port first, a
+// counting sort of their places into idx, whose addrs are then taken in
+// that order into ports, and sorted by address by radixWords. That needs
+// no memory but the two words a key computeView's pass over the rows
+// filled; moving pairs of key and row took a second buffer, new the first
+// time.
+func sortAddrs(ports, addrs []uint64, idx []int32, portBits, addrBits uint64, rowBits uint) {
+	src, dst := addrs, ports
+	if portBits != 0 {
+		lo := uint(bits.TrailingZeros64(portBits))
+		counts := make([]int32, 1<<(uint(bits.Len64(portBits))-lo))
+		for _, p := range ports {
+			counts[p>>lo&uint64(len(counts)-1)]++
+		}
+		var sum int32
+		for x, c := range counts {
+			counts[x], sum = sum, sum+c
+		}
+		for i, p := range ports {
+			x := p >> lo & uint64(len(counts)-1)
+			idx[counts[x]] = int32(i)
+			counts[x]++
+		}
+		for j, i := range idx {
+			ports[j] = addrs[i]
+		}
+		src, dst = ports, addrs
+	}
+	if addrBits == 0 {
+		for j, w := range src {
+			idx[j] = int32(w & (1<<rowBits - 1))
+		}
+		return
+	}
+	counts := make([][256]int32, (bits.Len64(addrBits)+7)/8)
+	countBytes(src, rowBits, counts)
+	radixWords(src, dst, counts, rowBits, idx)
+}
+
+// lastByte is the highest byte that keys do not all share (counts are
+// those of n keys). Some byte is not shared when some bit varies.
+func lastByte(counts [][256]int32, n int) int {
+	for d := len(counts) - 1; d > 0; d-- {
+		if !slices.Contains(counts[d][:], int32(n)) {
+			return d
+		}
+	}
+	return 0
+}
+
+// starts is where the keys of each byte value start, from their counts.
+func starts(c *[256]int32) [256]int32 {
+	var off [256]int32
+	var sum int32
+	for x := range c {
+		off[x], sum = sum, sum+c[x]
+	}
+	return off
 }
 
 // sortKeys sorts keys, a large slice in two halves at once, and returns

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"cmp"
+	"math/bits"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -170,9 +171,15 @@ func TestSortKeys(t *testing.T) {
 		return cmp.Or(c, cmp.Compare(a.Cap, b.Cap), cmp.Compare(a.ID, b.ID))
 	}
 	check := func(name string, rows []Row, q query) {
+		// The view shown before: one of the same rows, which found their
+		// order (or not), and one of none.
+		shown := computeView(rows, [4]int{}, query{}, sortStatus, false, 2, listView{})
 		for col := range numSortColumns {
 			for _, desc := range []bool{false, true} {
 				v := computeView(rows, [4]int{}, q, col, desc, 2, listView{})
+				if after := computeView(rows, [4]int{}, q, col, desc, 2, shown); !slices.Equal(after.idx, v.idx) || after.inOrder != shown.inOrder {
+					t.Fatalf("%s: sort by %s (desc %v) after a view of the rows differs from one after none", name, col, desc)
+				}
 				n := 0
 				for i := range rows {
 					if len(q.terms) == 0 || q.match(&rows[i], nil) {
@@ -197,6 +204,9 @@ func TestSortKeys(t *testing.T) {
 	}
 	// Rows out of capture order, zoned addresses: the keys compared.
 	check("compared", rows, query{})
+	if v := computeView(rows, [4]int{}, query{}, sortID, false, 2, listView{}); v.inOrder {
+		t.Fatal("rows out of order found in order")
+	}
 	// Rows in capture and id order, as snapshots give them: radix sorted.
 	ordered, _ := syntheticRows(3000)
 	for i := range ordered {
@@ -210,13 +220,32 @@ func TestSortKeys(t *testing.T) {
 		if i >= 1500 {
 			r.Cap = 1
 		}
+		if i%101 == 0 {
+			r.Server = netip.AddrPort{} // before every valid address
+		}
 	}
 	check("radix", ordered, query{})
+	if v := computeView(ordered, [4]int{}, query{}, sortID, false, 2, listView{}); !v.inOrder {
+		t.Fatal("rows in order not found so")
+	}
 	q, err := parseQuery("-port:22", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	check("radix, filtered", ordered, q)
+	// Nothing passes; no IPv4 address passes.
+	for _, f := range []string{"port:1", "2001:db8:"} {
+		q, err := parseQuery(f, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("radix, filtered by "+f, ordered, q)
+	}
+	// Zoned addresses among rows in order: compared.
+	zoned := slices.Clone(ordered)
+	zoned[10].Client = netip.MustParseAddrPort("[fe80::1%eth1]:22")
+	zoned[20].Client = netip.MustParseAddrPort("[fe80::1%eth0]:22")
+	check("zoned", zoned, query{})
 	var buf []byte
 	for _, s := range addrs {
 		ap := netip.MustParseAddrPort(s)
@@ -327,23 +356,112 @@ func TestSnapshotsWhileBusy(t *testing.T) {
 	}
 }
 
-// TestRadixSortOneWord checks the one-word radix sort on many keys with
-// many ties: ascending k1, and the rows of equal keys in their order (the
-// sort is stable), every row once.
-func TestRadixSortOneWord(t *testing.T) {
+// TestRadixRows checks the radix sorts of keys in words, radixRows (one
+// word, its bits packed with the row's in a word or not) and sortAddrs
+// (IPv4 address and port), on many keys with many ties: ascending keys,
+// and the rows of equal keys in their order (the sorts are stable), every
+// row once, the rows being those of a filtered view (not every index).
+func TestRadixRows(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, n := range []int{2, 3, 255, 100_000} {
-		keys := make([]sortKey, n)
-		for i := range keys {
-			keys[i] = sortKey{k1: uint64(r.IntN(50)) << (8 * uint(r.IntN(8))), row: int32(i)}
-		}
-		want := slices.Clone(keys)
-		slices.SortStableFunc(want, func(a, b sortKey) int { return cmp.Compare(a.k1, b.k1) })
-		got := radixSort(keys, make([]sortKey, n), 1)
-		for i := range got {
-			if got[i].k1 != want[i].k1 || got[i].row != want[i].row {
-				t.Fatalf("%d keys: position %d holds key %#x row %d, want %#x row %d", n, i, got[i].k1, got[i].row, want[i].k1, want[i].row)
+	keys := map[string]func() uint64{
+		"one byte":    func() uint64 { return uint64(r.IntN(50)) },
+		"bytes apart": func() uint64 { return uint64(r.IntN(50)) << (8 * uint(r.IntN(8))) },
+		"44 bits":     func() uint64 { return uint64(r.Int64N(1<<44)) << 3 },
+		"every bit":   func() uint64 { return r.Uint64() >> uint(r.IntN(2)*63) },
+		"all alike":   func() uint64 { return 7 << 40 },
+		// Addresses and ports: the bits in which they differ, or not.
+		"IPv4 address, port":   func() uint64 { return uint64(r.Uint32())<<16 | uint64(r.IntN(65536)) },
+		"a few addresses":      func() uint64 { return uint64(r.IntN(3))<<40 | uint64(r.IntN(65536)) },
+		"one address":          func() uint64 { return 0xc0000250<<16 | uint64(1024+r.IntN(100)) },
+		"one port":             func() uint64 { return uint64(r.Uint32())<<16 | 443 },
+		"one address and port": func() uint64 { return 0xc0000250<<16 | 80 },
+	}
+	for name, key := range keys {
+		for _, n := range []int{1, 2, 3, 255, 100_000} {
+			type keyRow struct {
+				k   uint64
+				row int32
 			}
+			pairs := make([]keyRow, n)
+			row := int32(0)
+			for i := range pairs {
+				row += int32(1 + r.IntN(3))
+				pairs[i] = keyRow{k: key(), row: row}
+			}
+			want := slices.Clone(pairs)
+			slices.SortStableFunc(want, func(a, b keyRow) int { return cmp.Compare(a.k, b.k) })
+			check := func(sort string, idx []int32) {
+				t.Helper()
+				for i := range want {
+					if idx[i] != want[i].row {
+						t.Fatalf("%s, %s, %d keys: position %d holds row %d, want %d (key %#x)", sort, name, n, i, idx[i], want[i].row, want[i].k)
+					}
+				}
+			}
+			rowBits := uint(bits.Len(uint(row)))
+			words := make([]uint64, 2*n)
+			var or, and uint64 = 0, ^uint64(0)
+			for i, p := range pairs {
+				words[2*i], words[2*i+1] = p.k, uint64(p.row)
+				or, and = or|p.k, and&p.k
+			}
+			idx := make([]int32, n)
+			radixRows(words, idx, or^and, rowBits)
+			check("radixRows", idx)
+			if slices.ContainsFunc(pairs, func(p keyRow) bool { return p.k>>48 != 0 }) {
+				continue // not an address and port
+			}
+			var portOr, portAnd, addrOr, addrAnd uint64 = 0, ^uint64(0), 0, ^uint64(0)
+			for i, p := range pairs {
+				addr, port := p.k>>16, p.k&0xffff
+				words[i], words[n+i] = port, addr<<rowBits|uint64(p.row)
+				portOr, portAnd, addrOr, addrAnd = portOr|port, portAnd&port, addrOr|addr, addrAnd&addr
+			}
+			clear(idx)
+			sortAddrs(words[:n], words[n:], idx, portOr^portAnd, addrOr^addrAnd, rowBits)
+			check("sortAddrs", idx)
+		}
+	}
+}
+
+// TestLocate checks that the selected flow is found in a view of rows in
+// order as in one of rows out of order, and not found when filtered out
+// or gone.
+func TestLocate(t *testing.T) {
+	rows, counts := syntheticRows(3000)
+	for i := range rows[1500:] {
+		rows[1500+i].Cap = 1
+	}
+	shuffled := slices.Clone(rows)
+	rand.New(rand.NewPCG(5, 6)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	q, err := parseQuery("-port:22", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		rows    []Row
+		inOrder bool
+	}{{"in order", rows, true}, {"shuffled", shuffled, false}} {
+		// Filtered, after an unfiltered view that found the rows' order.
+		v := computeView(tc.rows, counts, q, sortBytes, true, 2, computeView(tc.rows, counts, query{}, sortID, false, 2, listView{}))
+		if v.inOrder != tc.inOrder {
+			t.Fatalf("%s: inOrder %v", tc.name, v.inOrder)
+		}
+		for _, i := range []int{0, 1, 700, 1499, 1500, 2999} {
+			r := &tc.rows[i]
+			v.locate(r.ref())
+			want := slices.IndexFunc(v.idx, func(j int32) bool { return tc.rows[j].ref() == r.ref() })
+			if v.selPos != want || !v.located || v.sel != r.ref() {
+				t.Errorf("%s: flow %d:%d located at %d, want %d", tc.name, r.Cap, r.ID, v.selPos, want)
+			}
+			if want < 0 && q.match(r, nil) {
+				t.Errorf("%s: flow %d:%d passes the filter but is not in the view", tc.name, r.Cap, r.ID)
+			}
+		}
+		v.locate(flowRef{1, 1_000_000})
+		if v.selPos != -1 {
+			t.Errorf("%s: a flow not in the rows located at %d", tc.name, v.selPos)
 		}
 	}
 }
